@@ -1,0 +1,4 @@
+//! Reusable pieces of the dashboard.
+
+pub mod header;
+pub mod status;

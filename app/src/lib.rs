@@ -1,0 +1,54 @@
+//! tickwire's shared crate.
+//!
+//! - [`protocol`]: the wire types every server, dashboard and outside client agrees on.
+//! - [`stream`]: the browser side of a topic stream (a socket and the signals it feeds).
+//! - `components` and `pages`: the Leptos dashboard, rendered on the server and hydrated
+//!   in the browser by the `frontend` crate.
+
+pub mod protocol;
+pub mod stream;
+
+mod components;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::StaticSegment;
+
+/// The HTML document around the app, rendered by the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The dashboard: header on every page, then the routed page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tickwire.css"/>
+        <Title text="tickwire"/>
+        <Router>
+            <components::header::Header/>
+            <main>
+                <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=pages::market::MarketPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,136 @@
+//! Control messages (no `seq`) and the frame type a client decodes every server frame into.
+
+use serde::{Deserialize, Serialize};
+
+use super::envelope::{Envelope, Epoch};
+use super::market::MarketSnapshot;
+use super::time::Timestamp;
+use super::topic::Topic;
+
+/// A topic's state, consistent with every message up to and including `seq`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub topic: Topic,
+    pub epoch: Epoch,
+    /// The last seq the state includes; live messages continue at `seq + 1`.
+    pub seq: u64,
+    pub data: SnapshotData,
+}
+
+/// The state a late joiner needs, per topic kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SnapshotData {
+    Market(MarketSnapshot),
+    /// A topic kind whose state the server does not keep.
+    Empty,
+}
+
+/// Why a `resync` replaced a resume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResyncReason {
+    /// The client's epoch is not the topic's current one.
+    EpochChanged,
+    /// The requested seq is older than the retained history.
+    OutsideHistory,
+    /// The requested seq is ahead of anything published.
+    AheadOfTopic,
+}
+
+/// A server frame that is not a published message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Control {
+    /// First frame on every socket.
+    Connected { connection_id: String, heartbeat_secs: u64, max_message_bytes: usize },
+    /// A subscription is active; replayed or live messages follow.
+    Subscribed { topic: Topic, epoch: Epoch, next_seq: u64 },
+    Unsubscribed { topic: Topic },
+    /// Answer to a client `ping`, echoing its `id` and `t`.
+    Pong { id: u64, t: f64 },
+    /// Application-level liveness, sent when the connection has been quiet.
+    Heartbeat { timestamp: Timestamp },
+    /// Something the client sent was refused; `topic` when it concerned one.
+    Error {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        details: Option<String>,
+    },
+    /// The requested resume point cannot be replayed: replace state with this snapshot.
+    Resync { reason: ResyncReason, snapshot: Snapshot },
+    /// The current state of a topic, for a subscribe without `since`.
+    Snapshot(Snapshot),
+}
+
+/// Any frame the server sends: a published message (has `seq`) or a control message.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ServerFrame {
+    Message(Envelope),
+    Control(Control),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::envelope::Message;
+    use crate::protocol::market::{DataSource, Tick};
+    use crate::protocol::topic::Symbol;
+
+    fn round_trip(frame: &ServerFrame) -> serde_json::Value {
+        let json = serde_json::to_string(frame).unwrap();
+        let back: ServerFrame = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, frame, "{json}");
+        serde_json::from_str(&json).unwrap()
+    }
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            topic: "market:EURUSD".parse().unwrap(),
+            epoch: Epoch("E1".into()),
+            seq: 7,
+            data: SnapshotData::Market(MarketSnapshot {
+                candles: vec![],
+                last_tick: Some(Tick {
+                    symbol: Symbol::parse("EURUSD").unwrap(),
+                    price: 1.08,
+                    change_pct: 0.0,
+                    volume: 10.0,
+                    source: DataSource::Synthetic,
+                }),
+            }),
+        }
+    }
+
+    #[test]
+    fn every_control_message_round_trips_without_seq() {
+        let topic: Topic = "market:EURUSD".parse().unwrap();
+        let frames = [
+            Control::Connected { connection_id: "c1".into(), heartbeat_secs: 30, max_message_bytes: 65_536 },
+            Control::Subscribed { topic: topic.clone(), epoch: Epoch("E1".into()), next_seq: 8 },
+            Control::Unsubscribed { topic },
+            Control::Pong { id: 3, t: 1234.5 },
+            Control::Heartbeat { timestamp: Timestamp::from_unix_ms(0) },
+            Control::Error { topic: Some("market:x".into()), error: "invalid topic".into(), details: None },
+            Control::Resync { reason: ResyncReason::OutsideHistory, snapshot: snapshot() },
+            Control::Snapshot(snapshot()),
+        ];
+        for control in frames {
+            let value = round_trip(&ServerFrame::Control(control));
+            assert!(value.get("seq").is_none() || value["type"] == "snapshot", "{value}");
+        }
+    }
+
+    #[test]
+    fn a_frame_with_seq_decodes_as_a_published_message() {
+        let json = r#"{"type":"tick","topic":"market:X","seq":1,"epoch":"E","timestamp":"2026-01-01T00:00:00.000Z",
+                       "data":{"symbol":"X","price":2.0,"change_pct":0.0,"volume":1.0,"source":"synthetic"}}"#;
+        match serde_json::from_str::<ServerFrame>(json).unwrap() {
+            ServerFrame::Message(env) => assert!(matches!(env.message, Message::Tick(_))),
+            other => panic!("decoded as {other:?}"),
+        }
+    }
+}

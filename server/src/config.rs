@@ -1,0 +1,101 @@
+//! The command line: `tickwire [serve]` and its flags, each with a `TICKWIRE_*` twin.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::protocol::{Interval, Symbol};
+use clap::{Args, Parser, Subcommand};
+
+/// tickwire: streams market data, backtests and paper-trading sessions to the browser.
+#[derive(Parser, Debug)]
+#[command(name = "tickwire", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the dashboard, the API and the sockets on one port (the default).
+    Serve(ServeArgs),
+}
+
+/// Flags of `tickwire serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TICKWIRE_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// Folder holding the built dashboard (`cargo leptos build` writes it).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Messages retained per topic for resuming clients.
+    #[arg(long, env = "TICKWIRE_HISTORY", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub history: u64,
+    /// Seconds between pings of an idle connection; silent for twice this, it is closed.
+    #[arg(long, env = "TICKWIRE_HEARTBEAT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub heartbeat_secs: u64,
+    /// Largest client frame accepted; a larger one closes that socket with 1009.
+    #[arg(long, env = "TICKWIRE_MAX_MESSAGE_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(256..=16_777_216))]
+    pub max_message_bytes: u64,
+    /// Frames queued per connection beyond the history before it is closed as a slow consumer.
+    #[arg(long, env = "TICKWIRE_OUTBOX", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub outbox: u64,
+    /// Topics one connection may subscribe to at once.
+    #[arg(long, env = "TICKWIRE_MAX_SUBSCRIPTIONS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_subscriptions: u64,
+    /// Symbols of the synthetic market feed, comma separated.
+    #[arg(long, env = "TICKWIRE_SYMBOLS", value_delimiter = ',', default_value = "BTC-USD,ETH-USD,EURUSD,GOOG")]
+    pub symbols: Vec<Symbol>,
+    /// Candle interval of the market feed (`30s`, `1m`, `1h`, …).
+    #[arg(long, env = "TICKWIRE_INTERVAL", default_value = "1m")]
+    pub interval: Interval,
+    /// Milliseconds between two ticks of one symbol.
+    #[arg(long, env = "TICKWIRE_TICK_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    pub tick_ms: u64,
+    /// Seed of the synthetic feed's price model.
+    #[arg(long, env = "TICKWIRE_SEED", default_value_t = 42)]
+    pub seed: u64,
+}
+
+impl ServeArgs {
+    /// The flags as they would be with nothing given (tests start from here).
+    pub fn defaults() -> Self {
+        Cli::parse_from(["tickwire"]).serve
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs)
+    }
+
+    pub fn tick(&self) -> Duration {
+        Duration::from_millis(self.tick_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_subcommand_means_serve_with_the_spec_defaults() {
+        let cli = Cli::try_parse_from(["tickwire"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(cli.serve.history, 2048);
+        assert_eq!(cli.serve.heartbeat_secs, 30);
+        assert_eq!(cli.serve.max_message_bytes, 65_536);
+    }
+
+    #[test]
+    fn bad_flag_values_are_refused_with_the_reason() {
+        let err = Cli::try_parse_from(["tickwire", "serve", "--symbols", "BTC-USD,bad sym"]).unwrap_err().to_string();
+        assert!(err.contains("invalid symbol `bad sym`"), "{err}");
+        let err = Cli::try_parse_from(["tickwire", "--interval", "5x"]).unwrap_err().to_string();
+        assert!(err.contains("invalid interval `5x`"), "{err}");
+        assert!(Cli::try_parse_from(["tickwire", "--history", "0"]).is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Market-data feeds: producers that publish `tick` and `candle` messages to
+//! `market:{SYMBOL}` topics through the hub.
+
+mod candles;
+mod gbm;
+mod synthetic;
+
+pub use candles::CandleBuilder;
+pub use gbm::{Gbm, GbmParams};
+pub use synthetic::{SyntheticFeed, SyntheticFeedConfig};

@@ -1,0 +1,194 @@
+//! The synthetic market: one seeded GBM path per symbol, stepped on a timer, published
+//! as ticks and candles labelled `source: synthetic`. Not real prices: a reproducible
+//! model for demos and tests when no data is replayed.
+
+use std::time::Duration;
+
+use app::protocol::{DataSource, Interval, Message, Symbol, SymbolInfo, Tick, Topic};
+use chrono::Utc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::candles::CandleBuilder;
+use super::gbm::{Gbm, GbmParams};
+use crate::hub::Hub;
+
+/// What the synthetic feed publishes and how fast.
+#[derive(Clone, Debug)]
+pub struct SyntheticFeedConfig {
+    pub symbols: Vec<Symbol>,
+    pub interval: Interval,
+    /// Time between two ticks of one symbol.
+    pub tick: Duration,
+    pub seed: u64,
+}
+
+/// One symbol's model and candle builder.
+struct Instrument {
+    symbol: Symbol,
+    topic: Topic,
+    reference_price: f64,
+    model: Gbm,
+    candles: CandleBuilder,
+}
+
+/// A running-to-be synthetic feed.
+pub struct SyntheticFeed {
+    config: SyntheticFeedConfig,
+    infos: Vec<SymbolInfo>,
+}
+
+/// Model parameters and display decimals for well-known symbols; others get a generic
+/// 100.00 instrument with 30 % annual volatility.
+fn preset(symbol: &str) -> (GbmParams, u8) {
+    let (initial_price, drift, volatility, step_volume, decimals) = match symbol {
+        "BTC-USD" => (65_000.0, 0.10, 0.60, 0.05, 2),
+        "ETH-USD" => (3_200.0, 0.10, 0.75, 0.8, 2),
+        "EURUSD" => (1.08, 0.0, 0.08, 25_000.0, 5),
+        "GOOG" => (170.0, 0.08, 0.30, 120.0, 2),
+        _ => (100.0, 0.05, 0.30, 100.0, 2),
+    };
+    (GbmParams { initial_price, drift, volatility, step_volume }, decimals)
+}
+
+/// A per-symbol seed that does not depend on the order symbols are listed in (FNV-1a).
+fn symbol_seed(seed: u64, symbol: &Symbol) -> u64 {
+    symbol.as_str().bytes().fold(0xcbf2_9ce4_8422_2325 ^ seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+impl SyntheticFeed {
+    pub fn new(config: SyntheticFeedConfig) -> Self {
+        let infos = config
+            .symbols
+            .iter()
+            .map(|symbol| {
+                let (params, price_decimals) = preset(symbol.as_str());
+                SymbolInfo {
+                    symbol: symbol.clone(),
+                    topic: Topic::market(symbol).to_string(),
+                    interval: config.interval,
+                    source: DataSource::Synthetic,
+                    price_decimals,
+                    description: format!(
+                        "synthetic: geometric Brownian motion from {} (drift {:.0} %/yr, volatility {:.0} %/yr), seed {}",
+                        params.initial_price,
+                        params.drift * 100.0,
+                        params.volatility * 100.0,
+                        config.seed
+                    ),
+                }
+            })
+            .collect();
+        SyntheticFeed { config, infos }
+    }
+
+    /// The symbols this feed publishes.
+    pub fn symbols(&self) -> &[SymbolInfo] {
+        &self.infos
+    }
+
+    /// Publishes until `shutdown` is cancelled.
+    pub fn spawn(&self, hub: Hub, shutdown: CancellationToken) -> JoinHandle<()> {
+        let config = self.config.clone();
+        let mut instruments: Vec<Instrument> = config
+            .symbols
+            .iter()
+            .map(|symbol| {
+                let (params, _) = preset(symbol.as_str());
+                Instrument {
+                    symbol: symbol.clone(),
+                    topic: Topic::market(symbol),
+                    reference_price: params.initial_price,
+                    model: Gbm::new(params, symbol_seed(config.seed, symbol)),
+                    candles: CandleBuilder::new(symbol.clone(), config.interval, DataSource::Synthetic),
+                }
+            })
+            .collect();
+        tokio::spawn(async move {
+            let mut timer = tokio::time::interval(config.tick);
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let dt = config.tick.as_secs_f64();
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = timer.tick() => {}
+                }
+                let now_ms = Utc::now().timestamp_millis();
+                for inst in &mut instruments {
+                    for message in inst.step(dt, now_ms) {
+                        if let Err(e) = hub.publish(&inst.topic, message) {
+                            tracing::error!(topic = %inst.topic, error = %e, "synthetic feed could not publish");
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
+impl Instrument {
+    /// Advances the model one tick and returns the messages it produced, in order.
+    fn step(&mut self, dt_secs: f64, now_ms: i64) -> Vec<Message> {
+        let (price, volume) = self.model.step(dt_secs);
+        let (closed, open) = self.candles.update(now_ms, price, volume);
+        let tick = Tick {
+            symbol: self.symbol.clone(),
+            price,
+            change_pct: (price / self.reference_price - 1.0) * 100.0,
+            volume,
+            source: DataSource::Synthetic,
+        };
+        closed.into_iter().map(Message::Candle).chain([Message::Tick(tick), Message::Candle(open)]).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(symbols: &[&str]) -> SyntheticFeedConfig {
+        SyntheticFeedConfig {
+            symbols: symbols.iter().map(|s| Symbol::parse(s).unwrap()).collect(),
+            interval: "1m".parse().unwrap(),
+            tick: Duration::from_millis(500),
+            seed: 42,
+        }
+    }
+
+    #[test]
+    fn every_symbol_is_described_as_synthetic_with_its_seed() {
+        let feed = SyntheticFeed::new(config(&["BTC-USD", "EURUSD", "ZZZ"]));
+        for info in feed.symbols() {
+            assert_eq!(info.source, DataSource::Synthetic);
+            assert!(info.description.contains("seed 42"), "{}", info.description);
+            assert_eq!(info.topic, format!("market:{}", info.symbol));
+        }
+        assert_eq!(feed.symbols()[1].price_decimals, 5);
+    }
+
+    #[test]
+    fn a_symbol_follows_the_same_path_whatever_else_is_listed() {
+        let a = Symbol::parse("ETH-USD").unwrap();
+        assert_eq!(symbol_seed(42, &a), symbol_seed(42, &a));
+        assert_ne!(symbol_seed(42, &a), symbol_seed(43, &a));
+        assert_ne!(symbol_seed(42, &a), symbol_seed(42, &Symbol::parse("BTC-USD").unwrap()));
+    }
+
+    #[test]
+    fn a_step_yields_a_tick_then_the_open_candle_and_the_closed_one_first_on_a_boundary() {
+        let feed_config = config(&["GOOG"]);
+        let symbol = feed_config.symbols[0].clone();
+        let (params, _) = preset("GOOG");
+        let mut inst = Instrument {
+            topic: Topic::market(&symbol),
+            reference_price: params.initial_price,
+            model: Gbm::new(params, 1),
+            candles: CandleBuilder::new(symbol.clone(), feed_config.interval, DataSource::Synthetic),
+            symbol,
+        };
+        let first = inst.step(0.5, 1_000);
+        assert!(matches!(first.as_slice(), [Message::Tick(_), Message::Candle(c)] if !c.closed));
+        let across = inst.step(0.5, 61_000);
+        assert!(matches!(across.as_slice(), [Message::Candle(c), Message::Tick(_), Message::Candle(o)] if c.closed && !o.closed));
+    }
+}

@@ -1,0 +1,123 @@
+//! The in-process streaming hub: topics created on demand, each with a gap-free
+//! sequence, an epoch, a retained history and a snapshot of its state; subscribers are
+//! connection outboxes. Knows nothing of HTTP or sockets.
+//!
+//! Ordering argument: publishing, subscribing (with its replay) and snapshotting a topic
+//! all happen under that topic's one lock, and every frame for a subscriber goes through
+//! its single FIFO outbox. So a subscriber sees replay, then live, with no gap and no
+//! duplicate at the seam, whatever publishers are doing.
+
+mod channel;
+mod outbox;
+mod state;
+mod stats;
+
+pub use channel::{Page, SubscribeOutcome};
+pub use outbox::{Frame, Outbox, OutboxReceiver};
+pub use stats::{HubStats, StatsSnapshot};
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use app::protocol::{Message, Since, Snapshot, Topic, WrongTopicKind};
+
+use channel::Channel;
+
+/// Tunables of the hub.
+#[derive(Clone, Copy, Debug)]
+pub struct HubConfig {
+    /// Messages retained per topic for replay.
+    pub history: usize,
+    /// Frames a connection's outbox holds before its owner counts as a slow consumer.
+    pub outbox_capacity: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig { history: 2048, outbox_capacity: 4096 }
+    }
+}
+
+/// Why the hub refused to publish.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    WrongTopicKind(#[from] WrongTopicKind),
+    #[error("could not serialize the message: {0}")]
+    Serialize(#[from] serde_json::Error),
+}
+
+/// A handle on the hub; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+struct HubInner {
+    config: HubConfig,
+    topics: RwLock<HashMap<Topic, Arc<Channel>>>,
+    stats: HubStats,
+}
+
+impl Hub {
+    /// An empty hub.
+    pub fn new(config: HubConfig) -> Self {
+        Hub { inner: Arc::new(HubInner { config, topics: RwLock::default(), stats: HubStats::default() }) }
+    }
+
+    /// The hub's counters.
+    pub fn stats(&self) -> &HubStats {
+        &self.inner.stats
+    }
+
+    /// How many topics exist.
+    pub fn topic_count(&self) -> usize {
+        self.inner.topics.read().map(|t| t.len()).unwrap_or_default()
+    }
+
+    /// A new outbox for one connection, and the receiving end its writer drains.
+    pub fn outbox(&self) -> (Outbox, OutboxReceiver) {
+        outbox::channel(self.inner.config.outbox_capacity)
+    }
+
+    /// Publishes `message` on `topic` and returns its seq.
+    pub fn publish(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
+        message.check_topic(topic)?;
+        self.channel(topic).publish(message, &self.inner.stats)
+    }
+
+    /// Subscribes `outbox` to `topic`, queueing the snapshot or the replay first.
+    pub fn subscribe(&self, topic: &Topic, since: Option<&Since>, outbox: &Outbox) -> SubscribeOutcome {
+        self.channel(topic).subscribe(since, outbox, &self.inner.stats)
+    }
+
+    /// Stops delivering `topic` to `outbox`; false if it was not subscribed.
+    pub fn unsubscribe(&self, topic: &Topic, outbox: &Outbox) -> bool {
+        self.existing(topic).is_some_and(|c| c.unsubscribe(outbox.id()))
+    }
+
+    /// The topic's current state and the seq it is consistent with.
+    pub fn snapshot(&self, topic: &Topic) -> Snapshot {
+        self.channel(topic).snapshot()
+    }
+
+    /// Retained messages after `since` (at most `limit`), for polling clients.
+    pub fn page(&self, topic: &Topic, since: Option<&Since>, limit: usize) -> Page {
+        self.channel(topic).page(since, limit)
+    }
+
+    fn existing(&self, topic: &Topic) -> Option<Arc<Channel>> {
+        self.inner.topics.read().ok()?.get(topic).cloned()
+    }
+
+    fn channel(&self, topic: &Topic) -> Arc<Channel> {
+        if let Some(channel) = self.existing(topic) {
+            return channel;
+        }
+        let mut topics = self.inner.topics.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        topics
+            .entry(topic.clone())
+            .or_insert_with(|| Arc::new(Channel::new(topic.clone(), self.inner.config.history)))
+            .clone()
+    }
+}

@@ -1,0 +1,14 @@
+//! tickwire's server: one axum app that serves the dashboard, the HTTP API and the
+//! WebSocket streams on one port.
+//!
+//! - [`hub`]: topics, sequence numbers, history, snapshots, fan-out (no HTTP).
+//! - [`feed`]: market-data producers publishing into the hub.
+//! - [`routes`]: HTTP and WebSocket endpoints over the hub.
+//! - [`serve`]: wires them together and runs until shutdown.
+
+pub mod config;
+pub mod feed;
+pub mod hub;
+pub mod routes;
+pub mod serve;
+pub mod state;

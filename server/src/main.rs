@@ -1,0 +1,18 @@
+//! The `tickwire` binary: parse the command line, then hand off.
+
+use clap::Parser;
+use server::config::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => server::serve::run(args).await,
+        None => server::serve::run(cli.serve).await,
+    }
+}

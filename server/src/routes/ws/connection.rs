@@ -1,0 +1,164 @@
+//! One WebSocket connection: a single task that drains the connection's outbox into the
+//! socket, reads and answers client actions, pings when idle and closes on slow
+//! consumption, oversized frames, silence or shutdown.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use app::protocol::{ClientAction, Control, Since, Timestamp, Topic};
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
+use chrono::Utc;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::hub::{Outbox, OutboxReceiver};
+use crate::state::AppState;
+
+/// Close codes this server sends.
+mod close {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const TOO_BIG: u16 = 1009;
+    pub const TRY_AGAIN_LATER: u16 = 1013;
+}
+
+/// How long a close frame may take to go out before the socket is simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+/// Runs the connection until either side ends it.
+pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Option<Since>)>) {
+    let stats = state.hub.stats();
+    let _counted = stats.connection();
+    let (outbox, mut rx) = state.hub.outbox();
+    let mut conn = Connection { state: &state, outbox, topics: HashSet::new() };
+    conn.outbox.push_json(&Control::Connected {
+        connection_id: conn.outbox.id().to_string(),
+        heartbeat_secs: state.limits.heartbeat.as_secs(),
+        max_message_bytes: state.limits.max_message_bytes,
+    });
+    for (topic, since) in initial {
+        conn.subscribe(topic, since);
+    }
+
+    let closing = conn.pump(&mut socket, &mut rx).await;
+    conn.unsubscribe_all();
+    if let Some((code, reason)) = closing {
+        if code == close::TRY_AGAIN_LATER {
+            stats.slow_consumer_disconnected();
+        }
+        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        let _ = tokio::time::timeout(CLOSE_GRACE, socket.send(WsMessage::Close(Some(frame)))).await;
+    }
+}
+
+struct Connection<'a> {
+    state: &'a AppState,
+    outbox: Outbox,
+    topics: HashSet<Topic>,
+}
+
+impl Connection<'_> {
+    /// Moves frames both ways until the connection should end; returns the close to send.
+    async fn pump(&mut self, socket: &mut WebSocket, rx: &mut OutboxReceiver) -> Option<(u16, &'static str)> {
+        let heartbeat = self.state.limits.heartbeat;
+        let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+        let mut sent_since_tick = false;
+        loop {
+            tokio::select! {
+                biased;
+                _ = rx.slow.cancelled() => return Some((close::TRY_AGAIN_LATER, "slow consumer")),
+                _ = self.state.shutdown.cancelled() => return Some((close::GOING_AWAY, "server shutting down")),
+                frame = rx.frames.recv() => {
+                    let frame = frame?;
+                    tokio::select! {
+                        sent = socket.send(WsMessage::Text(frame)) => sent.ok()?,
+                        _ = rx.slow.cancelled() => return Some((close::TRY_AGAIN_LATER, "slow consumer")),
+                    }
+                    sent_since_tick = true;
+                }
+                incoming = socket.recv() => {
+                    last_heard = Instant::now();
+                    match incoming? {
+                        Ok(WsMessage::Text(text)) => self.handle(text.as_str()),
+                        Ok(WsMessage::Binary(_)) => self.error(None, "binary frames are not supported", Some("send JSON text frames".into())),
+                        Ok(WsMessage::Close(_)) => return None,
+                        Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => {}
+                        Err(e) if is_too_big(&e) => return Some((close::TOO_BIG, "message too big")),
+                        Err(_) => return None,
+                    }
+                }
+                _ = ticker.tick() => {
+                    if last_heard.elapsed() > heartbeat * 2 {
+                        return Some((close::GOING_AWAY, "heartbeat timeout"));
+                    }
+                    if !sent_since_tick {
+                        self.outbox.push_json(&Control::Heartbeat { timestamp: Timestamp::from_datetime(Utc::now()) });
+                    }
+                    sent_since_tick = false;
+                    socket.send(WsMessage::Ping(Default::default())).await.ok()?;
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, text: &str) {
+        let action = match serde_json::from_str::<ClientAction>(text) {
+            Ok(action) => action,
+            Err(e) => {
+                let error = if e.is_syntax() || e.is_eof() { "malformed JSON" } else { "invalid action" };
+                return self.error(None, error, Some(e.to_string()));
+            }
+        };
+        match action {
+            ClientAction::Subscribe { topic, since } => {
+                let limit = self.state.limits.max_subscriptions;
+                if !self.topics.contains(&topic) && self.topics.len() >= limit {
+                    let error = format!("too many subscriptions: this connection already has {limit}");
+                    return self.error(Some(&topic), &error, None);
+                }
+                self.subscribe(topic, since);
+            }
+            ClientAction::Unsubscribe { topic } => {
+                if self.topics.remove(&topic) && self.state.hub.unsubscribe(&topic, &self.outbox) {
+                    self.outbox.push_json(&Control::Unsubscribed { topic });
+                } else {
+                    self.error(Some(&topic), &format!("not subscribed to {topic}"), None);
+                }
+            }
+            ClientAction::Ping { id, t } => {
+                self.outbox.push_json(&Control::Pong { id, t });
+            }
+            ClientAction::Pause { topic } | ClientAction::Resume { topic } | ClientAction::Cancel { topic } => {
+                self.error(Some(&topic), &format!("nothing running owns {topic}: no backtest or session can be controlled there"), None);
+            }
+        }
+    }
+
+    fn subscribe(&mut self, topic: Topic, since: Option<Since>) {
+        let outcome = self.state.hub.subscribe(&topic, since.as_ref(), &self.outbox);
+        tracing::debug!(%topic, ?outcome, connection = self.outbox.id(), "subscribed");
+        self.topics.insert(topic);
+    }
+
+    fn unsubscribe_all(&mut self) {
+        for topic in self.topics.drain() {
+            self.state.hub.unsubscribe(&topic, &self.outbox);
+        }
+    }
+
+    fn error(&self, topic: Option<&Topic>, error: &str, details: Option<String>) {
+        self.outbox.push_json(&Control::Error { topic: topic.map(Topic::to_string), error: error.to_owned(), details });
+    }
+}
+
+/// Whether a read failed because the client's frame was over the size limit.
+fn is_too_big(error: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}

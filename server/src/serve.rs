@@ -1,0 +1,101 @@
+//! Builds the app from [`ServeArgs`], starts the feed, and serves until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use leptos::config::LeptosOptions;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ServeArgs;
+use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
+use crate::hub::{Hub, HubConfig};
+use crate::routes;
+use crate::state::{AppState, ConnectionLimits};
+
+/// A started server.
+pub struct Running {
+    /// Where it listens (the real port when started on port 0).
+    pub addr: SocketAddr,
+    /// Cancel to stop the server, its feed and its sockets.
+    pub shutdown: CancellationToken,
+    pub task: JoinHandle<std::io::Result<()>>,
+    pub hub: Hub,
+}
+
+/// Binds the listener, starts the feed and serves in the background.
+pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
+    let history = args.history as usize;
+    // Room for a full replay plus the live backlog allowance.
+    let hub = Hub::new(HubConfig { history, outbox_capacity: history + args.outbox as usize });
+    let shutdown = CancellationToken::new();
+
+    let feed = SyntheticFeed::new(SyntheticFeedConfig {
+        symbols: args.symbols.clone(),
+        interval: args.interval,
+        tick: args.tick(),
+        seed: args.seed,
+    });
+    feed.spawn(hub.clone(), shutdown.clone());
+
+    let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
+    let addr = listener.local_addr()?;
+    let leptos = LeptosOptions::builder()
+        .output_name("tickwire")
+        .site_root(args.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState {
+        hub: hub.clone(),
+        symbols: Arc::from(feed.symbols()),
+        limits: ConnectionLimits {
+            heartbeat: args.heartbeat(),
+            max_message_bytes: args.max_message_bytes as usize,
+            max_subscriptions: args.max_subscriptions as usize,
+        },
+        leptos,
+        started: Instant::now(),
+        shutdown: shutdown.clone(),
+    };
+    let app = routes::router(state);
+    let stop = shutdown.clone();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
+    });
+    tracing::info!(%addr, "tickwire listening on http://{addr}");
+    Ok(Running { addr, shutdown, task, hub })
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let running = start(args).await?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown.cancel();
+    running.task.await.context("server task failed")?.context("server failed")?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

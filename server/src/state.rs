@@ -1,0 +1,37 @@
+//! What every request handler can reach.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::protocol::SymbolInfo;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Hub;
+
+/// Per-connection limits of the socket endpoints.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    pub heartbeat: Duration,
+    pub max_message_bytes: usize,
+    pub max_subscriptions: usize,
+}
+
+/// Shared application state; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Hub,
+    pub symbols: Arc<[SymbolInfo]>,
+    pub limits: ConnectionLimits,
+    pub leptos: LeptosOptions,
+    pub started: Instant,
+    /// Cancelled when the server shuts down; every long task watches it.
+    pub shutdown: CancellationToken,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

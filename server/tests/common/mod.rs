@@ -1,0 +1,90 @@
+//! Starts a real tickwire server on a free port and talks to it over real sockets.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::Value;
+use server::config::ServeArgs;
+use server::serve::{start, Running};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How long any single expected frame may take before a test fails.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A server with a fast synthetic feed, listening on 127.0.0.1 with an OS-chosen port.
+pub async fn server(tweak: impl FnOnce(&mut ServeArgs)) -> Running {
+    let mut args = ServeArgs::defaults();
+    args.addr = "127.0.0.1:0".parse().unwrap();
+    args.tick_ms = 20;
+    args.interval = "1s".parse().unwrap();
+    args.symbols = vec!["BTC-USD".parse().unwrap(), "EURUSD".parse().unwrap()];
+    tweak(&mut args);
+    start(args).await.expect("server starts")
+}
+
+pub fn http(running: &Running, path: &str) -> String {
+    format!("http://{}{path}", running.addr)
+}
+
+pub async fn connect(running: &Running, path: &str) -> Socket {
+    let url = format!("ws://{}{path}", running.addr);
+    let (socket, _) = connect_async(url).await.expect("websocket connects");
+    socket
+}
+
+/// The next text frame, parsed; fails the test on timeout, close or a non-JSON frame.
+pub async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(FRAME_TIMEOUT, socket.next())
+            .await
+            .expect("a frame within the timeout")
+            .expect("the socket stays open")
+            .expect("a readable frame");
+        match frame {
+            Message::Text(text) => return serde_json::from_str(&text).expect("frames are JSON"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Reads frames until one has `type` = `ty`, returning it.
+pub async fn next_of_type(socket: &mut Socket, ty: &str) -> Value {
+    loop {
+        let v = next_json(socket).await;
+        if v["type"] == ty {
+            return v;
+        }
+    }
+}
+
+/// Reads the next `n` frames that carry a `seq` (published messages).
+pub async fn next_messages(socket: &mut Socket, n: usize) -> Vec<Value> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let v = next_json(socket).await;
+        if v.get("seq").is_some() {
+            out.push(v);
+        }
+    }
+    out
+}
+
+pub async fn send_json(socket: &mut Socket, value: Value) {
+    socket.send(Message::Text(value.to_string().into())).await.expect("send");
+}
+
+pub fn seqs(messages: &[Value]) -> Vec<u64> {
+    messages.iter().map(|m| m["seq"].as_u64().expect("seq is a number")).collect()
+}
+
+pub fn assert_contiguous(seqs: &[u64]) {
+    for pair in seqs.windows(2) {
+        assert_eq!(pair[1], pair[0] + 1, "gap or duplicate in {seqs:?}");
+    }
+}
