@@ -1,5 +1,6 @@
 //! A browser WebSocket wired to a [`MarketView`]; dropping it closes the socket.
 
+use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what tickwire needs to build (and, with --e2e, to run the browser tests),
+# skipping everything that is already there at the right version. Safe to run often;
+# prints nothing when there is nothing to do.
+#
+#   scripts/setup.sh         toolchain for building and running tickwire
+#   scripts/setup.sh --e2e   also Chromium and the end2end npm packages
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_OPT_VERSION=0.116.1
+
+say() { echo "setup: $*" >&2; }
+
+# Whether `cargo install` already installed crate $1 at version $2.
+cargo_has() { cargo install --list | grep -q "^$1 v$2:"; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo_has cargo-leptos "$CARGO_LEPTOS_VERSION"; then
+    say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 20 minutes cold)"
+    cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen the workspace pins, byte for byte.
+wasm_bindgen_version=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p;q}' Cargo.lock)
+if [ -z "$wasm_bindgen_version" ]; then
+    say "cannot find wasm-bindgen's version in Cargo.lock"
+    exit 1
+fi
+if ! cargo_has wasm-bindgen-cli "$wasm_bindgen_version"; then
+    say "installing wasm-bindgen-cli $wasm_bindgen_version"
+    cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --locked \
+        || cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
+fi
+
+# Release builds need binaryen 116 from the wasm-opt crate: Debian's 108 emits wasm
+# that fails to hydrate.
+if ! cargo_has wasm-opt "$WASM_OPT_VERSION"; then
+    say "installing wasm-opt $WASM_OPT_VERSION (binaryen 116, about 9 minutes cold)"
+    cargo install wasm-opt --version "$WASM_OPT_VERSION" --locked
+fi
+
+if [ "${1:-}" = "--e2e" ]; then
+    if ! command -v chromium >/dev/null; then
+        say "installing Debian's chromium"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    fi
+    # npm ci only when the lockfile changed since the last install.
+    lock_hash=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
+    stamp=end2end/node_modules/.tickwire-lock-hash
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+        say "installing the end2end npm packages"
+        (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+        echo "$lock_hash" > "$stamp"
+    fi
+fi

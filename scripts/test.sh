@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of tickwire: the Rust unit and integration tests, then the Playwright
+# suite in Debian's Chromium against the release build. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --e2e
+export PATH="$HOME/.cargo/bin:$PATH"
+
+echo "== Rust tests (release profile, shared with the release build below)"
+cargo test --release -p app -p server
+
+echo "== Release build (server + hydrating wasm, optimised by wasm-opt)"
+cargo leptos build --release
+
+echo "== Browser tests (Playwright, Chromium, release build)"
+cd end2end
+npx playwright test
