@@ -17,12 +17,13 @@ test('the home page hydrates and shows a live price that moves', async ({ page }
   await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
   const price = page.getByTestId('last-price');
   await expect(price).toHaveText(/^\d+\.\d{2}$/);
-  const first = (await price.textContent()) ?? '';
-  const firstSeq = Number(await price.getAttribute('data-seq'));
+  // Text and seq read together, so a tick landing between two reads cannot skew them.
+  const read = () => price.evaluate((el) => ({ text: el.textContent ?? '', seq: Number(el.getAttribute('data-seq')) }));
+  const first = await read();
 
-  // The socket keeps delivering: the price text changes and the seq moves on.
-  await expect(price).not.toHaveText(first);
-  expect(Number(await price.getAttribute('data-seq'))).toBeGreaterThan(firstSeq);
+  // The socket keeps delivering: the seq moves on and the price text changes.
+  await expect.poll(async () => (await read()).seq).toBeGreaterThan(first.seq);
+  await expect(price).not.toHaveText(first.text);
   await expect(page.getByText('synthetic data')).toBeVisible();
 
   await page.screenshot({ path: testInfo.outputPath('market.png'), fullPage: true });

@@ -21,6 +21,19 @@ pub struct Cli {
 pub enum Command {
     /// Serve the dashboard, the API and the sockets on one port (the default).
     Serve(ServeArgs),
+    /// Follow a topic in the terminal (a progress bar for backtests); resumes across reconnects.
+    Watch(crate::cli::watch::WatchArgs),
+    /// Measure the hub: N subscribers × K published messages, or N idle connections.
+    Bench(crate::cli::bench::BenchArgs),
+}
+
+/// Which market feed the server runs.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedKind {
+    /// The seeded GBM model (labelled synthetic).
+    Synthetic,
+    /// No feed: only what producers publish.
+    Off,
 }
 
 /// Flags of `tickwire serve`.
@@ -47,8 +60,19 @@ pub struct ServeArgs {
     /// Topics one connection may subscribe to at once.
     #[arg(long, env = "TICKWIRE_MAX_SUBSCRIPTIONS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_subscriptions: u64,
+    /// Key outside producers must present as `Authorization: Bearer <key>` to publish.
+    #[arg(long, env = "TICKWIRE_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Market feed to run.
+    #[arg(long, env = "TICKWIRE_FEED", value_enum, default_value_t = FeedKind::Synthetic)]
+    pub feed: FeedKind,
     /// Symbols of the synthetic market feed, comma separated.
-    #[arg(long, env = "TICKWIRE_SYMBOLS", value_delimiter = ',', default_value = "BTC-USD,ETH-USD,EURUSD,GOOG")]
+    #[arg(
+        long,
+        env = "TICKWIRE_SYMBOLS",
+        value_delimiter = ',',
+        default_value = "BTC-USD,ETH-USD,EURUSD,GOOG"
+    )]
     pub symbols: Vec<Symbol>,
     /// Candle interval of the market feed (`30s`, `1m`, `1h`, …).
     #[arg(long, env = "TICKWIRE_INTERVAL", default_value = "1m")]
@@ -92,9 +116,13 @@ mod tests {
 
     #[test]
     fn bad_flag_values_are_refused_with_the_reason() {
-        let err = Cli::try_parse_from(["tickwire", "serve", "--symbols", "BTC-USD,bad sym"]).unwrap_err().to_string();
+        let err = Cli::try_parse_from(["tickwire", "serve", "--symbols", "BTC-USD,bad sym"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid symbol `bad sym`"), "{err}");
-        let err = Cli::try_parse_from(["tickwire", "--interval", "5x"]).unwrap_err().to_string();
+        let err = Cli::try_parse_from(["tickwire", "--interval", "5x"])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid interval `5x`"), "{err}");
         assert!(Cli::try_parse_from(["tickwire", "--history", "0"]).is_err());
     }

@@ -5,7 +5,9 @@
 //! - [`feed`]: market-data producers publishing into the hub.
 //! - [`routes`]: HTTP and WebSocket endpoints over the hub.
 //! - [`serve`]: wires them together and runs until shutdown.
+//! - [`cli`]: command-line clients (`bench`).
 
+pub mod cli;
 pub mod config;
 pub mod feed;
 pub mod hub;

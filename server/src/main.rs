@@ -7,12 +7,15 @@ use server::config::{Cli, Command};
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => server::serve::run(args).await,
+        Some(Command::Watch(args)) => server::cli::watch::run(args).await,
+        Some(Command::Bench(args)) => server::cli::bench::run(args).await,
         None => server::serve::run(cli.serve).await,
     }
 }

@@ -9,7 +9,7 @@ use leptos::config::LeptosOptions;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::ServeArgs;
+use crate::config::{FeedKind, ServeArgs};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes;
@@ -29,18 +29,29 @@ pub struct Running {
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let history = args.history as usize;
     // Room for a full replay plus the live backlog allowance.
-    let hub = Hub::new(HubConfig { history, outbox_capacity: history + args.outbox as usize });
+    let hub = Hub::new(HubConfig {
+        history,
+        outbox_capacity: history + args.outbox as usize,
+    });
     let shutdown = CancellationToken::new();
 
+    let symbols = match args.feed {
+        FeedKind::Synthetic => args.symbols.clone(),
+        FeedKind::Off => Vec::new(),
+    };
     let feed = SyntheticFeed::new(SyntheticFeedConfig {
-        symbols: args.symbols.clone(),
+        symbols,
         interval: args.interval,
         tick: args.tick(),
         seed: args.seed,
     });
-    feed.spawn(hub.clone(), shutdown.clone());
+    if !feed.symbols().is_empty() {
+        feed.spawn(hub.clone(), shutdown.clone());
+    }
 
-    let listener = tokio::net::TcpListener::bind(args.addr).await.with_context(|| format!("cannot listen on {}", args.addr))?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))?;
     let addr = listener.local_addr()?;
     let leptos = LeptosOptions::builder()
         .output_name("tickwire")
@@ -56,6 +67,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             max_message_bytes: args.max_message_bytes as usize,
             max_subscriptions: args.max_subscriptions as usize,
         },
+        api_key: args.api_key.as_deref().map(Arc::from),
         leptos,
         started: Instant::now(),
         shutdown: shutdown.clone(),
@@ -63,10 +75,17 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let app = routes::router(state);
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
     });
     tracing::info!(%addr, "tickwire listening on http://{addr}");
-    Ok(Running { addr, shutdown, task, hub })
+    Ok(Running {
+        addr,
+        shutdown,
+        task,
+        hub,
+    })
 }
 
 /// Serves until Ctrl-C or SIGTERM.
@@ -75,7 +94,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down");
     running.shutdown.cancel();
-    running.task.await.context("server task failed")?.context("server failed")?;
+    running
+        .task
+        .await
+        .context("server task failed")?
+        .context("server failed")?;
     Ok(())
 }
 

@@ -24,6 +24,8 @@ pub struct AppState {
     pub hub: Hub,
     pub symbols: Arc<[SymbolInfo]>,
     pub limits: ConnectionLimits,
+    /// When set, `POST /api/publish` needs `Authorization: Bearer <key>`.
+    pub api_key: Option<Arc<str>>,
     pub leptos: LeptosOptions,
     pub started: Instant,
     /// Cancelled when the server shuts down; every long task watches it.

@@ -3,7 +3,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 
 fn is_rfc3339_utc_millis(s: &str) -> bool {
     // 2026-11-22T14:03:11.123Z
@@ -27,18 +26,26 @@ async fn market_stream_sends_spec_envelopes_with_contiguous_seq_after_the_snapsh
     let snapshot = next_json(&mut socket).await;
     assert_eq!(snapshot["type"], "snapshot");
     assert_eq!(snapshot["epoch"], epoch.as_str());
-    let snapshot_seq = snapshot["seq"].as_u64().expect("snapshot seq");
+    let snapshot_seq = snapshot["last_seq"].as_u64().expect("snapshot seq");
     assert_eq!(subscribed["next_seq"].as_u64(), Some(snapshot_seq + 1));
 
     let messages = next_messages(&mut socket, 40).await;
     let seqs = seqs(&messages);
-    assert_eq!(seqs[0], snapshot_seq + 1, "live messages continue right after the snapshot");
+    assert_eq!(
+        seqs[0],
+        snapshot_seq + 1,
+        "live messages continue right after the snapshot"
+    );
     assert_contiguous(&seqs);
     let mut prices = Vec::new();
     for m in &messages {
         assert_eq!(m["topic"], "market:BTC-USD");
         assert_eq!(m["epoch"], epoch.as_str());
-        assert!(is_rfc3339_utc_millis(m["timestamp"].as_str().unwrap_or_default()), "timestamp {}", m["timestamp"]);
+        assert!(
+            is_rfc3339_utc_millis(m["timestamp"].as_str().unwrap_or_default()),
+            "timestamp {}",
+            m["timestamp"]
+        );
         let data = &m["data"];
         assert_eq!(data["symbol"], "BTC-USD");
         assert_eq!(data["source"], "synthetic", "synthetic data says so");
@@ -54,7 +61,10 @@ async fn market_stream_sends_spec_envelopes_with_contiguous_seq_after_the_snapsh
         }
     }
     assert!(prices.len() >= 10, "ticks arrive: {prices:?}");
-    assert!(prices.windows(2).any(|w| w[0] != w[1]), "the price moves: {prices:?}");
+    assert!(
+        prices.windows(2).any(|w| w[0] != w[1]),
+        "the price moves: {prices:?}"
+    );
     running.shutdown.cancel();
 }
 
@@ -64,7 +74,7 @@ async fn health_and_symbols_answer_with_live_figures() {
     let _socket = connect(&running, "/api/ws/stream/market-data/EURUSD").await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
-    let health: Value = reqwest::get(http(&running, "/api/ws/health")).await.unwrap().json().await.unwrap();
+    let health = get_json(&running, "/api/ws/health").await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["connections"], 1);
     assert_eq!(health["backend"], "memory");
@@ -72,11 +82,15 @@ async fn health_and_symbols_answer_with_live_figures() {
     assert!(health["messages_in"].as_u64().unwrap() > 0, "{health}");
     assert!(health["messages_out"].as_u64().unwrap() > 0, "{health}");
 
-    let symbols: Value = reqwest::get(http(&running, "/api/market/symbols")).await.unwrap().json().await.unwrap();
+    let symbols = get_json(&running, "/api/market/symbols").await;
     let symbols = symbols.as_array().expect("a list");
-    let names: Vec<&str> = symbols.iter().filter_map(|s| s["symbol"].as_str()).collect();
+    let names: Vec<&str> = symbols
+        .iter()
+        .filter_map(|s| s["symbol"].as_str())
+        .collect();
     assert_eq!(names, ["BTC-USD", "EURUSD"]);
-    assert!(symbols.iter().all(|s| s["source"] == "synthetic" && s["topic"] == format!("market:{}", s["symbol"].as_str().unwrap())));
+    assert!(symbols.iter().all(|s| s["source"] == "synthetic"
+        && s["topic"] == format!("market:{}", s["symbol"].as_str().unwrap())));
     running.shutdown.cancel();
 }
 
@@ -87,12 +101,15 @@ async fn an_invalid_symbol_is_refused_with_400_naming_it() {
     match tokio_tungstenite::connect_async(url).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 400);
-            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default()).into_owned();
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
             assert!(body.contains("invalid symbol `btc-usd`"), "{body}");
         }
         other => panic!("expected a 400, got {other:?}"),
     }
-    let response = reqwest::get(http(&running, "/api/no/such/thing")).await.unwrap();
+    let response = reqwest::get(http(&running, "/api/no/such/thing"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404);
     running.shutdown.cancel();
 }
@@ -101,19 +118,30 @@ async fn an_invalid_symbol_is_refused_with_400_naming_it() {
 async fn reconnecting_with_since_resumes_without_gap_or_duplicate() {
     let running = server(|_| {}).await;
     let mut socket = connect(&running, "/api/ws/stream/market-data/BTC-USD").await;
-    let epoch = next_of_type(&mut socket, "subscribed").await["epoch"].as_str().unwrap().to_owned();
+    let epoch = next_of_type(&mut socket, "subscribed").await["epoch"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let first = next_messages(&mut socket, 10).await;
     let last = *seqs(&first).last().unwrap();
     drop(socket);
     // The feed keeps publishing while we are away.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
 
-    let mut socket = connect(&running, &format!("/api/ws/stream/market-data/BTC-USD?since={last}&epoch={epoch}")).await;
+    let mut socket = connect(
+        &running,
+        &format!("/api/ws/stream/market-data/BTC-USD?since={last}&epoch={epoch}"),
+    )
+    .await;
     let subscribed = next_of_type(&mut socket, "subscribed").await;
     assert_eq!(subscribed["next_seq"].as_u64(), Some(last + 1));
     let resumed = next_messages(&mut socket, 40).await;
     let resumed_seqs = seqs(&resumed);
-    assert_eq!(resumed_seqs[0], last + 1, "no gap and no duplicate at the reconnect");
+    assert_eq!(
+        resumed_seqs[0],
+        last + 1,
+        "no gap and no duplicate at the reconnect"
+    );
     assert_contiguous(&resumed_seqs);
     running.shutdown.cancel();
 }
@@ -121,11 +149,15 @@ async fn reconnecting_with_since_resumes_without_gap_or_duplicate() {
 #[tokio::test]
 async fn a_foreign_epoch_gets_a_resync_with_a_fresh_snapshot() {
     let running = server(|_| {}).await;
-    let mut socket = connect(&running, "/api/ws/stream/market-data/BTC-USD?since=5&epoch=01OLDEPOCH").await;
+    let mut socket = connect(
+        &running,
+        "/api/ws/stream/market-data/BTC-USD?since=5&epoch=01OLDEPOCH",
+    )
+    .await;
     let resync = next_of_type(&mut socket, "resync").await;
     assert_eq!(resync["reason"], "epoch_changed");
     assert_eq!(resync["snapshot"]["topic"], "market:BTC-USD");
-    let snapshot_seq = resync["snapshot"]["seq"].as_u64().unwrap();
+    let snapshot_seq = resync["snapshot"]["last_seq"].as_u64().unwrap();
     let next = next_messages(&mut socket, 1).await;
     assert_eq!(seqs(&next)[0], snapshot_seq + 1);
     running.shutdown.cancel();

@@ -6,7 +6,10 @@ use crate::stream::ConnectionState;
 
 /// A dot and a word for a stream's state, with the last error as its tooltip.
 #[component]
-pub fn StatusDot(state: Signal<ConnectionState>, last_error: Signal<Option<String>>) -> impl IntoView {
+pub fn StatusDot(
+    state: Signal<ConnectionState>,
+    last_error: Signal<Option<String>>,
+) -> impl IntoView {
     let name = move || state.get().as_str();
     let title = move || match last_error.get() {
         Some(e) => format!("{}: {e}", state.get().as_str()),

@@ -34,7 +34,12 @@ pub fn MarketPage() -> impl IntoView {
         symbols.with(|list| list.iter().find(|s| s.symbol == sel).cloned())
     };
     let decimals = move || info().map_or(2, |i| i.price_decimals as usize);
-    let price = move || stream.last_tick.get().map_or("—".to_owned(), |t| format!("{:.*}", decimals(), t.price));
+    let price = move || {
+        stream
+            .last_tick
+            .get()
+            .map_or("—".to_owned(), |t| format!("{:.*}", decimals(), t.price))
+    };
     let change = move || stream.last_tick.get().map(|t| t.change_pct);
     let on_pick = move |ev: leptos::ev::Event| {
         selected.set(Symbol::parse(&event_target_value(&ev)).ok());
@@ -88,7 +93,13 @@ async fn fetch_symbols() -> Result<Vec<SymbolInfo>, String> {
         .await
         .map_err(|e| format!("could not load symbols: {e}"))?;
     if !response.ok() {
-        return Err(format!("could not load symbols: HTTP {}", response.status()));
+        return Err(format!(
+            "could not load symbols: HTTP {}",
+            response.status()
+        ));
     }
-    response.json().await.map_err(|e| format!("could not read symbols: {e}"))
+    response
+        .json()
+        .await
+        .map_err(|e| format!("could not read symbols: {e}"))
 }

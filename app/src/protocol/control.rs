@@ -2,18 +2,22 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::backtest::BacktestSnapshot;
 use super::envelope::{Envelope, Epoch};
 use super::market::MarketSnapshot;
+use super::session::SessionSnapshot;
 use super::time::Timestamp;
 use super::topic::Topic;
+use super::trading::TradingSnapshot;
 
-/// A topic's state, consistent with every message up to and including `seq`.
+/// A topic's state, consistent with every message up to and including `last_seq`.
+/// (Not `seq`: control frames never carry one, so no client mistakes it for a message.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub topic: Topic,
     pub epoch: Epoch,
-    /// The last seq the state includes; live messages continue at `seq + 1`.
-    pub seq: u64,
+    /// The last seq the state includes; live messages continue at `last_seq + 1`.
+    pub last_seq: u64,
     pub data: SnapshotData,
 }
 
@@ -22,8 +26,9 @@ pub struct Snapshot {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SnapshotData {
     Market(MarketSnapshot),
-    /// A topic kind whose state the server does not keep.
-    Empty,
+    Backtest(BacktestSnapshot),
+    Session(SessionSnapshot),
+    Trading(TradingSnapshot),
 }
 
 /// Why a `resync` replaced a resume.
@@ -43,14 +48,29 @@ pub enum ResyncReason {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Control {
     /// First frame on every socket.
-    Connected { connection_id: String, heartbeat_secs: u64, max_message_bytes: usize },
+    Connected {
+        connection_id: String,
+        heartbeat_secs: u64,
+        max_message_bytes: usize,
+    },
     /// A subscription is active; replayed or live messages follow.
-    Subscribed { topic: Topic, epoch: Epoch, next_seq: u64 },
-    Unsubscribed { topic: Topic },
+    Subscribed {
+        topic: Topic,
+        epoch: Epoch,
+        next_seq: u64,
+    },
+    Unsubscribed {
+        topic: Topic,
+    },
     /// Answer to a client `ping`, echoing its `id` and `t`.
-    Pong { id: u64, t: f64 },
+    Pong {
+        id: u64,
+        t: f64,
+    },
     /// Application-level liveness, sent when the connection has been quiet.
-    Heartbeat { timestamp: Timestamp },
+    Heartbeat {
+        timestamp: Timestamp,
+    },
     /// Something the client sent was refused; `topic` when it concerned one.
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,7 +80,10 @@ pub enum Control {
         details: Option<String>,
     },
     /// The requested resume point cannot be replayed: replace state with this snapshot.
-    Resync { reason: ResyncReason, snapshot: Snapshot },
+    Resync {
+        reason: ResyncReason,
+        snapshot: Snapshot,
+    },
     /// The current state of a topic, for a subscribe without `since`.
     Snapshot(Snapshot),
 }
@@ -68,6 +91,7 @@ pub enum Control {
 /// Any frame the server sends: a published message (has `seq`) or a control message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
+#[allow(clippy::large_enum_variant)] // decoded once per frame and consumed at once
 pub enum ServerFrame {
     Message(Envelope),
     Control(Control),
@@ -91,7 +115,7 @@ mod tests {
         Snapshot {
             topic: "market:EURUSD".parse().unwrap(),
             epoch: Epoch("E1".into()),
-            seq: 7,
+            last_seq: 7,
             data: SnapshotData::Market(MarketSnapshot {
                 candles: vec![],
                 last_tick: Some(Tick {
@@ -101,6 +125,7 @@ mod tests {
                     volume: 10.0,
                     source: DataSource::Synthetic,
                 }),
+                analysis: None,
             }),
         }
     }
@@ -109,18 +134,38 @@ mod tests {
     fn every_control_message_round_trips_without_seq() {
         let topic: Topic = "market:EURUSD".parse().unwrap();
         let frames = [
-            Control::Connected { connection_id: "c1".into(), heartbeat_secs: 30, max_message_bytes: 65_536 },
-            Control::Subscribed { topic: topic.clone(), epoch: Epoch("E1".into()), next_seq: 8 },
+            Control::Connected {
+                connection_id: "c1".into(),
+                heartbeat_secs: 30,
+                max_message_bytes: 65_536,
+            },
+            Control::Subscribed {
+                topic: topic.clone(),
+                epoch: Epoch("E1".into()),
+                next_seq: 8,
+            },
             Control::Unsubscribed { topic },
             Control::Pong { id: 3, t: 1234.5 },
-            Control::Heartbeat { timestamp: Timestamp::from_unix_ms(0) },
-            Control::Error { topic: Some("market:x".into()), error: "invalid topic".into(), details: None },
-            Control::Resync { reason: ResyncReason::OutsideHistory, snapshot: snapshot() },
+            Control::Heartbeat {
+                timestamp: Timestamp::from_unix_ms(0),
+            },
+            Control::Error {
+                topic: Some("market:x".into()),
+                error: "invalid topic".into(),
+                details: None,
+            },
+            Control::Resync {
+                reason: ResyncReason::OutsideHistory,
+                snapshot: snapshot(),
+            },
             Control::Snapshot(snapshot()),
         ];
         for control in frames {
             let value = round_trip(&ServerFrame::Control(control));
-            assert!(value.get("seq").is_none() || value["type"] == "snapshot", "{value}");
+            assert!(
+                value.get("seq").is_none() || value["type"] == "snapshot",
+                "{value}"
+            );
         }
     }
 

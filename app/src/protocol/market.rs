@@ -30,7 +30,9 @@ pub struct Interval {
 
 /// Why an interval string was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid interval `{0}`: expected a positive whole number followed by s, m, h or d (e.g. `1m`)")]
+#[error(
+    "invalid interval `{0}`: expected a positive whole number followed by s, m, h or d (e.g. `1m`)"
+)]
 pub struct IntervalError(pub String);
 
 impl Interval {
@@ -67,7 +69,10 @@ impl FromStr for Interval {
             "d" => 86_400,
             _ => return Err(err()),
         };
-        n.checked_mul(factor).filter(|&secs| secs > 0).map(|secs| Interval { secs }).ok_or_else(err)
+        n.checked_mul(factor)
+            .filter(|&secs| secs > 0)
+            .map(|secs| Interval { secs })
+            .ok_or_else(err)
     }
 }
 
@@ -75,9 +80,9 @@ impl fmt::Display for Interval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.secs;
         match () {
-            _ if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
-            _ if s % 3600 == 0 => write!(f, "{}h", s / 3600),
-            _ if s % 60 == 0 => write!(f, "{}m", s / 60),
+            _ if s.is_multiple_of(86_400) => write!(f, "{}d", s / 86_400),
+            _ if s.is_multiple_of(3600) => write!(f, "{}h", s / 3600),
+            _ if s.is_multiple_of(60) => write!(f, "{}m", s / 60),
             _ => write!(f, "{s}s"),
         }
     }
@@ -124,6 +129,28 @@ pub struct Tick {
     pub source: DataSource,
 }
 
+/// Market structure read from recent swings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Structure {
+    Uptrend,
+    Downtrend,
+    Range,
+}
+
+/// `analysis`: indicators, candlestick patterns, structure and a confluence score.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub symbol: Symbol,
+    /// Indicator name (`sma_20`, `ema_12`, `rsi_14`, …) → value on the last closed candle.
+    pub indicators: std::collections::BTreeMap<String, f64>,
+    /// Candlestick patterns found on the last candles (`bullish_engulfing`, `doji`, …).
+    pub patterns: Vec<String>,
+    pub structure: Structure,
+    /// 0 (signals disagree) to 1 (every signal points the same way).
+    pub confluence: f64,
+}
+
 /// A symbol the server's market feed publishes, as `GET /api/market/symbols` lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SymbolInfo {
@@ -142,6 +169,8 @@ pub struct SymbolInfo {
 pub struct MarketSnapshot {
     pub candles: Vec<Candle>,
     pub last_tick: Option<Tick>,
+    #[serde(default)]
+    pub analysis: Option<Analysis>,
 }
 
 #[cfg(test)]
@@ -150,7 +179,13 @@ mod tests {
 
     #[test]
     fn intervals_parse_and_print_in_their_shortest_unit() {
-        for (text, secs, printed) in [("5s", 5, "5s"), ("60s", 60, "1m"), ("1m", 60, "1m"), ("4h", 14_400, "4h"), ("1d", 86_400, "1d")] {
+        for (text, secs, printed) in [
+            ("5s", 5, "5s"),
+            ("60s", 60, "1m"),
+            ("1m", 60, "1m"),
+            ("4h", 14_400, "4h"),
+            ("1d", 86_400, "1d"),
+        ] {
             let i: Interval = text.parse().unwrap();
             assert_eq!(i.secs(), secs);
             assert_eq!(i.to_string(), printed);
@@ -163,7 +198,9 @@ mod tests {
 
     #[test]
     fn a_tick_without_source_is_taken_as_external() {
-        let t: Tick = serde_json::from_str(r#"{"symbol":"X","price":1.5,"change_pct":0.1,"volume":3}"#).unwrap();
+        let t: Tick =
+            serde_json::from_str(r#"{"symbol":"X","price":1.5,"change_pct":0.1,"volume":3}"#)
+                .unwrap();
         assert_eq!(t.source, DataSource::External);
     }
 }

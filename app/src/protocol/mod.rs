@@ -2,16 +2,27 @@
 //! the envelope, every message type, control messages and client actions.
 //! Pure data and validation; no I/O, so it compiles for the server and for WASM.
 
+mod backtest;
 mod client;
 mod control;
 mod envelope;
+mod fold;
 mod market;
+mod session;
 mod time;
 mod topic;
+mod trading;
 
+pub use backtest::*;
 pub use client::{ClientAction, Since};
 pub use control::{Control, ResyncReason, ServerFrame, Snapshot, SnapshotData};
-pub use envelope::{Envelope, Epoch, Message, WrongTopicKind};
-pub use market::{Candle, DataSource, Interval, IntervalError, MarketSnapshot, SymbolInfo, Tick};
+pub use envelope::{Envelope, Epoch, InvalidMessage, Message};
+pub use fold::{upsert_candle, SNAPSHOT_CANDLES};
+pub use market::{
+    Analysis, Candle, DataSource, Interval, IntervalError, MarketSnapshot, Structure, SymbolInfo,
+    Tick,
+};
+pub use session::*;
 pub use time::Timestamp;
 pub use topic::{validate_id, Symbol, Topic, TopicError, TopicKind};
+pub use trading::*;

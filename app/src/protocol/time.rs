@@ -17,7 +17,11 @@ impl Timestamp {
 
     /// The time `ms` milliseconds after the Unix epoch (clamped to chrono's range).
     pub fn from_unix_ms(ms: i64) -> Self {
-        Timestamp(Utc.timestamp_millis_opt(ms).single().unwrap_or(DateTime::<Utc>::MIN_UTC))
+        Timestamp(
+            Utc.timestamp_millis_opt(ms)
+                .single()
+                .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        )
     }
 
     /// Milliseconds since the Unix epoch.
@@ -48,7 +52,9 @@ impl<'de> Deserialize<'de> for Timestamp {
         let text = std::borrow::Cow::<str>::deserialize(d)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| Timestamp::from_datetime(t.with_timezone(&Utc)))
-            .map_err(|e| serde::de::Error::custom(format!("invalid RFC 3339 timestamp `{text}`: {e}")))
+            .map_err(|e| {
+                serde::de::Error::custom(format!("invalid RFC 3339 timestamp `{text}`: {e}"))
+            })
     }
 }
 
@@ -68,7 +74,12 @@ mod tests {
     fn offsets_are_normalised_to_utc_and_garbage_is_rejected() {
         let t: Timestamp = serde_json::from_str("\"2026-11-22T15:03:11.123+01:00\"").unwrap();
         assert_eq!(t.to_string(), "2026-11-22T14:03:11.123Z");
-        let err = serde_json::from_str::<Timestamp>("\"yesterday\"").unwrap_err().to_string();
-        assert!(err.contains("invalid RFC 3339 timestamp `yesterday`"), "{err}");
+        let err = serde_json::from_str::<Timestamp>("\"yesterday\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("invalid RFC 3339 timestamp `yesterday`"),
+            "{err}"
+        );
     }
 }

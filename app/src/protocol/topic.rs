@@ -61,11 +61,12 @@ impl Symbol {
     /// Validates `s` against `[A-Z0-9][A-Z0-9._-]{0,31}`.
     pub fn parse(s: &str) -> Result<Self, TopicError> {
         let bytes = s.as_bytes();
-        let first_ok = bytes.first().is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        let rest_ok = bytes
-            .iter()
-            .skip(1)
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        let first_ok = bytes
+            .first()
+            .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let rest_ok = bytes.iter().skip(1).all(|b| {
+            b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
         if first_ok && rest_ok && bytes.len() <= 32 {
             Ok(Symbol(s.to_owned()))
         } else {
@@ -108,7 +109,8 @@ impl fmt::Display for Symbol {
 /// Validates an ID against `[A-Za-z0-9_-]{1,64}`.
 pub fn validate_id(s: &str) -> Result<(), TopicError> {
     let ok = (1..=64).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
     if ok {
         Ok(())
     } else {
@@ -127,12 +129,18 @@ pub struct Topic {
 impl Topic {
     /// `market:{symbol}`.
     pub fn market(symbol: &Symbol) -> Self {
-        Topic { kind: TopicKind::Market, name: symbol.0.clone() }
+        Topic {
+            kind: TopicKind::Market,
+            name: symbol.0.clone(),
+        }
     }
 
     /// `trading:{symbol}`.
     pub fn trading(symbol: &Symbol) -> Self {
-        Topic { kind: TopicKind::Trading, name: symbol.0.clone() }
+        Topic {
+            kind: TopicKind::Trading,
+            name: symbol.0.clone(),
+        }
     }
 
     /// Builds `{kind}:{name}`, validating `name` as the kind requires.
@@ -142,7 +150,10 @@ impl Topic {
         } else {
             validate_id(name)?;
         }
-        Ok(Topic { kind, name: name.to_owned() })
+        Ok(Topic {
+            kind,
+            name: name.to_owned(),
+        })
     }
 
     /// Which kind of stream this is.
@@ -159,7 +170,9 @@ impl Topic {
 impl FromStr for Topic {
     type Err = TopicError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (prefix, name) = s.split_once(':').ok_or_else(|| TopicError::MissingColon(s.to_owned()))?;
+        let (prefix, name) = s
+            .split_once(':')
+            .ok_or_else(|| TopicError::MissingColon(s.to_owned()))?;
         let kind = match prefix {
             "market" => TopicKind::Market,
             "backtest" => TopicKind::Backtest,
@@ -196,7 +209,14 @@ mod tests {
 
     #[test]
     fn valid_topics_round_trip_through_their_string_form() {
-        for s in ["market:BTC-USD", "trading:EURUSD", "backtest:bt_01-a", "session:S1", "market:A", "market:BRK.B"] {
+        for s in [
+            "market:BTC-USD",
+            "trading:EURUSD",
+            "backtest:bt_01-a",
+            "session:S1",
+            "market:A",
+            "market:BRK.B",
+        ] {
             let t: Topic = s.parse().unwrap();
             assert_eq!(t.to_string(), s);
             let json = serde_json::to_string(&t).unwrap();
@@ -212,7 +232,10 @@ mod tests {
             ("market:btc", "invalid symbol `btc`"),
             ("market:", "invalid symbol ``"),
             ("market:-BTC", "invalid symbol `-BTC`"),
-            ("trading:ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456", "invalid symbol"),
+            (
+                "trading:ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456",
+                "invalid symbol",
+            ),
             ("backtest:", "invalid id ``"),
             ("session:a b", "invalid id `a b`"),
             ("backtest:a/b", "invalid id"),
@@ -229,7 +252,9 @@ mod tests {
 
     #[test]
     fn deserializing_an_invalid_topic_names_the_problem() {
-        let err = serde_json::from_str::<Topic>("\"market:bad sym\"").unwrap_err().to_string();
+        let err = serde_json::from_str::<Topic>("\"market:bad sym\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid symbol `bad sym`"), "{err}");
     }
 }

@@ -4,9 +4,9 @@
 //! Signals are created on the server too (so SSR and hydration render the same first
 //! frame); the socket itself only ever opens in the browser, inside an `Effect`.
 
-mod state;
 #[cfg(feature = "hydrate")]
 mod socket;
+mod state;
 
 pub use state::{ConnectionState, MarketView};
 

@@ -19,7 +19,11 @@ impl Socket {
     /// Opens `path` on the page's own host (ws or wss to match the page).
     pub fn open(path: &str, view: MarketView) -> Option<Socket> {
         let location = web_sys::window()?.location();
-        let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+        let scheme = if location.protocol().ok()? == "https:" {
+            "wss"
+        } else {
+            "ws"
+        };
         let url = format!("{scheme}://{}{path}", location.host().ok()?);
         let ws = match WebSocket::new(&url) {
             Ok(ws) => ws,
@@ -30,7 +34,9 @@ impl Socket {
             }
         };
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else { return };
+            let Some(text) = event.data().as_string() else {
+                return;
+            };
             match serde_json::from_str::<ServerFrame>(&text) {
                 Ok(frame) => view.apply(frame),
                 Err(e) => view.last_error.set(Some(format!("undecodable frame: {e}"))),
@@ -39,12 +45,20 @@ impl Socket {
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
             view.state.set(ConnectionState::Disconnected);
             if event.code() != 1000 {
-                view.last_error.set(Some(format!("closed with {} {}", event.code(), event.reason())));
+                view.last_error.set(Some(format!(
+                    "closed with {} {}",
+                    event.code(),
+                    event.reason()
+                )));
             }
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        Some(Socket { ws, _on_message: on_message, _on_close: on_close })
+        Some(Socket {
+            ws,
+            _on_message: on_message,
+            _on_close: on_close,
+        })
     }
 }
 

@@ -66,9 +66,11 @@ impl MarketView {
                     self.last_tick.set(market.last_tick);
                     self.open_candle.set(market.candles.last().cloned());
                 }
-                self.last_seq.set(snapshot.seq);
+                self.last_seq.set(snapshot.last_seq);
             }
-            ServerFrame::Control(Control::Connected { .. }) => self.state.set(ConnectionState::Connected),
+            ServerFrame::Control(Control::Connected { .. }) => {
+                self.state.set(ConnectionState::Connected)
+            }
             ServerFrame::Control(Control::Error { error, .. }) => self.last_error.set(Some(error)),
             ServerFrame::Control(_) => {}
         }
@@ -79,6 +81,7 @@ impl MarketView {
         match envelope.message {
             Message::Tick(tick) => self.last_tick.set(Some(tick)),
             Message::Candle(candle) => self.open_candle.set(Some(candle)),
+            _ => {}
         }
     }
 }

@@ -14,7 +14,12 @@ pub struct CandleBuilder {
 
 impl CandleBuilder {
     pub fn new(symbol: Symbol, interval: Interval, source: DataSource) -> Self {
-        CandleBuilder { symbol, interval, source, open: None }
+        CandleBuilder {
+            symbol,
+            interval,
+            source,
+            open: None,
+        }
     }
 
     /// Folds a print at `time_ms` into the candles. Returns the candle it closed (if the
@@ -57,25 +62,50 @@ mod tests {
 
     #[test]
     fn prints_within_an_interval_update_one_open_candle() {
-        let mut b = CandleBuilder::new(Symbol::parse("X").unwrap(), "1m".parse().unwrap(), DataSource::Synthetic);
+        let mut b = CandleBuilder::new(
+            Symbol::parse("X").unwrap(),
+            "1m".parse().unwrap(),
+            DataSource::Synthetic,
+        );
         let (closed, c) = b.update(60_000 + 5_000, 10.0, 1.0);
         assert!(closed.is_none());
-        assert_eq!((c.open_time.unix_ms(), c.open, c.closed), (60_000, 10.0, false));
+        assert_eq!(
+            (c.open_time.unix_ms(), c.open, c.closed),
+            (60_000, 10.0, false)
+        );
         b.update(60_000 + 20_000, 12.0, 2.0);
         let (closed, c) = b.update(60_000 + 59_999, 9.0, 0.5);
         assert!(closed.is_none());
-        assert_eq!((c.open, c.high, c.low, c.close, c.volume), (10.0, 12.0, 9.0, 9.0, 3.5));
+        assert_eq!(
+            (c.open, c.high, c.low, c.close, c.volume),
+            (10.0, 12.0, 9.0, 9.0, 3.5)
+        );
     }
 
     #[test]
     fn crossing_a_boundary_closes_the_candle_and_opens_the_next_at_the_print() {
-        let mut b = CandleBuilder::new(Symbol::parse("X").unwrap(), "1m".parse().unwrap(), DataSource::Synthetic);
+        let mut b = CandleBuilder::new(
+            Symbol::parse("X").unwrap(),
+            "1m".parse().unwrap(),
+            DataSource::Synthetic,
+        );
         b.update(10_000, 10.0, 1.0);
         b.update(50_000, 11.0, 1.0);
         let (closed, open) = b.update(125_000, 13.0, 4.0);
         let closed = closed.expect("the first candle closes");
         assert!(closed.closed);
-        assert_eq!((closed.open_time.unix_ms(), closed.close, closed.volume), (0, 11.0, 2.0));
-        assert_eq!((open.open_time.unix_ms(), open.open, open.volume, open.closed), (120_000, 13.0, 4.0, false));
+        assert_eq!(
+            (closed.open_time.unix_ms(), closed.close, closed.volume),
+            (0, 11.0, 2.0)
+        );
+        assert_eq!(
+            (
+                open.open_time.unix_ms(),
+                open.open,
+                open.volume,
+                open.closed
+            ),
+            (120_000, 13.0, 4.0, false)
+        );
     }
 }

@@ -37,7 +37,12 @@ impl Gbm {
         // σ = 0.8 of log-volume gives a realistic spread of print sizes around the median.
         let volume = LogNormal::new(params.step_volume.max(f64::MIN_POSITIVE).ln(), 0.8)
             .unwrap_or_else(|_| LogNormal::new(0.0, 0.8).expect("constant parameters are valid"));
-        Gbm { params, price: params.initial_price, rng: ChaCha8Rng::seed_from_u64(seed), volume }
+        Gbm {
+            params,
+            price: params.initial_price,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            volume,
+        }
     }
 
     /// The current price.
@@ -49,8 +54,11 @@ impl Gbm {
     pub fn step(&mut self, dt_secs: f64) -> (f64, f64) {
         let dt = dt_secs / SECONDS_PER_YEAR;
         let z: f64 = StandardNormal.sample(&mut self.rng);
-        let GbmParams { drift, volatility, .. } = self.params;
-        self.price *= ((drift - volatility * volatility / 2.0) * dt + volatility * dt.sqrt() * z).exp();
+        let GbmParams {
+            drift, volatility, ..
+        } = self.params;
+        self.price *=
+            ((drift - volatility * volatility / 2.0) * dt + volatility * dt.sqrt() * z).exp();
         let volume = self.volume.sample(&mut self.rng);
         // Keep prints to whole 1/1000 units, as an exchange would.
         let volume = (volume * 1000.0).round().max(1.0) / 1000.0;
@@ -62,7 +70,12 @@ impl Gbm {
 mod tests {
     use super::*;
 
-    const PARAMS: GbmParams = GbmParams { initial_price: 100.0, drift: 0.05, volatility: 0.4, step_volume: 2.0 };
+    const PARAMS: GbmParams = GbmParams {
+        initial_price: 100.0,
+        drift: 0.05,
+        volatility: 0.4,
+        step_volume: 2.0,
+    };
 
     #[test]
     fn the_same_seed_gives_the_same_path_and_another_seed_does_not() {
@@ -93,13 +106,22 @@ mod tests {
         let mean = returns.iter().sum::<f64>() / n;
         let var = returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / (n - 1.0);
         let annual_vol = (var * 365.25).sqrt();
-        assert!((annual_vol - 0.4).abs() < 0.02, "annualised volatility {annual_vol}");
+        assert!(
+            (annual_vol - 0.4).abs() < 0.02,
+            "annualised volatility {annual_vol}"
+        );
         assert!(returns.iter().all(|r| r.is_finite()));
     }
 
     #[test]
     fn prices_stay_positive_and_volumes_are_positive() {
-        let mut g = Gbm::new(GbmParams { volatility: 2.0, ..PARAMS }, 1);
+        let mut g = Gbm::new(
+            GbmParams {
+                volatility: 2.0,
+                ..PARAMS
+            },
+            1,
+        );
         for _ in 0..10_000 {
             let (p, v) = g.step(3600.0);
             assert!(p > 0.0 && v > 0.0);

@@ -48,12 +48,25 @@ fn preset(symbol: &str) -> (GbmParams, u8) {
         "GOOG" => (170.0, 0.08, 0.30, 120.0, 2),
         _ => (100.0, 0.05, 0.30, 100.0, 2),
     };
-    (GbmParams { initial_price, drift, volatility, step_volume }, decimals)
+    (
+        GbmParams {
+            initial_price,
+            drift,
+            volatility,
+            step_volume,
+        },
+        decimals,
+    )
 }
 
 /// A per-symbol seed that does not depend on the order symbols are listed in (FNV-1a).
 fn symbol_seed(seed: u64, symbol: &Symbol) -> u64 {
-    symbol.as_str().bytes().fold(0xcbf2_9ce4_8422_2325 ^ seed, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+    symbol
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325 ^ seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
 }
 
 impl SyntheticFeed {
@@ -100,7 +113,11 @@ impl SyntheticFeed {
                     topic: Topic::market(symbol),
                     reference_price: params.initial_price,
                     model: Gbm::new(params, symbol_seed(config.seed, symbol)),
-                    candles: CandleBuilder::new(symbol.clone(), config.interval, DataSource::Synthetic),
+                    candles: CandleBuilder::new(
+                        symbol.clone(),
+                        config.interval,
+                        DataSource::Synthetic,
+                    ),
                 }
             })
             .collect();
@@ -138,7 +155,11 @@ impl Instrument {
             volume,
             source: DataSource::Synthetic,
         };
-        closed.into_iter().map(Message::Candle).chain([Message::Tick(tick), Message::Candle(open)]).collect()
+        closed
+            .into_iter()
+            .map(Message::Candle)
+            .chain([Message::Tick(tick), Message::Candle(open)])
+            .collect()
     }
 }
 
@@ -171,7 +192,10 @@ mod tests {
         let a = Symbol::parse("ETH-USD").unwrap();
         assert_eq!(symbol_seed(42, &a), symbol_seed(42, &a));
         assert_ne!(symbol_seed(42, &a), symbol_seed(43, &a));
-        assert_ne!(symbol_seed(42, &a), symbol_seed(42, &Symbol::parse("BTC-USD").unwrap()));
+        assert_ne!(
+            symbol_seed(42, &a),
+            symbol_seed(42, &Symbol::parse("BTC-USD").unwrap())
+        );
     }
 
     #[test]
@@ -183,12 +207,18 @@ mod tests {
             topic: Topic::market(&symbol),
             reference_price: params.initial_price,
             model: Gbm::new(params, 1),
-            candles: CandleBuilder::new(symbol.clone(), feed_config.interval, DataSource::Synthetic),
+            candles: CandleBuilder::new(
+                symbol.clone(),
+                feed_config.interval,
+                DataSource::Synthetic,
+            ),
             symbol,
         };
         let first = inst.step(0.5, 1_000);
         assert!(matches!(first.as_slice(), [Message::Tick(_), Message::Candle(c)] if !c.closed));
         let across = inst.step(0.5, 61_000);
-        assert!(matches!(across.as_slice(), [Message::Candle(c), Message::Tick(_), Message::Candle(o)] if c.closed && !o.closed));
+        assert!(
+            matches!(across.as_slice(), [Message::Candle(c), Message::Tick(_), Message::Candle(o)] if c.closed && !o.closed)
+        );
     }
 }

@@ -4,11 +4,13 @@
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 
-use app::protocol::{Control, Envelope, Epoch, Message, ResyncReason, Since, Snapshot, Timestamp, Topic};
+use app::protocol::{
+    Control, Envelope, Epoch, Message, ResyncReason, Since, Snapshot, SnapshotData, Timestamp,
+    Topic,
+};
 use chrono::Utc;
 
 use super::outbox::{Frame, Outbox, Push};
-use super::state::TopicState;
 use super::stats::HubStats;
 use super::PublishError;
 
@@ -43,7 +45,7 @@ struct Retained {
 struct Inner {
     last_seq: u64,
     history: VecDeque<Retained>,
-    state: TopicState,
+    state: SnapshotData,
     subscribers: Vec<Outbox>,
 }
 
@@ -61,19 +63,26 @@ enum ResumePoint {
 
 impl Channel {
     pub(super) fn new(topic: Topic, history_limit: usize) -> Self {
-        let state = TopicState::for_kind(topic.kind());
+        let state = SnapshotData::empty(topic.kind());
         Channel {
             topic,
             epoch: Epoch(ulid::Ulid::new().to_string()),
             history_limit: history_limit.max(1),
-            inner: Mutex::new(Inner { last_seq: 0, history: VecDeque::new(), state, subscribers: Vec::new() }),
+            inner: Mutex::new(Inner {
+                last_seq: 0,
+                history: VecDeque::new(),
+                state,
+                subscribers: Vec::new(),
+            }),
         }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic elsewhere cannot leave `Inner` half-updated in a way that matters more
         // than stopping the stream would, so keep serving.
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(super) fn publish(&self, message: Message, stats: &HubStats) -> Result<u64, PublishError> {
@@ -92,45 +101,59 @@ impl Channel {
         if inner.history.len() == self.history_limit {
             inner.history.pop_front();
         }
-        inner.history.push_back(Retained { seq, frame: frame.clone() });
+        inner.history.push_back(Retained {
+            seq,
+            frame: frame.clone(),
+        });
 
         let (mut delivered, mut dropped) = (0, 0);
-        inner.subscribers.retain(|outbox| match outbox.push(frame.clone()) {
-            Push::Queued => {
-                delivered += 1;
-                true
-            }
-            Push::Overflow => {
-                dropped += 1;
-                false
-            }
-            Push::Closed => false,
-        });
+        inner
+            .subscribers
+            .retain(|outbox| match outbox.push(frame.clone()) {
+                Push::Queued => {
+                    delivered += 1;
+                    true
+                }
+                Push::Overflow => {
+                    dropped += 1;
+                    false
+                }
+                Push::Closed => false,
+            });
         stats.published();
         stats.delivered(delivered);
         stats.dropped(dropped);
         Ok(seq)
     }
 
-    pub(super) fn subscribe(&self, since: Option<&Since>, outbox: &Outbox, stats: &HubStats) -> SubscribeOutcome {
+    pub(super) fn subscribe(
+        &self,
+        since: Option<&Since>,
+        outbox: &Outbox,
+        stats: &HubStats,
+    ) -> SubscribeOutcome {
         let mut inner = self.lock();
         inner.subscribers.retain(|s| s.id() != outbox.id());
-        let point = match since {
-            None => None,
-            Some(since) => Some(self.resume_point(&inner, since)),
-        };
+        let point = since.map(|since| self.resume_point(&inner, since));
         let next_seq = match point {
             Some(ResumePoint::After(seq)) => seq + 1,
             _ => inner.last_seq + 1,
         };
-        outbox.push_json(&Control::Subscribed { topic: self.topic.clone(), epoch: self.epoch.clone(), next_seq });
+        outbox.push_json(&Control::Subscribed {
+            topic: self.topic.clone(),
+            epoch: self.epoch.clone(),
+            next_seq,
+        });
         let outcome = match point {
             None => {
                 outbox.push_json(&Control::Snapshot(self.snapshot_of(&inner)));
                 SubscribeOutcome::Snapshot
             }
             Some(ResumePoint::Resync(reason)) => {
-                outbox.push_json(&Control::Resync { reason, snapshot: self.snapshot_of(&inner) });
+                outbox.push_json(&Control::Resync {
+                    reason,
+                    snapshot: self.snapshot_of(&inner),
+                });
                 SubscribeOutcome::Resync(reason)
             }
             Some(ResumePoint::After(seq)) => {
@@ -165,12 +188,24 @@ impl Channel {
         let (after, resync) = match since.map(|s| self.resume_point(&inner, s)) {
             None => (0, None),
             Some(ResumePoint::After(seq)) => (seq, None),
-            Some(ResumePoint::Resync(reason)) => (inner.last_seq, Some((reason, self.snapshot_of(&inner)))),
+            Some(ResumePoint::Resync(reason)) => {
+                (inner.last_seq, Some((reason, self.snapshot_of(&inner))))
+            }
         };
-        let retained: Vec<&Retained> = inner.history.iter().filter(|r| r.seq > after).take(limit).collect();
+        let retained: Vec<&Retained> = inner
+            .history
+            .iter()
+            .filter(|r| r.seq > after)
+            .take(limit)
+            .collect();
         let next_seq = retained.last().map_or(after + 1, |r| r.seq + 1);
         let messages = retained.into_iter().map(|r| r.frame.clone()).collect();
-        Page { epoch: self.epoch.clone(), messages, next_seq, resync }
+        Page {
+            epoch: self.epoch.clone(),
+            messages,
+            next_seq,
+            resync,
+        }
     }
 
     fn resume_point(&self, inner: &Inner, since: &Since) -> ResumePoint {
@@ -188,6 +223,11 @@ impl Channel {
     }
 
     fn snapshot_of(&self, inner: &Inner) -> Snapshot {
-        Snapshot { topic: self.topic.clone(), epoch: self.epoch.clone(), seq: inner.last_seq, data: inner.state.snapshot() }
+        Snapshot {
+            topic: self.topic.clone(),
+            epoch: self.epoch.clone(),
+            last_seq: inner.last_seq,
+            data: inner.state.clone(),
+        }
     }
 }

@@ -9,7 +9,6 @@
 
 mod channel;
 mod outbox;
-mod state;
 mod stats;
 
 pub use channel::{Page, SubscribeOutcome};
@@ -19,7 +18,7 @@ pub use stats::{HubStats, StatsSnapshot};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use app::protocol::{Message, Since, Snapshot, Topic, WrongTopicKind};
+use app::protocol::{InvalidMessage, Message, Since, Snapshot, Topic};
 
 use channel::Channel;
 
@@ -34,7 +33,10 @@ pub struct HubConfig {
 
 impl Default for HubConfig {
     fn default() -> Self {
-        HubConfig { history: 2048, outbox_capacity: 4096 }
+        HubConfig {
+            history: 2048,
+            outbox_capacity: 4096,
+        }
     }
 }
 
@@ -42,7 +44,7 @@ impl Default for HubConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error(transparent)]
-    WrongTopicKind(#[from] WrongTopicKind),
+    Invalid(#[from] InvalidMessage),
     #[error("could not serialize the message: {0}")]
     Serialize(#[from] serde_json::Error),
 }
@@ -62,7 +64,13 @@ struct HubInner {
 impl Hub {
     /// An empty hub.
     pub fn new(config: HubConfig) -> Self {
-        Hub { inner: Arc::new(HubInner { config, topics: RwLock::default(), stats: HubStats::default() }) }
+        Hub {
+            inner: Arc::new(HubInner {
+                config,
+                topics: RwLock::default(),
+                stats: HubStats::default(),
+            }),
+        }
     }
 
     /// The hub's counters.
@@ -72,7 +80,11 @@ impl Hub {
 
     /// How many topics exist.
     pub fn topic_count(&self) -> usize {
-        self.inner.topics.read().map(|t| t.len()).unwrap_or_default()
+        self.inner
+            .topics
+            .read()
+            .map(|t| t.len())
+            .unwrap_or_default()
     }
 
     /// A new outbox for one connection, and the receiving end its writer drains.
@@ -82,18 +94,25 @@ impl Hub {
 
     /// Publishes `message` on `topic` and returns its seq.
     pub fn publish(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
-        message.check_topic(topic)?;
+        message.validate_for(topic)?;
         self.channel(topic).publish(message, &self.inner.stats)
     }
 
     /// Subscribes `outbox` to `topic`, queueing the snapshot or the replay first.
-    pub fn subscribe(&self, topic: &Topic, since: Option<&Since>, outbox: &Outbox) -> SubscribeOutcome {
-        self.channel(topic).subscribe(since, outbox, &self.inner.stats)
+    pub fn subscribe(
+        &self,
+        topic: &Topic,
+        since: Option<&Since>,
+        outbox: &Outbox,
+    ) -> SubscribeOutcome {
+        self.channel(topic)
+            .subscribe(since, outbox, &self.inner.stats)
     }
 
     /// Stops delivering `topic` to `outbox`; false if it was not subscribed.
     pub fn unsubscribe(&self, topic: &Topic, outbox: &Outbox) -> bool {
-        self.existing(topic).is_some_and(|c| c.unsubscribe(outbox.id()))
+        self.existing(topic)
+            .is_some_and(|c| c.unsubscribe(outbox.id()))
     }
 
     /// The topic's current state and the seq it is consistent with.
@@ -114,7 +133,11 @@ impl Hub {
         if let Some(channel) = self.existing(topic) {
             return channel;
         }
-        let mut topics = self.inner.topics.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut topics = self
+            .inner
+            .topics
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         topics
             .entry(topic.clone())
             .or_insert_with(|| Arc::new(Channel::new(topic.clone(), self.inner.config.history)))

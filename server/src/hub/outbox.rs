@@ -41,7 +41,14 @@ pub(super) fn channel(capacity: usize) -> (Outbox, OutboxReceiver) {
     let (tx, frames) = mpsc::channel(capacity.max(1));
     let slow = CancellationToken::new();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    (Outbox { id, tx, slow: slow.clone() }, OutboxReceiver { frames, slow })
+    (
+        Outbox {
+            id,
+            tx,
+            slow: slow.clone(),
+        },
+        OutboxReceiver { frames, slow },
+    )
 }
 
 impl Outbox {

@@ -54,7 +54,8 @@ impl HubStats {
 
     /// Counts a connection closed for falling behind.
     pub fn slow_consumer_disconnected(&self) {
-        self.slow_consumer_disconnects.fetch_add(1, Ordering::Relaxed);
+        self.slow_consumer_disconnects
+            .fetch_add(1, Ordering::Relaxed);
     }
 
     /// Reads every counter.

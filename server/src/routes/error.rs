@@ -1,6 +1,7 @@
 //! Errors as the HTTP API returns them: `{"error": "...", "details": ...}` and a status.
 
-use axum::http::{StatusCode, Uri};
+use axum::extract::OriginalUri;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -16,12 +17,47 @@ pub struct ApiError {
 impl ApiError {
     /// 400 with `error`.
     pub fn bad_request(error: impl ToString) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, error: error.to_string(), details: None }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            error: error.to_string(),
+            details: None,
+        }
+    }
+
+    /// 422 with `error`: the request parsed but its content is invalid.
+    pub fn unprocessable(error: impl ToString) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            error: error.to_string(),
+            details: None,
+        }
+    }
+
+    /// 401 with `error`.
+    pub fn unauthorized(error: impl ToString) -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            error: error.to_string(),
+            details: None,
+        }
+    }
+
+    /// 500 with `error`: a fault of the server, not of the request.
+    pub fn internal(error: impl ToString) -> Self {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error: error.to_string(),
+            details: None,
+        }
     }
 
     /// 404 with `error`.
     pub fn not_found(error: impl ToString) -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, error: error.to_string(), details: None }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            error: error.to_string(),
+            details: None,
+        }
     }
 }
 
@@ -36,6 +72,6 @@ impl IntoResponse for ApiError {
 }
 
 /// Any `/api/...` path that is not an endpoint.
-pub async fn no_such_endpoint(uri: Uri) -> ApiError {
+pub async fn no_such_endpoint(OriginalUri(uri): OriginalUri) -> ApiError {
     ApiError::not_found(format!("no endpoint at {}", uri.path()))
 }

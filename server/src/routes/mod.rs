@@ -3,12 +3,16 @@
 mod error;
 mod health;
 mod market;
+mod metrics;
+mod publish;
+mod resume;
+mod streams;
 mod ws;
 
 pub use error::ApiError;
 
 use app::{shell, App};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
@@ -20,12 +24,17 @@ pub fn router(state: AppState) -> Router {
     let leptos = state.leptos.clone();
     let api = Router::new()
         .route("/ws", get(ws::multiplexed))
-        .route("/ws/stream/market-data/{symbol}", get(ws::market_data))
+        .route("/ws/stream/{stream}/{name}", get(ws::dedicated))
+        .route("/ws/stream/live-trading", get(ws::live_trading))
+        .route("/streams/{topic}", get(streams::poll))
+        .route("/streams/{topic}/snapshot", get(streams::snapshot))
+        .route("/publish", post(publish::publish))
         .route("/ws/health", get(health::health))
         .route("/market/symbols", get(market::symbols))
         .fallback(error::no_such_endpoint);
     Router::new()
         .nest("/api", api)
+        .route("/metrics", get(metrics::metrics))
         .leptos_routes(&state, generate_route_list(App), {
             let leptos = leptos.clone();
             move || shell(leptos.clone())

@@ -8,6 +8,7 @@ use serde_json::Value;
 use server::config::ServeArgs;
 use server::serve::{start, Running};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
 
@@ -63,24 +64,54 @@ pub async fn next_of_type(socket: &mut Socket, ty: &str) -> Value {
     }
 }
 
-/// Reads the next `n` frames that carry a `seq` (published messages).
+/// Reads the next `n` published messages (frames with a `seq` that are not snapshots).
 pub async fn next_messages(socket: &mut Socket, n: usize) -> Vec<Value> {
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         let v = next_json(socket).await;
-        if v.get("seq").is_some() {
+        if v.get("seq").is_some() && v["type"] != "snapshot" {
             out.push(v);
         }
     }
     out
 }
 
+/// Reads until the server's close frame and returns it.
+pub async fn next_close(socket: &mut Socket) -> CloseFrame {
+    loop {
+        match tokio::time::timeout(FRAME_TIMEOUT, socket.next())
+            .await
+            .expect("frames then a close")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.expect("a close frame with a code"),
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+}
+
+/// GETs `path` and parses the JSON body, whatever the status.
+pub async fn get_json(running: &Running, path: &str) -> Value {
+    reqwest::get(http(running, path))
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("a JSON body")
+}
+
 pub async fn send_json(socket: &mut Socket, value: Value) {
-    socket.send(Message::Text(value.to_string().into())).await.expect("send");
+    socket
+        .send(Message::Text(value.to_string().into()))
+        .await
+        .expect("send");
 }
 
 pub fn seqs(messages: &[Value]) -> Vec<u64> {
-    messages.iter().map(|m| m["seq"].as_u64().expect("seq is a number")).collect()
+    messages
+        .iter()
+        .map(|m| m["seq"].as_u64().expect("seq is a number"))
+        .collect()
 }
 
 pub fn assert_contiguous(seqs: &[u64]) {

@@ -20,15 +20,20 @@ mod close {
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
 
-/// How long a close frame may take to go out before the socket is simply dropped.
-const CLOSE_GRACE: Duration = Duration::from_secs(1);
+/// How long a close frame may wait behind already-queued data (a slow consumer has to
+/// read that first) before the socket is simply dropped.
+const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the connection until either side ends it.
 pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Option<Since>)>) {
     let stats = state.hub.stats();
     let _counted = stats.connection();
     let (outbox, mut rx) = state.hub.outbox();
-    let mut conn = Connection { state: &state, outbox, topics: HashSet::new() };
+    let mut conn = Connection {
+        state: &state,
+        outbox,
+        topics: HashSet::new(),
+    };
     conn.outbox.push_json(&Control::Connected {
         connection_id: conn.outbox.id().to_string(),
         heartbeat_secs: state.limits.heartbeat.as_secs(),
@@ -44,7 +49,10 @@ pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Op
         if code == close::TRY_AGAIN_LATER {
             stats.slow_consumer_disconnected();
         }
-        let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        };
         let _ = tokio::time::timeout(CLOSE_GRACE, socket.send(WsMessage::Close(Some(frame)))).await;
     }
 }
@@ -57,7 +65,11 @@ struct Connection<'a> {
 
 impl Connection<'_> {
     /// Moves frames both ways until the connection should end; returns the close to send.
-    async fn pump(&mut self, socket: &mut WebSocket, rx: &mut OutboxReceiver) -> Option<(u16, &'static str)> {
+    async fn pump(
+        &mut self,
+        socket: &mut WebSocket,
+        rx: &mut OutboxReceiver,
+    ) -> Option<(u16, &'static str)> {
         let heartbeat = self.state.limits.heartbeat;
         let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -105,7 +117,11 @@ impl Connection<'_> {
         let action = match serde_json::from_str::<ClientAction>(text) {
             Ok(action) => action,
             Err(e) => {
-                let error = if e.is_syntax() || e.is_eof() { "malformed JSON" } else { "invalid action" };
+                let error = if e.is_syntax() || e.is_eof() {
+                    "malformed JSON"
+                } else {
+                    "invalid action"
+                };
                 return self.error(None, error, Some(e.to_string()));
             }
         };
@@ -113,7 +129,8 @@ impl Connection<'_> {
             ClientAction::Subscribe { topic, since } => {
                 let limit = self.state.limits.max_subscriptions;
                 if !self.topics.contains(&topic) && self.topics.len() >= limit {
-                    let error = format!("too many subscriptions: this connection already has {limit}");
+                    let error =
+                        format!("too many subscriptions: this connection already has {limit}");
                     return self.error(Some(&topic), &error, None);
                 }
                 self.subscribe(topic, since);
@@ -128,14 +145,19 @@ impl Connection<'_> {
             ClientAction::Ping { id, t } => {
                 self.outbox.push_json(&Control::Pong { id, t });
             }
-            ClientAction::Pause { topic } | ClientAction::Resume { topic } | ClientAction::Cancel { topic } => {
+            ClientAction::Pause { topic }
+            | ClientAction::Resume { topic }
+            | ClientAction::Cancel { topic } => {
                 self.error(Some(&topic), &format!("nothing running owns {topic}: no backtest or session can be controlled there"), None);
             }
         }
     }
 
     fn subscribe(&mut self, topic: Topic, since: Option<Since>) {
-        let outcome = self.state.hub.subscribe(&topic, since.as_ref(), &self.outbox);
+        let outcome = self
+            .state
+            .hub
+            .subscribe(&topic, since.as_ref(), &self.outbox);
         tracing::debug!(%topic, ?outcome, connection = self.outbox.id(), "subscribed");
         self.topics.insert(topic);
     }
@@ -147,7 +169,11 @@ impl Connection<'_> {
     }
 
     fn error(&self, topic: Option<&Topic>, error: &str, details: Option<String>) {
-        self.outbox.push_json(&Control::Error { topic: topic.map(Topic::to_string), error: error.to_owned(), details });
+        self.outbox.push_json(&Control::Error {
+            topic: topic.map(Topic::to_string),
+            error: error.to_owned(),
+            details,
+        });
     }
 }
 

@@ -1,59 +1,106 @@
 //! WebSocket endpoints: the multiplexed `/api/ws` and the dedicated stream paths, which
-//! subscribe on connect and resume from `?since=S&epoch=E`.
+//! subscribe on connect and resume from `?since=S&epoch=E`. The path and query are
+//! checked before the upgrade, so a bad one is answered with a JSON 400 naming it.
 
 mod connection;
 
-use app::protocol::{Epoch, Since, Symbol, Topic};
+use app::protocol::{Since, Symbol, Topic, TopicKind};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use super::resume::ResumeParams;
 use super::ApiError;
 use crate::state::AppState;
 
-/// `?since=S&epoch=E` on a dedicated stream path.
-#[derive(Debug, Default, Deserialize)]
-pub struct ResumeQuery {
-    since: Option<String>,
-    epoch: Option<String>,
-}
-
-impl ResumeQuery {
-    /// Both or neither; `since` a whole number.
-    pub fn into_since(self) -> Result<Option<Since>, ApiError> {
-        match (self.since, self.epoch) {
-            (None, None) => Ok(None),
-            (Some(seq), Some(epoch)) => {
-                let seq = seq
-                    .parse()
-                    .map_err(|_| ApiError::bad_request(format!("`since` must be a whole number, got `{seq}`")))?;
-                Ok(Some(Since { seq, epoch: Epoch(epoch) }))
-            }
-            (Some(_), None) => Err(ApiError::bad_request("`since` needs `epoch` too")),
-            (None, Some(_)) => Err(ApiError::bad_request("`epoch` needs `since` too")),
-        }
-    }
-}
-
 /// `/api/ws`: subscriptions are made by the client's `subscribe` actions.
-pub async fn multiplexed(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn multiplexed(
+    State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
     upgrade(ws, state, Vec::new())
 }
 
-/// `/api/ws/stream/market-data/{symbol}`: `market:{symbol}`, subscribed on connect.
-pub async fn market_data(
-    ws: WebSocketUpgrade,
-    Path(symbol): Path<String>,
-    Query(resume): Query<ResumeQuery>,
+/// `/api/ws/stream/{stream}/{name}`: `market-data/{symbol}` → `market:{symbol}`,
+/// `backtest/{id}` → `backtest:{id}`, `session/{id}` → `session:{id}`.
+pub async fn dedicated(
+    Path((stream, name)): Path<(String, String)>,
+    Query(resume): Query<ResumeParams>,
     State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    let symbol = Symbol::parse(&symbol).map_err(ApiError::bad_request)?;
+    let kind = match stream.as_str() {
+        "market-data" => TopicKind::Market,
+        "backtest" => TopicKind::Backtest,
+        "session" => TopicKind::Session,
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no stream `{other}`: use market-data/{{SYMBOL}}, backtest/{{ID}}, session/{{ID}} or live-trading?symbols="
+            )))
+        }
+    };
+    let topic = Topic::new(kind, &name).map_err(ApiError::bad_request)?;
     let since = resume.into_since()?;
-    Ok(upgrade(ws, state, vec![(Topic::market(&symbol), since)]))
+    upgrade(ws, state, vec![(topic, since)])
 }
 
-fn upgrade(ws: WebSocketUpgrade, state: AppState, initial: Vec<(Topic, Option<Since>)>) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct LiveTradingQuery {
+    symbols: Option<String>,
+    #[serde(flatten)]
+    resume: ResumeParams,
+}
+
+/// `/api/ws/stream/live-trading?symbols=A,B`: `trading:A`, `trading:B`, … A resume
+/// point names one topic's seq, so `since` is only accepted with a single symbol.
+pub async fn live_trading(
+    Query(query): Query<LiveTradingQuery>,
+    State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let symbols = query.symbols.unwrap_or_default();
+    let topics = symbols
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Symbol::parse(s)
+                .map(|s| Topic::trading(&s))
+                .map_err(ApiError::bad_request)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if topics.is_empty() {
+        return Err(ApiError::bad_request(
+            "`symbols` must name at least one symbol, e.g. ?symbols=BTC-USD,EURUSD",
+        ));
+    }
+    if topics.len() > state.limits.max_subscriptions {
+        return Err(ApiError::bad_request(format!(
+            "too many symbols: at most {}",
+            state.limits.max_subscriptions
+        )));
+    }
+    let since = query.resume.into_since()?;
+    if since.is_some() && topics.len() > 1 {
+        return Err(ApiError::bad_request(
+            "`since` resumes one topic: use it with a single symbol, or resume each on /api/ws",
+        ));
+    }
+    let initial = topics.into_iter().map(|t| (t, since.clone())).collect();
+    upgrade(ws, state, initial)
+}
+
+/// Upgrades once the request itself was found valid.
+fn upgrade(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    state: AppState,
+    initial: Vec<(Topic, Option<Since>)>,
+) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|e| ApiError::bad_request(format!("this endpoint is a WebSocket: {e}")))?;
     let max = state.limits.max_message_bytes;
-    ws.max_message_size(max).max_frame_size(max).on_upgrade(move |socket| connection::run(socket, state, initial))
+    Ok(ws
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| connection::run(socket, state, initial)))
 }

@@ -1,0 +1,223 @@
+//! How a topic's state follows from its messages: the server folds every published
+//! message into the snapshot it hands late joiners, and a client can fold live messages
+//! into a snapshot it received the same way. Lists are capped so state stays bounded.
+
+use super::backtest::{BacktestSnapshot, RunStatus};
+use super::control::SnapshotData;
+use super::envelope::Message;
+use super::market::{Candle, MarketSnapshot};
+use super::session::{OpenPosition, SessionSnapshot};
+use super::topic::TopicKind;
+use super::trading::TradingSnapshot;
+
+/// Candles kept in a market or session snapshot.
+pub const SNAPSHOT_CANDLES: usize = 500;
+/// Equity points kept in a backtest snapshot (the most recent).
+pub const SNAPSHOT_EQUITY_POINTS: usize = 5_000;
+/// Trades kept in a backtest snapshot (the most recent).
+pub const SNAPSHOT_TRADES: usize = 5_000;
+/// Log lines, decisions, closed positions and orders kept (the most recent).
+pub const SNAPSHOT_RECENT: usize = 200;
+
+impl SnapshotData {
+    /// The state of a topic of `kind` before any message.
+    pub fn empty(kind: TopicKind) -> Self {
+        match kind {
+            TopicKind::Market => SnapshotData::Market(MarketSnapshot::default()),
+            TopicKind::Backtest => SnapshotData::Backtest(BacktestSnapshot::default()),
+            TopicKind::Session => SnapshotData::Session(SessionSnapshot::default()),
+            TopicKind::Trading => SnapshotData::Trading(TradingSnapshot::default()),
+        }
+    }
+
+    /// Folds one message into the state. Messages of another topic kind are ignored.
+    pub fn apply(&mut self, message: &Message) {
+        match self {
+            SnapshotData::Market(s) => apply_market(s, message),
+            SnapshotData::Backtest(s) => apply_backtest(s, message),
+            SnapshotData::Session(s) => apply_session(s, message),
+            SnapshotData::Trading(s) => apply_trading(s, message),
+        }
+    }
+}
+
+fn apply_market(s: &mut MarketSnapshot, message: &Message) {
+    match message {
+        Message::Candle(c) => upsert_candle(&mut s.candles, c),
+        Message::Tick(t) => s.last_tick = Some(t.clone()),
+        Message::Analysis(a) => s.analysis = Some(a.clone()),
+        _ => {}
+    }
+}
+
+fn apply_backtest(s: &mut BacktestSnapshot, message: &Message) {
+    match message {
+        Message::Started(started) => {
+            s.started = Some(started.clone());
+            s.status = RunStatus::Running;
+        }
+        Message::Progress(p) => s.progress = Some(p.clone()),
+        Message::Trade(t) => push_capped(&mut s.trades, t.clone(), SNAPSHOT_TRADES),
+        Message::Equity(batch) => {
+            for point in &batch.points {
+                push_capped(&mut s.equity, *point, SNAPSHOT_EQUITY_POINTS);
+            }
+        }
+        Message::Metrics(m) => s.metrics = Some(m.clone()),
+        Message::Log(l) => push_capped(&mut s.logs, l.clone(), SNAPSHOT_RECENT),
+        Message::Paused(_) => s.status = RunStatus::Paused,
+        Message::Resumed(_) => s.status = RunStatus::Running,
+        Message::Cancelled(_) => s.status = RunStatus::Cancelled,
+        Message::Complete(c) => {
+            s.metrics = Some(c.metrics.clone());
+            s.complete = Some(c.clone());
+            s.status = RunStatus::Complete;
+        }
+        Message::Error(e) => {
+            s.error = Some(e.clone());
+            s.status = RunStatus::Failed;
+        }
+        _ => {}
+    }
+}
+
+fn apply_session(s: &mut SessionSnapshot, message: &Message) {
+    match message {
+        Message::SessionInitialized(i) => s.initialized = Some(i.clone()),
+        Message::Candle(c) => upsert_candle(&mut s.candles, c),
+        Message::Thinking(t) => s.thinking.push(t.clone()),
+        Message::Decision(d) => {
+            s.thinking.clear();
+            push_capped(&mut s.decisions, d.clone(), SNAPSHOT_RECENT);
+        }
+        Message::PositionOpened(p) => s.open_positions.push(OpenPosition {
+            opened: p.clone(),
+            last_price: p.entry_price,
+            unrealized_pnl: 0.0,
+        }),
+        Message::PositionUpdated(u) => {
+            if let Some(p) = s
+                .open_positions
+                .iter_mut()
+                .find(|p| p.opened.position_id == u.position_id)
+            {
+                p.last_price = u.price;
+                p.unrealized_pnl = u.unrealized_pnl;
+            }
+        }
+        Message::PositionClosed(c) => {
+            s.open_positions
+                .retain(|p| p.opened.position_id != c.position_id);
+            push_capped(&mut s.closed_positions, c.clone(), SNAPSHOT_RECENT);
+        }
+        Message::StatsUpdate(st) => s.stats = Some(st.clone()),
+        Message::Countdown(c) => s.countdown = Some(c.clone()),
+        Message::SessionCompleted(c) => s.completed = Some(c.clone()),
+        _ => {}
+    }
+}
+
+fn apply_trading(s: &mut TradingSnapshot, message: &Message) {
+    match message {
+        Message::Order(o) => match s.orders.iter_mut().find(|x| x.id == o.id) {
+            Some(existing) => *existing = o.clone(),
+            None => push_capped(&mut s.orders, o.clone(), SNAPSHOT_RECENT),
+        },
+        Message::Position(p) => s.position = Some(p.clone()),
+        Message::Pnl(p) => s.pnl = Some(p.clone()),
+        Message::Risk(r) => s.risk = Some(r.clone()),
+        _ => {}
+    }
+}
+
+fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
+    if list.len() >= cap {
+        // Drop the oldest tenth at once so trimming is amortised.
+        let excess = list.len() + 1 - cap + cap / 10;
+        list.drain(..excess.min(list.len()));
+    }
+    list.push(item);
+}
+
+/// Replaces the candle with the same open time, or appends a newer one.
+pub fn upsert_candle(candles: &mut Vec<Candle>, candle: &Candle) {
+    match candles
+        .iter()
+        .rposition(|c| c.open_time <= candle.open_time)
+    {
+        Some(i) if candles[i].open_time == candle.open_time => candles[i] = candle.clone(),
+        Some(i) if i + 1 < candles.len() => candles.insert(i + 1, candle.clone()),
+        None if !candles.is_empty() => candles.insert(0, candle.clone()),
+        _ => push_capped(candles, candle.clone(), SNAPSHOT_CANDLES),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{DataSource, Symbol, Timestamp};
+
+    fn candle(open_ms: i64, close: f64, closed: bool) -> Candle {
+        Candle {
+            symbol: Symbol::parse("X").unwrap(),
+            interval: "1m".parse().unwrap(),
+            open_time: Timestamp::from_unix_ms(open_ms),
+            open: 1.0,
+            high: close.max(1.0),
+            low: close.min(1.0),
+            close,
+            volume: 1.0,
+            closed,
+            source: DataSource::Synthetic,
+        }
+    }
+
+    fn market(state: &SnapshotData) -> &MarketSnapshot {
+        match state {
+            SnapshotData::Market(m) => m,
+            other => panic!("not a market snapshot: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_open_candle_is_updated_in_place_and_new_ones_are_appended() {
+        let mut state = SnapshotData::empty(TopicKind::Market);
+        state.apply(&Message::Candle(candle(0, 2.0, false)));
+        state.apply(&Message::Candle(candle(0, 3.0, true)));
+        state.apply(&Message::Candle(candle(60_000, 4.0, false)));
+        let closes: Vec<f64> = market(&state).candles.iter().map(|c| c.close).collect();
+        assert_eq!(closes, vec![3.0, 4.0]);
+        assert!(market(&state).candles[0].closed);
+    }
+
+    #[test]
+    fn snapshots_keep_only_the_most_recent_candles() {
+        let mut state = SnapshotData::empty(TopicKind::Market);
+        for i in 0..(SNAPSHOT_CANDLES as i64 + 10) {
+            state.apply(&Message::Candle(candle(i * 60_000, i as f64 + 1.0, true)));
+        }
+        let candles = &market(&state).candles;
+        assert!(candles.len() <= SNAPSHOT_CANDLES);
+        assert_eq!(
+            candles.last().unwrap().close,
+            SNAPSHOT_CANDLES as f64 + 10.0
+        );
+        assert!(candles.windows(2).all(|w| w[0].open_time < w[1].open_time));
+    }
+
+    #[test]
+    fn a_backtest_snapshot_tracks_status_through_its_lifecycle() {
+        use crate::protocol::{Lifecycle, RunStatus};
+        let mut state = SnapshotData::empty(TopicKind::Backtest);
+        state.apply(&Message::Paused(Lifecycle::default()));
+        let SnapshotData::Backtest(b) = &state else {
+            panic!()
+        };
+        assert_eq!(b.status, RunStatus::Paused);
+        state.apply(&Message::Cancelled(Lifecycle::default()));
+        let SnapshotData::Backtest(b) = &state else {
+            panic!()
+        };
+        assert_eq!(b.status, RunStatus::Cancelled);
+    }
+}

@@ -1,0 +1,126 @@
+//! Payloads of `session:{ID}` topics: a forward-test (paper-trading) session's reasoning,
+//! positions and statistics.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::backtest::Side;
+use super::market::{Candle, Interval};
+use super::time::Timestamp;
+
+/// `session_initialized`: the session's set-up, sent once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionInitialized {
+    pub session_id: String,
+    pub strategy: String,
+    pub params: BTreeMap<String, f64>,
+    pub symbol: String,
+    pub interval: Interval,
+    pub cash: f64,
+}
+
+/// What a decision does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionAction {
+    Buy,
+    Sell,
+    Hold,
+    Close,
+}
+
+/// `thinking`: one chunk of the reasoning behind the coming decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Thinking {
+    /// Which bar's decision this belongs to.
+    pub bar_time: Timestamp,
+    pub chunk: String,
+}
+
+/// `decision`: the final word for a bar, with the whole reasoning.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub bar_time: Timestamp,
+    pub action: DecisionAction,
+    pub reasoning: String,
+    pub price: f64,
+}
+
+/// `position_opened`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PositionOpened {
+    pub position_id: u64,
+    pub side: Side,
+    pub qty: f64,
+    pub entry_price: f64,
+    pub time: Timestamp,
+}
+
+/// `position_updated`: marked to the latest price.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PositionUpdated {
+    pub position_id: u64,
+    pub price: f64,
+    pub unrealized_pnl: f64,
+}
+
+/// `position_closed`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PositionClosed {
+    pub position_id: u64,
+    pub exit_price: f64,
+    pub pnl: f64,
+    pub return_pct: f64,
+    pub time: Timestamp,
+    pub reason: String,
+}
+
+/// `stats_update`: the session's running figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionStats {
+    pub equity: f64,
+    pub cash: f64,
+    pub realized_pnl: f64,
+    pub unrealized_pnl: f64,
+    pub return_pct: f64,
+    pub trades: u64,
+    /// 0 to 100.
+    pub win_rate: f64,
+}
+
+/// `countdown`: time until the next bar closes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Countdown {
+    pub seconds_to_next_bar: u64,
+}
+
+/// `session_completed`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionCompleted {
+    pub reason: String,
+    pub final_equity: f64,
+}
+
+/// An open position as a session snapshot lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenPosition {
+    pub opened: PositionOpened,
+    pub last_price: f64,
+    pub unrealized_pnl: f64,
+}
+
+/// A session topic's state for a late joiner.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionSnapshot {
+    pub initialized: Option<SessionInitialized>,
+    pub candles: Vec<Candle>,
+    pub decisions: Vec<Decision>,
+    /// Reasoning chunks of the decision in progress.
+    pub thinking: Vec<Thinking>,
+    pub open_positions: Vec<OpenPosition>,
+    pub closed_positions: Vec<PositionClosed>,
+    pub stats: Option<SessionStats>,
+    pub countdown: Option<Countdown>,
+    pub completed: Option<SessionCompleted>,
+}

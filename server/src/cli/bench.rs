@@ -1,0 +1,249 @@
+//! `tickwire bench`: measures the hub end to end. Starts a real server as a child
+//! process, connects N subscribers to one topic over WebSockets, pushes K messages
+//! through `POST /api/publish`, and prints delivered msg/s, publish-to-receive latency
+//! percentiles and the server's memory per connection. With `--idle`, measures the
+//! memory of that many idle (subscribed, silent) connections.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::Barrier;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+/// Flags of `tickwire bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Subscribers on the one topic.
+    #[arg(long, default_value_t = 1_000)]
+    pub subscribers: usize,
+    /// Messages published.
+    #[arg(long, default_value_t = 1_000)]
+    pub messages: usize,
+    /// Messages per `POST /api/publish` batch.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
+    /// Instead of the burst: hold this many idle connections and report memory.
+    #[arg(long)]
+    pub idle: Option<usize>,
+}
+
+/// Kills the server child when the bench ends, however it ends.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl ServerProcess {
+    fn rss_kib(&self) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(
+            Path::new("/proc")
+                .join(self.0.id().to_string())
+                .join("status"),
+        )
+        .context("reading the server's /proc status (Linux only)")?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS in /proc status")
+    }
+}
+
+#[derive(Deserialize)]
+struct Frame {
+    seq: Option<u64>,
+    data: Option<FrameData>,
+}
+
+#[derive(Deserialize)]
+struct FrameData {
+    message: Option<String>,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    // Every connection is a file descriptor on both sides.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let (server, base) = start_server().await?;
+    let http = reqwest::Client::new();
+    let idle_rss = server.rss_kib()?;
+    match args.idle {
+        Some(n) => idle(&server, &base, n, idle_rss).await,
+        None => burst(&server, &base, &http, &args, idle_rss).await,
+    }
+}
+
+async fn start_server() -> anyhow::Result<(ServerProcess, String)> {
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let exe = std::env::current_exe()?;
+    let child = Command::new(exe)
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--feed",
+            "off",
+            "--outbox",
+            "65536",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .context("starting the server")?;
+    let server = ServerProcess(child);
+    let base = format!("127.0.0.1:{port}");
+    let health = format!("http://{base}/api/ws/health");
+    for _ in 0..100 {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok((server, base));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not become healthy on {base}")
+}
+
+async fn idle(server: &ServerProcess, base: &str, n: usize, before_kib: u64) -> anyhow::Result<()> {
+    let mut sockets = Vec::with_capacity(n);
+    let started = Instant::now();
+    for i in 0..n {
+        let url = format!("ws://{base}/api/ws/stream/backtest/idle");
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .with_context(|| format!("connection {i}"))?;
+        sockets.push(socket);
+    }
+    // Let the server settle (read the connect frames on every socket).
+    for socket in &mut sockets {
+        for _ in 0..3 {
+            socket.next().await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after_kib = server.rss_kib()?;
+    let per_conn = (after_kib.saturating_sub(before_kib) as f64 * 1024.0) / n as f64;
+    println!(
+        "idle connections:        {n} (connected in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+    println!("server RSS before/after: {before_kib} KiB / {after_kib} KiB");
+    println!(
+        "server memory per idle connection: {:.1} KiB",
+        per_conn / 1024.0
+    );
+    Ok(())
+}
+
+async fn burst(
+    server: &ServerProcess,
+    base: &str,
+    http: &reqwest::Client,
+    args: &BenchArgs,
+    before_kib: u64,
+) -> anyhow::Result<()> {
+    let n = args.subscribers;
+    let k = args.messages;
+    let clock = Instant::now();
+    let ready = Arc::new(Barrier::new(n + 1));
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let url = format!("ws://{base}/api/ws/stream/backtest/bench");
+        let ready = ready.clone();
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+        tasks.push(tokio::spawn(async move {
+            // connected, subscribed, snapshot
+            for _ in 0..3 {
+                socket.next().await;
+            }
+            ready.wait().await;
+            let mut latencies_us = Vec::with_capacity(k);
+            let mut last_seq = 0;
+            while latencies_us.len() < k {
+                let Some(Ok(WsMessage::Text(text))) = socket.next().await else {
+                    break;
+                };
+                let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
+                    continue;
+                };
+                let (Some(seq), Some(sent)) = (frame.seq, frame.data.and_then(|d| d.message))
+                else {
+                    continue;
+                };
+                if seq != last_seq + 1 {
+                    return Err(anyhow::anyhow!("gap: seq {seq} after {last_seq}"));
+                }
+                last_seq = seq;
+                let sent_us: u64 = sent.parse().unwrap_or(0);
+                latencies_us.push((clock.elapsed().as_micros() as u64).saturating_sub(sent_us));
+            }
+            Ok((latencies_us, clock.elapsed()))
+        }));
+    }
+    ready.wait().await;
+    let connected_kib = server.rss_kib()?;
+
+    let start = clock.elapsed();
+    let mut published = 0;
+    while published < k {
+        let batch = args.batch.min(k - published);
+        let now_us = clock.elapsed().as_micros() as u64;
+        let messages: Vec<_> = (0..batch)
+            .map(|_| json!({"topic": "backtest:bench", "type": "log", "data": {"level": "info", "message": now_us.to_string(), "target": "bench"}}))
+            .collect();
+        let response = http
+            .post(format!("http://{base}/api/publish"))
+            .json(&json!({ "messages": messages }))
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!(
+                "publish failed: {} {}",
+                response.status(),
+                response.text().await.unwrap_or_default()
+            );
+        }
+        published += batch;
+    }
+    let mut all = Vec::with_capacity(n * k);
+    let mut last_receive = start;
+    for task in tasks {
+        let (latencies, done) = task.await??;
+        if latencies.len() != k {
+            bail!("a subscriber received {} of {k} messages", latencies.len());
+        }
+        all.extend(latencies);
+        last_receive = last_receive.max(done);
+    }
+    let seconds = (last_receive - start).as_secs_f64();
+    all.sort_unstable();
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0;
+    println!("subscribers × messages:  {n} × {k} = {} deliveries", n * k);
+    println!(
+        "delivered:               {:.0} msg/s over {seconds:.3} s",
+        (n * k) as f64 / seconds
+    );
+    println!(
+        "publish→receive latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        pct(0.50),
+        pct(0.99),
+        pct(1.0)
+    );
+    println!(
+        "server RSS: {before_kib} KiB idle, {connected_kib} KiB with {n} subscribers ({:.1} KiB per connection)",
+        connected_kib.saturating_sub(before_kib) as f64 / n as f64
+    );
+    Ok(())
+}

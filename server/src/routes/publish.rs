@@ -1,0 +1,134 @@
+//! `POST /api/publish`: outside producers push messages into any topic, validated exactly
+//! like the server's own. `{topic, type, data}` or `{messages: [...]}`; answers the seqs.
+
+use app::protocol::{Message, Topic};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ApiError;
+use crate::state::AppState;
+
+/// Most messages one batch may carry.
+pub const MAX_BATCH: usize = 1_000;
+
+/// One message to publish, as parsed and validated.
+struct Publishable {
+    topic: Topic,
+    message: Message,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    topic: String,
+    #[serde(flatten)]
+    message: Message,
+}
+
+/// Where each published message landed.
+#[derive(Serialize)]
+pub struct Published {
+    topic: String,
+    seq: u64,
+}
+
+#[derive(Serialize)]
+pub struct PublishResponse {
+    published: Vec<Published>,
+}
+
+/// Publishes one message or a batch; nothing is published unless every item is valid.
+pub async fn publish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<PublishResponse>, ApiError> {
+    authorize(&state, &headers)?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
+    let items = match body {
+        Value::Object(mut map) if map.contains_key("messages") => match map.remove("messages") {
+            Some(Value::Array(items)) if items.is_empty() => {
+                return Err(ApiError::unprocessable("`messages` is empty"))
+            }
+            Some(Value::Array(items)) if items.len() > MAX_BATCH => {
+                return Err(ApiError::unprocessable(format!(
+                    "`messages` has {} items; at most {MAX_BATCH} per request",
+                    items.len()
+                )))
+            }
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| parse_item(v, Some(i)))
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => return Err(ApiError::unprocessable("`messages` must be an array")),
+        },
+        single @ Value::Object(_) => vec![parse_item(single, None)?],
+        _ => {
+            return Err(ApiError::unprocessable(
+                "the body must be an object: {topic, type, data} or {messages: [...]}",
+            ))
+        }
+    };
+    let mut published = Vec::with_capacity(items.len());
+    for item in items {
+        let seq = state
+            .hub
+            .publish(&item.topic, item.message)
+            .map_err(ApiError::unprocessable)?;
+        published.push(Published {
+            topic: item.topic.to_string(),
+            seq,
+        });
+    }
+    Ok(Json(PublishResponse { published }))
+}
+
+fn parse_item(value: Value, index: Option<usize>) -> Result<Publishable, ApiError> {
+    let at = |e: String| {
+        ApiError::unprocessable(match index {
+            Some(i) => format!("messages[{i}]: {e}"),
+            None => e,
+        })
+    };
+    let item: Item = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
+    let topic: Topic = item
+        .topic
+        .parse()
+        .map_err(|e: app::protocol::TopicError| at(format!("`topic` {e}")))?;
+    item.message
+        .validate_for(&topic)
+        .map_err(|e| at(e.to_string()))?;
+    Ok(Publishable {
+        topic,
+        message: item.message,
+    })
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(key) = state.api_key.as_deref() else {
+        return Ok(());
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(g) if constant_time_eq(g.as_bytes(), key.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::unauthorized(
+            "the API key in `Authorization: Bearer` is wrong",
+        )),
+        None => Err(ApiError::unauthorized(
+            "this server needs `Authorization: Bearer <api key>` to publish",
+        )),
+    }
+}
+
+/// Compares without an early exit, so timing does not reveal how much of a key matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,314 @@
+//! Bad input (SPEC section 9): each case is answered with an `error` or a 4xx naming the
+//! problem, the socket stays open where that is safe, and nobody else notices.
+
+mod common;
+
+use common::*;
+use futures_util::SinkExt;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+async fn send_raw(socket: &mut Socket, text: &str) {
+    socket
+        .send(WsMessage::Text(text.to_owned().into()))
+        .await
+        .expect("send");
+}
+
+/// Pings and expects the pong: proves the socket is still served.
+async fn still_open(socket: &mut Socket, id: u64) {
+    send_json(socket, json!({"action": "ping", "id": id, "t": 1.5})).await;
+    let pong = next_of_type(socket, "pong").await;
+    assert_eq!(pong["id"], id);
+    assert_eq!(pong["t"], 1.5);
+}
+
+#[tokio::test]
+async fn every_bad_frame_gets_an_error_naming_it_and_the_socket_stays_open() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.max_subscriptions = 2;
+    })
+    .await;
+    let mut socket = connect(&running, "/api/ws").await;
+    next_of_type(&mut socket, "connected").await;
+
+    let cases: [(&str, &str, &str); 6] = [
+        ("{not json", "malformed JSON", ""),
+        (
+            r#"{"action":"dance"}"#,
+            "invalid action",
+            "unknown variant `dance`",
+        ),
+        (
+            r#"{"action":"subscribe","topic":"market:btc"}"#,
+            "invalid action",
+            "invalid symbol `btc`",
+        ),
+        (
+            r#"{"action":"subscribe","topic":"forex:EURUSD"}"#,
+            "invalid action",
+            "unknown topic kind `forex`",
+        ),
+        (
+            r#"{"action":"subscribe"}"#,
+            "invalid action",
+            "missing field `topic`",
+        ),
+        (
+            r#"{"action":"ping","id":"x"}"#,
+            "invalid action",
+            "invalid type",
+        ),
+    ];
+    for (i, (frame, error, details)) in cases.iter().enumerate() {
+        send_raw(&mut socket, frame).await;
+        let reply = next_of_type(&mut socket, "error").await;
+        assert_eq!(reply["error"], *error, "{frame}: {reply}");
+        assert!(
+            reply["details"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(details),
+            "{frame}: {reply}"
+        );
+        still_open(&mut socket, i as u64).await;
+    }
+
+    socket
+        .send(WsMessage::Binary(vec![1, 2, 3].into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_of_type(&mut socket, "error").await["error"],
+        "binary frames are not supported"
+    );
+
+    for topic in ["backtest:a", "backtest:b"] {
+        send_json(&mut socket, json!({"action": "subscribe", "topic": topic})).await;
+        next_of_type(&mut socket, "subscribed").await;
+    }
+    send_json(
+        &mut socket,
+        json!({"action": "subscribe", "topic": "backtest:c"}),
+    )
+    .await;
+    let refused = next_of_type(&mut socket, "error").await;
+    assert_eq!(refused["topic"], "backtest:c");
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many subscriptions"),
+        "{refused}"
+    );
+
+    send_json(
+        &mut socket,
+        json!({"action": "unsubscribe", "topic": "backtest:zzz"}),
+    )
+    .await;
+    assert_eq!(
+        next_of_type(&mut socket, "error").await["error"],
+        "not subscribed to backtest:zzz"
+    );
+
+    send_json(
+        &mut socket,
+        json!({"action": "pause", "topic": "backtest:a"}),
+    )
+    .await;
+    let pause = next_of_type(&mut socket, "error").await;
+    assert!(
+        pause["error"]
+            .as_str()
+            .unwrap()
+            .contains("nothing running owns backtest:a"),
+        "{pause}"
+    );
+    still_open(&mut socket, 99).await;
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_only_that_socket_with_1009() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.max_message_bytes = 1024;
+    })
+    .await;
+    let mut bystander = connect(&running, "/api/ws").await;
+    let mut offender = connect(&running, "/api/ws").await;
+    next_of_type(&mut offender, "connected").await;
+    let big = json!({"action": "ping", "id": 1, "t": 0, "pad": "x".repeat(4096)}).to_string();
+    send_raw(&mut offender, &big).await;
+    let close = next_close(&mut offender).await;
+    assert_eq!(close.code, CloseCode::Size);
+    still_open(&mut bystander, 7).await;
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn bad_http_requests_get_4xx_naming_the_problem() {
+    let running = server(|a| a.symbols.clear()).await;
+    let get = |path: &str| reqwest::get(http(&running, path));
+    let cases = [
+        ("/api/streams/market:btc", 400, "invalid symbol `btc`"),
+        (
+            "/api/streams/backtest:x?since=abc&epoch=E",
+            400,
+            "`since` must be a whole number, got `abc`",
+        ),
+        (
+            "/api/streams/backtest:x?since=3",
+            400,
+            "`since` needs `epoch` too",
+        ),
+        (
+            "/api/streams/backtest:x?limit=0",
+            400,
+            "`limit` must be a whole number from 1 to 2048",
+        ),
+        ("/api/streams/nope/snapshot", 400, "no `kind:name` form"),
+        (
+            "/api/ws/stream/backtest/has%20space",
+            400,
+            "invalid id `has space`",
+        ),
+        (
+            "/api/ws/stream/live-trading",
+            400,
+            "`symbols` must name at least one symbol",
+        ),
+        ("/api/ws/stream/bogus/x", 404, "no stream `bogus`"),
+        (
+            "/api/ws/stream/live-trading?symbols=AAA,BBB&since=1&epoch=E",
+            400,
+            "`since` resumes one topic",
+        ),
+        (
+            "/api/ws/stream/backtest/ok",
+            400,
+            "this endpoint is a WebSocket",
+        ),
+        ("/api/nothing/here", 404, "no endpoint at /api/nothing/here"),
+    ];
+    for (path, status, message) in cases {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap_or_default().contains(message),
+            "{path}: {body}"
+        );
+    }
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn publish_validates_every_message_and_names_the_field() {
+    let running = server(|a| a.symbols.clear()).await;
+    let client = reqwest::Client::new();
+    let post = |body: String| {
+        client
+            .post(http(&running, "/api/publish"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+
+    let tick = json!({"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": 10.5, "change_pct": 0.1, "volume": 3}});
+    let ok: Value = post(tick.to_string()).await.unwrap().json().await.unwrap();
+    assert_eq!(ok["published"][0]["seq"], 1);
+    let batch = json!({"messages": [tick, tick]});
+    let ok: Value = post(batch.to_string()).await.unwrap().json().await.unwrap();
+    assert_eq!(
+        ok["published"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
+
+    let cases = [
+        ("{oops".to_string(), 400, "malformed JSON"),
+        (json!({"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": -1, "change_pct": 0, "volume": 1}}).to_string(), 422, "`data.price` must be a positive number"),
+        (json!({"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "change_pct": 0, "volume": 1}}).to_string(), 422, "missing field `price`"),
+        (json!({"topic": "market:ACME", "type": "warp", "data": {}}).to_string(), 422, "unknown variant `warp`"),
+        (json!({"topic": "market:acme", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}).to_string(), 422, "`topic` invalid symbol `acme`"),
+        (json!({"topic": "backtest:b1", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}).to_string(), 422, "cannot be published on a backtest topic"),
+        (json!({"messages": [{"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}, {"topic": "market:ACME"}]}).to_string(), 422, "messages[1]: "),
+        (json!({"messages": []}).to_string(), 422, "`messages` is empty"),
+        ("[1,2]".to_string(), 422, "the body must be an object"),
+    ];
+    for (body, status, message) in cases {
+        let response = post(body.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{body}");
+        let reply: Value = response.json().await.unwrap();
+        assert!(
+            reply["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(message),
+            "{body}: {reply}"
+        );
+    }
+    // The rejected batch published nothing: the topic is still at seq 3.
+    let snapshot = get_json(&running, "/api/streams/market:ACME/snapshot").await;
+    assert_eq!(snapshot["last_seq"], 3);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn publish_needs_the_bearer_key_when_one_is_configured() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.api_key = Some("s3cret".into());
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let body = json!({"topic": "backtest:k", "type": "log", "data": {"level": "info", "message": "hi", "target": "t"}}).to_string();
+    let send = |auth: Option<&str>| {
+        let mut request = client
+            .post(http(&running, "/api/publish"))
+            .body(body.clone());
+        if let Some(a) = auth {
+            request = request.header("authorization", a);
+        }
+        request.send()
+    };
+    assert_eq!(send(None).await.unwrap().status(), 401);
+    assert_eq!(send(Some("Bearer wrong")).await.unwrap().status(), 401);
+    assert_eq!(send(Some("Bearer s3cret")).await.unwrap().status(), 200);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn metrics_are_exported_in_prometheus_text() {
+    let running = server(|a| a.symbols.clear()).await;
+    let _socket = connect(&running, "/api/ws").await;
+    running
+        .hub
+        .publish(
+            &"backtest:m".parse().unwrap(),
+            app::protocol::Message::Cancelled(Default::default()),
+        )
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let text = reqwest::get(http(&running, "/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("tickwire_connections 1"), "{text}");
+    assert!(text.contains("tickwire_messages_in_total 1"), "{text}");
+    assert!(
+        text.contains("tickwire_slow_consumer_disconnects_total 0"),
+        "{text}"
+    );
+    running.shutdown.cancel();
+}

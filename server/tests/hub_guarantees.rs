@@ -1,0 +1,261 @@
+//! The delivery guarantees of SPEC section 6, over real sockets against the real server.
+
+mod common;
+
+use std::time::Duration;
+
+use app::protocol::{LogLevel, LogLine, Message, Topic};
+use common::*;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+fn log(text: String) -> Message {
+    Message::Log(LogLine {
+        level: LogLevel::Info,
+        message: text,
+        target: "test".into(),
+        bar: None,
+    })
+}
+
+async fn subscribe(socket: &mut Socket, topic: &str, since: Option<(u64, &str)>) -> Value {
+    let mut action = json!({"action": "subscribe", "topic": topic});
+    if let Some((seq, epoch)) = since {
+        action["since"] = json!({"seq": seq, "epoch": epoch});
+    }
+    send_json(socket, action).await;
+    next_of_type(socket, "subscribed").await
+}
+
+#[tokio::test]
+async fn replay_then_live_has_no_gap_or_duplicate_at_the_seam_while_publishing_continues() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.history = 1_000_000;
+    })
+    .await;
+    let topic: Topic = "backtest:seam".parse().unwrap();
+    let hub = running.hub.clone();
+    let publisher_topic = topic.clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let publishing = stop.clone();
+    let publisher = tokio::spawn(async move {
+        let mut n = 0u64;
+        while !publishing.is_cancelled() {
+            for _ in 0..20 {
+                n += 1;
+                hub.publish(&publisher_topic, log(format!("line {n}")))
+                    .unwrap();
+            }
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    let mut socket = connect(&running, "/api/ws").await;
+    let epoch = subscribe(&mut socket, "backtest:seam", None).await["epoch"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let snapshot = next_of_type(&mut socket, "snapshot").await;
+    assert!(
+        snapshot["last_seq"].as_u64().unwrap() > 0,
+        "the publisher is running"
+    );
+    for iteration in 0..40u64 {
+        // Resume a little behind the live edge, sometimes exactly at it, while the
+        // publisher keeps going: the replay/live seam is hit at a random moment.
+        let live_edge = running.hub.snapshot(&topic).last_seq;
+        let since = live_edge.saturating_sub(iteration % 7 * 13);
+        send_json(
+            &mut socket,
+            json!({"action": "unsubscribe", "topic": "backtest:seam"}),
+        )
+        .await;
+        next_of_type(&mut socket, "unsubscribed").await;
+        let subscribed = subscribe(&mut socket, "backtest:seam", Some((since, &epoch))).await;
+        assert_eq!(subscribed["next_seq"].as_u64(), Some(since + 1));
+        let got = seqs(&next_messages(&mut socket, 60).await);
+        assert_eq!(
+            got[0],
+            since + 1,
+            "iteration {iteration}: replay starts right after since"
+        );
+        assert_contiguous(&got);
+    }
+    stop.cancel();
+    publisher.await.unwrap();
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn resync_replaces_a_resume_from_an_evicted_seq_or_a_foreign_epoch() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.history = 16;
+    })
+    .await;
+    let topic: Topic = "backtest:evict".parse().unwrap();
+    for i in 0..100 {
+        running
+            .hub
+            .publish(&topic, log(format!("line {i}")))
+            .unwrap();
+    }
+    let mut socket = connect(&running, "/api/ws").await;
+    let epoch = running.hub.snapshot(&topic).epoch.0;
+
+    subscribe(&mut socket, "backtest:evict", Some((5, &epoch))).await;
+    let resync = next_of_type(&mut socket, "resync").await;
+    assert_eq!(resync["reason"], "outside_history");
+    assert_eq!(resync["snapshot"]["last_seq"], 100);
+    assert_eq!(resync["snapshot"]["data"]["kind"], "backtest");
+
+    subscribe(&mut socket, "backtest:evict", Some((90, "01NOTTHISEPOCH"))).await;
+    assert_eq!(
+        next_of_type(&mut socket, "resync").await["reason"],
+        "epoch_changed"
+    );
+
+    subscribe(&mut socket, "backtest:evict", Some((500, &epoch))).await;
+    assert_eq!(
+        next_of_type(&mut socket, "resync").await["reason"],
+        "ahead_of_topic"
+    );
+
+    // The oldest retained message is 85: resuming from 84 replays 85..=100 exactly.
+    subscribe(&mut socket, "backtest:evict", Some((84, &epoch))).await;
+    let replayed = seqs(&next_messages(&mut socket, 16).await);
+    assert_eq!(replayed, (85..=100).collect::<Vec<_>>());
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_slow_consumer_is_closed_with_1013_while_a_fast_one_gets_everything() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.history = 64;
+        a.outbox = 1024;
+    })
+    .await;
+    let topic: Topic = "backtest:flood".parse().unwrap();
+    let mut slow = connect(&running, "/api/ws/stream/backtest/flood").await;
+    let mut fast = connect(&running, "/api/ws/stream/backtest/flood").await;
+    next_of_type(&mut fast, "snapshot").await;
+
+    const TOTAL: u64 = 30_000;
+    let hub = running.hub.clone();
+    let payload = "x".repeat(1000);
+    let publisher = tokio::spawn(async move {
+        for i in 0..TOTAL {
+            hub.publish(&topic, log(format!("{i} {payload}"))).unwrap();
+            if i % 100 == 99 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    });
+    let received = seqs(&next_messages(&mut fast, TOTAL as usize).await);
+    assert_eq!(received.first(), Some(&1));
+    assert_contiguous(&received);
+    publisher.await.unwrap();
+
+    // The slow one was never read: the server gave up on it without stalling the fast one.
+    let close = next_close(&mut slow).await;
+    assert_eq!(close.code, CloseCode::Again);
+    assert_eq!(close.reason.as_str(), "slow consumer");
+    let health = get_json(&running, "/api/ws/health").await;
+    assert_eq!(health["slow_consumer_disconnects"], 1, "{health}");
+    assert!(health["dropped"].as_u64().unwrap() >= 1, "{health}");
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn polling_returns_the_same_envelopes_as_the_socket() {
+    let running = server(|a| a.symbols.clear()).await;
+    let topic: Topic = "backtest:poll".parse().unwrap();
+    for i in 0..50 {
+        running
+            .hub
+            .publish(&topic, log(format!("line {i}")))
+            .unwrap();
+    }
+    let first = get_json(&running, "/api/streams/backtest:poll?limit=20").await;
+    let epoch = first["epoch"].as_str().unwrap().to_owned();
+    assert_eq!(first["next_seq"], 21);
+    let mut polled: Vec<Value> = first["messages"].as_array().unwrap().clone();
+    let mut next = 21;
+    while next <= 50 {
+        let url = http(
+            &running,
+            &format!(
+                "/api/streams/backtest:poll?since={}&epoch={epoch}&limit=7",
+                next - 1
+            ),
+        );
+        let page: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        assert!(page.get("resync").is_none());
+        polled.extend(page["messages"].as_array().unwrap().iter().cloned());
+        next = page["next_seq"].as_u64().unwrap();
+    }
+    assert_eq!(seqs(&polled), (1..=50).collect::<Vec<_>>());
+
+    let mut socket = connect(
+        &running,
+        &format!("/api/ws/stream/backtest/poll?since=0&epoch={epoch}"),
+    )
+    .await;
+    let streamed = next_messages(&mut socket, 50).await;
+    assert_eq!(
+        streamed, polled,
+        "socket and polling carry identical envelopes"
+    );
+
+    let snapshot = get_json(&running, "/api/streams/backtest:poll/snapshot").await;
+    assert_eq!(snapshot["last_seq"], 50);
+    assert_eq!(snapshot["data"]["logs"].as_array().unwrap().len(), 50);
+
+    let stale = get_json(&running, "/api/streams/backtest:poll?since=3&epoch=OTHER").await;
+    assert_eq!(stale["resync"]["reason"], "epoch_changed");
+    assert_eq!(stale["next_seq"], 51);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn dedicated_paths_subscribe_on_connect() {
+    use app::protocol::{Order, OrderSide, OrderStatus, Symbol};
+    let running = server(|a| a.symbols.clear()).await;
+    let mut trading = connect(&running, "/api/ws/stream/live-trading?symbols=AAA,BBB").await;
+    let mut topics = vec![];
+    for _ in 0..2 {
+        topics.push(
+            next_of_type(&mut trading, "subscribed").await["topic"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    topics.sort();
+    assert_eq!(topics, ["trading:AAA", "trading:BBB"]);
+    let mut session = connect(&running, "/api/ws/stream/session/s-1").await;
+    assert_eq!(
+        next_of_type(&mut session, "snapshot").await["data"]["kind"],
+        "session"
+    );
+
+    let order = Order {
+        id: "o1".into(),
+        symbol: Symbol::parse("BBB").unwrap(),
+        side: OrderSide::Buy,
+        qty: 2.0,
+        status: OrderStatus::Filled,
+        price: 10.0,
+    };
+    running
+        .hub
+        .publish(&"trading:BBB".parse().unwrap(), Message::Order(order))
+        .unwrap();
+    let got = next_messages(&mut trading, 1).await;
+    assert_eq!(got[0]["topic"], "trading:BBB");
+    assert_eq!(got[0]["data"]["status"], "filled");
+    running.shutdown.cancel();
+}
