@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Args;
 use futures_util::StreamExt;
-use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Barrier;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -30,6 +29,9 @@ pub struct BenchArgs {
     /// Messages per `POST /api/publish` batch.
     #[arg(long, default_value_t = 100)]
     pub batch: usize,
+    /// Publisher pace in messages per second; 0 publishes the whole burst at once.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
     /// Instead of the burst: hold this many idle connections and report memory.
     #[arg(long)]
     pub idle: Option<usize>,
@@ -61,15 +63,20 @@ impl ServerProcess {
     }
 }
 
-#[derive(Deserialize)]
-struct Frame {
-    seq: Option<u64>,
-    data: Option<FrameData>,
-}
-
-#[derive(Deserialize)]
-struct FrameData {
-    message: Option<String>,
+/// The seq and the publish stamp (µs) of a bench message, found without a full JSON
+/// parse so the measuring clients take as little of the machine as possible.
+fn seq_and_stamp(frame: &str) -> Option<(u64, u64)> {
+    fn number_after(text: &str, key: &str) -> Option<u64> {
+        let rest = &text[text.find(key)? + key.len()..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        rest[..end].parse().ok()
+    }
+    Some((
+        number_after(frame, "\"seq\":")?,
+        number_after(frame, "\"message\":\"")?,
+    ))
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
@@ -175,18 +182,13 @@ async fn burst(
                 let Some(Ok(WsMessage::Text(text))) = socket.next().await else {
                     break;
                 };
-                let Ok(frame) = serde_json::from_str::<Frame>(&text) else {
-                    continue;
-                };
-                let (Some(seq), Some(sent)) = (frame.seq, frame.data.and_then(|d| d.message))
-                else {
+                let Some((seq, sent_us)) = seq_and_stamp(&text) else {
                     continue;
                 };
                 if seq != last_seq + 1 {
                     return Err(anyhow::anyhow!("gap: seq {seq} after {last_seq}"));
                 }
                 last_seq = seq;
-                let sent_us: u64 = sent.parse().unwrap_or(0);
                 latencies_us.push((clock.elapsed().as_micros() as u64).saturating_sub(sent_us));
             }
             Ok((latencies_us, clock.elapsed()))
@@ -199,6 +201,11 @@ async fn burst(
     let mut published = 0;
     while published < k {
         let batch = args.batch.min(k - published);
+        if args.rate > 0 {
+            // Publish batch i no earlier than i·batch/rate seconds after the start.
+            let due = start + Duration::from_secs_f64(published as f64 / args.rate as f64);
+            tokio::time::sleep(due.saturating_sub(clock.elapsed())).await;
+        }
         let now_us = clock.elapsed().as_micros() as u64;
         let messages: Vec<_> = (0..batch)
             .map(|_| json!({"topic": "backtest:bench", "type": "log", "data": {"level": "info", "message": now_us.to_string(), "target": "bench"}}))
@@ -230,7 +237,15 @@ async fn burst(
     let seconds = (last_receive - start).as_secs_f64();
     all.sort_unstable();
     let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0;
-    println!("subscribers × messages:  {n} × {k} = {} deliveries", n * k);
+    let pace = if args.rate > 0 {
+        format!("{} msg/s in batches of {}", args.rate, args.batch)
+    } else {
+        format!("one burst, batches of {}", args.batch)
+    };
+    println!(
+        "subscribers × messages:  {n} × {k} = {} deliveries ({pace})",
+        n * k
+    );
     println!(
         "delivered:               {:.0} msg/s over {seconds:.3} s",
         (n * k) as f64 / seconds

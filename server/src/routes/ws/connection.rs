@@ -8,9 +8,11 @@ use std::time::Duration;
 use app::protocol::{ClientAction, Control, Since, Timestamp, Topic};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use chrono::Utc;
+use futures_util::SinkExt;
+use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::hub::{Outbox, OutboxReceiver};
+use crate::hub::{Frame, Outbox, OutboxReceiver};
 use crate::state::AppState;
 
 /// Close codes this server sends.
@@ -19,6 +21,9 @@ mod close {
     pub const TOO_BIG: u16 = 1009;
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
+
+/// Most frames written between two flushes.
+const WRITE_BATCH: usize = 256;
 
 /// How long a close frame may wait behind already-queued data (a slow consumer has to
 /// read that first) before the socket is simply dropped.
@@ -82,8 +87,9 @@ impl Connection<'_> {
                 _ = self.state.shutdown.cancelled() => return Some((close::GOING_AWAY, "server shutting down")),
                 frame = rx.frames.recv() => {
                     let frame = frame?;
+                    let frames = &mut rx.frames;
                     tokio::select! {
-                        sent = socket.send(WsMessage::Text(frame)) => sent.ok()?,
+                        sent = write_batch(socket, frame, frames) => sent.ok()?,
                         _ = rx.slow.cancelled() => return Some((close::TRY_AGAIN_LATER, "slow consumer")),
                     }
                     sent_since_tick = true;
@@ -175,6 +181,23 @@ impl Connection<'_> {
             details,
         });
     }
+}
+
+/// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames),
+/// then flushes once: one syscall for a burst instead of one per frame.
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: Frame,
+    queued: &mut mpsc::Receiver<Frame>,
+) -> Result<(), axum::Error> {
+    socket.feed(WsMessage::Text(first)).await?;
+    for _ in 1..WRITE_BATCH {
+        match queued.try_recv() {
+            Ok(frame) => socket.feed(WsMessage::Text(frame)).await?,
+            Err(_) => break,
+        }
+    }
+    socket.flush().await
 }
 
 /// Whether a read failed because the client's frame was over the size limit.

@@ -91,6 +91,9 @@ pub async fn live_trading(
     upgrade(ws, state, initial)
 }
 
+/// Bytes read from a socket at a time (tungstenite's default is 128 KiB per socket).
+const READ_BUFFER: usize = 4096;
+
 /// Upgrades once the request itself was found valid.
 fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -102,5 +105,7 @@ fn upgrade(
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
+        // Client frames are small actions: a small read buffer keeps idle sockets cheap.
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| connection::run(socket, state, initial)))
 }
