@@ -312,3 +312,60 @@ async fn metrics_are_exported_in_prometheus_text() {
     );
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn control_actions_reach_the_topic_owner() {
+    use server::hub::Command;
+    let running = server(|a| a.symbols.clear()).await;
+    let topic = "backtest:owned".parse().unwrap();
+    let mut ownership = running.hub.own(&topic);
+    let mut socket = connect(&running, "/api/ws").await;
+    for action in ["pause", "resume", "cancel"] {
+        send_json(
+            &mut socket,
+            json!({"action": action, "topic": "backtest:owned"}),
+        )
+        .await;
+    }
+    still_open(&mut socket, 1).await;
+    let mut got = vec![];
+    for _ in 0..3 {
+        got.push(ownership.commands.recv().await.expect("a command"));
+    }
+    assert_eq!(got, [Command::Pause, Command::Resume, Command::Cancel]);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_closed_after_twice_the_heartbeat() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.heartbeat_secs = 1;
+    })
+    .await;
+    let mut silent = connect(&running, "/api/ws").await;
+    // Not reading means not answering the server's pings either.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let close = next_close(&mut silent).await;
+    assert_eq!(close.code, CloseCode::Away);
+    assert_eq!(close.reason.as_str(), "heartbeat timeout");
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_quiet_but_live_connection_gets_application_heartbeats() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.heartbeat_secs = 1;
+    })
+    .await;
+    let mut socket = connect(&running, "/api/ws").await;
+    let heartbeat = next_of_type(&mut socket, "heartbeat").await;
+    assert!(heartbeat["timestamp"].as_str().unwrap().ends_with('Z'));
+    // Reading answers the pings, so the connection stays open past the timeout.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    next_of_type(&mut socket, "heartbeat").await;
+    next_of_type(&mut socket, "heartbeat").await;
+    still_open(&mut socket, 3).await;
+    running.shutdown.cancel();
+}

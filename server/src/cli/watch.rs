@@ -131,8 +131,9 @@ impl View {
 
     fn note(&self, line: &str) {
         match &self.bar {
-            Some(bar) => bar.println(line),
-            None => println!("{line}"),
+            // A hidden bar (output is not a terminal) would swallow the line.
+            Some(bar) if !bar.is_hidden() => bar.println(line),
+            _ => println!("{line}"),
         }
     }
 

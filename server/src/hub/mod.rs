@@ -9,10 +9,12 @@
 
 mod channel;
 mod outbox;
+mod owners;
 mod stats;
 
 pub use channel::{Page, SubscribeOutcome};
 pub use outbox::{Frame, Outbox, OutboxReceiver};
+pub use owners::{Command, NoOwner, Ownership};
 pub use stats::{HubStats, StatsSnapshot};
 
 use std::collections::HashMap;
@@ -21,6 +23,7 @@ use std::sync::{Arc, RwLock};
 use app::protocol::{InvalidMessage, Message, Since, Snapshot, Topic};
 
 use channel::Channel;
+use owners::Owners;
 
 /// Tunables of the hub.
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +61,7 @@ pub struct Hub {
 struct HubInner {
     config: HubConfig,
     topics: RwLock<HashMap<Topic, Arc<Channel>>>,
+    owners: Owners,
     stats: HubStats,
 }
 
@@ -68,6 +72,7 @@ impl Hub {
             inner: Arc::new(HubInner {
                 config,
                 topics: RwLock::default(),
+                owners: Owners::default(),
                 stats: HubStats::default(),
             }),
         }
@@ -118,6 +123,17 @@ impl Hub {
     /// The topic's current state and the seq it is consistent with.
     pub fn snapshot(&self, topic: &Topic) -> Snapshot {
         self.channel(topic).snapshot()
+    }
+
+    /// Registers the caller as the owner of `topic`: it receives the control commands
+    /// clients send for it until the returned [`Ownership`] is dropped.
+    pub fn own(&self, topic: &Topic) -> Ownership {
+        self.inner.owners.own(topic)
+    }
+
+    /// Routes a client's `pause` / `resume` / `cancel` to the topic's owner.
+    pub fn command(&self, topic: &Topic, command: Command) -> Result<(), NoOwner> {
+        self.inner.owners.send(topic, command)
     }
 
     /// Retained messages after `since` (at most `limit`), for polling clients.

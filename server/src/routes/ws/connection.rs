@@ -12,7 +12,7 @@ use futures_util::SinkExt;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::hub::{Frame, Outbox, OutboxReceiver};
+use crate::hub::{Command, Frame, Outbox, OutboxReceiver};
 use crate::state::AppState;
 
 /// Close codes this server sends.
@@ -151,11 +151,16 @@ impl Connection<'_> {
             ClientAction::Ping { id, t } => {
                 self.outbox.push_json(&Control::Pong { id, t });
             }
-            ClientAction::Pause { topic }
-            | ClientAction::Resume { topic }
-            | ClientAction::Cancel { topic } => {
-                self.error(Some(&topic), &format!("nothing running owns {topic}: no backtest or session can be controlled there"), None);
-            }
+            ClientAction::Pause { topic } => self.command(topic, Command::Pause),
+            ClientAction::Resume { topic } => self.command(topic, Command::Resume),
+            ClientAction::Cancel { topic } => self.command(topic, Command::Cancel),
+        }
+    }
+
+    /// Routes a control action to the topic's owner; the owner answers on the topic.
+    fn command(&self, topic: Topic, command: Command) {
+        if let Err(e) = self.state.hub.command(&topic, command) {
+            self.error(Some(&topic), &e.to_string(), None);
         }
     }
 

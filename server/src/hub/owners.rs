@@ -1,0 +1,91 @@
+//! Topic owners: the engine running behind a backtest or session topic registers here
+//! to receive the `pause` / `resume` / `cancel` requests clients send for that topic.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use app::protocol::Topic;
+use tokio::sync::mpsc;
+
+/// A control request for whatever runs behind a topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Pause,
+    Resume,
+    Cancel,
+}
+
+/// Why a command could not be delivered.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("nothing running owns {0}: no backtest or session can be controlled there")]
+pub struct NoOwner(pub Topic);
+
+type Inboxes = Arc<Mutex<HashMap<Topic, mpsc::UnboundedSender<Command>>>>;
+
+/// Who owns which topic.
+#[derive(Clone, Default)]
+pub(super) struct Owners {
+    inboxes: Inboxes,
+}
+
+/// Keeps a topic owned while it lives; dropping it gives the topic up.
+pub struct Ownership {
+    topic: Topic,
+    inboxes: Inboxes,
+    /// Commands sent for the topic, in order.
+    pub commands: mpsc::UnboundedReceiver<Command>,
+}
+
+impl Drop for Ownership {
+    fn drop(&mut self) {
+        if let Ok(mut inboxes) = self.inboxes.lock() {
+            inboxes.remove(&self.topic);
+        }
+    }
+}
+
+impl Owners {
+    /// Takes ownership of `topic`, replacing any previous owner.
+    pub(super) fn own(&self, topic: &Topic) -> Ownership {
+        let (tx, commands) = mpsc::unbounded_channel();
+        if let Ok(mut inboxes) = self.inboxes.lock() {
+            inboxes.insert(topic.clone(), tx);
+        }
+        Ownership {
+            topic: topic.clone(),
+            inboxes: self.inboxes.clone(),
+            commands,
+        }
+    }
+
+    /// Hands `command` to the owner of `topic`.
+    pub(super) fn send(&self, topic: &Topic, command: Command) -> Result<(), NoOwner> {
+        let inboxes = self.inboxes.lock().map_err(|_| NoOwner(topic.clone()))?;
+        match inboxes.get(topic) {
+            Some(tx) if tx.send(command).is_ok() => Ok(()),
+            _ => Err(NoOwner(topic.clone())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_reach_the_owner_until_it_gives_the_topic_up() {
+        let owners = Owners::default();
+        let topic: Topic = "backtest:b1".parse().unwrap();
+        assert_eq!(
+            owners.send(&topic, Command::Pause),
+            Err(NoOwner(topic.clone()))
+        );
+        let mut ownership = owners.own(&topic);
+        owners.send(&topic, Command::Pause).unwrap();
+        owners.send(&topic, Command::Cancel).unwrap();
+        assert_eq!(ownership.commands.try_recv(), Ok(Command::Pause));
+        assert_eq!(ownership.commands.try_recv(), Ok(Command::Cancel));
+        drop(ownership);
+        assert!(owners.send(&topic, Command::Resume).is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! `tickwire watch` against a real server: one line per message, and it exits when the
+//! backtest it follows is complete.
+
+mod common;
+
+use std::process::Stdio;
+
+use app::protocol::{Complete, LogLevel, LogLine, Message, Metrics, Topic};
+use common::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[tokio::test]
+async fn watch_prints_each_message_and_exits_when_the_backtest_completes() {
+    let running = server(|a| a.symbols.clear()).await;
+    let topic: Topic = "backtest:w1".parse().unwrap();
+    running
+        .hub
+        .publish(
+            &topic,
+            Message::Log(LogLine {
+                level: LogLevel::Info,
+                message: "before".into(),
+                target: "t".into(),
+                bar: None,
+            }),
+        )
+        .unwrap();
+
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args([
+            "watch",
+            "backtest:w1",
+            "--url",
+            &format!("http://{}", running.addr),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("watch starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = tokio::time::timeout(FRAME_TIMEOUT, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(
+        first.starts_with("backtest:w1 at seq 1"),
+        "the snapshot is announced: {first}"
+    );
+
+    for i in 0..3 {
+        let log = LogLine {
+            level: LogLevel::Warn,
+            message: format!("line {i}"),
+            target: "engine".into(),
+            bar: Some(i),
+        };
+        running.hub.publish(&topic, Message::Log(log)).unwrap();
+    }
+    let metrics = Metrics {
+        return_pct: 1.0,
+        sharpe: 0.5,
+        sortino: 0.7,
+        max_drawdown_pct: 2.0,
+        win_rate: 50.0,
+        profit_factor: 1.2,
+        trades: 2,
+        exposure_pct: 40.0,
+    };
+    running
+        .hub
+        .publish(
+            &topic,
+            Message::Complete(Complete {
+                final_equity: 10_100.0,
+                duration_ms: 5,
+                metrics,
+            }),
+        )
+        .unwrap();
+
+    let mut rest = vec![];
+    while let Ok(Some(line)) = tokio::time::timeout(FRAME_TIMEOUT, lines.next_line())
+        .await
+        .unwrap()
+    {
+        rest.push(line);
+    }
+    assert_eq!(rest.len(), 4, "{rest:?}");
+    for (i, line) in rest.iter().take(3).enumerate() {
+        assert!(
+            line.contains(&format!("#{} log Warn engine: line {i}", i + 2)),
+            "{line}"
+        );
+    }
+    assert!(
+        rest[3].contains("#5 complete {") && rest[3].contains("\"final_equity\":10100.0"),
+        "{}",
+        rest[3]
+    );
+    let status = tokio::time::timeout(FRAME_TIMEOUT, child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success());
+    running.shutdown.cancel();
+}
