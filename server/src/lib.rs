@@ -3,10 +3,12 @@
 //!
 //! - [`hub`]: topics, sequence numbers, history, snapshots, fan-out (no HTTP).
 //! - [`feed`]: market-data producers publishing into the hub.
+//! - [`backtest`]: the backtest engine, its strategies and its streaming.
 //! - [`routes`]: HTTP and WebSocket endpoints over the hub.
 //! - [`serve`]: wires them together and runs until shutdown.
 //! - [`cli`]: command-line clients (`bench`).
 
+pub mod backtest;
 pub mod cli;
 pub mod config;
 pub mod feed;

@@ -64,7 +64,7 @@ async fn watch_prints_each_message_and_exits_when_the_backtest_completes() {
         sortino: 0.7,
         max_drawdown_pct: 2.0,
         win_rate: 50.0,
-        profit_factor: 1.2,
+        profit_factor: Some(1.2),
         trades: 2,
         exposure_pct: 40.0,
     };

@@ -85,7 +85,8 @@ pub struct Metrics {
     pub max_drawdown_pct: f64,
     /// 0 to 100.
     pub win_rate: f64,
-    pub profit_factor: f64,
+    /// Gross profit / gross loss; `null` when no trade lost (the ratio is unbounded).
+    pub profit_factor: Option<f64>,
     pub trades: u64,
     /// 0 to 100: share of bars with a position open.
     pub exposure_pct: f64,

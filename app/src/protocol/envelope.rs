@@ -352,7 +352,7 @@ mod tests {
             sortino: 1.4,
             max_drawdown_pct: 8.0,
             win_rate: 55.0,
-            profit_factor: 1.6,
+            profit_factor: Some(1.6),
             trades: 20,
             exposure_pct: 70.0,
         }

@@ -1,0 +1,558 @@
+//! The backtest engine (SPEC section 10): market orders fill at the next bar's open,
+//! whole units sized to the available cash net of commission, long and short, reversal
+//! on an opposite signal, the last position closed at the last close. Metrics are
+//! accumulated in the same pass. An [`Observer`] sees every bar and trade; with
+//! [`Silent`] the loop compiles to nothing but the arithmetic.
+
+use super::data::Bars;
+use super::strategy::{Strategy, LONG};
+
+/// Money settings of a run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Account {
+    pub cash: f64,
+    /// Fraction of traded notional charged on entry and on exit.
+    pub commission: f64,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Account {
+            cash: 10_000.0,
+            commission: 0.0,
+        }
+    }
+}
+
+/// A closed round trip.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Trade {
+    pub id: u64,
+    /// +1 long, -1 short.
+    pub side: i8,
+    pub units: f64,
+    pub entry_bar: usize,
+    pub entry_price: f64,
+    pub exit_bar: usize,
+    pub exit_price: f64,
+    /// Net of both commissions.
+    pub pnl: f64,
+    pub return_pct: f64,
+    pub exit_reason: ExitReason,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitReason {
+    /// An opposite signal closed it (and opened the reverse).
+    Signal,
+    /// Still open after the last bar: closed at the last close.
+    EndOfData,
+}
+
+/// A fill the observer is told about as it happens.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<'a> {
+    Entry {
+        id: u64,
+        side: i8,
+        units: f64,
+        bar: usize,
+        price: f64,
+    },
+    Exit(&'a Trade),
+    /// A signal could not be acted on: not even one unit is affordable.
+    Unaffordable {
+        bar: usize,
+        price: f64,
+        cash: f64,
+    },
+}
+
+/// What the observer wants next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    Continue,
+    Stop,
+}
+
+/// Sees the run as it goes.
+pub trait Observer {
+    /// After bar `i` is marked to market.
+    fn bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow;
+    fn event(&mut self, event: Event<'_>);
+}
+
+/// Observes nothing.
+pub struct Silent;
+
+impl Observer for Silent {
+    #[inline(always)]
+    fn bar(&mut self, _: usize, _: f64, _: f64, _: u64) -> Flow {
+        Flow::Continue
+    }
+    #[inline(always)]
+    fn event(&mut self, _: Event<'_>) {}
+}
+
+/// Performance figures of a run (percentages in percent).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Metrics {
+    pub return_pct: f64,
+    pub sharpe: f64,
+    pub sortino: f64,
+    pub max_drawdown_pct: f64,
+    pub win_rate: f64,
+    /// Gross profit / gross loss; `None` when there is no losing trade.
+    pub profit_factor: Option<f64>,
+    pub trades: u64,
+    pub exposure_pct: f64,
+}
+
+/// What a finished (or stopped) run produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    pub trades: Vec<Trade>,
+    pub final_equity: f64,
+    pub metrics: Metrics,
+    /// Bars processed (all of them unless the observer stopped the run).
+    pub bars: usize,
+    pub stopped: bool,
+}
+
+struct Position {
+    id: u64,
+    side: i8,
+    units: f64,
+    entry_bar: usize,
+    entry_price: f64,
+}
+
+/// Runs `strategy` over `bars`.
+pub fn run<O: Observer>(
+    bars: &Bars,
+    strategy: &Strategy,
+    account: Account,
+    observer: &mut O,
+) -> Outcome {
+    run_signals(bars, &strategy.signals(&bars.close), account, observer)
+}
+
+/// Runs precomputed signals (one per bar) over `bars`.
+pub fn run_signals<O: Observer>(
+    bars: &Bars,
+    signals: &[i8],
+    account: Account,
+    observer: &mut O,
+) -> Outcome {
+    let c = account.commission;
+    let mut cash = account.cash;
+    let mut position: Option<Position> = None;
+    let mut trades: Vec<Trade> = Vec::new();
+    let mut next_id = 1;
+    let mut pending = 0i8;
+    let mut stats = RunningStats::new(account.cash);
+    let mut processed = 0;
+    let mut stopped = false;
+
+    for i in 0..bars.len() {
+        if pending != 0 {
+            let price = bars.open[i];
+            if let Some(p) = position.take_if(|p| p.side != pending) {
+                let trade = close(p, &mut cash, i, price, c, ExitReason::Signal);
+                observer.event(Event::Exit(&trade));
+                trades.push(trade);
+            }
+            if position.is_none() {
+                let units = (cash / (price * (1.0 + c))).floor();
+                if units >= 1.0 {
+                    cash += if pending == LONG {
+                        -units * price * (1.0 + c)
+                    } else {
+                        units * price * (1.0 - c)
+                    };
+                    observer.event(Event::Entry {
+                        id: next_id,
+                        side: pending,
+                        units,
+                        bar: i,
+                        price,
+                    });
+                    position = Some(Position {
+                        id: next_id,
+                        side: pending,
+                        units,
+                        entry_bar: i,
+                        entry_price: price,
+                    });
+                    next_id += 1;
+                } else {
+                    observer.event(Event::Unaffordable {
+                        bar: i,
+                        price,
+                        cash,
+                    });
+                }
+            }
+            pending = 0;
+        }
+        let held = position
+            .as_ref()
+            .map_or(0.0, |p| f64::from(p.side) * p.units);
+        let equity = cash + held * bars.close[i];
+        let drawdown = stats.mark(equity, held != 0.0);
+        processed = i + 1;
+        let signal = signals[i];
+        if signal != 0 && position.as_ref().is_none_or(|p| p.side != signal) {
+            pending = signal;
+        }
+        if observer.bar(i, equity, drawdown, trades.len() as u64) == Flow::Stop {
+            stopped = true;
+            break;
+        }
+    }
+
+    if let Some(p) = position.take() {
+        let last = processed - 1;
+        let trade = close(
+            p,
+            &mut cash,
+            last,
+            bars.close[last],
+            c,
+            ExitReason::EndOfData,
+        );
+        observer.event(Event::Exit(&trade));
+        trades.push(trade);
+    }
+    let span_years = match processed {
+        0 | 1 => 0.0,
+        n => (bars.time[n - 1] - bars.time[0]) as f64 / (365.25 * 86_400_000.0),
+    };
+    let metrics = stats.finish(cash, &trades, processed, span_years);
+    Outcome {
+        trades,
+        final_equity: cash,
+        metrics,
+        bars: processed,
+        stopped,
+    }
+}
+
+fn close(p: Position, cash: &mut f64, bar: usize, price: f64, c: f64, reason: ExitReason) -> Trade {
+    let units = p.units;
+    if p.side == LONG {
+        *cash += units * price * (1.0 - c);
+    } else {
+        *cash -= units * price * (1.0 + c);
+    }
+    let gross = f64::from(p.side) * units * (price - p.entry_price);
+    let pnl = gross - c * units * (p.entry_price + price);
+    Trade {
+        id: p.id,
+        side: p.side,
+        units,
+        entry_bar: p.entry_bar,
+        entry_price: p.entry_price,
+        exit_bar: bar,
+        exit_price: price,
+        pnl,
+        return_pct: pnl / (units * p.entry_price) * 100.0,
+        exit_reason: reason,
+    }
+}
+
+/// Drawdown, exposure and return moments, accumulated bar by bar.
+struct RunningStats {
+    initial: f64,
+    peak: f64,
+    max_drawdown: f64,
+    prev_equity: f64,
+    exposed_bars: u64,
+    // Welford over per-bar returns, plus the downside second moment.
+    n: u64,
+    mean: f64,
+    m2: f64,
+    downside_sq: f64,
+}
+
+impl RunningStats {
+    fn new(cash: f64) -> Self {
+        RunningStats {
+            initial: cash,
+            peak: cash,
+            max_drawdown: 0.0,
+            prev_equity: cash,
+            exposed_bars: 0,
+            n: 0,
+            mean: 0.0,
+            m2: 0.0,
+            downside_sq: 0.0,
+        }
+    }
+
+    /// Folds in one bar's equity; returns its drawdown in percent.
+    #[inline(always)]
+    fn mark(&mut self, equity: f64, exposed: bool) -> f64 {
+        self.peak = self.peak.max(equity);
+        let drawdown = if self.peak > 0.0 {
+            (1.0 - equity / self.peak) * 100.0
+        } else {
+            0.0
+        };
+        self.max_drawdown = self.max_drawdown.max(drawdown);
+        self.exposed_bars += u64::from(exposed);
+        let r = if self.prev_equity != 0.0 {
+            equity / self.prev_equity - 1.0
+        } else {
+            0.0
+        };
+        self.prev_equity = equity;
+        self.n += 1;
+        let delta = r - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (r - self.mean);
+        self.downside_sq += r.min(0.0) * r.min(0.0);
+        drawdown
+    }
+
+    fn finish(self, final_equity: f64, trades: &[Trade], bars: usize, span_years: f64) -> Metrics {
+        let periods_per_year = if span_years > 0.0 {
+            (bars.saturating_sub(1)) as f64 / span_years
+        } else {
+            0.0
+        };
+        let std = if self.n > 1 {
+            (self.m2 / (self.n - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
+        let downside = if self.n > 0 {
+            (self.downside_sq / self.n as f64).sqrt()
+        } else {
+            0.0
+        };
+        let annualise = periods_per_year.sqrt();
+        let ratio = |risk: f64| {
+            if risk > 0.0 {
+                self.mean / risk * annualise
+            } else {
+                0.0
+            }
+        };
+        let wins = trades.iter().filter(|t| t.pnl > 0.0).count();
+        let gross_profit: f64 = trades.iter().filter(|t| t.pnl > 0.0).map(|t| t.pnl).sum();
+        let gross_loss: f64 = trades.iter().filter(|t| t.pnl < 0.0).map(|t| -t.pnl).sum();
+        Metrics {
+            return_pct: (final_equity / self.initial - 1.0) * 100.0,
+            sharpe: ratio(std),
+            sortino: ratio(downside),
+            max_drawdown_pct: self.max_drawdown,
+            win_rate: if trades.is_empty() {
+                0.0
+            } else {
+                wins as f64 / trades.len() as f64 * 100.0
+            },
+            profit_factor: (gross_loss > 0.0).then(|| gross_profit / gross_loss),
+            trades: trades.len() as u64,
+            exposure_pct: if bars > 0 {
+                self.exposed_bars as f64 / bars as f64 * 100.0
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bars from (open, close) pairs, one day apart; high/low bracket them.
+    fn bars(oc: &[(f64, f64)]) -> Bars {
+        let mut b = Bars::default();
+        for (i, &(o, c)) in oc.iter().enumerate() {
+            b.time.push(i as i64 * 86_400_000);
+            b.open.push(o);
+            b.close.push(c);
+            b.high.push(o.max(c));
+            b.low.push(o.min(c));
+            b.volume.push(1.0);
+        }
+        b
+    }
+
+    #[derive(Default)]
+    struct Recorder {
+        equity: Vec<f64>,
+        events: Vec<String>,
+    }
+
+    impl Observer for Recorder {
+        fn bar(&mut self, _: usize, equity: f64, _: f64, _: u64) -> Flow {
+            self.equity.push(equity);
+            Flow::Continue
+        }
+        fn event(&mut self, event: Event<'_>) {
+            self.events.push(match event {
+                Event::Entry {
+                    side,
+                    units,
+                    bar,
+                    price,
+                    ..
+                } => format!("entry {side} {units}@{price} bar {bar}"),
+                Event::Exit(t) => format!("exit {}@{} bar {}", t.side, t.exit_price, t.exit_bar),
+                Event::Unaffordable { bar, .. } => format!("unaffordable bar {bar}"),
+            });
+        }
+    }
+
+    fn close_to(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn fills_at_next_open_sizes_with_commission_reverses_and_closes_at_the_end() {
+        let b = bars(&[
+            (10.0, 10.0),
+            (20.0, 22.0),
+            (25.0, 24.0),
+            (30.0, 28.0),
+            (26.0, 25.0),
+        ]);
+        let signals = [LONG, 0, SHORT, 0, 0];
+        let mut rec = Recorder::default();
+        let out = run_signals(
+            &b,
+            &signals,
+            Account {
+                cash: 1000.0,
+                commission: 0.01,
+            },
+            &mut rec,
+        );
+        // Long: floor(1000 / (20·1.01)) = 49 units at bar 1's open, never at bar 0.
+        // Reverse at bar 3's open (30): long P&L 49·10 − 0.01·49·(20+30) = 465.5;
+        // cash 1465.5 buys floor(1465.5 / 30.3) = 48 short; closed at the last close 25:
+        // 48·5 − 0.01·48·(30+25) = 213.6.
+        assert_eq!(
+            rec.events,
+            [
+                "entry 1 49@20 bar 1",
+                "exit 1@30 bar 3",
+                "entry -1 48@30 bar 3",
+                "exit -1@25 bar 4"
+            ]
+        );
+        assert_eq!(out.trades.len(), 2);
+        assert!(close_to(out.trades[0].pnl, 465.5), "{}", out.trades[0].pnl);
+        assert!(close_to(out.trades[1].pnl, 213.6), "{}", out.trades[1].pnl);
+        assert_eq!(out.trades[1].exit_reason, ExitReason::EndOfData);
+        assert!(close_to(out.final_equity, 1679.1), "{}", out.final_equity);
+        assert!(close_to(out.metrics.return_pct, 67.91));
+        assert_eq!(
+            (
+                out.metrics.trades,
+                out.metrics.win_rate,
+                out.metrics.profit_factor
+            ),
+            (2, 100.0, None)
+        );
+        // Equity = cash + position value at every bar.
+        let expected = [
+            1000.0,
+            10.2 + 49.0 * 22.0,
+            10.2 + 49.0 * 24.0,
+            2891.1 - 48.0 * 28.0,
+            2891.1 - 48.0 * 25.0,
+        ];
+        for (got, want) in rec.equity.iter().zip(expected) {
+            assert!(close_to(*got, want), "{got} vs {want}");
+        }
+        assert!(close_to(out.metrics.exposure_pct, 80.0));
+    }
+
+    #[test]
+    fn same_side_and_last_bar_signals_do_nothing_and_losses_count() {
+        let b = bars(&[
+            (10.0, 10.0),
+            (10.0, 9.0),
+            (9.0, 8.0),
+            (8.0, 8.0),
+            (8.0, 12.0),
+            (12.0, 12.0),
+        ]);
+        // Long twice (the second is ignored), short (loss on the long), long on the last bar (never fills).
+        let signals = [LONG, LONG, SHORT, 0, 0, LONG];
+        let mut rec = Recorder::default();
+        let out = run_signals(
+            &b,
+            &signals,
+            Account {
+                cash: 100.0,
+                commission: 0.0,
+            },
+            &mut rec,
+        );
+        assert_eq!(
+            rec.events,
+            [
+                "entry 1 10@10 bar 1",
+                "exit 1@8 bar 3",
+                "entry -1 10@8 bar 3",
+                "exit -1@12 bar 5"
+            ]
+        );
+        let pnls: Vec<f64> = out.trades.iter().map(|t| t.pnl).collect();
+        assert_eq!(pnls, [-20.0, -40.0]);
+        assert_eq!(out.metrics.win_rate, 0.0);
+        assert_eq!(out.metrics.profit_factor, Some(0.0));
+        assert!(close_to(out.final_equity, 40.0));
+        assert!(
+            close_to(out.metrics.max_drawdown_pct, 60.0),
+            "{}",
+            out.metrics.max_drawdown_pct
+        );
+    }
+
+    #[test]
+    fn a_signal_that_cannot_buy_one_unit_is_reported_not_traded() {
+        let b = bars(&[(10.0, 10.0), (50.0, 50.0), (50.0, 50.0)]);
+        let mut rec = Recorder::default();
+        let out = run_signals(
+            &b,
+            &[LONG, 0, 0],
+            Account {
+                cash: 40.0,
+                commission: 0.0,
+            },
+            &mut rec,
+        );
+        assert_eq!(rec.events, ["unaffordable bar 1"]);
+        assert!(out.trades.is_empty());
+        assert_eq!(out.final_equity, 40.0);
+    }
+
+    #[test]
+    fn an_observer_can_stop_the_run() {
+        struct StopAt(usize);
+        impl Observer for StopAt {
+            fn bar(&mut self, i: usize, _: f64, _: f64, _: u64) -> Flow {
+                if i == self.0 {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                }
+            }
+            fn event(&mut self, _: Event<'_>) {}
+        }
+        let b = bars(&[(10.0, 10.0), (10.0, 11.0), (11.0, 12.0), (12.0, 13.0)]);
+        let out = run_signals(&b, &[LONG, 0, 0, 0], Account::default(), &mut StopAt(2));
+        assert!(out.stopped);
+        assert_eq!(out.bars, 3);
+        assert_eq!(
+            out.trades[0].exit_bar, 2,
+            "the open position is closed at the last processed close"
+        );
+    }
+}

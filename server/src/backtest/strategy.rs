@@ -1,0 +1,353 @@
+//! Built-in strategies. Each turns the closes into one signal per bar, computed on that
+//! bar's close: `+1` go long, `-1` go short, `0` nothing (SPEC section 10).
+
+use std::collections::BTreeMap;
+
+/// A validated strategy with its parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Strategy {
+    /// Long when the fast SMA crosses above the slow one, short when it crosses below.
+    SmaCross { fast: usize, slow: usize },
+    /// Long when RSI (Wilder) crosses below `lower`, short when it crosses above `upper`.
+    RsiReversion {
+        period: usize,
+        lower: f64,
+        upper: f64,
+    },
+    /// Long from the first bar to the last.
+    BuyAndHold,
+}
+
+/// Why a strategy or its parameters were refused.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum StrategyError {
+    #[error("unknown strategy `{0}` (expected sma_cross, rsi_reversion or buy_and_hold)")]
+    Unknown(String),
+    #[error("`{strategy}` has no parameter `{param}` (it takes {expected})")]
+    UnknownParam {
+        strategy: &'static str,
+        param: String,
+        expected: &'static str,
+    },
+    #[error("parameter `{param}` {problem}")]
+    Invalid {
+        param: &'static str,
+        problem: String,
+    },
+    #[error("{strategy} needs at least {needed} bars, the data has {have}")]
+    DataTooShort {
+        strategy: &'static str,
+        needed: usize,
+        have: usize,
+    },
+}
+
+/// Signal values.
+pub const LONG: i8 = 1;
+pub const SHORT: i8 = -1;
+
+impl Strategy {
+    /// Builds `name` from `params`, filling defaults and checking every value.
+    pub fn from_params(name: &str, params: &BTreeMap<String, f64>) -> Result<Self, StrategyError> {
+        let (strategy, expected): (&'static str, &'static [&'static str]) = match name {
+            "sma_cross" => ("sma_cross", &["fast", "slow"]),
+            "rsi_reversion" => ("rsi_reversion", &["period", "lower", "upper"]),
+            "buy_and_hold" => ("buy_and_hold", &[]),
+            other => return Err(StrategyError::Unknown(other.to_owned())),
+        };
+        if let Some(param) = params.keys().find(|k| !expected.contains(&k.as_str())) {
+            let expected = match strategy {
+                "sma_cross" => "fast, slow",
+                "rsi_reversion" => "period, lower, upper",
+                _ => "no parameters",
+            };
+            return Err(StrategyError::UnknownParam {
+                strategy,
+                param: param.clone(),
+                expected,
+            });
+        }
+        let get = |p: &str, default: f64| params.get(p).copied().unwrap_or(default);
+        match strategy {
+            "sma_cross" => {
+                let fast = period("fast", get("fast", 10.0))?;
+                let slow = period("slow", get("slow", 20.0))?;
+                if fast >= slow {
+                    return Err(StrategyError::Invalid {
+                        param: "fast",
+                        problem: format!("({fast}) must be less than `slow` ({slow})"),
+                    });
+                }
+                Ok(Strategy::SmaCross { fast, slow })
+            }
+            "rsi_reversion" => {
+                let period = period("period", get("period", 14.0))?;
+                let (lower, upper) = (get("lower", 30.0), get("upper", 70.0));
+                for (param, v) in [("lower", lower), ("upper", upper)] {
+                    if !(0.0..=100.0).contains(&v) {
+                        return Err(StrategyError::Invalid {
+                            param,
+                            problem: format!("must be between 0 and 100, got {v}"),
+                        });
+                    }
+                }
+                if lower >= upper {
+                    return Err(StrategyError::Invalid {
+                        param: "lower",
+                        problem: format!("({lower}) must be less than `upper` ({upper})"),
+                    });
+                }
+                Ok(Strategy::RsiReversion {
+                    period,
+                    lower,
+                    upper,
+                })
+            }
+            _ => Ok(Strategy::BuyAndHold),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Strategy::SmaCross { .. } => "sma_cross",
+            Strategy::RsiReversion { .. } => "rsi_reversion",
+            Strategy::BuyAndHold => "buy_and_hold",
+        }
+    }
+
+    /// The parameters in effect (defaults filled in).
+    pub fn params(&self) -> BTreeMap<String, f64> {
+        let pairs: Vec<(&str, f64)> = match *self {
+            Strategy::SmaCross { fast, slow } => vec![("fast", fast as f64), ("slow", slow as f64)],
+            Strategy::RsiReversion {
+                period,
+                lower,
+                upper,
+            } => vec![
+                ("period", period as f64),
+                ("lower", lower),
+                ("upper", upper),
+            ],
+            Strategy::BuyAndHold => vec![],
+        };
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
+
+    /// Fails when `bars` cannot produce a single signal and its fill.
+    pub fn check_data(&self, bars: usize) -> Result<(), StrategyError> {
+        let needed = match *self {
+            Strategy::SmaCross { slow, .. } => slow + 2,
+            Strategy::RsiReversion { period, .. } => period + 3,
+            Strategy::BuyAndHold => 2,
+        };
+        if bars < needed {
+            return Err(StrategyError::DataTooShort {
+                strategy: self.name(),
+                needed,
+                have: bars,
+            });
+        }
+        Ok(())
+    }
+
+    /// One signal per bar.
+    pub fn signals(&self, close: &[f64]) -> Vec<i8> {
+        match *self {
+            Strategy::SmaCross { fast, slow } => sma_cross(close, fast, slow),
+            Strategy::RsiReversion {
+                period,
+                lower,
+                upper,
+            } => rsi_reversion(close, period, lower, upper),
+            Strategy::BuyAndHold => {
+                let mut s = vec![0; close.len()];
+                if let Some(first) = s.first_mut() {
+                    *first = LONG;
+                }
+                s
+            }
+        }
+    }
+}
+
+fn period(param: &'static str, v: f64) -> Result<usize, StrategyError> {
+    if v.fract() == 0.0 && (1.0..=1_000_000.0).contains(&v) {
+        Ok(v as usize)
+    } else {
+        Err(StrategyError::Invalid {
+            param,
+            problem: format!("must be a whole number of bars ≥ 1, got {v}"),
+        })
+    }
+}
+
+/// Simple moving average: the plain mean of the last `n` closes; NaN before that.
+pub fn sma(close: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; close.len()];
+    // Summed exactly per window start so the mean is the plain mean, not a drifting one.
+    let mut sum = 0.0;
+    for i in 0..close.len() {
+        sum += close[i];
+        if i >= n {
+            sum -= close[i - n];
+        }
+        if i + 1 >= n {
+            // Re-sum every n bars to stop floating-point drift from accumulating.
+            if (i + 1) % n == 0 {
+                sum = close[i + 1 - n..=i].iter().sum();
+            }
+            out[i] = sum / n as f64;
+        }
+    }
+    out
+}
+
+fn sma_cross(close: &[f64], fast: usize, slow: usize) -> Vec<i8> {
+    let (f, s) = (sma(close, fast), sma(close, slow));
+    let mut signals = vec![0; close.len()];
+    for i in slow..close.len() {
+        if f[i - 1] < s[i - 1] && f[i] > s[i] {
+            signals[i] = LONG;
+        } else if f[i - 1] > s[i - 1] && f[i] < s[i] {
+            signals[i] = SHORT;
+        }
+    }
+    signals
+}
+
+/// Wilder's RSI: averages of gains and losses seeded with their plain mean over the
+/// first `period` changes, then smoothed by `(prev·(period−1) + x) / period`.
+pub fn rsi(close: &[f64], period: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; close.len()];
+    if close.len() <= period {
+        return out;
+    }
+    let (mut gain, mut loss) = (0.0, 0.0);
+    for i in 1..=period {
+        let d = close[i] - close[i - 1];
+        gain += d.max(0.0);
+        loss += (-d).max(0.0);
+    }
+    let p = period as f64;
+    let (mut avg_gain, mut avg_loss) = (gain / p, loss / p);
+    let value = |g: f64, l: f64| {
+        if l == 0.0 {
+            100.0
+        } else {
+            100.0 - 100.0 / (1.0 + g / l)
+        }
+    };
+    out[period] = value(avg_gain, avg_loss);
+    for i in period + 1..close.len() {
+        let d = close[i] - close[i - 1];
+        avg_gain = (avg_gain * (p - 1.0) + d.max(0.0)) / p;
+        avg_loss = (avg_loss * (p - 1.0) + (-d).max(0.0)) / p;
+        out[i] = value(avg_gain, avg_loss);
+    }
+    out
+}
+
+fn rsi_reversion(close: &[f64], period: usize, lower: f64, upper: f64) -> Vec<i8> {
+    let r = rsi(close, period);
+    let mut signals = vec![0; close.len()];
+    for i in period + 1..close.len() {
+        if r[i - 1] >= lower && r[i] < lower {
+            signals[i] = LONG;
+        } else if r[i - 1] <= upper && r[i] > upper {
+            signals[i] = SHORT;
+        }
+    }
+    signals
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
+        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+
+    #[test]
+    fn sma_is_the_plain_mean_of_the_last_n_closes() {
+        let s = sma(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 3);
+        assert!(s[0].is_nan() && s[1].is_nan());
+        assert_eq!(&s[2..], &[2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
+
+    #[test]
+    fn a_cross_needs_strictly_below_then_strictly_above() {
+        // fast = close (n=1), slow = mean of 2: crosses when the close turns.
+        let close = [5.0, 4.0, 3.0, 4.0, 5.0, 4.0, 3.0];
+        let signals = sma_cross(&close, 1, 2);
+        assert_eq!(signals, vec![0, 0, 0, LONG, 0, SHORT, 0]);
+        // Touching (fast == slow) is not a cross.
+        assert_eq!(sma_cross(&[2.0, 2.0, 2.0, 2.0], 1, 2), vec![0; 4]);
+    }
+
+    #[test]
+    fn rsi_is_100_when_prices_only_rise_and_reversion_signals_on_crossings() {
+        let rising: Vec<f64> = (1..30).map(f64::from).collect();
+        assert_eq!(rsi(&rising, 14)[20], 100.0);
+        let mut close: Vec<f64> = (0..20).map(|i| 100.0 + i as f64).collect();
+        close.extend((0..20).map(|i| 119.0 - 2.0 * i as f64));
+        let signals = rsi_reversion(&close, 5, 30.0, 70.0);
+        let first_long = signals
+            .iter()
+            .position(|&s| s == LONG)
+            .expect("a long signal in the fall");
+        assert!(
+            first_long > 20,
+            "long only once the fall has pushed RSI under 30: {first_long}"
+        );
+    }
+
+    #[test]
+    fn parameters_are_validated_with_the_reason() {
+        let cases = [
+            (
+                "sma_cross",
+                params(&[("fast", 20.0), ("slow", 10.0)]),
+                "parameter `fast` (20) must be less than `slow` (10)",
+            ),
+            (
+                "sma_cross",
+                params(&[("fast", 0.0)]),
+                "parameter `fast` must be a whole number of bars ≥ 1, got 0",
+            ),
+            ("sma_cross", params(&[("fast", 2.5)]), "got 2.5"),
+            (
+                "sma_cross",
+                params(&[("speed", 3.0)]),
+                "`sma_cross` has no parameter `speed` (it takes fast, slow)",
+            ),
+            (
+                "rsi_reversion",
+                params(&[("lower", 80.0), ("upper", 70.0)]),
+                "`lower` (80) must be less than `upper` (70)",
+            ),
+            (
+                "rsi_reversion",
+                params(&[("upper", 170.0)]),
+                "`upper` must be between 0 and 100",
+            ),
+            (
+                "buy_and_hold",
+                params(&[("x", 1.0)]),
+                "it takes no parameters",
+            ),
+            ("macd", params(&[]), "unknown strategy `macd`"),
+        ];
+        for (name, p, expected) in cases {
+            let err = Strategy::from_params(name, &p).unwrap_err().to_string();
+            assert!(err.contains(expected), "{name} {p:?}: {err}");
+        }
+        let s = Strategy::from_params("sma_cross", &params(&[])).unwrap();
+        assert_eq!(s, Strategy::SmaCross { fast: 10, slow: 20 });
+        assert_eq!(
+            s.check_data(21).unwrap_err().to_string(),
+            "sma_cross needs at least 22 bars, the data has 21"
+        );
+        assert!(s.check_data(22).is_ok());
+    }
+}
