@@ -366,6 +366,7 @@ impl RunningStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backtest::strategy::SHORT;
 
     /// Bars from (open, close) pairs, one day apart; high/low bracket them.
     fn bars(oc: &[(f64, f64)]) -> Bars {
