@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// Folder holding the built dashboard (`cargo leptos build` writes it).
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// Folder of CSV datasets backtests can name by file stem (`GOOG` for `GOOG.csv`).
+    #[arg(long, env = "TICKWIRE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Messages retained per topic for resuming clients.
     #[arg(long, env = "TICKWIRE_HISTORY", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub history: u64,

@@ -9,6 +9,7 @@ use leptos::config::LeptosOptions;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::backtest::Backtests;
 use crate::config::{FeedKind, ServeArgs};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
@@ -62,6 +63,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let state = AppState {
         hub: hub.clone(),
         symbols: Arc::from(feed.symbols()),
+        backtests: Backtests::new(hub.clone(), args.data_dir.clone()),
         limits: ConnectionLimits {
             heartbeat: args.heartbeat(),
             max_message_bytes: args.max_message_bytes as usize,

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
+use crate::backtest::Backtests;
 use crate::hub::Hub;
 
 /// Per-connection limits of the socket endpoints.
@@ -23,6 +24,7 @@ pub struct ConnectionLimits {
 pub struct AppState {
     pub hub: Hub,
     pub symbols: Arc<[SymbolInfo]>,
+    pub backtests: Backtests,
     pub limits: ConnectionLimits,
     /// When set, `POST /api/publish` needs `Authorization: Bearer <key>`.
     pub api_key: Option<Arc<str>>,

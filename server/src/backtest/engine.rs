@@ -154,6 +154,7 @@ pub fn run_signals<O: Observer>(
     let mut processed = 0;
     let mut stopped = false;
 
+    #[allow(clippy::needless_range_loop)] // `i` indexes five parallel columns and the signals
     for i in 0..bars.len() {
         if pending != 0 {
             let price = bars.open[i];

@@ -1,5 +1,6 @@
 //! HTTP and WebSocket endpoints over the hub, plus the server-rendered dashboard.
 
+mod backtests;
 mod error;
 mod health;
 mod market;
@@ -29,6 +30,9 @@ pub fn router(state: AppState) -> Router {
         .route("/streams/{topic}", get(streams::poll))
         .route("/streams/{topic}/snapshot", get(streams::snapshot))
         .route("/publish", post(publish::publish))
+        .route("/backtests", post(backtests::start).get(backtests::list))
+        .route("/backtests/{id}", get(backtests::get))
+        .route("/backtests/{id}/{action}", post(backtests::control))
         .route("/ws/health", get(health::health))
         .route("/market/symbols", get(market::symbols))
         .fallback(error::no_such_endpoint);

@@ -1,0 +1,212 @@
+//! The streaming observer: turns a running backtest into messages on its topic with
+//! frequency control — progress every N bars or T ms (whichever comes first), equity
+//! points batched with each progress, trades at once — and checks in with the run's
+//! control so pause / resume / cancel take effect within a few hundred bars.
+
+use std::time::{Duration, Instant};
+
+use app::protocol::{
+    self as wire, EquityBatch, EquityPoint, Lifecycle, Message, Progress, Side, Timestamp, Topic,
+    TradeAction,
+};
+
+use super::control::{Checkpoint, RunControl};
+use super::data::Bars;
+use super::engine::{Event, ExitReason, Flow, Observer};
+use crate::hub::Hub;
+
+/// How often a run reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frequency {
+    /// Progress at least every this many bars…
+    pub progress_bars: usize,
+    /// …or after this long, whichever comes first.
+    pub progress_interval: Duration,
+    /// Equity points sent over the whole run (one every `total / equity_points` bars).
+    pub equity_points: usize,
+}
+
+impl Default for Frequency {
+    fn default() -> Self {
+        Frequency {
+            progress_bars: 1_000,
+            progress_interval: Duration::from_millis(250),
+            equity_points: 1_000,
+        }
+    }
+}
+
+/// Bars between two looks at the clock and at the run's control.
+const CHECK_EVERY: usize = 256;
+
+pub struct Streamer<'a> {
+    hub: &'a Hub,
+    topic: &'a Topic,
+    bars: &'a Bars,
+    control: &'a RunControl,
+    frequency: Frequency,
+    initial_cash: f64,
+    stride: usize,
+    last_progress_bar: usize,
+    last_progress: Instant,
+    equity: Vec<EquityPoint>,
+}
+
+impl<'a> Streamer<'a> {
+    pub fn new(
+        hub: &'a Hub,
+        topic: &'a Topic,
+        bars: &'a Bars,
+        control: &'a RunControl,
+        frequency: Frequency,
+        initial_cash: f64,
+    ) -> Self {
+        let stride = (bars.len() / frequency.equity_points.max(1)).max(1);
+        Streamer {
+            hub,
+            topic,
+            bars,
+            control,
+            frequency,
+            initial_cash,
+            stride,
+            last_progress_bar: 0,
+            last_progress: Instant::now(),
+            equity: Vec::new(),
+        }
+    }
+
+    fn publish(&self, message: Message) {
+        if let Err(e) = self.hub.publish(self.topic, message) {
+            tracing::error!(error = %e, "could not publish");
+        }
+    }
+
+    fn time(&self, bar: usize) -> Timestamp {
+        Timestamp::from_unix_ms(self.bars.time[bar])
+    }
+
+    fn progress(&mut self, i: usize, equity: f64, trades: u64) {
+        if !self.equity.is_empty() {
+            let points = std::mem::take(&mut self.equity);
+            self.publish(Message::Equity(EquityBatch { points }));
+        }
+        let total = self.bars.len();
+        self.publish(Message::Progress(Progress {
+            pct: (i + 1) as f64 / total as f64 * 100.0,
+            bars_processed: i as u64 + 1,
+            total_bars: total as u64,
+            current_time: self.time(i),
+            trades,
+            equity,
+            pnl: equity - self.initial_cash,
+        }));
+        self.last_progress_bar = i;
+        self.last_progress = Instant::now();
+    }
+
+    fn check_in(&self) -> Flow {
+        let checkpoint = self.control.checkpoint(|| {
+            tracing::info!("paused");
+            self.publish(Message::Paused(Lifecycle {
+                reason: Some("requested by a client".into()),
+            }));
+        });
+        match checkpoint {
+            Checkpoint::Continue => Flow::Continue,
+            Checkpoint::Resumed => {
+                tracing::info!("resumed");
+                self.publish(Message::Resumed(Lifecycle::default()));
+                Flow::Continue
+            }
+            Checkpoint::Cancelled => Flow::Stop,
+        }
+    }
+}
+
+impl Observer for Streamer<'_> {
+    fn bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow {
+        let last = i + 1 == self.bars.len();
+        if i.is_multiple_of(self.stride) || last {
+            self.equity.push(EquityPoint(
+                self.time(i),
+                equity,
+                drawdown_pct.clamp(0.0, 100.0),
+            ));
+        }
+        let check = i.is_multiple_of(CHECK_EVERY);
+        let due = last
+            || i - self.last_progress_bar >= self.frequency.progress_bars
+            || (check && self.last_progress.elapsed() >= self.frequency.progress_interval);
+        if due {
+            self.progress(i, equity, trades);
+        }
+        if check || due {
+            self.check_in()
+        } else {
+            Flow::Continue
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>) {
+        let side = |s: i8| if s > 0 { Side::Long } else { Side::Short };
+        let trade = match event {
+            Event::Entry {
+                id,
+                side: s,
+                units,
+                bar,
+                price,
+            } => {
+                tracing::info!(bar = bar as u64, "entered {:?} {units} @ {price}", side(s));
+                wire::Trade {
+                    id,
+                    side: side(s),
+                    action: TradeAction::Entry,
+                    time: self.time(bar),
+                    price,
+                    size: units,
+                    pnl: None,
+                    return_pct: None,
+                    reason: if s > 0 {
+                        "long signal".into()
+                    } else {
+                        "short signal".into()
+                    },
+                }
+            }
+            Event::Exit(t) => {
+                tracing::info!(
+                    bar = t.exit_bar as u64,
+                    "closed {:?} {} @ {}: P&L {:.2}",
+                    side(t.side),
+                    t.units,
+                    t.exit_price,
+                    t.pnl
+                );
+                wire::Trade {
+                    id: t.id,
+                    side: side(t.side),
+                    action: TradeAction::Exit,
+                    time: self.time(t.exit_bar),
+                    price: t.exit_price,
+                    size: t.units,
+                    pnl: Some(t.pnl),
+                    return_pct: Some(t.return_pct),
+                    reason: match t.exit_reason {
+                        ExitReason::Signal => "opposite signal".into(),
+                        ExitReason::EndOfData => "end of data".into(),
+                    },
+                }
+            }
+            Event::Unaffordable { bar, price, cash } => {
+                tracing::warn!(
+                    bar = bar as u64,
+                    "signal skipped: {cash:.2} cash cannot buy one unit at {price}"
+                );
+                return;
+            }
+        };
+        self.publish(Message::Trade(trade));
+    }
+}

@@ -1,0 +1,97 @@
+//! Backtest endpoints: start, list, inspect, and pause / resume / cancel.
+
+use app::protocol::{Snapshot, Topic, TopicKind};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+
+use super::ApiError;
+use crate::backtest::manager::RunInfo;
+use crate::backtest::{BacktestRequest, RequestError, StartedRun};
+use crate::hub::Command;
+use crate::state::AppState;
+
+/// `POST /api/backtests` → 201 `{backtest_id, topic, stream_url}`.
+pub async fn start(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<StartedRun>), ApiError> {
+    let request: BacktestRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::unprocessable(format!("invalid backtest request: {e}")))?;
+    // Loading a large CSV is blocking work.
+    let backtests = state.backtests.clone();
+    let started = tokio::task::spawn_blocking(move || backtests.start(request))
+        .await
+        .map_err(|e| ApiError::internal(format!("the backtest could not start: {e}")))?;
+    match started {
+        Ok(run) => Ok((StatusCode::CREATED, Json(run))),
+        Err(e @ RequestError::Exists(_)) => Err(ApiError {
+            status: StatusCode::CONFLICT,
+            error: e.to_string(),
+            details: None,
+        }),
+        Err(e) => Err(ApiError::unprocessable(e)),
+    }
+}
+
+/// `GET /api/backtests`.
+pub async fn list(State(state): State<AppState>) -> Json<Vec<RunInfo>> {
+    Json(state.backtests.list())
+}
+
+/// A run's set-up and its state (the topic's snapshot), for late joiners and polling.
+#[derive(Serialize)]
+pub struct RunState {
+    #[serde(flatten)]
+    info: RunInfo,
+    state: Snapshot,
+}
+
+fn topic(id: &str) -> Result<Topic, ApiError> {
+    Topic::new(TopicKind::Backtest, id).map_err(ApiError::bad_request)
+}
+
+/// `GET /api/backtests/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RunState>, ApiError> {
+    let topic = topic(&id)?;
+    let info = state
+        .backtests
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("no backtest `{id}`")))?;
+    Ok(Json(RunState {
+        info,
+        state: state.hub.snapshot(&topic),
+    }))
+}
+
+/// `POST /api/backtests/{id}/{pause|resume|cancel}` → 202 once the run has the request.
+pub async fn control(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let topic = topic(&id)?;
+    let command = match action.as_str() {
+        "pause" => Command::Pause,
+        "resume" => Command::Resume,
+        "cancel" => Command::Cancel,
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no action `{other}`: use pause, resume or cancel"
+            )))
+        }
+    };
+    if state.backtests.get(&id).is_none() {
+        return Err(ApiError::not_found(format!("no backtest `{id}`")));
+    }
+    state.hub.command(&topic, command).map_err(|_| ApiError {
+        status: StatusCode::CONFLICT,
+        error: format!("backtest `{id}` is no longer running"),
+        details: None,
+    })?;
+    Ok(StatusCode::ACCEPTED)
+}

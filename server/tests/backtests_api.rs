@@ -1,0 +1,296 @@
+//! Backtests over the real API: started by REST, streamed over a socket to completion,
+//! validated field by field, controlled while running.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::{json, Value};
+use server::backtest::manager::{plan, run_streaming, BacktestRequest};
+use server::backtest::{control::RunControl, run, Account, Silent, Strategy};
+use server::hub::Command;
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+}
+
+async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(http(running, "/api/backtests"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_goog_backtest_streams_from_started_to_complete_with_the_engines_results() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+    })
+    .await;
+    // Subscribe first so the whole run is seen live, in order.
+    let mut socket = connect(&running, "/api/ws/stream/backtest/goog-1").await;
+    next_of_type(&mut socket, "snapshot").await;
+    let (status, started) = post(
+        &running,
+        json!({"id": "goog-1", "dataset": "GOOG", "strategy": "sma_cross", "params": {"fast": 10, "slow": 20},
+               "commission": 0.002, "progress_every_bars": 100}),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    assert_eq!(started["topic"], "backtest:goog-1");
+    assert_eq!(started["stream_url"], "/api/ws/stream/backtest/goog-1");
+
+    let mut messages = vec![];
+    loop {
+        let m = next_messages(&mut socket, 1).await.remove(0);
+        let done = m["type"] == "complete";
+        messages.push(m);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(seqs(&messages)[0], 1);
+    assert_contiguous(&seqs(&messages));
+    assert_eq!(messages[0]["type"], "started");
+    assert_eq!(messages[0]["data"]["total_bars"], 2148);
+    let progress: Vec<f64> = messages
+        .iter()
+        .filter(|m| m["type"] == "progress")
+        .map(|m| m["data"]["pct"].as_f64().unwrap())
+        .collect();
+    assert!(
+        progress.len() >= 21,
+        "progress at least every 100 bars: {}",
+        progress.len()
+    );
+    assert!(progress.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(*progress.last().unwrap(), 100.0);
+    assert!(
+        messages.iter().any(|m| m["type"] == "log"),
+        "the engine's own log lines are streamed"
+    );
+    assert!(messages.iter().any(|m| m["type"] == "equity"));
+
+    // The streamed result is the engine's result.
+    let bars = server::backtest::Bars::load(&data_dir().join("GOOG.csv")).unwrap();
+    let strategy = Strategy::from_params(
+        "sma_cross",
+        &[("fast".into(), 10.0), ("slow".into(), 20.0)]
+            .into_iter()
+            .collect(),
+    )
+    .unwrap();
+    let expected = run(
+        &bars,
+        &strategy,
+        Account {
+            cash: 10_000.0,
+            commission: 0.002,
+        },
+        &mut Silent,
+    );
+    let complete = &messages.last().unwrap()["data"];
+    assert!((complete["final_equity"].as_f64().unwrap() - expected.final_equity).abs() < 1e-6);
+    assert_eq!(complete["metrics"]["trades"], expected.trades.len() as u64);
+    let exits = messages
+        .iter()
+        .filter(|m| m["type"] == "trade" && m["data"]["action"] == "exit")
+        .count();
+    assert_eq!(exits, expected.trades.len());
+
+    // Late joiners and pollers get the same state.
+    let state = get_json(&running, "/api/backtests/goog-1").await;
+    assert_eq!(state["state"]["data"]["status"], "complete");
+    assert_eq!(
+        state["state"]["data"]["trades"].as_array().unwrap().len(),
+        expected.trades.len() * 2
+    );
+    assert_eq!(state["strategy"], "sma_cross");
+    let list = get_json(&running, "/api/backtests").await;
+    assert_eq!(list[0]["backtest_id"], "goog-1");
+    // A finished run can no longer be controlled; the id is taken.
+    let response = reqwest::Client::new()
+        .post(http(&running, "/api/backtests/goog-1/pause"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let (status, _) = post(
+        &running,
+        json!({"id": "goog-1", "dataset": "GOOG", "strategy": "buy_and_hold"}),
+    )
+    .await;
+    assert_eq!(status, 409);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn bad_backtest_requests_are_refused_naming_the_field() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+    })
+    .await;
+    let tiny = ",Open,High,Low,Close,Volume\n2020-01-01,1,1,1,1,1\n2020-01-02,1,1,1,1,1\n";
+    let cases = [
+        (
+            json!({"dataset": "GOOG", "strategy": "macd"}),
+            "`strategy` unknown strategy `macd`",
+        ),
+        (
+            json!({"dataset": "GOOG", "strategy": "sma_cross", "params": {"fast": 30, "slow": 20}}),
+            "`fast` (30) must be less than `slow` (20)",
+        ),
+        (
+            json!({"dataset": "NOPE", "strategy": "buy_and_hold"}),
+            "`dataset` no dataset `NOPE`",
+        ),
+        (
+            json!({"dataset": "../etc/passwd", "strategy": "buy_and_hold"}),
+            "`dataset` `../etc/passwd` is not a dataset name",
+        ),
+        (
+            json!({"path": "../SPEC.md", "strategy": "buy_and_hold"}),
+            "`path` `../SPEC.md` is outside the data directory",
+        ),
+        (json!({"strategy": "buy_and_hold"}), "`dataset` is missing"),
+        (
+            json!({"dataset": "GOOG", "csv": tiny, "strategy": "buy_and_hold"}),
+            "give only one of",
+        ),
+        (
+            json!({"csv": tiny, "strategy": "sma_cross"}),
+            "`params` sma_cross needs at least 22 bars, the data has 2",
+        ),
+        (
+            json!({"csv": "x,y\n1,2\n", "strategy": "buy_and_hold"}),
+            "`csv` uploaded csv: missing column `Open`",
+        ),
+        (
+            json!({"dataset": "GOOG", "strategy": "buy_and_hold", "cash": -5}),
+            "`cash` must be a positive number",
+        ),
+        (
+            json!({"dataset": "GOOG", "strategy": "buy_and_hold", "commission": 0.7}),
+            "`commission` must be a fraction",
+        ),
+        (
+            json!({"dataset": "GOOG", "strategy": "buy_and_hold", "id": "a b"}),
+            "`id` invalid id `a b`",
+        ),
+        (
+            json!({"dataset": "GOOG", "strategy": "buy_and_hold", "leverage": 3}),
+            "unknown field `leverage`",
+        ),
+        (
+            json!({"dataset": "GOOG", "strategy": "buy_and_hold", "progress_every_bars": 0}),
+            "`progress_every_bars` must be at least 1",
+        ),
+    ];
+    for (body, expected) in cases {
+        let (status, reply) = post(&running, body.clone()).await;
+        assert_eq!(status, 422, "{body}: {reply}");
+        assert!(
+            reply["error"].as_str().unwrap().contains(expected),
+            "{body}: {reply}"
+        );
+    }
+    assert_eq!(
+        get_json(&running, "/api/backtests").await,
+        json!([]),
+        "nothing was started"
+    );
+    let response = reqwest::get(http(&running, "/api/backtests/nope"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn several_backtests_run_at_once_and_all_complete() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+    })
+    .await;
+    let mut ids = vec![];
+    for (i, (dataset, strategy)) in [
+        ("GOOG", "sma_cross"),
+        ("EURUSD", "rsi_reversion"),
+        ("BTCUSD", "buy_and_hold"),
+        ("EURUSD", "sma_cross"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = format!("multi-{i}");
+        let (status, _) = post(
+            &running,
+            json!({"id": id, "dataset": dataset, "strategy": strategy}),
+        )
+        .await;
+        assert_eq!(status, 201);
+        ids.push(id);
+    }
+    for id in ids {
+        let mut socket = connect(&running, &format!("/api/ws/stream/backtest/{id}")).await;
+        let snapshot = next_of_type(&mut socket, "snapshot").await;
+        if snapshot["data"]["status"] != "complete" {
+            next_of_type(&mut socket, "complete").await;
+        }
+    }
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_paused_run_stops_at_a_checkpoint_and_a_cancel_ends_it_with_partial_results() {
+    let hub = server::hub::Hub::new(Default::default());
+    let request = BacktestRequest {
+        dataset: Some("EURUSD".into()),
+        strategy: "sma_cross".into(),
+        id: Some("ctl".into()),
+        ..Default::default()
+    };
+    let plan = plan(request, Some(&data_dir())).unwrap();
+    let topic = plan.topic.clone();
+    let control = std::sync::Arc::new(RunControl::default());
+    control.apply(Command::Pause);
+    let (h, c) = (hub.clone(), control.clone());
+    let runner = std::thread::spawn(move || run_streaming(&h, &plan, &c));
+    // Wait until the run reports that it has paused, then cancel it.
+    let paused_at = loop {
+        let page = hub.page(&topic, None, 2048);
+        let types: Vec<String> = page
+            .messages
+            .iter()
+            .map(|f| {
+                serde_json::from_str::<Value>(f.as_str()).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        if let Some(i) = types.iter().position(|t| t == "paused") {
+            break types.len() - i;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    assert_eq!(paused_at, 1, "nothing is published while paused");
+    control.apply(Command::Cancel);
+    let outcome = runner.join().unwrap();
+    assert!(outcome.stopped);
+    assert!(outcome.bars < 5000);
+    let snapshot = hub.snapshot(&topic);
+    let app::protocol::SnapshotData::Backtest(b) = snapshot.data else {
+        panic!("not a backtest")
+    };
+    assert_eq!(b.status, app::protocol::RunStatus::Cancelled);
+    assert!(b.metrics.is_some(), "partial metrics are published");
+}
