@@ -23,6 +23,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Follow a topic in the terminal (a progress bar for backtests); resumes across reconnects.
     Watch(crate::cli::watch::WatchArgs),
+    /// Run a backtest in-process (or on a server with --url) and print its result.
+    Backtest(crate::cli::backtest::BacktestArgs),
     /// Measure the hub: N subscribers × K published messages, or N idle connections.
     Bench(crate::cli::bench::BenchArgs),
 }

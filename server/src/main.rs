@@ -4,7 +4,7 @@ use clap::Parser;
 use server::config::{Cli, Command};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -12,10 +12,15 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Some(Command::Serve(args)) => server::serve::run(args).await,
         Some(Command::Watch(args)) => server::cli::watch::run(args).await,
+        Some(Command::Backtest(args)) => server::cli::backtest::run_cli(args).await,
         Some(Command::Bench(args)) => server::cli::bench::run(args).await,
         None => server::serve::run(cli.serve).await,
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
     }
 }

@@ -1,4 +1,5 @@
 //! Command-line clients of a tickwire server.
 
+pub mod backtest;
 pub mod bench;
 pub mod watch;
