@@ -25,6 +25,8 @@ pub enum Command {
     Watch(crate::cli::watch::WatchArgs),
     /// Run a backtest in-process (or on a server with --url) and print its result.
     Backtest(crate::cli::backtest::BacktestArgs),
+    /// Measure the backtest engine in bars/s, streaming off and on.
+    BenchEngine(crate::cli::bench_engine::BenchEngineArgs),
     /// Measure the hub: N subscribers × K published messages, or N idle connections.
     Bench(crate::cli::bench::BenchArgs),
 }

@@ -10,7 +10,9 @@ use app::protocol::{
     self as wire, Complete, Lifecycle, Message, Started, Timestamp, Topic, TopicKind,
 };
 use serde::{Deserialize, Serialize};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer as _;
 
 use super::control::RunControl;
 use super::data::Bars;
@@ -299,10 +301,12 @@ fn spawn(hub: Hub, plan: Plan) {
 }
 
 /// Runs a plan to its end, publishing `started`, the stream, and `metrics` + `complete`
-/// (or `cancelled`). The engine's `tracing` events inside the run go to its topic.
+/// (or `cancelled`). The engine's `tracing` events (info and above) inside the run go to
+/// its topic.
 pub fn run_streaming(hub: &Hub, plan: &Plan, control: &RunControl) -> Outcome {
     let dispatch = tracing::Dispatch::new(
-        tracing_subscriber::registry().with(TopicLogLayer::new(hub.clone())),
+        tracing_subscriber::registry()
+            .with(TopicLogLayer::new(hub.clone()).with_filter(LevelFilter::INFO)),
     );
     tracing::dispatcher::with_default(&dispatch, || {
         let span = tracing::info_span!("backtest", backtest_topic = %plan.topic);

@@ -50,6 +50,7 @@ pub struct Streamer<'a> {
     last_progress_bar: usize,
     last_progress: Instant,
     equity: Vec<EquityPoint>,
+    warned_unaffordable: bool,
 }
 
 impl<'a> Streamer<'a> {
@@ -73,6 +74,7 @@ impl<'a> Streamer<'a> {
             last_progress_bar: 0,
             last_progress: Instant::now(),
             equity: Vec::new(),
+            warned_unaffordable: false,
         }
     }
 
@@ -158,7 +160,7 @@ impl Observer for Streamer<'_> {
                 bar,
                 price,
             } => {
-                tracing::info!(bar = bar as u64, "entered {:?} {units} @ {price}", side(s));
+                tracing::debug!(bar = bar as u64, "entered {:?} {units} @ {price}", side(s));
                 wire::Trade {
                     id,
                     side: side(s),
@@ -200,10 +202,13 @@ impl Observer for Streamer<'_> {
                 }
             }
             Event::Unaffordable { bar, price, cash } => {
-                tracing::warn!(
-                    bar = bar as u64,
-                    "signal skipped: {cash:.2} cash cannot buy one unit at {price}"
-                );
+                if !self.warned_unaffordable {
+                    self.warned_unaffordable = true;
+                    tracing::warn!(
+                        bar = bar as u64,
+                        "signal skipped: {cash:.2} cash cannot buy one unit at {price} (later ones are skipped without a warning)"
+                    );
+                }
                 return;
             }
         };

@@ -2,4 +2,5 @@
 
 pub mod backtest;
 pub mod bench;
+pub mod bench_engine;
 pub mod watch;
