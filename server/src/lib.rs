@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod feed;
 pub mod hub;
+pub mod indicators;
 pub mod routes;
 pub mod serve;
 pub mod state;

@@ -57,6 +57,9 @@ async fn market_stream_sends_spec_envelopes_with_contiguous_seq_after_the_snapsh
                 assert!(l <= o.min(c) && h >= o.max(c), "candle {data}");
                 assert_eq!(data["interval"], "1s");
             }
+            Some("analysis") => assert!(data["confluence"]
+                .as_f64()
+                .is_some_and(|c| (0.0..=1.0).contains(&c))),
             other => panic!("unexpected message type {other:?}"),
         }
     }
@@ -160,5 +163,26 @@ async fn a_foreign_epoch_gets_a_resync_with_a_fresh_snapshot() {
     let snapshot_seq = resync["snapshot"]["last_seq"].as_u64().unwrap();
     let next = next_messages(&mut socket, 1).await;
     assert_eq!(seqs(&next)[0], snapshot_seq + 1);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn candle_history_is_served_over_http() {
+    let running = server(|a| a.interval = "1s".parse().unwrap()).await;
+    // Wait for at least two closed one-second candles.
+    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
+    let candles = get_json(&running, "/api/market/BTC-USD/candles?limit=2").await;
+    let candles = candles.as_array().expect("a list");
+    assert_eq!(candles.len(), 2, "{candles:?}");
+    assert!(candles[0]["closed"].as_bool().unwrap());
+    assert!(candles[0]["open_time"].as_str() < candles[1]["open_time"].as_str());
+    let response = reqwest::get(http(&running, "/api/market/btc/candles"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let response = reqwest::get(http(&running, "/api/market/BTC-USD/candles?limit=0"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
     running.shutdown.cancel();
 }

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::indicators::Rsi;
+
 /// A validated strategy with its parameters.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Strategy {
@@ -215,36 +217,13 @@ fn sma_cross(close: &[f64], fast: usize, slow: usize) -> Vec<i8> {
     signals
 }
 
-/// Wilder's RSI: averages of gains and losses seeded with their plain mean over the
-/// first `period` changes, then smoothed by `(prev·(period−1) + x) / period`.
+/// Wilder's RSI of every close (NaN until `period` changes have been seen).
 pub fn rsi(close: &[f64], period: usize) -> Vec<f64> {
-    let mut out = vec![f64::NAN; close.len()];
-    if close.len() <= period {
-        return out;
-    }
-    let (mut gain, mut loss) = (0.0, 0.0);
-    for i in 1..=period {
-        let d = close[i] - close[i - 1];
-        gain += d.max(0.0);
-        loss += (-d).max(0.0);
-    }
-    let p = period as f64;
-    let (mut avg_gain, mut avg_loss) = (gain / p, loss / p);
-    let value = |g: f64, l: f64| {
-        if l == 0.0 {
-            100.0
-        } else {
-            100.0 - 100.0 / (1.0 + g / l)
-        }
-    };
-    out[period] = value(avg_gain, avg_loss);
-    for i in period + 1..close.len() {
-        let d = close[i] - close[i - 1];
-        avg_gain = (avg_gain * (p - 1.0) + d.max(0.0)) / p;
-        avg_loss = (avg_loss * (p - 1.0) + (-d).max(0.0)) / p;
-        out[i] = value(avg_gain, avg_loss);
-    }
-    out
+    let mut rsi = Rsi::new(period);
+    close
+        .iter()
+        .map(|&c| rsi.push(c).unwrap_or(f64::NAN))
+        .collect()
 }
 
 fn rsi_reversion(close: &[f64], period: usize, lower: f64, upper: f64) -> Vec<i8> {

@@ -9,6 +9,7 @@ use chrono::Utc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::analysis::Analyzer;
 use super::candles::CandleBuilder;
 use super::gbm::{Gbm, GbmParams};
 use crate::hub::Hub;
@@ -30,6 +31,7 @@ struct Instrument {
     reference_price: f64,
     model: Gbm,
     candles: CandleBuilder,
+    analyzer: Analyzer,
 }
 
 /// A running-to-be synthetic feed.
@@ -118,6 +120,7 @@ impl SyntheticFeed {
                         config.interval,
                         DataSource::Synthetic,
                     ),
+                    analyzer: Analyzer::new(symbol.clone()),
                 }
             })
             .collect();
@@ -155,9 +158,11 @@ impl Instrument {
             volume,
             source: DataSource::Synthetic,
         };
+        let analysis = closed.as_ref().and_then(|c| self.analyzer.on_closed(c));
         closed
             .into_iter()
             .map(Message::Candle)
+            .chain(analysis.map(Message::Analysis))
             .chain([Message::Tick(tick), Message::Candle(open)])
             .collect()
     }
@@ -212,6 +217,7 @@ mod tests {
                 feed_config.interval,
                 DataSource::Synthetic,
             ),
+            analyzer: Analyzer::new(symbol.clone()),
             symbol,
         };
         let first = inst.step(0.5, 1_000);

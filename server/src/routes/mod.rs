@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/backtests/{id}/{action}", post(backtests::control))
         .route("/ws/health", get(health::health))
         .route("/market/symbols", get(market::symbols))
+        .route("/market/{symbol}/candles", get(market::candles))
         .fallback(error::no_such_endpoint);
     Router::new()
         .nest("/api", api)
