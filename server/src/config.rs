@@ -36,6 +36,8 @@ pub enum Command {
 pub enum FeedKind {
     /// The seeded GBM model (labelled synthetic).
     Synthetic,
+    /// Real history replayed from the `--replay` CSV files.
+    Csv,
     /// No feed: only what producers publish.
     Off,
 }
@@ -81,6 +83,12 @@ pub struct ServeArgs {
         default_value = "BTC-USD,ETH-USD,EURUSD,GOOG"
     )]
     pub symbols: Vec<Symbol>,
+    /// CSV files the `csv` feed replays (symbol = file stem), comma separated.
+    #[arg(long, env = "TICKWIRE_REPLAY", value_delimiter = ',')]
+    pub replay: Vec<PathBuf>,
+    /// Bars per second the `csv` feed replays.
+    #[arg(long, env = "TICKWIRE_REPLAY_SPEED", default_value_t = 2.0)]
+    pub replay_speed: f64,
     /// Candle interval of the market feed (`30s`, `1m`, `1h`, …).
     #[arg(long, env = "TICKWIRE_INTERVAL", default_value = "1m")]
     pub interval: Interval,

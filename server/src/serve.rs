@@ -11,6 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backtest::Backtests;
 use crate::config::{FeedKind, ServeArgs};
+use app::protocol::SymbolInfo;
+
+use crate::feed::replay::{self, ReplaySource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes;
@@ -36,19 +39,37 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     });
     let shutdown = CancellationToken::new();
 
-    let symbols = match args.feed {
-        FeedKind::Synthetic => args.symbols.clone(),
+    let symbols: Vec<SymbolInfo> = match args.feed {
+        FeedKind::Synthetic => {
+            let feed = SyntheticFeed::new(SyntheticFeedConfig {
+                symbols: args.symbols.clone(),
+                interval: args.interval,
+                tick: args.tick(),
+                seed: args.seed,
+            });
+            if !feed.symbols().is_empty() {
+                feed.spawn(hub.clone(), shutdown.clone());
+            }
+            feed.symbols().to_vec()
+        }
+        FeedKind::Csv => {
+            if args.replay.is_empty() {
+                anyhow::bail!("--feed csv needs --replay FILE[,FILE…]");
+            }
+            if !(args.replay_speed.is_finite() && args.replay_speed > 0.0) {
+                anyhow::bail!("--replay-speed must be a positive number of bars per second");
+            }
+            let sources = args
+                .replay
+                .iter()
+                .map(ReplaySource::load)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let infos = sources.iter().map(|s| s.info.clone()).collect();
+            replay::spawn(sources, args.replay_speed, hub.clone(), shutdown.clone());
+            infos
+        }
         FeedKind::Off => Vec::new(),
     };
-    let feed = SyntheticFeed::new(SyntheticFeedConfig {
-        symbols,
-        interval: args.interval,
-        tick: args.tick(),
-        seed: args.seed,
-    });
-    if !feed.symbols().is_empty() {
-        feed.spawn(hub.clone(), shutdown.clone());
-    }
 
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -62,7 +83,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         .build();
     let state = AppState {
         hub: hub.clone(),
-        symbols: Arc::from(feed.symbols()),
+        symbols: Arc::from(symbols),
         backtests: Backtests::new(hub.clone(), args.data_dir.clone()),
         limits: ConnectionLimits {
             heartbeat: args.heartbeat(),

@@ -186,3 +186,41 @@ async fn candle_history_is_served_over_http() {
     assert_eq!(response.status(), 400);
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn the_csv_feed_replays_real_bars_as_ticks_and_candles() {
+    let goog =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/GOOG.csv");
+    let running = server(|a| {
+        a.feed = server::config::FeedKind::Csv;
+        a.replay = vec![goog];
+        a.replay_speed = 200.0;
+    })
+    .await;
+    let symbols = get_json(&running, "/api/market/symbols").await;
+    assert_eq!(symbols[0]["symbol"], "GOOG");
+    assert_eq!(symbols[0]["source"], "csv_replay");
+    assert_eq!(symbols[0]["interval"], "1d");
+
+    let mut socket = connect(&running, "/api/ws/stream/market-data/GOOG?since=0&epoch=x").await;
+    // A foreign epoch: the resync snapshot, then the live replay continues contiguously.
+    next_of_type(&mut socket, "resync").await;
+    let messages = next_messages(&mut socket, 60).await;
+    assert_contiguous(&seqs(&messages));
+    let closed: Vec<&serde_json::Value> = messages
+        .iter()
+        .filter(|m| m["type"] == "candle" && m["data"]["closed"] == true)
+        .collect();
+    assert!(!closed.is_empty());
+    for c in closed {
+        assert_eq!(c["data"]["source"], "csv_replay");
+        assert!(
+            c["data"]["open_time"]
+                .as_str()
+                .unwrap()
+                .ends_with("T00:00:00.000Z"),
+            "daily bars keep their dates"
+        );
+    }
+    running.shutdown.cancel();
+}

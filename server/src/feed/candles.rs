@@ -26,6 +26,12 @@ impl CandleBuilder {
     /// print fell past the open candle's end) and the open candle as it now stands.
     pub fn update(&mut self, time_ms: i64, price: f64, volume: f64) -> (Option<Candle>, Candle) {
         let start = time_ms - time_ms.rem_euclid(self.interval.millis());
+        self.update_in(start, price, volume)
+    }
+
+    /// Like [`update`](Self::update) for a print known to belong to the candle opening at
+    /// `start` (replayed bars keep their own times, which need not be aligned).
+    pub fn update_in(&mut self, start: i64, price: f64, volume: f64) -> (Option<Candle>, Candle) {
         let closed = match self.open.take() {
             Some(mut c) if c.open_time.unix_ms() == start => {
                 c.high = c.high.max(price);

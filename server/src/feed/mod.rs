@@ -4,6 +4,7 @@
 mod analysis;
 mod candles;
 mod gbm;
+pub mod replay;
 mod synthetic;
 
 pub use analysis::Analyzer;

@@ -1,0 +1,248 @@
+//! The CSV replay feed: plays real OHLCV history (any file of the shared data's shape)
+//! as a live market at a chosen speed. Each bar becomes four ticks — open, the nearer
+//! extreme, the other extreme, close — spread over its slot, folded into candles that
+//! keep the bar's own timestamps, labelled `source: csv_replay`. Playback stops at the
+//! end of the file; the last candle is then closed.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use app::protocol::{DataSource, Interval, Message, Symbol, SymbolInfo, Tick, Topic};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::analysis::Analyzer;
+use super::candles::CandleBuilder;
+use crate::backtest::Bars;
+use crate::hub::Hub;
+
+/// One file to replay.
+pub struct ReplaySource {
+    pub symbol: Symbol,
+    pub bars: Bars,
+    pub interval: Interval,
+    pub info: SymbolInfo,
+}
+
+impl ReplaySource {
+    /// Loads `path`; the symbol is the file's stem in upper case (`EURUSD.csv` → EURUSD).
+    pub fn load(path: &PathBuf) -> anyhow::Result<ReplaySource> {
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_uppercase())
+            .unwrap_or_default();
+        let symbol = Symbol::parse(&stem)
+            .with_context(|| format!("{} cannot name a symbol", path.display()))?;
+        let bars = Bars::load(path)?;
+        let interval = infer_interval(&bars);
+        // Prices under 10 (currencies) get five decimals, others two.
+        let price_decimals = if bars.close[0] < 10.0 { 5 } else { 2 };
+        let info = SymbolInfo {
+            symbol: symbol.clone(),
+            topic: Topic::market(&symbol).to_string(),
+            interval,
+            source: DataSource::CsvReplay,
+            price_decimals,
+            description: format!("replay of {} ({} bars)", path.display(), bars.len()),
+        };
+        Ok(ReplaySource {
+            symbol,
+            bars,
+            interval,
+            info,
+        })
+    }
+}
+
+/// The most common spacing between bars (monthly data varies, so the median).
+fn infer_interval(bars: &Bars) -> Interval {
+    let mut gaps: Vec<i64> = bars
+        .time
+        .windows(2)
+        .map(|w| (w[1] - w[0]) / 1000)
+        .filter(|g| *g > 0)
+        .collect();
+    gaps.sort_unstable();
+    let secs = gaps.get(gaps.len() / 2).copied().unwrap_or(86_400).max(1) as u64;
+    Interval::from_secs(secs)
+        .unwrap_or(Interval::from_secs(86_400).expect("a day is a valid interval"))
+}
+
+/// The four prints of a bar, in the order the market most plausibly made them.
+fn prints(open: f64, high: f64, low: f64, close: f64) -> [f64; 4] {
+    if close >= open {
+        [open, low, high, close]
+    } else {
+        [open, high, low, close]
+    }
+}
+
+/// Replays every source concurrently, `bars_per_second` bars each.
+pub fn spawn(
+    sources: Vec<ReplaySource>,
+    bars_per_second: f64,
+    hub: Hub,
+    shutdown: CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    let tick_every = Duration::from_secs_f64(1.0 / (bars_per_second * 4.0));
+    sources
+        .into_iter()
+        .map(|source| {
+            let (hub, shutdown) = (hub.clone(), shutdown.clone());
+            tokio::spawn(async move {
+                let topic = Topic::market(&source.symbol);
+                let mut player = Player::new(&source);
+                let mut timer = tokio::time::interval(tick_every);
+                for i in 0..source.bars.len() {
+                    for (k, message_batch) in player.bar(&source.bars, i).into_iter().enumerate() {
+                        if k > 0 || i > 0 {
+                            tokio::select! {
+                                _ = shutdown.cancelled() => return,
+                                _ = timer.tick() => {}
+                            }
+                        }
+                        for message in message_batch {
+                            if let Err(e) = hub.publish(&topic, message) {
+                                tracing::error!(%topic, error = %e, "replay could not publish");
+                            }
+                        }
+                    }
+                }
+                for message in player.finish() {
+                    let _ = hub.publish(&topic, message);
+                }
+                tracing::info!(%topic, bars = source.bars.len(), "replay finished");
+            })
+        })
+        .collect()
+}
+
+/// Turns bars into messages.
+struct Player {
+    symbol: Symbol,
+    reference: f64,
+    candles: CandleBuilder,
+    analyzer: Analyzer,
+    last: Option<app::protocol::Candle>,
+}
+
+impl Player {
+    fn new(source: &ReplaySource) -> Self {
+        Player {
+            symbol: source.symbol.clone(),
+            reference: source.bars.open[0],
+            candles: CandleBuilder::new(
+                source.symbol.clone(),
+                source.interval,
+                DataSource::CsvReplay,
+            ),
+            analyzer: Analyzer::new(source.symbol.clone()),
+            last: None,
+        }
+    }
+
+    /// The messages of bar `i`, one batch per print.
+    fn bar(&mut self, bars: &Bars, i: usize) -> Vec<Vec<Message>> {
+        let volume = bars.volume[i] / 4.0;
+        prints(bars.open[i], bars.high[i], bars.low[i], bars.close[i])
+            .into_iter()
+            .map(|price| {
+                let (closed, open) = self.candles.update_in(bars.time[i], price, volume);
+                let analysis = closed.as_ref().and_then(|c| self.analyzer.on_closed(c));
+                let tick = Tick {
+                    symbol: self.symbol.clone(),
+                    price,
+                    change_pct: (price / self.reference - 1.0) * 100.0,
+                    volume,
+                    source: DataSource::CsvReplay,
+                };
+                self.last = Some(open.clone());
+                closed
+                    .into_iter()
+                    .map(Message::Candle)
+                    .chain(analysis.map(Message::Analysis))
+                    .chain([Message::Tick(tick), Message::Candle(open)])
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Closes the last candle at the end of the file.
+    fn finish(&mut self) -> Vec<Message> {
+        let Some(mut last) = self.last.take() else {
+            return vec![];
+        };
+        last.closed = true;
+        let analysis = self.analyzer.on_closed(&last);
+        std::iter::once(Message::Candle(last))
+            .chain(analysis.map(Message::Analysis))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(file: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/data")
+            .join(file)
+    }
+
+    #[test]
+    fn sources_take_their_symbol_interval_and_precision_from_the_file() {
+        let eurusd = ReplaySource::load(&shared("EURUSD.csv")).unwrap();
+        assert_eq!(
+            (
+                eurusd.symbol.as_str(),
+                eurusd.interval.to_string().as_str(),
+                eurusd.info.price_decimals
+            ),
+            ("EURUSD", "1h", 5)
+        );
+        let goog = ReplaySource::load(&shared("GOOG.csv")).unwrap();
+        assert_eq!(
+            (
+                goog.interval.to_string().as_str(),
+                goog.info.price_decimals,
+                goog.info.source
+            ),
+            ("1d", 2, DataSource::CsvReplay)
+        );
+    }
+
+    #[test]
+    fn each_bar_replays_as_four_prints_and_candles_match_the_file() {
+        let source = ReplaySource::load(&shared("GOOG.csv")).unwrap();
+        let mut player = Player::new(&source);
+        let mut closed = vec![];
+        for i in 0..3 {
+            let batches = player.bar(&source.bars, i);
+            assert_eq!(batches.len(), 4);
+            for m in batches.into_iter().flatten() {
+                if let Message::Candle(c) = m {
+                    if c.closed {
+                        closed.push(c);
+                    }
+                }
+            }
+        }
+        closed.extend(player.finish().into_iter().filter_map(|m| match m {
+            Message::Candle(c) => Some(c),
+            _ => None,
+        }));
+        assert_eq!(closed.len(), 3);
+        for (i, c) in closed.iter().enumerate() {
+            let b = &source.bars;
+            assert_eq!(
+                (c.open, c.high, c.low, c.close),
+                (b.open[i], b.high[i], b.low[i], b.close[i]),
+                "bar {i}"
+            );
+            assert_eq!(c.open_time.unix_ms(), b.time[i]);
+            assert!((c.volume - b.volume[i]).abs() < 1e-6);
+        }
+    }
+}
