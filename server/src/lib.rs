@@ -4,6 +4,7 @@
 //! - [`hub`]: topics, sequence numbers, history, snapshots, fan-out (no HTTP).
 //! - [`feed`]: market-data producers publishing into the hub.
 //! - [`backtest`]: the backtest engine, its strategies and its streaming.
+//! - [`session`]: paper-trading sessions on the live feed.
 //! - [`routes`]: HTTP and WebSocket endpoints over the hub.
 //! - [`serve`]: wires them together and runs until shutdown.
 //! - [`cli`]: command-line clients (`bench`).
@@ -16,4 +17,5 @@ pub mod hub;
 pub mod indicators;
 pub mod routes;
 pub mod serve;
+pub mod session;
 pub mod state;

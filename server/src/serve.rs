@@ -17,6 +17,7 @@ use crate::feed::replay::{self, ReplaySource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes;
+use crate::session::Sessions;
 use crate::state::{AppState, ConnectionLimits};
 
 /// A started server.
@@ -71,6 +72,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         FeedKind::Off => Vec::new(),
     };
 
+    let symbols: Arc<[SymbolInfo]> = Arc::from(symbols);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -83,7 +85,8 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         .build();
     let state = AppState {
         hub: hub.clone(),
-        symbols: Arc::from(symbols),
+        sessions: Sessions::new(hub.clone(), symbols.clone()),
+        symbols,
         backtests: Backtests::new(hub.clone(), args.data_dir.clone()),
         limits: ConnectionLimits {
             heartbeat: args.heartbeat(),

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backtest::Backtests;
 use crate::hub::Hub;
+use crate::session::Sessions;
 
 /// Per-connection limits of the socket endpoints.
 #[derive(Clone, Copy, Debug)]
@@ -25,6 +26,7 @@ pub struct AppState {
     pub hub: Hub,
     pub symbols: Arc<[SymbolInfo]>,
     pub backtests: Backtests,
+    pub sessions: Sessions,
     pub limits: ConnectionLimits,
     /// When set, `POST /api/publish` needs `Authorization: Bearer <key>`.
     pub api_key: Option<Arc<str>>,

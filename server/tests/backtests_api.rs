@@ -16,14 +16,7 @@ fn data_dir() -> PathBuf {
 }
 
 async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
-        .post(http(running, "/api/backtests"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    post_json(running, "/api/backtests", &body).await
 }
 
 #[tokio::test]
@@ -193,14 +186,7 @@ async fn bad_backtest_requests_are_refused_naming_the_field() {
             "`progress_every_bars` must be at least 1",
         ),
     ];
-    for (body, expected) in cases {
-        let (status, reply) = post(&running, body.clone()).await;
-        assert_eq!(status, 422, "{body}: {reply}");
-        assert!(
-            reply["error"].as_str().unwrap().contains(expected),
-            "{body}: {reply}"
-        );
-    }
+    assert_unprocessable(&running, "/api/backtests", &cases).await;
     assert_eq!(
         get_json(&running, "/api/backtests").await,
         json!([]),

@@ -243,6 +243,7 @@ async fn dedicated_paths_subscribe_on_connect() {
     );
 
     let order = Order {
+        session_id: None,
         id: "o1".into(),
         symbol: Symbol::parse("BBB").unwrap(),
         side: OrderSide::Buy,

@@ -566,6 +566,7 @@ mod tests {
             (Message::Candle(candle()), Session),
             (
                 Message::Order(super::Order {
+                    session_id: None,
                     id: "o1".into(),
                     symbol: sym(),
                     side: OrderSide::Buy,
@@ -577,6 +578,7 @@ mod tests {
             ),
             (
                 Message::Position(super::Position {
+                    session_id: None,
                     symbol: sym(),
                     qty: -1.0,
                     avg_price: 10.0,
@@ -587,6 +589,7 @@ mod tests {
             ),
             (
                 Message::Pnl(super::Pnl {
+                    session_id: None,
                     realized: 1.0,
                     unrealized: 0.5,
                     total: 1.5,
@@ -595,6 +598,7 @@ mod tests {
             ),
             (
                 Message::Risk(super::Risk {
+                    session_id: None,
                     exposure: 10.0,
                     leverage: 0.001,
                     drawdown_pct: 0.0,

@@ -33,100 +33,116 @@ impl SnapshotData {
     /// Folds one message into the state. Messages of another topic kind are ignored.
     pub fn apply(&mut self, message: &Message) {
         match self {
-            SnapshotData::Market(s) => apply_market(s, message),
-            SnapshotData::Backtest(s) => apply_backtest(s, message),
-            SnapshotData::Session(s) => apply_session(s, message),
-            SnapshotData::Trading(s) => apply_trading(s, message),
+            SnapshotData::Market(s) => s.apply(message),
+            SnapshotData::Backtest(s) => s.apply(message),
+            SnapshotData::Session(s) => s.apply(message),
+            SnapshotData::Trading(s) => s.apply(message),
         }
     }
 }
 
-fn apply_market(s: &mut MarketSnapshot, message: &Message) {
-    match message {
-        Message::Candle(c) => upsert_candle(&mut s.candles, c),
-        Message::Tick(t) => s.last_tick = Some(t.clone()),
-        Message::Analysis(a) => s.analysis = Some(a.clone()),
-        _ => {}
+impl MarketSnapshot {
+    /// Folds one message into the state; messages of other topic kinds are ignored.
+    pub fn apply(&mut self, message: &Message) {
+        let s = self;
+        match message {
+            Message::Candle(c) => upsert_candle(&mut s.candles, c),
+            Message::Tick(t) => s.last_tick = Some(t.clone()),
+            Message::Analysis(a) => s.analysis = Some(a.clone()),
+            _ => {}
+        }
     }
 }
 
-fn apply_backtest(s: &mut BacktestSnapshot, message: &Message) {
-    match message {
-        Message::Started(started) => {
-            s.started = Some(started.clone());
-            s.status = RunStatus::Running;
-        }
-        Message::Progress(p) => s.progress = Some(p.clone()),
-        Message::Trade(t) => push_capped(&mut s.trades, t.clone(), SNAPSHOT_TRADES),
-        Message::Equity(batch) => {
-            for point in &batch.points {
-                push_capped(&mut s.equity, *point, SNAPSHOT_EQUITY_POINTS);
+impl BacktestSnapshot {
+    /// Folds one message into the state; messages of other topic kinds are ignored.
+    pub fn apply(&mut self, message: &Message) {
+        let s = self;
+        match message {
+            Message::Started(started) => {
+                s.started = Some(started.clone());
+                s.status = RunStatus::Running;
             }
-        }
-        Message::Metrics(m) => s.metrics = Some(m.clone()),
-        Message::Log(l) => push_capped(&mut s.logs, l.clone(), SNAPSHOT_RECENT),
-        Message::Paused(_) => s.status = RunStatus::Paused,
-        Message::Resumed(_) => s.status = RunStatus::Running,
-        Message::Cancelled(_) => s.status = RunStatus::Cancelled,
-        Message::Complete(c) => {
-            s.metrics = Some(c.metrics.clone());
-            s.complete = Some(c.clone());
-            s.status = RunStatus::Complete;
-        }
-        Message::Error(e) => {
-            s.error = Some(e.clone());
-            s.status = RunStatus::Failed;
-        }
-        _ => {}
-    }
-}
-
-fn apply_session(s: &mut SessionSnapshot, message: &Message) {
-    match message {
-        Message::SessionInitialized(i) => s.initialized = Some(i.clone()),
-        Message::Candle(c) => upsert_candle(&mut s.candles, c),
-        Message::Thinking(t) => s.thinking.push(t.clone()),
-        Message::Decision(d) => {
-            s.thinking.clear();
-            push_capped(&mut s.decisions, d.clone(), SNAPSHOT_RECENT);
-        }
-        Message::PositionOpened(p) => s.open_positions.push(OpenPosition {
-            opened: p.clone(),
-            last_price: p.entry_price,
-            unrealized_pnl: 0.0,
-        }),
-        Message::PositionUpdated(u) => {
-            if let Some(p) = s
-                .open_positions
-                .iter_mut()
-                .find(|p| p.opened.position_id == u.position_id)
-            {
-                p.last_price = u.price;
-                p.unrealized_pnl = u.unrealized_pnl;
+            Message::Progress(p) => s.progress = Some(p.clone()),
+            Message::Trade(t) => push_capped(&mut s.trades, t.clone(), SNAPSHOT_TRADES),
+            Message::Equity(batch) => {
+                for point in &batch.points {
+                    push_capped(&mut s.equity, *point, SNAPSHOT_EQUITY_POINTS);
+                }
             }
+            Message::Metrics(m) => s.metrics = Some(m.clone()),
+            Message::Log(l) => push_capped(&mut s.logs, l.clone(), SNAPSHOT_RECENT),
+            Message::Paused(_) => s.status = RunStatus::Paused,
+            Message::Resumed(_) => s.status = RunStatus::Running,
+            Message::Cancelled(_) => s.status = RunStatus::Cancelled,
+            Message::Complete(c) => {
+                s.metrics = Some(c.metrics.clone());
+                s.complete = Some(c.clone());
+                s.status = RunStatus::Complete;
+            }
+            Message::Error(e) => {
+                s.error = Some(e.clone());
+                s.status = RunStatus::Failed;
+            }
+            _ => {}
         }
-        Message::PositionClosed(c) => {
-            s.open_positions
-                .retain(|p| p.opened.position_id != c.position_id);
-            push_capped(&mut s.closed_positions, c.clone(), SNAPSHOT_RECENT);
-        }
-        Message::StatsUpdate(st) => s.stats = Some(st.clone()),
-        Message::Countdown(c) => s.countdown = Some(c.clone()),
-        Message::SessionCompleted(c) => s.completed = Some(c.clone()),
-        _ => {}
     }
 }
 
-fn apply_trading(s: &mut TradingSnapshot, message: &Message) {
-    match message {
-        Message::Order(o) => match s.orders.iter_mut().find(|x| x.id == o.id) {
-            Some(existing) => *existing = o.clone(),
-            None => push_capped(&mut s.orders, o.clone(), SNAPSHOT_RECENT),
-        },
-        Message::Position(p) => s.position = Some(p.clone()),
-        Message::Pnl(p) => s.pnl = Some(p.clone()),
-        Message::Risk(r) => s.risk = Some(r.clone()),
-        _ => {}
+impl SessionSnapshot {
+    /// Folds one message into the state; messages of other topic kinds are ignored.
+    pub fn apply(&mut self, message: &Message) {
+        let s = self;
+        match message {
+            Message::SessionInitialized(i) => s.initialized = Some(i.clone()),
+            Message::Candle(c) => upsert_candle(&mut s.candles, c),
+            Message::Thinking(t) => s.thinking.push(t.clone()),
+            Message::Decision(d) => {
+                s.thinking.clear();
+                push_capped(&mut s.decisions, d.clone(), SNAPSHOT_RECENT);
+            }
+            Message::PositionOpened(p) => s.open_positions.push(OpenPosition {
+                opened: p.clone(),
+                last_price: p.entry_price,
+                unrealized_pnl: 0.0,
+            }),
+            Message::PositionUpdated(u) => {
+                if let Some(p) = s
+                    .open_positions
+                    .iter_mut()
+                    .find(|p| p.opened.position_id == u.position_id)
+                {
+                    p.last_price = u.price;
+                    p.unrealized_pnl = u.unrealized_pnl;
+                }
+            }
+            Message::PositionClosed(c) => {
+                s.open_positions
+                    .retain(|p| p.opened.position_id != c.position_id);
+                push_capped(&mut s.closed_positions, c.clone(), SNAPSHOT_RECENT);
+            }
+            Message::StatsUpdate(st) => s.stats = Some(st.clone()),
+            Message::Countdown(c) => s.countdown = Some(c.clone()),
+            Message::SessionCompleted(c) => s.completed = Some(c.clone()),
+            _ => {}
+        }
+    }
+}
+
+impl TradingSnapshot {
+    /// Folds one message into the state; messages of other topic kinds are ignored.
+    pub fn apply(&mut self, message: &Message) {
+        let s = self;
+        match message {
+            Message::Order(o) => match s.orders.iter_mut().find(|x| x.id == o.id) {
+                Some(existing) => *existing = o.clone(),
+                None => push_capped(&mut s.orders, o.clone(), SNAPSHOT_RECENT),
+            },
+            Message::Position(p) => s.position = Some(p.clone()),
+            Message::Pnl(p) => s.pnl = Some(p.clone()),
+            Message::Risk(r) => s.risk = Some(r.clone()),
+            _ => {}
+        }
     }
 }
 

@@ -25,6 +25,9 @@ pub enum OrderStatus {
 /// `order`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
+    /// The paper-trading session this concerns (several may trade one symbol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     pub id: String,
     pub symbol: Symbol,
     pub side: OrderSide,
@@ -36,6 +39,9 @@ pub struct Order {
 /// `position`: net position on the symbol (negative `qty` is short).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Position {
+    /// The paper-trading session this concerns (several may trade one symbol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     pub symbol: Symbol,
     pub qty: f64,
     pub avg_price: f64,
@@ -46,6 +52,9 @@ pub struct Position {
 /// `pnl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Pnl {
+    /// The paper-trading session this concerns (several may trade one symbol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     pub realized: f64,
     pub unrealized: f64,
     pub total: f64,
@@ -54,6 +63,9 @@ pub struct Pnl {
 /// `risk`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Risk {
+    /// The paper-trading session this concerns (several may trade one symbol).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
     /// Gross notional of open positions.
     pub exposure: f64,
     pub leverage: f64,

@@ -24,6 +24,29 @@ impl Default for Account {
     }
 }
 
+impl Account {
+    /// The account a request asks for (defaults: 10,000 cash, no commission); on a bad
+    /// value, the field and what is wrong with it.
+    pub fn from_request(
+        cash: Option<f64>,
+        commission: Option<f64>,
+    ) -> Result<Account, (&'static str, String)> {
+        let default = Account::default();
+        let cash = cash.unwrap_or(default.cash);
+        if !(cash.is_finite() && cash > 0.0) {
+            return Err(("cash", format!("must be a positive number, got {cash}")));
+        }
+        let commission = commission.unwrap_or(default.commission);
+        if !(0.0..0.5).contains(&commission) {
+            return Err((
+                "commission",
+                format!("must be a fraction from 0 to 0.5 (0.002 = 0.2 %), got {commission}"),
+            ));
+        }
+        Ok(Account { cash, commission })
+    }
+}
+
 /// A closed round trip.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trade {
@@ -119,12 +142,44 @@ pub struct Outcome {
     pub stopped: bool,
 }
 
-struct Position {
-    id: u64,
-    side: i8,
-    units: f64,
-    entry_bar: usize,
-    entry_price: f64,
+/// An open position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Position {
+    pub id: u64,
+    /// +1 long, -1 short.
+    pub side: i8,
+    pub units: f64,
+    pub entry_bar: usize,
+    pub entry_price: f64,
+}
+
+impl Position {
+    /// Signed units times `price` minus the entry: the position's open P&L before the
+    /// exit commission.
+    pub fn marked_pnl(&self, price: f64) -> f64 {
+        f64::from(self.side) * self.units * (price - self.entry_price)
+    }
+}
+
+/// Opens `side` at `price` with the largest whole number of units whose cost plus
+/// commission `cash` covers, moving the cash; `None` when not even one unit fits.
+pub fn open(cash: &mut f64, side: i8, price: f64, c: f64, id: u64, bar: usize) -> Option<Position> {
+    let units = (*cash / (price * (1.0 + c))).floor();
+    if units < 1.0 {
+        return None;
+    }
+    *cash += if side == LONG {
+        -units * price * (1.0 + c)
+    } else {
+        units * price * (1.0 - c)
+    };
+    Some(Position {
+        id,
+        side,
+        units,
+        entry_bar: bar,
+        entry_price: price,
+    })
 }
 
 /// Runs `strategy` over `bars`.
@@ -164,34 +219,23 @@ pub fn run_signals<O: Observer>(
                 trades.push(trade);
             }
             if position.is_none() {
-                let units = (cash / (price * (1.0 + c))).floor();
-                if units >= 1.0 {
-                    cash += if pending == LONG {
-                        -units * price * (1.0 + c)
-                    } else {
-                        units * price * (1.0 - c)
-                    };
-                    observer.event(Event::Entry {
-                        id: next_id,
-                        side: pending,
-                        units,
-                        bar: i,
-                        price,
-                    });
-                    position = Some(Position {
-                        id: next_id,
-                        side: pending,
-                        units,
-                        entry_bar: i,
-                        entry_price: price,
-                    });
-                    next_id += 1;
-                } else {
-                    observer.event(Event::Unaffordable {
+                match open(&mut cash, pending, price, c, next_id, i) {
+                    Some(p) => {
+                        observer.event(Event::Entry {
+                            id: p.id,
+                            side: p.side,
+                            units: p.units,
+                            bar: i,
+                            price,
+                        });
+                        position = Some(p);
+                        next_id += 1;
+                    }
+                    None => observer.event(Event::Unaffordable {
                         bar: i,
                         price,
                         cash,
-                    });
+                    }),
                 }
             }
             pending = 0;
@@ -239,14 +283,22 @@ pub fn run_signals<O: Observer>(
     }
 }
 
-fn close(p: Position, cash: &mut f64, bar: usize, price: f64, c: f64, reason: ExitReason) -> Trade {
+/// Closes `p` at `price`, moving the cash; the trade's P&L is net of both commissions.
+pub fn close(
+    p: Position,
+    cash: &mut f64,
+    bar: usize,
+    price: f64,
+    c: f64,
+    reason: ExitReason,
+) -> Trade {
     let units = p.units;
     if p.side == LONG {
         *cash += units * price * (1.0 - c);
     } else {
         *cash -= units * price * (1.0 + c);
     }
-    let gross = f64::from(p.side) * units * (price - p.entry_price);
+    let gross = p.marked_pnl(price);
     let pnl = gross - c * units * (p.entry_price + price);
     Trade {
         id: p.id,

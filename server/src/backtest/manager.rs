@@ -124,6 +124,24 @@ impl Backtests {
         list
     }
 
+    /// The datasets a request may name: stems of the CSV files in `--data-dir`, sorted.
+    pub fn datasets(&self) -> std::io::Result<Vec<String>> {
+        let Some(dir) = &self.data_dir else {
+            return Ok(Vec::new());
+        };
+        let mut names: Vec<String> = std::fs::read_dir(dir)?
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                if path.extension()? != "csv" {
+                    return None;
+                }
+                Some(path.file_stem()?.to_str()?.to_owned())
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     pub fn get(&self, id: &str) -> Option<RunInfo> {
         self.runs
             .lock()
@@ -167,20 +185,8 @@ impl Backtests {
 pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, RequestError> {
     let strategy = Strategy::from_params(&request.strategy, &request.params)
         .map_err(|e| invalid("strategy", e))?;
-    let cash = request.cash.unwrap_or(10_000.0);
-    if !(cash.is_finite() && cash > 0.0) {
-        return Err(invalid(
-            "cash",
-            format!("must be a positive number, got {cash}"),
-        ));
-    }
-    let commission = request.commission.unwrap_or(0.0);
-    if !(0.0..0.5).contains(&commission) {
-        return Err(invalid(
-            "commission",
-            format!("must be a fraction from 0 to 0.5 (0.002 = 0.2 %), got {commission}"),
-        ));
-    }
+    let account = Account::from_request(request.cash, request.commission)
+        .map_err(|(field, problem)| invalid(field, problem))?;
     let mut frequency = Frequency::default();
     if let Some(n) = request.progress_every_bars {
         if n == 0 {
@@ -212,7 +218,7 @@ pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, R
         symbol: request.symbol.unwrap_or(name),
         bars,
         strategy,
-        account: Account { cash, commission },
+        account,
         frequency,
     })
 }

@@ -41,6 +41,15 @@ pub async fn list(State(state): State<AppState>) -> Json<Vec<RunInfo>> {
     Json(state.backtests.list())
 }
 
+/// `GET /api/datasets`: what `dataset` may name in `POST /api/backtests`.
+pub async fn datasets(State(state): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
+    state
+        .backtests
+        .datasets()
+        .map(Json)
+        .map_err(|e| ApiError::internal(format!("cannot list the data directory: {e}")))
+}
+
 /// A run's set-up and its state (the topic's snapshot), for late joiners and polling.
 #[derive(Serialize)]
 pub struct RunState {

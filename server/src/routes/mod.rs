@@ -7,6 +7,7 @@ mod market;
 mod metrics;
 mod publish;
 mod resume;
+mod sessions;
 mod streams;
 mod ws;
 
@@ -30,9 +31,12 @@ pub fn router(state: AppState) -> Router {
         .route("/streams/{topic}", get(streams::poll))
         .route("/streams/{topic}/snapshot", get(streams::snapshot))
         .route("/publish", post(publish::publish))
+        .route("/datasets", get(backtests::datasets))
         .route("/backtests", post(backtests::start).get(backtests::list))
         .route("/backtests/{id}", get(backtests::get))
         .route("/backtests/{id}/{action}", post(backtests::control))
+        .route("/sessions", post(sessions::start).get(sessions::list))
+        .route("/sessions/{id}", get(sessions::get).delete(sessions::stop))
         .route("/ws/health", get(health::health))
         .route("/market/symbols", get(market::symbols))
         .route("/market/{symbol}/candles", get(market::candles))

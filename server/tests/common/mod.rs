@@ -54,14 +54,22 @@ pub async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
+/// How long [`next_of_type`] reads past other frames before the test fails.
+pub const TYPE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Reads frames until one has `type` = `ty`, returning it.
 pub async fn next_of_type(socket: &mut Socket, ty: &str) -> Value {
-    loop {
-        let v = next_json(socket).await;
-        if v["type"] == ty {
-            return v;
+    let search = async {
+        loop {
+            let v = next_json(socket).await;
+            if v["type"] == ty {
+                return v;
+            }
         }
-    }
+    };
+    tokio::time::timeout(TYPE_TIMEOUT, search)
+        .await
+        .unwrap_or_else(|_| panic!("no `{ty}` frame within {TYPE_TIMEOUT:?}"))
 }
 
 /// Reads the next `n` published messages (frames with a `seq` that are not snapshots).
@@ -98,6 +106,30 @@ pub async fn get_json(running: &Running, path: &str) -> Value {
         .json()
         .await
         .expect("a JSON body")
+}
+
+/// POSTs `body` as JSON; the status and the JSON answer.
+pub async fn post_json(running: &Running, path: &str, body: &Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(http(running, path))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// Each body POSTed to `path` is refused with a 422 whose error contains its text.
+pub async fn assert_unprocessable(running: &Running, path: &str, cases: &[(Value, &str)]) {
+    for (body, expected) in cases {
+        let (status, reply) = post_json(running, path, body).await;
+        assert_eq!(status, 422, "{body}: {reply}");
+        assert!(
+            reply["error"].as_str().unwrap().contains(expected),
+            "{body}: {reply}"
+        );
+    }
 }
 
 pub async fn send_json(socket: &mut Socket, value: Value) {

@@ -1,0 +1,81 @@
+//! Paper-trading session endpoints: start, list, inspect, stop.
+
+use app::protocol::{Snapshot, Topic, TopicKind};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Serialize;
+
+use super::ApiError;
+use crate::session::{SessionError, SessionInfo, SessionRequest};
+use crate::state::AppState;
+
+/// `POST /api/sessions` → 201 with the session's topics and stream.
+pub async fn start(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<SessionInfo>), ApiError> {
+    let request: SessionRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::unprocessable(format!("invalid session request: {e}")))?;
+    match state.sessions.start(request) {
+        Ok(info) => Ok((StatusCode::CREATED, Json(info))),
+        Err(e @ SessionError::Exists(_)) => Err(ApiError {
+            status: StatusCode::CONFLICT,
+            error: e.to_string(),
+            details: None,
+        }),
+        Err(e) => Err(ApiError::unprocessable(e)),
+    }
+}
+
+/// `GET /api/sessions`.
+pub async fn list(State(state): State<AppState>) -> Json<Vec<SessionInfo>> {
+    Json(state.sessions.list())
+}
+
+/// A session's set-up and its state (the topic's snapshot).
+#[derive(Serialize)]
+pub struct SessionState {
+    #[serde(flatten)]
+    info: SessionInfo,
+    state: Snapshot,
+}
+
+fn lookup(state: &AppState, id: &str) -> Result<(SessionInfo, Topic), ApiError> {
+    let topic = Topic::new(TopicKind::Session, id).map_err(ApiError::bad_request)?;
+    let info = state
+        .sessions
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("no session `{id}`")))?;
+    Ok((info, topic))
+}
+
+/// `GET /api/sessions/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SessionState>, ApiError> {
+    let (info, topic) = lookup(&state, &id)?;
+    Ok(Json(SessionState {
+        info,
+        state: state.hub.snapshot(&topic),
+    }))
+}
+
+/// `DELETE /api/sessions/{id}`: stops it, closing any position at the last price.
+pub async fn stop(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<SessionState>, ApiError> {
+    let (_, topic) = lookup(&state, &id)?;
+    let info = state
+        .sessions
+        .stop(&id)
+        .await
+        .ok_or_else(|| ApiError::not_found(format!("no session `{id}`")))?;
+    Ok(Json(SessionState {
+        info,
+        state: state.hub.snapshot(&topic),
+    }))
+}

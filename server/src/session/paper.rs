@@ -1,0 +1,519 @@
+//! A paper-trading session's logic, free of I/O: closed candles in → reasoning and a
+//! decision out; prints in → fills of the pending order (at the first print after the
+//! decision, i.e. the next bar's open, as in backtests), marks, P&L and risk out.
+//! Sizing, fills and P&L are the backtest engine's own functions.
+
+use app::protocol::{
+    Candle, Decision, DecisionAction, Message, Order, OrderSide, OrderStatus, Pnl, Position,
+    PositionClosed, PositionOpened, PositionUpdated, Risk, SessionStats, Side, Symbol, Thinking,
+    Timestamp,
+};
+
+use crate::backtest::engine::{self, ExitReason};
+use crate::backtest::strategy::{rsi, sma, Strategy, LONG, SHORT};
+
+/// Closes kept for the indicators.
+const MAX_CLOSES: usize = 2_000;
+
+/// What one step produced, per topic.
+#[derive(Debug, Default, PartialEq)]
+pub struct Outputs {
+    /// For `session:{ID}`.
+    pub session: Vec<Message>,
+    /// For `trading:{SYMBOL}`.
+    pub trading: Vec<Message>,
+}
+
+pub struct PaperSession {
+    id: String,
+    symbol: Symbol,
+    strategy: Strategy,
+    commission: f64,
+    initial_cash: f64,
+    cash: f64,
+    closes: Vec<f64>,
+    position: Option<engine::Position>,
+    /// Signal waiting for the next print, with the order id announced for it.
+    pending: Option<(i8, String)>,
+    next_position_id: u64,
+    next_order: u64,
+    bars: usize,
+    realized: f64,
+    trades: u64,
+    wins: u64,
+    peak_equity: f64,
+    last_price: Option<f64>,
+}
+
+fn side(s: i8) -> Side {
+    if s > 0 {
+        Side::Long
+    } else {
+        Side::Short
+    }
+}
+
+impl PaperSession {
+    pub fn new(id: String, symbol: Symbol, strategy: Strategy, cash: f64, commission: f64) -> Self {
+        PaperSession {
+            id,
+            symbol,
+            strategy,
+            commission,
+            initial_cash: cash,
+            cash,
+            closes: Vec::new(),
+            position: None,
+            pending: None,
+            next_position_id: 1,
+            next_order: 1,
+            bars: 0,
+            realized: 0.0,
+            trades: 0,
+            wins: 0,
+            peak_equity: cash,
+            last_price: None,
+        }
+    }
+
+    /// Closes seen before the session started: indicator history, no decisions.
+    pub fn warm_up(&mut self, candles: &[Candle]) {
+        for c in candles.iter().filter(|c| c.closed) {
+            self.push_close(c.close);
+        }
+    }
+
+    fn push_close(&mut self, close: f64) {
+        self.closes.push(close);
+        if self.closes.len() > MAX_CLOSES {
+            self.closes.drain(..MAX_CLOSES / 10);
+        }
+    }
+
+    pub fn equity(&self) -> f64 {
+        let price = self.last_price.unwrap_or(0.0);
+        self.cash
+            + self
+                .position
+                .as_ref()
+                .map_or(0.0, |p| f64::from(p.side) * p.units * price)
+    }
+
+    fn unrealized(&self) -> f64 {
+        match (&self.position, self.last_price) {
+            (Some(p), Some(price)) => {
+                p.marked_pnl(price) - self.commission * p.units * p.entry_price
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// A closed candle: reason about it and decide. A buy or sell is filled at the next print.
+    pub fn on_closed_candle(&mut self, candle: &Candle) -> Outputs {
+        self.push_close(candle.close);
+        self.bars += 1;
+        self.last_price = Some(candle.close);
+        let signal = match self.strategy {
+            // Long from the session's first bar on, whatever the warm-up closes were.
+            Strategy::BuyAndHold => LONG,
+            _ => self
+                .strategy
+                .signals(&self.closes)
+                .last()
+                .copied()
+                .unwrap_or(0),
+        };
+        let held = self.position.as_ref().map_or(0, |p| p.side);
+        let chunks = self.reasoning(candle.close, signal, held);
+        let act = signal != 0 && signal != held;
+        let action = match (act, signal) {
+            (true, LONG) => DecisionAction::Buy,
+            (true, SHORT) => DecisionAction::Sell,
+            _ => DecisionAction::Hold,
+        };
+        let mut out = Outputs::default();
+        let bar_time = candle.open_time;
+        out.session.extend(chunks.iter().map(|chunk| {
+            Message::Thinking(Thinking {
+                bar_time,
+                chunk: chunk.clone(),
+            })
+        }));
+        out.session.push(Message::Decision(Decision {
+            bar_time,
+            action,
+            reasoning: chunks.join(" "),
+            price: candle.close,
+        }));
+        if act {
+            let order_id = format!("{}-{}", self.id, self.next_order);
+            self.next_order += 1;
+            let estimate = (self.equity() / (candle.close * (1.0 + self.commission)))
+                .floor()
+                .max(1.0);
+            out.trading.push(self.order(
+                &order_id,
+                signal,
+                estimate,
+                OrderStatus::Submitted,
+                candle.close,
+            ));
+            self.pending = Some((signal, order_id));
+        }
+        // Equity marked at the close, once a bar (fills and stops send their own).
+        out.session.push(Message::StatsUpdate(self.stats()));
+        out
+    }
+
+    fn reasoning(&self, close: f64, signal: i8, held: i8) -> Vec<String> {
+        let n = self.closes.len();
+        let mut chunks = vec![format!("Bar {} closed at {close:.5}.", self.bars)];
+        match self.strategy {
+            Strategy::SmaCross { fast, slow } => {
+                if n > slow {
+                    let (f, s) = (
+                        sma(&self.closes[n - slow - 1..], fast),
+                        sma(&self.closes[n - slow - 1..], slow),
+                    );
+                    let (pf, ps, cf, cs) = (f[slow - 1], s[slow - 1], f[slow], s[slow]);
+                    chunks.push(format!("SMA {fast} is {cf:.5} against SMA {slow} at {cs:.5} (one bar ago {pf:.5} vs {ps:.5})."));
+                } else {
+                    chunks.push(format!(
+                        "Waiting for {} closes to compare SMA {fast} with SMA {slow}.",
+                        slow + 1
+                    ));
+                }
+            }
+            Strategy::RsiReversion {
+                period,
+                lower,
+                upper,
+            } => match rsi(&self.closes, period)
+                .last()
+                .copied()
+                .filter(|r| !r.is_nan())
+            {
+                Some(r) => chunks.push(format!(
+                    "RSI {period} is {r:.1} (buy under {lower}, sell over {upper})."
+                )),
+                None => chunks.push(format!(
+                    "Waiting for {} closes to compute RSI {period}.",
+                    period + 1
+                )),
+            },
+            Strategy::BuyAndHold => {
+                chunks.push("Buy and hold: long from the first bar, never sell.".into())
+            }
+        }
+        chunks.push(match (signal, held) {
+            (LONG, LONG) | (SHORT, SHORT) => {
+                "The signal agrees with the position held: keep it.".into()
+            }
+            (LONG, _) => "Bullish signal: buy at the next print.".into(),
+            (SHORT, _) => "Bearish signal: sell short at the next print.".into(),
+            (_, 0) => "No signal: stay flat.".into(),
+            _ => format!("No signal: keep the {:?} position.", side(held)).to_lowercase(),
+        });
+        chunks
+    }
+
+    fn order(&self, id: &str, signal: i8, qty: f64, status: OrderStatus, price: f64) -> Message {
+        Message::Order(Order {
+            session_id: Some(self.id.clone()),
+            id: id.to_owned(),
+            symbol: self.symbol.clone(),
+            side: if signal > 0 {
+                OrderSide::Buy
+            } else {
+                OrderSide::Sell
+            },
+            qty,
+            status,
+            price,
+        })
+    }
+
+    /// A print: fill the pending order at this price, then mark the position.
+    pub fn on_price(&mut self, price: f64, time: Timestamp) -> Outputs {
+        self.last_price = Some(price);
+        let mut out = Outputs::default();
+        if let Some((signal, order_id)) = self.pending.take() {
+            let mut filled_qty = 0.0;
+            if let Some(p) = self.position.take_if(|p| p.side != signal) {
+                filled_qty += p.units;
+                self.close_position(p, price, time, "opposite signal", &mut out);
+            }
+            match engine::open(
+                &mut self.cash,
+                signal,
+                price,
+                self.commission,
+                self.next_position_id,
+                self.bars,
+            ) {
+                Some(p) => {
+                    filled_qty += p.units;
+                    out.session.push(Message::PositionOpened(PositionOpened {
+                        position_id: p.id,
+                        side: side(p.side),
+                        qty: p.units,
+                        entry_price: price,
+                        time,
+                    }));
+                    self.next_position_id += 1;
+                    self.position = Some(p);
+                }
+                None => out.session.push(Message::Error(app::protocol::ErrorInfo {
+                    error: format!("{:.2} cash cannot buy one unit at {price}", self.cash),
+                    details: None,
+                })),
+            }
+            if filled_qty > 0.0 {
+                out.trading.push(self.order(
+                    &order_id,
+                    signal,
+                    filled_qty,
+                    OrderStatus::Filled,
+                    price,
+                ));
+            } else {
+                out.trading
+                    .push(self.order(&order_id, signal, 1.0, OrderStatus::Cancelled, price));
+            }
+            self.account_updates(&mut out);
+        } else if let Some(p) = &self.position {
+            out.session.push(Message::PositionUpdated(PositionUpdated {
+                position_id: p.id,
+                price,
+                unrealized_pnl: self.unrealized(),
+            }));
+        }
+        out
+    }
+
+    fn close_position(
+        &mut self,
+        p: engine::Position,
+        price: f64,
+        time: Timestamp,
+        reason: &str,
+        out: &mut Outputs,
+    ) {
+        let trade = engine::close(
+            p,
+            &mut self.cash,
+            self.bars,
+            price,
+            self.commission,
+            ExitReason::Signal,
+        );
+        self.realized += trade.pnl;
+        self.trades += 1;
+        self.wins += u64::from(trade.pnl > 0.0);
+        out.session.push(Message::PositionClosed(PositionClosed {
+            position_id: trade.id,
+            exit_price: price,
+            pnl: trade.pnl,
+            return_pct: trade.return_pct,
+            time,
+            reason: reason.to_owned(),
+        }));
+    }
+
+    /// Stats for the session; position, P&L and risk for the symbol.
+    pub fn account_updates(&mut self, out: &mut Outputs) {
+        let equity = self.equity();
+        self.peak_equity = self.peak_equity.max(equity);
+        let unrealized = self.unrealized();
+        out.session.push(Message::StatsUpdate(self.stats()));
+        let price = self.last_price.unwrap_or(0.0);
+        let (qty, avg) = self
+            .position
+            .as_ref()
+            .map_or((0.0, 0.0), |p| (f64::from(p.side) * p.units, p.entry_price));
+        let session_id = Some(self.id.clone());
+        out.trading.push(Message::Position(Position {
+            session_id: session_id.clone(),
+            symbol: self.symbol.clone(),
+            qty,
+            avg_price: avg,
+            unrealized_pnl: unrealized,
+            realized_pnl: self.realized,
+        }));
+        out.trading.push(Message::Pnl(Pnl {
+            session_id: session_id.clone(),
+            realized: self.realized,
+            unrealized,
+            total: self.realized + unrealized,
+        }));
+        let exposure = qty.abs() * price;
+        out.trading.push(Message::Risk(Risk {
+            session_id,
+            exposure,
+            leverage: if equity > 0.0 { exposure / equity } else { 0.0 },
+            drawdown_pct: if self.peak_equity > 0.0 {
+                ((1.0 - equity / self.peak_equity) * 100.0).clamp(0.0, 100.0)
+            } else {
+                0.0
+            },
+        }));
+    }
+
+    pub fn stats(&self) -> SessionStats {
+        let equity = self.equity();
+        SessionStats {
+            equity,
+            cash: self.cash,
+            realized_pnl: self.realized,
+            unrealized_pnl: self.unrealized(),
+            return_pct: (equity / self.initial_cash - 1.0) * 100.0,
+            trades: self.trades,
+            win_rate: if self.trades == 0 {
+                0.0
+            } else {
+                self.wins as f64 / self.trades as f64 * 100.0
+            },
+        }
+    }
+
+    /// Ends the session: closes what is open at the last price.
+    pub fn stop(&mut self, time: Timestamp) -> Outputs {
+        let mut out = Outputs::default();
+        self.pending = None;
+        if let (Some(p), Some(price)) = (self.position.take(), self.last_price) {
+            self.close_position(p, price, time, "session stopped", &mut out);
+            self.account_updates(&mut out);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::protocol::DataSource;
+
+    fn candle(i: i64, close: f64) -> Candle {
+        Candle {
+            symbol: Symbol::parse("X").unwrap(),
+            interval: "1m".parse().unwrap(),
+            open_time: Timestamp::from_unix_ms(i * 60_000),
+            open: close,
+            high: close,
+            low: close,
+            close,
+            volume: 1.0,
+            closed: true,
+            source: DataSource::Synthetic,
+        }
+    }
+
+    fn types(messages: &[Message]) -> Vec<&'static str> {
+        messages.iter().map(Message::type_name).collect()
+    }
+
+    #[test]
+    fn a_cross_is_reasoned_decided_and_filled_at_the_next_print() {
+        let strategy = Strategy::SmaCross { fast: 1, slow: 2 };
+        let mut s = PaperSession::new(
+            "s1".into(),
+            Symbol::parse("X").unwrap(),
+            strategy,
+            1000.0,
+            0.0,
+        );
+        s.warm_up(&[candle(0, 10.0), candle(1, 9.0)]);
+        // 9 → 12: the close (SMA 1) crosses above the mean of two.
+        let out = s.on_closed_candle(&candle(2, 12.0));
+        assert_eq!(
+            types(&out.session),
+            [
+                "thinking",
+                "thinking",
+                "thinking",
+                "decision",
+                "stats_update"
+            ]
+        );
+        let Message::Decision(d) = &out.session[3] else {
+            panic!()
+        };
+        assert_eq!(d.action, DecisionAction::Buy);
+        assert!(d.reasoning.contains("Bullish signal"), "{}", d.reasoning);
+        assert!(matches!(&out.trading[0], Message::Order(o) if o.status == OrderStatus::Submitted));
+
+        let t = Timestamp::from_unix_ms(180_000);
+        let out = s.on_price(20.0, t);
+        assert_eq!(types(&out.session), ["position_opened", "stats_update"]);
+        assert_eq!(types(&out.trading), ["order", "position", "pnl", "risk"]);
+        let Message::Order(o) = &out.trading[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (o.status, o.qty, o.price),
+            (OrderStatus::Filled, 50.0, 20.0)
+        );
+
+        let out = s.on_price(21.0, t);
+        assert_eq!(types(&out.session), ["position_updated"]);
+        assert_eq!(s.stats().equity, 1050.0);
+
+        let out = s.stop(t);
+        let Message::PositionClosed(c) = &out.session[0] else {
+            panic!()
+        };
+        assert_eq!((c.pnl, c.reason.as_str()), (50.0, "session stopped"));
+        assert_eq!((s.stats().trades, s.stats().win_rate), (1, 100.0));
+    }
+
+    #[test]
+    fn buy_and_hold_buys_on_the_sessions_first_bar_after_a_warm_up_and_then_holds() {
+        let mut s = PaperSession::new(
+            "s3".into(),
+            Symbol::parse("X").unwrap(),
+            Strategy::BuyAndHold,
+            1000.0,
+            0.0,
+        );
+        s.warm_up(&[candle(0, 10.0), candle(1, 11.0), candle(2, 12.0)]);
+        let out = s.on_closed_candle(&candle(3, 10.0));
+        let Some(Message::Decision(d)) = out.session.iter().rev().nth(1) else {
+            panic!()
+        };
+        assert_eq!(d.action, DecisionAction::Buy);
+        let out = s.on_price(10.0, Timestamp::from_unix_ms(240_000));
+        assert_eq!(types(&out.session), ["position_opened", "stats_update"]);
+        let out = s.on_closed_candle(&candle(4, 9.0));
+        let Some(Message::Decision(d)) = out.session.iter().rev().nth(1) else {
+            panic!()
+        };
+        assert_eq!(d.action, DecisionAction::Hold);
+        assert!(out.trading.is_empty());
+    }
+
+    #[test]
+    fn no_signal_means_hold_and_no_order() {
+        let mut s = PaperSession::new(
+            "s2".into(),
+            Symbol::parse("X").unwrap(),
+            Strategy::SmaCross { fast: 2, slow: 3 },
+            1000.0,
+            0.0,
+        );
+        let out = s.on_closed_candle(&candle(0, 10.0));
+        let Some(Message::Decision(d)) = out.session.iter().rev().nth(1) else {
+            panic!()
+        };
+        assert_eq!(d.action, DecisionAction::Hold);
+        assert!(
+            d.reasoning.contains("Waiting for 4 closes"),
+            "{}",
+            d.reasoning
+        );
+        assert!(out.trading.is_empty());
+        assert!(s
+            .on_price(10.0, Timestamp::from_unix_ms(0))
+            .session
+            .is_empty());
+    }
+}
