@@ -6,7 +6,7 @@ const port = Number(process.env.TICKWIRE_E2E_PORT ?? 3100);
 
 export default defineConfig({
   testDir: './tests',
-  timeout: 30_000,
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,
@@ -33,10 +33,10 @@ export default defineConfig({
   webServer: {
     command:
       `../target/release/tickwire serve --addr 127.0.0.1:${port} --site-root ../target/site ` +
-      '--tick-ms 250 --interval 5s',
+      '--tick-ms 250 --interval 5s --data-dir ../../shared/data',
     url: `http://127.0.0.1:${port}/api/ws/health`,
     reuseExistingServer: false,
-    timeout: 30_000,
+    timeout: 60_000,
     stdout: 'pipe',
   },
   projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],

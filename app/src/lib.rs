@@ -1,20 +1,27 @@
 //! tickwire's shared crate.
 //!
 //! - [`protocol`]: the wire types every server, dashboard and outside client agrees on.
-//! - [`stream`]: the browser side of a topic stream (a socket and the signals it feeds).
+//! - [`stream`]: the browser side of tickwire's streams: one reconnecting client per page.
+//! - [`chart`]: chart geometry (the canvas drawing is in `components`).
 //! - `components` and `pages`: the Leptos dashboard, rendered on the server and hydrated
-//!   in the browser by the `frontend` crate.
+//!   in the browser by the `frontend` crate; `api` is its REST client.
 
+pub mod chart;
 pub mod protocol;
 pub mod stream;
 
+#[cfg(feature = "hydrate")]
+mod api;
 mod components;
 mod pages;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
+
+use components::toast::{ToastList, Toasts};
+use stream::StreamClient;
 
 /// The HTML document around the app, rendered by the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -36,10 +43,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The dashboard: header on every page, then the routed page.
+/// The dashboard: header on every page, then the routed page. One stream client (one
+/// socket) serves every page.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let toasts = Toasts::new();
+    provide_context(toasts);
+    StreamClient::provide(toasts);
     view! {
         <Stylesheet id="leptos" href="/pkg/tickwire.css"/>
         <Title text="tickwire"/>
@@ -48,8 +59,12 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=pages::market::MarketPage/>
+                    <Route path=StaticSegment("backtests") view=pages::backtests::BacktestsPage/>
+                    <Route path=StaticSegment("sessions") view=pages::sessions::SessionsPage/>
+                    <Route path=(StaticSegment("sessions"), ParamSegment("id")) view=pages::sessions::SessionPage/>
                 </Routes>
             </main>
+            <ToastList/>
         </Router>
     }
 }

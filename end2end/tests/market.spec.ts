@@ -1,30 +1,31 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { collectErrors, expectDataAfter, lastSeq } from './helpers';
 
-/** Fails the test on any script error or console error the page reports. */
-function collectErrors(page: Page): string[] {
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-  });
-  return errors;
-}
-
-test('the home page hydrates and shows a live price that moves', async ({ page }, testInfo) => {
+test('live data within 3 s of navigation, a green dot and a chart that keeps updating', async ({ page }, testInfo) => {
   const errors = collectErrors(page);
+  const started = Date.now();
   await page.goto('/');
-
-  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  const status = page.getByTestId('connection-status');
   const price = page.getByTestId('last-price');
-  await expect(price).toHaveText(/^\d+\.\d{2}$/);
-  // Text and seq read together, so a tick landing between two reads cannot skew them.
-  const read = () => price.evaluate((el) => ({ text: el.textContent ?? '', seq: Number(el.getAttribute('data-seq')) }));
-  const first = await read();
+  await expect(price).toHaveText(/^\d+\.\d{2}$/, { timeout: 3_000 });
+  await expect(status).toHaveAttribute('data-state', 'connected', { timeout: 3_000 });
+  expect(Date.now() - started).toBeLessThan(3_000);
 
-  // The socket keeps delivering: the seq moves on and the price text changes.
-  await expect.poll(async () => (await read()).seq).toBeGreaterThan(first.seq);
-  await expect(price).not.toHaveText(first.text);
+  const chart = page.getByTestId('price-chart');
+  await expect(chart).not.toHaveAttribute('data-candle-count', '0');
+  const first = await lastSeq(page);
+  const firstPrice = (await price.textContent()) ?? '';
+  await expectDataAfter(page, first);
+  await expect(price).not.toHaveText(firstPrice);
+  // The open candle is re-sent as it changes; a new one is appended when it closes.
+  const candles = Number(await chart.getAttribute('data-candle-count'));
+  await expect.poll(async () => Number(await chart.getAttribute('data-candle-count')), { timeout: 15_000 }).toBeGreaterThan(candles);
+  await expect(chart).toHaveAttribute('data-gaps', '0');
   await expect(page.getByText('synthetic data')).toBeVisible();
+  await expect(page.getByTestId('metrics-mode')).toHaveText('real-time');
+  await expect(page.getByTestId('metrics-latency')).toHaveText(/^\d+ ms$/);
+  await expect(page.getByTestId('metrics-rate')).toHaveText(/^[1-9]\d* msg\/s$/);
+  await expect(page.getByTestId('metrics-last-update')).toHaveText(/^\d\d:\d\d:\d\d$/);
 
   await page.screenshot({ path: testInfo.outputPath('market.png'), fullPage: true });
   expect(errors).toEqual([]);
@@ -44,5 +45,73 @@ test('picking another symbol streams that symbol instead', async ({ page }) => {
   const first = (await price.textContent()) ?? '';
   await expect(price).not.toHaveText(first);
   await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('price-chart')).toHaveAttribute('data-gaps', '0');
+  expect(errors).toEqual([]);
+});
+
+test('the real-time toggle switches to polling, survives a reload and switches back', async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/');
+  const status = page.getByTestId('connection-status');
+  const toggle = page.getByTestId('realtime-toggle');
+  await expect(status).toHaveAttribute('data-state', 'connected');
+  await expect(toggle).toBeChecked();
+
+  await toggle.uncheck();
+  await expect(status).toHaveAttribute('data-state', 'polling');
+  await expect(page.getByTestId('metrics-mode')).toHaveText('polling');
+  await expectDataAfter(page, await lastSeq(page));
+
+  await page.reload();
+  await expect(toggle).not.toBeChecked();
+  await expect(status).toHaveAttribute('data-state', 'polling');
+  await expect(page.getByTestId('last-price')).toHaveText(/^\d+\.\d{2}$/);
+  await expectDataAfter(page, await lastSeq(page));
+
+  await toggle.check();
+  await expect(status).toHaveAttribute('data-state', 'connected');
+  await expect(page.getByTestId('metrics-mode')).toHaveText('real-time');
+  await expectDataAfter(page, await lastSeq(page));
+  await expect(page.getByTestId('price-chart')).toHaveAttribute('data-gaps', '0');
+  expect(errors).toEqual([]);
+});
+
+test('dropped sockets: yellow, then polling with a toast while data flows, then green again with no gap', async ({ page }, testInfo) => {
+  test.setTimeout(120_000);
+  const errors = collectErrors(page);
+  let blocked = false;
+  const open: { close: () => Promise<void> }[] = [];
+  await page.routeWebSocket(/\/api\/ws$/, (ws) => {
+    if (blocked) {
+      // Accepted and dropped at once: the server's greeting never arrives.
+      void ws.close();
+      return;
+    }
+    ws.connectToServer();
+    open.push(ws);
+  });
+  await page.goto('/');
+  const status = page.getByTestId('connection-status');
+  const chart = page.getByTestId('price-chart');
+  await expect(status).toHaveAttribute('data-state', 'connected');
+  await expectDataAfter(page, await lastSeq(page));
+
+  blocked = true;
+  for (const ws of open.splice(0)) await ws.close();
+  await expect(status).toHaveAttribute('data-state', 'reconnecting');
+  // Three failed attempts (1 s, 2 s, 4 s apart, ± jitter), then polling.
+  await expect(status).toHaveAttribute('data-state', 'polling', { timeout: 20_000 });
+  await expect(page.getByTestId('toast').filter({ hasText: 'polling' })).toBeVisible();
+  await expect(page.getByTestId('metrics-mode')).toHaveText('polling');
+  await expectDataAfter(page, await lastSeq(page));
+  await page.screenshot({ path: testInfo.outputPath('polling.png'), fullPage: true });
+
+  blocked = false;
+  await expect(status).toHaveAttribute('data-state', 'connected', { timeout: 40_000 });
+  await expect(page.getByTestId('toast').filter({ hasText: 'restored' })).toBeVisible();
+  await expectDataAfter(page, await lastSeq(page));
+  await expect(chart).toHaveAttribute('data-gaps', '0');
+  expect(Number(await status.getAttribute('data-reconnects'))).toBeGreaterThanOrEqual(4);
+  await expect(page.getByTestId('metrics-reconnects')).not.toHaveText('0');
   expect(errors).toEqual([]);
 });

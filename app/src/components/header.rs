@@ -1,8 +1,9 @@
-//! The header on every page: the product name and the navigation.
+//! The header on every page: the product name, the navigation and the connection status.
 
 use leptos::prelude::*;
 
-/// Brand and navigation.
+use super::status::StatusIndicator;
+
 #[component]
 pub fn Header() -> impl IntoView {
     view! {
@@ -10,7 +11,10 @@ pub fn Header() -> impl IntoView {
             <a class="brand" href="/">"tickwire"</a>
             <nav>
                 <a href="/">"Market"</a>
+                <a href="/backtests">"Backtests"</a>
+                <a href="/sessions">"Sessions"</a>
             </nav>
+            <StatusIndicator/>
         </header>
     }
 }

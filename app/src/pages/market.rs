@@ -1,46 +1,94 @@
-//! The market page: pick a symbol, watch its live price.
+//! The market page: pick a symbol, watch its live price, candles and analysis.
 
 use leptos::prelude::*;
 
-use crate::components::status::StatusDot;
-use crate::protocol::{DataSource, Symbol, SymbolInfo};
-use crate::stream::use_market_stream;
+use crate::components::candle_chart::{CandleChart, CandleFeed};
+use crate::components::metrics::MetricsPanel;
+use crate::components::status::RealtimeToggle;
+use crate::protocol::{
+    Analysis, Candle, DataSource, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic,
+};
+use crate::stream::{use_topic, TopicEvent};
 
-/// Symbol picker and the live last price of the selected symbol.
 #[component]
 pub fn MarketPage() -> impl IntoView {
     let symbols = RwSignal::new(Vec::<SymbolInfo>::new());
-    let selected = RwSignal::new(None::<Symbol>);
+    // `/?symbol=X` opens on X (a link to any market topic, even one only producers publish).
+    let query = leptos_router::hooks::use_query_map();
+    let selected = RwSignal::new(
+        query.with_untracked(|q| q.get("symbol").and_then(|s| Symbol::parse(&s).ok())),
+    );
     let load_error = RwSignal::new(None::<String>);
+    let last_tick = RwSignal::new(None::<Tick>);
+    let open_candle = RwSignal::new(None::<Candle>);
+    let analysis = RwSignal::new(None::<Analysis>);
+    let feed = CandleFeed::new();
 
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            match fetch_symbols().await {
-                Ok(list) => {
-                    if selected.get_untracked().is_none() {
-                        selected.set(list.first().map(|s| s.symbol.clone()));
-                    }
-                    symbols.set(list);
+    leptos::task::spawn_local(async move {
+        match crate::api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
+            Ok(list) => {
+                if selected.get_untracked().is_none() {
+                    selected.set(list.first().map(|s| s.symbol.clone()));
                 }
-                Err(e) => load_error.set(Some(e)),
+                symbols.set(list);
             }
-        });
+            Err(e) => load_error.set(Some(format!("could not load symbols: {e}"))),
+        }
     });
 
-    let stream = use_market_stream(selected.into());
+    let topic = Signal::derive(move || selected.get().map(|s| Topic::market(&s)));
+    use_topic(topic, move |event| match event {
+        TopicEvent::Reset(snapshot) => {
+            let SnapshotData::Market(m) = &snapshot.data else {
+                return;
+            };
+            last_tick.set(m.last_tick.clone());
+            open_candle.set(m.candles.last().cloned());
+            analysis.set(m.analysis.clone());
+            feed.reset(&m.candles, snapshot.last_seq);
+        }
+        TopicEvent::Message(envelope) => {
+            let candle = match &envelope.message {
+                Message::Tick(t) => {
+                    last_tick.set(Some(t.clone()));
+                    None
+                }
+                Message::Candle(c) => {
+                    open_candle.set(Some(c.clone()));
+                    Some(c)
+                }
+                Message::Analysis(a) => {
+                    analysis.set(Some(a.clone()));
+                    None
+                }
+                _ => None,
+            };
+            feed.message(envelope.seq, candle);
+        }
+    });
+
     let info = move || {
         let sel = selected.get()?;
         symbols.with(|list| list.iter().find(|s| s.symbol == sel).cloned())
     };
-    let decimals = move || info().map_or(2, |i| i.price_decimals as usize);
+    let decimals = Signal::derive(move || info().map_or(2, |i| i.price_decimals as usize));
     let price = move || {
-        stream
-            .last_tick
-            .get()
-            .map_or("—".to_owned(), |t| format!("{:.*}", decimals(), t.price))
+        last_tick.get().map_or("—".to_owned(), |t| {
+            format!("{:.*}", decimals.get(), t.price)
+        })
     };
-    let change = move || stream.last_tick.get().map(|t| t.change_pct);
+    let change = move || last_tick.get().map(|t| t.change_pct);
+    let picker_options = move || {
+        let mut names: Vec<String> =
+            symbols.with(|l| l.iter().map(|s| s.symbol.to_string()).collect());
+        if let Some(sel) = selected.get().map(|s| s.to_string()) {
+            if !names.contains(&sel) && !names.is_empty() {
+                names.push(sel);
+            }
+        }
+        names
+    };
     let on_pick = move |ev: leptos::ev::Event| {
         selected.set(Symbol::parse(&event_target_value(&ev)).ok());
     };
@@ -51,55 +99,71 @@ pub fn MarketPage() -> impl IntoView {
                 <label>
                     "Symbol "
                     <select data-testid="symbol-picker" on:change=on_pick prop:value=move || selected.get().map(|s| s.to_string()).unwrap_or_default()>
-                        <For each=move || symbols.get() key=|s| s.symbol.clone() let:s>
-                            <option value=s.symbol.to_string()>{s.symbol.to_string()}</option>
+                        <For each=picker_options key=|s| s.clone() let:s>
+                            <option value=s.clone()>{s.clone()}</option>
                         </For>
                     </select>
                 </label>
-                <StatusDot state=stream.state.into() last_error=stream.last_error.into()/>
+                <RealtimeToggle/>
             </div>
             {move || load_error.get().map(|e| view! { <p class="error">{e}</p> })}
             <div class="quote">
                 <div class="quote-symbol">{move || selected.get().map(|s| s.to_string()).unwrap_or_else(|| "…".into())}</div>
-                <div class="quote-price" data-testid="last-price" data-seq=move || stream.last_seq.get()>{price}</div>
+                <div class="quote-price" data-testid="last-price" data-seq=move || feed.last_seq.get()>{price}</div>
                 <div class=move || match change() { Some(c) if c < 0.0 => "quote-change down", _ => "quote-change up" }>
                     {move || change().map(|c| format!("{c:+.2}%")).unwrap_or_default()}
                 </div>
-                {move || info().filter(|i| i.source == DataSource::Synthetic).map(|i| view! {
-                    <div class="badge synthetic" title=i.description.clone()>"synthetic data"</div>
+                {move || info().map(|i| {
+                    let label = match i.source { DataSource::Synthetic => "synthetic data", DataSource::CsvReplay => "CSV replay", DataSource::External => "external feed" };
+                    view! { <div class="badge synthetic" title=i.description.clone()>{label}</div> }
+                })}
+                {move || open_candle.get().map(|c| {
+                    let d = decimals.get();
+                    view! {
+                        <dl class="candle" data-testid="open-candle">
+                            <dt>"Interval"</dt><dd>{c.interval.to_string()}</dd>
+                            <dt>"O"</dt><dd>{format!("{:.*}", d, c.open)}</dd>
+                            <dt>"H"</dt><dd>{format!("{:.*}", d, c.high)}</dd>
+                            <dt>"L"</dt><dd>{format!("{:.*}", d, c.low)}</dd>
+                            <dt>"C"</dt><dd>{format!("{:.*}", d, c.close)}</dd>
+                            <dt>"Vol"</dt><dd>{format!("{:.2}", c.volume)}</dd>
+                        </dl>
+                    }
                 })}
             </div>
-            {move || stream.open_candle.get().map(|c| {
-                let d = decimals();
-                view! {
-                    <dl class="candle" data-testid="open-candle">
-                        <dt>"Interval"</dt><dd>{c.interval.to_string()}</dd>
-                        <dt>"Open"</dt><dd>{format!("{:.*}", d, c.open)}</dd>
-                        <dt>"High"</dt><dd>{format!("{:.*}", d, c.high)}</dd>
-                        <dt>"Low"</dt><dd>{format!("{:.*}", d, c.low)}</dd>
-                        <dt>"Close"</dt><dd>{format!("{:.*}", d, c.close)}</dd>
-                        <dt>"Volume"</dt><dd>{format!("{:.2}", c.volume)}</dd>
-                    </dl>
-                }
-            })}
+            <div class="chart-box">
+                <CandleChart feed decimals/>
+            </div>
+            <div class="market-side">
+                <MetricsPanel/>
+                <AnalysisPanel analysis decimals/>
+            </div>
         </section>
     }
+    .into_any()
 }
 
-#[cfg(feature = "hydrate")]
-async fn fetch_symbols() -> Result<Vec<SymbolInfo>, String> {
-    let response = gloo_net::http::Request::get("/api/market/symbols")
-        .send()
-        .await
-        .map_err(|e| format!("could not load symbols: {e}"))?;
-    if !response.ok() {
-        return Err(format!(
-            "could not load symbols: HTTP {}",
-            response.status()
-        ));
+/// Indicators, patterns, structure and confluence of the last closed candle.
+#[component]
+fn AnalysisPanel(analysis: RwSignal<Option<Analysis>>, decimals: Signal<usize>) -> impl IntoView {
+    view! {
+        <section class="analysis panel" data-testid="analysis">
+            <h3>"Analysis"</h3>
+            {move || match analysis.get() {
+                None => view! { <p class="muted">"Waiting for the first closed candle."</p> }.into_any(),
+                Some(a) => view! {
+                    <dl>
+                        {a.indicators.iter().map(|(name, v)| {
+                            let d = if name.starts_with("rsi") { 1 } else { decimals.get() };
+                            view! { <dt>{name.to_uppercase()}</dt><dd>{format!("{v:.d$}")}</dd> }
+                        }).collect_view()}
+                        <dt>"Structure"</dt><dd>{format!("{:?}", a.structure).to_lowercase()}</dd>
+                        <dt>"Patterns"</dt><dd>{if a.patterns.is_empty() { "none".to_owned() } else { a.patterns.join(", ") }}</dd>
+                        <dt>"Confluence"</dt><dd>{format!("{:.2}", a.confluence)}</dd>
+                    </dl>
+                }.into_any(),
+            }}
+        </section>
     }
-    response
-        .json()
-        .await
-        .map_err(|e| format!("could not read symbols: {e}"))
+    .into_any()
 }

@@ -1,38 +1,19 @@
-//! The browser side of a topic stream: one WebSocket on a dedicated stream path, decoded
-//! into [`ServerFrame`](crate::protocol::ServerFrame)s that update a set of signals.
+//! The browser side of tickwire's streams: one reconnecting client per page that
+//! follows any number of topics over `/api/ws`, falls back to polling and climbs back,
+//! and resumes every topic from its last seq (SPEC sections 6 and 7).
 //!
-//! Signals are created on the server too (so SSR and hydration render the same first
-//! frame); the socket itself only ever opens in the browser, inside an `Effect`.
+//! - [`policy`]: backoff, fallback, ping and poll timing (pure, tested natively).
+//! - [`cursor`]: per-topic seq bookkeeping: apply, drop a duplicate, or detect a gap.
+//! - [`status`]: the signals the header and metrics panel show.
+//! - [`client`]: what components call (`use_topic`, the real-time toggle).
+//! - `engine` (browser only): sockets, timers and polls.
 
+pub mod client;
+pub mod cursor;
 #[cfg(feature = "hydrate")]
-mod socket;
-mod state;
+mod engine;
+pub mod policy;
+pub mod status;
 
-pub use state::{ConnectionState, MarketView};
-
-use leptos::prelude::*;
-
-use crate::protocol::Symbol;
-
-/// Streams `market:{symbol}` for whichever symbol `symbol` holds, reopening the socket
-/// when it changes and closing it when the owning component goes away.
-pub fn use_market_stream(symbol: Signal<Option<Symbol>>) -> MarketView {
-    let view = MarketView::new();
-    #[cfg(feature = "hydrate")]
-    {
-        let current = StoredValue::new_local(None::<socket::Socket>);
-        Effect::new(move |_| {
-            // Dropping the previous socket closes it before the next one opens.
-            current.set_value(None);
-            view.reset();
-            if let Some(symbol) = symbol.get() {
-                let path = format!("/api/ws/stream/market-data/{symbol}");
-                current.set_value(socket::Socket::open(&path, view));
-            }
-        });
-        on_cleanup(move || current.set_value(None));
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = symbol;
-    view
-}
+pub use client::{use_topic, StreamClient, TopicEvent};
+pub use status::{ConnectionState, Mode, StreamStatus};

@@ -1,0 +1,109 @@
+//! A line chart on a canvas (equity, drawdown), repainted when its points change.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+
+/// `points` as (x, y) pairs in x order; `format` writes the y-axis labels.
+#[component]
+pub fn LineChart(
+    #[prop(into)] points: Signal<Vec<(f64, f64)>>,
+    colour: &'static str,
+    label: &'static str,
+    testid: &'static str,
+    /// Fill the area between the line and zero (drawdowns).
+    #[prop(optional)]
+    fill: bool,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let points = points.get();
+        if let Some(canvas) = canvas.get() {
+            paint::paint(&canvas, &points, colour, fill);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (colour, fill);
+    view! {
+        <figure class="line-chart">
+            <figcaption>{label}</figcaption>
+            <canvas node_ref=canvas data-testid=testid data-points=move || points.with(Vec::len)></canvas>
+        </figure>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod paint {
+    use leptos::prelude::window;
+    use wasm_bindgen::JsCast;
+    use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+    use crate::chart::PriceScale;
+
+    const AXIS_RIGHT: f64 = 64.0;
+    const TEXT: &str = "#8a93a6";
+    const GRID: &str = "#262b36";
+
+    pub fn paint(canvas: &HtmlCanvasElement, points: &[(f64, f64)], colour: &str, fill: bool) {
+        let Some(ctx) = canvas
+            .get_context("2d")
+            .ok()
+            .flatten()
+            .and_then(|c| c.dyn_into::<CanvasRenderingContext2d>().ok())
+        else {
+            return;
+        };
+        let dpr = window().device_pixel_ratio().max(1.0);
+        let (w, h) = (
+            f64::from(canvas.client_width()),
+            f64::from(canvas.client_height()),
+        );
+        canvas.set_width((w * dpr) as u32);
+        canvas.set_height((h * dpr) as u32);
+        let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
+        ctx.clear_rect(0.0, 0.0, w, h);
+        let plot_w = (w - AXIS_RIGHT).max(1.0);
+        let ys = points.iter().map(|p| (p.1, p.1));
+        let Some(scale) = PriceScale::fit(ys.chain(fill.then_some((0.0, 0.0)))) else {
+            return;
+        };
+        let (x0, x1) = match (points.first(), points.last()) {
+            (Some(a), Some(b)) if b.0 > a.0 => (a.0, b.0),
+            _ => return,
+        };
+        let px = |x: f64| (x - x0) / (x1 - x0) * plot_w;
+        let py = |y: f64| (scale.hi - y) / (scale.hi - scale.lo) * h;
+        ctx.set_font("11px system-ui, sans-serif");
+        for i in 0..=4 {
+            let v = scale.lo + (scale.hi - scale.lo) * f64::from(i) / 4.0;
+            ctx.set_fill_style_str(GRID);
+            ctx.fill_rect(0.0, py(v).round().min(h - 1.0), plot_w, 1.0);
+            ctx.set_fill_style_str(TEXT);
+            let _ = ctx.fill_text(
+                &format!("{v:.2}"),
+                plot_w + 6.0,
+                (py(v) + 4.0).clamp(10.0, h - 2.0),
+            );
+        }
+        ctx.begin_path();
+        for (i, (x, y)) in points.iter().enumerate() {
+            if i == 0 {
+                ctx.move_to(px(*x), py(*y));
+            } else {
+                ctx.line_to(px(*x), py(*y));
+            }
+        }
+        ctx.set_stroke_style_str(colour);
+        ctx.set_line_width(1.5);
+        ctx.stroke();
+        if fill {
+            ctx.line_to(px(x1), py(0.0));
+            ctx.line_to(px(x0), py(0.0));
+            ctx.close_path();
+            ctx.set_global_alpha(0.25);
+            ctx.set_fill_style_str(colour);
+            ctx.fill();
+            ctx.set_global_alpha(1.0);
+        }
+    }
+}

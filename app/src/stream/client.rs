@@ -1,0 +1,105 @@
+//! The page's stream client: what components use to follow topics, and the status
+//! signals the header and metrics panel show. One per page, provided as context by
+//! the app; the work happens in the browser ([`super::engine`]), while on the server
+//! the same calls only create the signals, so SSR and hydration render alike.
+
+use std::rc::Rc;
+
+use leptos::prelude::*;
+
+use super::status::StreamStatus;
+use crate::components::toast::Toasts;
+use crate::protocol::{Envelope, Snapshot, Topic};
+
+/// What a topic's listener receives, in order.
+#[derive(Clone, Copy, Debug)]
+pub enum TopicEvent<'a> {
+    /// Replace all state with this (a first subscribe, a resync, a late joiner).
+    Reset(&'a Snapshot),
+    /// The next message: its seq is exactly one more than the last one delivered since
+    /// the last `Reset`.
+    Message(&'a Envelope),
+}
+
+pub type Listener = Rc<dyn Fn(TopicEvent<'_>)>;
+
+/// The stream client in context. `Copy`.
+#[derive(Clone, Copy)]
+pub struct StreamClient {
+    pub status: StreamStatus,
+    #[cfg(feature = "hydrate")]
+    engine: StoredValue<Option<super::engine::Shared>, LocalStorage>,
+}
+
+impl StreamClient {
+    /// Creates the page's client, provides it as context and (in the browser) starts
+    /// streaming once the page has hydrated; it stops when the app is torn down.
+    pub fn provide(toasts: Toasts) -> Self {
+        let client = StreamClient {
+            status: StreamStatus::new(),
+            #[cfg(feature = "hydrate")]
+            engine: StoredValue::new_local(None),
+        };
+        #[cfg(feature = "hydrate")]
+        {
+            let shared = super::engine::Engine::new(client.status, toasts);
+            client.engine.set_value(Some(shared));
+            // Effects run after hydration: the first paint matches the server's.
+            Effect::new(move |_| client.with_engine(|e| e.begin()));
+            on_cleanup(move || {
+                if let Some(shared) = client.engine.try_get_value().flatten() {
+                    shared.borrow_mut().shutdown();
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = toasts;
+        provide_context(client);
+        client
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn with_engine(&self, f: impl FnOnce(&mut super::engine::Engine)) {
+        if let Some(shared) = self.engine.try_get_value().flatten() {
+            f(&mut shared.borrow_mut());
+        }
+    }
+
+    /// Real-time on (WebSocket) or off (polling); remembered across reloads.
+    pub fn set_realtime(&self, on: bool) {
+        #[cfg(feature = "hydrate")]
+        self.with_engine(|e| e.set_realtime(on));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = on;
+    }
+}
+
+/// Follows whichever topic `topic` holds (none: nothing), calling `listener` with its
+/// events; switches when the signal changes and stops when the component goes away.
+pub fn use_topic(topic: Signal<Option<Topic>>, listener: impl Fn(TopicEvent<'_>) + 'static) {
+    let client = expect_context::<StreamClient>();
+    #[cfg(feature = "hydrate")]
+    {
+        let listener: Listener = Rc::new(listener);
+        let current = StoredValue::new_local(None::<(Topic, u64)>);
+        let leave = move || {
+            if let Some((topic, id)) = current.try_update_value(Option::take).flatten() {
+                client.with_engine(|e| e.remove_listener(&topic, id));
+            }
+        };
+        Effect::new(move |_| {
+            let next = topic.get();
+            leave();
+            if let Some(topic) = next {
+                let mut id = None;
+                client.with_engine(|e| id = Some(e.add_listener(topic.clone(), listener.clone())));
+                if let Some(id) = id {
+                    current.set_value(Some((topic, id)));
+                }
+            }
+        });
+        on_cleanup(leave);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (client, topic, listener);
+}

@@ -1,0 +1,112 @@
+import { test, expect } from '@playwright/test';
+
+function stats(values: number[]) {
+  const s = [...values].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  return { n: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s[s.length - 1], min: s[0] };
+}
+
+test('navigation to first live data', async ({ page }) => {
+  const loads = 9;
+  const times: number[] = [];
+  for (let i = 0; i < loads; i++) {
+    await page.goto('/', { waitUntil: 'commit' });
+    // performance.now() counts from the navigation's start.
+    const t = await page.waitForFunction(
+      () => {
+        const el = document.querySelector('[data-testid=last-price]');
+        return el && Number(el.getAttribute('data-seq')) > 0 && /\d/.test(el.textContent ?? '') ? performance.now() : null;
+      },
+      null,
+      { polling: 'raf', timeout: 10_000 },
+    );
+    times.push(Number(await t.jsonValue()));
+  }
+  const s = stats(times);
+  console.log(
+    `navigation → first live data: median ${s.p50.toFixed(0)} ms, min ${s.min.toFixed(0)} ms, max ${s.max.toFixed(0)} ms over ${loads} loads`,
+  );
+});
+
+test('chart frame times with 1,000 candles and 50 messages/s', async ({ page, request }) => {
+  const symbol = 'BENCH';
+  const topic = `market:${symbol}`;
+  const interval = 5_000;
+  const t0 = Math.floor(Date.now() / interval) * interval - 1_000 * interval;
+  let price = 100;
+  const candle = (i: number, close: number, closed: boolean) => ({
+    symbol, interval: '5s', open_time: new Date(t0 + i * interval).toISOString(),
+    open: price, high: Math.max(price, close) + 0.05, low: Math.min(price, close) - 0.05, close, volume: 10, closed, source: 'external',
+  });
+  const publish = async (messages: object[]) => {
+    const r = await request.post('/api/publish', { data: { messages } });
+    expect(r.status(), await r.text()).toBe(200);
+  };
+
+  await page.goto(`/?symbol=${symbol}`);
+  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  // A random walk of 1,000 closed candles (a producer's history), then the open one.
+  for (let batch = 0; batch < 2; batch++) {
+    const messages = [];
+    for (let i = batch * 500; i < (batch + 1) * 500; i++) {
+      const close = Math.max(1, price + (Math.random() - 0.5));
+      messages.push({ topic, type: 'candle', data: candle(i, close, true) });
+      price = close;
+    }
+    await publish(messages);
+  }
+  const chart = page.getByTestId('price-chart');
+  await expect(chart).toHaveAttribute('data-candle-count', '1000');
+
+  await page.evaluate(() => {
+    const w = window as unknown as { frames_: number[]; longTasks: number[]; recording: boolean };
+    w.frames_ = [];
+    w.longTasks = [];
+    w.recording = true;
+    new PerformanceObserver((list) => list.getEntries().forEach((e) => w.longTasks.push(e.duration))).observe({ entryTypes: ['longtask'] });
+    let last = performance.now();
+    const loop = (t: number) => {
+      w.frames_.push(t - last);
+      last = t;
+      if (w.recording) requestAnimationFrame(loop);
+    };
+    requestAnimationFrame(loop);
+  });
+  // 50 messages/s for 10 s: ticks and the open candle changing with them, 5 every 100 ms.
+  const seconds = 10;
+  const open = 1_000;
+  const openPrice = price;
+  let high = price;
+  let low = price;
+  const started = Date.now();
+  for (let step = 0; step < seconds * 10; step++) {
+    const messages = [];
+    for (let k = 0; k < 5; k++) {
+      price = Math.max(1, price + (Math.random() - 0.5) * 0.2);
+      high = Math.max(high, price);
+      low = Math.min(low, price);
+      messages.push(
+        k % 2 === 0
+          ? { topic, type: 'tick', data: { symbol, price, change_pct: 0, volume: 1, source: 'external' } }
+          : { topic, type: 'candle', data: { symbol, interval: '5s', open_time: new Date(t0 + open * interval).toISOString(), open: openPrice, high, low, close: price, volume: 10, closed: false, source: 'external' } },
+      );
+    }
+    await publish(messages);
+    const wait = started + (step + 1) * 100 - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const { frames, longTasks } = await page.evaluate(() => {
+    const w = window as unknown as { frames_: number[]; longTasks: number[]; recording: boolean };
+    w.recording = false;
+    return { frames: w.frames_.slice(1), longTasks: w.longTasks };
+  });
+  await expect(chart).toHaveAttribute('data-gaps', '0');
+  const s = stats(frames);
+  const fps = (frames.length / frames.reduce((a, b) => a + b, 0)) * 1000;
+  const slow = frames.filter((f) => f > 20).length;
+  console.log(
+    `chart, 1,000 candles, 50 msg/s for ${seconds} s: ${frames.length} frames, ${fps.toFixed(1)} fps; ` +
+      `frame time p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms; ` +
+      `${slow} frames over 20 ms; ${longTasks.length} long tasks`,
+  );
+});

@@ -1,0 +1,47 @@
+import { test, expect, Page } from '@playwright/test';
+import { collectErrors } from './helpers';
+
+/** The open positions a page shows, as comparable rows. */
+async function positions(page: Page): Promise<string[]> {
+  return page
+    .getByTestId('session-positions')
+    .locator('tbody tr')
+    .evaluateAll((rows) =>
+      rows.map((r) => ['data-position-id', 'data-side', 'data-qty', 'data-entry'].map((a) => r.getAttribute(a)).join(' ')),
+    );
+}
+
+test('a session started from the form trades live, and two pages show the same positions', async ({ browser }, testInfo) => {
+  const first = await browser.newPage();
+  const errors = collectErrors(first);
+  await first.goto('/sessions');
+  const form = first.locator('form.session-form');
+  await expect(form.locator('select[name=symbol] option')).not.toHaveCount(0);
+  await form.locator('select[name=symbol]').selectOption('ETH-USD');
+  await form.locator('select[name=strategy]').selectOption('buy_and_hold');
+  await first.getByTestId('session-start').click();
+  await expect(first).toHaveURL(/\/sessions\/s-/);
+  const url = first.url();
+
+  // Buy and hold buys on its first closed candle and fills at the next print.
+  await expect(first.getByTestId('session-positions').locator('tbody tr')).toHaveCount(1, { timeout: 20_000 });
+  await expect(first.getByTestId('session-decisions')).toContainText('BUY');
+  await expect(first.getByTestId('session-countdown')).toHaveText(/Next bar in \d+ s/);
+  await expect(first.getByTestId('session-pnl')).toContainText('Equity');
+
+  const second = await browser.newPage();
+  await second.goto(url);
+  await expect(second.getByTestId('session-positions').locator('tbody tr')).toHaveCount(1);
+  expect(await positions(second)).toEqual(await positions(first));
+  await expect(second.getByTestId('session-decisions')).toContainText('BUY');
+  await first.screenshot({ path: testInfo.outputPath('session.png'), fullPage: true });
+
+  // Stopping closes the position at the last price, in both pages.
+  await second.getByRole('button', { name: 'Stop session' }).click();
+  for (const page of [first, second]) {
+    await expect(page.getByTestId('session-positions').locator('tbody tr')).toHaveCount(0);
+    await expect(page.getByTestId('session-closed').locator('tbody tr')).toHaveCount(1);
+    await expect(page.getByTestId('session-countdown')).toContainText('Ended: stopped');
+  }
+  expect(errors).toEqual([]);
+});
