@@ -270,7 +270,7 @@ mod paint {
             for (i, c) in shown.iter().enumerate() {
                 candle(ctx, &layout, &scale, layout.slot_x(i, shown.len()), c);
                 if i % every == 0 {
-                    let label = c.open_time.datetime().format("%H:%M:%S").to_string();
+                    let label = c.open_time.clock();
                     let x = layout.slot_x(i, shown.len()) + SLOT / 2.0;
                     if x > 24.0 && x < layout.width - 24.0 {
                         ctx.set_fill_style_str(TEXT);

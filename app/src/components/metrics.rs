@@ -14,10 +14,7 @@ pub fn MetricsPanel() -> impl IntoView {
     };
     let last_update = move || {
         s.last_update_ms.get().map_or("—".to_owned(), |ms| {
-            crate::protocol::Timestamp::from_unix_ms(ms as i64)
-                .datetime()
-                .format("%H:%M:%S")
-                .to_string()
+            crate::protocol::Timestamp::from_unix_ms(ms as i64).clock()
         })
     };
     view! {

@@ -245,7 +245,7 @@ pub fn SessionPage() -> impl IntoView {
                     {move || state.with(|s| s.decisions.iter().rev().take(RECENT_DECISIONS).map(|d| view! {
                         <li>
                             <span class=format!("decision decision-{:?}", d.action).to_lowercase()>{format!("{:?}", d.action).to_uppercase()}</span>
-                            <span class="decision-time">{d.bar_time.datetime().format("%H:%M:%S").to_string()}</span>
+                            <span class="decision-time">{d.bar_time.clock()}</span>
                             " "{d.reasoning.clone()}
                         </li>
                     }).collect_view())}

@@ -35,6 +35,14 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// `HH:MM:SS` (UTC), the wall-clock part the dashboard shows.
+    pub fn clock(self) -> String {
+        let t = self.0;
+        format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, written field by field: this runs for every message
     /// and every equity point, and chrono's general formatter is several times slower.
@@ -74,6 +82,11 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_is_utc_hours_minutes_seconds() {
+        assert_eq!(Timestamp::from_unix_ms(3_723_456).clock(), "01:02:03");
+    }
 
     #[test]
     fn timestamps_serialize_as_rfc3339_utc_milliseconds() {
