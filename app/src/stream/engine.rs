@@ -129,6 +129,51 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 impl Engine {
+    /// Calls `step` on the engine every `ms` until the returned guard is dropped.
+    fn every(&self, ms: f64, step: fn(&mut Engine)) -> Option<Interval> {
+        let weak = self.weak.clone();
+        set_interval_with_handle(
+            move || {
+                if let Some(shared) = weak.upgrade() {
+                    step(&mut shared.borrow_mut());
+                }
+            },
+            Duration::from_millis(ms as u64),
+        )
+        .ok()
+        .map(Interval)
+    }
+
+    /// Calls `step` on the engine once after `ms`, unless the returned guard is dropped.
+    fn after(&self, ms: f64, step: fn(&mut Engine)) -> Option<Timeout> {
+        let weak = self.weak.clone();
+        set_timeout_with_handle(
+            move || {
+                if let Some(shared) = weak.upgrade() {
+                    step(&mut shared.borrow_mut());
+                }
+            },
+            Duration::from_millis(ms as u64),
+        )
+        .ok()
+        .map(Timeout)
+    }
+
+    /// Closes the socket, if any, and stops what only a socket needs (pings, retries);
+    /// callbacks of the old socket are ignored from here on.
+    fn drop_socket(&mut self) {
+        self.generation += 1;
+        self.socket = None;
+        self.retry = None;
+        self.pinger = None;
+    }
+
+    /// Publishes the messages counted in the last second as the rate.
+    fn sample_rate(&mut self) {
+        self.status.rate.set(f64::from(self.received));
+        self.received = 0;
+    }
+
     /// Creates the engine; nothing happens until [`Engine::begin`].
     pub fn new(status: StreamStatus, toasts: Toasts) -> Shared {
         let query = window().location().search().unwrap_or_default();
@@ -169,19 +214,7 @@ impl Engine {
                 shared.borrow_mut().on_online();
             }
         }));
-        let weak = self.weak.clone();
-        self.ticker = set_interval_with_handle(
-            move || {
-                if let Some(shared) = weak.upgrade() {
-                    let mut e = shared.borrow_mut();
-                    e.status.rate.set(f64::from(e.received));
-                    e.received = 0;
-                }
-            },
-            Duration::from_secs(1),
-        )
-        .ok()
-        .map(Interval);
+        self.ticker = self.every(1_000.0, Engine::sample_rate);
         let realtime = storage()
             .and_then(|s| s.get_item(REALTIME_KEY).ok().flatten())
             .is_none_or(|v| v != "off");
@@ -195,11 +228,8 @@ impl Engine {
 
     /// Stops everything: socket, timers, listeners.
     pub fn shutdown(&mut self) {
-        self.generation += 1;
-        self.socket = None;
-        self.retry = None;
+        self.drop_socket();
         self.poller = None;
-        self.pinger = None;
         self.ticker = None;
         if let Some(handle) = self.online.take() {
             handle.remove();
@@ -270,10 +300,7 @@ impl Engine {
             self.status.failures.set(0);
             self.connect();
         } else {
-            self.generation += 1;
-            self.socket = None;
-            self.retry = None;
-            self.pinger = None;
+            self.drop_socket();
             self.fell_back = false;
             self.start_polling();
         }
@@ -298,10 +325,9 @@ impl Engine {
     }
 
     fn connect(&mut self) {
-        self.retry = None;
-        self.socket = None;
-        self.generation += 1;
-        if self.generation > 1 {
+        let first = self.generation == 0;
+        self.drop_socket();
+        if !first {
             self.status.reconnects.update(|n| *n += 1);
         }
         if !self.fell_back {
@@ -380,17 +406,7 @@ impl Engine {
             self.send(action);
         }
         self.last_pong_ms = now_ms();
-        let weak = self.weak.clone();
-        self.pinger = set_interval_with_handle(
-            move || {
-                if let Some(shared) = weak.upgrade() {
-                    shared.borrow_mut().ping();
-                }
-            },
-            Duration::from_millis(self.policy.ping_ms as u64),
-        )
-        .ok()
-        .map(Interval);
+        self.pinger = self.every(self.policy.ping_ms, Engine::ping);
         self.ping();
     }
 
@@ -400,7 +416,6 @@ impl Engine {
         }
         let now = now_ms();
         if now - self.last_pong_ms > self.policy.pong_timeout_ms {
-            self.socket = None;
             return self.connection_lost("no pong from the server".to_owned());
         }
         self.next_ping += 1;
@@ -414,9 +429,7 @@ impl Engine {
         if !self.is_current(generation) {
             return;
         }
-        let greeted = self.greeted();
-        self.socket = None;
-        if greeted {
+        if self.greeted() {
             self.connection_lost(reason);
         } else {
             self.attempt_failed(reason);
@@ -425,7 +438,7 @@ impl Engine {
 
     /// A working connection dropped: retry soon; this is not a failed attempt.
     fn connection_lost(&mut self, reason: String) {
-        self.pinger = None;
+        self.drop_socket();
         self.status.last_error.set(Some(reason));
         self.status.state.set(ConnectionState::Reconnecting);
         self.schedule_retry();
@@ -433,8 +446,7 @@ impl Engine {
 
     /// An attempt that never reached the server's greeting.
     fn attempt_failed(&mut self, reason: String) {
-        self.pinger = None;
-        self.socket = None;
+        self.drop_socket();
         self.failures += 1;
         self.status.failures.set(self.failures);
         self.status.last_error.set(Some(reason));
@@ -454,17 +466,7 @@ impl Engine {
             return;
         }
         let delay = self.policy.delay_ms(self.failures, js_sys::Math::random());
-        let weak = self.weak.clone();
-        self.retry = set_timeout_with_handle(
-            move || {
-                if let Some(shared) = weak.upgrade() {
-                    shared.borrow_mut().connect();
-                }
-            },
-            Duration::from_millis(delay as u64),
-        )
-        .ok()
-        .map(Timeout);
+        self.retry = self.after(delay, Engine::connect);
     }
 
     fn note_message(&mut self) {
@@ -478,17 +480,7 @@ impl Engine {
         self.status.state.set(ConnectionState::Polling);
         self.status.mode.set(Mode::Polling);
         self.status.latency_ms.set(None);
-        let weak = self.weak.clone();
-        self.poller = set_interval_with_handle(
-            move || {
-                if let Some(shared) = weak.upgrade() {
-                    shared.borrow_mut().poll_now();
-                }
-            },
-            Duration::from_millis(self.policy.poll_ms as u64),
-        )
-        .ok()
-        .map(Interval);
+        self.poller = self.every(self.policy.poll_ms, Engine::poll_now);
         self.poll_now();
     }
 
