@@ -1,6 +1,8 @@
 //! Form fields the backtest and session forms share. Inputs hold text; the form parses
 //! it when sent, so a bad value is reported naming its field.
 
+use std::collections::BTreeMap;
+
 use leptos::prelude::*;
 
 /// A labelled number input.
@@ -36,18 +38,97 @@ pub fn Choice(
     }
 }
 
-/// The strategies the server runs, for backtests and sessions alike.
+/// The strategies the server runs and their parameters, with their defaults.
+const STRATEGIES: &[(&str, &str, &[(&str, &str)])] = &[
+    ("sma_cross", "SMA cross", &[("fast", "10"), ("slow", "20")]),
+    (
+        "rsi_reversion",
+        "RSI reversion",
+        &[("period", "14"), ("lower", "30"), ("upper", "70")],
+    ),
+    ("buy_and_hold", "Buy and hold", &[]),
+];
+
+/// A strategy and its parameters as a form edits them, for backtests and sessions
+/// alike. `Copy`.
+#[derive(Clone, Copy)]
+pub struct StrategyInput {
+    pub strategy: RwSignal<String>,
+    /// (strategy, parameter, text) for every parameter of every strategy.
+    params: StoredValue<Vec<(&'static str, &'static str, RwSignal<String>)>>,
+}
+
+impl StrategyInput {
+    /// Starts on `strategy`; `defaults` replaces built-in defaults by parameter name.
+    pub fn new(strategy: &str, defaults: &[(&str, &str)]) -> Self {
+        let params = STRATEGIES
+            .iter()
+            .flat_map(|(s, _, params)| params.iter().map(move |p| (*s, p)))
+            .map(|(s, (name, default))| {
+                let value = defaults
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map_or(*default, |(_, v)| v);
+                (s, *name, RwSignal::new(value.to_owned()))
+            })
+            .collect();
+        StrategyInput {
+            strategy: RwSignal::new(strategy.to_owned()),
+            params: StoredValue::new(params),
+        }
+    }
+
+    /// The chosen strategy's parameters, or an error naming the first that is not a number.
+    pub fn params(&self) -> Result<BTreeMap<String, f64>, String> {
+        let strategy = self.strategy.get_untracked();
+        self.params.with_value(|params| {
+            params
+                .iter()
+                .filter(|(s, _, _)| *s == strategy)
+                .map(|(_, name, text)| {
+                    Ok((
+                        (*name).to_owned(),
+                        parse_number(name, &text.get_untracked())?,
+                    ))
+                })
+                .collect()
+        })
+    }
+}
+
+/// The strategy picker, then the chosen strategy's parameter fields.
 #[component]
-pub fn StrategySelect(value: RwSignal<String>) -> impl IntoView {
+pub fn StrategyFields(input: StrategyInput) -> impl IntoView {
+    let value = input.strategy;
+    let fields = move || {
+        let strategy = value.get();
+        input.params.with_value(|params| {
+            params
+                .iter()
+                .filter(|(s, _, _)| *s == strategy)
+                .map(|(_, name, text)| view! { <NumberField label=*name name=*name value=*text/> })
+                .collect_view()
+        })
+    };
     view! {
         <label>"Strategy"
             <select name="strategy" prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
-                <option value="sma_cross">"SMA cross"</option>
-                <option value="rsi_reversion">"RSI reversion"</option>
-                <option value="buy_and_hold">"Buy and hold"</option>
+                {STRATEGIES.iter().map(|(id, label, _)| view! { <option value=*id>{*label}</option> }).collect_view()}
             </select>
         </label>
+        {fields}
     }
+}
+
+/// "sma_cross fast=10 slow=20 on GOOG (2148 bars)": what a run or session trades.
+pub fn strategy_title(
+    strategy: &str,
+    params: &BTreeMap<String, f64>,
+    symbol: &str,
+    detail: impl std::fmt::Display,
+) -> String {
+    let params: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{strategy} {} on {symbol} ({detail})", params.join(" "))
 }
 
 /// The number in `text`, or an error naming `field`.

@@ -4,9 +4,11 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::components::form::{parse_number, Choice, NumberField, StrategySelect};
+use crate::components::form::{
+    parse_number, strategy_title, Choice, NumberField, StrategyFields, StrategyInput,
+};
 use crate::components::line_chart::LineChart;
-use crate::protocol::{BacktestSnapshot, RunStatus, SnapshotData, Topic, TopicKind};
+use crate::protocol::{BacktestSnapshot, EquityPoint, RunStatus, SnapshotData, Topic, TopicKind};
 use crate::stream::{use_topic, TopicEvent};
 
 /// Rows shown in the trades table and the log panel (the most recent).
@@ -28,34 +30,12 @@ struct RunRef {
     backtest_id: String,
 }
 
-/// Parameters each strategy takes, with their defaults.
-fn strategy_params(strategy: &str) -> &'static [(&'static str, &'static str)] {
-    match strategy {
-        "sma_cross" => &[("fast", "10"), ("slow", "20")],
-        "rsi_reversion" => &[("period", "14"), ("lower", "30"), ("upper", "70")],
-        _ => &[],
-    }
-}
-
 #[component]
 pub fn BacktestsPage() -> impl IntoView {
     let runs = RwSignal::new(Vec::<String>::new());
     let datasets = RwSignal::new(Vec::<String>::new());
     let dataset = RwSignal::new(String::new());
-    let strategy = RwSignal::new("sma_cross".to_owned());
-    let params: Vec<(&'static str, RwSignal<String>)> =
-        ["fast", "slow", "period", "lower", "upper"]
-            .into_iter()
-            .map(|name| {
-                let default = ["sma_cross", "rsi_reversion"]
-                    .iter()
-                    .flat_map(|s| strategy_params(s))
-                    .find(|(n, _)| *n == name)
-                    .map_or("", |(_, d)| d);
-                (name, RwSignal::new(default.to_owned()))
-            })
-            .collect();
-    let params = StoredValue::new(params);
+    let strategy = StrategyInput::new("sma_cross", &[]);
     let cash = RwSignal::new("10000".to_owned());
     let commission = RwSignal::new("0.001".to_owned());
     let error = RwSignal::new(None::<String>);
@@ -84,21 +64,10 @@ pub fn BacktestsPage() -> impl IntoView {
     });
 
     let request = move || -> Result<StartRequest, String> {
-        let strategy = strategy.get_untracked();
-        let mut values = std::collections::BTreeMap::new();
-        for (name, _) in strategy_params(&strategy) {
-            let text = params.with_value(|p| {
-                p.iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, s)| s.get_untracked())
-                    .unwrap_or_default()
-            });
-            values.insert((*name).to_owned(), parse_number(name, &text)?);
-        }
         Ok(StartRequest {
             dataset: dataset.get_untracked(),
-            strategy,
-            params: values,
+            strategy: strategy.strategy.get_untracked(),
+            params: strategy.params()?,
             cash: parse_number("cash", &cash.get_untracked())?,
             commission: parse_number("commission", &commission.get_untracked())?,
         })
@@ -121,23 +90,12 @@ pub fn BacktestsPage() -> impl IntoView {
         let _ = body;
     };
 
-    let param_inputs = move || {
-        let names = strategy_params(&strategy.get());
-        params.with_value(|p| {
-            p.iter()
-                .filter(|(n, _)| names.iter().any(|(m, _)| m == n))
-                .map(|(name, value)| view! { <NumberField label=*name name=*name value=*value/> })
-                .collect_view()
-        })
-    };
-
     view! {
         <section class="backtests">
             <form class="panel backtest-form" on:submit=submit>
                 <h2>"New backtest"</h2>
                 <Choice label="Dataset" name="dataset" value=dataset options=datasets/>
-                <StrategySelect value=strategy/>
-                {param_inputs}
+                <StrategyFields input=strategy/>
                 <NumberField label="Cash" name="cash" value=cash/>
                 <NumberField label="Commission" name="commission" value=commission/>
                 <button type="submit" data-testid="backtest-start">"Start"</button>
@@ -178,34 +136,33 @@ fn BacktestRun(id: String) -> impl IntoView {
             _ => s.progress.as_ref().map_or(0.0, |p| p.pct),
         })
     };
-    let equity = Memo::new(move |_| {
-        state.with(|s| {
-            s.equity
-                .iter()
-                .map(|p| (p.0.unix_ms() as f64, p.1))
-                .collect::<Vec<_>>()
+    // Equity arrives in batches; other messages (progress, trades, logs) must not
+    // rebuild the charts' points, so they follow this key, not the whole state.
+    let equity_changed =
+        Memo::new(move |_| state.with(|s| (s.equity.len(), s.equity.last().map(|p| p.0))));
+    let series = move |y: fn(&EquityPoint) -> f64| {
+        Signal::derive(move || {
+            // Read, not only tracked: an unread memo is never computed, so it would
+            // not follow `state`.
+            let _key = equity_changed.get();
+            state.with_untracked(|s| {
+                s.equity
+                    .iter()
+                    .map(|p| (p.0.unix_ms() as f64, y(p)))
+                    .collect::<Vec<_>>()
+            })
         })
-    });
-    let drawdown = Memo::new(move |_| {
-        state.with(|s| {
-            s.equity
-                .iter()
-                .map(|p| (p.0.unix_ms() as f64, -p.2))
-                .collect::<Vec<_>>()
-        })
-    });
+    };
+    let equity = series(|p| p.1);
+    let drawdown = series(|p| -p.2);
     let title = move || {
         state.with(|s| {
             s.started.as_ref().map_or("starting…".to_owned(), |st| {
-                let params = st
-                    .params
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                format!(
-                    "{} {} on {} ({} bars)",
-                    st.strategy, params, st.symbol, st.total_bars
+                strategy_title(
+                    &st.strategy,
+                    &st.params,
+                    &st.symbol,
+                    format_args!("{} bars", st.total_bars),
                 )
             })
         })

@@ -7,7 +7,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::form::{parse_number, Choice, NumberField, StrategySelect};
+use crate::components::form::{
+    parse_number, strategy_title, Choice, NumberField, StrategyFields, StrategyInput,
+};
 use crate::protocol::{SessionSnapshot, SnapshotData, Topic, TopicKind};
 use crate::stream::{use_topic, TopicEvent};
 
@@ -36,9 +38,8 @@ pub fn SessionsPage() -> impl IntoView {
     let sessions = RwSignal::new(Vec::<SessionRef>::new());
     let symbols = RwSignal::new(Vec::<String>::new());
     let symbol = RwSignal::new(String::new());
-    let strategy = RwSignal::new("sma_cross".to_owned());
-    let fast = RwSignal::new("3".to_owned());
-    let slow = RwSignal::new("8".to_owned());
+    // Shorter averages than a backtest's: a live session should act within minutes.
+    let strategy = StrategyInput::new("sma_cross", &[("fast", "3"), ("slow", "8")]);
     let cash = RwSignal::new("100000".to_owned());
     let error = RwSignal::new(None::<String>);
     let navigate = leptos_router::hooks::use_navigate();
@@ -63,23 +64,11 @@ pub fn SessionsPage() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let strategy = strategy.get_untracked();
         let body = (|| -> Result<StartRequest, String> {
-            let mut params = std::collections::BTreeMap::new();
-            if strategy == "sma_cross" {
-                params.insert(
-                    "fast".to_owned(),
-                    parse_number("fast", &fast.get_untracked())?,
-                );
-                params.insert(
-                    "slow".to_owned(),
-                    parse_number("slow", &slow.get_untracked())?,
-                );
-            }
             Ok(StartRequest {
                 symbol: symbol.get_untracked(),
-                strategy: strategy.clone(),
-                params,
+                strategy: strategy.strategy.get_untracked(),
+                params: strategy.params()?,
                 cash: parse_number("cash", &cash.get_untracked())?,
             })
         })();
@@ -107,11 +96,7 @@ pub fn SessionsPage() -> impl IntoView {
             <form class="panel session-form" on:submit=submit>
                 <h2>"New paper-trading session"</h2>
                 <Choice label="Symbol" name="symbol" value=symbol options=symbols/>
-                <StrategySelect value=strategy/>
-                {move || (strategy.get() == "sma_cross").then(|| view! {
-                    <NumberField label="Fast" name="fast" value=fast/>
-                    <NumberField label="Slow" name="slow" value=slow/>
-                })}
+                <StrategyFields input=strategy/>
                 <NumberField label="Cash" name="cash" value=cash/>
                 <button type="submit" data-testid="session-start">"Start session"</button>
                 {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
@@ -162,18 +147,12 @@ pub fn SessionPage() -> impl IntoView {
     };
     let title = move || {
         state.with(|s| match &s.initialized {
-            Some(i) => {
-                let params = i
-                    .params
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                format!(
-                    "{} {} on {} ({} bars)",
-                    i.strategy, params, i.symbol, i.interval
-                )
-            }
+            Some(i) => strategy_title(
+                &i.strategy,
+                &i.params,
+                &i.symbol,
+                format_args!("{} bars", i.interval),
+            ),
             None => "waiting for the session…".to_owned(),
         })
     };
