@@ -44,11 +44,10 @@ impl SnapshotData {
 impl MarketSnapshot {
     /// Folds one message into the state; messages of other topic kinds are ignored.
     pub fn apply(&mut self, message: &Message) {
-        let s = self;
         match message {
-            Message::Candle(c) => upsert_candle(&mut s.candles, c),
-            Message::Tick(t) => s.last_tick = Some(t.clone()),
-            Message::Analysis(a) => s.analysis = Some(a.clone()),
+            Message::Candle(c) => upsert_candle(&mut self.candles, c),
+            Message::Tick(t) => self.last_tick = Some(t.clone()),
+            Message::Analysis(a) => self.analysis = Some(a.clone()),
             _ => {}
         }
     }
@@ -57,32 +56,31 @@ impl MarketSnapshot {
 impl BacktestSnapshot {
     /// Folds one message into the state; messages of other topic kinds are ignored.
     pub fn apply(&mut self, message: &Message) {
-        let s = self;
         match message {
             Message::Started(started) => {
-                s.started = Some(started.clone());
-                s.status = RunStatus::Running;
+                self.started = Some(started.clone());
+                self.status = RunStatus::Running;
             }
-            Message::Progress(p) => s.progress = Some(p.clone()),
-            Message::Trade(t) => push_capped(&mut s.trades, t.clone(), SNAPSHOT_TRADES),
+            Message::Progress(p) => self.progress = Some(p.clone()),
+            Message::Trade(t) => push_capped(&mut self.trades, t.clone(), SNAPSHOT_TRADES),
             Message::Equity(batch) => {
                 for point in &batch.points {
-                    push_capped(&mut s.equity, *point, SNAPSHOT_EQUITY_POINTS);
+                    push_capped(&mut self.equity, *point, SNAPSHOT_EQUITY_POINTS);
                 }
             }
-            Message::Metrics(m) => s.metrics = Some(m.clone()),
-            Message::Log(l) => push_capped(&mut s.logs, l.clone(), SNAPSHOT_RECENT),
-            Message::Paused(_) => s.status = RunStatus::Paused,
-            Message::Resumed(_) => s.status = RunStatus::Running,
-            Message::Cancelled(_) => s.status = RunStatus::Cancelled,
+            Message::Metrics(m) => self.metrics = Some(m.clone()),
+            Message::Log(l) => push_capped(&mut self.logs, l.clone(), SNAPSHOT_RECENT),
+            Message::Paused(_) => self.status = RunStatus::Paused,
+            Message::Resumed(_) => self.status = RunStatus::Running,
+            Message::Cancelled(_) => self.status = RunStatus::Cancelled,
             Message::Complete(c) => {
-                s.metrics = Some(c.metrics.clone());
-                s.complete = Some(c.clone());
-                s.status = RunStatus::Complete;
+                self.metrics = Some(c.metrics.clone());
+                self.complete = Some(c.clone());
+                self.status = RunStatus::Complete;
             }
             Message::Error(e) => {
-                s.error = Some(e.clone());
-                s.status = RunStatus::Failed;
+                self.error = Some(e.clone());
+                self.status = RunStatus::Failed;
             }
             _ => {}
         }
@@ -92,22 +90,21 @@ impl BacktestSnapshot {
 impl SessionSnapshot {
     /// Folds one message into the state; messages of other topic kinds are ignored.
     pub fn apply(&mut self, message: &Message) {
-        let s = self;
         match message {
-            Message::SessionInitialized(i) => s.initialized = Some(i.clone()),
-            Message::Candle(c) => upsert_candle(&mut s.candles, c),
-            Message::Thinking(t) => s.thinking.push(t.clone()),
+            Message::SessionInitialized(i) => self.initialized = Some(i.clone()),
+            Message::Candle(c) => upsert_candle(&mut self.candles, c),
+            Message::Thinking(t) => self.thinking.push(t.clone()),
             Message::Decision(d) => {
-                s.thinking.clear();
-                push_capped(&mut s.decisions, d.clone(), SNAPSHOT_RECENT);
+                self.thinking.clear();
+                push_capped(&mut self.decisions, d.clone(), SNAPSHOT_RECENT);
             }
-            Message::PositionOpened(p) => s.open_positions.push(OpenPosition {
+            Message::PositionOpened(p) => self.open_positions.push(OpenPosition {
                 opened: p.clone(),
                 last_price: p.entry_price,
                 unrealized_pnl: 0.0,
             }),
             Message::PositionUpdated(u) => {
-                if let Some(p) = s
+                if let Some(p) = self
                     .open_positions
                     .iter_mut()
                     .find(|p| p.opened.position_id == u.position_id)
@@ -117,13 +114,13 @@ impl SessionSnapshot {
                 }
             }
             Message::PositionClosed(c) => {
-                s.open_positions
+                self.open_positions
                     .retain(|p| p.opened.position_id != c.position_id);
-                push_capped(&mut s.closed_positions, c.clone(), SNAPSHOT_RECENT);
+                push_capped(&mut self.closed_positions, c.clone(), SNAPSHOT_RECENT);
             }
-            Message::StatsUpdate(st) => s.stats = Some(st.clone()),
-            Message::Countdown(c) => s.countdown = Some(c.clone()),
-            Message::SessionCompleted(c) => s.completed = Some(c.clone()),
+            Message::StatsUpdate(st) => self.stats = Some(st.clone()),
+            Message::Countdown(c) => self.countdown = Some(c.clone()),
+            Message::SessionCompleted(c) => self.completed = Some(c.clone()),
             _ => {}
         }
     }
@@ -132,15 +129,14 @@ impl SessionSnapshot {
 impl TradingSnapshot {
     /// Folds one message into the state; messages of other topic kinds are ignored.
     pub fn apply(&mut self, message: &Message) {
-        let s = self;
         match message {
-            Message::Order(o) => match s.orders.iter_mut().find(|x| x.id == o.id) {
+            Message::Order(o) => match self.orders.iter_mut().find(|x| x.id == o.id) {
                 Some(existing) => *existing = o.clone(),
-                None => push_capped(&mut s.orders, o.clone(), SNAPSHOT_RECENT),
+                None => push_capped(&mut self.orders, o.clone(), SNAPSHOT_RECENT),
             },
-            Message::Position(p) => s.position = Some(p.clone()),
-            Message::Pnl(p) => s.pnl = Some(p.clone()),
-            Message::Risk(r) => s.risk = Some(r.clone()),
+            Message::Position(p) => self.position = Some(p.clone()),
+            Message::Pnl(p) => self.pnl = Some(p.clone()),
+            Message::Risk(r) => self.risk = Some(r.clone()),
             _ => {}
         }
     }

@@ -27,11 +27,7 @@ pub async fn start(
         .map_err(|e| ApiError::internal(format!("the backtest could not start: {e}")))?;
     match started {
         Ok(run) => Ok((StatusCode::CREATED, Json(run))),
-        Err(e @ RequestError::Exists(_)) => Err(ApiError {
-            status: StatusCode::CONFLICT,
-            error: e.to_string(),
-            details: None,
-        }),
+        Err(e @ RequestError::Exists(_)) => Err(ApiError::conflict(e)),
         Err(e) => Err(ApiError::unprocessable(e)),
     }
 }

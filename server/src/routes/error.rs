@@ -33,6 +33,15 @@ impl ApiError {
         }
     }
 
+    /// 409 with `error`: the request names something that already exists.
+    pub fn conflict(error: impl ToString) -> Self {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            error: error.to_string(),
+            details: None,
+        }
+    }
+
     /// 401 with `error`.
     pub fn unauthorized(error: impl ToString) -> Self {
         ApiError {

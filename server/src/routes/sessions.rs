@@ -20,11 +20,7 @@ pub async fn start(
         .map_err(|e| ApiError::unprocessable(format!("invalid session request: {e}")))?;
     match state.sessions.start(request) {
         Ok(info) => Ok((StatusCode::CREATED, Json(info))),
-        Err(e @ SessionError::Exists(_)) => Err(ApiError {
-            status: StatusCode::CONFLICT,
-            error: e.to_string(),
-            details: None,
-        }),
+        Err(e @ SessionError::Exists(_)) => Err(ApiError::conflict(e)),
         Err(e) => Err(ApiError::unprocessable(e)),
     }
 }
