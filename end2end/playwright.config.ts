@@ -33,7 +33,7 @@ export default defineConfig({
   webServer: {
     command:
       `../target/release/tickwire serve --addr 127.0.0.1:${port} --site-root ../target/site ` +
-      '--tick-ms 250 --interval 5s --data-dir ../../shared/data',
+      '--tick-ms 250 --interval 5s --data-dir ../data',
     url: `http://127.0.0.1:${port}/api/ws/health`,
     reuseExistingServer: false,
     timeout: 60_000,

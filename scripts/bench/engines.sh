@@ -2,10 +2,10 @@
 # tickwire's backtest engine and Python's `backtesting` package, side by side, on the
 # same file and the same sma_cross rules. Sets up its own virtualenv under target/.
 #
-#   scripts/bench/engines.sh [DATA.csv]     (default: ../shared/data/EURUSD.csv)
+#   scripts/bench/engines.sh [DATA.csv]     (default: data/EURUSD.csv)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-data=${1:-../shared/data/EURUSD.csv}
+data=${1:-data/EURUSD.csv}
 venv=target/bench-venv
 BACKTESTING_VERSION=0.6.6
 

@@ -8,7 +8,7 @@ use server::backtest::{run, Account, Bars, Event, Flow, Observer, Strategy};
 fn shared(file: &str) -> Bars {
     Bars::load(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data")
+            .join("../data")
             .join(file),
     )
     .expect("shared data loads")

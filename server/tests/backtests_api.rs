@@ -12,7 +12,7 @@ use server::backtest::{control::RunControl, run, Account, Silent, Strategy};
 use server::hub::Command;
 
 fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data")
 }
 
 async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {

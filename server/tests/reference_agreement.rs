@@ -13,7 +13,7 @@ fn repo() -> PathBuf {
 }
 
 fn agree(file: &str, fast: usize, slow: usize, commission: f64) {
-    let data = repo().join("../shared/data").join(file);
+    let data = repo().join("data").join(file);
     let output = Command::new("python3")
         .arg(repo().join("scripts/reference/backtest.py"))
         .arg(&data)

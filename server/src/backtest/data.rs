@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn the_shared_files_load() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
         for (file, bars) in [
             ("GOOG.csv", 2148),
             ("EURUSD.csv", 5000),

@@ -18,7 +18,7 @@ use crate::hub::{Hub, HubConfig};
 /// Flags of `tickwire bench-engine`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchEngineArgs {
-    /// CSV file to run on (e.g. ../shared/data/EURUSD.csv).
+    /// CSV file to run on (e.g. data/EURUSD.csv).
     #[arg(long)]
     pub data: PathBuf,
     /// Length of the synthetic series.

@@ -187,7 +187,7 @@ mod tests {
 
     fn shared(file: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data")
+            .join("../data")
             .join(file)
     }
 
