@@ -10,12 +10,23 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
-WASM_OPT_VERSION=0.116.1
 
 say() { echo "setup: $*" >&2; }
 
 # Whether `cargo install` already installed crate $1 at version $2.
 cargo_has() { cargo install --list | grep -q "^$1 v$2:"; }
+
+# `npm ci` in folder $1, only when its lockfile changed since the last install.
+npm_install_locked() {
+    local lock_hash stamp
+    lock_hash=$(sha256sum "$1/package-lock.json" | cut -d' ' -f1)
+    stamp="$1/node_modules/.tickwire-lock-hash"
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
+        say "installing the npm packages of $1"
+        (cd "$1" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+        echo "$lock_hash" > "$stamp"
+    fi
+}
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -43,12 +54,11 @@ if ! cargo_has wasm-bindgen-cli "$wasm_bindgen_version"; then
         || cargo install wasm-bindgen-cli --version "$wasm_bindgen_version"
 fi
 
-# Release builds need binaryen 116 from the wasm-opt crate: Debian's 108 emits wasm
-# that fails to hydrate.
-if ! cargo_has wasm-opt "$WASM_OPT_VERSION"; then
-    say "installing wasm-opt $WASM_OPT_VERSION (binaryen 116, about 9 minutes cold)"
-    cargo install wasm-opt --version "$WASM_OPT_VERSION" --locked
-fi
+# Release builds need a recent binaryen: Debian's 108 emits wasm that fails to
+# hydrate. binaryen 123 (the version cargo-leptos 0.3.10 expects) comes from the npm
+# registry in seconds instead of compiling binaryen from source for 9 minutes;
+# scripts/env.sh puts its wasm-opt on PATH.
+npm_install_locked scripts/tools
 
 if [ "${1:-}" = "--e2e" ]; then
     if ! command -v chromium >/dev/null; then
@@ -56,12 +66,5 @@ if [ "${1:-}" = "--e2e" ]; then
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi
-    # npm ci only when the lockfile changed since the last install.
-    lock_hash=$(sha256sum end2end/package-lock.json | cut -d' ' -f1)
-    stamp=end2end/node_modules/.tickwire-lock-hash
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]; then
-        say "installing the end2end npm packages"
-        (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-        echo "$lock_hash" > "$stamp"
-    fi
+    npm_install_locked end2end
 fi

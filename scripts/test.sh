@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --e2e
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/env.sh
 
 echo "== Rust tests (release profile, shared with the release build below)"
 cargo test --release -p app -p server

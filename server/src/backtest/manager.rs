@@ -2,7 +2,7 @@
 //! owned (so pause / resume / cancel reach it), and remembers what was started.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -260,13 +260,24 @@ fn load(
             "uploaded".into(),
         )),
         (None, None, Some(path)) => {
+            // Judged by its text first, so the answer never depends on what exists
+            // outside the data directory; symlinks are judged after canonicalising.
+            let relative = Path::new(path)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+            if !relative {
+                return Err(invalid(
+                    "path",
+                    format!("`{path}` is outside the data directory"),
+                ));
+            }
             let dir = need_dir("path")?
                 .canonicalize()
                 .map_err(|e| invalid("path", format!("data directory unreadable: {e}")))?;
             let file = dir
                 .join(path)
                 .canonicalize()
-                .map_err(|e| invalid("path", format!("`{path}`: {e}")))?;
+                .map_err(|_| invalid("path", format!("`{path}` is not a file in the data directory")))?;
             if !file.starts_with(&dir) {
                 return Err(invalid(
                     "path",
