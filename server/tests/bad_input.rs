@@ -163,7 +163,7 @@ async fn bad_http_requests_get_4xx_naming_the_problem() {
         (
             "/api/streams/backtest:x?since=3",
             400,
-            "`since` needs `epoch` too",
+            "`since` 3 needs the `epoch` it came from",
         ),
         (
             "/api/streams/backtest:x?limit=0",

@@ -260,3 +260,68 @@ async fn dedicated_paths_subscribe_on_connect() {
     assert_eq!(got[0]["data"]["status"], "filled");
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn since_zero_without_an_epoch_starts_from_the_oldest_retained_message() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.history = 8;
+    })
+    .await;
+    let whole: Topic = "backtest:whole".parse().unwrap();
+    let trimmed: Topic = "backtest:trimmed".parse().unwrap();
+    for i in 0..5 {
+        running.hub.publish(&whole, log(format!("w{i}"))).unwrap();
+    }
+    for i in 0..20 {
+        running.hub.publish(&trimmed, log(format!("t{i}"))).unwrap();
+    }
+
+    // Seq 1 still retained: everything, from seq 1, on the poll and on both sockets.
+    let page = get_json(&running, "/api/streams/backtest:whole?since=0").await;
+    assert!(page.get("resync").is_none(), "{page}");
+    let polled = page["messages"].as_array().unwrap().clone();
+    assert_eq!(seqs(&polled), [1, 2, 3, 4, 5]);
+    let mut dedicated = connect(&running, "/api/ws/stream/backtest/whole?since=0").await;
+    assert_eq!(next_of_type(&mut dedicated, "subscribed").await["next_seq"], 1);
+    assert_eq!(next_messages(&mut dedicated, 5).await, polled);
+    let mut socket = connect(&running, "/api/ws").await;
+    send_json(
+        &mut socket,
+        json!({"action": "subscribe", "topic": "backtest:whole", "since": {"seq": 0}}),
+    )
+    .await;
+    assert_eq!(next_of_type(&mut socket, "subscribed").await["next_seq"], 1);
+    assert_eq!(next_messages(&mut socket, 5).await, polled);
+
+    // Seq 1 trimmed away: a resync with the snapshot first, on the poll and the socket.
+    let page = get_json(&running, "/api/streams/backtest:trimmed?since=0").await;
+    assert_eq!(page["resync"]["reason"], "outside_history", "{page}");
+    assert_eq!(page["resync"]["snapshot"]["last_seq"], 20);
+    assert_eq!(page["next_seq"], 21);
+    send_json(
+        &mut socket,
+        json!({"action": "subscribe", "topic": "backtest:trimmed", "since": {"seq": 0}}),
+    )
+    .await;
+    let resync = next_of_type(&mut socket, "resync").await;
+    assert_eq!(resync["reason"], "outside_history");
+    assert_eq!(resync["snapshot"]["last_seq"], 20);
+
+    // Any later seq without its epoch is refused, and the socket stays open.
+    send_json(
+        &mut socket,
+        json!({"action": "subscribe", "topic": "backtest:whole", "since": {"seq": 3}}),
+    )
+    .await;
+    let error = next_of_type(&mut socket, "error").await;
+    assert!(
+        error["details"]
+            .as_str()
+            .is_some_and(|d| d.contains("`since` 3 needs the `epoch`")),
+        "{error}"
+    );
+    send_json(&mut socket, json!({"action": "ping", "id": 1, "t": 0})).await;
+    next_of_type(&mut socket, "pong").await;
+    running.shutdown.cancel();
+}

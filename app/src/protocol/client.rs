@@ -5,11 +5,59 @@ use serde::{Deserialize, Serialize};
 use super::envelope::Epoch;
 use super::topic::Topic;
 
-/// A resume point: the last seq the client holds, in the epoch it came from.
+/// A resume point: the last seq the client holds, in the epoch it came from — or seq 0
+/// without an epoch: "everything still retained, from the oldest", the first request
+/// of a client that knows no epoch yet (SPEC section 5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SinceFields")]
 pub struct Since {
     pub seq: u64,
-    pub epoch: Epoch,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<Epoch>,
+}
+
+/// `since` above 0 without an epoch names no point in any sequence.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`since` {0} needs the `epoch` it came from (only `since` 0 may go without)")]
+pub struct SinceWithoutEpoch(pub u64);
+
+impl Since {
+    /// From the oldest message still retained, whatever the epoch.
+    pub const FROM_OLDEST: Since = Since {
+        seq: 0,
+        epoch: None,
+    };
+
+    /// After `seq` of `epoch`.
+    pub fn after(seq: u64, epoch: Epoch) -> Since {
+        Since {
+            seq,
+            epoch: Some(epoch),
+        }
+    }
+
+    /// A resume point from its two parts, refusing a seq above 0 without an epoch.
+    pub fn new(seq: u64, epoch: Option<Epoch>) -> Result<Since, SinceWithoutEpoch> {
+        match epoch {
+            None if seq > 0 => Err(SinceWithoutEpoch(seq)),
+            epoch => Ok(Since { seq, epoch }),
+        }
+    }
+}
+
+/// The wire form of [`Since`], checked by [`Since::new`].
+#[derive(Deserialize)]
+struct SinceFields {
+    seq: u64,
+    #[serde(default)]
+    epoch: Option<Epoch>,
+}
+
+impl TryFrom<SinceFields> for Since {
+    type Error = SinceWithoutEpoch;
+    fn try_from(fields: SinceFields) -> Result<Since, SinceWithoutEpoch> {
+        Since::new(fields.seq, fields.epoch)
+    }
 }
 
 /// One client request, tagged by `action`.
@@ -56,10 +104,11 @@ mod tests {
             },
             ClientAction::Subscribe {
                 topic: topic.clone(),
-                since: Some(Since {
-                    seq: 9,
-                    epoch: Epoch("E".into()),
-                }),
+                since: Some(Since::after(9, Epoch("E".into()))),
+            },
+            ClientAction::Subscribe {
+                topic: topic.clone(),
+                since: Some(Since::FROM_OLDEST),
             },
             ClientAction::Unsubscribe {
                 topic: topic.clone(),
@@ -93,12 +142,29 @@ mod tests {
             a,
             ClientAction::Subscribe {
                 topic: "market:BTC-USD".parse().unwrap(),
-                since: Some(Since {
-                    seq: 5,
-                    epoch: Epoch("01J".into())
-                })
+                since: Some(Since::after(5, Epoch("01J".into())))
             }
         );
+    }
+
+    #[test]
+    fn since_zero_needs_no_epoch_but_any_later_seq_does() {
+        let a: ClientAction =
+            serde_json::from_str(r#"{"action":"subscribe","topic":"market:X","since":{"seq":0}}"#)
+                .unwrap();
+        assert_eq!(
+            a,
+            ClientAction::Subscribe {
+                topic: "market:X".parse().unwrap(),
+                since: Some(Since::FROM_OLDEST)
+            }
+        );
+        let err = serde_json::from_str::<ClientAction>(
+            r#"{"action":"subscribe","topic":"market:X","since":{"seq":7}}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("`since` 7 needs the `epoch`"), "{err}");
     }
 
     #[test]

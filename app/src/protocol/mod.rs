@@ -14,7 +14,7 @@ mod topic;
 mod trading;
 
 pub use backtest::*;
-pub use client::{ClientAction, Since};
+pub use client::{ClientAction, Since, SinceWithoutEpoch};
 pub use control::{Control, ResyncReason, ServerFrame, Snapshot, SnapshotData};
 pub use envelope::{Envelope, Epoch, InvalidMessage, Message};
 pub use fold::{upsert_candle, SNAPSHOT_CANDLES};

@@ -25,10 +25,9 @@ pub struct Cursor {
 impl Cursor {
     /// The resume point to send, once a snapshot or message has been received.
     pub fn since(&self) -> Option<Since> {
-        self.epoch.as_ref().map(|epoch| Since {
-            seq: self.last_seq,
-            epoch: epoch.clone(),
-        })
+        self.epoch
+            .as_ref()
+            .map(|epoch| Since::after(self.last_seq, epoch.clone()))
     }
 
     pub fn last_seq(&self) -> u64 {
@@ -114,10 +113,7 @@ mod tests {
         assert_eq!(c.check(&envelope(3, "E")), Verdict::Duplicate);
         assert_eq!(
             c.since(),
-            Some(Since {
-                seq: 6,
-                epoch: Epoch("E".into())
-            })
+            Some(Since::after(6, Epoch("E".into())))
         );
     }
 

@@ -80,10 +80,7 @@ async fn follow(
                 if let Some(since) = resume.as_ref().filter(|s| envelope.seq != s.seq + 1) {
                     anyhow::bail!("gap: got seq {} after {}", envelope.seq, since.seq);
                 }
-                *resume = Some(Since {
-                    seq: envelope.seq,
-                    epoch: envelope.epoch.clone(),
-                });
+                *resume = Some(Since::after(envelope.seq, envelope.epoch.clone()));
                 if view.show(&envelope) {
                     return Ok(Finished);
                 }
@@ -94,10 +91,7 @@ async fn follow(
                     "{} at seq {} (epoch {})",
                     snapshot.topic, snapshot.last_seq, snapshot.epoch
                 ));
-                *resume = Some(Since {
-                    seq: snapshot.last_seq,
-                    epoch: snapshot.epoch,
-                });
+                *resume = Some(Since::after(snapshot.last_seq, snapshot.epoch));
             }
             ServerFrame::Control(Control::Error { error, details, .. }) => view.note(&format!(
                 "error: {error}{}",

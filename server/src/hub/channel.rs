@@ -209,8 +209,18 @@ impl Channel {
     }
 
     fn resume_point(&self, inner: &Inner, since: &Since) -> ResumePoint {
-        if since.epoch != self.epoch {
-            return ResumePoint::Resync(ResyncReason::EpochChanged);
+        match &since.epoch {
+            // From the oldest retained: all of it when seq 1 is still here.
+            None if since.seq == 0 => {
+                let oldest = inner.history.front().map_or(inner.last_seq + 1, |r| r.seq);
+                return if oldest <= 1 {
+                    ResumePoint::After(0)
+                } else {
+                    ResumePoint::Resync(ResyncReason::OutsideHistory)
+                };
+            }
+            Some(epoch) if *epoch == self.epoch => {}
+            _ => return ResumePoint::Resync(ResyncReason::EpochChanged),
         }
         if since.seq > inner.last_seq {
             return ResumePoint::Resync(ResyncReason::AheadOfTopic);

@@ -13,21 +13,18 @@ pub struct ResumeParams {
 }
 
 impl ResumeParams {
-    /// Both or neither; `since` a whole number.
+    /// Neither, or `since` a whole number with its `epoch` (`since=0` may go without:
+    /// from the oldest message still retained).
     pub fn into_since(self) -> Result<Option<Since>, ApiError> {
-        match (self.since, self.epoch) {
-            (None, None) => Ok(None),
-            (Some(seq), Some(epoch)) => {
-                let seq = seq.parse().map_err(|_| {
-                    ApiError::bad_request(format!("`since` must be a whole number, got `{seq}`"))
-                })?;
-                Ok(Some(Since {
-                    seq,
-                    epoch: Epoch(epoch),
-                }))
-            }
-            (Some(_), None) => Err(ApiError::bad_request("`since` needs `epoch` too")),
-            (None, Some(_)) => Err(ApiError::bad_request("`epoch` needs `since` too")),
-        }
+        let seq = match (self.since, &self.epoch) {
+            (None, None) => return Ok(None),
+            (None, Some(_)) => return Err(ApiError::bad_request("`epoch` needs `since` too")),
+            (Some(seq), _) => seq.parse().map_err(|_| {
+                ApiError::bad_request(format!("`since` must be a whole number, got `{seq}`"))
+            })?,
+        };
+        Since::new(seq, self.epoch.map(Epoch))
+            .map(Some)
+            .map_err(|e| ApiError::bad_request(e.to_string()))
     }
 }
