@@ -39,15 +39,7 @@ async fn a_goog_backtest_streams_from_started_to_complete_with_the_engines_resul
     assert_eq!(started["topic"], "backtest:goog-1");
     assert_eq!(started["stream_url"], "/api/ws/stream/backtest/goog-1");
 
-    let mut messages = vec![];
-    loop {
-        let m = next_messages(&mut socket, 1).await.remove(0);
-        let done = m["type"] == "complete";
-        messages.push(m);
-        if done {
-            break;
-        }
-    }
+    let messages = messages_until(&mut socket, "complete").await;
     assert_eq!(seqs(&messages)[0], 1);
     assert_contiguous(&seqs(&messages));
     assert_eq!(messages[0]["type"], "started");
@@ -91,6 +83,14 @@ async fn a_goog_backtest_streams_from_started_to_complete_with_the_engines_resul
     let complete = &messages.last().unwrap()["data"];
     assert!((complete["final_equity"].as_f64().unwrap() - expected.final_equity).abs() < 1e-6);
     assert_eq!(complete["metrics"]["trades"], expected.trades.len() as u64);
+    // The last progress agrees with the result, the position closed at the end included.
+    let last_progress = &messages
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "progress")
+        .expect("a progress message")["data"];
+    assert_eq!(last_progress["trades"], complete["metrics"]["trades"]);
+    assert_eq!(last_progress["equity"], complete["final_equity"]);
     let exits = messages
         .iter()
         .filter(|m| m["type"] == "trade" && m["data"]["action"] == "exit")
@@ -170,6 +170,10 @@ async fn bad_backtest_requests_are_refused_naming_the_field() {
             "`cash` must be a positive number",
         ),
         (
+            json!({"dataset": "GOOG", "strategy": "buy_and_hold", "cash": 1e300}),
+            "`cash` must be a positive number up to 1e12, got 1e300",
+        ),
+        (
             json!({"dataset": "GOOG", "strategy": "buy_and_hold", "commission": 0.7}),
             "`commission` must be a fraction",
         ),
@@ -235,13 +239,48 @@ async fn several_backtests_run_at_once_and_all_complete() {
     running.shutdown.cancel();
 }
 
+/// The types of every message retained on `topic`, in seq order.
+fn types_on(hub: &server::hub::Hub, topic: &app::protocol::Topic) -> Vec<String> {
+    hub.page(topic, None, 2048)
+        .messages
+        .iter()
+        .map(|f| {
+            serde_json::from_str::<Value>(f.as_str()).expect("frames are JSON")["type"]
+                .as_str()
+                .expect("a type")
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Waits, with a deadline, until `topic` carries a message of type `ty`; returns the types.
+fn wait_for_type(
+    hub: &server::hub::Hub,
+    topic: &app::protocol::Topic,
+    ty: &str,
+) -> Vec<String> {
+    let deadline = std::time::Instant::now() + TYPE_TIMEOUT;
+    loop {
+        let types = types_on(hub, topic);
+        if types.iter().any(|t| t == ty) {
+            return types;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no `{ty}` within {TYPE_TIMEOUT:?}: {types:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 #[tokio::test]
-async fn a_paused_run_stops_at_a_checkpoint_and_a_cancel_ends_it_with_partial_results() {
+async fn a_paused_run_publishes_nothing_until_resumed_and_a_cancel_ends_it_with_partial_results() {
     let hub = server::hub::Hub::new(Default::default());
     let request = BacktestRequest {
         dataset: Some("EURUSD".into()),
         strategy: "sma_cross".into(),
         id: Some("ctl".into()),
+        progress_every_bars: Some(50),
         ..Default::default()
     };
     let plan = plan(request, Some(&data_dir())).unwrap();
@@ -250,33 +289,66 @@ async fn a_paused_run_stops_at_a_checkpoint_and_a_cancel_ends_it_with_partial_re
     control.apply(Command::Pause);
     let (h, c) = (hub.clone(), control.clone());
     let runner = std::thread::spawn(move || run_streaming(&h, &plan, &c));
-    // Wait until the run reports that it has paused, then cancel it.
-    let paused_at = loop {
-        let page = hub.page(&topic, None, 2048);
-        let types: Vec<String> = page
-            .messages
-            .iter()
-            .map(|f| {
-                serde_json::from_str::<Value>(f.as_str()).unwrap()["type"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect();
-        if let Some(i) = types.iter().position(|t| t == "paused") {
-            break types.len() - i;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
-    assert_eq!(paused_at, 1, "nothing is published while paused");
+    wait_for_type(&hub, &topic, "paused");
+    control.apply(Command::Resume);
+    let types = wait_for_type(&hub, &topic, "resumed");
+    let paused = types.iter().position(|t| t == "paused").unwrap();
+    assert_eq!(
+        types[paused + 1],
+        "resumed",
+        "nothing is published between `paused` and `resumed`: {types:?}"
+    );
     control.apply(Command::Cancel);
     let outcome = runner.join().unwrap();
     assert!(outcome.stopped);
     assert!(outcome.bars < 5000);
+    let types = types_on(&hub, &topic);
+    assert_eq!(types.last().map(String::as_str), Some("cancelled"));
     let snapshot = hub.snapshot(&topic);
     let app::protocol::SnapshotData::Backtest(b) = snapshot.data else {
         panic!("not a backtest")
     };
     assert_eq!(b.status, app::protocol::RunStatus::Cancelled);
     assert!(b.metrics.is_some(), "partial metrics are published");
+}
+
+#[tokio::test]
+async fn a_run_that_blows_the_account_completes_at_zero_with_a_warning() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+    })
+    .await;
+    let mut socket = connect(&running, "/api/ws/stream/backtest/blown").await;
+    next_of_type(&mut socket, "snapshot").await;
+    // Shorting BTCUSD's 2013 rally with all the cash: equity falls below zero.
+    let (status, reply) = post(
+        &running,
+        json!({"id": "blown", "dataset": "BTCUSD", "strategy": "rsi_reversion"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{reply}");
+    let messages = messages_until(&mut socket, "complete").await;
+    let warning = messages
+        .iter()
+        .find(|m| m["type"] == "log" && m["data"]["level"] == "warn")
+        .expect("a warning");
+    assert!(
+        warning["data"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("account blown")),
+        "{warning}"
+    );
+    let exit = messages
+        .iter()
+        .rev()
+        .find(|m| m["type"] == "trade")
+        .expect("the closing trade");
+    assert_eq!(exit["data"]["reason"], "account blown");
+    let complete = &messages.last().unwrap()["data"];
+    assert_eq!(complete["final_equity"], 0.0);
+    assert_eq!(complete["metrics"]["return_pct"], -100.0);
+    let state = get_json(&running, "/api/backtests/blown").await;
+    assert_eq!(state["state"]["data"]["status"], "complete");
+    running.shutdown.cancel();
 }

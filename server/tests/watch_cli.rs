@@ -9,6 +9,29 @@ use app::protocol::{Complete, LogLevel, LogLine, Message, Metrics, Topic};
 use common::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+/// Publishes a backtest's `complete` on `topic`.
+fn publish_complete(running: &server::serve::Running, topic: &Topic) {
+    let metrics = Metrics {
+        return_pct: 1.0,
+        sharpe: 0.5,
+        sortino: 0.7,
+        max_drawdown_pct: 2.0,
+        win_rate: 50.0,
+        profit_factor: Some(1.2),
+        trades: 2,
+        exposure_pct: 40.0,
+    };
+    let complete = Complete {
+        final_equity: 10_100.0,
+        duration_ms: 5,
+        metrics,
+    };
+    running
+        .hub
+        .publish(topic, Message::Complete(complete))
+        .expect("a valid message");
+}
+
 #[tokio::test]
 async fn watch_prints_each_message_and_exits_when_the_backtest_completes() {
     let running = server(|a| a.symbols.clear()).await;
@@ -58,27 +81,7 @@ async fn watch_prints_each_message_and_exits_when_the_backtest_completes() {
         };
         running.hub.publish(&topic, Message::Log(log)).unwrap();
     }
-    let metrics = Metrics {
-        return_pct: 1.0,
-        sharpe: 0.5,
-        sortino: 0.7,
-        max_drawdown_pct: 2.0,
-        win_rate: 50.0,
-        profit_factor: Some(1.2),
-        trades: 2,
-        exposure_pct: 40.0,
-    };
-    running
-        .hub
-        .publish(
-            &topic,
-            Message::Complete(Complete {
-                final_equity: 10_100.0,
-                duration_ms: 5,
-                metrics,
-            }),
-        )
-        .unwrap();
+    publish_complete(&running, &topic);
 
     let mut rest = vec![];
     while let Ok(Some(line)) = tokio::time::timeout(FRAME_TIMEOUT, lines.next_line())
@@ -104,5 +107,33 @@ async fn watch_prints_each_message_and_exits_when_the_backtest_completes() {
         .unwrap()
         .unwrap();
     assert!(status.success());
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn watch_exits_at_once_on_a_backtest_that_had_already_finished() {
+    let running = server(|a| a.symbols.clear()).await;
+    publish_complete(&running, &"backtest:done".parse().unwrap());
+
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args([
+            "watch",
+            "backtest:done",
+            "--url",
+            &format!("http://{}", running.addr),
+        ])
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(TYPE_TIMEOUT, child)
+        .await
+        .expect("watch ends instead of waiting forever for a finished run")
+        .expect("watch runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("the run has already finished: complete"),
+        "{stdout}"
+    );
     running.shutdown.cancel();
 }

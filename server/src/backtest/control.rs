@@ -90,14 +90,18 @@ mod tests {
         );
         control.apply(Command::Pause);
         let c = control.clone();
+        let (reached, paused) = std::sync::mpsc::channel();
         let waiter = std::thread::spawn(move || {
-            let mut paused = false;
-            let result = c.checkpoint(|| paused = true);
-            (paused, result)
+            c.checkpoint(|| reached.send(()).expect("the test is listening"))
         });
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        // Resume only once the engine side has seen the pause (a resume before the
+        // checkpoint would rightly be a plain `Continue`).
+        paused
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the checkpoint reports the pause");
+        assert!(!waiter.is_finished(), "a paused checkpoint cannot return unresumed");
         control.apply(Command::Resume);
-        assert_eq!(waiter.join().unwrap(), (true, Checkpoint::Resumed));
+        assert_eq!(waiter.join().unwrap(), Checkpoint::Resumed);
         control.apply(Command::Cancel);
         control.apply(Command::Resume);
         assert_eq!(control.checkpoint(|| {}), Checkpoint::Cancelled);

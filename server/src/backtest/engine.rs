@@ -25,6 +25,10 @@ impl Default for Account {
 }
 
 impl Account {
+    /// The largest starting cash a run accepts: far above any real account, and far
+    /// enough below `f64::MAX` that no position's notional can overflow.
+    pub const MAX_CASH: f64 = 1e12;
+
     /// The account a request asks for (defaults: 10,000 cash, no commission); on a bad
     /// value, the field and what is wrong with it.
     pub fn from_request(
@@ -33,8 +37,16 @@ impl Account {
     ) -> Result<Account, (&'static str, String)> {
         let default = Account::default();
         let cash = cash.unwrap_or(default.cash);
-        if !(cash.is_finite() && cash > 0.0) {
-            return Err(("cash", format!("must be a positive number, got {cash}")));
+        if !(cash.is_finite() && cash > 0.0 && cash <= Self::MAX_CASH) {
+            let shown = if cash.abs() < 1e15 {
+                cash.to_string()
+            } else {
+                format!("{cash:e}")
+            };
+            return Err((
+                "cash",
+                format!("must be a positive number up to 1e12, got {shown}"),
+            ));
         }
         let commission = commission.unwrap_or(default.commission);
         if !(0.0..0.5).contains(&commission) {
@@ -70,6 +82,8 @@ pub enum ExitReason {
     Signal,
     /// Still open after the last bar: closed at the last close.
     EndOfData,
+    /// Equity at a close fell to zero or below: closed at that close, run over.
+    Blown,
 }
 
 /// A fill the observer is told about as it happens.
@@ -89,6 +103,9 @@ pub enum Event<'a> {
         price: f64,
         cash: f64,
     },
+    /// Equity at bar `bar`'s close was `equity` ≤ 0: the account is blown and the run
+    /// ends there, with equity floored at 0.
+    Blown { bar: usize, equity: f64 },
 }
 
 /// What the observer wants next.
@@ -137,9 +154,12 @@ pub struct Outcome {
     pub trades: Vec<Trade>,
     pub final_equity: f64,
     pub metrics: Metrics,
-    /// Bars processed (all of them unless the observer stopped the run).
+    /// Bars processed (all of them unless the observer stopped the run or the account
+    /// was blown).
     pub bars: usize,
     pub stopped: bool,
+    /// Equity fell to zero or below at bar `bars - 1`'s close.
+    pub blown: bool,
 }
 
 /// An open position.
@@ -208,6 +228,7 @@ pub fn run_signals<O: Observer>(
     let mut stats = RunningStats::new(account.cash);
     let mut processed = 0;
     let mut stopped = false;
+    let mut blown = false;
 
     #[allow(clippy::needless_range_loop)] // `i` indexes five parallel columns and the signals
     for i in 0..bars.len() {
@@ -243,9 +264,24 @@ pub fn run_signals<O: Observer>(
         let held = position
             .as_ref()
             .map_or(0.0, |p| f64::from(p.side) * p.units);
-        let equity = cash + held * bars.close[i];
-        let drawdown = stats.mark(equity, held != 0.0);
+        let mut equity = cash + held * bars.close[i];
         processed = i + 1;
+        if equity <= 0.0 {
+            observer.event(Event::Blown { bar: i, equity });
+            if let Some(p) = position.take() {
+                let trade = close(p, &mut cash, i, bars.close[i], c, ExitReason::Blown);
+                observer.event(Event::Exit(&trade));
+                trades.push(trade);
+            }
+            cash = cash.max(0.0);
+            equity = 0.0;
+            blown = true;
+        }
+        let drawdown = stats.mark(equity, held != 0.0);
+        if blown {
+            observer.bar(i, equity, drawdown, trades.len() as u64);
+            break;
+        }
         let signal = signals[i];
         if signal != 0 && position.as_ref().is_none_or(|p| p.side != signal) {
             pending = signal;
@@ -280,6 +316,7 @@ pub fn run_signals<O: Observer>(
         metrics,
         bars: processed,
         stopped,
+        blown,
     }
 }
 
@@ -393,8 +430,15 @@ impl RunningStats {
             }
         };
         let wins = trades.iter().filter(|t| t.pnl > 0.0).count();
-        let gross_profit: f64 = trades.iter().filter(|t| t.pnl > 0.0).map(|t| t.pnl).sum();
-        let gross_loss: f64 = trades.iter().filter(|t| t.pnl < 0.0).map(|t| -t.pnl).sum();
+        // Folded from +0.0: an empty f64 `sum()` is -0.0, which would print as "-0".
+        let gross_profit = trades
+            .iter()
+            .filter(|t| t.pnl > 0.0)
+            .fold(0.0, |sum, t| sum + t.pnl);
+        let gross_loss = trades
+            .iter()
+            .filter(|t| t.pnl < 0.0)
+            .fold(0.0, |sum, t| sum - t.pnl);
         Metrics {
             return_pct: (final_equity / self.initial - 1.0) * 100.0,
             sharpe: ratio(std),
@@ -457,8 +501,16 @@ mod tests {
                 } => format!("entry {side} {units}@{price} bar {bar}"),
                 Event::Exit(t) => format!("exit {}@{} bar {}", t.side, t.exit_price, t.exit_bar),
                 Event::Unaffordable { bar, .. } => format!("unaffordable bar {bar}"),
+                Event::Blown { bar, .. } => format!("blown bar {bar}"),
             });
         }
+    }
+
+    /// Runs `signals` over `b` with a [`Recorder`].
+    fn record(b: &Bars, signals: &[i8], cash: f64, commission: f64) -> (Recorder, Outcome) {
+        let mut rec = Recorder::default();
+        let out = run_signals(b, signals, Account { cash, commission }, &mut rec);
+        (rec, out)
     }
 
     fn close_to(a: f64, b: f64) -> bool {
@@ -475,16 +527,7 @@ mod tests {
             (26.0, 25.0),
         ]);
         let signals = [LONG, 0, SHORT, 0, 0];
-        let mut rec = Recorder::default();
-        let out = run_signals(
-            &b,
-            &signals,
-            Account {
-                cash: 1000.0,
-                commission: 0.01,
-            },
-            &mut rec,
-        );
+        let (rec, out) = record(&b, &signals, 1000.0, 0.01);
         // Long: floor(1000 / (20·1.01)) = 49 units at bar 1's open, never at bar 0.
         // Reverse at bar 3's open (30): long P&L 49·10 − 0.01·49·(20+30) = 465.5;
         // cash 1465.5 buys floor(1465.5 / 30.3) = 48 short; closed at the last close 25:
@@ -538,16 +581,7 @@ mod tests {
         ]);
         // Long twice (the second is ignored), short (loss on the long), long on the last bar (never fills).
         let signals = [LONG, LONG, SHORT, 0, 0, LONG];
-        let mut rec = Recorder::default();
-        let out = run_signals(
-            &b,
-            &signals,
-            Account {
-                cash: 100.0,
-                commission: 0.0,
-            },
-            &mut rec,
-        );
+        let (rec, out) = record(&b, &signals, 100.0, 0.0);
         assert_eq!(
             rec.events,
             [
@@ -561,12 +595,44 @@ mod tests {
         assert_eq!(pnls, [-20.0, -40.0]);
         assert_eq!(out.metrics.win_rate, 0.0);
         assert_eq!(out.metrics.profit_factor, Some(0.0));
+        assert!(
+            out.metrics.profit_factor.is_some_and(f64::is_sign_positive),
+            "0 when nothing won, never -0"
+        );
         assert!(close_to(out.final_equity, 40.0));
         assert!(
             close_to(out.metrics.max_drawdown_pct, 60.0),
             "{}",
             out.metrics.max_drawdown_pct
         );
+    }
+
+    #[test]
+    fn a_blown_account_is_closed_at_that_close_floored_at_zero_and_the_run_ends() {
+        // Short 10 units at 10 with 100 cash (cash 200); the price runs to 25: equity
+        // 200 − 10·25 = −50 ≤ 0 at bar 3's close.
+        let b = bars(&[
+            (10.0, 10.0),
+            (10.0, 12.0),
+            (15.0, 19.0),
+            (22.0, 25.0),
+            (30.0, 31.0),
+            (5.0, 5.0),
+        ]);
+        let signals = [SHORT, 0, 0, 0, LONG, 0];
+        let (rec, out) = record(&b, &signals, 100.0, 0.0);
+        assert_eq!(
+            rec.events,
+            ["entry -1 10@10 bar 1", "blown bar 3", "exit -1@25 bar 3"]
+        );
+        assert!(out.blown && !out.stopped);
+        assert_eq!(out.bars, 4, "nothing after the blown bar");
+        assert_eq!(out.trades[0].exit_reason, ExitReason::Blown);
+        assert_eq!(out.trades[0].pnl, -150.0);
+        assert_eq!(out.final_equity, 0.0);
+        assert_eq!(rec.equity, [100.0, 80.0, 10.0, 0.0]);
+        assert_eq!(out.metrics.return_pct, -100.0);
+        assert_eq!(out.metrics.max_drawdown_pct, 100.0);
     }
 
     #[test]

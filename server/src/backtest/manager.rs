@@ -361,6 +361,7 @@ pub fn run_streaming(hub: &Hub, plan: &Plan, control: &RunControl) -> Outcome {
             plan.account.cash,
         );
         let outcome = engine::run(bars, &plan.strategy, plan.account, &mut streamer);
+        streamer.finish(&outcome);
         let metrics = wire_metrics(&outcome);
         if outcome.stopped {
             tracing::info!("cancelled after {} of {} bars", outcome.bars, bars.len());

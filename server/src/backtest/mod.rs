@@ -15,7 +15,7 @@ pub mod stream;
 
 pub use data::{Bars, DataError};
 pub use engine::{
-    run, run_signals, Account, Event, Flow, Metrics, Observer, Outcome, Silent, Trade,
+    run, run_signals, Account, Event, ExitReason, Flow, Metrics, Observer, Outcome, Silent, Trade,
 };
 pub use manager::{BacktestRequest, Backtests, RequestError, StartedRun};
 pub use strategy::{Strategy, StrategyError};

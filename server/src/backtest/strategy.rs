@@ -204,13 +204,27 @@ pub fn sma(close: &[f64], n: usize) -> Vec<f64> {
     out
 }
 
+/// Two indicator values within this relative distance are equal (SPEC section 10), so
+/// a result never depends on the order in which a mean was summed.
+pub const TIE: f64 = 1e-9;
+
+/// `a` is below `b` by more than a tie.
+fn below(a: f64, b: f64) -> bool {
+    a < b && (b - a) > TIE * a.abs().max(b.abs())
+}
+
+/// `a` is above `b` by more than a tie.
+fn above(a: f64, b: f64) -> bool {
+    below(b, a)
+}
+
 fn sma_cross(close: &[f64], fast: usize, slow: usize) -> Vec<i8> {
     let (f, s) = (sma(close, fast), sma(close, slow));
     let mut signals = vec![0; close.len()];
     for i in slow..close.len() {
-        if f[i - 1] < s[i - 1] && f[i] > s[i] {
+        if below(f[i - 1], s[i - 1]) && above(f[i], s[i]) {
             signals[i] = LONG;
-        } else if f[i - 1] > s[i - 1] && f[i] < s[i] {
+        } else if above(f[i - 1], s[i - 1]) && below(f[i], s[i]) {
             signals[i] = SHORT;
         }
     }
@@ -230,9 +244,9 @@ fn rsi_reversion(close: &[f64], period: usize, lower: f64, upper: f64) -> Vec<i8
     let r = rsi(close, period);
     let mut signals = vec![0; close.len()];
     for i in period + 1..close.len() {
-        if r[i - 1] >= lower && r[i] < lower {
+        if !below(r[i - 1], lower) && below(r[i], lower) {
             signals[i] = LONG;
-        } else if r[i - 1] <= upper && r[i] > upper {
+        } else if !above(r[i - 1], upper) && above(r[i], upper) {
             signals[i] = SHORT;
         }
     }
@@ -262,6 +276,20 @@ mod tests {
         assert_eq!(signals, vec![0, 0, 0, LONG, 0, SHORT, 0]);
         // Touching (fast == slow) is not a cross.
         assert_eq!(sma_cross(&[2.0, 2.0, 2.0, 2.0], 1, 2), vec![0; 4]);
+    }
+
+    #[test]
+    fn values_within_a_relative_1e9_tie_and_a_tie_is_not_a_cross() {
+        assert!(!below(1.0, 1.0 + 1e-12) && !above(1.0 + 1e-12, 1.0));
+        assert!(below(1.0, 1.0 + 1e-6) && above(1.0 + 1e-6, 1.0));
+        // 0.1 + 0.2 summed in another order differs in the last bit: still a tie.
+        assert!(!below(0.1 + 0.2, 0.3) && !above(0.1 + 0.2, 0.3));
+        // fast (n=1) sits one ulp under slow (n=2) at bar 1 — a tie, not "below" — and
+        // rises at bar 2: no cross (strict comparisons would signal LONG here).
+        let close = [0.1 + 0.2, 0.3, 0.4];
+        assert_eq!(sma_cross(&close, 1, 2), vec![0, 0, 0]);
+        // Clearly below, then above: a cross.
+        assert_eq!(sma_cross(&[0.31, 0.3, 0.4], 1, 2), vec![0, 0, LONG]);
     }
 
     #[test]

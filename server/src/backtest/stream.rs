@@ -12,7 +12,7 @@ use app::protocol::{
 
 use super::control::{Checkpoint, RunControl};
 use super::data::Bars;
-use super::engine::{Event, ExitReason, Flow, Observer};
+use super::engine::{Event, ExitReason, Flow, Observer, Outcome};
 use crate::hub::Hub;
 
 /// How often a run reports.
@@ -50,6 +50,9 @@ pub struct Streamer<'a> {
     last_progress_bar: usize,
     last_progress: Instant,
     equity: Vec<EquityPoint>,
+    /// The last bar seen, its equity and drawdown: the run's last equity point (pushed
+    /// by `finish` unless the stride already took it).
+    last_mark: Option<(usize, f64, f64)>,
     warned_unaffordable: bool,
 }
 
@@ -74,6 +77,7 @@ impl<'a> Streamer<'a> {
             last_progress_bar: 0,
             last_progress: Instant::now(),
             equity: Vec::new(),
+            last_mark: None,
             warned_unaffordable: false,
         }
     }
@@ -107,6 +111,24 @@ impl<'a> Streamer<'a> {
         self.last_progress = Instant::now();
     }
 
+    /// The run is over (complete, cancelled or blown): the last equity point and a final
+    /// `progress` that agrees with the outcome (its trades include the position closed
+    /// at the end, its equity is the final equity).
+    pub fn finish(&mut self, outcome: &Outcome) {
+        let Some((i, equity, drawdown_pct)) = self.last_mark else {
+            return;
+        };
+        if !i.is_multiple_of(self.stride) {
+            self.push_point(i, equity, drawdown_pct);
+        }
+        self.progress(i, outcome.final_equity, outcome.trades.len() as u64);
+    }
+
+    fn push_point(&mut self, i: usize, equity: f64, drawdown_pct: f64) {
+        let point = EquityPoint(self.time(i), equity, drawdown_pct.clamp(0.0, 100.0));
+        self.equity.push(point);
+    }
+
     fn check_in(&self) -> Flow {
         let checkpoint = self.control.checkpoint(|| {
             tracing::info!("paused");
@@ -117,8 +139,10 @@ impl<'a> Streamer<'a> {
         match checkpoint {
             Checkpoint::Continue => Flow::Continue,
             Checkpoint::Resumed => {
-                tracing::info!("resumed");
+                // `resumed` first: nothing, not even its log line, comes between
+                // `paused` and `resumed`.
                 self.publish(Message::Resumed(Lifecycle::default()));
+                tracing::info!("resumed");
                 Flow::Continue
             }
             Checkpoint::Cancelled => Flow::Stop,
@@ -128,18 +152,16 @@ impl<'a> Streamer<'a> {
 
 impl Observer for Streamer<'_> {
     fn bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow {
-        let last = i + 1 == self.bars.len();
-        if i.is_multiple_of(self.stride) || last {
-            self.equity.push(EquityPoint(
-                self.time(i),
-                equity,
-                drawdown_pct.clamp(0.0, 100.0),
-            ));
+        self.last_mark = Some((i, equity, drawdown_pct));
+        if i.is_multiple_of(self.stride) {
+            self.push_point(i, equity, drawdown_pct);
         }
+        // The last bar's progress comes from `finish`, once the outcome is known.
+        let last = i + 1 == self.bars.len();
         let check = i.is_multiple_of(CHECK_EVERY);
-        let due = last
-            || i - self.last_progress_bar >= self.frequency.progress_bars
-            || (check && self.last_progress.elapsed() >= self.frequency.progress_interval);
+        let due = !last
+            && (i - self.last_progress_bar >= self.frequency.progress_bars
+                || (check && self.last_progress.elapsed() >= self.frequency.progress_interval));
         if due {
             self.progress(i, equity, trades);
         }
@@ -198,8 +220,16 @@ impl Observer for Streamer<'_> {
                     reason: match t.exit_reason {
                         ExitReason::Signal => "opposite signal".into(),
                         ExitReason::EndOfData => "end of data".into(),
+                        ExitReason::Blown => "account blown".into(),
                     },
                 }
+            }
+            Event::Blown { bar, equity } => {
+                tracing::warn!(
+                    bar = bar as u64,
+                    "account blown: equity {equity:.2} at this close; the position is closed here, equity floored at 0, and the run ends"
+                );
+                return;
             }
             Event::Unaffordable { bar, price, cash } => {
                 if !self.warned_unaffordable {

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::backtest::manager::{plan, wire_metrics, BacktestRequest, StartedRun};
 use crate::backtest::{run, Silent};
-use crate::cli::watch::{self, WatchArgs};
+use crate::cli::watch::{self, Output, WatchArgs};
 
 /// Flags of `tickwire backtest`.
 #[derive(Args, Debug, Clone)]
@@ -77,7 +77,15 @@ pub async fn run_cli(args: BacktestArgs) -> anyhow::Result<()> {
     };
     let report = match &args.url {
         None => in_process(request)?,
-        Some(url) => remote(url, request).await?,
+        // With --json, stdout carries only the result; the watch lines go to stderr.
+        Some(url) => {
+            let output = if args.json {
+                Output::Stderr
+            } else {
+                Output::Stdout
+            };
+            remote(url, request, output).await?
+        }
     };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -99,7 +107,7 @@ fn in_process(request: BacktestRequest) -> anyhow::Result<Report> {
     })
 }
 
-async fn remote(url: &str, request: BacktestRequest) -> anyhow::Result<Report> {
+async fn remote(url: &str, request: BacktestRequest, output: Output) -> anyhow::Result<Report> {
     let base = url.trim_end_matches('/');
     let http = reqwest::Client::new();
     let response = http
@@ -117,10 +125,13 @@ async fn remote(url: &str, request: BacktestRequest) -> anyhow::Result<Report> {
         );
     }
     let started: StartedRun = response.json().await?;
-    watch::run(WatchArgs {
-        topic: started.topic.parse()?,
-        url: base.to_owned(),
-    })
+    watch::run_to(
+        WatchArgs {
+            topic: started.topic.parse()?,
+            url: base.to_owned(),
+        },
+        output,
+    )
     .await?;
     let state: Value = http
         .get(format!("{base}/api/backtests/{}", started.backtest_id))

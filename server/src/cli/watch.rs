@@ -1,16 +1,23 @@
 //! `tickwire watch TOPIC`: a terminal client. One formatted line per message, or a
-//! progress bar for a backtest; reconnects with backoff and resumes from the last seq,
-//! like the dashboard, so nothing is missed or shown twice.
+//! progress bar for a backtest; reconnects with the dashboard's policy (1 s doubling to
+//! 30 s with ±20 % jitter, the count reset after every successful connection) and its
+//! cursor rules (duplicates dropped, a gap resumes from the last seq), so nothing is
+//! missed or shown twice. Following a backtest, it exits once the run has finished,
+//! also when it had finished before watch started.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use app::protocol::{
-    ClientAction, Control, Envelope, Message, ServerFrame, Since, Topic, TopicKind,
+    ClientAction, Control, Envelope, Message, RunStatus, ServerFrame, Snapshot, SnapshotData,
+    Topic, TopicKind,
 };
+use app::stream::cursor::{Cursor, Verdict};
+use app::stream::policy::ReconnectPolicy;
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::{Rng, SeedableRng};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// Flags of `tickwire watch`.
@@ -23,48 +30,101 @@ pub struct WatchArgs {
     pub url: String,
 }
 
-/// Backoff between reconnects: 1 s, doubling, at most 30 s.
-const BACKOFF_START: Duration = Duration::from_secs(1);
-const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// Where watch writes its lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    /// Keeps stdout for a result printed afterwards (`tickwire backtest --url --json`).
+    Stderr,
+}
 
+/// Follows the topic, writing to stdout, until a followed backtest finishes (forever
+/// for other topics).
 pub async fn run(args: WatchArgs) -> anyhow::Result<()> {
+    run_to(args, Output::Stdout).await
+}
+
+/// [`run`], writing to `output`.
+pub async fn run_to(args: WatchArgs, output: Output) -> anyhow::Result<()> {
     let ws_url = format!(
         "{}/api/ws",
         args.url.trim_end_matches('/').replacen("http", "ws", 1)
     );
-    let mut view = View::new(&args.topic);
-    let mut resume: Option<Since> = None;
-    let mut backoff = BACKOFF_START;
+    let mut backoff = Backoff::new(ReconnectPolicy::default(), clock_seed());
+    let mut view = View::new(&args.topic, output);
+    let mut cursor = Cursor::default();
     loop {
-        match follow(&ws_url, &args.topic, &mut resume, &mut view).await {
+        let mut greeted = false;
+        match follow(&ws_url, &args.topic, &mut cursor, &mut view, &mut greeted).await {
             Ok(Finished) => return Ok(()),
             Err(e) => {
+                let delay = backoff.after_loss(greeted);
                 view.note(&format!(
-                    "connection lost ({e:#}); retrying in {} s",
-                    backoff.as_secs()
+                    "connection lost ({e:#}); retrying in {:.1} s",
+                    delay.as_secs_f64()
                 ));
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(BACKOFF_CAP);
+                tokio::time::sleep(delay).await;
             }
         }
     }
 }
 
+/// The dashboard's reconnect policy, counted for one terminal client.
+struct Backoff {
+    policy: ReconnectPolicy,
+    /// Consecutive attempts that ended without the server's greeting.
+    failures: u32,
+    jitter: rand_chacha::ChaCha8Rng,
+}
+
+impl Backoff {
+    fn new(policy: ReconnectPolicy, seed: u64) -> Self {
+        Backoff {
+            policy,
+            failures: 0,
+            jitter: rand_chacha::ChaCha8Rng::seed_from_u64(seed),
+        }
+    }
+
+    /// The wait before the next attempt once a connection has ended; `greeted`: the
+    /// server had greeted it, a success, so the count starts again.
+    fn after_loss(&mut self, greeted: bool) -> Duration {
+        if greeted {
+            self.failures = 0;
+        }
+        let ms = self
+            .policy
+            .delay_ms(self.failures, self.jitter.random::<f64>());
+        self.failures = self.failures.saturating_add(1);
+        Duration::from_secs_f64(ms / 1_000.0)
+    }
+}
+
+/// A seed for the backoff's jitter: different for every run of the command.
+fn clock_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+        ^ u64::from(std::process::id())
+}
+
 struct Finished;
 
-/// One connection's life: subscribe (resuming if we can), print until it ends.
+/// One connection's life: subscribe (resuming from the cursor if it has a point), print
+/// until it ends. `greeted` is set once the server's `connected` frame has arrived.
 async fn follow(
     url: &str,
     topic: &Topic,
-    resume: &mut Option<Since>,
+    cursor: &mut Cursor,
     view: &mut View,
+    greeted: &mut bool,
 ) -> anyhow::Result<Finished> {
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .with_context(|| format!("connecting to {url}"))?;
     let subscribe = ClientAction::Subscribe {
         topic: topic.clone(),
-        since: resume.clone(),
+        since: cursor.since(),
     };
     socket
         .send(WsMessage::Text(serde_json::to_string(&subscribe)?.into()))
@@ -76,22 +136,24 @@ async fn follow(
             _ => continue,
         };
         match serde_json::from_str::<ServerFrame>(&text)? {
-            ServerFrame::Message(envelope) => {
-                if let Some(since) = resume.as_ref().filter(|s| envelope.seq != s.seq + 1) {
-                    anyhow::bail!("gap: got seq {} after {}", envelope.seq, since.seq);
+            ServerFrame::Message(envelope) => match cursor.check(&envelope) {
+                Verdict::Apply => {
+                    if view.show(&envelope) {
+                        return Ok(Finished);
+                    }
                 }
-                *resume = Some(Since::after(envelope.seq, envelope.epoch.clone()));
-                if view.show(&envelope) {
-                    return Ok(Finished);
+                Verdict::Duplicate => {}
+                Verdict::Gap { expected, got } => {
+                    anyhow::bail!("gap: expected seq {expected}, got {got}")
                 }
-            }
+            },
+            ServerFrame::Control(Control::Connected { .. }) => *greeted = true,
             ServerFrame::Control(Control::Snapshot(snapshot))
             | ServerFrame::Control(Control::Resync { snapshot, .. }) => {
-                view.note(&format!(
-                    "{} at seq {} (epoch {})",
-                    snapshot.topic, snapshot.last_seq, snapshot.epoch
-                ));
-                *resume = Some(Since::after(snapshot.last_seq, snapshot.epoch));
+                cursor.reset(&snapshot);
+                if view.snapshot(&snapshot) {
+                    return Ok(Finished);
+                }
             }
             ServerFrame::Control(Control::Error { error, details, .. }) => view.note(&format!(
                 "error: {error}{}",
@@ -103,15 +165,16 @@ async fn follow(
     anyhow::bail!("the socket ended")
 }
 
-/// Where lines go: plain stdout, or above a progress bar for backtests.
+/// Where lines go: plain lines, or above a progress bar for backtests.
 struct View {
     bar: Option<ProgressBar>,
+    output: Output,
 }
 
 impl View {
-    fn new(topic: &Topic) -> Self {
+    fn new(topic: &Topic, output: Output) -> Self {
         let bar = (topic.kind() == TopicKind::Backtest).then(|| {
-            let bar = ProgressBar::new(100);
+            let bar = ProgressBar::with_draw_target(Some(100), ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template("{prefix} [{bar:40.cyan/blue}] {pos:>3}% {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -120,25 +183,61 @@ impl View {
             bar.set_prefix(topic.to_string());
             bar
         });
-        View { bar }
+        View { bar, output }
     }
 
     fn note(&self, line: &str) {
-        match &self.bar {
+        match (&self.bar, self.output) {
             // A hidden bar (output is not a terminal) would swallow the line.
-            Some(bar) if !bar.is_hidden() => bar.println(line),
-            _ => println!("{line}"),
+            (Some(bar), _) if !bar.is_hidden() => bar.println(line),
+            (_, Output::Stdout) => println!("{line}"),
+            (_, Output::Stderr) => eprintln!("{line}"),
         }
     }
 
-    /// Shows one message; true when the stream has reached its end (a finished backtest).
-    fn show(&self, envelope: &Envelope) -> bool {
-        if let (Some(bar), Message::Progress(p)) = (&self.bar, &envelope.message) {
+    /// Shows a snapshot; true when it is a backtest that has already finished.
+    fn snapshot(&self, snapshot: &Snapshot) -> bool {
+        self.note(&format!(
+            "{} at seq {} (epoch {})",
+            snapshot.topic, snapshot.last_seq, snapshot.epoch
+        ));
+        let SnapshotData::Backtest(run) = &snapshot.data else {
+            return false;
+        };
+        if let Some(progress) = &run.progress {
+            self.progress(progress);
+        }
+        let finished = matches!(
+            run.status,
+            RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
+        );
+        if finished {
+            self.note(&format!("the run has already finished: {:?}", run.status).to_lowercase());
+            self.finish();
+        }
+        finished
+    }
+
+    fn progress(&self, p: &app::protocol::Progress) {
+        if let Some(bar) = &self.bar {
             bar.set_position(p.pct.round() as u64);
             bar.set_message(format!(
                 "{} / {} bars, {} trades, equity {:.2}",
                 p.bars_processed, p.total_bars, p.trades, p.equity
             ));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish();
+        }
+    }
+
+    /// Shows one message; true when the stream has reached its end (a finished backtest).
+    fn show(&self, envelope: &Envelope) -> bool {
+        if let (Some(_), Message::Progress(p)) = (&self.bar, &envelope.message) {
+            self.progress(p);
             return false;
         }
         self.note(&format_line(envelope));
@@ -147,9 +246,7 @@ impl View {
             Message::Complete(_) | Message::Cancelled(_) | Message::Error(_)
         );
         if finished && self.bar.is_some() {
-            if let Some(bar) = &self.bar {
-                bar.finish();
-            }
+            self.finish();
             return true;
         }
         false
@@ -192,6 +289,37 @@ pub fn format_line(e: &Envelope) -> String {
 mod tests {
     use super::*;
     use app::protocol::{DataSource, Epoch, Symbol, Tick, Timestamp};
+
+    fn secs(d: Duration) -> f64 {
+        d.as_secs_f64()
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_restarts_after_a_greeted_connection() {
+        let mut b = Backoff::new(ReconnectPolicy::default(), 7);
+        let failed: Vec<f64> = (0..7).map(|_| secs(b.after_loss(false))).collect();
+        for (delay, nominal) in failed.iter().zip([1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]) {
+            assert!(
+                (nominal * 0.8..=nominal * 1.2).contains(delay) && *delay <= 30.0,
+                "{delay} s for a nominal {nominal} s: {failed:?}"
+            );
+        }
+        // A connection the server greeted was a success: back to about 1 s.
+        let after_success = secs(b.after_loss(true));
+        assert!((0.8..=1.2).contains(&after_success), "{after_success}");
+        assert!((1.6..=2.4).contains(&secs(b.after_loss(false))));
+    }
+
+    #[test]
+    fn two_clients_do_not_retry_in_lockstep() {
+        let (mut a, mut b) = (
+            Backoff::new(ReconnectPolicy::default(), 1),
+            Backoff::new(ReconnectPolicy::default(), 2),
+        );
+        let first: Vec<Duration> = (0..4).map(|_| a.after_loss(false)).collect();
+        let second: Vec<Duration> = (0..4).map(|_| b.after_loss(false)).collect();
+        assert_ne!(first, second, "jitter spreads reconnects");
+    }
 
     #[test]
     fn a_tick_is_one_readable_line() {

@@ -151,3 +151,54 @@ pub fn assert_contiguous(seqs: &[u64]) {
         assert_eq!(pair[1], pair[0] + 1, "gap or duplicate in {seqs:?}");
     }
 }
+
+/// Reads published messages until one has `type` = `ty` (included); fails the test if
+/// that takes longer than [`TYPE_TIMEOUT`] in all, however busy the topic.
+pub async fn messages_until(socket: &mut Socket, ty: &str) -> Vec<Value> {
+    let read = async {
+        let mut out = vec![];
+        loop {
+            let m = next_messages(socket, 1).await.remove(0);
+            let done = m["type"] == ty;
+            out.push(m);
+            if done {
+                return out;
+            }
+        }
+    };
+    tokio::time::timeout(TYPE_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| panic!("no `{ty}` message within {TYPE_TIMEOUT:?}"))
+}
+
+/// How long [`eventually`] waits for a condition.
+pub const CONDITION_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Re-evaluates `check` (every 20 ms: a polling interval, not a synchronisation) until
+/// it yields a value; fails the test naming `what` after [`CONDITION_TIMEOUT`].
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + CONDITION_TIMEOUT;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {CONDITION_TIMEOUT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until `GET /api/ws/health` reports `n` open connections.
+pub async fn connections_become(running: &Running, n: u64) {
+    eventually(&format!("{n} open connections"), || async move {
+        let health = get_json(running, "/api/ws/health").await;
+        (health["connections"].as_u64() == Some(n)).then_some(())
+    })
+    .await
+}
