@@ -297,13 +297,16 @@ async fn metrics_are_exported_in_prometheus_text() {
             app::protocol::Message::Cancelled(Default::default()),
         )
         .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    let text = reqwest::get(http(&running, "/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = eventually("the connection and the message are counted", || async {
+        let text = reqwest::get(http(&running, "/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        text.contains("tickwire_connections 1").then_some(text)
+    })
+    .await;
     assert!(text.contains("tickwire_connections 1"), "{text}");
     assert!(text.contains("tickwire_messages_in_total 1"), "{text}");
     assert!(
@@ -344,8 +347,10 @@ async fn a_silent_connection_is_closed_after_twice_the_heartbeat() {
     })
     .await;
     let mut silent = connect(&running, "/api/ws").await;
-    // Not reading means not answering the server's pings either.
-    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    // Not reading means not answering the server's pings either: the server gives up
+    // on it (the close frame waits in the socket's buffer, read below).
+    connections_become(&running, 1).await;
+    connections_become(&running, 0).await;
     let close = next_close(&mut silent).await;
     assert_eq!(close.code, CloseCode::Away);
     assert_eq!(close.reason.as_str(), "heartbeat timeout");
@@ -363,7 +368,6 @@ async fn a_quiet_but_live_connection_gets_application_heartbeats() {
     let heartbeat = next_of_type(&mut socket, "heartbeat").await;
     assert!(heartbeat["timestamp"].as_str().unwrap().ends_with('Z'));
     // Reading answers the pings, so the connection stays open past the timeout.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     next_of_type(&mut socket, "heartbeat").await;
     next_of_type(&mut socket, "heartbeat").await;
     still_open(&mut socket, 3).await;

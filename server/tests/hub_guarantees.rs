@@ -50,7 +50,10 @@ async fn replay_then_live_has_no_gap_or_duplicate_at_the_seam_while_publishing_c
             tokio::time::sleep(Duration::from_micros(500)).await;
         }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    eventually("the publisher is running", || async {
+        (running.hub.snapshot(&topic).last_seq > 0).then_some(())
+    })
+    .await;
 
     let mut socket = connect(&running, "/api/ws").await;
     let epoch = subscribe(&mut socket, "backtest:seam", None).await["epoch"]
@@ -143,18 +146,31 @@ async fn a_slow_consumer_is_closed_with_1013_while_a_fast_one_gets_everything() 
     let mut fast = connect(&running, "/api/ws/stream/backtest/flood").await;
     next_of_type(&mut fast, "snapshot").await;
 
+    // The publisher never runs more than WINDOW messages ahead of the fast reader, far
+    // inside its queue (history 64 + outbox 1024): the fast reader keeps up by
+    // construction, whatever the machine's speed, while the never-read slow one fills up.
     const TOTAL: u64 = 30_000;
+    const WINDOW: u64 = 500;
+    let (seen_tx, mut seen_rx) = tokio::sync::watch::channel(0u64);
     let hub = running.hub.clone();
     let payload = "x".repeat(1000);
     let publisher = tokio::spawn(async move {
-        for i in 0..TOTAL {
+        for i in 1..=TOTAL {
             hub.publish(&topic, log(format!("{i} {payload}"))).unwrap();
-            if i % 100 == 99 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
+            if i % WINDOW == 0 {
+                tokio::time::timeout(TYPE_TIMEOUT, seen_rx.wait_for(|&seen| seen >= i))
+                    .await
+                    .expect("the fast reader keeps up")
+                    .expect("the reader is alive");
             }
         }
     });
-    let received = seqs(&next_messages(&mut fast, TOTAL as usize).await);
+    let mut received = Vec::with_capacity(TOTAL as usize);
+    while received.len() < TOTAL as usize {
+        let seq = seqs(&next_messages(&mut fast, 1).await)[0];
+        received.push(seq);
+        seen_tx.send_replace(seq);
+    }
     assert_eq!(received.first(), Some(&1));
     assert_contiguous(&received);
     publisher.await.unwrap();

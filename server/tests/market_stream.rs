@@ -74,10 +74,15 @@ async fn market_stream_sends_spec_envelopes_with_contiguous_seq_after_the_snapsh
 #[tokio::test]
 async fn health_and_symbols_answer_with_live_figures() {
     let running = server(|_| {}).await;
-    let _socket = connect(&running, "/api/ws/stream/market-data/EURUSD").await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut socket = connect(&running, "/api/ws/stream/market-data/EURUSD").await;
+    next_messages(&mut socket, 1).await;
 
-    let health = get_json(&running, "/api/ws/health").await;
+    let health = eventually("the socket and its messages are counted", || async {
+        let health = get_json(&running, "/api/ws/health").await;
+        (health["connections"] == 1 && health["messages_out"].as_u64() > Some(0))
+            .then_some(health)
+    })
+    .await;
     assert_eq!(health["status"], "ok");
     assert_eq!(health["connections"], 1);
     assert_eq!(health["backend"], "memory");
@@ -128,8 +133,12 @@ async fn reconnecting_with_since_resumes_without_gap_or_duplicate() {
     let first = next_messages(&mut socket, 10).await;
     let last = *seqs(&first).last().unwrap();
     drop(socket);
-    // The feed keeps publishing while we are away.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // The feed publishes more while we are away.
+    let topic = "market:BTC-USD".parse().unwrap();
+    eventually("the feed publishes while we are away", || async {
+        (running.hub.snapshot(&topic).last_seq > last + 5).then_some(())
+    })
+    .await;
 
     let mut socket = connect(
         &running,
@@ -169,9 +178,12 @@ async fn a_foreign_epoch_gets_a_resync_with_a_fresh_snapshot() {
 #[tokio::test]
 async fn candle_history_is_served_over_http() {
     let running = server(|a| a.interval = "1s".parse().unwrap()).await;
-    // Wait for at least two closed one-second candles.
-    tokio::time::sleep(std::time::Duration::from_millis(2300)).await;
-    let candles = get_json(&running, "/api/market/BTC-USD/candles?limit=2").await;
+    let candles = eventually("a closed one-second candle and the next", || async {
+        let candles = get_json(&running, "/api/market/BTC-USD/candles?limit=2").await;
+        let list = candles.as_array()?;
+        (list.len() == 2 && list[0]["closed"] == true).then_some(candles)
+    })
+    .await;
     let candles = candles.as_array().expect("a list");
     assert_eq!(candles.len(), 2, "{candles:?}");
     assert!(candles[0]["closed"].as_bool().unwrap());

@@ -69,9 +69,13 @@ fn infer_interval(bars: &Bars) -> Interval {
         .unwrap_or(Interval::from_secs(86_400).expect("a day is a valid interval"))
 }
 
-/// The four prints of a bar, in the order the market most plausibly made them.
+/// The four prints of a bar: the open, the extreme nearer to it, the other extreme, the
+/// close. When both extremes are as near, the bar's direction decides: an up bar dips
+/// first, a down bar rallies first.
 fn prints(open: f64, high: f64, low: f64, close: f64) -> [f64; 4] {
-    if close >= open {
+    let (to_low, to_high) = (open - low, high - open);
+    let low_first = to_low < to_high || (to_low == to_high && close >= open);
+    if low_first {
         [open, low, high, close]
     } else {
         [open, high, low, close]
@@ -184,6 +188,19 @@ impl Player {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bar_goes_from_its_open_to_the_nearer_extreme_first() {
+        // Up bar opening near its high: the high comes first (not always the low).
+        assert_eq!(prints(10.0, 10.5, 8.0, 10.2), [10.0, 10.5, 8.0, 10.2]);
+        // Up bar opening near its low: the low first.
+        assert_eq!(prints(10.0, 12.0, 9.8, 11.0), [10.0, 9.8, 12.0, 11.0]);
+        // Down bar opening near its low: the low first.
+        assert_eq!(prints(10.0, 12.0, 9.5, 9.8), [10.0, 9.5, 12.0, 9.8]);
+        // Equally near: the bar's direction decides.
+        assert_eq!(prints(10.0, 11.0, 9.0, 10.5), [10.0, 9.0, 11.0, 10.5]);
+        assert_eq!(prints(10.0, 11.0, 9.0, 9.5), [10.0, 11.0, 9.0, 9.5]);
+    }
 
     fn shared(file: &str) -> PathBuf {
         PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -102,10 +102,10 @@ impl SyntheticFeed {
         &self.infos
     }
 
-    /// Publishes until `shutdown` is cancelled.
-    pub fn spawn(&self, hub: Hub, shutdown: CancellationToken) -> JoinHandle<()> {
-        let config = self.config.clone();
-        let mut instruments: Vec<Instrument> = config
+    /// One model per symbol, each seeded from the feed's seed and its own name.
+    fn instruments(&self) -> Vec<Instrument> {
+        let config = &self.config;
+        config
             .symbols
             .iter()
             .map(|symbol| {
@@ -123,7 +123,13 @@ impl SyntheticFeed {
                     analyzer: Analyzer::new(symbol.clone()),
                 }
             })
-            .collect();
+            .collect()
+    }
+
+    /// Publishes until `shutdown` is cancelled.
+    pub fn spawn(&self, hub: Hub, shutdown: CancellationToken) -> JoinHandle<()> {
+        let config = self.config.clone();
+        let mut instruments = self.instruments();
         tokio::spawn(async move {
             let mut timer = tokio::time::interval(config.tick);
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -192,14 +198,37 @@ mod tests {
         assert_eq!(feed.symbols()[1].price_decimals, 5);
     }
 
+    /// The first `n` prices the feed's `symbol` would publish.
+    fn path(feed: &SyntheticFeed, symbol: &str, n: usize) -> Vec<f64> {
+        let mut inst = feed
+            .instruments()
+            .into_iter()
+            .find(|i| i.symbol.as_str() == symbol)
+            .expect("the symbol is listed");
+        (0..n).map(|_| inst.model.step(0.5).0).collect()
+    }
+
     #[test]
     fn a_symbol_follows_the_same_path_whatever_else_is_listed() {
-        let a = Symbol::parse("ETH-USD").unwrap();
-        assert_eq!(symbol_seed(42, &a), symbol_seed(42, &a));
-        assert_ne!(symbol_seed(42, &a), symbol_seed(43, &a));
+        let alone = SyntheticFeed::new(config(&["ETH-USD"]));
+        let among = SyntheticFeed::new(config(&["BTC-USD", "ZZZ", "ETH-USD"]));
+        let path_alone = path(&alone, "ETH-USD", 200);
+        assert_eq!(path_alone, path(&among, "ETH-USD", 200));
+        assert!(
+            path_alone.windows(2).any(|w| w[0] != w[1]),
+            "the price moves"
+        );
+        let mut other_seed = config(&["ETH-USD"]);
+        other_seed.seed = 43;
         assert_ne!(
-            symbol_seed(42, &a),
-            symbol_seed(42, &Symbol::parse("BTC-USD").unwrap())
+            path_alone,
+            path(&SyntheticFeed::new(other_seed), "ETH-USD", 200),
+            "another seed, another path"
+        );
+        assert_ne!(
+            path(&among, "BTC-USD", 200),
+            path(&among, "ZZZ", 200),
+            "each symbol its own path"
         );
     }
 
