@@ -2,11 +2,85 @@
 
 mod common;
 
+use app::protocol::{
+    Candle, Control, DataSource, Message, ServerFrame, Snapshot, SnapshotData, Tick, Timestamp,
+};
 use common::*;
 use serde_json::{json, Value};
 
 async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {
     post_json(running, "/api/sessions", &body).await
+}
+
+/// A client that folds a session topic into its own state, as the dashboard does.
+struct Follower {
+    socket: Socket,
+    state: SnapshotData,
+    seq: u64,
+}
+
+impl Follower {
+    /// From the first frame that carries a snapshot (`snapshot`, or `resync` after a
+    /// resume from a foreign epoch).
+    async fn new(mut socket: Socket) -> Self {
+        let snapshot = loop {
+            let frame: ServerFrame =
+                serde_json::from_value(next_json(&mut socket).await).expect("a frame");
+            match frame {
+                ServerFrame::Control(Control::Snapshot(s))
+                | ServerFrame::Control(Control::Resync { snapshot: s, .. }) => break s,
+                _ => continue,
+            }
+        };
+        Follower {
+            socket,
+            seq: snapshot.last_seq,
+            state: snapshot.data,
+        }
+    }
+
+    /// Folds the next message and returns it.
+    async fn next(&mut self) -> Value {
+        loop {
+            let value = next_json(&mut self.socket).await;
+            let frame: ServerFrame = serde_json::from_value(value.clone()).expect("a frame");
+            if let ServerFrame::Message(e) = frame {
+                assert_eq!(e.seq, self.seq + 1, "no gap, no duplicate");
+                self.state.apply(&e.message);
+                self.seq = e.seq;
+                return value;
+            }
+        }
+    }
+
+    /// Folds messages up to and including the next one of type `ty`, and returns it.
+    async fn until(&mut self, ty: &str) -> Value {
+        let search = async {
+            loop {
+                let m = self.next().await;
+                if m["type"] == ty {
+                    return m;
+                }
+            }
+        };
+        tokio::time::timeout(TYPE_TIMEOUT, search)
+            .await
+            .unwrap_or_else(|_| panic!("no `{ty}` within {TYPE_TIMEOUT:?}"))
+    }
+
+    /// Folds messages until the state is at seq `target`.
+    async fn fold_to(&mut self, target: u64) {
+        while self.seq < target {
+            self.next().await;
+        }
+    }
+
+    fn session(&self) -> &app::protocol::SessionSnapshot {
+        match &self.state {
+            SnapshotData::Session(s) => s,
+            other => panic!("not a session: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]
@@ -20,11 +94,12 @@ async fn a_session_reasons_trades_and_shows_the_same_state_to_every_client() {
     assert_eq!(status, 201, "{info}");
     assert_eq!(info["topic"], "session:paper-1");
     assert_eq!(info["trading_topic"], "trading:BTC-USD");
-    let mut first = connect(&running, "/api/ws/stream/session/paper-1?since=0&epoch=x").await;
-    next_of_type(&mut first, "resync").await;
+    let mut first =
+        Follower::new(connect(&running, "/api/ws/stream/session/paper-1?since=0&epoch=x").await)
+            .await;
 
     // Reasoning comes in chunks before each decision; a position opens at the next print.
-    let thinking = next_of_type(&mut first, "thinking").await;
+    let thinking = first.until("thinking").await;
     assert!(
         thinking["data"]["chunk"]
             .as_str()
@@ -32,12 +107,12 @@ async fn a_session_reasons_trades_and_shows_the_same_state_to_every_client() {
             .starts_with("Bar "),
         "{thinking}"
     );
-    let decision = next_of_type(&mut first, "decision").await;
+    let decision = first.until("decision").await;
     assert!(["buy", "sell", "hold"].contains(&decision["data"]["action"].as_str().unwrap()));
-    let opened = next_of_type(&mut first, "position_opened").await;
+    let opened = first.until("position_opened").await;
     assert!(opened["data"]["qty"].as_f64().unwrap() >= 1.0);
-    next_of_type(&mut first, "stats_update").await;
-    next_of_type(&mut first, "countdown").await;
+    first.until("stats_update").await;
+    first.until("countdown").await;
 
     // Orders reach trading:BTC-USD, submitted then filled.
     let submitted = next_of_type(&mut trading, "order").await;
@@ -53,16 +128,22 @@ async fn a_session_reasons_trades_and_shows_the_same_state_to_every_client() {
     );
     next_of_type(&mut trading, "position").await;
 
-    // A second client opening the same session gets the same state.
-    let mut second = connect(&running, "/api/ws/stream/session/paper-1").await;
-    let snapshot = next_of_type(&mut second, "snapshot").await;
+    // A second client opening the same session gets the same state: what the first
+    // folded from its own snapshot and every message since, at the same seq — and the
+    // two stay equal as the session goes on; polling agrees too.
+    let mut second =
+        Follower::new(connect(&running, "/api/ws/stream/session/paper-1").await).await;
+    first.fold_to(second.seq).await;
+    assert_eq!(first.state, second.state, "same state at seq {}", second.seq);
+    assert!(!second.session().decisions.is_empty());
+    let later = second.seq + 20;
+    first.fold_to(later).await;
+    second.fold_to(later).await;
+    assert_eq!(first.state, second.state, "still the same at seq {later}");
     let state = get_json(&running, "/api/sessions/paper-1").await;
-    assert_eq!(
-        snapshot["data"]["initialized"],
-        state["state"]["data"]["initialized"]
-    );
-    assert!(snapshot["data"]["open_positions"].as_array().unwrap().len() <= 1);
-    assert!(!snapshot["data"]["decisions"].as_array().unwrap().is_empty());
+    let polled: Snapshot = serde_json::from_value(state["state"].clone()).unwrap();
+    first.fold_to(polled.last_seq).await;
+    assert_eq!(first.state, polled.data, "GET /api/sessions/{{id}} agrees");
 
     let response = reqwest::Client::new()
         .delete(http(&running, "/api/sessions/paper-1"))
@@ -78,11 +159,114 @@ async fn a_session_reasons_trades_and_shows_the_same_state_to_every_client() {
         "stopping closes the position"
     );
     assert_eq!(stopped["state"]["data"]["completed"]["reason"], "stopped");
-    next_of_type(&mut first, "session_completed").await;
+    first.until("session_completed").await;
     assert_eq!(
         get_json(&running, "/api/sessions").await[0]["running"],
         false
     );
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_paused_session_decides_and_fills_nothing_until_resumed_and_cancel_ends_it() {
+    let running = server(|a| a.symbols = vec!["BTC-USD".parse().unwrap()]).await;
+    let (status, info) = post(
+        &running,
+        json!({"id": "paper-p", "symbol": "BTC-USD", "strategy": "sma_cross", "params": {"fast": 1, "slow": 2}}),
+    )
+    .await;
+    assert_eq!(status, 201, "{info}");
+    let mut session =
+        Follower::new(connect(&running, "/api/ws/stream/session/paper-p?since=0&epoch=x").await)
+            .await;
+    session.until("decision").await;
+    let mut control = connect(&running, "/api/ws").await;
+    send_json(&mut control, json!({"action": "pause", "topic": "session:paper-p"})).await;
+    session.until("paused").await;
+    assert!(session.session().paused);
+    // Two bars close while paused: each would have brought reasoning and a decision.
+    let mut while_paused = vec![];
+    let mut closed_bars = 0;
+    while closed_bars < 2 {
+        let m = session.next().await;
+        closed_bars += usize::from(m["type"] == "candle");
+        while_paused.push(m["type"].as_str().unwrap_or_default().to_owned());
+    }
+    assert!(
+        while_paused.iter().all(|t| t == "candle" || t == "countdown"),
+        "only market candles and the countdown while paused: {while_paused:?}"
+    );
+    send_json(&mut control, json!({"action": "resume", "topic": "session:paper-p"})).await;
+    session.until("resumed").await;
+    assert!(!session.session().paused);
+    session.until("decision").await;
+    send_json(&mut control, json!({"action": "cancel", "topic": "session:paper-p"})).await;
+    let completed = session.until("session_completed").await;
+    assert_eq!(completed["data"]["reason"], "cancelled");
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_silent() {
+    // A quiet feed and the smallest queues: the test's burst overflows the session's
+    // queue, as a stalled session would on a busy feed.
+    let running = server(|a| {
+        a.symbols = vec!["BTC-USD".parse().unwrap()];
+        a.tick_ms = 3_600_000;
+        a.history = 4;
+        a.outbox = 4;
+    })
+    .await;
+    let (status, info) = post(
+        &running,
+        json!({"id": "paper-s", "symbol": "BTC-USD", "strategy": "buy_and_hold"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{info}");
+    let session_topic = "session:paper-s".parse().unwrap();
+    eventually("the session is initialized", || async {
+        (running.hub.snapshot(&session_topic).last_seq > 0).then_some(())
+    })
+    .await;
+
+    let market = "market:BTC-USD".parse().unwrap();
+    let symbol = app::protocol::Symbol::parse("BTC-USD").unwrap();
+    // A burst the session cannot read in between (the test holds the runtime).
+    for i in 0..50 {
+        let tick = Tick {
+            symbol: symbol.clone(),
+            price: 60_000.0 + f64::from(i),
+            change_pct: 0.0,
+            volume: 1.0,
+            source: DataSource::Synthetic,
+        };
+        running.hub.publish(&market, Message::Tick(tick)).unwrap();
+    }
+    // Then a closed candle at a time, until the session forwards one: it must not have
+    // gone silent.
+    let mut minute = 10_000_000i64;
+    eventually("the session forwards closed candles again", || {
+        minute += 1;
+        let candle = Candle {
+            symbol: symbol.clone(),
+            interval: "1m".parse().unwrap(),
+            open_time: Timestamp::from_unix_ms(minute * 60_000),
+            open: 61_000.0,
+            high: 61_500.0,
+            low: 60_500.0,
+            close: 61_234.0,
+            volume: 3.0,
+            closed: true,
+            source: DataSource::Synthetic,
+        };
+        running.hub.publish(&market, Message::Candle(candle)).unwrap();
+        let forwarded = match running.hub.snapshot(&session_topic).data {
+            SnapshotData::Session(s) => s.candles.iter().any(|c| c.close == 61_234.0),
+            _ => false,
+        };
+        async move { forwarded.then_some(()) }
+    })
+    .await;
     running.shutdown.cancel();
 }
 
@@ -109,6 +293,10 @@ async fn bad_session_requests_are_refused_naming_the_field() {
         (
             json!({"symbol": "BTC-USD", "strategy": "buy_and_hold", "margin": 2}),
             "unknown field `margin`",
+        ),
+        (
+            json!({"symbol": "BTC-USD", "strategy": "sma_cross", "params": {"fast": 10, "slow": 5000}}),
+            "`params` need 5002 bars of history, more than the 1800 closes a session keeps",
         ),
     ];
     assert_unprocessable(&running, "/api/sessions", &cases).await;

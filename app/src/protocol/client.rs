@@ -36,6 +36,14 @@ impl Since {
         }
     }
 
+    /// The resume point as a poll's or dedicated stream's query: `since=S&epoch=E`.
+    pub fn to_query(&self) -> String {
+        match &self.epoch {
+            Some(epoch) => format!("since={}&epoch={epoch}", self.seq),
+            None => format!("since={}", self.seq),
+        }
+    }
+
     /// A resume point from its two parts, refusing a seq above 0 without an epoch.
     pub fn new(seq: u64, epoch: Option<Epoch>) -> Result<Since, SinceWithoutEpoch> {
         match epoch {

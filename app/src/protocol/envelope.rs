@@ -120,9 +120,11 @@ impl Message {
         match self {
             Candle(_) => matches!(kind, TopicKind::Market | TopicKind::Session),
             Tick(_) | Analysis(_) => kind == TopicKind::Market,
-            Error(_) => matches!(kind, TopicKind::Backtest | TopicKind::Session),
-            Started(_) | Progress(_) | Trade(_) | Equity(_) | Metrics(_) | Log(_) | Paused(_)
-            | Resumed(_) | Cancelled(_) | Complete(_) => kind == TopicKind::Backtest,
+            Error(_) | Paused(_) | Resumed(_) => {
+                matches!(kind, TopicKind::Backtest | TopicKind::Session)
+            }
+            Started(_) | Progress(_) | Trade(_) | Equity(_) | Metrics(_) | Log(_)
+            | Cancelled(_) | Complete(_) => kind == TopicKind::Backtest,
             SessionInitialized(_)
             | Thinking(_)
             | Decision(_)

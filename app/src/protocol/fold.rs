@@ -16,8 +16,11 @@ pub const SNAPSHOT_CANDLES: usize = 500;
 pub const SNAPSHOT_EQUITY_POINTS: usize = 5_000;
 /// Trades kept in a backtest snapshot (the most recent).
 pub const SNAPSHOT_TRADES: usize = 5_000;
-/// Log lines, decisions, closed positions and orders kept (the most recent).
+/// Log lines, decisions, closed positions, orders and reasoning chunks kept (the most
+/// recent).
 pub const SNAPSHOT_RECENT: usize = 200;
+/// Open positions kept in a session snapshot (SPEC section 12).
+pub const SNAPSHOT_POSITIONS: usize = 1_000;
 
 impl SnapshotData {
     /// The state of a topic of `kind` before any message.
@@ -93,16 +96,19 @@ impl SessionSnapshot {
         match message {
             Message::SessionInitialized(i) => self.initialized = Some(i.clone()),
             Message::Candle(c) => upsert_candle(&mut self.candles, c),
-            Message::Thinking(t) => self.thinking.push(t.clone()),
+            Message::Thinking(t) => push_capped(&mut self.thinking, t.clone(), SNAPSHOT_RECENT),
             Message::Decision(d) => {
                 self.thinking.clear();
                 push_capped(&mut self.decisions, d.clone(), SNAPSHOT_RECENT);
             }
-            Message::PositionOpened(p) => self.open_positions.push(OpenPosition {
-                opened: p.clone(),
-                last_price: p.entry_price,
-                unrealized_pnl: 0.0,
-            }),
+            Message::PositionOpened(p) => {
+                let open = OpenPosition {
+                    opened: p.clone(),
+                    last_price: p.entry_price,
+                    unrealized_pnl: 0.0,
+                };
+                push_capped(&mut self.open_positions, open, SNAPSHOT_POSITIONS);
+            }
             Message::PositionUpdated(u) => {
                 if let Some(p) = self
                     .open_positions
@@ -121,6 +127,8 @@ impl SessionSnapshot {
             Message::StatsUpdate(st) => self.stats = Some(st.clone()),
             Message::Countdown(c) => self.countdown = Some(c.clone()),
             Message::SessionCompleted(c) => self.completed = Some(c.clone()),
+            Message::Paused(_) => self.paused = true,
+            Message::Resumed(_) => self.paused = false,
             _ => {}
         }
     }
@@ -151,7 +159,8 @@ fn push_capped<T>(list: &mut Vec<T>, item: T, cap: usize) {
     list.push(item);
 }
 
-/// Replaces the candle with the same open time, or appends a newer one.
+/// Replaces the candle with the same open time, or puts it in time order; keeps the
+/// [`SNAPSHOT_CANDLES`] most recent, whatever order candles arrive in.
 pub fn upsert_candle(candles: &mut Vec<Candle>, candle: &Candle) {
     match candles
         .iter()
@@ -161,6 +170,10 @@ pub fn upsert_candle(candles: &mut Vec<Candle>, candle: &Candle) {
         Some(i) if i + 1 < candles.len() => candles.insert(i + 1, candle.clone()),
         None if !candles.is_empty() => candles.insert(0, candle.clone()),
         _ => push_capped(candles, candle.clone(), SNAPSHOT_CANDLES),
+    }
+    if candles.len() > SNAPSHOT_CANDLES {
+        let excess = candles.len() - SNAPSHOT_CANDLES;
+        candles.drain(..excess);
     }
 }
 
@@ -182,6 +195,30 @@ mod tests {
             closed,
             source: DataSource::Synthetic,
         }
+    }
+
+    #[test]
+    fn candles_arriving_newest_first_stay_ordered_and_capped() {
+        let mut candles = vec![];
+        for i in (0..SNAPSHOT_CANDLES as i64 + 300).rev() {
+            upsert_candle(&mut candles, &candle(i * 60_000, 1.0, true));
+            assert!(candles.len() <= SNAPSHOT_CANDLES);
+        }
+        assert_eq!(candles.len(), SNAPSHOT_CANDLES);
+        assert!(candles.windows(2).all(|w| w[0].open_time < w[1].open_time));
+    }
+
+    #[test]
+    fn reasoning_chunks_are_capped() {
+        let mut state = SessionSnapshot::default();
+        for i in 0..1_000 {
+            state.apply(&Message::Thinking(crate::protocol::Thinking {
+                bar_time: Timestamp::from_unix_ms(0),
+                chunk: format!("chunk {i}"),
+            }));
+        }
+        assert!(state.thinking.len() <= SNAPSHOT_RECENT);
+        assert_eq!(state.thinking.last().unwrap().chunk, "chunk 999");
     }
 
     fn market(state: &SnapshotData) -> &MarketSnapshot {

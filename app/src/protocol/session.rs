@@ -123,4 +123,7 @@ pub struct SessionSnapshot {
     pub stats: Option<SessionStats>,
     pub countdown: Option<Countdown>,
     pub completed: Option<SessionCompleted>,
+    /// Paused by a client: no decisions, no fills until resumed.
+    #[serde(default)]
+    pub paused: bool,
 }

@@ -495,10 +495,7 @@ impl Engine {
             }
             entry.polling = true;
             let url = match entry.cursor.since() {
-                Some(since) => format!(
-                    "/api/streams/{topic}?since={}&epoch={}",
-                    since.seq, since.epoch
-                ),
+                Some(since) => format!("/api/streams/{topic}?{}", since.to_query()),
                 None => format!("/api/streams/{topic}/snapshot"),
             };
             let resume = entry.cursor.since().is_some();

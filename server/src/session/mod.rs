@@ -3,6 +3,7 @@
 //! candles) and publishes its reasoning, decisions, positions, stats and countdown to
 //! `session:{ID}`, and its orders, position, P&L and risk to `trading:{SYMBOL}`.
 
+mod market;
 pub mod paper;
 
 use std::collections::BTreeMap;
@@ -10,16 +11,17 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use app::protocol::{
-    Control, Countdown, Interval, Message, ServerFrame, SessionCompleted, SessionInitialized,
-    Symbol, SymbolInfo, Timestamp, Topic, TopicKind,
+    Countdown, Interval, Lifecycle, Message, SessionCompleted, SessionInitialized, Symbol,
+    SymbolInfo, Timestamp, Topic, TopicKind,
 };
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::backtest::{Account, Strategy};
-use crate::hub::{Command, Hub};
+use crate::backtest::{Account, Strategy, StrategyError};
+use crate::hub::{Command, Frame, Hub};
+use market::{MarketFeed, MarketFrame};
 use paper::{Outputs, PaperSession};
 
 /// `POST /api/sessions`.
@@ -119,6 +121,17 @@ impl Sessions {
             })?;
         let strategy = Strategy::from_params(&request.strategy, &request.params)
             .map_err(|e| invalid("strategy", e))?;
+        if let Err(StrategyError::DataTooShort { needed, .. }) =
+            strategy.check_data(paper::RETAINED_CLOSES)
+        {
+            return Err(invalid(
+                "params",
+                format!(
+                    "need {needed} bars of history, more than the {} closes a session keeps",
+                    paper::RETAINED_CLOSES
+                ),
+            ));
+        }
         let Account { cash, commission } = Account::from_request(request.cash, request.commission)
             .map_err(|(field, problem)| invalid(field, problem))?;
         let id = request
@@ -188,6 +201,15 @@ impl Sessions {
     }
 }
 
+/// What woke a session's loop.
+enum Event {
+    Stop,
+    Command(Option<Command>),
+    Countdown,
+    FellBehind,
+    Market(Option<Frame>),
+}
+
 struct Runner {
     hub: Hub,
     info: SessionInfo,
@@ -216,9 +238,7 @@ impl Runner {
 
     async fn run(self, mut session: PaperSession) {
         let mut ownership = self.hub.own(&self.topic);
-        let market = Topic::market(&self.symbol);
-        let (outbox, mut rx) = self.hub.outbox();
-        self.hub.subscribe(&market, None, &outbox);
+        let mut market = MarketFeed::subscribe(&self.hub, &self.symbol);
         self.send(
             &self.topic,
             Message::SessionInitialized(SessionInitialized {
@@ -233,47 +253,71 @@ impl Runner {
         let mut countdown = tokio::time::interval(Duration::from_secs(1));
         let mut open_time: Option<Timestamp> = None;
         let mut paused = false;
+        let mut warmed_up = false;
         let reason = loop {
-            tokio::select! {
-                _ = self.stop.cancelled() => break "stopped".to_owned(),
-                command = ownership.commands.recv() => match command {
-                    Some(Command::Pause) => paused = true,
-                    Some(Command::Resume) => paused = false,
-                    Some(Command::Cancel) | None => break "cancelled".to_owned(),
-                },
-                _ = countdown.tick() => {
+            let fell_behind = market.fell_behind();
+            let event = tokio::select! {
+                _ = self.stop.cancelled() => Event::Stop,
+                command = ownership.commands.recv() => Event::Command(command),
+                _ = countdown.tick() => Event::Countdown,
+                _ = fell_behind.cancelled() => Event::FellBehind,
+                frame = market.next() => Event::Market(frame),
+            };
+            match event {
+                Event::Stop => break "stopped".to_owned(),
+                Event::Command(Some(Command::Pause)) if !paused => {
+                    paused = true;
+                    let reason = Some("requested by a client".to_owned());
+                    self.send(&self.topic, Message::Paused(Lifecycle { reason }));
+                }
+                Event::Command(Some(Command::Resume)) if paused => {
+                    paused = false;
+                    self.send(&self.topic, Message::Resumed(Lifecycle::default()));
+                }
+                Event::Command(Some(Command::Pause | Command::Resume)) => {}
+                Event::Command(Some(Command::Cancel) | None) => break "cancelled".to_owned(),
+                Event::Countdown => {
                     if let Some(t) = open_time {
                         let end = t.unix_ms() + self.interval.millis();
                         let left = (end - Utc::now().timestamp_millis()).max(0) as u64;
-                        self.send(&self.topic, Message::Countdown(Countdown { seconds_to_next_bar: left.div_ceil(1000) }));
+                        let seconds_to_next_bar = left.div_ceil(1000);
+                        self.send(&self.topic, Message::Countdown(Countdown { seconds_to_next_bar }));
                     }
                 }
-                frame = rx.frames.recv() => {
-                    let Some(frame) = frame else { break "market feed ended".to_owned() };
-                    match serde_json::from_str::<ServerFrame>(frame.as_str()) {
-                        Ok(ServerFrame::Control(Control::Snapshot(s))) => {
-                            if let app::protocol::SnapshotData::Market(m) = s.data {
-                                session.warm_up(&m.candles);
+                Event::FellBehind => market.resume(&self.hub, "fell behind the market feed"),
+                Event::Market(None) => break "market feed ended".to_owned(),
+                Event::Market(Some(frame)) => match market.read(&frame) {
+                    MarketFrame::Snapshot(candles) => {
+                        if warmed_up {
+                            tracing::warn!(
+                                session = %self.info.session_id,
+                                "market history missed: warming up again from the feed's candles"
+                            );
+                        }
+                        session.warm_up(&candles);
+                        warmed_up = true;
+                    }
+                    MarketFrame::Message(envelope) => match envelope.message {
+                        Message::Candle(c) if c.closed => {
+                            self.send(&self.topic, Message::Candle(c.clone()));
+                            if !paused {
+                                self.publish(session.on_closed_candle(&c));
                             }
                         }
-                        Ok(ServerFrame::Message(e)) => match e.message {
-                            Message::Candle(c) if c.closed => {
-                                self.send(&self.topic, Message::Candle(c.clone()));
-                                if !paused {
-                                    self.publish(session.on_closed_candle(&c));
-                                }
-                            }
-                            Message::Candle(c) => open_time = Some(c.open_time),
-                            Message::Tick(t) => self.publish(session.on_price(t.price, e.timestamp)),
-                            _ => {}
-                        },
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, "session could not read a market frame"),
-                    }
-                }
+                        Message::Candle(c) => open_time = Some(c.open_time),
+                        // Paused: prices still mark the position, but nothing fills.
+                        Message::Tick(t) if paused => session.mark(t.price),
+                        Message::Tick(t) => {
+                            self.publish(session.on_price(t.price, envelope.timestamp))
+                        }
+                        _ => {}
+                    },
+                    MarketFrame::Gap => market.resume(&self.hub, "a gap in the market feed"),
+                    MarketFrame::Other => {}
+                },
             }
         };
-        self.hub.unsubscribe(&market, &outbox);
+        market.unsubscribe(&self.hub);
         self.publish(session.stop(Timestamp::from_datetime(Utc::now())));
         let final_equity = session.equity();
         self.send(

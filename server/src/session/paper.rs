@@ -14,6 +14,9 @@ use crate::backtest::strategy::{rsi, sma, Strategy, LONG, SHORT};
 
 /// Closes kept for the indicators.
 const MAX_CLOSES: usize = 2_000;
+/// Closes a session always has once warmed up that far (it trims a tenth at a time):
+/// the longest indicator history its strategy may ask for.
+pub const RETAINED_CLOSES: usize = MAX_CLOSES - MAX_CLOSES / 10;
 
 /// What one step produced, per topic.
 #[derive(Debug, Default, PartialEq)]
@@ -78,6 +81,9 @@ impl PaperSession {
 
     /// Closes seen before the session started: indicator history, no decisions.
     pub fn warm_up(&mut self, candles: &[Candle]) {
+        // The feed's recent candles are the whole story: a later warm-up (after a
+        // resync) replaces what the session had, rather than repeating it.
+        self.closes.clear();
         for c in candles.iter().filter(|c| c.closed) {
             self.push_close(c.close);
         }
@@ -88,6 +94,11 @@ impl PaperSession {
         if self.closes.len() > MAX_CLOSES {
             self.closes.drain(..MAX_CLOSES / 10);
         }
+    }
+
+    /// A price seen while paused: it marks the position, nothing fills.
+    pub fn mark(&mut self, price: f64) {
+        self.last_price = Some(price);
     }
 
     pub fn equity(&self) -> f64 {

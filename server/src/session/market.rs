@@ -1,0 +1,99 @@
+//! A session's subscription to `market:{SYMBOL}`: frames read with the dashboard's
+//! cursor rules (duplicates dropped, a gap noticed), and resumed from that cursor when
+//! the hub drops the session as a slow consumer or a gap shows. The session is held to
+//! the same bounded queue as any socket — a session that cannot keep up must not grow
+//! memory — but unlike a socket it is not closed: it resubscribes from its last seq (a
+//! `resync` with the feed's recent candles when that seq is gone), and says so in the
+//! log, so it never silently stops receiving prices.
+
+use app::protocol::{Candle, Control, Envelope, ServerFrame, SnapshotData, Symbol, Topic};
+use app::stream::cursor::{Cursor, Verdict};
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::{Frame, Hub, Outbox, OutboxReceiver};
+
+/// What one market frame means to a session.
+pub enum MarketFrame {
+    /// The feed's state (subscribe or resync): the candles to warm up from.
+    Snapshot(Vec<Candle>),
+    /// The next market message.
+    Message(Envelope),
+    /// Messages are missing before this one: resume from the cursor.
+    Gap,
+    /// Anything else (control frames, duplicates, unreadable frames).
+    Other,
+}
+
+pub struct MarketFeed {
+    topic: Topic,
+    outbox: Outbox,
+    rx: OutboxReceiver,
+    cursor: Cursor,
+}
+
+impl MarketFeed {
+    pub fn subscribe(hub: &Hub, symbol: &Symbol) -> Self {
+        let topic = Topic::market(symbol);
+        let (outbox, rx) = hub.outbox();
+        hub.subscribe(&topic, None, &outbox);
+        MarketFeed {
+            topic,
+            outbox,
+            rx,
+            cursor: Cursor::default(),
+        }
+    }
+
+    /// Cancelled when the hub has dropped this subscription as a slow consumer.
+    pub fn fell_behind(&self) -> CancellationToken {
+        self.rx.slow.clone()
+    }
+
+    /// The next queued frame; `None` once the hub is gone.
+    pub async fn next(&mut self) -> Option<Frame> {
+        self.rx.frames.recv().await
+    }
+
+    /// Reads a frame, moving the cursor.
+    pub fn read(&mut self, frame: &Frame) -> MarketFrame {
+        match serde_json::from_str::<ServerFrame>(frame.as_str()) {
+            Ok(ServerFrame::Control(Control::Snapshot(s)))
+            | Ok(ServerFrame::Control(Control::Resync { snapshot: s, .. })) => {
+                self.cursor.reset(&s);
+                match s.data {
+                    SnapshotData::Market(m) => MarketFrame::Snapshot(m.candles),
+                    _ => MarketFrame::Other,
+                }
+            }
+            Ok(ServerFrame::Message(e)) => match self.cursor.check(&e) {
+                Verdict::Apply => MarketFrame::Message(e),
+                Verdict::Duplicate => MarketFrame::Other,
+                Verdict::Gap { .. } => MarketFrame::Gap,
+            },
+            Ok(ServerFrame::Control(_)) => MarketFrame::Other,
+            Err(e) => {
+                tracing::error!(error = %e, "session could not read a market frame");
+                MarketFrame::Other
+            }
+        }
+    }
+
+    /// Drops the current subscription and its queue, and subscribes again from the last
+    /// seq read.
+    pub fn resume(&mut self, hub: &Hub, why: &str) {
+        tracing::warn!(
+            topic = %self.topic,
+            after_seq = self.cursor.last_seq(),
+            "session {why}: resuming from its last seq"
+        );
+        hub.unsubscribe(&self.topic, &self.outbox);
+        let (outbox, rx) = hub.outbox();
+        hub.subscribe(&self.topic, self.cursor.since().as_ref(), &outbox);
+        self.outbox = outbox;
+        self.rx = rx;
+    }
+
+    pub fn unsubscribe(&self, hub: &Hub) {
+        hub.unsubscribe(&self.topic, &self.outbox);
+    }
+}
