@@ -37,3 +37,35 @@ test('backtests started from the form stream to 100 % with final metrics, severa
   await expect(runs).toHaveCount(2);
   expect(errors.filter((e) => !e.includes('422'))).toEqual([]);
 });
+
+test("a run's Resume and Cancel buttons control it on the server", async ({ page, request }) => {
+  const errors = collectErrors(page);
+  const suffix = Date.now().toString(36);
+  const ids = { resumed: `ui-resume-${suffix}`, cancelled: `ui-cancel-${suffix}` };
+  // Started paused (a run on this data ends in milliseconds otherwise): each waits at its
+  // first bar for a client.
+  for (const id of Object.values(ids)) {
+    const started = await request.post('/api/backtests', {
+      data: { id, dataset: 'EURUSD', strategy: 'sma_cross', paused: true },
+    });
+    expect(started.status()).toBe(201);
+  }
+  await page.goto('/backtests');
+  const resumed = page.locator(`[data-testid=backtest-run][data-backtest-id="${ids.resumed}"]`);
+  const cancelled = page.locator(`[data-testid=backtest-run][data-backtest-id="${ids.cancelled}"]`);
+  await expect(resumed).toHaveAttribute('data-status', 'paused');
+  await expect(cancelled).toHaveAttribute('data-status', 'paused');
+
+  await resumed.getByTestId('backtest-resume').click();
+  await expect(resumed).toHaveAttribute('data-status', 'complete');
+  await expect(resumed.getByTestId('backtest-progress')).toHaveAttribute('data-pct', '100');
+  await expect(resumed.getByTestId('backtest-cancel')).toHaveCount(0);
+
+  await cancelled.getByTestId('backtest-cancel').click();
+  await expect(cancelled).toHaveAttribute('data-status', 'cancelled');
+  const state = await (await request.get(`/api/backtests/${ids.cancelled}`)).json();
+  expect(state.state.data.status).toBe('cancelled');
+  expect(state.state.data.progress.bars_processed).toBe(1);
+  await expect(cancelled.getByTestId('backtest-resume')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});

@@ -352,3 +352,65 @@ async fn a_run_that_blows_the_account_completes_at_zero_with_a_warning() {
     assert_eq!(state["state"]["data"]["status"], "complete");
     running.shutdown.cancel();
 }
+
+/// POSTs a control action to a backtest; its status.
+async fn control(running: &server::serve::Running, id: &str, action: &str) -> u16 {
+    reqwest::Client::new()
+        .post(http(running, &format!("/api/backtests/{id}/{action}")))
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+fn types(messages: &[Value]) -> Vec<&str> {
+    messages.iter().filter_map(|m| m["type"].as_str()).collect()
+}
+
+#[tokio::test]
+async fn runs_are_paused_resumed_and_cancelled_through_rest_and_the_socket() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+    })
+    .await;
+    let start = |id: &str| {
+        json!({"id": id, "dataset": "EURUSD", "strategy": "sma_cross", "paused": true,
+               "progress_every_bars": 100})
+    };
+
+    // Over REST: a run started paused waits at its first bar; resume lets it finish.
+    let mut a = connect(&running, "/api/ws/stream/backtest/ctl-a").await;
+    next_of_type(&mut a, "snapshot").await;
+    assert_eq!(post(&running, start("ctl-a")).await.0, 201);
+    let before = messages_until(&mut a, "paused").await;
+    assert_eq!(types(&before)[0], "started");
+    assert!(!types(&before).contains(&"progress"), "{:?}", types(&before));
+    let state = get_json(&running, "/api/backtests/ctl-a").await;
+    assert_eq!(state["state"]["data"]["status"], "paused");
+    assert_eq!(control(&running, "ctl-a", "pause").await, 202, "pausing again is harmless");
+    assert_eq!(control(&running, "ctl-a", "resume").await, 202);
+    let after = messages_until(&mut a, "complete").await;
+    assert_eq!(types(&after)[0], "resumed", "nothing between paused and resumed");
+    assert!(types(&after).contains(&"progress"));
+    assert_eq!(control(&running, "ctl-a", "cancel").await, 409, "a finished run");
+
+    // Over the socket: resume and cancel are control actions on the topic.
+    let mut socket = connect(&running, "/api/ws").await;
+    send_json(&mut socket, json!({"action": "subscribe", "topic": "backtest:ctl-b"})).await;
+    next_of_type(&mut socket, "snapshot").await;
+    assert_eq!(post(&running, start("ctl-b")).await.0, 201);
+    messages_until(&mut socket, "paused").await;
+    send_json(&mut socket, json!({"action": "cancel", "topic": "backtest:ctl-b"})).await;
+    let end = messages_until(&mut socket, "cancelled").await;
+    assert!(!types(&end).contains(&"trade"), "{:?}", types(&end));
+    let last_progress = end.iter().rev().find(|m| m["type"] == "progress").unwrap();
+    assert_eq!(
+        last_progress["data"]["bars_processed"], 1,
+        "cancelled where it stood, at its first bar"
+    );
+    let state = get_json(&running, "/api/backtests/ctl-b").await;
+    assert_eq!(state["state"]["data"]["status"], "cancelled");
+    running.shutdown.cancel();
+}

@@ -187,15 +187,15 @@ fn BacktestRun(id: String) -> impl IntoView {
                 <span class="controls">
                     {
                         let control = control.clone();
-                        move || running().then(|| { let control = control.clone(); view! { <button on:click=move |_| control("pause")>"Pause"</button> } })
+                        move || running().then(|| { let control = control.clone(); view! { <button data-testid="backtest-pause" on:click=move |_| control("pause")>"Pause"</button> } })
                     }
                     {
                         let control = control.clone();
-                        move || (status() == RunStatus::Paused).then(|| { let control = control.clone(); view! { <button on:click=move |_| control("resume")>"Resume"</button> } })
+                        move || (status() == RunStatus::Paused).then(|| { let control = control.clone(); view! { <button data-testid="backtest-resume" on:click=move |_| control("resume")>"Resume"</button> } })
                     }
                     {
                         let control = control.clone();
-                        move || (running() || status() == RunStatus::Paused).then(|| { let control = control.clone(); view! { <button on:click=move |_| control("cancel")>"Cancel"</button> } })
+                        move || (running() || status() == RunStatus::Paused).then(|| { let control = control.clone(); view! { <button data-testid="backtest-cancel" on:click=move |_| control("cancel")>"Cancel"</button> } })
                     }
                 </span>
             </header>

@@ -20,7 +20,7 @@ use super::engine::{self, Account, Outcome};
 use super::logs::TopicLogLayer;
 use super::strategy::Strategy;
 use super::stream::{Frequency, Streamer};
-use crate::hub::Hub;
+use crate::hub::{Command, Hub};
 
 /// `POST /api/backtests`: exactly one of `dataset`, `csv`, `path` names the bars.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -45,6 +45,9 @@ pub struct BacktestRequest {
     pub progress_every_ms: Option<u64>,
     /// Run id (default: generated).
     pub id: Option<String>,
+    /// Start paused at the first bar, until a client resumes it (default false).
+    #[serde(default)]
+    pub paused: bool,
 }
 
 /// A refused request: the field and what is wrong with it.
@@ -97,6 +100,8 @@ pub struct Plan {
     pub strategy: Strategy,
     pub account: Account,
     pub frequency: Frequency,
+    /// Paused before the first bar.
+    pub start_paused: bool,
 }
 
 /// The backtests of one server.
@@ -220,6 +225,7 @@ pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, R
         strategy,
         account,
         frequency,
+        start_paused: request.paused,
     })
 }
 
@@ -304,6 +310,9 @@ fn load(
 /// Runs the plan on a blocking thread, streaming to its topic.
 fn spawn(hub: Hub, plan: Plan) {
     let control = Arc::new(RunControl::default());
+    if plan.start_paused {
+        control.apply(Command::Pause);
+    }
     let mut ownership = hub.own(&plan.topic);
     let commands = control.clone();
     let forward = tokio::spawn(async move {

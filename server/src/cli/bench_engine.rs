@@ -83,6 +83,7 @@ fn measure(label: &str, bars: &Bars, strategy: &Strategy) -> (f64, f64) {
         strategy: strategy.clone(),
         account,
         frequency: Frequency::default(),
+        start_paused: false,
     };
     let control = RunControl::default();
     let on = rate(min, || {
