@@ -170,6 +170,14 @@ async fn bad_backtest_requests_are_refused_naming_the_field() {
             "`cash` must be a positive number",
         ),
         (
+            json!({"dataset": "GOOG", "strategy": "buy_and_hold", "cash": "lots"}),
+            "`cash` invalid type: string \"lots\", expected f64",
+        ),
+        (
+            json!({"dataset": "GOOG", "strategy": "sma_cross", "params": {"fast": "ten"}}),
+            "`params.fast` invalid type: string \"ten\", expected f64",
+        ),
+        (
             json!({"dataset": "GOOG", "strategy": "buy_and_hold", "cash": 1e300}),
             "`cash` must be a positive number up to 1e12, got 1e300",
         ),

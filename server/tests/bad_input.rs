@@ -241,6 +241,8 @@ async fn publish_validates_every_message_and_names_the_field() {
         (json!({"topic": "market:acme", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}).to_string(), 422, "`topic` invalid symbol `acme`"),
         (json!({"topic": "backtest:b1", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}).to_string(), 422, "cannot be published on a backtest topic"),
         (json!({"messages": [{"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}, {"topic": "market:ACME"}]}).to_string(), 422, "messages[1]: "),
+        (json!({"topic": 5, "type": "tick", "data": {}}).to_string(), 422, "`topic` invalid type: integer `5`, expected a string"),
+        (json!({"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": "high", "change_pct": 0, "volume": 1}}).to_string(), 422, "`data.price` invalid type: string \"high\", expected f64"),
         (json!({"messages": []}).to_string(), 422, "`messages` is empty"),
         ("[1,2]".to_string(), 422, "the body must be an object"),
     ];

@@ -291,6 +291,10 @@ async fn bad_session_requests_are_refused_naming_the_field() {
             "`cash` must be a positive number",
         ),
         (
+            json!({"symbol": "BTC-USD", "strategy": "buy_and_hold", "commission": [1]}),
+            "`commission` invalid type: sequence, expected f64",
+        ),
+        (
             json!({"symbol": "BTC-USD", "strategy": "buy_and_hold", "margin": 2}),
             "unknown field `margin`",
         ),

@@ -1,12 +1,12 @@
 //! Backtest endpoints: start, list, inspect, and pause / resume / cancel.
 
 use app::protocol::{Snapshot, Topic, TopicKind};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 
+use super::json::JsonBody;
 use super::ApiError;
 use crate::backtest::manager::RunInfo;
 use crate::backtest::{BacktestRequest, RequestError, StartedRun};
@@ -16,10 +16,8 @@ use crate::state::AppState;
 /// `POST /api/backtests` → 201 `{backtest_id, topic, stream_url}`.
 pub async fn start(
     State(state): State<AppState>,
-    body: Bytes,
+    JsonBody(request): JsonBody<BacktestRequest>,
 ) -> Result<(StatusCode, Json<StartedRun>), ApiError> {
-    let request: BacktestRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::unprocessable(format!("invalid backtest request: {e}")))?;
     // Loading a large CSV is blocking work.
     let backtests = state.backtests.clone();
     let started = tokio::task::spawn_blocking(move || backtests.start(request))

@@ -15,6 +15,21 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// `status` with `error`.
+    pub fn new(status: StatusCode, error: impl ToString) -> Self {
+        ApiError {
+            status,
+            error: error.to_string(),
+            details: None,
+        }
+    }
+
+    /// The same error with `details` (the field, the limit…).
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
     /// 400 with `error`.
     pub fn bad_request(error: impl ToString) -> Self {
         ApiError {

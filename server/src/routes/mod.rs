@@ -3,6 +3,7 @@
 mod backtests;
 mod error;
 mod health;
+mod json;
 mod market;
 mod metrics;
 mod publish;

@@ -2,13 +2,14 @@
 //! like the server's own. `{topic, type, data}` or `{messages: [...]}`; answers the seqs.
 
 use app::protocol::{Message, Topic};
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
+use serde::de::value::MapDeserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::json::{parse, JsonBody};
 use super::ApiError;
 use crate::state::AppState;
 
@@ -21,11 +22,20 @@ struct Publishable {
     message: Message,
 }
 
+/// One message as posted: `{topic, type, data}`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Item {
     topic: String,
-    #[serde(flatten)]
-    message: Message,
+    #[serde(rename = "type")]
+    kind: String,
+    /// Absent for messages without a payload (`paused`, `resumed`).
+    #[serde(default = "empty_object")]
+    data: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
 }
 
 /// Where each published message landed.
@@ -44,11 +54,9 @@ pub struct PublishResponse {
 pub async fn publish(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<PublishResponse>, ApiError> {
     authorize(&state, &headers)?;
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;
     let items = match body {
         Value::Object(mut map) if map.contains_key("messages") => match map.remove("messages") {
             Some(Value::Array(items)) if items.is_empty() => {
@@ -95,18 +103,19 @@ fn parse_item(value: Value, index: Option<usize>) -> Result<Publishable, ApiErro
             None => e,
         })
     };
-    let item: Item = serde_json::from_value(value).map_err(|e| at(e.to_string()))?;
+    let item: Item = parse(value).map_err(|e| at(e.error))?;
     let topic: Topic = item
         .topic
         .parse()
         .map_err(|e: app::protocol::TopicError| at(format!("`topic` {e}")))?;
-    item.message
+    // The tag first, so the payload is read in place and a bad field is named by its
+    // path (`data.price`).
+    let fields = [("type", Value::String(item.kind)), ("data", item.data)];
+    let message: Message = parse(MapDeserializer::new(fields.into_iter())).map_err(|e| at(e.error))?;
+    message
         .validate_for(&topic)
         .map_err(|e| at(e.to_string()))?;
-    Ok(Publishable {
-        topic,
-        message: item.message,
-    })
+    Ok(Publishable { topic, message })
 }
 
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {

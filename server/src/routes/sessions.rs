@@ -1,12 +1,12 @@
 //! Paper-trading session endpoints: start, list, inspect, stop.
 
 use app::protocol::{Snapshot, Topic, TopicKind};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 
+use super::json::JsonBody;
 use super::ApiError;
 use crate::session::{SessionError, SessionInfo, SessionRequest};
 use crate::state::AppState;
@@ -14,10 +14,8 @@ use crate::state::AppState;
 /// `POST /api/sessions` → 201 with the session's topics and stream.
 pub async fn start(
     State(state): State<AppState>,
-    body: Bytes,
+    JsonBody(request): JsonBody<SessionRequest>,
 ) -> Result<(StatusCode, Json<SessionInfo>), ApiError> {
-    let request: SessionRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::unprocessable(format!("invalid session request: {e}")))?;
     match state.sessions.start(request) {
         Ok(info) => Ok((StatusCode::CREATED, Json(info))),
         Err(e @ SessionError::Exists(_)) => Err(ApiError::conflict(e)),
