@@ -282,7 +282,7 @@ fn wait_for_type(
 }
 
 #[tokio::test]
-async fn a_paused_run_publishes_nothing_until_resumed_and_a_cancel_ends_it_with_partial_results() {
+async fn a_paused_run_publishes_nothing_and_a_cancel_ends_it_where_it_stood() {
     let hub = server::hub::Hub::new(Default::default());
     let request = BacktestRequest {
         dataset: Some("EURUSD".into()),
@@ -297,21 +297,19 @@ async fn a_paused_run_publishes_nothing_until_resumed_and_a_cancel_ends_it_with_
     control.apply(Command::Pause);
     let (h, c) = (hub.clone(), control.clone());
     let runner = std::thread::spawn(move || run_streaming(&h, &plan, &c));
-    wait_for_type(&hub, &topic, "paused");
-    control.apply(Command::Resume);
-    let types = wait_for_type(&hub, &topic, "resumed");
-    let paused = types.iter().position(|t| t == "paused").unwrap();
-    assert_eq!(
-        types[paused + 1],
-        "resumed",
-        "nothing is published between `paused` and `resumed`: {types:?}"
-    );
+    let paused = wait_for_type(&hub, &topic, "paused").len();
+    // While paused the run is blocked at its checkpoint: what follows `paused` is only
+    // what the cancel itself publishes.
     control.apply(Command::Cancel);
     let outcome = runner.join().unwrap();
     assert!(outcome.stopped);
-    assert!(outcome.bars < 5000);
-    let types = types_on(&hub, &topic);
-    assert_eq!(types.last().map(String::as_str), Some("cancelled"));
+    assert_eq!(outcome.bars, 1, "stopped at the bar where it paused");
+    let after: Vec<String> = types_on(&hub, &topic).split_off(paused);
+    assert!(
+        after.iter().all(|t| ["equity", "progress", "log", "metrics", "cancelled"].contains(&t.as_str())),
+        "{after:?}"
+    );
+    assert_eq!(after.last().map(String::as_str), Some("cancelled"));
     let snapshot = hub.snapshot(&topic);
     let app::protocol::SnapshotData::Backtest(b) = snapshot.data else {
         panic!("not a backtest")
