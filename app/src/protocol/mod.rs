@@ -17,7 +17,7 @@ pub use backtest::*;
 pub use client::{ClientAction, Since, SinceWithoutEpoch};
 pub use control::{Control, ResyncReason, ServerFrame, Snapshot, SnapshotData};
 pub use envelope::{Envelope, Epoch, InvalidMessage, Message};
-pub use fold::{upsert_candle, SNAPSHOT_CANDLES};
+pub use fold::{upsert_candle, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT};
 pub use market::{
     Analysis, Candle, DataSource, Interval, IntervalError, MarketSnapshot, Structure, SymbolInfo,
     Tick,

@@ -57,31 +57,7 @@ pub async fn publish(
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<PublishResponse>, ApiError> {
     authorize(&state, &headers)?;
-    let items = match body {
-        Value::Object(mut map) if map.contains_key("messages") => match map.remove("messages") {
-            Some(Value::Array(items)) if items.is_empty() => {
-                return Err(ApiError::unprocessable("`messages` is empty"))
-            }
-            Some(Value::Array(items)) if items.len() > MAX_BATCH => {
-                return Err(ApiError::unprocessable(format!(
-                    "`messages` has {} items; at most {MAX_BATCH} per request",
-                    items.len()
-                )))
-            }
-            Some(Value::Array(items)) => items
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| parse_item(v, Some(i)))
-                .collect::<Result<Vec<_>, _>>()?,
-            _ => return Err(ApiError::unprocessable("`messages` must be an array")),
-        },
-        single @ Value::Object(_) => vec![parse_item(single, None)?],
-        _ => {
-            return Err(ApiError::unprocessable(
-                "the body must be an object: {topic, type, data} or {messages: [...]}",
-            ))
-        }
-    };
+    let items = publishables(body)?;
     let mut published = Vec::with_capacity(items.len());
     for item in items {
         let seq = state
@@ -94,6 +70,33 @@ pub async fn publish(
         });
     }
     Ok(Json(PublishResponse { published }))
+}
+
+/// The messages a publish body carries, each parsed and validated for its topic.
+fn publishables(body: Value) -> Result<Vec<Publishable>, ApiError> {
+    match body {
+        Value::Object(mut map) if map.contains_key("messages") => match map.remove("messages") {
+            Some(Value::Array(items)) if items.is_empty() => {
+                Err(ApiError::unprocessable("`messages` is empty"))
+            }
+            Some(Value::Array(items)) if items.len() > MAX_BATCH => {
+                Err(ApiError::unprocessable(format!(
+                    "`messages` has {} items; at most {MAX_BATCH} per request",
+                    items.len()
+                )))
+            }
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| parse_item(v, Some(i)))
+                .collect(),
+            _ => Err(ApiError::unprocessable("`messages` must be an array")),
+        },
+        single @ Value::Object(_) => Ok(vec![parse_item(single, None)?]),
+        _ => Err(ApiError::unprocessable(
+            "the body must be an object: {topic, type, data} or {messages: [...]}",
+        )),
+    }
 }
 
 fn parse_item(value: Value, index: Option<usize>) -> Result<Publishable, ApiError> {
@@ -140,4 +143,49 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
 /// Compares without an early exit, so timing does not reveal how much of a key matched.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A publish body as the handler reads it: JSON, then the messages in it.
+    fn parse_body(bytes: &[u8]) -> Result<Vec<Publishable>, ApiError> {
+        let body: Value = parse(&mut serde_json::Deserializer::from_slice(bytes))?;
+        publishables(body)
+    }
+
+    proptest! {
+    // Failures print their minimal input; nothing is written into the source tree.
+    #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn any_bytes_give_messages_or_a_clean_error(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            if let Err(e) = parse_body(&bytes) {
+                prop_assert!(e.status.is_client_error());
+                prop_assert!(!e.error.is_empty());
+            }
+        }
+
+        #[test]
+        fn publish_shaped_bodies_give_messages_or_an_error_naming_the_problem(
+            topic in "(market|backtest|session|trading|nope):[A-Za-z0-9._-]{0,40}",
+            kind in "(tick|candle|log|progress|thinking|order|warp)",
+            field in "(symbol|price|volume|level|message|target|pct|chunk|qty)",
+            value in prop_oneof![
+                Just(serde_json::json!(null)), Just(serde_json::json!(-1)), Just(serde_json::json!(1e308)),
+                Just(serde_json::json!("x")), Just(serde_json::json!([1])), Just(serde_json::json!({})),
+                any::<f64>().prop_map(|f| serde_json::json!(f)),
+            ],
+        ) {
+            let body = serde_json::json!({"topic": topic, "type": kind, "data": {field: value}});
+            match parse_body(body.to_string().as_bytes()) {
+                Ok(items) => prop_assert_eq!(items.len(), 1),
+                Err(e) => {
+                    prop_assert_eq!(e.status.as_u16(), 422);
+                    prop_assert!(!e.error.is_empty());
+                }
+            }
+        }
+    }
 }
