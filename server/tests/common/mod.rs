@@ -1,6 +1,8 @@
 //! Starts a real tickwire server on a free port and talks to it over real sockets.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};

@@ -62,6 +62,13 @@ pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Op
     }
 }
 
+/// A write pending for twice the heartbeat: the peer stopped reading. The socket is
+/// dropped without a close frame (it could not be delivered).
+fn stalled() -> Option<(u16, &'static str)> {
+    tracing::info!("peer stopped reading: dropping the connection");
+    None
+}
+
 struct Connection<'a> {
     state: &'a AppState,
     outbox: Outbox,
@@ -91,6 +98,9 @@ impl Connection<'_> {
                     tokio::select! {
                         sent = write_batch(socket, frame, frames) => sent.ok()?,
                         _ = rx.slow.cancelled() => return Some((close::TRY_AGAIN_LATER, "slow consumer")),
+                        // A peer that stopped reading (zero window) never lets the write
+                        // finish; no close frame could reach it either.
+                        _ = tokio::time::sleep(heartbeat * 2) => return stalled(),
                     }
                     sent_since_tick = true;
                 }
@@ -113,7 +123,11 @@ impl Connection<'_> {
                         self.outbox.push_json(&Control::Heartbeat { timestamp: Timestamp::from_datetime(Utc::now()) });
                     }
                     sent_since_tick = false;
-                    socket.send(WsMessage::Ping(Default::default())).await.ok()?;
+                    let ping = socket.send(WsMessage::Ping(Default::default()));
+                    match tokio::time::timeout(heartbeat * 2, ping).await {
+                        Ok(sent) => sent.ok()?,
+                        Err(_) => return stalled(),
+                    }
                 }
             }
         }
