@@ -50,7 +50,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let toasts = Toasts::new();
     provide_context(toasts);
-    StreamClient::provide(toasts);
+    StreamClient::provide(move |text| toasts.push(text));
     view! {
         <Stylesheet id="leptos" href="/pkg/tickwire.css"/>
         <Title text="tickwire"/>

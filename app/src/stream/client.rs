@@ -8,7 +8,6 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use super::status::StreamStatus;
-use crate::components::toast::Toasts;
 use crate::protocol::{Envelope, Snapshot, Topic};
 
 /// What a topic's listener receives, in order.
@@ -34,7 +33,9 @@ pub struct StreamClient {
 impl StreamClient {
     /// Creates the page's client, provides it as context and (in the browser) starts
     /// streaming once the page has hydrated; it stops when the app is torn down.
-    pub fn provide(toasts: Toasts) -> Self {
+    /// `on_toast` shows what the stream wants the user to know (falling back to
+    /// polling, climbing back).
+    pub fn provide(on_toast: impl Fn(String) + 'static) -> Self {
         let client = StreamClient {
             status: StreamStatus::new(),
             #[cfg(feature = "hydrate")]
@@ -42,7 +43,7 @@ impl StreamClient {
         };
         #[cfg(feature = "hydrate")]
         {
-            let shared = super::engine::Engine::new(client.status, toasts);
+            let shared = super::engine::Engine::new(client.status, Rc::new(on_toast));
             client.engine.set_value(Some(shared));
             // Effects run after hydration: the first paint matches the server's.
             Effect::new(move |_| client.with_engine(|e| e.begin()));
@@ -53,7 +54,7 @@ impl StreamClient {
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = toasts;
+        let _ = on_toast;
         provide_context(client);
         client
     }

@@ -1,13 +1,14 @@
-//! The browser half of the stream (compiled for `hydrate` only): one multiplexed
-//! `/api/ws` socket for every subscribed topic, reconnected with backoff, falling back
-//! to HTTP polling and climbing back, each topic resumed from its cursor.
+//! The browser shell of the stream (compiled for `hydrate` only): it owns the one
+//! `/api/ws` socket, the timers, the poll requests and the listeners, reports what
+//! happens to the [`Machine`] and carries out the effects it returns. Every rule lives
+//! in the machine; this file only wires the browser to it.
 //!
 //! State lives in one `Rc<RefCell<Engine>>`. Socket, timer and fetch callbacks hold a
-//! `Weak` to it; every callback borrows it, decides, releases it, and only then hands
-//! events to listeners, so a listener never runs inside a borrow.
+//! `Weak` to it; every callback borrows it, steps the machine, releases it, and only
+//! then hands events to listeners, so a listener never runs inside a borrow.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 use std::time::Duration;
 
@@ -18,42 +19,34 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use super::client::{Listener, TopicEvent};
-use super::cursor::{Cursor, Verdict};
+use super::machine::{Delivery, Effect, Input, Machine, Polled, Status, Timer};
 use super::policy::ReconnectPolicy;
-use super::status::{ConnectionState, Mode, StreamStatus};
-use crate::components::toast::Toasts;
-use crate::protocol::{
-    ClientAction, Control, Envelope, Epoch, ResyncReason, ServerFrame, Snapshot, Topic,
-};
+use super::status::StreamStatus;
+use crate::protocol::{Envelope, Epoch, ResyncReason, ServerFrame, Snapshot, Topic};
 
 pub type Shared = Rc<RefCell<Engine>>;
 
 /// localStorage key of the real-time toggle.
 const REALTIME_KEY: &str = "tickwire.realtime";
 
-/// Clears its timeout when dropped.
-struct Timeout(TimeoutHandle);
-impl Drop for Timeout {
+/// A timer the machine armed; dropping it clears it.
+enum Armed {
+    Once(TimeoutHandle),
+    Every(IntervalHandle),
+}
+
+impl Drop for Armed {
     fn drop(&mut self) {
-        self.0.clear();
+        match self {
+            Armed::Once(handle) => handle.clear(),
+            Armed::Every(handle) => handle.clear(),
+        }
     }
 }
 
-/// Clears its interval when dropped.
-struct Interval(IntervalHandle);
-impl Drop for Interval {
-    fn drop(&mut self) {
-        self.0.clear();
-    }
-}
-
-/// An open (or opening) socket; dropping it detaches its callbacks and closes it.
+/// The open (or opening) socket; dropping it detaches its callbacks and closes it.
 struct Socket {
     ws: WebSocket,
-    generation: u64,
-    /// The server's `connected` frame arrived: only then does the attempt count as a
-    /// success (a socket a proxy accepts and drops at once is still a failure).
-    greeted: bool,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_close: Closure<dyn FnMut(CloseEvent)>,
 }
@@ -64,16 +57,6 @@ impl Drop for Socket {
         self.ws.set_onclose(None);
         let _ = self.ws.close();
     }
-}
-
-struct TopicEntry {
-    cursor: Cursor,
-    listeners: Vec<(u64, Listener)>,
-    /// A subscribe is in flight: drop the topic's frames until its `subscribed` arrives
-    /// (they were queued under the previous subscription).
-    awaiting: bool,
-    /// A poll request is in flight.
-    polling: bool,
 }
 
 /// A page of `GET /api/streams/{topic}`.
@@ -92,31 +75,23 @@ struct PollResync {
     snapshot: Snapshot,
 }
 
-/// Events ready for listeners, gathered under the borrow and delivered after it.
-enum Ready {
-    Reset(Snapshot),
-    Message(Envelope),
-}
+/// Deliveries to hand to listeners once the engine is no longer borrowed.
+type Ready = Vec<(Vec<Listener>, Delivery)>;
 
 pub struct Engine {
-    policy: ReconnectPolicy,
+    machine: Machine,
     status: StreamStatus,
-    toasts: Toasts,
-    topics: HashMap<Topic, TopicEntry>,
+    /// Called with each toast the machine asks for (the page shows them).
+    toast: Rc<dyn Fn(String)>,
+    listeners: HashMap<Topic, Vec<(u64, Listener)>>,
     next_listener: u64,
     socket: Option<Socket>,
-    generation: u64,
-    failures: u32,
-    /// Polling because the socket failed (as opposed to real-time switched off).
-    fell_back: bool,
-    retry: Option<Timeout>,
-    poller: Option<Interval>,
-    pinger: Option<Interval>,
-    ticker: Option<Interval>,
+    timers: HashMap<Timer, Armed>,
+    /// Samples the message rate every second.
+    ticker: Option<Armed>,
     online: Option<WindowListenerHandle>,
-    next_ping: u64,
-    last_pong_ms: f64,
-    received: u32,
+    /// What the signals show now (only changes are written to them).
+    shown: Status,
     weak: Weak<RefCell<Engine>>,
 }
 
@@ -128,78 +103,214 @@ fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
+/// Steps the machine with `input` (and whatever the effects feed back), then delivers.
+fn run(shared: &Shared, input: Input) {
+    let ready = shared.borrow_mut().handle(input);
+    deliver(ready);
+}
+
+fn deliver(ready: Ready) {
+    for (listeners, delivery) in ready {
+        let event = match &delivery {
+            Delivery::Reset(s) => TopicEvent::Reset(s),
+            Delivery::Message(m) => TopicEvent::Message(m),
+        };
+        for listener in &listeners {
+            listener(event);
+        }
+    }
+}
+
 impl Engine {
-    /// Calls `step` on the engine every `ms` until the returned guard is dropped.
-    fn every(&self, ms: f64, step: fn(&mut Engine)) -> Option<Interval> {
-        let weak = self.weak.clone();
-        set_interval_with_handle(
-            move || {
-                if let Some(shared) = weak.upgrade() {
-                    step(&mut shared.borrow_mut());
-                }
-            },
-            Duration::from_millis(ms as u64),
-        )
-        .ok()
-        .map(Interval)
-    }
-
-    /// Calls `step` on the engine once after `ms`, unless the returned guard is dropped.
-    fn after(&self, ms: f64, step: fn(&mut Engine)) -> Option<Timeout> {
-        let weak = self.weak.clone();
-        set_timeout_with_handle(
-            move || {
-                if let Some(shared) = weak.upgrade() {
-                    step(&mut shared.borrow_mut());
-                }
-            },
-            Duration::from_millis(ms as u64),
-        )
-        .ok()
-        .map(Timeout)
-    }
-
-    /// Closes the socket, if any, and stops what only a socket needs (pings, retries);
-    /// callbacks of the old socket are ignored from here on.
-    fn drop_socket(&mut self) {
-        self.generation += 1;
-        self.socket = None;
-        self.retry = None;
-        self.pinger = None;
-    }
-
-    /// Publishes the messages counted in the last second as the rate.
-    fn sample_rate(&mut self) {
-        self.status.rate.set(f64::from(self.received));
-        self.received = 0;
-    }
-
     /// Creates the engine; nothing happens until [`Engine::begin`].
-    pub fn new(status: StreamStatus, toasts: Toasts) -> Shared {
+    pub fn new(status: StreamStatus, toast: Rc<dyn Fn(String)>) -> Shared {
         let query = window().location().search().unwrap_or_default();
         let policy = ReconnectPolicy::default().with_overrides(query.trim_start_matches('?'));
+        let machine = Machine::new(policy, Box::new(js_sys::Math::random));
         Rc::new_cyclic(|weak| {
             RefCell::new(Engine {
-                policy,
+                shown: machine.status().clone(),
+                machine,
                 status,
-                toasts,
-                topics: HashMap::new(),
+                toast,
+                listeners: HashMap::new(),
                 next_listener: 0,
                 socket: None,
-                generation: 0,
-                failures: 0,
-                fell_back: false,
-                retry: None,
-                poller: None,
-                pinger: None,
+                timers: HashMap::new(),
                 ticker: None,
                 online: None,
-                next_ping: 0,
-                last_pong_ms: 0.0,
-                received: 0,
                 weak: weak.clone(),
             })
         })
+    }
+
+    /// Steps the machine and carries out its effects until nothing more follows;
+    /// returns the deliveries for the caller to hand out after releasing the borrow.
+    fn handle(&mut self, input: Input) -> Ready {
+        let mut ready = Vec::new();
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            for effect in self.machine.step(input) {
+                if let Some(follow_up) = self.apply(effect, &mut ready) {
+                    inputs.push_back(follow_up);
+                }
+            }
+        }
+        self.show_status();
+        ready
+    }
+
+    /// Hands deliveries that arose inside a borrow to the listeners a moment later.
+    fn handle_later(&mut self, input: Input) {
+        let ready = self.handle(input);
+        if !ready.is_empty() {
+            leptos::task::spawn_local(async move { deliver(ready) });
+        }
+    }
+
+    /// Carries out one effect; an effect that fails at once reports back as an input.
+    fn apply(&mut self, effect: Effect, ready: &mut Ready) -> Option<Input> {
+        match effect {
+            Effect::Open { generation } => return self.open(generation),
+            Effect::Close => self.socket = None,
+            Effect::Send(action) => {
+                if let (Some(socket), Ok(text)) = (&self.socket, serde_json::to_string(&action)) {
+                    let _ = socket.ws.send_with_str(&text);
+                }
+            }
+            Effect::Poll { topic, url, resume } => self.poll(topic, url, resume),
+            Effect::Deliver { topic, delivery } => {
+                let listeners = self
+                    .listeners
+                    .get(&topic)
+                    .map(|l| l.iter().map(|(_, l)| l.clone()).collect())
+                    .unwrap_or_default();
+                ready.push((listeners, delivery));
+            }
+            Effect::Toast(text) => (self.toast)(text),
+            Effect::Arm { timer, ms } => {
+                let armed = self.arm(timer, ms);
+                match armed {
+                    Some(armed) => self.timers.insert(timer, armed),
+                    None => self.timers.remove(&timer),
+                };
+            }
+            Effect::Disarm(timer) => {
+                self.timers.remove(&timer);
+            }
+            Effect::SaveRealtime(on) => {
+                if let Some(s) = storage() {
+                    let _ = s.set_item(REALTIME_KEY, if on { "on" } else { "off" });
+                }
+            }
+        }
+        None
+    }
+
+    /// Writes the machine's status into the signals, field by field as it changed.
+    fn show_status(&mut self) {
+        let now = self.machine.status().clone();
+        let (was, s) = (&self.shown, self.status);
+        if now.state != was.state {
+            s.state.set(now.state);
+        }
+        if now.mode != was.mode {
+            s.mode.set(now.mode);
+        }
+        if now.realtime != was.realtime {
+            s.realtime.set(now.realtime);
+        }
+        if now.failures != was.failures {
+            s.failures.set(now.failures);
+        }
+        if now.reconnects != was.reconnects {
+            s.reconnects.set(now.reconnects);
+        }
+        if now.latency_ms != was.latency_ms {
+            s.latency_ms.set(now.latency_ms);
+        }
+        if now.last_update_ms != was.last_update_ms {
+            s.last_update_ms.set(now.last_update_ms);
+        }
+        if now.last_error != was.last_error {
+            s.last_error.set(now.last_error.clone());
+        }
+        self.shown = now;
+    }
+
+    /// Arms `timer` to step the machine once (`Retry`) or every `ms`.
+    fn arm(&self, timer: Timer, ms: f64) -> Option<Armed> {
+        let weak = self.weak.clone();
+        let fire = move || {
+            if let Some(shared) = weak.upgrade() {
+                run(&shared, Input::Tick { timer, now_ms: now_ms() });
+            }
+        };
+        let every = Duration::from_millis(ms as u64);
+        match timer {
+            Timer::Retry => set_timeout_with_handle(fire, every).ok().map(Armed::Once),
+            Timer::Ping | Timer::Poll => {
+                set_interval_with_handle(fire, every).ok().map(Armed::Every)
+            }
+        }
+    }
+
+    /// Opens the socket of `generation`; a socket that cannot even be created is a
+    /// failed attempt.
+    fn open(&mut self, generation: u64) -> Option<Input> {
+        let location = window().location();
+        let scheme = match location.protocol().as_deref() {
+            Ok("https:") => "wss",
+            _ => "ws",
+        };
+        let url = format!("{scheme}://{}/api/ws", location.host().unwrap_or_default());
+        self.status.endpoint.set(url.clone());
+        let ws = match WebSocket::new(&url) {
+            Ok(ws) => ws,
+            Err(_) => {
+                let reason = format!("could not open {url}");
+                return Some(Input::OpenFailed { generation, reason });
+            }
+        };
+        let weak = self.weak.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let (Some(shared), Some(text)) = (weak.upgrade(), event.data().as_string()) {
+                let input = match serde_json::from_str::<ServerFrame>(&text) {
+                    Ok(frame) => Input::Frame { generation, frame, now_ms: now_ms() },
+                    Err(e) => Input::Undecodable(e.to_string()),
+                };
+                run(&shared, input);
+            }
+        });
+        let weak = self.weak.clone();
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+            if let Some(shared) = weak.upgrade() {
+                let reason = match event.reason() {
+                    r if r.is_empty() => format!("socket closed ({})", event.code()),
+                    r => format!("socket closed ({} {r})", event.code()),
+                };
+                run(&shared, Input::Closed { generation, reason });
+            }
+        });
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.socket = Some(Socket {
+            ws,
+            _on_message: on_message,
+            _on_close: on_close,
+        });
+        None
+    }
+
+    /// Asks the server for `topic`'s news; the answer steps the machine.
+    fn poll(&self, topic: Topic, url: String, resume: bool) {
+        let weak = self.weak.clone();
+        leptos::task::spawn_local(async move {
+            let result = fetch_poll(&url, resume).await;
+            if let Some(shared) = weak.upgrade() {
+                run(&shared, Input::Polled { topic, result, now_ms: now_ms() });
+            }
+        });
     }
 
     /// Starts streaming (or polling, if real-time was switched off in an earlier visit).
@@ -211,310 +322,65 @@ impl Engine {
         let weak = self.weak.clone();
         self.online = Some(window_event_listener(leptos::ev::online, move |_| {
             if let Some(shared) = weak.upgrade() {
-                shared.borrow_mut().on_online();
+                run(&shared, Input::Online);
             }
         }));
-        self.ticker = self.every(1_000.0, Engine::sample_rate);
+        let weak = self.weak.clone();
+        self.ticker = set_interval_with_handle(
+            move || {
+                if let Some(shared) = weak.upgrade() {
+                    let mut engine = shared.borrow_mut();
+                    let received = engine.machine.take_received();
+                    engine.status.rate.set(f64::from(received));
+                }
+            },
+            Duration::from_secs(1),
+        )
+        .ok()
+        .map(Armed::Every);
         let realtime = storage()
             .and_then(|s| s.get_item(REALTIME_KEY).ok().flatten())
             .is_none_or(|v| v != "off");
-        self.status.realtime.set(realtime);
-        if realtime {
-            self.connect();
-        } else {
-            self.start_polling();
-        }
+        self.handle_later(Input::Begin { realtime });
     }
 
     /// Stops everything: socket, timers, listeners.
     pub fn shutdown(&mut self) {
-        self.drop_socket();
-        self.poller = None;
+        self.handle_later(Input::Shutdown);
+        self.socket = None;
+        self.timers.clear();
         self.ticker = None;
         if let Some(handle) = self.online.take() {
             handle.remove();
         }
-        self.topics.clear();
+        self.listeners.clear();
     }
-
-    // ---- subscriptions -------------------------------------------------------------
 
     pub fn add_listener(&mut self, topic: Topic, listener: Listener) -> u64 {
         let id = self.next_listener;
         self.next_listener += 1;
-        let greeted = self.greeted();
-        let entry = self.topics.entry(topic.clone()).or_insert(TopicEntry {
-            cursor: Cursor::default(),
-            listeners: Vec::new(),
-            awaiting: false,
-            polling: false,
-        });
-        let fresh = entry.listeners.is_empty();
-        entry.listeners.push((id, listener));
-        // A late listener needs the whole state: start the topic over from a snapshot
-        // (every listener of the topic replaces its state with it).
-        entry.cursor = Cursor::default();
-        if greeted {
-            entry.awaiting = true;
-            self.send(&ClientAction::Subscribe { topic, since: None });
-        } else if !fresh || self.poller.is_some() {
-            self.poll_now();
-        }
+        self.listeners
+            .entry(topic.clone())
+            .or_default()
+            .push((id, listener));
+        self.handle_later(Input::Listen(topic));
         id
     }
 
     pub fn remove_listener(&mut self, topic: &Topic, id: u64) {
-        let Some(entry) = self.topics.get_mut(topic) else {
+        let Some(listeners) = self.listeners.get_mut(topic) else {
             return;
         };
-        entry.listeners.retain(|(i, _)| *i != id);
-        if entry.listeners.is_empty() {
-            self.topics.remove(topic);
-            if self.greeted() {
-                self.send(&ClientAction::Unsubscribe {
-                    topic: topic.clone(),
-                });
-            }
+        listeners.retain(|(i, _)| *i != id);
+        if listeners.is_empty() {
+            self.listeners.remove(topic);
+            self.handle_later(Input::Forget(topic.clone()));
         }
     }
-
-    fn listeners(&self, topic: &Topic) -> Vec<Listener> {
-        self.topics
-            .get(topic)
-            .map(|e| e.listeners.iter().map(|(_, l)| l.clone()).collect())
-            .unwrap_or_default()
-    }
-
-    // ---- the real-time toggle and the browser's online event --------------------------
 
     pub fn set_realtime(&mut self, on: bool) {
-        if let Some(s) = storage() {
-            let _ = s.set_item(REALTIME_KEY, if on { "on" } else { "off" });
-        }
-        if self.status.realtime.get_untracked() == on {
-            return;
-        }
-        self.status.realtime.set(on);
-        if on {
-            self.failures = 0;
-            self.status.failures.set(0);
-            self.connect();
-        } else {
-            self.drop_socket();
-            self.fell_back = false;
-            self.start_polling();
-        }
+        self.handle_later(Input::SetRealtime(on));
     }
-
-    fn on_online(&mut self) {
-        if self.status.realtime.get_untracked() && !self.greeted() {
-            self.connect();
-        }
-    }
-
-    // ---- the socket -------------------------------------------------------------------
-
-    fn greeted(&self) -> bool {
-        self.socket.as_ref().is_some_and(|s| s.greeted)
-    }
-
-    fn send(&self, action: &ClientAction) {
-        if let (Some(socket), Ok(text)) = (&self.socket, serde_json::to_string(action)) {
-            let _ = socket.ws.send_with_str(&text);
-        }
-    }
-
-    fn connect(&mut self) {
-        let first = self.generation == 0;
-        self.drop_socket();
-        if !first {
-            self.status.reconnects.update(|n| *n += 1);
-        }
-        if !self.fell_back {
-            self.status.state.set(ConnectionState::Reconnecting);
-        }
-        let location = window().location();
-        let scheme = match location.protocol().as_deref() {
-            Ok("https:") => "wss",
-            _ => "ws",
-        };
-        let url = format!("{scheme}://{}/api/ws", location.host().unwrap_or_default());
-        self.status.endpoint.set(url.clone());
-        let ws = match WebSocket::new(&url) {
-            Ok(ws) => ws,
-            Err(_) => return self.attempt_failed(format!("could not open {url}")),
-        };
-        let generation = self.generation;
-        let weak = self.weak.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            if let (Some(shared), Some(text)) = (weak.upgrade(), event.data().as_string()) {
-                on_text(&shared, generation, &text);
-            }
-        });
-        let weak = self.weak.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
-            if let Some(shared) = weak.upgrade() {
-                let reason = match event.reason() {
-                    r if r.is_empty() => format!("socket closed ({})", event.code()),
-                    r => format!("socket closed ({} {r})", event.code()),
-                };
-                shared.borrow_mut().on_close(generation, reason);
-            }
-        });
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        self.socket = Some(Socket {
-            ws,
-            generation,
-            greeted: false,
-            _on_message: on_message,
-            _on_close: on_close,
-        });
-    }
-
-    fn is_current(&self, generation: u64) -> bool {
-        self.socket.as_ref().map(|s| s.generation) == Some(generation)
-    }
-
-    /// The server greeted the socket: a successful connection.
-    fn on_greeted(&mut self) {
-        if let Some(socket) = &mut self.socket {
-            socket.greeted = true;
-        }
-        self.failures = 0;
-        self.status.failures.set(0);
-        self.status.state.set(ConnectionState::Connected);
-        self.status.mode.set(Mode::Realtime);
-        self.status.last_error.set(None);
-        self.poller = None;
-        if self.fell_back {
-            self.fell_back = false;
-            self.toasts.push("Real-time connection restored");
-        }
-        let subscriptions: Vec<ClientAction> = self
-            .topics
-            .iter_mut()
-            .map(|(topic, entry)| {
-                entry.awaiting = true;
-                ClientAction::Subscribe {
-                    topic: topic.clone(),
-                    since: entry.cursor.since(),
-                }
-            })
-            .collect();
-        for action in &subscriptions {
-            self.send(action);
-        }
-        self.last_pong_ms = now_ms();
-        self.pinger = self.every(self.policy.ping_ms, Engine::ping);
-        self.ping();
-    }
-
-    fn ping(&mut self) {
-        if !self.greeted() {
-            return;
-        }
-        let now = now_ms();
-        if now - self.last_pong_ms > self.policy.pong_timeout_ms {
-            return self.connection_lost("no pong from the server".to_owned());
-        }
-        self.next_ping += 1;
-        self.send(&ClientAction::Ping {
-            id: self.next_ping,
-            t: now,
-        });
-    }
-
-    fn on_close(&mut self, generation: u64, reason: String) {
-        if !self.is_current(generation) {
-            return;
-        }
-        if self.greeted() {
-            self.connection_lost(reason);
-        } else {
-            self.attempt_failed(reason);
-        }
-    }
-
-    /// A working connection dropped: retry soon; this is not a failed attempt.
-    fn connection_lost(&mut self, reason: String) {
-        self.drop_socket();
-        self.status.last_error.set(Some(reason));
-        self.status.state.set(ConnectionState::Reconnecting);
-        self.schedule_retry();
-    }
-
-    /// An attempt that never reached the server's greeting.
-    fn attempt_failed(&mut self, reason: String) {
-        self.drop_socket();
-        self.failures += 1;
-        self.status.failures.set(self.failures);
-        self.status.last_error.set(Some(reason));
-        if self.policy.should_poll(self.failures) && !self.fell_back {
-            self.fell_back = true;
-            self.toasts.push(format!(
-                "Real-time connection failed {} times: polling until it is back",
-                self.failures
-            ));
-            self.start_polling();
-        }
-        self.schedule_retry();
-    }
-
-    fn schedule_retry(&mut self) {
-        if !self.status.realtime.get_untracked() {
-            return;
-        }
-        let delay = self.policy.delay_ms(self.failures, js_sys::Math::random());
-        self.retry = self.after(delay, Engine::connect);
-    }
-
-    fn note_message(&mut self) {
-        self.received += 1;
-        self.status.last_update_ms.set(Some(now_ms()));
-    }
-
-    // ---- polling ----------------------------------------------------------------------
-
-    fn start_polling(&mut self) {
-        self.status.state.set(ConnectionState::Polling);
-        self.status.mode.set(Mode::Polling);
-        self.status.latency_ms.set(None);
-        self.poller = self.every(self.policy.poll_ms, Engine::poll_now);
-        self.poll_now();
-    }
-
-    /// Asks the server for every topic's news (one request per topic at a time).
-    fn poll_now(&mut self) {
-        if self.poller.is_none() {
-            return;
-        }
-        for (topic, entry) in &mut self.topics {
-            if entry.polling {
-                continue;
-            }
-            entry.polling = true;
-            let url = match entry.cursor.since() {
-                Some(since) => format!("/api/streams/{topic}?{}", since.to_query()),
-                None => format!("/api/streams/{topic}/snapshot"),
-            };
-            let resume = entry.cursor.since().is_some();
-            let weak = self.weak.clone();
-            let topic = topic.clone();
-            leptos::task::spawn_local(async move {
-                let result = fetch_poll(&url, resume).await;
-                if let Some(shared) = weak.upgrade() {
-                    on_poll(&shared, &topic, result);
-                }
-            });
-        }
-    }
-}
-
-/// What one poll brought.
-enum Polled {
-    Snapshot(Snapshot),
-    Page(PollPage),
 }
 
 async fn fetch_poll(url: &str, resume: bool) -> Result<Polled, String> {
@@ -525,156 +391,13 @@ async fn fetch_poll(url: &str, resume: bool) -> Result<Polled, String> {
     if !response.ok() {
         return Err(format!("poll failed: HTTP {}", response.status()));
     }
-    if resume {
-        response.json().await.map(Polled::Page)
+    let polled = if resume {
+        response.json::<PollPage>().await.map(|page| Polled::Page {
+            messages: page.messages,
+            resync: page.resync.map(|r| r.snapshot),
+        })
     } else {
         response.json().await.map(Polled::Snapshot)
-    }
-    .map_err(|e| format!("poll answer unreadable: {e}"))
-}
-
-fn on_poll(shared: &Shared, topic: &Topic, result: Result<Polled, String>) {
-    let (ready, listeners) = {
-        let mut e = shared.borrow_mut();
-        if let Some(entry) = e.topics.get_mut(topic) {
-            entry.polling = false;
-        }
-        // The socket took over (or the topic went) while this request was out.
-        if e.poller.is_none() || !e.topics.contains_key(topic) {
-            return;
-        }
-        let polled = match result {
-            Ok(polled) => polled,
-            Err(error) => {
-                e.status.last_error.set(Some(error));
-                e.status.state.set(ConnectionState::Disconnected);
-                return;
-            }
-        };
-        e.status.state.set(ConnectionState::Polling);
-        let Some(entry) = e.topics.get_mut(topic) else {
-            return;
-        };
-        let mut ready = Vec::new();
-        let (snapshot, messages) = match polled {
-            Polled::Snapshot(s) => (Some(s), Vec::new()),
-            Polled::Page(p) => (p.resync.map(|r| r.snapshot), p.messages),
-        };
-        if let Some(snapshot) = snapshot {
-            entry.cursor.reset(&snapshot);
-            ready.push(Ready::Reset(snapshot));
-        }
-        for envelope in messages {
-            match entry.cursor.check(&envelope) {
-                Verdict::Apply => ready.push(Ready::Message(envelope)),
-                Verdict::Duplicate => {}
-                // Not contiguous with what is held: ask again from the cursor next time.
-                Verdict::Gap { .. } => break,
-            }
-        }
-        let delivered = ready
-            .iter()
-            .filter(|r| matches!(r, Ready::Message(_)))
-            .count();
-        for _ in 0..delivered {
-            e.note_message();
-        }
-        (ready, e.listeners(topic))
     };
-    deliver(&listeners, &ready);
-}
-
-fn deliver(listeners: &[Listener], ready: &[Ready]) {
-    for event in ready {
-        let event = match event {
-            Ready::Reset(s) => TopicEvent::Reset(s),
-            Ready::Message(m) => TopicEvent::Message(m),
-        };
-        for listener in listeners {
-            listener(event);
-        }
-    }
-}
-
-fn on_text(shared: &Shared, generation: u64, text: &str) {
-    let frame = match serde_json::from_str::<ServerFrame>(text) {
-        Ok(frame) => frame,
-        Err(e) => {
-            let status = shared.borrow().status;
-            status
-                .last_error
-                .set(Some(format!("undecodable frame: {e}")));
-            return;
-        }
-    };
-    let (ready, listeners) = {
-        let mut e = shared.borrow_mut();
-        if !e.is_current(generation) {
-            return;
-        }
-        let (topic, ready) = match frame {
-            ServerFrame::Message(envelope) => {
-                e.note_message();
-                let topic = envelope.topic.clone();
-                let Some(entry) = e.topics.get_mut(&topic) else {
-                    return;
-                };
-                if entry.awaiting {
-                    return;
-                }
-                match entry.cursor.check(&envelope) {
-                    Verdict::Apply => (topic, Ready::Message(envelope)),
-                    Verdict::Duplicate => return,
-                    Verdict::Gap { expected, got } => {
-                        // A loss on a live socket: resume the topic from the cursor.
-                        entry.awaiting = true;
-                        let since = entry.cursor.since();
-                        e.status.last_error.set(Some(format!(
-                            "{topic}: expected seq {expected}, got {got}; resuming"
-                        )));
-                        e.send(&ClientAction::Subscribe { topic, since });
-                        return;
-                    }
-                }
-            }
-            ServerFrame::Control(Control::Snapshot(snapshot))
-            | ServerFrame::Control(Control::Resync { snapshot, .. }) => {
-                let topic = snapshot.topic.clone();
-                let Some(entry) = e.topics.get_mut(&topic) else {
-                    return;
-                };
-                if entry.awaiting {
-                    return;
-                }
-                entry.cursor.reset(&snapshot);
-                (topic, Ready::Reset(snapshot))
-            }
-            ServerFrame::Control(control) => {
-                match control {
-                    Control::Connected { .. } => e.on_greeted(),
-                    Control::Subscribed { topic, .. } => {
-                        if let Some(entry) = e.topics.get_mut(&topic) {
-                            entry.awaiting = false;
-                        }
-                    }
-                    Control::Pong { t, .. } => {
-                        let now = now_ms();
-                        e.last_pong_ms = now;
-                        e.status.latency_ms.set(Some((now - t).max(0.0)));
-                    }
-                    Control::Error { topic, error, .. } => {
-                        let text = match topic {
-                            Some(t) => format!("{t}: {error}"),
-                            None => error,
-                        };
-                        e.status.last_error.set(Some(text));
-                    }
-                    _ => {}
-                }
-                return;
-            }
-        };
-        (vec![ready], e.listeners(&topic))
-    };
-    deliver(&listeners, &ready);
+    polled.map_err(|e| format!("poll answer unreadable: {e}"))
 }

@@ -2,16 +2,20 @@
 //! follows any number of topics over `/api/ws`, falls back to polling and climbs back,
 //! and resumes every topic from its last seq (SPEC sections 6 and 7).
 //!
-//! - [`policy`]: backoff, fallback, ping and poll timing (pure, tested natively).
+//! - [`machine`]: the rules as a sans-IO state machine (inputs in, effects out; tested
+//!   natively).
+//! - [`policy`]: backoff, fallback, ping and poll timing.
 //! - [`cursor`]: per-topic seq bookkeeping: apply, drop a duplicate, or detect a gap.
 //! - [`status`]: the signals the header and metrics panel show.
 //! - [`client`]: what components call (`use_topic`, the real-time toggle).
-//! - `engine` (browser only): sockets, timers and polls.
+//! - `engine` (browser only): the shell that wires sockets, timers and polls to the
+//!   machine.
 
 pub mod client;
 pub mod cursor;
 #[cfg(feature = "hydrate")]
 mod engine;
+pub mod machine;
 pub mod policy;
 pub mod status;
 

@@ -1,0 +1,951 @@
+//! The reconnecting stream's rules (SPEC section 7) as a sans-IO state machine. The
+//! browser shell (`engine`) reports what happened — socket frames and closes, poll
+//! answers, timer ticks, the browser's `online` event, listeners coming and going, the
+//! real-time toggle — and carries out the [`Effect`]s that come back: open or close the
+//! socket, send a frame, poll a topic, deliver an event to a topic's listeners, toast,
+//! arm or disarm a timer. It touches no socket, timer or signal, so native tests drive
+//! every rule; `tickwire watch` follows the same [`ReconnectPolicy`] and [`Cursor`].
+
+use std::collections::BTreeMap;
+
+use super::cursor::{Cursor, Verdict};
+use super::policy::ReconnectPolicy;
+use super::status::{ConnectionState, Mode};
+use crate::protocol::{ClientAction, Control, Envelope, ServerFrame, Snapshot, Topic};
+
+/// The timers the shell keeps for the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Timer {
+    /// Once: the next connection attempt.
+    Retry,
+    /// Repeating: ping the server (latency, liveness).
+    Ping,
+    /// Repeating: poll every topic.
+    Poll,
+}
+
+/// What one poll brought back.
+#[derive(Debug)]
+pub enum Polled {
+    /// `GET /api/streams/{topic}/snapshot`: the topic's state.
+    Snapshot(Snapshot),
+    /// `GET /api/streams/{topic}?since=…`: what followed, or a resync's snapshot.
+    Page {
+        messages: Vec<Envelope>,
+        resync: Option<Snapshot>,
+    },
+}
+
+/// What happened, as the shell reports it.
+#[derive(Debug)]
+pub enum Input {
+    /// Start, once the page has hydrated; `realtime` as saved by an earlier visit.
+    Begin { realtime: bool },
+    /// A topic gained a listener.
+    Listen(Topic),
+    /// A topic lost its last listener.
+    Forget(Topic),
+    /// The real-time toggle.
+    SetRealtime(bool),
+    /// The browser is back online.
+    Online,
+    /// The socket of `generation` could not even be created.
+    OpenFailed { generation: u64, reason: String },
+    /// A frame arrived on the socket of `generation`.
+    Frame {
+        generation: u64,
+        frame: ServerFrame,
+        now_ms: f64,
+    },
+    /// A frame that could not be decoded.
+    Undecodable(String),
+    /// The socket of `generation` closed.
+    Closed { generation: u64, reason: String },
+    /// A poll of `topic` came back.
+    Polled {
+        topic: Topic,
+        result: Result<Polled, String>,
+        now_ms: f64,
+    },
+    /// A timer fired.
+    Tick { timer: Timer, now_ms: f64 },
+    /// Stop everything.
+    Shutdown,
+}
+
+/// What a topic's listeners are to be told.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Delivery {
+    /// Replace all state with this snapshot.
+    Reset(Snapshot),
+    /// The next message, exactly one seq after the last one delivered.
+    Message(Envelope),
+}
+
+/// What the shell must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Open a socket to `/api/ws`; report its events with `generation`.
+    Open { generation: u64 },
+    /// Close the current socket; its later events no longer count.
+    Close,
+    Send(ClientAction),
+    /// GET `url` for `topic`: a page of messages when `resume`, else a snapshot.
+    Poll {
+        topic: Topic,
+        url: String,
+        resume: bool,
+    },
+    Deliver { topic: Topic, delivery: Delivery },
+    Toast(String),
+    /// Arm `timer` (replacing it if armed): once for `Retry`, every `ms` otherwise.
+    Arm { timer: Timer, ms: f64 },
+    Disarm(Timer),
+    /// Remember the real-time choice across visits.
+    SaveRealtime(bool),
+}
+
+/// What the header and the metrics panel show.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub state: ConnectionState,
+    pub mode: Mode,
+    pub realtime: bool,
+    /// Consecutive failed attempts.
+    pub failures: u32,
+    pub reconnects: u32,
+    pub latency_ms: Option<f64>,
+    pub last_update_ms: Option<f64>,
+    pub last_error: Option<String>,
+}
+
+impl Default for Status {
+    fn default() -> Self {
+        Status {
+            state: ConnectionState::Reconnecting,
+            mode: Mode::Realtime,
+            realtime: true,
+            failures: 0,
+            reconnects: 0,
+            latency_ms: None,
+            last_update_ms: None,
+            last_error: None,
+        }
+    }
+}
+
+struct TopicEntry {
+    cursor: Cursor,
+    /// A subscribe is in flight: drop the topic's frames until its `subscribed`
+    /// arrives (they were queued under the previous subscription).
+    awaiting: bool,
+    /// A poll request is in flight.
+    polling: bool,
+}
+
+impl TopicEntry {
+    fn new() -> Self {
+        TopicEntry {
+            cursor: Cursor::default(),
+            awaiting: false,
+            polling: false,
+        }
+    }
+}
+
+struct Socket {
+    generation: u64,
+    /// The server's `connected` frame arrived: only then is the attempt a success (a
+    /// socket a proxy accepts and drops at once is still a failure).
+    greeted: bool,
+}
+
+/// The stream's state and rules.
+pub struct Machine {
+    policy: ReconnectPolicy,
+    /// Uniform in [0, 1): the backoff's jitter.
+    random: Box<dyn FnMut() -> f64>,
+    status: Status,
+    topics: BTreeMap<Topic, TopicEntry>,
+    started: bool,
+    socket: Option<Socket>,
+    generation: u64,
+    /// Polling because the socket failed (not because real-time was switched off).
+    fell_back: bool,
+    polling: bool,
+    next_ping: u64,
+    last_pong_ms: f64,
+    /// Messages received since [`Machine::take_received`] was last called.
+    received: u32,
+    effects: Vec<Effect>,
+}
+
+impl Machine {
+    pub fn new(policy: ReconnectPolicy, random: Box<dyn FnMut() -> f64>) -> Self {
+        Machine {
+            policy,
+            random,
+            status: Status::default(),
+            topics: BTreeMap::new(),
+            started: false,
+            socket: None,
+            generation: 0,
+            fell_back: false,
+            polling: false,
+            next_ping: 0,
+            last_pong_ms: 0.0,
+            received: 0,
+            effects: Vec::new(),
+        }
+    }
+
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// Messages received since the last call (the shell samples it every second).
+    pub fn take_received(&mut self) -> u32 {
+        std::mem::take(&mut self.received)
+    }
+
+    /// Applies one input; returns what the shell must do, in order.
+    pub fn step(&mut self, input: Input) -> Vec<Effect> {
+        match input {
+            Input::Begin { realtime } => self.begin(realtime),
+            Input::Listen(topic) => self.listen(topic),
+            Input::Forget(topic) => self.forget(&topic),
+            Input::SetRealtime(on) => self.set_realtime(on),
+            Input::Online => {
+                if self.status.realtime && !self.greeted() {
+                    self.connect();
+                }
+            }
+            Input::OpenFailed { generation, reason } => {
+                if self.is_current(generation) {
+                    self.attempt_failed(reason);
+                }
+            }
+            Input::Frame {
+                generation,
+                frame,
+                now_ms,
+            } => {
+                if self.is_current(generation) {
+                    self.frame(frame, now_ms);
+                }
+            }
+            Input::Undecodable(error) => {
+                self.status.last_error = Some(format!("undecodable frame: {error}"));
+            }
+            Input::Closed { generation, reason } => {
+                if self.is_current(generation) {
+                    if self.greeted() {
+                        self.connection_lost(reason);
+                    } else {
+                        self.attempt_failed(reason);
+                    }
+                }
+            }
+            Input::Polled {
+                topic,
+                result,
+                now_ms,
+            } => self.polled(&topic, result, now_ms),
+            Input::Tick { timer, now_ms } => match timer {
+                Timer::Retry => self.connect(),
+                Timer::Ping => self.ping(now_ms),
+                Timer::Poll => self.poll_now(),
+            },
+            Input::Shutdown => {
+                self.drop_socket();
+                self.stop_polling();
+                self.topics.clear();
+            }
+        }
+        std::mem::take(&mut self.effects)
+    }
+
+    fn emit(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+
+    // ---- subscriptions and the toggle ------------------------------------------------
+
+    fn begin(&mut self, realtime: bool) {
+        if std::mem::replace(&mut self.started, true) {
+            return;
+        }
+        self.status.realtime = realtime;
+        if realtime {
+            self.connect();
+        } else {
+            self.start_polling();
+        }
+    }
+
+    fn listen(&mut self, topic: Topic) {
+        let fresh = !self.topics.contains_key(&topic);
+        let greeted = self.greeted();
+        // A late listener needs the whole state: the topic starts over from a snapshot
+        // (every listener of the topic replaces its state with it).
+        let entry = self.topics.entry(topic.clone()).or_insert_with(TopicEntry::new);
+        entry.cursor = Cursor::default();
+        if greeted {
+            entry.awaiting = true;
+            self.emit(Effect::Send(ClientAction::Subscribe { topic, since: None }));
+        } else if !fresh || self.polling {
+            self.poll_now();
+        }
+    }
+
+    fn forget(&mut self, topic: &Topic) {
+        if self.topics.remove(topic).is_some() && self.greeted() {
+            let topic = topic.clone();
+            self.emit(Effect::Send(ClientAction::Unsubscribe { topic }));
+        }
+    }
+
+    fn set_realtime(&mut self, on: bool) {
+        self.emit(Effect::SaveRealtime(on));
+        if self.status.realtime == on {
+            return;
+        }
+        self.status.realtime = on;
+        if on {
+            self.status.failures = 0;
+            self.connect();
+        } else {
+            self.drop_socket();
+            self.fell_back = false;
+            self.start_polling();
+        }
+    }
+
+    // ---- the socket ------------------------------------------------------------------
+
+    fn greeted(&self) -> bool {
+        self.socket.as_ref().is_some_and(|s| s.greeted)
+    }
+
+    fn is_current(&self, generation: u64) -> bool {
+        self.socket.as_ref().map(|s| s.generation) == Some(generation)
+    }
+
+    /// Closes the socket, if any, and stops what only a socket needs (pings, retries).
+    fn drop_socket(&mut self) {
+        self.generation += 1;
+        if self.socket.take().is_some() {
+            self.emit(Effect::Close);
+        }
+        self.emit(Effect::Disarm(Timer::Retry));
+        self.emit(Effect::Disarm(Timer::Ping));
+    }
+
+    fn connect(&mut self) {
+        let first = self.generation == 0;
+        self.drop_socket();
+        if !first {
+            self.status.reconnects += 1;
+        }
+        if !self.fell_back {
+            self.status.state = ConnectionState::Reconnecting;
+        }
+        let generation = self.generation;
+        self.socket = Some(Socket {
+            generation,
+            greeted: false,
+        });
+        self.emit(Effect::Open { generation });
+    }
+
+    fn frame(&mut self, frame: ServerFrame, now_ms: f64) {
+        match frame {
+            ServerFrame::Message(envelope) => {
+                self.note_message(now_ms);
+                let topic = envelope.topic.clone();
+                let Some(entry) = self.topics.get_mut(&topic) else {
+                    return;
+                };
+                if entry.awaiting {
+                    return;
+                }
+                match entry.cursor.check(&envelope) {
+                    Verdict::Apply => self.deliver(topic, Delivery::Message(envelope)),
+                    Verdict::Duplicate => {}
+                    Verdict::Gap { expected, got } => {
+                        // A loss on a live socket: resume the topic from the cursor.
+                        entry.awaiting = true;
+                        let since = entry.cursor.since();
+                        self.status.last_error = Some(format!(
+                            "{topic}: expected seq {expected}, got {got}; resuming"
+                        ));
+                        self.emit(Effect::Send(ClientAction::Subscribe { topic, since }));
+                    }
+                }
+            }
+            ServerFrame::Control(Control::Snapshot(snapshot))
+            | ServerFrame::Control(Control::Resync { snapshot, .. }) => {
+                let topic = snapshot.topic.clone();
+                let Some(entry) = self.topics.get_mut(&topic) else {
+                    return;
+                };
+                if entry.awaiting {
+                    return;
+                }
+                entry.cursor.reset(&snapshot);
+                self.deliver(topic, Delivery::Reset(snapshot));
+            }
+            ServerFrame::Control(Control::Connected { .. }) => self.greeted_now(now_ms),
+            ServerFrame::Control(Control::Subscribed { topic, .. }) => {
+                if let Some(entry) = self.topics.get_mut(&topic) {
+                    entry.awaiting = false;
+                }
+            }
+            ServerFrame::Control(Control::Pong { t, .. }) => {
+                self.last_pong_ms = now_ms;
+                self.status.latency_ms = Some((now_ms - t).max(0.0));
+            }
+            ServerFrame::Control(Control::Error { topic, error, .. }) => {
+                self.status.last_error = Some(match topic {
+                    Some(t) => format!("{t}: {error}"),
+                    None => error,
+                });
+            }
+            ServerFrame::Control(_) => {}
+        }
+    }
+
+    /// The server greeted the socket: a successful connection.
+    fn greeted_now(&mut self, now_ms: f64) {
+        if let Some(socket) = &mut self.socket {
+            socket.greeted = true;
+        }
+        self.status.failures = 0;
+        self.status.state = ConnectionState::Connected;
+        self.status.mode = Mode::Realtime;
+        self.status.last_error = None;
+        self.stop_polling();
+        if self.fell_back {
+            self.fell_back = false;
+            self.emit(Effect::Toast("Real-time connection restored".into()));
+        }
+        let subscriptions: Vec<ClientAction> = self
+            .topics
+            .iter_mut()
+            .map(|(topic, entry)| {
+                entry.awaiting = true;
+                ClientAction::Subscribe {
+                    topic: topic.clone(),
+                    since: entry.cursor.since(),
+                }
+            })
+            .collect();
+        for action in subscriptions {
+            self.emit(Effect::Send(action));
+        }
+        self.last_pong_ms = now_ms;
+        self.emit(Effect::Arm {
+            timer: Timer::Ping,
+            ms: self.policy.ping_ms,
+        });
+        self.ping(now_ms);
+    }
+
+    fn ping(&mut self, now_ms: f64) {
+        if !self.greeted() {
+            return;
+        }
+        if now_ms - self.last_pong_ms > self.policy.pong_timeout_ms {
+            return self.connection_lost("no pong from the server".to_owned());
+        }
+        self.next_ping += 1;
+        let id = self.next_ping;
+        self.emit(Effect::Send(ClientAction::Ping { id, t: now_ms }));
+    }
+
+    /// A working connection dropped: retry soon; this is not a failed attempt.
+    fn connection_lost(&mut self, reason: String) {
+        self.drop_socket();
+        self.status.last_error = Some(reason);
+        self.status.state = ConnectionState::Reconnecting;
+        self.schedule_retry();
+    }
+
+    /// An attempt that never reached the server's greeting.
+    fn attempt_failed(&mut self, reason: String) {
+        self.drop_socket();
+        self.status.failures += 1;
+        self.status.last_error = Some(reason);
+        if self.policy.should_poll(self.status.failures) && !self.fell_back {
+            self.fell_back = true;
+            self.emit(Effect::Toast(format!(
+                "Real-time connection failed {} times: polling until it is back",
+                self.status.failures
+            )));
+            self.start_polling();
+        }
+        self.schedule_retry();
+    }
+
+    fn schedule_retry(&mut self) {
+        if !self.status.realtime {
+            return;
+        }
+        let ms = self.policy.delay_ms(self.status.failures, (self.random)());
+        self.emit(Effect::Arm {
+            timer: Timer::Retry,
+            ms,
+        });
+    }
+
+    fn note_message(&mut self, now_ms: f64) {
+        self.received += 1;
+        self.status.last_update_ms = Some(now_ms);
+    }
+
+    fn deliver(&mut self, topic: Topic, delivery: Delivery) {
+        self.emit(Effect::Deliver { topic, delivery });
+    }
+
+    // ---- polling ---------------------------------------------------------------------
+
+    fn start_polling(&mut self) {
+        self.status.state = ConnectionState::Polling;
+        self.status.mode = Mode::Polling;
+        self.status.latency_ms = None;
+        self.polling = true;
+        self.emit(Effect::Arm {
+            timer: Timer::Poll,
+            ms: self.policy.poll_ms,
+        });
+        self.poll_now();
+    }
+
+    fn stop_polling(&mut self) {
+        self.polling = false;
+        self.emit(Effect::Disarm(Timer::Poll));
+    }
+
+    /// Asks the server for every topic's news (one request per topic at a time).
+    fn poll_now(&mut self) {
+        if !self.polling {
+            return;
+        }
+        let mut polls = Vec::new();
+        for (topic, entry) in &mut self.topics {
+            if entry.polling {
+                continue;
+            }
+            entry.polling = true;
+            let since = entry.cursor.since();
+            let url = match &since {
+                Some(since) => format!("/api/streams/{topic}?{}", since.to_query()),
+                None => format!("/api/streams/{topic}/snapshot"),
+            };
+            polls.push(Effect::Poll {
+                topic: topic.clone(),
+                url,
+                resume: since.is_some(),
+            });
+        }
+        self.effects.extend(polls);
+    }
+
+    fn polled(&mut self, topic: &Topic, result: Result<Polled, String>, now_ms: f64) {
+        if let Some(entry) = self.topics.get_mut(topic) {
+            entry.polling = false;
+        }
+        // The socket took over (or the topic went) while this request was out.
+        if !self.polling || !self.topics.contains_key(topic) {
+            return;
+        }
+        let polled = match result {
+            Ok(polled) => polled,
+            Err(error) => {
+                self.status.last_error = Some(error);
+                self.status.state = ConnectionState::Disconnected;
+                return;
+            }
+        };
+        self.status.state = ConnectionState::Polling;
+        let (snapshot, messages) = match polled {
+            Polled::Snapshot(s) => (Some(s), Vec::new()),
+            Polled::Page { messages, resync } => (resync, messages),
+        };
+        let mut ready = Vec::new();
+        if let Some(entry) = self.topics.get_mut(topic) {
+            if let Some(snapshot) = snapshot {
+                entry.cursor.reset(&snapshot);
+                ready.push(Delivery::Reset(snapshot));
+            }
+            for envelope in messages {
+                match entry.cursor.check(&envelope) {
+                    Verdict::Apply => ready.push(Delivery::Message(envelope)),
+                    Verdict::Duplicate => {}
+                    // Not contiguous with what is held: ask again from the cursor.
+                    Verdict::Gap { .. } => break,
+                }
+            }
+        }
+        for delivery in ready {
+            if matches!(delivery, Delivery::Message(_)) {
+                self.note_message(now_ms);
+            }
+            self.deliver(topic.clone(), delivery);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{
+        Epoch, LogLevel, LogLine, Message, ResyncReason, SnapshotData, Timestamp, TopicKind,
+    };
+
+    fn machine() -> Machine {
+        // Jitter fixed at the middle: delays are the nominal ones.
+        Machine::new(ReconnectPolicy::default(), Box::new(|| 0.5))
+    }
+
+    fn topic() -> Topic {
+        Topic::new(TopicKind::Backtest, "b1").unwrap()
+    }
+
+    fn envelope(seq: u64, epoch: &str) -> Envelope {
+        Envelope {
+            message: Message::Log(LogLine {
+                level: LogLevel::Info,
+                message: format!("m{seq}"),
+                target: "t".into(),
+                bar: None,
+            }),
+            topic: topic(),
+            seq,
+            epoch: Epoch(epoch.into()),
+            timestamp: Timestamp::from_unix_ms(0),
+        }
+    }
+
+    fn snapshot(last_seq: u64, epoch: &str) -> Snapshot {
+        Snapshot {
+            topic: topic(),
+            epoch: Epoch(epoch.into()),
+            last_seq,
+            data: SnapshotData::empty(TopicKind::Backtest),
+        }
+    }
+
+    fn control(c: Control) -> ServerFrame {
+        ServerFrame::Control(c)
+    }
+
+    fn connected() -> ServerFrame {
+        control(Control::Connected {
+            connection_id: "1".into(),
+            heartbeat_secs: 30,
+            max_message_bytes: 65_536,
+        })
+    }
+
+    fn subscribed(next_seq: u64) -> ServerFrame {
+        control(Control::Subscribed {
+            topic: topic(),
+            epoch: Epoch("E".into()),
+            next_seq,
+        })
+    }
+
+    /// The generation of the socket the last `Open` asked for.
+    fn opened(effects: &[Effect]) -> u64 {
+        effects
+            .iter()
+            .rev()
+            .find_map(|e| match e {
+                Effect::Open { generation } => Some(*generation),
+                _ => None,
+            })
+            .expect("a socket is opened")
+    }
+
+    fn frame(m: &mut Machine, generation: u64, frame: ServerFrame) -> Vec<Effect> {
+        m.step(Input::Frame {
+            generation,
+            frame,
+            now_ms: 1_000.0,
+        })
+    }
+
+    fn retry_delay(effects: &[Effect]) -> Option<f64> {
+        effects.iter().find_map(|e| match e {
+            Effect::Arm {
+                timer: Timer::Retry,
+                ms,
+            } => Some(*ms),
+            _ => None,
+        })
+    }
+
+    fn delivered(effects: &[Effect]) -> Vec<Delivery> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Deliver { delivery, .. } => Some(delivery.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn sent(effects: &[Effect]) -> Vec<ClientAction> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send(a) => Some(a.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn seqs(deliveries: &[Delivery]) -> Vec<u64> {
+        deliveries
+            .iter()
+            .map(|d| match d {
+                Delivery::Message(e) => e.seq,
+                Delivery::Reset(s) => s.last_seq,
+            })
+            .collect()
+    }
+
+    /// A machine following `topic()` on a greeted socket whose snapshot is at seq 3.
+    fn live() -> (Machine, u64) {
+        let mut m = machine();
+        m.step(Input::Listen(topic()));
+        let g = opened(&m.step(Input::Begin { realtime: true }));
+        frame(&mut m, g, connected());
+        frame(&mut m, g, subscribed(4));
+        frame(&mut m, g, control(Control::Snapshot(snapshot(3, "E"))));
+        (m, g)
+    }
+
+    #[test]
+    fn a_greeted_socket_is_a_success_that_subscribes_every_topic_and_pings() {
+        let mut m = machine();
+        m.step(Input::Listen(topic()));
+        let effects = m.step(Input::Begin { realtime: true });
+        assert_eq!(m.status().state, ConnectionState::Reconnecting);
+        let g = opened(&effects);
+        let effects = frame(&mut m, g, connected());
+        assert_eq!(m.status().state, ConnectionState::Connected);
+        assert_eq!(
+            sent(&effects)[0],
+            ClientAction::Subscribe {
+                topic: topic(),
+                since: None
+            }
+        );
+        assert!(matches!(sent(&effects)[1], ClientAction::Ping { id: 1, .. }));
+        assert!(effects.contains(&Effect::Arm {
+            timer: Timer::Ping,
+            ms: 5_000.0
+        }));
+    }
+
+    #[test]
+    fn failed_attempts_back_off_and_three_fall_back_to_polling_with_a_toast() {
+        let mut m = machine();
+        m.step(Input::Listen(topic()));
+        let mut g = opened(&m.step(Input::Begin { realtime: true }));
+        let mut delays = vec![];
+        let mut toasts = vec![];
+        let mut polls = 0;
+        for _ in 0..3 {
+            let effects = m.step(Input::Closed {
+                generation: g,
+                reason: "refused".into(),
+            });
+            delays.push(retry_delay(&effects).expect("a retry is armed"));
+            toasts.extend(effects.iter().filter(|e| matches!(e, Effect::Toast(_))).cloned());
+            polls += effects.iter().filter(|e| matches!(e, Effect::Poll { .. })).count();
+            g = opened(&m.step(Input::Tick {
+                timer: Timer::Retry,
+                now_ms: 0.0,
+            }));
+        }
+        assert_eq!(delays, [2_000.0, 4_000.0, 8_000.0]);
+        assert_eq!(m.status().failures, 3);
+        assert_eq!(m.status().mode, Mode::Polling);
+        assert_eq!(m.status().state, ConnectionState::Polling);
+        assert_eq!(toasts.len(), 1, "one toast for the fall-back");
+        assert_eq!(polls, 1, "the fall-back polls at once");
+        // One request per topic at a time: the next tick polls once the answer is in.
+        let tick = Input::Tick { timer: Timer::Poll, now_ms: 0.0 };
+        assert!(m.step(tick).is_empty());
+        let answer = Polled::Snapshot(snapshot(3, "E"));
+        m.step(Input::Polled { topic: topic(), result: Ok(answer), now_ms: 0.0 });
+        let effects = m.step(Input::Tick { timer: Timer::Poll, now_ms: 0.0 });
+        assert!(effects.iter().any(|e| matches!(e, Effect::Poll { resume: true, .. })));
+        // Still trying the socket meanwhile (a retry was armed each time, above).
+        assert!(m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 })
+            .iter()
+            .any(|e| matches!(e, Effect::Open { .. })));
+    }
+
+    #[test]
+    fn jitter_spreads_the_backoff_within_twenty_percent() {
+        let mut draws = [0.0, 0.999].into_iter().cycle();
+        let mut m = Machine::new(ReconnectPolicy::default(), Box::new(move || draws.next().unwrap()));
+        let g = opened(&m.step(Input::Begin { realtime: true }));
+        let low = retry_delay(&m.step(Input::Closed { generation: g, reason: "x".into() })).unwrap();
+        let g = opened(&m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 }));
+        let high = retry_delay(&m.step(Input::Closed { generation: g, reason: "x".into() })).unwrap();
+        assert!((1_600.0..1_601.0).contains(&low), "{low}");
+        assert!((4_790.0..=4_800.0).contains(&high), "{high}");
+    }
+
+    #[test]
+    fn the_failure_count_resets_after_a_successful_connection() {
+        let mut m = machine();
+        let mut g = opened(&m.step(Input::Begin { realtime: true }));
+        for _ in 0..2 {
+            m.step(Input::Closed { generation: g, reason: "refused".into() });
+            g = opened(&m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 }));
+        }
+        assert_eq!(m.status().failures, 2);
+        frame(&mut m, g, connected());
+        assert_eq!(m.status().failures, 0);
+        // A loss after success retries at the base delay and is not a failed attempt.
+        let effects = m.step(Input::Closed { generation: g, reason: "gone".into() });
+        assert_eq!(retry_delay(&effects), Some(1_000.0));
+        assert_eq!(m.status().failures, 0);
+        assert_eq!(m.status().state, ConnectionState::Reconnecting);
+    }
+
+    #[test]
+    fn polling_climbs_back_to_the_socket_and_resumes_from_the_cursor_without_gap_or_duplicate() {
+        let (mut m, g) = live();
+        let effects = frame(&mut m, g, ServerFrame::Message(envelope(4, "E")));
+        assert_eq!(seqs(&delivered(&effects)), [4]);
+        // The socket dies; three attempts fail: polling from the cursor (seq 4).
+        m.step(Input::Closed { generation: g, reason: "gone".into() });
+        let mut g = opened(&m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 }));
+        let mut polls = vec![];
+        for _ in 0..3 {
+            let effects = m.step(Input::Closed { generation: g, reason: "refused".into() });
+            polls.extend(effects.into_iter().filter(|e| matches!(e, Effect::Poll { .. })));
+            g = opened(&m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 }));
+        }
+        assert_eq!(
+            polls,
+            [Effect::Poll {
+                topic: topic(),
+                url: "/api/streams/backtest:b1?since=4&epoch=E".into(),
+                resume: true
+            }]
+        );
+        // The poll brings 4 again (a duplicate), then 5 and 6.
+        let page = Polled::Page {
+            messages: vec![envelope(4, "E"), envelope(5, "E"), envelope(6, "E")],
+            resync: None,
+        };
+        let effects = m.step(Input::Polled { topic: topic(), result: Ok(page), now_ms: 2_000.0 });
+        assert_eq!(seqs(&delivered(&effects)), [5, 6]);
+        // The socket is back: polling stops, a toast, and the topic resumes after 6.
+        let effects = frame(&mut m, g, connected());
+        assert!(effects.contains(&Effect::Disarm(Timer::Poll)));
+        assert!(effects.contains(&Effect::Toast("Real-time connection restored".into())));
+        assert_eq!(
+            sent(&effects)[0],
+            ClientAction::Subscribe { topic: topic(), since: Some(crate::protocol::Since::after(6, Epoch("E".into()))) }
+        );
+        assert_eq!(m.status().mode, Mode::Realtime);
+        // Frames queued under the old subscription are dropped until `subscribed`.
+        assert!(delivered(&frame(&mut m, g, ServerFrame::Message(envelope(9, "E")))).is_empty());
+        frame(&mut m, g, subscribed(7));
+        let effects = frame(&mut m, g, ServerFrame::Message(envelope(7, "E")));
+        assert_eq!(seqs(&delivered(&effects)), [7]);
+        // A poll answer that arrives after the socket took over is ignored.
+        let late = Polled::Page { messages: vec![envelope(7, "E")], resync: None };
+        assert!(m.step(Input::Polled { topic: topic(), result: Ok(late), now_ms: 0.0 }).is_empty());
+    }
+
+    #[test]
+    fn a_gap_on_a_live_socket_resubscribes_from_the_cursor() {
+        let (mut m, g) = live();
+        let effects = frame(&mut m, g, ServerFrame::Message(envelope(5, "E")));
+        assert!(delivered(&effects).is_empty(), "nothing past the gap is applied");
+        assert_eq!(
+            sent(&effects),
+            [ClientAction::Subscribe { topic: topic(), since: Some(crate::protocol::Since::after(3, Epoch("E".into()))) }]
+        );
+        assert!(m.status().last_error.as_deref().is_some_and(|e| e.contains("expected seq 4, got 5")));
+    }
+
+    #[test]
+    fn duplicates_are_dropped_and_a_foreign_epoch_is_resumed_then_resynced() {
+        let (mut m, g) = live();
+        assert_eq!(seqs(&delivered(&frame(&mut m, g, ServerFrame::Message(envelope(4, "E"))))), [4]);
+        assert!(delivered(&frame(&mut m, g, ServerFrame::Message(envelope(4, "E")))).is_empty());
+        assert!(delivered(&frame(&mut m, g, ServerFrame::Message(envelope(2, "E")))).is_empty());
+        // A message of another epoch is a gap: resubscribe, and the server's resync
+        // replaces the state.
+        let effects = frame(&mut m, g, ServerFrame::Message(envelope(1, "F")));
+        assert_eq!(sent(&effects).len(), 1);
+        frame(&mut m, g, subscribed(1));
+        let effects = frame(
+            &mut m,
+            g,
+            control(Control::Resync { reason: ResyncReason::EpochChanged, snapshot: snapshot(10, "F") }),
+        );
+        assert_eq!(delivered(&effects), [Delivery::Reset(snapshot(10, "F"))]);
+        assert_eq!(seqs(&delivered(&frame(&mut m, g, ServerFrame::Message(envelope(11, "F"))))), [11]);
+    }
+
+    #[test]
+    fn a_missing_pong_is_a_lost_connection_and_online_retries_at_once() {
+        let (mut m, g) = live();
+        let ok = m.step(Input::Tick { timer: Timer::Ping, now_ms: 10_000.0 });
+        assert!(matches!(sent(&ok)[..], [ClientAction::Ping { .. }]));
+        let effects = m.step(Input::Tick { timer: Timer::Ping, now_ms: 20_000.0 });
+        assert!(effects.contains(&Effect::Close));
+        assert_eq!(m.status().last_error.as_deref(), Some("no pong from the server"));
+        assert_eq!(m.status().state, ConnectionState::Reconnecting);
+        // Events of the old socket no longer count.
+        assert!(frame(&mut m, g, ServerFrame::Message(envelope(4, "E"))).is_empty());
+        // Back online: a new attempt at once, not after the backoff.
+        let effects = m.step(Input::Online);
+        assert!(effects.iter().any(|e| matches!(e, Effect::Open { .. })));
+        assert_eq!(m.status().reconnects, 1);
+    }
+
+    #[test]
+    fn the_realtime_toggle_polls_and_back_and_is_remembered() {
+        let (mut m, _) = live();
+        let effects = m.step(Input::SetRealtime(false));
+        assert!(effects.contains(&Effect::SaveRealtime(false)));
+        assert!(effects.contains(&Effect::Close));
+        assert!(effects.iter().any(|e| matches!(e, Effect::Poll { .. })));
+        assert_eq!(retry_delay(&effects), None, "no retry while real-time is off");
+        assert_eq!(m.status().mode, Mode::Polling);
+        let effects = m.step(Input::SetRealtime(true));
+        assert!(effects.iter().any(|e| matches!(e, Effect::Open { .. })));
+        // Begun with real-time off (an earlier visit's choice): polling from the start.
+        let mut m = machine();
+        m.step(Input::Listen(topic()));
+        let effects = m.step(Input::Begin { realtime: false });
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Open { .. })));
+        assert!(effects.contains(&Effect::Poll {
+            topic: topic(),
+            url: "/api/streams/backtest:b1/snapshot".into(),
+            resume: false
+        }));
+    }
+
+    #[test]
+    fn a_late_listener_restarts_the_topic_from_a_snapshot_and_the_last_one_unsubscribes() {
+        let (mut m, _) = live();
+        let effects = m.step(Input::Listen(topic()));
+        assert_eq!(sent(&effects), [ClientAction::Subscribe { topic: topic(), since: None }]);
+        let effects = m.step(Input::Forget(topic()));
+        assert_eq!(sent(&effects), [ClientAction::Unsubscribe { topic: topic() }]);
+    }
+}
