@@ -296,7 +296,10 @@ async fn soak_connect_subscribe_disconnect_cycles_leave_nothing_behind() {
         health["messages_in"]
     );
     assert!(settled_in < Duration::from_secs(10), "connections settle within 10 s");
-    assert_eq!(tasks_after, tasks_before, "no task left behind");
+    assert!(
+        tasks_after <= tasks_before,
+        "no task left behind: {tasks_before} → {tasks_after}"
+    );
     assert!(
         rss_after <= rss_before + 16 * 1024,
         "memory back near the baseline (within 16 MiB): {rss_before} → {rss_after} KiB"
