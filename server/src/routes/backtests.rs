@@ -1,6 +1,6 @@
 //! Backtest endpoints: start, list, inspect, and pause / resume / cancel.
 
-use app::protocol::{Snapshot, Topic, TopicKind};
+use app::protocol::{RunStatus, Snapshot, SnapshotData, Topic, TopicKind};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -91,10 +91,17 @@ pub async fn control(
     if state.backtests.get(&id).is_none() {
         return Err(ApiError::not_found(format!("no backtest `{id}`")));
     }
-    state.hub.command(&topic, command).map_err(|_| ApiError {
-        status: StatusCode::CONFLICT,
-        error: format!("backtest `{id}` is no longer running"),
-        details: None,
-    })?;
+    let over = || ApiError::conflict(format!("backtest `{id}` is no longer running"));
+    // The topic says first: a client that has seen `complete` gets 409 even while the
+    // finished run's control channel is still being taken down.
+    if let SnapshotData::Backtest(run) = state.hub.snapshot(&topic).data {
+        if matches!(
+            run.status,
+            RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
+        ) {
+            return Err(over());
+        }
+    }
+    state.hub.command(&topic, command).map_err(|_| over())?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -13,6 +13,7 @@ mod streams;
 mod ws;
 
 pub use error::ApiError;
+pub use publish::{parse_body as parse_publish_body, Publishable};
 
 use app::{shell, App};
 use axum::routing::{get, post};

@@ -17,9 +17,9 @@ use crate::state::AppState;
 pub const MAX_BATCH: usize = 1_000;
 
 /// One message to publish, as parsed and validated.
-struct Publishable {
-    topic: Topic,
-    message: Message,
+pub struct Publishable {
+    pub topic: Topic,
+    pub message: Message,
 }
 
 /// One message as posted: `{topic, type, data}`.
@@ -70,6 +70,13 @@ pub async fn publish(
         });
     }
     Ok(Json(PublishResponse { published }))
+}
+
+/// A publish body read as the endpoint reads it — its JSON (as [`JsonBody`] does), then
+/// every message in it validated for its topic — for the property tests and the fuzzer.
+pub fn parse_body(bytes: &[u8]) -> Result<Vec<Publishable>, ApiError> {
+    let body: Value = parse(&mut serde_json::Deserializer::from_slice(bytes))?;
+    publishables(body)
 }
 
 /// The messages a publish body carries, each parsed and validated for its topic.
@@ -149,12 +156,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    /// A publish body as the handler reads it: JSON, then the messages in it.
-    fn parse_body(bytes: &[u8]) -> Result<Vec<Publishable>, ApiError> {
-        let body: Value = parse(&mut serde_json::Deserializer::from_slice(bytes))?;
-        publishables(body)
-    }
 
     proptest! {
     // Failures print their minimal input; nothing is written into the source tree.

@@ -74,30 +74,44 @@ pub async fn next_of_type(socket: &mut Socket, ty: &str) -> Value {
         .unwrap_or_else(|_| panic!("no `{ty}` frame within {TYPE_TIMEOUT:?}"))
 }
 
-/// Reads the next `n` published messages (frames with a `seq` that are not snapshots).
+/// Reads the next `n` published messages (frames with a `seq` that are not snapshots);
+/// fails the test if they take longer than [`TYPE_TIMEOUT`] in all, however many other
+/// frames (heartbeats, pongs) keep arriving.
 pub async fn next_messages(socket: &mut Socket, n: usize) -> Vec<Value> {
-    let mut out = Vec::with_capacity(n);
-    while out.len() < n {
-        let v = next_json(socket).await;
-        if v.get("seq").is_some() && v["type"] != "snapshot" {
-            out.push(v);
+    let read = async {
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let v = next_json(socket).await;
+            if v.get("seq").is_some() && v["type"] != "snapshot" {
+                out.push(v);
+            }
         }
-    }
-    out
+        out
+    };
+    tokio::time::timeout(TYPE_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| panic!("{n} messages not within {TYPE_TIMEOUT:?}"))
 }
 
-/// Reads until the server's close frame and returns it.
+/// Reads until the server's close frame and returns it (within [`TYPE_TIMEOUT`]).
 pub async fn next_close(socket: &mut Socket) -> CloseFrame {
-    loop {
-        match tokio::time::timeout(FRAME_TIMEOUT, socket.next())
-            .await
-            .expect("frames then a close")
-        {
-            Some(Ok(Message::Close(frame))) => return frame.expect("a close frame with a code"),
-            Some(Ok(_)) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
+    let read = async {
+        loop {
+            match tokio::time::timeout(FRAME_TIMEOUT, socket.next())
+                .await
+                .expect("frames then a close")
+            {
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.expect("a close frame with a code")
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
         }
-    }
+    };
+    tokio::time::timeout(TYPE_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| panic!("no close frame within {TYPE_TIMEOUT:?}"))
 }
 
 /// GETs `path` and parses the JSON body, whatever the status.
