@@ -25,7 +25,7 @@ for target in $(cargo "${toolchain[@]}" fuzz list); do
     status=0
     cargo "${toolchain[@]}" fuzz run "$target" -- -max_total_time="$seconds" -max_len=65536 \
         >"$log" 2>&1 || status=$?
-    grep -E '^#[0-9]+ +DONE|^Done [0-9]+ runs|ERROR|SUMMARY|panicked' "$log" || true
+    grep -E '^#[0-9]+[[:space:]]+DONE|^Done [0-9]+ runs|ERROR|SUMMARY|panicked' "$log" || true
     if [ "$status" != 0 ]; then
         tail -40 "$log"
         echo "fuzz: $target failed (input in fuzz/artifacts/$target/)" >&2
