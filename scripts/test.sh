@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Runs every test of tickwire: the Rust unit and integration tests, then the Playwright
-# suite in Debian's Chromium against the release build. Installs what is missing first.
+# Runs every test of tickwire: the style gates (rustfmt, clippy on the server's and the
+# browser's targets), the Rust unit and integration tests, then the Playwright suite in
+# Debian's Chromium against the release build. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --e2e
 source scripts/env.sh
+
+echo "== Style: rustfmt, then clippy with warnings as errors (native, then wasm32)"
+cargo fmt --all --check
+cargo clippy --all-targets -p app -p server -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 echo "== Rust tests (release profile, shared with the release build below)"
 cargo test --release -p app -p server

@@ -4,14 +4,18 @@
 //! proportion to the input; snapshot folds stay within their caps, in time order, under
 //! any order of messages.
 
+#![allow(
+    unsafe_code,
+    reason = "a counting global allocator, to bound what parsing allocates"
+)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use app::protocol::{
-    SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT,
     Candle, ClientAction, DataSource, Envelope, Epoch, Interval, LogLevel, LogLine, Message,
     PositionOpened, Progress, ServerFrame, Side, SnapshotData, Symbol, Thinking, Tick, Timestamp,
-    Topic, TopicKind,
+    Topic, TopicKind, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT,
 };
 use proptest::prelude::*;
 
@@ -102,8 +106,15 @@ fn message() -> impl Strategy<Value = (Topic, Message)> {
             };
             (backtest_topic(), Message::Log(log))
         }),
-        (0.0..=100.0f64, any::<u64>(), time(), any::<u64>(), finite(), finite()).prop_map(
-            |(pct, bars_processed, current_time, trades, equity, pnl)| {
+        (
+            0.0..=100.0f64,
+            any::<u64>(),
+            time(),
+            any::<u64>(),
+            finite(),
+            finite()
+        )
+            .prop_map(|(pct, bars_processed, current_time, trades, equity, pnl)| {
                 let progress = Progress {
                     pct,
                     bars_processed,
@@ -114,8 +125,7 @@ fn message() -> impl Strategy<Value = (Topic, Message)> {
                     pnl,
                 };
                 (backtest_topic(), Message::Progress(progress))
-            }
-        ),
+            }),
         (time(), ".*").prop_map(|(bar_time, chunk)| {
             let topic = Topic::new(TopicKind::Session, "s1").expect("a valid id");
             (topic, Message::Thinking(Thinking { bar_time, chunk }))

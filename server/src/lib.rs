@@ -5,6 +5,7 @@
 //! - [`feed`]: market-data producers publishing into the hub.
 //! - [`backtest`]: the backtest engine, its strategies and its streaming.
 //! - [`session`]: paper-trading sessions on the live feed.
+//! - [`request`]: why a request was refused, one shape for backtests and sessions.
 //! - [`routes`]: HTTP and WebSocket endpoints over the hub.
 //! - [`serve`]: wires them together and runs until shutdown.
 //! - [`cli`]: command-line clients (`bench`).
@@ -15,6 +16,7 @@ pub mod config;
 pub mod feed;
 pub mod hub;
 pub mod indicators;
+pub mod request;
 pub mod routes;
 pub mod serve;
 pub mod session;

@@ -63,7 +63,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             let sources = args
                 .replay
                 .iter()
-                .map(ReplaySource::load)
+                .map(|path| ReplaySource::load(path))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let infos = sources.iter().map(|s| s.info.clone()).collect();
             replay::spawn(sources, args.replay_speed, hub.clone(), shutdown.clone());

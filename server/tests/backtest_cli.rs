@@ -81,7 +81,11 @@ async fn in_process_and_remote_runs_print_the_same_result() {
 async fn the_table_names_every_metric() {
     let data = goog();
     let out = tickwire(&["backtest", "--data", &data, "--strategy", "buy_and_hold"]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let table = String::from_utf8_lossy(&out.stdout);
     for label in [
         "Strategy",
@@ -104,12 +108,25 @@ async fn bad_input_fails_with_an_error_naming_the_problem() {
     let data = goog();
     let cases: [(Vec<&str>, &str); 4] = [
         (
-            vec!["--strategy", "sma_cross", "--param", "fast=30", "--param", "slow=10"],
+            vec![
+                "--strategy",
+                "sma_cross",
+                "--param",
+                "fast=30",
+                "--param",
+                "slow=10",
+            ],
             "fast",
         ),
         (vec!["--strategy", "moon_shot"], "moon_shot"),
-        (vec!["--strategy", "sma_cross", "--param", "fast"], "name=value"),
-        (vec!["--strategy", "sma_cross", "--param", "fast=ten"], "`ten`"),
+        (
+            vec!["--strategy", "sma_cross", "--param", "fast"],
+            "name=value",
+        ),
+        (
+            vec!["--strategy", "sma_cross", "--param", "fast=ten"],
+            "`ten`",
+        ),
     ];
     for (extra, expected) in cases {
         let mut args = vec!["backtest", "--data", &data];
@@ -120,7 +137,14 @@ async fn bad_input_fails_with_an_error_naming_the_problem() {
         assert!(stderr.contains(expected), "{extra:?}: {stderr}");
     }
 
-    let out = tickwire(&["backtest", "--data", "no-such.csv", "--strategy", "buy_and_hold"]).await;
+    let out = tickwire(&[
+        "backtest",
+        "--data",
+        "no-such.csv",
+        "--strategy",
+        "buy_and_hold",
+    ])
+    .await;
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no-such.csv"));
 }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use app::protocol::Side;
 use server::backtest::{run, Account, Bars, Event, Flow, Observer, Strategy};
 
 fn shared(file: &str) -> Bars {
@@ -27,7 +28,7 @@ fn sma_cross(fast: f64, slow: f64) -> Strategy {
 #[derive(Default)]
 struct Recorder {
     equity: Vec<f64>,
-    entries: Vec<(usize, i8, f64, f64)>,
+    entries: Vec<(usize, Side, f64, f64)>,
 }
 
 impl Observer for Recorder {
@@ -62,7 +63,7 @@ fn rebuilt_equity(bars: &Bars, outcome: &server::backtest::Outcome, account: Acc
                 {
                     equity += t.pnl;
                 } else if t.entry_bar <= i {
-                    let marked = f64::from(t.side) * t.units * (bars.close[i] - t.entry_price);
+                    let marked = t.side.sign() * t.units * (bars.close[i] - t.entry_price);
                     equity += marked - account.commission * t.units * t.entry_price;
                 }
             }
@@ -87,10 +88,10 @@ fn check_invariants(file: &str, strategy: Strategy, account: Account) {
     }
     // Every signal that changes direction, except one on the last bar, fills at the next
     // bar's open, never earlier; a repeat of the current direction does nothing.
-    let mut direction = 0;
+    let mut direction = None;
     let fillable: Vec<usize> = (0..bars.len() - 1)
         .filter(|&i| {
-            let changes = signals[i] != 0 && signals[i] != direction;
+            let changes = signals[i].is_some() && signals[i] != direction;
             if changes {
                 direction = signals[i];
             }
@@ -108,7 +109,7 @@ fn check_invariants(file: &str, strategy: Strategy, account: Account) {
             signal_bar + 1,
             "{file}: fill one bar after its signal"
         );
-        assert_eq!(*side, signals[*signal_bar]);
+        assert_eq!(Some(*side), signals[*signal_bar]);
         assert_eq!(*price, bars.open[*bar], "{file}: fills at the open");
     }
     assert_eq!(

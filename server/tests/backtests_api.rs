@@ -7,8 +7,8 @@ use std::path::PathBuf;
 
 use common::*;
 use serde_json::{json, Value};
-use server::backtest::manager::{plan, run_streaming, BacktestRequest};
 use server::backtest::{control::RunControl, run, Account, Silent, Strategy};
+use server::backtest::{plan, run_streaming, BacktestRequest};
 use server::hub::Command;
 
 fn data_dir() -> PathBuf {
@@ -114,12 +114,17 @@ async fn a_goog_backtest_streams_from_started_to_complete_with_the_engines_resul
         .await
         .unwrap();
     assert_eq!(response.status(), 409);
-    let (status, _) = post(
+    let (status, reply) = post(
         &running,
         json!({"id": "goog-1", "dataset": "GOOG", "strategy": "buy_and_hold"}),
     )
     .await;
     assert_eq!(status, 409);
+    assert_eq!(reply["error"], "backtest `goog-1` already exists");
+    assert_eq!(
+        reply["details"]["id"], "goog-1",
+        "the taken id, for programs"
+    );
     running.shutdown.cancel();
 }
 
@@ -179,11 +184,11 @@ async fn bad_backtest_requests_are_refused_naming_the_field() {
         ),
         (
             json!({"dataset": "GOOG", "strategy": "buy_and_hold", "cash": 1e300}),
-            "`cash` must be a positive number up to 1e12, got 1e300",
+            "`cash` must be between 0 and 1000000000000, got 1e300",
         ),
         (
             json!({"dataset": "GOOG", "strategy": "buy_and_hold", "commission": 0.7}),
-            "`commission` must be a fraction",
+            "`commission` must be between 0 and 0.5, got 0.7",
         ),
         (
             json!({"dataset": "GOOG", "strategy": "buy_and_hold", "id": "a b"}),
@@ -262,11 +267,7 @@ fn types_on(hub: &server::hub::Hub, topic: &app::protocol::Topic) -> Vec<String>
 }
 
 /// Waits, with a deadline, until `topic` carries a message of type `ty`; returns the types.
-fn wait_for_type(
-    hub: &server::hub::Hub,
-    topic: &app::protocol::Topic,
-    ty: &str,
-) -> Vec<String> {
+fn wait_for_type(hub: &server::hub::Hub, topic: &app::protocol::Topic, ty: &str) -> Vec<String> {
     let deadline = std::time::Instant::now() + TYPE_TIMEOUT;
     loop {
         let types = types_on(hub, topic);
@@ -306,7 +307,9 @@ async fn a_paused_run_publishes_nothing_and_a_cancel_ends_it_where_it_stood() {
     assert_eq!(outcome.bars, 1, "stopped at the bar where it paused");
     let after: Vec<String> = types_on(&hub, &topic).split_off(paused);
     assert!(
-        after.iter().all(|t| ["equity", "progress", "log", "metrics", "cancelled"].contains(&t.as_str())),
+        after
+            .iter()
+            .all(|t| ["equity", "progress", "log", "metrics", "cancelled"].contains(&t.as_str())),
         "{after:?}"
     );
     assert_eq!(after.last().map(String::as_str), Some("cancelled"));
@@ -392,23 +395,47 @@ async fn runs_are_paused_resumed_and_cancelled_through_rest_and_the_socket() {
     assert_eq!(post(&running, start("ctl-a")).await.0, 201);
     let before = messages_until(&mut a, "paused").await;
     assert_eq!(types(&before)[0], "started");
-    assert!(!types(&before).contains(&"progress"), "{:?}", types(&before));
+    assert!(
+        !types(&before).contains(&"progress"),
+        "{:?}",
+        types(&before)
+    );
     let state = get_json(&running, "/api/backtests/ctl-a").await;
     assert_eq!(state["state"]["data"]["status"], "paused");
-    assert_eq!(control(&running, "ctl-a", "pause").await, 202, "pausing again is harmless");
+    assert_eq!(
+        control(&running, "ctl-a", "pause").await,
+        202,
+        "pausing again is harmless"
+    );
     assert_eq!(control(&running, "ctl-a", "resume").await, 202);
     let after = messages_until(&mut a, "complete").await;
-    assert_eq!(types(&after)[0], "resumed", "nothing between paused and resumed");
+    assert_eq!(
+        types(&after)[0],
+        "resumed",
+        "nothing between paused and resumed"
+    );
     assert!(types(&after).contains(&"progress"));
-    assert_eq!(control(&running, "ctl-a", "cancel").await, 409, "a finished run");
+    assert_eq!(
+        control(&running, "ctl-a", "cancel").await,
+        409,
+        "a finished run"
+    );
 
     // Over the socket: resume and cancel are control actions on the topic.
     let mut socket = connect(&running, "/api/ws").await;
-    send_json(&mut socket, json!({"action": "subscribe", "topic": "backtest:ctl-b"})).await;
+    send_json(
+        &mut socket,
+        json!({"action": "subscribe", "topic": "backtest:ctl-b"}),
+    )
+    .await;
     next_of_type(&mut socket, "snapshot").await;
     assert_eq!(post(&running, start("ctl-b")).await.0, 201);
     messages_until(&mut socket, "paused").await;
-    send_json(&mut socket, json!({"action": "cancel", "topic": "backtest:ctl-b"})).await;
+    send_json(
+        &mut socket,
+        json!({"action": "cancel", "topic": "backtest:ctl-b"}),
+    )
+    .await;
     let end = messages_until(&mut socket, "cancelled").await;
     assert!(!types(&end).contains(&"trade"), "{:?}", types(&end));
     let last_progress = end.iter().rev().find(|m| m["type"] == "progress").unwrap();

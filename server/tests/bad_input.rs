@@ -258,6 +258,19 @@ async fn publish_validates_every_message_and_names_the_field() {
             "{body}: {reply}"
         );
     }
+    // A field that breaks a rule is named for programs too.
+    let bad_price = json!({"messages": [{"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": -1, "change_pct": 0, "volume": 1}}]});
+    let reply: Value = post(bad_price.to_string())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        reply["error"],
+        "messages[0]: `data.price` must be a positive number, got -1"
+    );
+    assert_eq!(reply["details"]["field"], "data.price");
     // The rejected batch published nothing: the topic is still at seq 3.
     let snapshot = get_json(&running, "/api/streams/market:ACME/snapshot").await;
     assert_eq!(snapshot["last_seq"], 3);

@@ -59,7 +59,12 @@ impl Checker {
                     self.epoch.as_deref(),
                     "a message from another epoch without a resync"
                 );
-                assert_eq!(seq, self.last + 1, "a hole or a duplicate after {}", self.last);
+                assert_eq!(
+                    seq,
+                    self.last + 1,
+                    "a hole or a duplicate after {}",
+                    self.last
+                );
                 self.last = seq;
             }
         }
@@ -79,7 +84,11 @@ impl Checker {
 }
 
 /// Publishes on `topic` until `stop`, a burst at a time; returns how many it published.
-fn publisher(running: &server::serve::Running, topic: &Topic, stop: CancellationToken) -> tokio::task::JoinHandle<u64> {
+fn publisher(
+    running: &server::serve::Running,
+    topic: &Topic,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<u64> {
     let (hub, topic) = (running.hub.clone(), topic.clone());
     tokio::spawn(async move {
         let mut n = 0;
@@ -122,7 +131,9 @@ async fn a_resuming_client_cut_again_and_again_sees_every_message_once() {
     let mut checker = Checker::default();
 
     for _ in 0..reconnects {
-        let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
+        let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+            .await
+            .expect("connects");
         subscribe(&mut socket, "backtest:chaos", &checker).await;
         // Read a random number of frames, then cut the connection under the client.
         let frames = rng.random_range(1..40);
@@ -146,13 +157,18 @@ async fn a_resuming_client_cut_again_and_again_sees_every_message_once() {
     let published = publishing.await.unwrap();
 
     // One last clean connection catches up with everything published.
-    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connects");
     subscribe(&mut socket, "backtest:chaos", &checker).await;
     while checker.last < published {
         checker.see(&next_json(&mut socket).await);
     }
     assert_eq!(checker.last, published);
-    assert_eq!(checker.resyncs, 0, "every resume was inside the retained history");
+    assert_eq!(
+        checker.resyncs, 0,
+        "every resume was inside the retained history"
+    );
     running.shutdown.cancel();
 }
 
@@ -165,9 +181,13 @@ async fn a_throttled_reader_is_closed_as_slow_while_fast_readers_lose_nothing() 
     })
     .await;
     let proxy = Proxy::start(running.addr).await;
-    proxy.set(Fault::Throttle { bytes_per_sec: 1_024 });
+    proxy.set(Fault::Throttle {
+        bytes_per_sec: 1_024,
+    });
     let url = format!("ws://{}/api/ws/stream/backtest/trickle", proxy.addr);
-    let (mut throttled, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
+    let (mut throttled, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connects");
     // Only the handshake and the first frames squeeze through at 1 KB/s.
     next_of_type(&mut throttled, "subscribed").await;
     let mut fast: Vec<Socket> = vec![];
@@ -200,10 +220,13 @@ async fn a_throttled_reader_is_closed_as_slow_while_fast_readers_lose_nothing() 
             break;
         }
     }
-    eventually("the throttled reader is closed as a slow consumer", || async {
-        let health = get_json(&running, "/api/ws/health").await;
-        (health["slow_consumer_disconnects"] == 1).then_some(())
-    })
+    eventually(
+        "the throttled reader is closed as a slow consumer",
+        || async {
+            let health = get_json(&running, "/api/ws/health").await;
+            (health["slow_consumer_disconnects"] == 1).then_some(())
+        },
+    )
     .await;
     for checker in &checkers {
         assert_eq!(checker.last, published, "the fast readers got everything");
@@ -223,9 +246,13 @@ async fn a_half_open_peer_is_dropped_within_twice_the_heartbeat() {
     .await;
     let proxy = Proxy::start(running.addr).await;
     let url = format!("ws://{}/api/ws/stream/backtest/halfopen", proxy.addr);
-    let (mut idle, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
+    let (mut idle, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connects");
     next_of_type(&mut idle, "snapshot").await;
-    let (mut busy, _) = tokio_tungstenite::connect_async(&url).await.expect("connects");
+    let (mut busy, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connects");
     next_of_type(&mut busy, "snapshot").await;
     connections_become(&running, 2).await;
 
@@ -295,7 +322,10 @@ async fn soak_connect_subscribe_disconnect_cycles_leave_nothing_behind() {
         rss_after,
         health["messages_in"]
     );
-    assert!(settled_in < Duration::from_secs(10), "connections settle within 10 s");
+    assert!(
+        settled_in < Duration::from_secs(10),
+        "connections settle within 10 s"
+    );
     assert!(
         tasks_after <= tasks_before,
         "no task left behind: {tasks_before} → {tasks_after}"
@@ -311,7 +341,11 @@ async fn soak_connect_subscribe_disconnect_cycles_leave_nothing_behind() {
 async fn cycle(running: &server::serve::Running, n: u64) {
     for _ in 0..n {
         let mut socket = connect(running, "/api/ws").await;
-        send_json(&mut socket, json!({"action": "subscribe", "topic": "backtest:soak"})).await;
+        send_json(
+            &mut socket,
+            json!({"action": "subscribe", "topic": "backtest:soak"}),
+        )
+        .await;
         next_of_type(&mut socket, "snapshot").await;
         next_messages(&mut socket, 1).await;
         drop(socket);

@@ -299,7 +299,10 @@ async fn since_zero_without_an_epoch_starts_from_the_oldest_retained_message() {
     let polled = page["messages"].as_array().unwrap().clone();
     assert_eq!(seqs(&polled), [1, 2, 3, 4, 5]);
     let mut dedicated = connect(&running, "/api/ws/stream/backtest/whole?since=0").await;
-    assert_eq!(next_of_type(&mut dedicated, "subscribed").await["next_seq"], 1);
+    assert_eq!(
+        next_of_type(&mut dedicated, "subscribed").await["next_seq"],
+        1
+    );
     assert_eq!(next_messages(&mut dedicated, 5).await, polled);
     let mut socket = connect(&running, "/api/ws").await;
     send_json(

@@ -79,8 +79,7 @@ async fn health_and_symbols_answer_with_live_figures() {
 
     let health = eventually("the socket and its messages are counted", || async {
         let health = get_json(&running, "/api/ws/health").await;
-        (health["connections"] == 1 && health["messages_out"].as_u64() > Some(0))
-            .then_some(health)
+        (health["connections"] == 1 && health["messages_out"].as_u64() > Some(0)).then_some(health)
     })
     .await;
     assert_eq!(health["status"], "ok");
@@ -107,7 +106,7 @@ async fn an_invalid_symbol_is_refused_with_400_naming_it() {
     let running = server(|_| {}).await;
     let url = format!("ws://{}/api/ws/stream/market-data/btc-usd", running.addr);
     match tokio_tungstenite::connect_async(url).await {
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+        Err(tungstenite::Error::Http(response)) => {
             assert_eq!(response.status(), 400);
             let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
                 .into_owned();
@@ -201,8 +200,7 @@ async fn candle_history_is_served_over_http() {
 
 #[tokio::test]
 async fn the_csv_feed_replays_real_bars_as_ticks_and_candles() {
-    let goog =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/GOOG.csv");
+    let goog = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/GOOG.csv");
     let running = server(|a| {
         a.feed = server::config::FeedKind::Csv;
         a.replay = vec![goog];

@@ -87,12 +87,32 @@ impl Case<'_> {
         assert_eq!(ours.trades.len(), trades.len(), "{name}: trade count");
         for (i, (t, r)) in ours.trades.iter().zip(trades).enumerate() {
             let here = format!("{name} trade {i}");
-            assert_eq!(t.entry_bar as u64, r["entry_bar"].as_u64().unwrap(), "{here}: entry bar");
-            assert_eq!(t.exit_bar as u64, r["exit_bar"].as_u64().unwrap(), "{here}: exit bar");
-            assert_eq!(i64::from(t.side), r["side"].as_i64().unwrap(), "{here}: side");
+            assert_eq!(
+                t.entry_bar as u64,
+                r["entry_bar"].as_u64().unwrap(),
+                "{here}: entry bar"
+            );
+            assert_eq!(
+                t.exit_bar as u64,
+                r["exit_bar"].as_u64().unwrap(),
+                "{here}: exit bar"
+            );
+            assert_eq!(
+                t.side.sign() as i64,
+                r["side"].as_i64().unwrap(),
+                "{here}: side"
+            );
             assert_eq!(t.units, r["units"].as_f64().unwrap(), "{here}: units");
-            assert_eq!(t.entry_price, r["entry_price"].as_f64().unwrap(), "{here}: entry");
-            assert_eq!(t.exit_price, r["exit_price"].as_f64().unwrap(), "{here}: exit");
+            assert_eq!(
+                t.entry_price,
+                r["entry_price"].as_f64().unwrap(),
+                "{here}: entry"
+            );
+            assert_eq!(
+                t.exit_price,
+                r["exit_price"].as_f64().unwrap(),
+                "{here}: exit"
+            );
             let pnl = r["pnl"].as_f64().unwrap();
             assert!(close(t.pnl, pnl), "{here}: pnl {} vs {pnl}", t.pnl);
             let reason = match t.exit_reason {
@@ -102,8 +122,16 @@ impl Case<'_> {
             };
             assert_eq!(reason, r["reason"], "{here}: exit reason");
         }
-        assert_eq!(ours.bars as u64, reference["bars"].as_u64().unwrap(), "{name}: bars");
-        assert_eq!(ours.blown, reference["blown"].as_bool().unwrap(), "{name}: blown");
+        assert_eq!(
+            ours.bars as u64,
+            reference["bars"].as_u64().unwrap(),
+            "{name}: bars"
+        );
+        assert_eq!(
+            ours.blown,
+            reference["blown"].as_bool().unwrap(),
+            "{name}: blown"
+        );
         let final_equity = reference["final_equity"].as_f64().unwrap();
         assert!(
             close(ours.final_equity, final_equity),

@@ -131,10 +131,13 @@ async fn a_session_reasons_trades_and_shows_the_same_state_to_every_client() {
     // A second client opening the same session gets the same state: what the first
     // folded from its own snapshot and every message since, at the same seq — and the
     // two stay equal as the session goes on; polling agrees too.
-    let mut second =
-        Follower::new(connect(&running, "/api/ws/stream/session/paper-1").await).await;
+    let mut second = Follower::new(connect(&running, "/api/ws/stream/session/paper-1").await).await;
     first.fold_to(second.seq).await;
-    assert_eq!(first.state, second.state, "same state at seq {}", second.seq);
+    assert_eq!(
+        first.state, second.state,
+        "same state at seq {}",
+        second.seq
+    );
     assert!(!second.session().decisions.is_empty());
     let later = second.seq + 20;
     first.fold_to(later).await;
@@ -181,7 +184,11 @@ async fn a_paused_session_decides_and_fills_nothing_until_resumed_and_cancel_end
             .await;
     session.until("decision").await;
     let mut control = connect(&running, "/api/ws").await;
-    send_json(&mut control, json!({"action": "pause", "topic": "session:paper-p"})).await;
+    send_json(
+        &mut control,
+        json!({"action": "pause", "topic": "session:paper-p"}),
+    )
+    .await;
     session.until("paused").await;
     assert!(session.session().paused);
     // Two bars close while paused: each would have brought reasoning and a decision.
@@ -193,14 +200,24 @@ async fn a_paused_session_decides_and_fills_nothing_until_resumed_and_cancel_end
         while_paused.push(m["type"].as_str().unwrap_or_default().to_owned());
     }
     assert!(
-        while_paused.iter().all(|t| t == "candle" || t == "countdown"),
+        while_paused
+            .iter()
+            .all(|t| t == "candle" || t == "countdown"),
         "only market candles and the countdown while paused: {while_paused:?}"
     );
-    send_json(&mut control, json!({"action": "resume", "topic": "session:paper-p"})).await;
+    send_json(
+        &mut control,
+        json!({"action": "resume", "topic": "session:paper-p"}),
+    )
+    .await;
     session.until("resumed").await;
     assert!(!session.session().paused);
     session.until("decision").await;
-    send_json(&mut control, json!({"action": "cancel", "topic": "session:paper-p"})).await;
+    send_json(
+        &mut control,
+        json!({"action": "cancel", "topic": "session:paper-p"}),
+    )
+    .await;
     let completed = session.until("session_completed").await;
     assert_eq!(completed["data"]["reason"], "cancelled");
     running.shutdown.cancel();
@@ -259,7 +276,10 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
             closed: true,
             source: DataSource::Synthetic,
         };
-        running.hub.publish(&market, Message::Candle(candle)).unwrap();
+        running
+            .hub
+            .publish(&market, Message::Candle(candle))
+            .unwrap();
         let forwarded = match running.hub.snapshot(&session_topic).data {
             SnapshotData::Session(s) => s.candles.iter().any(|c| c.close == 61_234.0),
             _ => false,

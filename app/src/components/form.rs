@@ -31,15 +31,18 @@ pub fn Choice(
         <label>{label}
             <select name=name prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
                 <For each=move || options.get() key=|o| o.clone() let:o>
-                    <option value=o.clone()>{o.clone()}</option>
+                    <option value=o>{o.clone()}</option>
                 </For>
             </select>
         </label>
     }
 }
 
-/// The strategies the server runs and their parameters, with their defaults.
-const STRATEGIES: &[(&str, &str, &[(&str, &str)])] = &[
+/// A strategy parameter's name and its default, as the form shows it.
+type Param = (&'static str, &'static str);
+
+/// The strategies the server runs (name, label) and their parameters.
+const STRATEGIES: &[(&str, &str, &[Param])] = &[
     ("sma_cross", "SMA cross", &[("fast", "10"), ("slow", "20")]),
     (
         "rsi_reversion",

@@ -31,8 +31,8 @@ impl Toasts {
             let list = self.list;
             set_timeout(
                 move || {
-                    list.try_update(|l| l.retain(|(i, _)| *i != id))
-                        .unwrap_or(())
+                    // Gone with its page: nothing to remove.
+                    let _ = list.try_update(|l| l.retain(|(i, _)| *i != id));
                 },
                 SHOW_FOR,
             );

@@ -25,7 +25,10 @@ struct StartRequest {
 }
 
 #[derive(Clone, Deserialize)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+#[cfg_attr(
+    not(feature = "hydrate"),
+    allow(dead_code, reason = "read only by the browser's start handler")
+)]
 struct RunRef {
     backtest_id: String,
 }
@@ -180,7 +183,7 @@ fn BacktestRun(id: String) -> impl IntoView {
     let running = move || matches!(status(), RunStatus::Running | RunStatus::Pending);
 
     view! {
-        <article class="panel run" data-testid="backtest-run" data-backtest-id=id.clone() data-status=move || format!("{:?}", status()).to_lowercase()>
+        <article class="panel run" data-testid="backtest-run" data-backtest-id=id data-status=move || format!("{:?}", status()).to_lowercase()>
             <header>
                 <h3>{title}</h3>
                 <span class="run-status">{move || format!("{:?}", status()).to_lowercase()}</span>

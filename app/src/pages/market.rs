@@ -100,7 +100,7 @@ pub fn MarketPage() -> impl IntoView {
                     "Symbol "
                     <select data-testid="symbol-picker" on:change=on_pick prop:value=move || selected.get().map(|s| s.to_string()).unwrap_or_default()>
                         <For each=picker_options key=|s| s.clone() let:s>
-                            <option value=s.clone()>{s.clone()}</option>
+                            <option value=s>{s.clone()}</option>
                         </For>
                     </select>
                 </label>
@@ -115,7 +115,7 @@ pub fn MarketPage() -> impl IntoView {
                 </div>
                 {move || info().map(|i| {
                     let label = match i.source { DataSource::Synthetic => "synthetic data", DataSource::CsvReplay => "CSV replay", DataSource::External => "external feed" };
-                    view! { <div class="badge synthetic" title=i.description.clone()>{label}</div> }
+                    view! { <div class="badge synthetic" title=i.description>{label}</div> }
                 })}
                 {move || open_candle.get().map(|c| {
                     let d = decimals.get();

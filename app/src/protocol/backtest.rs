@@ -162,3 +162,13 @@ pub struct BacktestSnapshot {
     pub complete: Option<Complete>,
     pub error: Option<ErrorInfo>,
 }
+
+impl Side {
+    /// +1 long, -1 short: the sign of the position's units.
+    pub fn sign(self) -> f64 {
+        match self {
+            Side::Long => 1.0,
+            Side::Short => -1.0,
+        }
+    }
+}

@@ -91,7 +91,10 @@ pub enum Control {
 /// Any frame the server sends: a published message (has `seq`) or a control message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
-#[allow(clippy::large_enum_variant)] // decoded once per frame and consumed at once
+#[allow(
+    clippy::large_enum_variant,
+    reason = "decoded once per frame and consumed at once"
+)]
 pub enum ServerFrame {
     Message(Envelope),
     Control(Control),

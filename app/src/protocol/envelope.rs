@@ -15,6 +15,7 @@ use super::session::{
 use super::time::Timestamp;
 use super::topic::{Topic, TopicKind};
 use super::trading::{Order, Pnl, Position, Risk};
+use super::validate::{finite, non_empty, non_negative, positive, within, FieldError};
 
 /// Names one lifetime of a topic's sequence; a new epoch means seq restarted at 1.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,8 +29,9 @@ impl fmt::Display for Epoch {
 }
 
 /// A message published on a topic: `type` + `data` on the wire (SPEC section 4).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Message {
     // market (candle also on session topics)
     Candle(Candle),
@@ -72,46 +74,16 @@ pub enum InvalidMessage {
         message_type: &'static str,
         kind: &'static str,
     },
-    #[error("`data.{field}` {problem}")]
-    Field {
-        field: &'static str,
-        problem: String,
-    },
+    /// A field of `data` breaks a rule (the error names it `data.{field}`).
+    #[error("`data.{}` {}", .0.field, .0.problem)]
+    Field(#[from] FieldError),
 }
 
 impl Message {
-    /// The wire name of this message's type.
+    /// The wire name of this message's type (serde's `type` tag, from the same
+    /// snake_case rule).
     pub fn type_name(&self) -> &'static str {
-        use Message::*;
-        match self {
-            Candle(_) => "candle",
-            Tick(_) => "tick",
-            Analysis(_) => "analysis",
-            Started(_) => "started",
-            Progress(_) => "progress",
-            Trade(_) => "trade",
-            Equity(_) => "equity",
-            Metrics(_) => "metrics",
-            Log(_) => "log",
-            Paused(_) => "paused",
-            Resumed(_) => "resumed",
-            Cancelled(_) => "cancelled",
-            Complete(_) => "complete",
-            Error(_) => "error",
-            SessionInitialized(_) => "session_initialized",
-            Thinking(_) => "thinking",
-            Decision(_) => "decision",
-            PositionOpened(_) => "position_opened",
-            PositionUpdated(_) => "position_updated",
-            PositionClosed(_) => "position_closed",
-            StatsUpdate(_) => "stats_update",
-            Countdown(_) => "countdown",
-            SessionCompleted(_) => "session_completed",
-            Order(_) => "order",
-            Position(_) => "position",
-            Pnl(_) => "pnl",
-            Risk(_) => "risk",
-        }
+        self.into()
     }
 
     /// Whether this message belongs on a topic of `kind`.
@@ -147,10 +119,10 @@ impl Message {
                 kind: topic.kind().prefix(),
             });
         }
-        self.validate_fields()
+        Ok(self.validate_fields()?)
     }
 
-    fn validate_fields(&self) -> Result<(), InvalidMessage> {
+    fn validate_fields(&self) -> Result<(), FieldError> {
         use Message::*;
         match self {
             Candle(c) => {
@@ -164,7 +136,10 @@ impl Message {
                 }
                 non_negative("volume", c.volume)?;
                 if c.high < c.open.max(c.close) || c.low > c.open.min(c.close) || c.low > c.high {
-                    return Err(field("high", "and `data.low` must bracket open and close"));
+                    return Err(FieldError::new(
+                        "high",
+                        "and `data.low` must bracket open and close",
+                    ));
                 }
                 Ok(())
             }
@@ -181,14 +156,17 @@ impl Message {
             }
             Started(s) => {
                 if s.from > s.to {
-                    return Err(field("from", "is after `data.to`"));
+                    return Err(FieldError::new("from", "is after `data.to`"));
                 }
                 Ok(())
             }
             Progress(p) => {
                 within("pct", p.pct, 0.0, 100.0)?;
                 if p.bars_processed > p.total_bars {
-                    return Err(field("bars_processed", "exceeds `data.total_bars`"));
+                    return Err(FieldError::new(
+                        "bars_processed",
+                        "exceeds `data.total_bars`",
+                    ));
                 }
                 finite("equity", p.equity)?;
                 finite("pnl", p.pnl)
@@ -254,67 +232,11 @@ impl Message {
     }
 }
 
-fn validate_metrics(m: &Metrics) -> Result<(), InvalidMessage> {
+fn validate_metrics(m: &Metrics) -> Result<(), FieldError> {
     within("win_rate", m.win_rate, 0.0, 100.0)?;
     within("exposure_pct", m.exposure_pct, 0.0, 100.0)?;
     within("max_drawdown_pct", m.max_drawdown_pct, 0.0, 100.0)?;
     finite("return_pct", m.return_pct)
-}
-
-fn field(field: &'static str, problem: &str) -> InvalidMessage {
-    InvalidMessage::Field {
-        field,
-        problem: problem.to_owned(),
-    }
-}
-
-fn finite(name: &'static str, v: f64) -> Result<(), InvalidMessage> {
-    if v.is_finite() {
-        Ok(())
-    } else {
-        Err(field(name, "must be a finite number"))
-    }
-}
-
-fn positive(name: &'static str, v: f64) -> Result<(), InvalidMessage> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(InvalidMessage::Field {
-            field: name,
-            problem: format!("must be a positive number, got {v}"),
-        })
-    }
-}
-
-fn non_negative(name: &'static str, v: f64) -> Result<(), InvalidMessage> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(InvalidMessage::Field {
-            field: name,
-            problem: format!("must be zero or more, got {v}"),
-        })
-    }
-}
-
-fn within(name: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), InvalidMessage> {
-    if v.is_finite() && (lo..=hi).contains(&v) {
-        Ok(())
-    } else {
-        Err(InvalidMessage::Field {
-            field: name,
-            problem: format!("must be between {lo} and {hi}, got {v}"),
-        })
-    }
-}
-
-fn non_empty(name: &'static str, s: &str) -> Result<(), InvalidMessage> {
-    if s.trim().is_empty() {
-        Err(field(name, "must not be empty"))
-    } else {
-        Ok(())
-    }
 }
 
 /// A published message with its place in the topic's sequence.
@@ -360,8 +282,8 @@ mod tests {
         }
     }
 
-    fn candle() -> crate::protocol::market::Candle {
-        crate::protocol::market::Candle {
+    fn candle() -> Candle {
+        Candle {
             symbol: sym(),
             interval: "1m".parse().unwrap(),
             open_time: t(0),
@@ -384,7 +306,7 @@ mod tests {
         vec![
             (Message::Candle(candle()), Market),
             (
-                Message::Tick(super::Tick {
+                Message::Tick(Tick {
                     symbol: sym(),
                     price: 1.0,
                     change_pct: 0.5,
@@ -394,7 +316,7 @@ mod tests {
                 Market,
             ),
             (
-                Message::Analysis(super::Analysis {
+                Message::Analysis(Analysis {
                     symbol: sym(),
                     indicators: [("rsi_14".to_string(), 55.0)].into_iter().collect(),
                     patterns: vec!["doji".into()],
@@ -404,7 +326,7 @@ mod tests {
                 Market,
             ),
             (
-                Message::Started(super::Started {
+                Message::Started(Started {
                     backtest_id: "b1".into(),
                     strategy: "sma_cross".into(),
                     params,
@@ -417,7 +339,7 @@ mod tests {
                 Backtest,
             ),
             (
-                Message::Progress(super::Progress {
+                Message::Progress(Progress {
                     pct: 50.0,
                     bars_processed: 10,
                     total_bars: 20,
@@ -429,7 +351,7 @@ mod tests {
                 Backtest,
             ),
             (
-                Message::Trade(super::Trade {
+                Message::Trade(Trade {
                     id: 1,
                     side: Side::Long,
                     action: TradeAction::Exit,
@@ -470,7 +392,7 @@ mod tests {
             (Message::Resumed(Lifecycle::default()), Backtest),
             (Message::Cancelled(Lifecycle::default()), Backtest),
             (
-                Message::Complete(super::Complete {
+                Message::Complete(Complete {
                     final_equity: 11_250.0,
                     duration_ms: 12,
                     metrics: metrics(),
@@ -485,7 +407,7 @@ mod tests {
                 Session,
             ),
             (
-                Message::SessionInitialized(super::SessionInitialized {
+                Message::SessionInitialized(SessionInitialized {
                     session_id: "s1".into(),
                     strategy: "sma_cross".into(),
                     params: Default::default(),
@@ -496,14 +418,14 @@ mod tests {
                 Session,
             ),
             (
-                Message::Thinking(super::Thinking {
+                Message::Thinking(Thinking {
                     bar_time: t(60_000),
                     chunk: "fast SMA crossed".into(),
                 }),
                 Session,
             ),
             (
-                Message::Decision(super::Decision {
+                Message::Decision(Decision {
                     bar_time: t(60_000),
                     action: DecisionAction::Buy,
                     reasoning: "cross up".into(),
@@ -512,7 +434,7 @@ mod tests {
                 Session,
             ),
             (
-                Message::PositionOpened(super::PositionOpened {
+                Message::PositionOpened(PositionOpened {
                     position_id: 1,
                     side: Side::Short,
                     qty: 2.0,
@@ -522,7 +444,7 @@ mod tests {
                 Session,
             ),
             (
-                Message::PositionUpdated(super::PositionUpdated {
+                Message::PositionUpdated(PositionUpdated {
                     position_id: 1,
                     price: 9.0,
                     unrealized_pnl: 2.0,
@@ -530,7 +452,7 @@ mod tests {
                 Session,
             ),
             (
-                Message::PositionClosed(super::PositionClosed {
+                Message::PositionClosed(PositionClosed {
                     position_id: 1,
                     exit_price: 9.0,
                     pnl: 2.0,
@@ -553,13 +475,13 @@ mod tests {
                 Session,
             ),
             (
-                Message::Countdown(super::Countdown {
+                Message::Countdown(Countdown {
                     seconds_to_next_bar: 42,
                 }),
                 Session,
             ),
             (
-                Message::SessionCompleted(super::SessionCompleted {
+                Message::SessionCompleted(SessionCompleted {
                     reason: "stopped".into(),
                     final_equity: 10_002.0,
                 }),
@@ -567,7 +489,7 @@ mod tests {
             ),
             (Message::Candle(candle()), Session),
             (
-                Message::Order(super::Order {
+                Message::Order(Order {
                     session_id: None,
                     id: "o1".into(),
                     symbol: sym(),
@@ -579,7 +501,7 @@ mod tests {
                 Trading,
             ),
             (
-                Message::Position(super::Position {
+                Message::Position(Position {
                     session_id: None,
                     symbol: sym(),
                     qty: -1.0,
@@ -590,7 +512,7 @@ mod tests {
                 Trading,
             ),
             (
-                Message::Pnl(super::Pnl {
+                Message::Pnl(Pnl {
                     session_id: None,
                     realized: 1.0,
                     unrealized: 0.5,
@@ -599,7 +521,7 @@ mod tests {
                 Trading,
             ),
             (
-                Message::Risk(super::Risk {
+                Message::Risk(Risk {
                     session_id: None,
                     exposure: 10.0,
                     leverage: 0.001,
@@ -646,7 +568,7 @@ mod tests {
 
     #[test]
     fn messages_are_refused_on_the_wrong_topic_kind() {
-        let tick = Message::Tick(super::Tick {
+        let tick = Message::Tick(Tick {
             symbol: sym(),
             price: 1.0,
             change_pct: 0.0,
@@ -677,7 +599,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("data.high"), "{err}");
-        let err = Message::Tick(super::Tick {
+        let err = Message::Tick(Tick {
             symbol: sym(),
             price: -3.0,
             change_pct: 0.0,
@@ -688,7 +610,7 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert_eq!(err, "`data.price` must be a positive number, got -3");
-        let progress = Message::Progress(super::Progress {
+        let progress = Message::Progress(Progress {
             pct: 140.0,
             bars_processed: 1,
             total_bars: 2,

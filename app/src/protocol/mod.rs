@@ -12,6 +12,7 @@ mod session;
 mod time;
 mod topic;
 mod trading;
+pub mod validate;
 
 pub use backtest::*;
 pub use client::{ClientAction, Since, SinceWithoutEpoch};
@@ -26,3 +27,4 @@ pub use session::*;
 pub use time::Timestamp;
 pub use topic::{validate_id, Symbol, Topic, TopicError, TopicKind};
 pub use trading::*;
+pub use validate::FieldError;

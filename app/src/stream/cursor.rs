@@ -77,31 +77,7 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{LogLevel, LogLine, Message, SnapshotData, Timestamp, TopicKind};
-
-    fn envelope(seq: u64, epoch: &str) -> Envelope {
-        Envelope {
-            message: Message::Log(LogLine {
-                level: LogLevel::Info,
-                message: format!("m{seq}"),
-                target: "t".into(),
-                bar: None,
-            }),
-            topic: "backtest:b".parse().unwrap(),
-            seq,
-            epoch: Epoch(epoch.into()),
-            timestamp: Timestamp::from_unix_ms(0),
-        }
-    }
-
-    fn snapshot(last_seq: u64, epoch: &str) -> Snapshot {
-        Snapshot {
-            topic: "backtest:b".parse().unwrap(),
-            epoch: Epoch(epoch.into()),
-            last_seq,
-            data: SnapshotData::empty(TopicKind::Backtest),
-        }
-    }
+    use crate::stream::fixtures::{envelope, snapshot};
 
     #[test]
     fn contiguous_messages_apply_and_repeats_are_dropped() {
@@ -111,10 +87,7 @@ mod tests {
         assert_eq!(c.check(&envelope(6, "E")), Verdict::Apply);
         assert_eq!(c.check(&envelope(6, "E")), Verdict::Duplicate);
         assert_eq!(c.check(&envelope(3, "E")), Verdict::Duplicate);
-        assert_eq!(
-            c.since(),
-            Some(Since::after(6, Epoch("E".into())))
-        );
+        assert_eq!(c.since(), Some(Since::after(6, Epoch("E".into()))));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::client::{Listener, TopicEvent};
 use super::machine::{Delivery, Effect, Input, Machine, Polled, Status, Timer};
 use super::policy::ReconnectPolicy;
 use super::status::StreamStatus;
-use crate::protocol::{Envelope, Epoch, ResyncReason, ServerFrame, Snapshot, Topic};
+use crate::protocol::{Envelope, ServerFrame, Snapshot, Topic};
 
 pub type Shared = Rc<RefCell<Engine>>;
 
@@ -59,19 +59,15 @@ impl Drop for Socket {
     }
 }
 
-/// A page of `GET /api/streams/{topic}`.
+/// What the shell reads of a page of `GET /api/streams/{topic}` (serde skips the rest).
 #[derive(Deserialize)]
 struct PollPage {
     messages: Vec<Envelope>,
     resync: Option<PollResync>,
-    #[allow(dead_code)]
-    epoch: Epoch,
 }
 
 #[derive(Deserialize)]
 struct PollResync {
-    #[allow(dead_code)]
-    reason: ResyncReason,
     snapshot: Snapshot,
 }
 
@@ -243,7 +239,13 @@ impl Engine {
         let weak = self.weak.clone();
         let fire = move || {
             if let Some(shared) = weak.upgrade() {
-                run(&shared, Input::Tick { timer, now_ms: now_ms() });
+                run(
+                    &shared,
+                    Input::Tick {
+                        timer,
+                        now_ms: now_ms(),
+                    },
+                );
             }
         };
         let every = Duration::from_millis(ms as u64);
@@ -265,18 +267,19 @@ impl Engine {
         };
         let url = format!("{scheme}://{}/api/ws", location.host().unwrap_or_default());
         self.status.endpoint.set(url.clone());
-        let ws = match WebSocket::new(&url) {
-            Ok(ws) => ws,
-            Err(_) => {
-                let reason = format!("could not open {url}");
-                return Some(Input::OpenFailed { generation, reason });
-            }
+        let Ok(ws) = WebSocket::new(&url) else {
+            let reason = format!("could not open {url}");
+            return Some(Input::OpenFailed { generation, reason });
         };
         let weak = self.weak.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             if let (Some(shared), Some(text)) = (weak.upgrade(), event.data().as_string()) {
                 let input = match serde_json::from_str::<ServerFrame>(&text) {
-                    Ok(frame) => Input::Frame { generation, frame, now_ms: now_ms() },
+                    Ok(frame) => Input::Frame {
+                        generation,
+                        frame,
+                        now_ms: now_ms(),
+                    },
                     Err(e) => Input::Undecodable(e.to_string()),
                 };
                 run(&shared, input);
@@ -308,7 +311,14 @@ impl Engine {
         leptos::task::spawn_local(async move {
             let result = fetch_poll(&url, resume).await;
             if let Some(shared) = weak.upgrade() {
-                run(&shared, Input::Polled { topic, result, now_ms: now_ms() });
+                run(
+                    &shared,
+                    Input::Polled {
+                        topic,
+                        result,
+                        now_ms: now_ms(),
+                    },
+                );
             }
         });
     }

@@ -75,6 +75,10 @@ pub enum Input {
 
 /// What a topic's listeners are to be told.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per frame, handed straight to the listeners"
+)]
 pub enum Delivery {
     /// Replace all state with this snapshot.
     Reset(Snapshot),
@@ -84,9 +88,15 @@ pub enum Delivery {
 
 /// What the shell must do.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a few per input, carried out by the shell at once"
+)]
 pub enum Effect {
     /// Open a socket to `/api/ws`; report its events with `generation`.
-    Open { generation: u64 },
+    Open {
+        generation: u64,
+    },
     /// Close the current socket; its later events no longer count.
     Close,
     Send(ClientAction),
@@ -96,10 +106,16 @@ pub enum Effect {
         url: String,
         resume: bool,
     },
-    Deliver { topic: Topic, delivery: Delivery },
+    Deliver {
+        topic: Topic,
+        delivery: Delivery,
+    },
     Toast(String),
     /// Arm `timer` (replacing it if armed): once for `Retry`, every `ms` otherwise.
-    Arm { timer: Timer, ms: f64 },
+    Arm {
+        timer: Timer,
+        ms: f64,
+    },
     Disarm(Timer),
     /// Remember the real-time choice across visits.
     SaveRealtime(bool),
@@ -288,7 +304,10 @@ impl Machine {
         let greeted = self.greeted();
         // A late listener needs the whole state: the topic starts over from a snapshot
         // (every listener of the topic replaces its state with it).
-        let entry = self.topics.entry(topic.clone()).or_insert_with(TopicEntry::new);
+        let entry = self
+            .topics
+            .entry(topic.clone())
+            .or_insert_with(TopicEntry::new);
         entry.cursor = Cursor::default();
         if greeted {
             entry.awaiting = true;
@@ -599,41 +618,12 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{
-        Epoch, LogLevel, LogLine, Message, ResyncReason, SnapshotData, Timestamp, TopicKind,
-    };
+    use crate::protocol::{Epoch, ResyncReason};
+    use crate::stream::fixtures::{envelope, snapshot, topic};
 
     fn machine() -> Machine {
         // Jitter fixed at the middle: delays are the nominal ones.
         Machine::new(ReconnectPolicy::default(), Box::new(|| 0.5))
-    }
-
-    fn topic() -> Topic {
-        Topic::new(TopicKind::Backtest, "b1").unwrap()
-    }
-
-    fn envelope(seq: u64, epoch: &str) -> Envelope {
-        Envelope {
-            message: Message::Log(LogLine {
-                level: LogLevel::Info,
-                message: format!("m{seq}"),
-                target: "t".into(),
-                bar: None,
-            }),
-            topic: topic(),
-            seq,
-            epoch: Epoch(epoch.into()),
-            timestamp: Timestamp::from_unix_ms(0),
-        }
-    }
-
-    fn snapshot(last_seq: u64, epoch: &str) -> Snapshot {
-        Snapshot {
-            topic: topic(),
-            epoch: Epoch(epoch.into()),
-            last_seq,
-            data: SnapshotData::empty(TopicKind::Backtest),
-        }
     }
 
     fn control(c: Control) -> ServerFrame {
@@ -743,7 +733,10 @@ mod tests {
                 since: None
             }
         );
-        assert!(matches!(sent(&effects)[1], ClientAction::Ping { id: 1, .. }));
+        assert!(matches!(
+            sent(&effects)[1],
+            ClientAction::Ping { id: 1, .. }
+        ));
         assert!(effects.contains(&Effect::Arm {
             timer: Timer::Ping,
             ms: 5_000.0
@@ -764,8 +757,16 @@ mod tests {
                 reason: "refused".into(),
             });
             delays.push(retry_delay(&effects).expect("a retry is armed"));
-            toasts.extend(effects.iter().filter(|e| matches!(e, Effect::Toast(_))).cloned());
-            polls += effects.iter().filter(|e| matches!(e, Effect::Poll { .. })).count();
+            toasts.extend(
+                effects
+                    .iter()
+                    .filter(|e| matches!(e, Effect::Toast(_)))
+                    .cloned(),
+            );
+            polls += effects
+                .iter()
+                .filter(|e| matches!(e, Effect::Poll { .. }))
+                .count();
             g = opened(&m.step(Input::Tick {
                 timer: Timer::Retry,
                 now_ms: 0.0,
@@ -778,14 +779,30 @@ mod tests {
         assert_eq!(toasts.len(), 1, "one toast for the fall-back");
         assert_eq!(polls, 1, "the fall-back polls at once");
         // One request per topic at a time: the next tick polls once the answer is in.
-        let tick = Input::Tick { timer: Timer::Poll, now_ms: 0.0 };
+        let tick = Input::Tick {
+            timer: Timer::Poll,
+            now_ms: 0.0,
+        };
         assert!(m.step(tick).is_empty());
         let answer = Polled::Snapshot(snapshot(3, "E"));
-        m.step(Input::Polled { topic: topic(), result: Ok(answer), now_ms: 0.0 });
-        let effects = m.step(Input::Tick { timer: Timer::Poll, now_ms: 0.0 });
-        assert!(effects.iter().any(|e| matches!(e, Effect::Poll { resume: true, .. })));
+        m.step(Input::Polled {
+            topic: topic(),
+            result: Ok(answer),
+            now_ms: 0.0,
+        });
+        let effects = m.step(Input::Tick {
+            timer: Timer::Poll,
+            now_ms: 0.0,
+        });
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Poll { resume: true, .. })));
         // Still trying the socket meanwhile (a retry was armed each time, above).
-        assert!(m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 })
+        assert!(m
+            .step(Input::Tick {
+                timer: Timer::Retry,
+                now_ms: 0.0
+            })
             .iter()
             .any(|e| matches!(e, Effect::Open { .. })));
     }
@@ -793,11 +810,25 @@ mod tests {
     #[test]
     fn jitter_spreads_the_backoff_within_twenty_percent() {
         let mut draws = [0.0, 0.999].into_iter().cycle();
-        let mut m = Machine::new(ReconnectPolicy::default(), Box::new(move || draws.next().unwrap()));
+        let mut m = Machine::new(
+            ReconnectPolicy::default(),
+            Box::new(move || draws.next().unwrap()),
+        );
         let g = opened(&m.step(Input::Begin { realtime: true }));
-        let low = retry_delay(&m.step(Input::Closed { generation: g, reason: "x".into() })).unwrap();
-        let g = opened(&m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 }));
-        let high = retry_delay(&m.step(Input::Closed { generation: g, reason: "x".into() })).unwrap();
+        let low = retry_delay(&m.step(Input::Closed {
+            generation: g,
+            reason: "x".into(),
+        }))
+        .unwrap();
+        let g = opened(&m.step(Input::Tick {
+            timer: Timer::Retry,
+            now_ms: 0.0,
+        }));
+        let high = retry_delay(&m.step(Input::Closed {
+            generation: g,
+            reason: "x".into(),
+        }))
+        .unwrap();
         assert!((1_600.0..1_601.0).contains(&low), "{low}");
         assert!((4_790.0..=4_800.0).contains(&high), "{high}");
     }
@@ -807,14 +838,23 @@ mod tests {
         let mut m = machine();
         let mut g = opened(&m.step(Input::Begin { realtime: true }));
         for _ in 0..2 {
-            m.step(Input::Closed { generation: g, reason: "refused".into() });
-            g = opened(&m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 }));
+            m.step(Input::Closed {
+                generation: g,
+                reason: "refused".into(),
+            });
+            g = opened(&m.step(Input::Tick {
+                timer: Timer::Retry,
+                now_ms: 0.0,
+            }));
         }
         assert_eq!(m.status().failures, 2);
         frame(&mut m, g, connected());
         assert_eq!(m.status().failures, 0);
         // A loss after success retries at the base delay and is not a failed attempt.
-        let effects = m.step(Input::Closed { generation: g, reason: "gone".into() });
+        let effects = m.step(Input::Closed {
+            generation: g,
+            reason: "gone".into(),
+        });
         assert_eq!(retry_delay(&effects), Some(1_000.0));
         assert_eq!(m.status().failures, 0);
         assert_eq!(m.status().state, ConnectionState::Reconnecting);
@@ -826,13 +866,29 @@ mod tests {
         let effects = frame(&mut m, g, ServerFrame::Message(envelope(4, "E")));
         assert_eq!(seqs(&delivered(&effects)), [4]);
         // The socket dies; three attempts fail: polling from the cursor (seq 4).
-        m.step(Input::Closed { generation: g, reason: "gone".into() });
-        let mut g = opened(&m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 }));
+        m.step(Input::Closed {
+            generation: g,
+            reason: "gone".into(),
+        });
+        let mut g = opened(&m.step(Input::Tick {
+            timer: Timer::Retry,
+            now_ms: 0.0,
+        }));
         let mut polls = vec![];
         for _ in 0..3 {
-            let effects = m.step(Input::Closed { generation: g, reason: "refused".into() });
-            polls.extend(effects.into_iter().filter(|e| matches!(e, Effect::Poll { .. })));
-            g = opened(&m.step(Input::Tick { timer: Timer::Retry, now_ms: 0.0 }));
+            let effects = m.step(Input::Closed {
+                generation: g,
+                reason: "refused".into(),
+            });
+            polls.extend(
+                effects
+                    .into_iter()
+                    .filter(|e| matches!(e, Effect::Poll { .. })),
+            );
+            g = opened(&m.step(Input::Tick {
+                timer: Timer::Retry,
+                now_ms: 0.0,
+            }));
         }
         assert_eq!(
             polls,
@@ -847,7 +903,11 @@ mod tests {
             messages: vec![envelope(4, "E"), envelope(5, "E"), envelope(6, "E")],
             resync: None,
         };
-        let effects = m.step(Input::Polled { topic: topic(), result: Ok(page), now_ms: 2_000.0 });
+        let effects = m.step(Input::Polled {
+            topic: topic(),
+            result: Ok(page),
+            now_ms: 2_000.0,
+        });
         assert_eq!(seqs(&delivered(&effects)), [5, 6]);
         // The socket is back: polling stops, a toast, and the topic resumes after 6.
         let effects = frame(&mut m, g, connected());
@@ -855,7 +915,10 @@ mod tests {
         assert!(effects.contains(&Effect::Toast("Real-time connection restored".into())));
         assert_eq!(
             sent(&effects)[0],
-            ClientAction::Subscribe { topic: topic(), since: Some(crate::protocol::Since::after(6, Epoch("E".into()))) }
+            ClientAction::Subscribe {
+                topic: topic(),
+                since: Some(crate::protocol::Since::after(6, Epoch("E".into())))
+            }
         );
         assert_eq!(m.status().mode, Mode::Realtime);
         // Frames queued under the old subscription are dropped until `subscribed`.
@@ -864,26 +927,52 @@ mod tests {
         let effects = frame(&mut m, g, ServerFrame::Message(envelope(7, "E")));
         assert_eq!(seqs(&delivered(&effects)), [7]);
         // A poll answer that arrives after the socket took over is ignored.
-        let late = Polled::Page { messages: vec![envelope(7, "E")], resync: None };
-        assert!(m.step(Input::Polled { topic: topic(), result: Ok(late), now_ms: 0.0 }).is_empty());
+        let late = Polled::Page {
+            messages: vec![envelope(7, "E")],
+            resync: None,
+        };
+        assert!(m
+            .step(Input::Polled {
+                topic: topic(),
+                result: Ok(late),
+                now_ms: 0.0
+            })
+            .is_empty());
     }
 
     #[test]
     fn a_gap_on_a_live_socket_resubscribes_from_the_cursor() {
         let (mut m, g) = live();
         let effects = frame(&mut m, g, ServerFrame::Message(envelope(5, "E")));
-        assert!(delivered(&effects).is_empty(), "nothing past the gap is applied");
+        assert!(
+            delivered(&effects).is_empty(),
+            "nothing past the gap is applied"
+        );
         assert_eq!(
             sent(&effects),
-            [ClientAction::Subscribe { topic: topic(), since: Some(crate::protocol::Since::after(3, Epoch("E".into()))) }]
+            [ClientAction::Subscribe {
+                topic: topic(),
+                since: Some(crate::protocol::Since::after(3, Epoch("E".into())))
+            }]
         );
-        assert!(m.status().last_error.as_deref().is_some_and(|e| e.contains("expected seq 4, got 5")));
+        assert!(m
+            .status()
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("expected seq 4, got 5")));
     }
 
     #[test]
     fn duplicates_are_dropped_and_a_foreign_epoch_is_resumed_then_resynced() {
         let (mut m, g) = live();
-        assert_eq!(seqs(&delivered(&frame(&mut m, g, ServerFrame::Message(envelope(4, "E"))))), [4]);
+        assert_eq!(
+            seqs(&delivered(&frame(
+                &mut m,
+                g,
+                ServerFrame::Message(envelope(4, "E"))
+            ))),
+            [4]
+        );
         assert!(delivered(&frame(&mut m, g, ServerFrame::Message(envelope(4, "E")))).is_empty());
         assert!(delivered(&frame(&mut m, g, ServerFrame::Message(envelope(2, "E")))).is_empty());
         // A message of another epoch is a gap: resubscribe, and the server's resync
@@ -894,20 +983,39 @@ mod tests {
         let effects = frame(
             &mut m,
             g,
-            control(Control::Resync { reason: ResyncReason::EpochChanged, snapshot: snapshot(10, "F") }),
+            control(Control::Resync {
+                reason: ResyncReason::EpochChanged,
+                snapshot: snapshot(10, "F"),
+            }),
         );
         assert_eq!(delivered(&effects), [Delivery::Reset(snapshot(10, "F"))]);
-        assert_eq!(seqs(&delivered(&frame(&mut m, g, ServerFrame::Message(envelope(11, "F"))))), [11]);
+        assert_eq!(
+            seqs(&delivered(&frame(
+                &mut m,
+                g,
+                ServerFrame::Message(envelope(11, "F"))
+            ))),
+            [11]
+        );
     }
 
     #[test]
     fn a_missing_pong_is_a_lost_connection_and_online_retries_at_once() {
         let (mut m, g) = live();
-        let ok = m.step(Input::Tick { timer: Timer::Ping, now_ms: 10_000.0 });
+        let ok = m.step(Input::Tick {
+            timer: Timer::Ping,
+            now_ms: 10_000.0,
+        });
         assert!(matches!(sent(&ok)[..], [ClientAction::Ping { .. }]));
-        let effects = m.step(Input::Tick { timer: Timer::Ping, now_ms: 20_000.0 });
+        let effects = m.step(Input::Tick {
+            timer: Timer::Ping,
+            now_ms: 20_000.0,
+        });
         assert!(effects.contains(&Effect::Close));
-        assert_eq!(m.status().last_error.as_deref(), Some("no pong from the server"));
+        assert_eq!(
+            m.status().last_error.as_deref(),
+            Some("no pong from the server")
+        );
         assert_eq!(m.status().state, ConnectionState::Reconnecting);
         // Events of the old socket no longer count.
         assert!(frame(&mut m, g, ServerFrame::Message(envelope(4, "E"))).is_empty());
@@ -924,7 +1032,11 @@ mod tests {
         assert!(effects.contains(&Effect::SaveRealtime(false)));
         assert!(effects.contains(&Effect::Close));
         assert!(effects.iter().any(|e| matches!(e, Effect::Poll { .. })));
-        assert_eq!(retry_delay(&effects), None, "no retry while real-time is off");
+        assert_eq!(
+            retry_delay(&effects),
+            None,
+            "no retry while real-time is off"
+        );
         assert_eq!(m.status().mode, Mode::Polling);
         let effects = m.step(Input::SetRealtime(true));
         assert!(effects.iter().any(|e| matches!(e, Effect::Open { .. })));
@@ -944,8 +1056,17 @@ mod tests {
     fn a_late_listener_restarts_the_topic_from_a_snapshot_and_the_last_one_unsubscribes() {
         let (mut m, _) = live();
         let effects = m.step(Input::Listen(topic()));
-        assert_eq!(sent(&effects), [ClientAction::Subscribe { topic: topic(), since: None }]);
+        assert_eq!(
+            sent(&effects),
+            [ClientAction::Subscribe {
+                topic: topic(),
+                since: None
+            }]
+        );
         let effects = m.step(Input::Forget(topic()));
-        assert_eq!(sent(&effects), [ClientAction::Unsubscribe { topic: topic() }]);
+        assert_eq!(
+            sent(&effects),
+            [ClientAction::Unsubscribe { topic: topic() }]
+        );
     }
 }

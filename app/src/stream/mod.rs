@@ -15,6 +15,8 @@ pub mod client;
 pub mod cursor;
 #[cfg(feature = "hydrate")]
 mod engine;
+#[cfg(test)]
+mod fixtures;
 pub mod machine;
 pub mod policy;
 pub mod status;

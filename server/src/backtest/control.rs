@@ -99,7 +99,10 @@ mod tests {
         paused
             .recv_timeout(std::time::Duration::from_secs(10))
             .expect("the checkpoint reports the pause");
-        assert!(!waiter.is_finished(), "a paused checkpoint cannot return unresumed");
+        assert!(
+            !waiter.is_finished(),
+            "a paused checkpoint cannot return unresumed"
+        );
         control.apply(Command::Resume);
         assert_eq!(waiter.join().unwrap(), Checkpoint::Resumed);
         control.apply(Command::Cancel);

@@ -4,8 +4,11 @@
 //! accumulated in the same pass. An [`Observer`] sees every bar and trade; with
 //! [`Silent`] the loop compiles to nothing but the arithmetic.
 
+use app::protocol::validate::{positive, within, FieldError};
+use app::protocol::{Metrics, Side};
+
 use super::data::Bars;
-use super::strategy::{Strategy, LONG};
+use super::strategy::{Signal, Strategy};
 
 /// Money settings of a run.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -28,33 +31,17 @@ impl Account {
     /// The largest starting cash a run accepts: far above any real account, and far
     /// enough below `f64::MAX` that no position's notional can overflow.
     pub const MAX_CASH: f64 = 1e12;
+    /// The largest commission: half the notional on each side (0.002 is 0.2 %).
+    pub const MAX_COMMISSION: f64 = 0.5;
 
-    /// The account a request asks for (defaults: 10,000 cash, no commission); on a bad
-    /// value, the field and what is wrong with it.
-    pub fn from_request(
-        cash: Option<f64>,
-        commission: Option<f64>,
-    ) -> Result<Account, (&'static str, String)> {
+    /// The account a request asks for (defaults: 10,000 cash, no commission).
+    pub fn from_request(cash: Option<f64>, commission: Option<f64>) -> Result<Account, FieldError> {
         let default = Account::default();
         let cash = cash.unwrap_or(default.cash);
-        if !(cash.is_finite() && cash > 0.0 && cash <= Self::MAX_CASH) {
-            let shown = if cash.abs() < 1e15 {
-                cash.to_string()
-            } else {
-                format!("{cash:e}")
-            };
-            return Err((
-                "cash",
-                format!("must be a positive number up to 1e12, got {shown}"),
-            ));
-        }
+        positive("cash", cash)?;
+        within("cash", cash, 0.0, Self::MAX_CASH)?;
         let commission = commission.unwrap_or(default.commission);
-        if !(0.0..0.5).contains(&commission) {
-            return Err((
-                "commission",
-                format!("must be a fraction from 0 to 0.5 (0.002 = 0.2 %), got {commission}"),
-            ));
-        }
+        within("commission", commission, 0.0, Self::MAX_COMMISSION)?;
         Ok(Account { cash, commission })
     }
 }
@@ -63,8 +50,7 @@ impl Account {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Trade {
     pub id: u64,
-    /// +1 long, -1 short.
-    pub side: i8,
+    pub side: Side,
     pub units: f64,
     pub entry_bar: usize,
     pub entry_price: f64,
@@ -91,7 +77,7 @@ pub enum ExitReason {
 pub enum Event<'a> {
     Entry {
         id: u64,
-        side: i8,
+        side: Side,
         units: f64,
         bar: usize,
         price: f64,
@@ -105,7 +91,10 @@ pub enum Event<'a> {
     },
     /// Equity at bar `bar`'s close was `equity` ≤ 0: the account is blown and the run
     /// ends there, with equity floored at 0.
-    Blown { bar: usize, equity: f64 },
+    Blown {
+        bar: usize,
+        equity: f64,
+    },
 }
 
 /// What the observer wants next.
@@ -134,20 +123,6 @@ impl Observer for Silent {
     fn event(&mut self, _: Event<'_>) {}
 }
 
-/// Performance figures of a run (percentages in percent).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Metrics {
-    pub return_pct: f64,
-    pub sharpe: f64,
-    pub sortino: f64,
-    pub max_drawdown_pct: f64,
-    pub win_rate: f64,
-    /// Gross profit / gross loss; `None` when there is no losing trade.
-    pub profit_factor: Option<f64>,
-    pub trades: u64,
-    pub exposure_pct: f64,
-}
-
 /// What a finished (or stopped) run produced.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
@@ -166,8 +141,7 @@ pub struct Outcome {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Position {
     pub id: u64,
-    /// +1 long, -1 short.
-    pub side: i8,
+    pub side: Side,
     pub units: f64,
     pub entry_bar: usize,
     pub entry_price: f64,
@@ -177,18 +151,25 @@ impl Position {
     /// Signed units times `price` minus the entry: the position's open P&L before the
     /// exit commission.
     pub fn marked_pnl(&self, price: f64) -> f64 {
-        f64::from(self.side) * self.units * (price - self.entry_price)
+        self.side.sign() * self.units * (price - self.entry_price)
     }
 }
 
 /// Opens `side` at `price` with the largest whole number of units whose cost plus
 /// commission `cash` covers, moving the cash; `None` when not even one unit fits.
-pub fn open(cash: &mut f64, side: i8, price: f64, c: f64, id: u64, bar: usize) -> Option<Position> {
+pub fn open(
+    cash: &mut f64,
+    side: Side,
+    price: f64,
+    c: f64,
+    id: u64,
+    bar: usize,
+) -> Option<Position> {
     let units = (*cash / (price * (1.0 + c))).floor();
     if units < 1.0 {
         return None;
     }
-    *cash += if side == LONG {
+    *cash += if side == Side::Long {
         -units * price * (1.0 + c)
     } else {
         units * price * (1.0 - c)
@@ -215,7 +196,7 @@ pub fn run<O: Observer>(
 /// Runs precomputed signals (one per bar) over `bars`.
 pub fn run_signals<O: Observer>(
     bars: &Bars,
-    signals: &[i8],
+    signals: &[Signal],
     account: Account,
     observer: &mut O,
 ) -> Outcome {
@@ -224,23 +205,26 @@ pub fn run_signals<O: Observer>(
     let mut position: Option<Position> = None;
     let mut trades: Vec<Trade> = Vec::new();
     let mut next_id = 1;
-    let mut pending = 0i8;
+    let mut pending: Signal = None;
     let mut stats = RunningStats::new(account.cash);
     let mut processed = 0;
     let mut stopped = false;
     let mut blown = false;
 
-    #[allow(clippy::needless_range_loop)] // `i` indexes five parallel columns and the signals
+    #[allow(
+        clippy::needless_range_loop,
+        reason = "`i` indexes five parallel columns and the signals"
+    )]
     for i in 0..bars.len() {
-        if pending != 0 {
+        if let Some(side) = pending.take() {
             let price = bars.open[i];
-            if let Some(p) = position.take_if(|p| p.side != pending) {
+            if let Some(p) = position.take_if(|p| p.side != side) {
                 let trade = close(p, &mut cash, i, price, c, ExitReason::Signal);
                 observer.event(Event::Exit(&trade));
                 trades.push(trade);
             }
             if position.is_none() {
-                match open(&mut cash, pending, price, c, next_id, i) {
+                match open(&mut cash, side, price, c, next_id, i) {
                     Some(p) => {
                         observer.event(Event::Entry {
                             id: p.id,
@@ -259,11 +243,8 @@ pub fn run_signals<O: Observer>(
                     }),
                 }
             }
-            pending = 0;
         }
-        let held = position
-            .as_ref()
-            .map_or(0.0, |p| f64::from(p.side) * p.units);
+        let held = position.as_ref().map_or(0.0, |p| p.side.sign() * p.units);
         let mut equity = cash + held * bars.close[i];
         processed = i + 1;
         if equity <= 0.0 {
@@ -282,9 +263,10 @@ pub fn run_signals<O: Observer>(
             observer.bar(i, equity, drawdown, trades.len() as u64);
             break;
         }
-        let signal = signals[i];
-        if signal != 0 && position.as_ref().is_none_or(|p| p.side != signal) {
-            pending = signal;
+        if let Some(side) = signals[i] {
+            if position.as_ref().is_none_or(|p| p.side != side) {
+                pending = Some(side);
+            }
         }
         if observer.bar(i, equity, drawdown, trades.len() as u64) == Flow::Stop {
             stopped = true;
@@ -330,7 +312,7 @@ pub fn close(
     reason: ExitReason,
 ) -> Trade {
     let units = p.units;
-    if p.side == LONG {
+    if p.side == Side::Long {
         *cash += units * price * (1.0 - c);
     } else {
         *cash -= units * price * (1.0 + c);
@@ -443,7 +425,7 @@ impl RunningStats {
             return_pct: (final_equity / self.initial - 1.0) * 100.0,
             sharpe: ratio(std),
             sortino: ratio(downside),
-            max_drawdown_pct: self.max_drawdown,
+            max_drawdown_pct: self.max_drawdown.clamp(0.0, 100.0),
             win_rate: if trades.is_empty() {
                 0.0
             } else {
@@ -463,7 +445,7 @@ impl RunningStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::backtest::strategy::SHORT;
+    use crate::backtest::strategy::{LONG, NONE, SHORT};
 
     /// Bars from (open, close) pairs, one day apart; high/low bracket them.
     fn bars(oc: &[(f64, f64)]) -> Bars {
@@ -498,8 +480,10 @@ mod tests {
                     bar,
                     price,
                     ..
-                } => format!("entry {side} {units}@{price} bar {bar}"),
-                Event::Exit(t) => format!("exit {}@{} bar {}", t.side, t.exit_price, t.exit_bar),
+                } => format!("entry {} {units}@{price} bar {bar}", side.sign()),
+                Event::Exit(t) => {
+                    format!("exit {}@{} bar {}", t.side.sign(), t.exit_price, t.exit_bar)
+                }
                 Event::Unaffordable { bar, .. } => format!("unaffordable bar {bar}"),
                 Event::Blown { bar, .. } => format!("blown bar {bar}"),
             });
@@ -507,7 +491,7 @@ mod tests {
     }
 
     /// Runs `signals` over `b` with a [`Recorder`].
-    fn record(b: &Bars, signals: &[i8], cash: f64, commission: f64) -> (Recorder, Outcome) {
+    fn record(b: &Bars, signals: &[Signal], cash: f64, commission: f64) -> (Recorder, Outcome) {
         let mut rec = Recorder::default();
         let out = run_signals(b, signals, Account { cash, commission }, &mut rec);
         (rec, out)
@@ -526,7 +510,7 @@ mod tests {
             (30.0, 28.0),
             (26.0, 25.0),
         ]);
-        let signals = [LONG, 0, SHORT, 0, 0];
+        let signals = [LONG, NONE, SHORT, NONE, NONE];
         let (rec, out) = record(&b, &signals, 1000.0, 0.01);
         // Long: floor(1000 / (20·1.01)) = 49 units at bar 1's open, never at bar 0.
         // Reverse at bar 3's open (30): long P&L 49·10 − 0.01·49·(20+30) = 465.5;
@@ -580,7 +564,7 @@ mod tests {
             (12.0, 12.0),
         ]);
         // Long twice (the second is ignored), short (loss on the long), long on the last bar (never fills).
-        let signals = [LONG, LONG, SHORT, 0, 0, LONG];
+        let signals = [LONG, LONG, SHORT, NONE, NONE, LONG];
         let (rec, out) = record(&b, &signals, 100.0, 0.0);
         assert_eq!(
             rec.events,
@@ -619,7 +603,7 @@ mod tests {
             (30.0, 31.0),
             (5.0, 5.0),
         ]);
-        let signals = [SHORT, 0, 0, 0, LONG, 0];
+        let signals = [SHORT, NONE, NONE, NONE, LONG, NONE];
         let (rec, out) = record(&b, &signals, 100.0, 0.0);
         assert_eq!(
             rec.events,
@@ -641,7 +625,7 @@ mod tests {
         let mut rec = Recorder::default();
         let out = run_signals(
             &b,
-            &[LONG, 0, 0],
+            &[LONG, NONE, NONE],
             Account {
                 cash: 40.0,
                 commission: 0.0,
@@ -667,7 +651,12 @@ mod tests {
             fn event(&mut self, _: Event<'_>) {}
         }
         let b = bars(&[(10.0, 10.0), (10.0, 11.0), (11.0, 12.0), (12.0, 13.0)]);
-        let out = run_signals(&b, &[LONG, 0, 0, 0], Account::default(), &mut StopAt(2));
+        let out = run_signals(
+            &b,
+            &[LONG, NONE, NONE, NONE],
+            Account::default(),
+            &mut StopAt(2),
+        );
         assert!(out.stopped);
         assert_eq!(out.bars, 3);
         assert_eq!(

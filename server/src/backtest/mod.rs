@@ -3,19 +3,24 @@
 //! - [`data`]: CSV → bars. [`strategy`]: signals. [`engine`]: fills, accounting, metrics.
 //! - [`stream`]: the observer that publishes progress, equity, trades with frequency control.
 //! - [`control`]: pause / resume / cancel. [`logs`]: engine `tracing` events → `log` messages.
-//! - [`manager`]: requests in, runs on blocking threads, the list of runs.
+//! - [`request`]: a request checked into a plan. [`run`]: a plan on a blocking thread.
+//! - [`registry`]: the runs of one server, by id.
 
 pub mod control;
 pub mod data;
 pub mod engine;
 pub mod logs;
-pub mod manager;
+pub mod registry;
+pub mod request;
+pub mod run;
 pub mod strategy;
 pub mod stream;
 
 pub use data::{Bars, DataError};
 pub use engine::{
-    run, run_signals, Account, Event, ExitReason, Flow, Metrics, Observer, Outcome, Silent, Trade,
+    run, run_signals, Account, Event, ExitReason, Flow, Observer, Outcome, Silent, Trade,
 };
-pub use manager::{BacktestRequest, Backtests, RequestError, StartedRun};
+pub use registry::{Backtests, RunInfo, StartedRun};
+pub use request::{plan, BacktestRequest, Plan};
+pub use run::run_streaming;
 pub use strategy::{Strategy, StrategyError};

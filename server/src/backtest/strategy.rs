@@ -1,12 +1,21 @@
 //! Built-in strategies. Each turns the closes into one signal per bar, computed on that
-//! bar's close: `+1` go long, `-1` go short, `0` nothing (SPEC section 10).
+//! bar's close: go long, go short, or nothing (SPEC section 10).
 
 use std::collections::BTreeMap;
+
+use app::protocol::validate::{within, FieldError};
+use app::protocol::Side;
+use strum::VariantNames as _;
 
 use crate::indicators::Rsi;
 
 /// A validated strategy with its parameters.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(StrategyKind),
+    derive(strum::EnumString, strum::IntoStaticStr, strum::VariantNames),
+    strum(serialize_all = "snake_case")
+)]
 pub enum Strategy {
     /// Long when the fast SMA crosses above the slow one, short when it crosses below.
     SmaCross { fast: usize, slow: usize },
@@ -23,19 +32,16 @@ pub enum Strategy {
 /// Why a strategy or its parameters were refused.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum StrategyError {
-    #[error("unknown strategy `{0}` (expected sma_cross, rsi_reversion or buy_and_hold)")]
+    #[error("unknown strategy `{0}` (expected {expected})", expected = StrategyKind::VARIANTS.join(", "))]
     Unknown(String),
     #[error("`{strategy}` has no parameter `{param}` (it takes {expected})")]
     UnknownParam {
         strategy: &'static str,
         param: String,
-        expected: &'static str,
+        expected: String,
     },
-    #[error("parameter `{param}` {problem}")]
-    Invalid {
-        param: &'static str,
-        problem: String,
-    },
+    #[error("parameter {0}")]
+    Invalid(#[from] FieldError),
     #[error("{strategy} needs at least {needed} bars, the data has {have}")]
     DataTooShort {
         strategy: &'static str,
@@ -44,60 +50,66 @@ pub enum StrategyError {
     },
 }
 
-/// Signal values.
-pub const LONG: i8 = 1;
-pub const SHORT: i8 = -1;
+/// What a bar's close says to do: go `Some(side)`, or nothing.
+pub type Signal = Option<Side>;
+pub const LONG: Signal = Some(Side::Long);
+pub const SHORT: Signal = Some(Side::Short);
+pub const NONE: Signal = None;
+
+impl StrategyKind {
+    /// The parameters this strategy takes.
+    pub fn params(self) -> &'static [&'static str] {
+        match self {
+            StrategyKind::SmaCross => &["fast", "slow"],
+            StrategyKind::RsiReversion => &["period", "lower", "upper"],
+            StrategyKind::BuyAndHold => &[],
+        }
+    }
+}
 
 impl Strategy {
     /// Builds `name` from `params`, filling defaults and checking every value.
     pub fn from_params(name: &str, params: &BTreeMap<String, f64>) -> Result<Self, StrategyError> {
-        let (strategy, expected): (&'static str, &'static [&'static str]) = match name {
-            "sma_cross" => ("sma_cross", &["fast", "slow"]),
-            "rsi_reversion" => ("rsi_reversion", &["period", "lower", "upper"]),
-            "buy_and_hold" => ("buy_and_hold", &[]),
-            other => return Err(StrategyError::Unknown(other.to_owned())),
-        };
+        let kind: StrategyKind = name
+            .parse()
+            .map_err(|_| StrategyError::Unknown(name.to_owned()))?;
+        let expected = kind.params();
         if let Some(param) = params.keys().find(|k| !expected.contains(&k.as_str())) {
-            let expected = match strategy {
-                "sma_cross" => "fast, slow",
-                "rsi_reversion" => "period, lower, upper",
-                _ => "no parameters",
-            };
             return Err(StrategyError::UnknownParam {
-                strategy,
+                strategy: kind.into(),
                 param: param.clone(),
-                expected,
+                expected: if expected.is_empty() {
+                    "no parameters".to_owned()
+                } else {
+                    expected.join(", ")
+                },
             });
         }
         let get = |p: &str, default: f64| params.get(p).copied().unwrap_or(default);
-        match strategy {
-            "sma_cross" => {
+        match kind {
+            StrategyKind::SmaCross => {
                 let fast = period("fast", get("fast", 10.0))?;
                 let slow = period("slow", get("slow", 20.0))?;
                 if fast >= slow {
-                    return Err(StrategyError::Invalid {
-                        param: "fast",
-                        problem: format!("({fast}) must be less than `slow` ({slow})"),
-                    });
+                    return Err(FieldError::new(
+                        "fast",
+                        format!("({fast}) must be less than `slow` ({slow})"),
+                    )
+                    .into());
                 }
                 Ok(Strategy::SmaCross { fast, slow })
             }
-            "rsi_reversion" => {
+            StrategyKind::RsiReversion => {
                 let period = period("period", get("period", 14.0))?;
                 let (lower, upper) = (get("lower", 30.0), get("upper", 70.0));
-                for (param, v) in [("lower", lower), ("upper", upper)] {
-                    if !(0.0..=100.0).contains(&v) {
-                        return Err(StrategyError::Invalid {
-                            param,
-                            problem: format!("must be between 0 and 100, got {v}"),
-                        });
-                    }
-                }
+                within("lower", lower, 0.0, 100.0)?;
+                within("upper", upper, 0.0, 100.0)?;
                 if lower >= upper {
-                    return Err(StrategyError::Invalid {
-                        param: "lower",
-                        problem: format!("({lower}) must be less than `upper` ({upper})"),
-                    });
+                    return Err(FieldError::new(
+                        "lower",
+                        format!("({lower}) must be less than `upper` ({upper})"),
+                    )
+                    .into());
                 }
                 Ok(Strategy::RsiReversion {
                     period,
@@ -105,16 +117,13 @@ impl Strategy {
                     upper,
                 })
             }
-            _ => Ok(Strategy::BuyAndHold),
+            StrategyKind::BuyAndHold => Ok(Strategy::BuyAndHold),
         }
     }
 
+    /// The name requests use (`sma_cross`).
     pub fn name(&self) -> &'static str {
-        match self {
-            Strategy::SmaCross { .. } => "sma_cross",
-            Strategy::RsiReversion { .. } => "rsi_reversion",
-            Strategy::BuyAndHold => "buy_and_hold",
-        }
+        StrategyKind::from(self).into()
     }
 
     /// The parameters in effect (defaults filled in).
@@ -153,7 +162,7 @@ impl Strategy {
     }
 
     /// One signal per bar.
-    pub fn signals(&self, close: &[f64]) -> Vec<i8> {
+    pub fn signals(&self, close: &[f64]) -> Vec<Signal> {
         match *self {
             Strategy::SmaCross { fast, slow } => sma_cross(close, fast, slow),
             Strategy::RsiReversion {
@@ -162,7 +171,7 @@ impl Strategy {
                 upper,
             } => rsi_reversion(close, period, lower, upper),
             Strategy::BuyAndHold => {
-                let mut s = vec![0; close.len()];
+                let mut s = vec![NONE; close.len()];
                 if let Some(first) = s.first_mut() {
                     *first = LONG;
                 }
@@ -176,10 +185,11 @@ fn period(param: &'static str, v: f64) -> Result<usize, StrategyError> {
     if v.fract() == 0.0 && (1.0..=1_000_000.0).contains(&v) {
         Ok(v as usize)
     } else {
-        Err(StrategyError::Invalid {
+        Err(FieldError::new(
             param,
-            problem: format!("must be a whole number of bars ≥ 1, got {v}"),
-        })
+            format!("must be a whole number of bars ≥ 1, got {v}"),
+        )
+        .into())
     }
 }
 
@@ -218,9 +228,9 @@ fn above(a: f64, b: f64) -> bool {
     below(b, a)
 }
 
-fn sma_cross(close: &[f64], fast: usize, slow: usize) -> Vec<i8> {
+fn sma_cross(close: &[f64], fast: usize, slow: usize) -> Vec<Signal> {
     let (f, s) = (sma(close, fast), sma(close, slow));
-    let mut signals = vec![0; close.len()];
+    let mut signals = vec![NONE; close.len()];
     for i in slow..close.len() {
         if below(f[i - 1], s[i - 1]) && above(f[i], s[i]) {
             signals[i] = LONG;
@@ -240,9 +250,9 @@ pub fn rsi(close: &[f64], period: usize) -> Vec<f64> {
         .collect()
 }
 
-fn rsi_reversion(close: &[f64], period: usize, lower: f64, upper: f64) -> Vec<i8> {
+fn rsi_reversion(close: &[f64], period: usize, lower: f64, upper: f64) -> Vec<Signal> {
     let r = rsi(close, period);
-    let mut signals = vec![0; close.len()];
+    let mut signals = vec![NONE; close.len()];
     for i in period + 1..close.len() {
         if !below(r[i - 1], lower) && below(r[i], lower) {
             signals[i] = LONG;
@@ -273,9 +283,9 @@ mod tests {
         // fast = close (n=1), slow = mean of 2: crosses when the close turns.
         let close = [5.0, 4.0, 3.0, 4.0, 5.0, 4.0, 3.0];
         let signals = sma_cross(&close, 1, 2);
-        assert_eq!(signals, vec![0, 0, 0, LONG, 0, SHORT, 0]);
+        assert_eq!(signals, vec![NONE, NONE, NONE, LONG, NONE, SHORT, NONE]);
         // Touching (fast == slow) is not a cross.
-        assert_eq!(sma_cross(&[2.0, 2.0, 2.0, 2.0], 1, 2), vec![0; 4]);
+        assert_eq!(sma_cross(&[2.0, 2.0, 2.0, 2.0], 1, 2), vec![NONE; 4]);
     }
 
     #[test]
@@ -287,17 +297,17 @@ mod tests {
         // fast (n=1) sits one ulp under slow (n=2) at bar 1 — a tie, not "below" — and
         // rises at bar 2: no cross (strict comparisons would signal LONG here).
         let close = [0.1 + 0.2, 0.3, 0.4];
-        assert_eq!(sma_cross(&close, 1, 2), vec![0, 0, 0]);
+        assert_eq!(sma_cross(&close, 1, 2), vec![NONE, NONE, NONE]);
         // Clearly below, then above: a cross.
-        assert_eq!(sma_cross(&[0.31, 0.3, 0.4], 1, 2), vec![0, 0, LONG]);
+        assert_eq!(sma_cross(&[0.31, 0.3, 0.4], 1, 2), vec![NONE, NONE, LONG]);
     }
 
     #[test]
     fn rsi_is_100_when_prices_only_rise_and_reversion_signals_on_crossings() {
         let rising: Vec<f64> = (1..30).map(f64::from).collect();
         assert_eq!(rsi(&rising, 14)[20], 100.0);
-        let mut close: Vec<f64> = (0..20).map(|i| 100.0 + i as f64).collect();
-        close.extend((0..20).map(|i| 119.0 - 2.0 * i as f64));
+        let mut close: Vec<f64> = (0..20).map(|i| 100.0 + f64::from(i)).collect();
+        close.extend((0..20).map(|i| 119.0 - 2.0 * f64::from(i)));
         let signals = rsi_reversion(&close, 5, 30.0, 70.0);
         let first_long = signals
             .iter()

@@ -173,26 +173,25 @@ impl Observer for Streamer<'_> {
     }
 
     fn event(&mut self, event: Event<'_>) {
-        let side = |s: i8| if s > 0 { Side::Long } else { Side::Short };
         let trade = match event {
             Event::Entry {
                 id,
-                side: s,
+                side,
                 units,
                 bar,
                 price,
             } => {
-                tracing::debug!(bar = bar as u64, "entered {:?} {units} @ {price}", side(s));
+                tracing::debug!(bar = bar as u64, "entered {side:?} {units} @ {price}");
                 wire::Trade {
                     id,
-                    side: side(s),
+                    side,
                     action: TradeAction::Entry,
                     time: self.time(bar),
                     price,
                     size: units,
                     pnl: None,
                     return_pct: None,
-                    reason: if s > 0 {
+                    reason: if side == Side::Long {
                         "long signal".into()
                     } else {
                         "short signal".into()
@@ -203,14 +202,14 @@ impl Observer for Streamer<'_> {
                 tracing::info!(
                     bar = t.exit_bar as u64,
                     "closed {:?} {} @ {}: P&L {:.2}",
-                    side(t.side),
+                    t.side,
                     t.units,
                     t.exit_price,
                     t.pnl
                 );
                 wire::Trade {
                     id: t.id,
-                    side: side(t.side),
+                    side: t.side,
                     action: TradeAction::Exit,
                     time: self.time(t.exit_bar),
                     price: t.exit_price,

@@ -11,7 +11,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::backtest::manager::{plan, wire_metrics, BacktestRequest, StartedRun};
+use crate::backtest::{plan, BacktestRequest, StartedRun};
 use crate::backtest::{run, Silent};
 use crate::cli::watch::{self, Output, WatchArgs};
 
@@ -103,7 +103,7 @@ fn in_process(request: BacktestRequest) -> anyhow::Result<Report> {
         params: plan.strategy.params(),
         data: format!("{} ({} bars)", plan.symbol, plan.bars.len()),
         final_equity: outcome.final_equity,
-        metrics: wire_metrics(&outcome),
+        metrics: outcome.metrics,
     })
 }
 

@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::backtest::control::RunControl;
-use crate::backtest::manager::{run_streaming, Plan};
 use crate::backtest::stream::Frequency;
 use crate::backtest::{run, Account, Bars, Silent, Strategy};
+use crate::backtest::{run_streaming, Plan};
 use crate::feed::{Gbm, GbmParams};
 use crate::hub::{Hub, HubConfig};
 
@@ -70,7 +70,7 @@ fn measure(label: &str, bars: &Bars, strategy: &Strategy) -> (f64, f64) {
     let min = Duration::from_secs(2);
     let mut trades = 0;
     let off = rate(min, || {
-        trades = run(bars, strategy, account, &mut Silent).trades.len()
+        trades = run(bars, strategy, account, &mut Silent).trades.len();
     }) * bars.len() as f64;
     // Streaming on: exactly what the server runs (progress, equity, trades and the log
     // layer, published to a hub) at the default frequency.

@@ -11,3 +11,22 @@ pub use analysis::Analyzer;
 pub use candles::CandleBuilder;
 pub use gbm::{Gbm, GbmParams};
 pub use synthetic::{SyntheticFeed, SyntheticFeedConfig};
+
+use app::protocol::{Candle, Message, Tick};
+
+/// One price's messages, in the order every feed publishes them: the candle it closed
+/// (if any) and that candle's analysis, then the tick, then the open candle.
+fn price_messages(
+    closed: Option<Candle>,
+    analyzer: &mut Analyzer,
+    tick: Tick,
+    open: Candle,
+) -> Vec<Message> {
+    let analysis = closed.as_ref().and_then(|c| analyzer.on_closed(c));
+    closed
+        .into_iter()
+        .map(Message::Candle)
+        .chain(analysis.map(Message::Analysis))
+        .chain([Message::Tick(tick), Message::Candle(open)])
+        .collect()
+}

@@ -4,7 +4,7 @@
 //! keep the bar's own timestamps, labelled `source: csv_replay`. Playback stops at the
 //! end of the file; the last candle is then closed.
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::analysis::Analyzer;
 use super::candles::CandleBuilder;
+use super::price_messages;
 use crate::backtest::Bars;
 use crate::hub::Hub;
 
@@ -27,7 +28,7 @@ pub struct ReplaySource {
 
 impl ReplaySource {
     /// Loads `path`; the symbol is the file's stem in upper case (`EURUSD.csv` → EURUSD).
-    pub fn load(path: &PathBuf) -> anyhow::Result<ReplaySource> {
+    pub fn load(path: &Path) -> anyhow::Result<ReplaySource> {
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_uppercase())
@@ -153,7 +154,6 @@ impl Player {
             .into_iter()
             .map(|price| {
                 let (closed, open) = self.candles.update_in(bars.time[i], price, volume);
-                let analysis = closed.as_ref().and_then(|c| self.analyzer.on_closed(c));
                 let tick = Tick {
                     symbol: self.symbol.clone(),
                     price,
@@ -162,12 +162,7 @@ impl Player {
                     source: DataSource::CsvReplay,
                 };
                 self.last = Some(open.clone());
-                closed
-                    .into_iter()
-                    .map(Message::Candle)
-                    .chain(analysis.map(Message::Analysis))
-                    .chain([Message::Tick(tick), Message::Candle(open)])
-                    .collect()
+                price_messages(closed, &mut self.analyzer, tick, open)
             })
             .collect()
     }
@@ -202,8 +197,8 @@ mod tests {
         assert_eq!(prints(10.0, 11.0, 9.0, 9.5), [10.0, 11.0, 9.0, 9.5]);
     }
 
-    fn shared(file: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    fn shared(file: &str) -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("../data")
             .join(file)
     }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::analysis::Analyzer;
 use super::candles::CandleBuilder;
 use super::gbm::{Gbm, GbmParams};
+use super::price_messages;
 use crate::hub::Hub;
 
 /// What the synthetic feed publishes and how fast.
@@ -164,13 +165,7 @@ impl Instrument {
             volume,
             source: DataSource::Synthetic,
         };
-        let analysis = closed.as_ref().and_then(|c| self.analyzer.on_closed(c));
-        closed
-            .into_iter()
-            .map(Message::Candle)
-            .chain(analysis.map(Message::Analysis))
-            .chain([Message::Tick(tick), Message::Candle(open)])
-            .collect()
+        price_messages(closed, &mut self.analyzer, tick, open)
     }
 }
 

@@ -2,7 +2,7 @@
 //! all behind one lock (never held across an `.await`).
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use app::protocol::{
     Control, Envelope, Epoch, Message, ResyncReason, Since, Snapshot, SnapshotData, Timestamp,
@@ -98,6 +98,8 @@ impl Channel {
         let frame = Frame::from(serde_json::to_string(&envelope)?);
         inner.last_seq = seq;
         inner.state.apply(&envelope.message);
+        // Shared, not copied, by every in-process subscriber.
+        let envelope = Arc::new(envelope);
         if inner.history.len() == self.history_limit {
             inner.history.pop_front();
         }
@@ -109,7 +111,7 @@ impl Channel {
         let (mut delivered, mut dropped) = (0, 0);
         inner
             .subscribers
-            .retain(|outbox| match outbox.push(frame.clone()) {
+            .retain(|outbox| match outbox.push_message(&frame, &envelope) {
                 Push::Queued => {
                     delivered += 1;
                     true
@@ -139,18 +141,18 @@ impl Channel {
             Some(ResumePoint::After(seq)) => seq + 1,
             _ => inner.last_seq + 1,
         };
-        outbox.push_json(&Control::Subscribed {
+        outbox.push_control(Control::Subscribed {
             topic: self.topic.clone(),
             epoch: self.epoch.clone(),
             next_seq,
         });
         let outcome = match point {
             None => {
-                outbox.push_json(&Control::Snapshot(self.snapshot_of(&inner)));
+                outbox.push_control(Control::Snapshot(self.snapshot_of(&inner)));
                 SubscribeOutcome::Snapshot
             }
             Some(ResumePoint::Resync(reason)) => {
-                outbox.push_json(&Control::Resync {
+                outbox.push_control(Control::Resync {
                     reason,
                     snapshot: self.snapshot_of(&inner),
                 });
@@ -159,7 +161,7 @@ impl Channel {
             Some(ResumePoint::After(seq)) => {
                 let mut replayed = 0;
                 for retained in inner.history.iter().filter(|r| r.seq > seq) {
-                    outbox.push(retained.frame.clone());
+                    outbox.push_retained(&retained.frame);
                     replayed += 1;
                 }
                 stats.delivered(replayed as u64);

@@ -1,6 +1,7 @@
 //! The in-process streaming hub: topics created on demand, each with a gap-free
 //! sequence, an epoch, a retained history and a snapshot of its state; subscribers are
-//! connection outboxes. Knows nothing of HTTP or sockets.
+//! outboxes (sockets get frames, in-process consumers typed envelopes). Knows
+//! nothing of HTTP or sockets.
 //!
 //! Ordering argument: publishing, subscribing (with its replay) and snapshotting a topic
 //! all happen under that topic's one lock, and every frame for a subscriber goes through
@@ -13,7 +14,7 @@ mod owners;
 mod stats;
 
 pub use channel::{Page, SubscribeOutcome};
-pub use outbox::{Frame, Outbox, OutboxReceiver};
+pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
 pub use stats::{HubStats, StatsSnapshot};
 
@@ -95,6 +96,12 @@ impl Hub {
     /// A new outbox for one connection, and the receiving end its writer drains.
     pub fn outbox(&self) -> (Outbox, OutboxReceiver) {
         outbox::channel(self.inner.config.outbox_capacity)
+    }
+
+    /// A new outbox for an in-process consumer: it receives the published envelopes
+    /// themselves, never JSON, under the same bound as a socket.
+    pub fn typed_outbox(&self) -> (Outbox, OutboxReceiver<Delivery>) {
+        outbox::typed_channel(self.inner.config.outbox_capacity)
     }
 
     /// Publishes `message` on `topic` and returns its seq.

@@ -1,29 +1,51 @@
-//! A connection's bounded outgoing queue. The hub pushes serialized frames without ever
-//! waiting; when the queue is full the connection is flagged as a slow consumer and its
-//! writer closes it, so one stalled reader never delays a publisher or another reader.
+//! A subscriber's bounded outgoing queue. The hub pushes without ever waiting; when the
+//! queue is full the subscriber is flagged as a slow consumer (a socket's writer closes
+//! it), so one stalled reader never delays a publisher or another reader.
+//!
+//! Two kinds of subscriber share the rules: a socket receives serialized [`Frame`]s, and
+//! an in-process consumer (a session) receives typed [`Delivery`]s — the envelope the
+//! hub published, not JSON to parse again.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
+use app::protocol::{Control, Envelope};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// One serialized server frame; cloning shares the bytes.
 pub type Frame = axum::extract::ws::Utf8Bytes;
 
+/// What an in-process subscriber receives: a published message, or a control
+/// (`subscribed`, `snapshot`, `resync`).
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    Message(Arc<Envelope>),
+    Control(Arc<Control>),
+}
+
+/// Where an outbox's items go.
+#[derive(Clone, Debug)]
+enum Sink {
+    Frames(mpsc::Sender<Frame>),
+    Typed(mpsc::Sender<Delivery>),
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-/// The sending side of a connection's queue, held by the hub for each subscription.
+/// The sending side of a subscriber's queue, held by the hub for each subscription.
 #[derive(Clone, Debug)]
 pub struct Outbox {
     id: u64,
-    tx: mpsc::Sender<Frame>,
+    sink: Sink,
     slow: CancellationToken,
 }
 
-/// The receiving side, drained by the connection's writer.
-pub struct OutboxReceiver {
-    pub frames: mpsc::Receiver<Frame>,
-    /// Cancelled when the queue overflowed: close the connection as a slow consumer.
+/// The receiving side, drained by the connection's writer (`T` = [`Frame`]) or by an
+/// in-process consumer (`T` = [`Delivery`]).
+pub struct OutboxReceiver<T = Frame> {
+    pub frames: mpsc::Receiver<T>,
+    /// Cancelled when the queue overflowed: the subscriber fell behind and must resume.
     pub slow: CancellationToken,
 }
 
@@ -37,49 +59,89 @@ pub enum Push {
     Closed,
 }
 
-pub(super) fn channel(capacity: usize) -> (Outbox, OutboxReceiver) {
+/// A queue of serialized frames, for a socket.
+pub(super) fn channel(capacity: usize) -> (Outbox, OutboxReceiver<Frame>) {
     let (tx, frames) = mpsc::channel(capacity.max(1));
-    let slow = CancellationToken::new();
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    (
-        Outbox {
-            id,
-            tx,
-            slow: slow.clone(),
-        },
-        OutboxReceiver { frames, slow },
-    )
+    let (outbox, slow) = Outbox::new(Sink::Frames(tx));
+    (outbox, OutboxReceiver { frames, slow })
+}
+
+/// A queue of typed deliveries, for an in-process consumer.
+pub(super) fn typed_channel(capacity: usize) -> (Outbox, OutboxReceiver<Delivery>) {
+    let (tx, frames) = mpsc::channel(capacity.max(1));
+    let (outbox, slow) = Outbox::new(Sink::Typed(tx));
+    (outbox, OutboxReceiver { frames, slow })
 }
 
 impl Outbox {
+    fn new(sink: Sink) -> (Self, CancellationToken) {
+        let slow = CancellationToken::new();
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let outbox = Outbox {
+            id,
+            sink,
+            slow: slow.clone(),
+        };
+        (outbox, slow)
+    }
+
     /// Identifies the connection within this process.
     pub fn id(&self) -> u64 {
         self.id
     }
 
-    /// Queues `frame` without waiting.
-    pub fn push(&self, frame: Frame) -> Push {
+    /// Queues a published message without waiting: its frame for a socket, the
+    /// envelope itself for an in-process consumer.
+    pub fn push_message(&self, frame: &Frame, envelope: &Arc<Envelope>) -> Push {
+        match &self.sink {
+            Sink::Frames(tx) => self.send(tx, frame.clone()),
+            Sink::Typed(tx) => self.send(tx, Delivery::Message(envelope.clone())),
+        }
+    }
+
+    /// Queues a retained message being replayed. An in-process consumer gets it parsed
+    /// back (replays are rare; live messages never take this path); the hub's own frames
+    /// always parse, but if one did not, the consumer is told it fell behind rather than
+    /// handed a gap.
+    pub fn push_retained(&self, frame: &Frame) -> Push {
+        match &self.sink {
+            Sink::Frames(tx) => self.send(tx, frame.clone()),
+            Sink::Typed(tx) => match serde_json::from_str(frame.as_str()) {
+                Ok(envelope) => self.send(tx, Delivery::Message(Arc::new(envelope))),
+                Err(e) => {
+                    tracing::error!(error = %e, "a retained frame does not parse back");
+                    self.slow.cancel();
+                    Push::Overflow
+                }
+            },
+        }
+    }
+
+    /// Queues a control message, serialized for a socket.
+    pub fn push_control(&self, control: Control) -> Push {
+        match &self.sink {
+            Sink::Frames(tx) => match serde_json::to_string(&control) {
+                Ok(text) => self.send(tx, Frame::from(text)),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not serialize a control frame");
+                    Push::Queued
+                }
+            },
+            Sink::Typed(tx) => self.send(tx, Delivery::Control(Arc::new(control))),
+        }
+    }
+
+    fn send<T>(&self, tx: &mpsc::Sender<T>, item: T) -> Push {
         if self.slow.is_cancelled() {
             return Push::Overflow;
         }
-        match self.tx.try_send(frame) {
+        match tx.try_send(item) {
             Ok(()) => Push::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.slow.cancel();
                 Push::Overflow
             }
             Err(mpsc::error::TrySendError::Closed(_)) => Push::Closed,
-        }
-    }
-
-    /// Serializes a control message and queues it.
-    pub fn push_json<T: serde::Serialize>(&self, value: &T) -> Push {
-        match serde_json::to_string(value) {
-            Ok(text) => self.push(Frame::from(text)),
-            Err(e) => {
-                tracing::error!(error = %e, "could not serialize a control frame");
-                Push::Queued
-            }
         }
     }
 
@@ -96,20 +158,20 @@ mod tests {
     #[test]
     fn a_full_queue_flags_the_connection_as_slow_and_drops_later_frames() {
         let (outbox, mut rx) = channel(2);
-        assert_eq!(outbox.push(Frame::from("a")), Push::Queued);
-        assert_eq!(outbox.push(Frame::from("b")), Push::Queued);
+        assert_eq!(outbox.push_retained(&Frame::from("a")), Push::Queued);
+        assert_eq!(outbox.push_retained(&Frame::from("b")), Push::Queued);
         assert!(!rx.slow.is_cancelled());
-        assert_eq!(outbox.push(Frame::from("c")), Push::Overflow);
+        assert_eq!(outbox.push_retained(&Frame::from("c")), Push::Overflow);
         assert!(rx.slow.is_cancelled());
         // Even after the reader catches up, a slow connection gets nothing more: it must resume.
         assert_eq!(rx.frames.try_recv().unwrap().as_str(), "a");
-        assert_eq!(outbox.push(Frame::from("d")), Push::Overflow);
+        assert_eq!(outbox.push_retained(&Frame::from("d")), Push::Overflow);
     }
 
     #[test]
     fn pushing_to_a_dropped_connection_reports_closed() {
         let (outbox, rx) = channel(2);
         drop(rx);
-        assert_eq!(outbox.push(Frame::from("a")), Push::Closed);
+        assert_eq!(outbox.push_retained(&Frame::from("a")), Push::Closed);
     }
 }

@@ -8,9 +8,9 @@ use serde::Serialize;
 
 use super::json::JsonBody;
 use super::ApiError;
-use crate::backtest::manager::RunInfo;
-use crate::backtest::{BacktestRequest, RequestError, StartedRun};
+use crate::backtest::{BacktestRequest, RunInfo, StartedRun};
 use crate::hub::Command;
+use crate::request::RequestError;
 use crate::state::AppState;
 
 /// `POST /api/backtests` → 201 `{backtest_id, topic, stream_url}`.
@@ -22,12 +22,8 @@ pub async fn start(
     let backtests = state.backtests.clone();
     let started = tokio::task::spawn_blocking(move || backtests.start(request))
         .await
-        .map_err(|e| ApiError::internal(format!("the backtest could not start: {e}")))?;
-    match started {
-        Ok(run) => Ok((StatusCode::CREATED, Json(run))),
-        Err(e @ RequestError::Exists(_)) => Err(ApiError::conflict(e)),
-        Err(e) => Err(ApiError::unprocessable(e)),
-    }
+        .map_err(|e| ApiError::internal(format!("the backtest could not start: {e}")))??;
+    Ok((StatusCode::CREATED, Json(started)))
 }
 
 /// `GET /api/backtests`.
@@ -53,7 +49,7 @@ pub struct RunState {
 }
 
 fn topic(id: &str) -> Result<Topic, ApiError> {
-    Topic::new(TopicKind::Backtest, id).map_err(ApiError::bad_request)
+    Ok(Topic::new(TopicKind::Backtest, id)?)
 }
 
 /// `GET /api/backtests/{id}`.
@@ -62,10 +58,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<RunState>, ApiError> {
     let topic = topic(&id)?;
-    let info = state
-        .backtests
-        .get(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no backtest `{id}`")))?;
+    let info = state.backtests.get(&id)?;
     Ok(Json(RunState {
         info,
         state: state.hub.snapshot(&topic),
@@ -88,10 +81,11 @@ pub async fn control(
             )))
         }
     };
-    if state.backtests.get(&id).is_none() {
-        return Err(ApiError::not_found(format!("no backtest `{id}`")));
-    }
-    let over = || ApiError::conflict(format!("backtest `{id}` is no longer running"));
+    state.backtests.get(&id)?;
+    let over = || RequestError::Finished {
+        kind: "backtest",
+        id: id.clone(),
+    };
     // The topic says first: a client that has seen `complete` gets 409 even while the
     // finished run's control channel is still being taken down.
     if let SnapshotData::Backtest(run) = state.hub.snapshot(&topic).data {
@@ -99,7 +93,7 @@ pub async fn control(
             run.status,
             RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
         ) {
-            return Err(over());
+            return Err(over().into());
         }
     }
     state.hub.command(&topic, command).map_err(|_| over())?;

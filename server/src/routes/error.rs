@@ -1,16 +1,22 @@
 //! Errors as the HTTP API returns them: `{"error": "...", "details": ...}` and a status.
+//! Domain errors become an [`ApiError`] through `From`, so handlers use `?`.
 
+use app::protocol::{InvalidMessage, TopicError};
 use axum::extract::OriginalUri;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::hub::PublishError;
+use crate::request::RequestError;
+
 /// An error answer with a status and a message a user can act on.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub error: String,
+    /// What the message names, for programs: the field, the id, the limit.
     pub details: Option<serde_json::Value>,
 }
 
@@ -30,58 +36,68 @@ impl ApiError {
         self
     }
 
-    /// 400 with `error`.
+    /// 400: the request itself is malformed.
     pub fn bad_request(error: impl ToString) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            error: error.to_string(),
-            details: None,
-        }
+        Self::new(StatusCode::BAD_REQUEST, error)
     }
 
-    /// 422 with `error`: the request parsed but its content is invalid.
-    pub fn unprocessable(error: impl ToString) -> Self {
-        ApiError {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            error: error.to_string(),
-            details: None,
-        }
-    }
-
-    /// 409 with `error`: the request names something that already exists.
-    pub fn conflict(error: impl ToString) -> Self {
-        ApiError {
-            status: StatusCode::CONFLICT,
-            error: error.to_string(),
-            details: None,
-        }
-    }
-
-    /// 401 with `error`.
+    /// 401: the caller must say who they are (or said it wrongly).
     pub fn unauthorized(error: impl ToString) -> Self {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            error: error.to_string(),
-            details: None,
-        }
+        Self::new(StatusCode::UNAUTHORIZED, error)
     }
 
-    /// 500 with `error`: a fault of the server, not of the request.
-    pub fn internal(error: impl ToString) -> Self {
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            error: error.to_string(),
-            details: None,
-        }
+    /// 422: the request parsed, but what it says cannot be done.
+    pub fn unprocessable(error: impl ToString) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, error)
     }
 
-    /// 404 with `error`.
+    /// 404: no such endpoint or resource.
     pub fn not_found(error: impl ToString) -> Self {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            error: error.to_string(),
-            details: None,
+        Self::new(StatusCode::NOT_FOUND, error)
+    }
+
+    /// 500: a fault of the server, not of the request.
+    pub fn internal(error: impl ToString) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, error)
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(e: RequestError) -> Self {
+        let (status, details) = match &e {
+            RequestError::Invalid(f) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({ "field": f.field }),
+            ),
+            RequestError::Exists { id, .. } | RequestError::Finished { id, .. } => {
+                (StatusCode::CONFLICT, json!({ "id": id }))
+            }
+            RequestError::NotFound { id, .. } => (StatusCode::NOT_FOUND, json!({ "id": id })),
+        };
+        ApiError::new(status, e).with_details(details)
+    }
+}
+
+/// A message the hub refused: 422 naming the field of `data` (a fault of the server
+/// when it cannot serialize its own message: 500).
+impl From<PublishError> for ApiError {
+    fn from(e: PublishError) -> Self {
+        match e {
+            PublishError::Invalid(InvalidMessage::Field(f)) => {
+                let field = format!("data.{}", f.field);
+                ApiError::unprocessable(InvalidMessage::Field(f))
+                    .with_details(json!({ "field": field }))
+            }
+            PublishError::Invalid(e) => ApiError::unprocessable(e),
+            PublishError::Serialize(e) => ApiError::internal(PublishError::Serialize(e)),
         }
+    }
+}
+
+/// A topic, symbol or id in a path or query that does not parse: 400.
+impl From<TopicError> for ApiError {
+    fn from(e: TopicError) -> Self {
+        ApiError::bad_request(e)
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn candles(
     Path(symbol): Path<String>,
     Query(query): Query<CandlesQuery>,
 ) -> Result<Json<Vec<Candle>>, ApiError> {
-    let symbol = Symbol::parse(&symbol).map_err(ApiError::bad_request)?;
+    let symbol = Symbol::parse(&symbol)?;
     let limit = match query.limit {
         None => SNAPSHOT_CANDLES,
         Some(l) => match l.parse::<usize>() {

@@ -46,9 +46,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api", api)
         .route("/metrics", get(metrics::metrics))
-        .leptos_routes(&state, generate_route_list(App), {
-            let leptos = leptos.clone();
-            move || shell(leptos.clone())
+        .leptos_routes(&state, generate_route_list(App), move || {
+            shell(leptos.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(TraceLayer::new_for_http())

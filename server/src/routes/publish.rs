@@ -1,16 +1,17 @@
 //! `POST /api/publish`: outside producers push messages into any topic, validated exactly
 //! like the server's own. `{topic, type, data}` or `{messages: [...]}`; answers the seqs.
 
-use app::protocol::{Message, Topic};
+use app::protocol::{Message, Topic, TopicError};
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use serde::de::value::MapDeserializer;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use super::json::{parse, JsonBody};
 use super::ApiError;
+use crate::hub::PublishError;
 use crate::state::AppState;
 
 /// Most messages one batch may carry.
@@ -60,10 +61,7 @@ pub async fn publish(
     let items = publishables(body)?;
     let mut published = Vec::with_capacity(items.len());
     for item in items {
-        let seq = state
-            .hub
-            .publish(&item.topic, item.message)
-            .map_err(ApiError::unprocessable)?;
+        let seq = state.hub.publish(&item.topic, item.message)?;
         published.push(Published {
             topic: item.topic.to_string(),
             seq,
@@ -90,7 +88,8 @@ fn publishables(body: Value) -> Result<Vec<Publishable>, ApiError> {
                 Err(ApiError::unprocessable(format!(
                     "`messages` has {} items; at most {MAX_BATCH} per request",
                     items.len()
-                )))
+                ))
+                .with_details(json!({ "field": "messages", "limit": MAX_BATCH })))
             }
             Some(Value::Array(items)) => items
                 .into_iter()
@@ -107,24 +106,26 @@ fn publishables(body: Value) -> Result<Vec<Publishable>, ApiError> {
 }
 
 fn parse_item(value: Value, index: Option<usize>) -> Result<Publishable, ApiError> {
-    let at = |e: String| {
-        ApiError::unprocessable(match index {
-            Some(i) => format!("messages[{i}]: {e}"),
-            None => e,
-        })
+    // In a batch, the error says which item (its details still name the field).
+    let at = |e: ApiError| match index {
+        Some(i) => ApiError {
+            error: format!("messages[{i}]: {}", e.error),
+            ..e
+        },
+        None => e,
     };
-    let item: Item = parse(value).map_err(|e| at(e.error))?;
-    let topic: Topic = item
-        .topic
-        .parse()
-        .map_err(|e: app::protocol::TopicError| at(format!("`topic` {e}")))?;
+    let item: Item = parse(value).map_err(at)?;
+    let topic: Topic = item.topic.parse().map_err(|e: TopicError| {
+        at(ApiError::unprocessable(format!("`topic` {e}"))
+            .with_details(json!({ "field": "topic" })))
+    })?;
     // The tag first, so the payload is read in place and a bad field is named by its
     // path (`data.price`).
     let fields = [("type", Value::String(item.kind)), ("data", item.data)];
-    let message: Message = parse(MapDeserializer::new(fields.into_iter())).map_err(|e| at(e.error))?;
+    let message: Message = parse(MapDeserializer::new(fields.into_iter())).map_err(at)?;
     message
         .validate_for(&topic)
-        .map_err(|e| at(e.to_string()))?;
+        .map_err(|e| at(PublishError::from(e).into()))?;
     Ok(Publishable { topic, message })
 }
 

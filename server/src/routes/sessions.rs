@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::json::JsonBody;
 use super::ApiError;
-use crate::session::{SessionError, SessionInfo, SessionRequest};
+use crate::session::{SessionInfo, SessionRequest};
 use crate::state::AppState;
 
 /// `POST /api/sessions` → 201 with the session's topics and stream.
@@ -16,11 +16,7 @@ pub async fn start(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<SessionRequest>,
 ) -> Result<(StatusCode, Json<SessionInfo>), ApiError> {
-    match state.sessions.start(request) {
-        Ok(info) => Ok((StatusCode::CREATED, Json(info))),
-        Err(e @ SessionError::Exists(_)) => Err(ApiError::conflict(e)),
-        Err(e) => Err(ApiError::unprocessable(e)),
-    }
+    Ok((StatusCode::CREATED, Json(state.sessions.start(request)?)))
 }
 
 /// `GET /api/sessions`.
@@ -37,12 +33,8 @@ pub struct SessionState {
 }
 
 fn lookup(state: &AppState, id: &str) -> Result<(SessionInfo, Topic), ApiError> {
-    let topic = Topic::new(TopicKind::Session, id).map_err(ApiError::bad_request)?;
-    let info = state
-        .sessions
-        .get(id)
-        .ok_or_else(|| ApiError::not_found(format!("no session `{id}`")))?;
-    Ok((info, topic))
+    let topic = Topic::new(TopicKind::Session, id)?;
+    Ok((state.sessions.get(id)?, topic))
 }
 
 /// `GET /api/sessions/{id}`.
@@ -63,11 +55,7 @@ pub async fn stop(
     Path(id): Path<String>,
 ) -> Result<Json<SessionState>, ApiError> {
     let (_, topic) = lookup(&state, &id)?;
-    let info = state
-        .sessions
-        .stop(&id)
-        .await
-        .ok_or_else(|| ApiError::not_found(format!("no session `{id}`")))?;
+    let info = state.sessions.stop(&id).await?;
     Ok(Json(SessionState {
         info,
         state: state.hub.snapshot(&topic),

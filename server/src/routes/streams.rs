@@ -43,7 +43,7 @@ struct Resync {
 }
 
 pub fn parse_topic(topic: &str) -> Result<Topic, ApiError> {
-    topic.parse().map_err(ApiError::bad_request)
+    Ok(topic.parse::<Topic>()?)
 }
 
 /// `GET /api/streams/{topic}?since=S&epoch=E&limit=L`.

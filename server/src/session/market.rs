@@ -4,37 +4,40 @@
 //! the same bounded queue as any socket — a session that cannot keep up must not grow
 //! memory — but unlike a socket it is not closed: it resubscribes from its last seq (a
 //! `resync` with the feed's recent candles when that seq is gone), and says so in the
-//! log, so it never silently stops receiving prices.
+//! log, so it never silently stops receiving prices. It receives the hub's envelopes
+//! themselves (a typed outbox), never JSON to parse again.
 
-use app::protocol::{Candle, Control, Envelope, ServerFrame, SnapshotData, Symbol, Topic};
+use std::sync::Arc;
+
+use app::protocol::{Candle, Control, Envelope, SnapshotData, Symbol, Topic};
 use app::stream::cursor::{Cursor, Verdict};
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::{Frame, Hub, Outbox, OutboxReceiver};
+use crate::hub::{Delivery, Hub, Outbox, OutboxReceiver};
 
 /// What one market frame means to a session.
 pub enum MarketFrame {
     /// The feed's state (subscribe or resync): the candles to warm up from.
     Snapshot(Vec<Candle>),
     /// The next market message.
-    Message(Envelope),
+    Message(Arc<Envelope>),
     /// Messages are missing before this one: resume from the cursor.
     Gap,
-    /// Anything else (control frames, duplicates, unreadable frames).
+    /// Anything else (other control messages, duplicates).
     Other,
 }
 
 pub struct MarketFeed {
     topic: Topic,
     outbox: Outbox,
-    rx: OutboxReceiver,
+    rx: OutboxReceiver<Delivery>,
     cursor: Cursor,
 }
 
 impl MarketFeed {
     pub fn subscribe(hub: &Hub, symbol: &Symbol) -> Self {
         let topic = Topic::market(symbol);
-        let (outbox, rx) = hub.outbox();
+        let (outbox, rx) = hub.typed_outbox();
         hub.subscribe(&topic, None, &outbox);
         MarketFeed {
             topic,
@@ -49,32 +52,29 @@ impl MarketFeed {
         self.rx.slow.clone()
     }
 
-    /// The next queued frame; `None` once the hub is gone.
-    pub async fn next(&mut self) -> Option<Frame> {
+    /// The next queued delivery; `None` once the hub is gone.
+    pub async fn next(&mut self) -> Option<Delivery> {
         self.rx.frames.recv().await
     }
 
-    /// Reads a frame, moving the cursor.
-    pub fn read(&mut self, frame: &Frame) -> MarketFrame {
-        match serde_json::from_str::<ServerFrame>(frame.as_str()) {
-            Ok(ServerFrame::Control(Control::Snapshot(s)))
-            | Ok(ServerFrame::Control(Control::Resync { snapshot: s, .. })) => {
-                self.cursor.reset(&s);
-                match s.data {
-                    SnapshotData::Market(m) => MarketFrame::Snapshot(m.candles),
-                    _ => MarketFrame::Other,
+    /// Reads a delivery, moving the cursor.
+    pub fn read(&mut self, delivery: Delivery) -> MarketFrame {
+        match delivery {
+            Delivery::Control(control) => match &*control {
+                Control::Snapshot(s) | Control::Resync { snapshot: s, .. } => {
+                    self.cursor.reset(s);
+                    match &s.data {
+                        SnapshotData::Market(m) => MarketFrame::Snapshot(m.candles.clone()),
+                        _ => MarketFrame::Other,
+                    }
                 }
-            }
-            Ok(ServerFrame::Message(e)) => match self.cursor.check(&e) {
+                _ => MarketFrame::Other,
+            },
+            Delivery::Message(e) => match self.cursor.check(&e) {
                 Verdict::Apply => MarketFrame::Message(e),
                 Verdict::Duplicate => MarketFrame::Other,
                 Verdict::Gap { .. } => MarketFrame::Gap,
             },
-            Ok(ServerFrame::Control(_)) => MarketFrame::Other,
-            Err(e) => {
-                tracing::error!(error = %e, "session could not read a market frame");
-                MarketFrame::Other
-            }
         }
     }
 
@@ -87,7 +87,7 @@ impl MarketFeed {
             "session {why}: resuming from its last seq"
         );
         hub.unsubscribe(&self.topic, &self.outbox);
-        let (outbox, rx) = hub.outbox();
+        let (outbox, rx) = hub.typed_outbox();
         hub.subscribe(&self.topic, self.cursor.since().as_ref(), &outbox);
         self.outbox = outbox;
         self.rx = rx;

@@ -10,7 +10,7 @@ use app::protocol::{
 };
 
 use crate::backtest::engine::{self, ExitReason};
-use crate::backtest::strategy::{rsi, sma, Strategy, LONG, SHORT};
+use crate::backtest::strategy::{rsi, sma, Signal, Strategy, LONG, NONE, SHORT};
 
 /// Closes kept for the indicators.
 const MAX_CLOSES: usize = 2_000;
@@ -37,7 +37,7 @@ pub struct PaperSession {
     closes: Vec<f64>,
     position: Option<engine::Position>,
     /// Signal waiting for the next print, with the order id announced for it.
-    pending: Option<(i8, String)>,
+    pending: Option<(Side, String)>,
     next_position_id: u64,
     next_order: u64,
     bars: usize,
@@ -46,14 +46,6 @@ pub struct PaperSession {
     wins: u64,
     peak_equity: f64,
     last_price: Option<f64>,
-}
-
-fn side(s: i8) -> Side {
-    if s > 0 {
-        Side::Long
-    } else {
-        Side::Short
-    }
 }
 
 impl PaperSession {
@@ -107,7 +99,7 @@ impl PaperSession {
             + self
                 .position
                 .as_ref()
-                .map_or(0.0, |p| f64::from(p.side) * p.units * price)
+                .map_or(0.0, |p| p.side.sign() * p.units * price)
     }
 
     fn unrealized(&self) -> f64 {
@@ -132,15 +124,16 @@ impl PaperSession {
                 .signals(&self.closes)
                 .last()
                 .copied()
-                .unwrap_or(0),
+                .flatten(),
         };
-        let held = self.position.as_ref().map_or(0, |p| p.side);
+        let held: Signal = self.position.as_ref().map(|p| p.side);
         let chunks = self.reasoning(candle.close, signal, held);
-        let act = signal != 0 && signal != held;
-        let action = match (act, signal) {
-            (true, LONG) => DecisionAction::Buy,
-            (true, SHORT) => DecisionAction::Sell,
-            _ => DecisionAction::Hold,
+        // A signal for the side already held changes nothing.
+        let act = signal.filter(|&side| held != Some(side));
+        let action = match act {
+            Some(Side::Long) => DecisionAction::Buy,
+            Some(Side::Short) => DecisionAction::Sell,
+            None => DecisionAction::Hold,
         };
         let mut out = Outputs::default();
         let bar_time = candle.open_time;
@@ -156,7 +149,7 @@ impl PaperSession {
             reasoning: chunks.join(" "),
             price: candle.close,
         }));
-        if act {
+        if let Some(side) = act {
             let order_id = format!("{}-{}", self.id, self.next_order);
             self.next_order += 1;
             let estimate = (self.equity() / (candle.close * (1.0 + self.commission)))
@@ -164,19 +157,19 @@ impl PaperSession {
                 .max(1.0);
             out.trading.push(self.order(
                 &order_id,
-                signal,
+                side,
                 estimate,
                 OrderStatus::Submitted,
                 candle.close,
             ));
-            self.pending = Some((signal, order_id));
+            self.pending = Some((side, order_id));
         }
         // Equity marked at the close, once a bar (fills and stops send their own).
         out.session.push(Message::StatsUpdate(self.stats()));
         out
     }
 
-    fn reasoning(&self, close: f64, signal: i8, held: i8) -> Vec<String> {
+    fn reasoning(&self, close: f64, signal: Signal, held: Signal) -> Vec<String> {
         let n = self.closes.len();
         let mut chunks = vec![format!("Bar {} closed at {close:.5}.", self.bars)];
         match self.strategy {
@@ -213,7 +206,7 @@ impl PaperSession {
                 )),
             },
             Strategy::BuyAndHold => {
-                chunks.push("Buy and hold: long from the first bar, never sell.".into())
+                chunks.push("Buy and hold: long from the first bar, never sell.".into());
             }
         }
         chunks.push(match (signal, held) {
@@ -222,21 +215,21 @@ impl PaperSession {
             }
             (LONG, _) => "Bullish signal: buy at the next print.".into(),
             (SHORT, _) => "Bearish signal: sell short at the next print.".into(),
-            (_, 0) => "No signal: stay flat.".into(),
-            _ => format!("No signal: keep the {:?} position.", side(held)).to_lowercase(),
+            (_, NONE) => "No signal: stay flat.".into(),
+            (_, Some(Side::Long)) => "No signal: keep the long position.".into(),
+            (_, Some(Side::Short)) => "No signal: keep the short position.".into(),
         });
         chunks
     }
 
-    fn order(&self, id: &str, signal: i8, qty: f64, status: OrderStatus, price: f64) -> Message {
+    fn order(&self, id: &str, side: Side, qty: f64, status: OrderStatus, price: f64) -> Message {
         Message::Order(Order {
             session_id: Some(self.id.clone()),
             id: id.to_owned(),
             symbol: self.symbol.clone(),
-            side: if signal > 0 {
-                OrderSide::Buy
-            } else {
-                OrderSide::Sell
+            side: match side {
+                Side::Long => OrderSide::Buy,
+                Side::Short => OrderSide::Sell,
             },
             qty,
             status,
@@ -266,7 +259,7 @@ impl PaperSession {
                     filled_qty += p.units;
                     out.session.push(Message::PositionOpened(PositionOpened {
                         position_id: p.id,
-                        side: side(p.side),
+                        side: p.side,
                         qty: p.units,
                         entry_price: price,
                         time,
@@ -341,7 +334,7 @@ impl PaperSession {
         let (qty, avg) = self
             .position
             .as_ref()
-            .map_or((0.0, 0.0), |p| (f64::from(p.side) * p.units, p.entry_price));
+            .map_or((0.0, 0.0), |p| (p.side.sign() * p.units, p.entry_price));
         let session_id = Some(self.id.clone());
         out.trading.push(Message::Position(Position {
             session_id: session_id.clone(),

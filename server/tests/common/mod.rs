@@ -1,5 +1,5 @@
 //! Starts a real tickwire server on a free port and talks to it over real sockets.
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses a part of the helpers")]
 
 pub mod proxy;
 
@@ -141,10 +141,12 @@ pub async fn assert_unprocessable(running: &Running, path: &str, cases: &[(Value
     for (body, expected) in cases {
         let (status, reply) = post_json(running, path, body).await;
         assert_eq!(status, 422, "{body}: {reply}");
-        assert!(
-            reply["error"].as_str().unwrap().contains(expected),
-            "{body}: {reply}"
-        );
+        let error = reply["error"].as_str().unwrap();
+        assert!(error.contains(expected), "{body}: {reply}");
+        // An error that starts by naming a field carries it in `details` for programs.
+        if let Some(field) = error.strip_prefix('`').and_then(|e| e.split('`').next()) {
+            assert_eq!(reply["details"]["field"], field, "{body}: {reply}");
+        }
     }
 }
 
@@ -216,5 +218,5 @@ pub async fn connections_become(running: &Running, n: u64) {
         let health = get_json(running, "/api/ws/health").await;
         (health["connections"].as_u64() == Some(n)).then_some(())
     })
-    .await
+    .await;
 }

@@ -86,7 +86,12 @@ impl Drop for Proxy {
 }
 
 /// Carries one connection both ways until either side closes or it is cut.
-async fn carry(client: TcpStream, server: TcpStream, faults: watch::Receiver<Fault>, cut: CancellationToken) {
+async fn carry(
+    client: TcpStream,
+    server: TcpStream,
+    faults: watch::Receiver<Fault>,
+    cut: CancellationToken,
+) {
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     tokio::select! {

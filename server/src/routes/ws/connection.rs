@@ -39,7 +39,7 @@ pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Op
         outbox,
         topics: HashSet::new(),
     };
-    conn.outbox.push_json(&Control::Connected {
+    conn.outbox.push_control(Control::Connected {
         connection_id: conn.outbox.id().to_string(),
         heartbeat_secs: state.limits.heartbeat.as_secs(),
         max_message_bytes: state.limits.max_message_bytes,
@@ -120,7 +120,7 @@ impl Connection<'_> {
                         return Some((close::GOING_AWAY, "heartbeat timeout"));
                     }
                     if !sent_since_tick {
-                        self.outbox.push_json(&Control::Heartbeat { timestamp: Timestamp::from_datetime(Utc::now()) });
+                        self.outbox.push_control(Control::Heartbeat { timestamp: Timestamp::from_datetime(Utc::now()) });
                     }
                     sent_since_tick = false;
                     let ping = socket.send(WsMessage::Ping(Default::default()));
@@ -157,13 +157,13 @@ impl Connection<'_> {
             }
             ClientAction::Unsubscribe { topic } => {
                 if self.topics.remove(&topic) && self.state.hub.unsubscribe(&topic, &self.outbox) {
-                    self.outbox.push_json(&Control::Unsubscribed { topic });
+                    self.outbox.push_control(Control::Unsubscribed { topic });
                 } else {
                     self.error(Some(&topic), &format!("not subscribed to {topic}"), None);
                 }
             }
             ClientAction::Ping { id, t } => {
-                self.outbox.push_json(&Control::Pong { id, t });
+                self.outbox.push_control(Control::Pong { id, t });
             }
             ClientAction::Pause { topic } => self.command(topic, Command::Pause),
             ClientAction::Resume { topic } => self.command(topic, Command::Resume),
@@ -194,7 +194,7 @@ impl Connection<'_> {
     }
 
     fn error(&self, topic: Option<&Topic>, error: &str, details: Option<String>) {
-        self.outbox.push_json(&Control::Error {
+        self.outbox.push_control(Control::Error {
             topic: topic.map(Topic::to_string),
             error: error.to_owned(),
             details,

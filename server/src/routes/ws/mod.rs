@@ -41,7 +41,7 @@ pub async fn dedicated(
             )))
         }
     };
-    let topic = Topic::new(kind, &name).map_err(ApiError::bad_request)?;
+    let topic = Topic::new(kind, &name)?;
     let since = resume.into_since()?;
     upgrade(ws, state, vec![(topic, since)])
 }
@@ -67,7 +67,7 @@ pub async fn live_trading(
         .map(|s| {
             Symbol::parse(s)
                 .map(|s| Topic::trading(&s))
-                .map_err(ApiError::bad_request)
+                .map_err(ApiError::from)
         })
         .collect::<Result<Vec<_>, _>>()?;
     if topics.is_empty() {

@@ -1,0 +1,121 @@
+//! The backtests of one server: what was started, by id, and starting more.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use app::protocol::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::request::{plan, BacktestRequest};
+use super::run::spawn;
+use crate::hub::Hub;
+use crate::request::RequestError;
+
+/// What `POST /api/backtests` answers.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StartedRun {
+    pub backtest_id: String,
+    pub topic: String,
+    pub stream_url: String,
+}
+
+/// One started backtest, as listed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub backtest_id: String,
+    pub topic: String,
+    pub strategy: String,
+    pub params: BTreeMap<String, f64>,
+    pub symbol: String,
+    pub bars: usize,
+    pub cash: f64,
+    pub commission: f64,
+    pub created: Timestamp,
+}
+
+/// The backtests of one server.
+#[derive(Clone)]
+pub struct Backtests {
+    hub: Hub,
+    data_dir: Option<PathBuf>,
+    runs: Arc<Mutex<BTreeMap<String, RunInfo>>>,
+}
+
+impl Backtests {
+    pub fn new(hub: Hub, data_dir: Option<PathBuf>) -> Self {
+        Backtests {
+            hub,
+            data_dir,
+            runs: Arc::default(),
+        }
+    }
+
+    /// Everything started so far, oldest first.
+    pub fn list(&self) -> Vec<RunInfo> {
+        let runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut list: Vec<RunInfo> = runs.values().cloned().collect();
+        list.sort_by_key(|r| r.created);
+        list
+    }
+
+    /// The datasets a request may name: stems of the CSV files in `--data-dir`, sorted.
+    pub fn datasets(&self) -> std::io::Result<Vec<String>> {
+        let Some(dir) = &self.data_dir else {
+            return Ok(Vec::new());
+        };
+        let mut names: Vec<String> = std::fs::read_dir(dir)?
+            .filter_map(|entry| {
+                let path = entry.ok()?.path();
+                if path.extension()? != "csv" {
+                    return None;
+                }
+                Some(path.file_stem()?.to_str()?.to_owned())
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// The run with this id.
+    pub fn get(&self, id: &str) -> Result<RunInfo, RequestError> {
+        let runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+        runs.get(id).cloned().ok_or_else(|| RequestError::NotFound {
+            kind: "backtest",
+            id: id.to_owned(),
+        })
+    }
+
+    /// Validates `request` and starts it in the background.
+    pub fn start(&self, request: BacktestRequest) -> Result<StartedRun, RequestError> {
+        let plan = plan(request, self.data_dir.as_deref())?;
+        let info = RunInfo {
+            backtest_id: plan.id.clone(),
+            topic: plan.topic.to_string(),
+            strategy: plan.strategy.name().to_owned(),
+            params: plan.strategy.params(),
+            symbol: plan.symbol.clone(),
+            bars: plan.bars.len(),
+            cash: plan.account.cash,
+            commission: plan.account.commission,
+            created: Timestamp::from_datetime(chrono::Utc::now()),
+        };
+        {
+            let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
+            if runs.contains_key(&plan.id) || self.hub.snapshot(&plan.topic).last_seq > 0 {
+                return Err(RequestError::Exists {
+                    kind: "backtest",
+                    id: plan.id,
+                });
+            }
+            runs.insert(plan.id.clone(), info);
+        }
+        let started = StartedRun {
+            backtest_id: plan.id.clone(),
+            topic: plan.topic.to_string(),
+            stream_url: format!("/api/ws/stream/backtest/{}", plan.id),
+        };
+        spawn(self.hub.clone(), plan);
+        Ok(started)
+    }
+}

@@ -1,0 +1,175 @@
+//! `POST /api/backtests`: the request, and its validation into a [`Plan`] — every field
+//! checked and the bars loaded — or a [`RequestError`] naming the field.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path};
+use std::time::Duration;
+
+use app::protocol::validate::at_least;
+use app::protocol::{self as wire, Topic, TopicKind};
+use serde::{Deserialize, Serialize};
+
+use super::data::Bars;
+use super::engine::Account;
+use super::strategy::Strategy;
+use super::stream::Frequency;
+use crate::request::{invalid, RequestError};
+
+/// `POST /api/backtests`: exactly one of `dataset`, `csv`, `path` names the bars.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestRequest {
+    /// A CSV file in the server's `--data-dir`, by stem (`GOOG` for `GOOG.csv`).
+    pub dataset: Option<String>,
+    /// CSV text uploaded with the request.
+    pub csv: Option<String>,
+    /// A CSV file inside the server's `--data-dir`, by path.
+    pub path: Option<String>,
+    /// Label shown for the data (defaults to the dataset name).
+    pub symbol: Option<String>,
+    pub strategy: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    pub cash: Option<f64>,
+    pub commission: Option<f64>,
+    /// Progress at least every N bars (default 1,000)…
+    pub progress_every_bars: Option<usize>,
+    /// …or every T ms (default 250), whichever comes first.
+    pub progress_every_ms: Option<u64>,
+    /// Run id (default: generated).
+    pub id: Option<String>,
+    /// Start paused at the first bar, until a client resumes it (default false).
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// A validated request, ready to run.
+pub struct Plan {
+    pub id: String,
+    pub topic: Topic,
+    pub symbol: String,
+    pub bars: Bars,
+    pub strategy: Strategy,
+    pub account: Account,
+    pub frequency: Frequency,
+    /// Paused before the first bar.
+    pub start_paused: bool,
+}
+
+/// Checks every field of a request and loads its bars.
+pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, RequestError> {
+    let strategy = Strategy::from_params(&request.strategy, &request.params)
+        .map_err(|e| invalid("strategy", e))?;
+    let account = Account::from_request(request.cash, request.commission)?;
+    let mut frequency = Frequency::default();
+    if let Some(n) = request.progress_every_bars {
+        at_least("progress_every_bars", n, 1)?;
+        frequency.progress_bars = n;
+    }
+    if let Some(ms) = request.progress_every_ms {
+        at_least("progress_every_ms", ms, 1)?;
+        frequency.progress_interval = Duration::from_millis(ms);
+    }
+    let (bars, name) = load(&request, data_dir)?;
+    strategy
+        .check_data(bars.len())
+        .map_err(|e| invalid("params", e))?;
+    let id = match request.id {
+        Some(id) => {
+            wire::validate_id(&id).map_err(|e| invalid("id", e))?;
+            id
+        }
+        None => format!("bt-{}", ulid::Ulid::new().to_string().to_lowercase()),
+    };
+    let topic = Topic::new(TopicKind::Backtest, &id).map_err(|e| invalid("id", e))?;
+    Ok(Plan {
+        id,
+        topic,
+        symbol: request.symbol.unwrap_or(name),
+        bars,
+        strategy,
+        account,
+        frequency,
+        start_paused: request.paused,
+    })
+}
+
+fn load(
+    request: &BacktestRequest,
+    data_dir: Option<&Path>,
+) -> Result<(Bars, String), RequestError> {
+    let need_dir = |field: &'static str| {
+        data_dir.ok_or_else(|| invalid(field, "needs the server to be started with --data-dir"))
+    };
+    match (&request.dataset, &request.csv, &request.path) {
+        (Some(name), None, None) => {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                || name.starts_with('.')
+            {
+                return Err(invalid(
+                    "dataset",
+                    format!("`{name}` is not a dataset name (a CSV file's stem, e.g. GOOG)"),
+                ));
+            }
+            let file = need_dir("dataset")?.join(format!("{name}.csv"));
+            if !file.is_file() {
+                return Err(invalid(
+                    "dataset",
+                    format!("no dataset `{name}` (no {})", file.display()),
+                ));
+            }
+            Ok((
+                Bars::load(&file).map_err(|e| invalid("dataset", e))?,
+                name.clone(),
+            ))
+        }
+        (None, Some(text), None) => Ok((
+            Bars::parse(text, "uploaded csv").map_err(|e| invalid("csv", e))?,
+            "uploaded".into(),
+        )),
+        (None, None, Some(path)) => {
+            // Judged by its text first, so the answer never depends on what exists
+            // outside the data directory; symlinks are judged after canonicalising.
+            let relative = Path::new(path)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+            if !relative {
+                return Err(invalid(
+                    "path",
+                    format!("`{path}` is outside the data directory"),
+                ));
+            }
+            let dir = need_dir("path")?
+                .canonicalize()
+                .map_err(|e| invalid("path", format!("data directory unreadable: {e}")))?;
+            let file = dir.join(path).canonicalize().map_err(|_| {
+                invalid(
+                    "path",
+                    format!("`{path}` is not a file in the data directory"),
+                )
+            })?;
+            if !file.starts_with(&dir) {
+                return Err(invalid(
+                    "path",
+                    format!("`{path}` is outside the data directory"),
+                ));
+            }
+            let name = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            Ok((Bars::load(&file).map_err(|e| invalid("path", e))?, name))
+        }
+        (None, None, None) => Err(invalid(
+            "dataset",
+            "is missing: give one of `dataset`, `csv` or `path`",
+        )),
+        _ => Err(invalid(
+            "dataset",
+            "give only one of `dataset`, `csv` or `path`",
+        )),
+    }
+}

@@ -1,0 +1,26 @@
+//! Why a request to start or reach a run was refused, shared by backtests and sessions:
+//! one shape for every refusal, which `routes` turns into its HTTP status and body.
+
+use app::protocol::FieldError;
+
+/// A refused request.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RequestError {
+    /// A field breaks a rule (422, naming the field).
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// The id is taken (409).
+    #[error("{kind} `{id}` already exists")]
+    Exists { kind: &'static str, id: String },
+    /// Nothing has this id (404).
+    #[error("no {kind} `{id}`")]
+    NotFound { kind: &'static str, id: String },
+    /// It exists but has finished, so it takes no more commands (409).
+    #[error("{kind} `{id}` is no longer running")]
+    Finished { kind: &'static str, id: String },
+}
+
+/// `problem` with `field`, as a refusal.
+pub fn invalid(field: &'static str, problem: impl std::fmt::Display) -> RequestError {
+    FieldError::new(field, problem).into()
+}

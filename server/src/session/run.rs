@@ -1,0 +1,152 @@
+//! One session's loop: market frames, commands and the countdown in; reasoning,
+//! decisions, fills and account updates out to `session:{ID}` and `trading:{SYMBOL}`.
+
+use std::time::Duration;
+
+use app::protocol::{
+    Countdown, Interval, Lifecycle, Message, SessionCompleted, SessionInitialized, Symbol,
+    Timestamp, Topic,
+};
+use chrono::Utc;
+use tokio_util::sync::CancellationToken;
+
+use super::market::{MarketFeed, MarketFrame};
+use super::paper::{Outputs, PaperSession};
+use super::registry::SessionInfo;
+use crate::hub::{Command, Delivery, Hub};
+
+/// What woke a session's loop.
+enum Event {
+    Stop,
+    Command(Option<Command>),
+    Countdown,
+    FellBehind,
+    Market(Option<Delivery>),
+}
+
+/// What a session's loop needs besides its [`PaperSession`].
+pub struct Runner {
+    pub hub: Hub,
+    pub info: SessionInfo,
+    pub topic: Topic,
+    pub symbol: Symbol,
+    pub interval: Interval,
+    pub stop: CancellationToken,
+}
+
+impl Runner {
+    fn publish(&self, out: Outputs) {
+        let trading = Topic::trading(&self.symbol);
+        for m in out.session {
+            self.send(&self.topic, m);
+        }
+        for m in out.trading {
+            self.send(&trading, m);
+        }
+    }
+
+    fn send(&self, topic: &Topic, message: Message) {
+        if let Err(e) = self.hub.publish(topic, message) {
+            tracing::error!(%topic, error = %e, "session could not publish");
+        }
+    }
+
+    /// Runs until stopped, cancelled or the market feed ends; publishes the close-out.
+    pub async fn run(self, mut session: PaperSession) {
+        let mut ownership = self.hub.own(&self.topic);
+        let mut market = MarketFeed::subscribe(&self.hub, &self.symbol);
+        self.send(
+            &self.topic,
+            Message::SessionInitialized(SessionInitialized {
+                session_id: self.info.session_id.clone(),
+                strategy: self.info.strategy.clone(),
+                params: self.info.params.clone(),
+                symbol: self.info.symbol.clone(),
+                interval: self.interval,
+                cash: self.info.cash,
+            }),
+        );
+        let mut countdown = tokio::time::interval(Duration::from_secs(1));
+        let mut open_time: Option<Timestamp> = None;
+        let mut paused = false;
+        let mut warmed_up = false;
+        let reason = loop {
+            let fell_behind = market.fell_behind();
+            let event = tokio::select! {
+                _ = self.stop.cancelled() => Event::Stop,
+                command = ownership.commands.recv() => Event::Command(command),
+                _ = countdown.tick() => Event::Countdown,
+                _ = fell_behind.cancelled() => Event::FellBehind,
+                frame = market.next() => Event::Market(frame),
+            };
+            match event {
+                Event::Stop => break "stopped".to_owned(),
+                Event::Command(Some(Command::Pause)) if !paused => {
+                    paused = true;
+                    let reason = Some("requested by a client".to_owned());
+                    self.send(&self.topic, Message::Paused(Lifecycle { reason }));
+                }
+                Event::Command(Some(Command::Resume)) if paused => {
+                    paused = false;
+                    self.send(&self.topic, Message::Resumed(Lifecycle::default()));
+                }
+                Event::Command(Some(Command::Pause | Command::Resume)) => {}
+                Event::Command(Some(Command::Cancel) | None) => break "cancelled".to_owned(),
+                Event::Countdown => {
+                    if let Some(t) = open_time {
+                        let end = t.unix_ms() + self.interval.millis();
+                        let left = (end - Utc::now().timestamp_millis()).max(0) as u64;
+                        let seconds_to_next_bar = left.div_ceil(1000);
+                        self.send(
+                            &self.topic,
+                            Message::Countdown(Countdown {
+                                seconds_to_next_bar,
+                            }),
+                        );
+                    }
+                }
+                Event::FellBehind => market.resume(&self.hub, "fell behind the market feed"),
+                Event::Market(None) => break "market feed ended".to_owned(),
+                Event::Market(Some(delivery)) => match market.read(delivery) {
+                    MarketFrame::Snapshot(candles) => {
+                        if warmed_up {
+                            tracing::warn!(
+                                session = %self.info.session_id,
+                                "market history missed: warming up again from the feed's candles"
+                            );
+                        }
+                        session.warm_up(&candles);
+                        warmed_up = true;
+                    }
+                    MarketFrame::Message(envelope) => match &envelope.message {
+                        Message::Candle(c) if c.closed => {
+                            self.send(&self.topic, Message::Candle(c.clone()));
+                            if !paused {
+                                self.publish(session.on_closed_candle(c));
+                            }
+                        }
+                        Message::Candle(c) => open_time = Some(c.open_time),
+                        // Paused: prices still mark the position, but nothing fills.
+                        Message::Tick(t) if paused => session.mark(t.price),
+                        Message::Tick(t) => {
+                            self.publish(session.on_price(t.price, envelope.timestamp));
+                        }
+                        _ => {}
+                    },
+                    MarketFrame::Gap => market.resume(&self.hub, "a gap in the market feed"),
+                    MarketFrame::Other => {}
+                },
+            }
+        };
+        market.unsubscribe(&self.hub);
+        self.publish(session.stop(Timestamp::from_datetime(Utc::now())));
+        let final_equity = session.equity();
+        self.send(
+            &self.topic,
+            Message::SessionCompleted(SessionCompleted {
+                reason,
+                final_equity,
+            }),
+        );
+    }
+}
