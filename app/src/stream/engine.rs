@@ -26,6 +26,13 @@ use crate::protocol::{Envelope, ServerFrame, Snapshot, Topic};
 
 pub type Shared = Rc<RefCell<Engine>>;
 
+/// Sets `signal` to `now` unless that is what it already shows (`was`).
+fn show<T: Clone + PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, now: &T, was: &T) {
+    if now != was {
+        signal.set(now.clone());
+    }
+}
+
 /// localStorage key of the real-time toggle.
 const REALTIME_KEY: &str = "tickwire.realtime";
 
@@ -203,34 +210,19 @@ impl Engine {
         None
     }
 
-    /// Writes the machine's status into the signals, field by field as it changed.
+    /// Writes the machine's status into the signals, field by field as it changed (a
+    /// signal set to an equal value would still wake everything that reads it).
     fn show_status(&mut self) {
         let now = self.machine.status().clone();
         let (was, s) = (&self.shown, self.status);
-        if now.state != was.state {
-            s.state.set(now.state);
-        }
-        if now.mode != was.mode {
-            s.mode.set(now.mode);
-        }
-        if now.realtime != was.realtime {
-            s.realtime.set(now.realtime);
-        }
-        if now.failures != was.failures {
-            s.failures.set(now.failures);
-        }
-        if now.reconnects != was.reconnects {
-            s.reconnects.set(now.reconnects);
-        }
-        if now.latency_ms != was.latency_ms {
-            s.latency_ms.set(now.latency_ms);
-        }
-        if now.last_update_ms != was.last_update_ms {
-            s.last_update_ms.set(now.last_update_ms);
-        }
-        if now.last_error != was.last_error {
-            s.last_error.set(now.last_error.clone());
-        }
+        show(s.state, &now.state, &was.state);
+        show(s.mode, &now.mode, &was.mode);
+        show(s.realtime, &now.realtime, &was.realtime);
+        show(s.failures, &now.failures, &was.failures);
+        show(s.reconnects, &now.reconnects, &was.reconnects);
+        show(s.latency_ms, &now.latency_ms, &was.latency_ms);
+        show(s.last_update_ms, &now.last_update_ms, &was.last_update_ms);
+        show(s.last_error, &now.last_error, &was.last_error);
         self.shown = now;
     }
 
