@@ -63,6 +63,9 @@ pub struct ServeArgs {
     /// Largest client frame accepted; a larger one closes that socket with 1009.
     #[arg(long, env = "TICKWIRE_MAX_MESSAGE_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(256..=16_777_216))]
     pub max_message_bytes: u64,
+    /// Largest HTTP request body; a larger one is refused with 413.
+    #[arg(long, env = "TICKWIRE_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
+    pub max_body_bytes: u64,
     /// Frames queued per connection beyond the history before it is closed as a slow consumer.
     #[arg(long, env = "TICKWIRE_OUTBOX", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub outbox: u64,

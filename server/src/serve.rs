@@ -92,6 +92,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             heartbeat: args.heartbeat(),
             max_message_bytes: args.max_message_bytes as usize,
             max_subscriptions: args.max_subscriptions as usize,
+            max_body_bytes: args.max_body_bytes as usize,
         },
         api_key: args.api_key.as_deref().map(Arc::from),
         leptos,

@@ -12,12 +12,14 @@ use crate::backtest::Backtests;
 use crate::hub::Hub;
 use crate::session::Sessions;
 
-/// Per-connection limits of the socket endpoints.
+/// Per-connection and per-request limits (SPEC section 12).
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
     pub heartbeat: Duration,
     pub max_message_bytes: usize,
     pub max_subscriptions: usize,
+    /// Largest HTTP request body (413 beyond).
+    pub max_body_bytes: usize,
 }
 
 /// Shared application state; cheap to clone.

@@ -278,6 +278,54 @@ async fn publish_validates_every_message_and_names_the_field() {
 }
 
 #[tokio::test]
+async fn bodies_must_be_json_and_within_the_size_limit() {
+    let running = server(|a| a.symbols.clear()).await;
+    let client = reqwest::Client::new();
+    let body = json!({"csv": "x", "strategy": "buy_and_hold"}).to_string();
+    // What a cross-site form could send: refused before it is read.
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = client
+            .post(http(&running, "/api/backtests"))
+            .body(body.clone());
+        if let Some(t) = content_type {
+            request = request.header("content-type", t);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 415, "{content_type:?}");
+        let reply: Value = response.json().await.unwrap();
+        assert!(
+            reply["error"].as_str().unwrap().contains("must be JSON"),
+            "{reply}"
+        );
+    }
+    // 40 MiB, over the 16 MiB default: 413 with the limit, as JSON.
+    let huge = format!(
+        r#"{{"csv": "{}", "strategy": "buy_and_hold"}}"#,
+        "x".repeat(40 << 20)
+    );
+    let response = client
+        .post(http(&running, "/api/backtests"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let reply: Value = response.json().await.unwrap();
+    assert_eq!(reply["details"]["limit"], 16 << 20, "{reply}");
+    assert_eq!(
+        get_json(&running, "/api/backtests").await,
+        json!([]),
+        "nothing started"
+    );
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
 async fn publish_needs_the_bearer_key_when_one_is_configured() {
     let running = server(|a| {
         a.symbols.clear();
@@ -289,6 +337,7 @@ async fn publish_needs_the_bearer_key_when_one_is_configured() {
     let send = |auth: Option<&str>| {
         let mut request = client
             .post(http(&running, "/api/publish"))
+            .header("content-type", "application/json")
             .body(body.clone());
         if let Some(a) = auth {
             request = request.header("authorization", a);

@@ -1,32 +1,69 @@
 //! JSON request bodies: one extractor for every handler that takes one, and one parser
-//! for the JSON a handler digs out itself. Malformed JSON is a 400; JSON that does not
-//! fit the request type is a 422 whose error names the field (`serde_path_to_error`),
-//! e.g. "`cash` invalid type: string \"lots\", expected f64", with the field in
-//! `details`.
+//! for the JSON a handler digs out itself. A body that does not say it is JSON is a
+//! 415 (a cross-site form cannot post `application/json` without CORS, which this
+//! server never grants); one over `--max-body-bytes` is a 413; malformed JSON is a
+//! 400; JSON that does not fit the request type is a 422 whose error names the field
+//! (`serde_path_to_error`), e.g. "`cash` invalid type: string \"lots\", expected f64",
+//! with the field in `details`.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use serde_json::json;
 
 use super::ApiError;
+use crate::state::AppState;
 
 /// A request body parsed as `T`; its rejection is an [`ApiError`].
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        require_json(req.headers())?;
+        let limit = state.limits.max_body_bytes;
+        let too_large = || {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("the body is larger than this server's limit of {limit} bytes"),
+            )
+            .with_details(json!({ "limit": limit }))
+        };
+        let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
-            .map_err(|e| ApiError::new(e.status(), e.body_text()))?;
+            .map_err(|_| too_large())?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de)
             .map(JsonBody)
             .map_err(refusal)
     }
+}
+
+/// Refuses a body whose `Content-Type` is not JSON (`application/json`, or any
+/// `application/…+json`).
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = given
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        return Ok(());
+    }
+    let shown = if given.is_empty() { "none" } else { given };
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        format!("the body must be JSON (`Content-Type: application/json`), got {shown}"),
+    ))
 }
 
 /// Parses JSON already read (a value, or a map built from values) as `T`.
