@@ -72,6 +72,14 @@ pub struct ServeArgs {
     /// Topics one connection may subscribe to at once.
     #[arg(long, env = "TICKWIRE_MAX_SUBSCRIPTIONS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_subscriptions: u64,
+    /// Origins of web pages, besides the server's own, that may open sockets and send
+    /// state-changing requests (`https://desk.example.com`), comma separated.
+    #[arg(long, env = "TICKWIRE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// The URL users reach the server by when it is not `--addr` (behind a proxy):
+    /// its origin is the server's own, and its host name is accepted in `Host`.
+    #[arg(long, env = "TICKWIRE_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Key outside producers must present as `Authorization: Bearer <key>` to publish.
     #[arg(long, env = "TICKWIRE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,

@@ -16,7 +16,7 @@ use app::protocol::SymbolInfo;
 use crate::feed::replay::{self, ReplaySource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
-use crate::routes;
+use crate::routes::{self, Origins};
 use crate::session::Sessions;
 use crate::state::{AppState, ConnectionLimits};
 
@@ -83,7 +83,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
+    let origins = Origins::new(addr, args.public_url.as_deref(), &args.allowed_origins)?;
     let state = AppState {
+        origins,
         hub: hub.clone(),
         sessions: Sessions::new(hub.clone(), symbols.clone()),
         symbols,

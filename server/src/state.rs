@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backtest::Backtests;
 use crate::hub::Hub;
+use crate::routes::Origins;
 use crate::session::Sessions;
 
 /// Per-connection and per-request limits (SPEC section 12).
@@ -30,6 +31,8 @@ pub struct AppState {
     pub backtests: Backtests,
     pub sessions: Sessions,
     pub limits: ConnectionLimits,
+    /// Which pages may drive the server, and which host names it answers to.
+    pub origins: Origins,
     /// When set, `POST /api/publish` needs `Authorization: Bearer <key>`.
     pub api_key: Option<Arc<str>>,
     pub leptos: LeptosOptions,

@@ -6,6 +6,7 @@ mod health;
 mod json;
 mod market;
 mod metrics;
+mod origin;
 mod publish;
 mod resume;
 mod sessions;
@@ -13,9 +14,11 @@ mod streams;
 mod ws;
 
 pub use error::ApiError;
+pub use origin::Origins;
 pub use publish::{parse_body as parse_publish_body, Publishable};
 
 use app::{shell, App};
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -50,6 +53,10 @@ pub fn router(state: AppState) -> Router {
             shell(leptos.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.origins.clone(),
+            origin::guard,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
