@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::api;
 use crate::components::form::{
     parse_number, strategy_title, Choice, NumberField, StrategyFields, StrategyInput,
 };
@@ -24,8 +25,8 @@ struct StartRequest {
     commission: f64,
 }
 
+/// A run as `POST /api/backtests` answers and `GET /api/backtests` lists it.
 #[derive(Clone, Deserialize)]
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct RunRef {
     backtest_id: String,
 }
@@ -40,9 +41,8 @@ pub fn BacktestsPage() -> impl IntoView {
     let commission = RwSignal::new("0.001".to_owned());
     let error = RwSignal::new(None::<String>);
 
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        match crate::api::get::<Vec<String>>("/api/datasets").await {
+    api::spawn(async move {
+        match api::get::<Vec<String>>("/api/datasets").await {
             Ok(list) => {
                 if dataset.get_untracked().is_empty() {
                     let pick = list.iter().find(|d| *d == "GOOG").or(list.first());
@@ -52,7 +52,7 @@ pub fn BacktestsPage() -> impl IntoView {
             }
             Err(e) => error.set(Some(format!("could not list datasets: {e}"))),
         }
-        if let Ok(list) = crate::api::get::<Vec<RunRef>>("/api/backtests").await {
+        if let Ok(list) = api::get::<Vec<RunRef>>("/api/backtests").await {
             runs.update(|r| {
                 for run in list.into_iter().rev() {
                     if !r.contains(&run.backtest_id) {
@@ -79,15 +79,12 @@ pub fn BacktestsPage() -> impl IntoView {
             Err(e) => return error.set(Some(e)),
         };
         error.set(None);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::post::<RunRef>("/api/backtests", &body).await {
+        api::spawn(async move {
+            match api::post::<RunRef>("/api/backtests", &body).await {
                 Ok(run) => runs.update(|r| r.insert(0, run.backtest_id)),
                 Err(e) => error.set(Some(e)),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = body;
     };
 
     view! {
@@ -170,12 +167,9 @@ fn BacktestRun(id: String) -> impl IntoView {
     let control_id = id.clone();
     let control = move |action: &'static str| {
         let url = format!("/api/backtests/{control_id}/{action}");
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let _ = crate::api::post::<serde_json::Value>(&url, &serde_json::json!({})).await;
+        api::spawn(async move {
+            let _ = api::post::<serde_json::Value>(&url, &serde_json::json!({})).await;
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = url;
     };
     let running = move || matches!(status(), RunStatus::Running | RunStatus::Pending);
 

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use crate::api;
 use crate::components::candle_chart::{CandleChart, CandleFeed};
 use crate::components::metrics::MetricsPanel;
 use crate::components::status::RealtimeToggle;
@@ -24,9 +25,8 @@ pub fn MarketPage() -> impl IntoView {
     let analysis = RwSignal::new(None::<Analysis>);
     let feed = CandleFeed::new();
 
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        match crate::api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
+    api::spawn(async move {
+        match api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
             Ok(list) => {
                 if selected.get_untracked().is_none() {
                     selected.set(list.first().map(|s| s.symbol.clone()));

@@ -7,15 +7,17 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
+use crate::api;
 use crate::components::form::{
     parse_number, strategy_title, Choice, NumberField, StrategyFields, StrategyInput,
 };
-use crate::protocol::{SessionSnapshot, SnapshotData, Topic, TopicKind};
+use crate::protocol::{SessionSnapshot, SnapshotData, SymbolInfo, Topic, TopicKind};
 use crate::stream::{use_topic, TopicEvent};
 
 /// Decisions shown (the most recent).
 const RECENT_DECISIONS: usize = 20;
 
+/// `POST /api/sessions`.
 #[derive(Serialize)]
 struct StartRequest {
     symbol: String,
@@ -44,9 +46,8 @@ pub fn SessionsPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let navigate = leptos_router::hooks::use_navigate();
 
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        match crate::api::get::<Vec<crate::protocol::SymbolInfo>>("/api/market/symbols").await {
+    api::spawn(async move {
+        match api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
             Ok(list) => {
                 let names: Vec<String> = list.iter().map(|s| s.symbol.to_string()).collect();
                 if symbol.get_untracked().is_empty() {
@@ -56,7 +57,7 @@ pub fn SessionsPage() -> impl IntoView {
             }
             Err(e) => error.set(Some(format!("could not load symbols: {e}"))),
         }
-        match crate::api::get::<Vec<SessionRef>>("/api/sessions").await {
+        match api::get::<Vec<SessionRef>>("/api/sessions").await {
             Ok(list) => sessions.set(list),
             Err(e) => error.set(Some(format!("could not list sessions: {e}"))),
         }
@@ -78,17 +79,14 @@ pub fn SessionsPage() -> impl IntoView {
         };
         error.set(None);
         let navigate = navigate.clone();
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::post::<SessionRef>("/api/sessions", &body).await {
+        api::spawn(async move {
+            match api::post::<SessionRef>("/api/sessions", &body).await {
                 Ok(s) => {
                     navigate(&format!("/sessions/{}", s.session_id), Default::default());
                 }
                 Err(e) => error.set(Some(e)),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (body, navigate);
     };
 
     view! {
@@ -136,14 +134,11 @@ pub fn SessionPage() -> impl IntoView {
     let stop_error = RwSignal::new(None::<String>);
     let stop = move |_| {
         let url = format!("/api/sessions/{}", id());
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            if let Err(e) = crate::api::delete::<serde_json::Value>(&url).await {
+        api::spawn(async move {
+            if let Err(e) = api::delete::<serde_json::Value>(&url).await {
                 stop_error.set(Some(e));
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = url;
     };
     let title = move || {
         state.with(|s| match &s.initialized {
