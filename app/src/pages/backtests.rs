@@ -9,8 +9,8 @@ use crate::components::form::{
     parse_number, strategy_title, Choice, NumberField, StrategyFields, StrategyInput,
 };
 use crate::components::line_chart::LineChart;
-use crate::protocol::{BacktestSnapshot, EquityPoint, RunStatus, SnapshotData, Topic, TopicKind};
-use crate::stream::{use_topic, TopicEvent};
+use crate::protocol::{BacktestSnapshot, EquityPoint, RunStatus, Topic, TopicKind};
+use crate::stream::use_topic_state;
 
 /// Rows shown in the trades table and the log panel (the most recent).
 const RECENT_ROWS: usize = 50;
@@ -112,19 +112,8 @@ pub fn BacktestsPage() -> impl IntoView {
 /// One run, following `backtest:{id}`.
 #[component]
 fn BacktestRun(id: String) -> impl IntoView {
-    let state = RwSignal::new(BacktestSnapshot::default());
     let topic = Topic::new(TopicKind::Backtest, &id).ok();
-    use_topic(
-        Signal::derive(move || topic.clone()),
-        move |event| match event {
-            TopicEvent::Reset(snapshot) => {
-                if let SnapshotData::Backtest(b) = &snapshot.data {
-                    state.set(b.clone());
-                }
-            }
-            TopicEvent::Message(envelope) => state.update(|s| s.apply(&envelope.message)),
-        },
-    );
+    let state = use_topic_state::<BacktestSnapshot>(Signal::derive(move || topic.clone()));
 
     let status = move || state.with(|s| s.status);
     let pct = move || {

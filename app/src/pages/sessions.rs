@@ -11,8 +11,8 @@ use crate::api;
 use crate::components::form::{
     parse_number, strategy_title, Choice, NumberField, StrategyFields, StrategyInput,
 };
-use crate::protocol::{SessionSnapshot, SnapshotData, SymbolInfo, Topic, TopicKind};
-use crate::stream::{use_topic, TopicEvent};
+use crate::protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
+use crate::stream::use_topic_state;
 
 /// Decisions shown (the most recent).
 const RECENT_DECISIONS: usize = 20;
@@ -121,16 +121,8 @@ pub fn SessionsPage() -> impl IntoView {
 pub fn SessionPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let state = RwSignal::new(SessionSnapshot::default());
     let topic = Signal::derive(move || Topic::new(TopicKind::Session, &id()).ok());
-    use_topic(topic, move |event| match event {
-        TopicEvent::Reset(snapshot) => {
-            if let SnapshotData::Session(s) = &snapshot.data {
-                state.set(s.clone());
-            }
-        }
-        TopicEvent::Message(envelope) => state.update(|s| s.apply(&envelope.message)),
-    });
+    let state = use_topic_state::<SessionSnapshot>(topic);
     let stop_error = RwSignal::new(None::<String>);
     let stop = move |_| {
         let url = format!("/api/sessions/{}", id());
