@@ -127,3 +127,33 @@ mod transport {
         drop(task);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_success_is_its_json() {
+        let answer: Result<Vec<String>, String> = read((200, r#"["GOOG"]"#.to_owned()));
+        assert_eq!(answer, Ok(vec!["GOOG".to_owned()]));
+    }
+
+    #[test]
+    fn a_refusal_is_the_servers_error_text() {
+        let answer: Result<serde_json::Value, String> =
+            read((422, r#"{"error":"`fast` must be below `slow`"}"#.to_owned()));
+        assert_eq!(answer, Err("`fast` must be below `slow`".to_owned()));
+    }
+
+    #[test]
+    fn a_refusal_without_an_error_body_is_its_status() {
+        let answer: Result<serde_json::Value, String> = read((502, "Bad Gateway".to_owned()));
+        assert_eq!(answer, Err("HTTP 502".to_owned()));
+    }
+
+    #[test]
+    fn a_success_that_does_not_parse_is_an_error_not_a_panic() {
+        let answer: Result<Vec<String>, String> = read((200, "{".to_owned()));
+        assert!(answer.is_err_and(|e| e.starts_with("unreadable answer")));
+    }
+}
