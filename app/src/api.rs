@@ -1,42 +1,159 @@
-//! JSON over HTTP to the server's REST endpoints (browser only). Errors are the
-//! server's own `{"error": ...}` text, or what went wrong on the way.
+//! JSON over HTTP to the server's REST endpoints. Errors are the server's own
+//! `{"error": ...}` text, or what went wrong on the way.
+//!
+//! Pages call the same functions whatever they are compiled for: in the browser they are
+//! real requests; on the server (rendering a page) [`spawn`] drops the task unrun and a
+//! request answers "not in a browser", so the first frame never waits on the network and
+//! SSR and hydration render alike. The `hydrate` split lives here and nowhere in pages.
+
+use std::future::Future;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+/// The body of an error answer.
 #[derive(Deserialize)]
 struct ApiError {
     error: String,
 }
 
-async fn read<T: DeserializeOwned>(
-    response: Result<gloo_net::http::Response, gloo_net::Error>,
-) -> Result<T, String> {
-    let response = response.map_err(|e| format!("request failed: {e}"))?;
-    if !response.ok() {
-        let status = response.status();
-        return Err(match response.json::<ApiError>().await {
+/// `GET url`, its JSON answer.
+pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
+    read(transport::send(Method::Get, url, None).await?)
+}
+
+/// `POST url` with `body` as JSON, its JSON answer.
+pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
+    let body =
+        serde_json::to_string(body).map_err(|e| format!("cannot encode the request: {e}"))?;
+    read(transport::send(Method::Post, url, Some(body)).await?)
+}
+
+/// `DELETE url`, its JSON answer.
+pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, String> {
+    read(transport::send(Method::Delete, url, None).await?)
+}
+
+/// Runs `task` in the browser, where requests are made; on the server it is dropped
+/// unrun.
+pub fn spawn(task: impl Future<Output = ()> + 'static) {
+    transport::spawn(task);
+}
+
+/// The methods the dashboard uses.
+#[derive(Clone, Copy)]
+enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+/// The JSON of an answer (its status, its body's text), or the server's error text (or
+/// the status when it sent none).
+fn read<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, String> {
+    if !(200..300).contains(&status) {
+        return Err(match serde_json::from_str::<ApiError>(&text) {
             Ok(e) => e.error,
             Err(_) => format!("HTTP {status}"),
         });
     }
-    response
-        .json()
-        .await
-        .map_err(|e| format!("unreadable answer: {e}"))
+    serde_json::from_str(&text).map_err(|e| format!("unreadable answer: {e}"))
 }
 
-pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    read(gloo_net::http::Request::get(url).send().await).await
+/// In the browser: `fetch` through gloo-net, tasks on the page's executor.
+#[cfg(feature = "hydrate")]
+mod transport {
+    use std::future::Future;
+
+    use gloo_net::http::{Request, RequestBuilder};
+
+    use super::Method;
+
+    /// Sends the request; the answer's status and body text.
+    pub async fn send(
+        method: Method,
+        url: &str,
+        body: Option<String>,
+    ) -> Result<(u16, String), String> {
+        let builder = match method {
+            Method::Get => Request::get(url),
+            Method::Post => Request::post(url),
+            Method::Delete => Request::delete(url),
+        };
+        let response = match body {
+            Some(body) => json_request(builder, body)?.send().await,
+            None => builder.send().await,
+        }
+        .map_err(|e| format!("request failed: {e}"))?;
+        let text = response
+            .text()
+            .await
+            .map_err(|e| format!("unreadable answer: {e}"))?;
+        Ok((response.status(), text))
+    }
+
+    /// The request with `body` as its JSON body.
+    fn json_request(builder: RequestBuilder, body: String) -> Result<Request, String> {
+        builder
+            .header("content-type", "application/json")
+            .body(body)
+            .map_err(|e| format!("cannot encode the request: {e}"))
+    }
+
+    /// Runs `task` on the page's executor.
+    pub fn spawn(task: impl Future<Output = ()> + 'static) {
+        leptos::task::spawn_local(task);
+    }
 }
 
-pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
-    let request = gloo_net::http::Request::post(url)
-        .json(body)
-        .map_err(|e| format!("cannot encode the request: {e}"))?;
-    read(request.send().await).await
+/// On the server: no requests while rendering.
+#[cfg(not(feature = "hydrate"))]
+mod transport {
+    use std::future::Future;
+
+    use super::Method;
+
+    /// Answers that there is no browser to send from.
+    pub async fn send(
+        _method: Method,
+        _url: &str,
+        _body: Option<String>,
+    ) -> Result<(u16, String), String> {
+        Err("not in a browser".to_owned())
+    }
+
+    /// Drops `task` unrun.
+    pub fn spawn(task: impl Future<Output = ()> + 'static) {
+        drop(task);
+    }
 }
 
-pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    read(gloo_net::http::Request::delete(url).send().await).await
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_success_is_its_json() {
+        let answer: Result<Vec<String>, String> = read((200, r#"["GOOG"]"#.to_owned()));
+        assert_eq!(answer, Ok(vec!["GOOG".to_owned()]));
+    }
+
+    #[test]
+    fn a_refusal_is_the_servers_error_text() {
+        let answer: Result<serde_json::Value, String> =
+            read((422, r#"{"error":"`fast` must be below `slow`"}"#.to_owned()));
+        assert_eq!(answer, Err("`fast` must be below `slow`".to_owned()));
+    }
+
+    #[test]
+    fn a_refusal_without_an_error_body_is_its_status() {
+        let answer: Result<serde_json::Value, String> = read((502, "Bad Gateway".to_owned()));
+        assert_eq!(answer, Err("HTTP 502".to_owned()));
+    }
+
+    #[test]
+    fn a_success_that_does_not_parse_is_an_error_not_a_panic() {
+        let answer: Result<Vec<String>, String> = read((200, "{".to_owned()));
+        assert!(answer.is_err_and(|e| e.starts_with("unreadable answer")));
+    }
 }

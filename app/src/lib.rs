@@ -10,7 +10,6 @@ pub mod chart;
 pub mod protocol;
 pub mod stream;
 
-#[cfg(feature = "hydrate")]
 mod api;
 mod components;
 mod pages;

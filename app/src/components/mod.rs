@@ -1,9 +1,32 @@
 //! Reusable pieces of the dashboard.
+//!
+//! - Everywhere: [`header`], [`status`] (connection dot, real-time toggle), [`toast`],
+//!   [`metrics`] (stream metrics; grids of figures), [`table`], [`form`] fields and
+//!   [`format`] (how values are written).
+//! - Market: [`candle_chart`].
+//! - A backtest run: [`run_header`] (title, status, pause/resume/cancel),
+//!   [`run_progress`], [`equity_charts`] (over [`line_chart`]), `metrics::RunMetrics`,
+//!   [`trades_table`], [`log_list`].
+//! - A session: [`session_header`] (countdown, stop), `metrics::SessionStats`,
+//!   [`positions_table`], [`reasoning`] (thinking and decisions).
+//!
+//! Run and session components take the topic's state signal (from
+//! `stream::use_topic_state`) and read only what they show.
 
 pub mod candle_chart;
+pub mod equity_charts;
 pub mod form;
+pub mod format;
 pub mod header;
 pub mod line_chart;
+pub mod log_list;
 pub mod metrics;
+pub mod positions_table;
+pub mod reasoning;
+pub mod run_header;
+pub mod run_progress;
+pub mod session_header;
 pub mod status;
+pub mod table;
 pub mod toast;
+pub mod trades_table;

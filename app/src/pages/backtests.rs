@@ -1,18 +1,22 @@
 //! The backtests page: a form that starts a run on a server dataset, and every run
-//! streaming live — progress, equity and drawdown, trades, logs, final metrics.
+//! streaming live — progress, equity and drawdown, trades, logs, final metrics. A run
+//! is its topic's state (`use_topic_state`) shown by the run components of
+//! `components/`.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::components::form::{
-    parse_number, strategy_title, Choice, NumberField, StrategyFields, StrategyInput,
-};
-use crate::components::line_chart::LineChart;
-use crate::protocol::{BacktestSnapshot, EquityPoint, RunStatus, SnapshotData, Topic, TopicKind};
-use crate::stream::{use_topic, TopicEvent};
-
-/// Rows shown in the trades table and the log panel (the most recent).
-const RECENT_ROWS: usize = 50;
+use crate::api;
+use crate::components::equity_charts::EquityCharts;
+use crate::components::form::{parse_number, Choice, NumberField, StrategyFields, StrategyInput};
+use crate::components::format::wire_name;
+use crate::components::log_list::LogList;
+use crate::components::metrics::RunMetrics;
+use crate::components::run_header::RunHeader;
+use crate::components::run_progress::RunProgress;
+use crate::components::trades_table::TradesTable;
+use crate::protocol::{BacktestSnapshot, Topic, TopicKind};
+use crate::stream::use_topic_state;
 
 /// `POST /api/backtests`.
 #[derive(Serialize)]
@@ -24,11 +28,8 @@ struct StartRequest {
     commission: f64,
 }
 
+/// A run as `POST /api/backtests` answers and `GET /api/backtests` lists it.
 #[derive(Clone, Deserialize)]
-#[cfg_attr(
-    not(feature = "hydrate"),
-    allow(dead_code, reason = "read only by the browser's start handler")
-)]
 struct RunRef {
     backtest_id: String,
 }
@@ -43,9 +44,8 @@ pub fn BacktestsPage() -> impl IntoView {
     let commission = RwSignal::new("0.001".to_owned());
     let error = RwSignal::new(None::<String>);
 
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        match crate::api::get::<Vec<String>>("/api/datasets").await {
+    api::spawn(async move {
+        match api::get::<Vec<String>>("/api/datasets").await {
             Ok(list) => {
                 if dataset.get_untracked().is_empty() {
                     let pick = list.iter().find(|d| *d == "GOOG").or(list.first());
@@ -55,7 +55,7 @@ pub fn BacktestsPage() -> impl IntoView {
             }
             Err(e) => error.set(Some(format!("could not list datasets: {e}"))),
         }
-        if let Ok(list) = crate::api::get::<Vec<RunRef>>("/api/backtests").await {
+        if let Ok(list) = api::get::<Vec<RunRef>>("/api/backtests").await {
             runs.update(|r| {
                 for run in list.into_iter().rev() {
                     if !r.contains(&run.backtest_id) {
@@ -82,15 +82,12 @@ pub fn BacktestsPage() -> impl IntoView {
             Err(e) => return error.set(Some(e)),
         };
         error.set(None);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::post::<RunRef>("/api/backtests", &body).await {
+        api::spawn(async move {
+            match api::post::<RunRef>("/api/backtests", &body).await {
                 Ok(run) => runs.update(|r| r.insert(0, run.backtest_id)),
                 Err(e) => error.set(Some(e)),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = body;
     };
 
     view! {
@@ -118,152 +115,18 @@ pub fn BacktestsPage() -> impl IntoView {
 /// One run, following `backtest:{id}`.
 #[component]
 fn BacktestRun(id: String) -> impl IntoView {
-    let state = RwSignal::new(BacktestSnapshot::default());
     let topic = Topic::new(TopicKind::Backtest, &id).ok();
-    use_topic(
-        Signal::derive(move || topic.clone()),
-        move |event| match event {
-            TopicEvent::Reset(snapshot) => {
-                if let SnapshotData::Backtest(b) = &snapshot.data {
-                    state.set(b.clone());
-                }
-            }
-            TopicEvent::Message(envelope) => state.update(|s| s.apply(&envelope.message)),
-        },
-    );
-
-    let status = move || state.with(|s| s.status);
-    let pct = move || {
-        state.with(|s| match s.status {
-            RunStatus::Complete => 100.0,
-            _ => s.progress.as_ref().map_or(0.0, |p| p.pct),
-        })
-    };
-    // Equity arrives in batches; other messages (progress, trades, logs) must not
-    // rebuild the charts' points, so they follow this key, not the whole state.
-    let equity_changed =
-        Memo::new(move |_| state.with(|s| (s.equity.len(), s.equity.last().map(|p| p.0))));
-    let series = move |y: fn(&EquityPoint) -> f64| {
-        Signal::derive(move || {
-            // Read, not only tracked: an unread memo is never computed, so it would
-            // not follow `state`.
-            let _key = equity_changed.get();
-            state.with_untracked(|s| {
-                s.equity
-                    .iter()
-                    .map(|p| (p.0.unix_ms() as f64, y(p)))
-                    .collect::<Vec<_>>()
-            })
-        })
-    };
-    let equity = series(|p| p.1);
-    let drawdown = series(|p| -p.2);
-    let title = move || {
-        state.with(|s| {
-            s.started.as_ref().map_or("starting…".to_owned(), |st| {
-                strategy_title(
-                    &st.strategy,
-                    &st.params,
-                    &st.symbol,
-                    format_args!("{} bars", st.total_bars),
-                )
-            })
-        })
-    };
-    let control_id = id.clone();
-    let control = move |action: &'static str| {
-        let url = format!("/api/backtests/{control_id}/{action}");
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let _ = crate::api::post::<serde_json::Value>(&url, &serde_json::json!({})).await;
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = url;
-    };
-    let running = move || matches!(status(), RunStatus::Running | RunStatus::Pending);
-
+    let state = use_topic_state::<BacktestSnapshot>(Signal::derive(move || topic.clone()));
+    let status = move || wire_name(state.with(|s| s.status));
+    let backtest_id = id.clone();
     view! {
-        <article class="panel run" data-testid="backtest-run" data-backtest-id=id data-status=move || format!("{:?}", status()).to_lowercase()>
-            <header>
-                <h3>{title}</h3>
-                <span class="run-status">{move || format!("{:?}", status()).to_lowercase()}</span>
-                <span class="controls">
-                    {
-                        let control = control.clone();
-                        move || running().then(|| { let control = control.clone(); view! { <button data-testid="backtest-pause" on:click=move |_| control("pause")>"Pause"</button> } })
-                    }
-                    {
-                        let control = control.clone();
-                        move || (status() == RunStatus::Paused).then(|| { let control = control.clone(); view! { <button data-testid="backtest-resume" on:click=move |_| control("resume")>"Resume"</button> } })
-                    }
-                    {
-                        let control = control.clone();
-                        move || (running() || status() == RunStatus::Paused).then(|| { let control = control.clone(); view! { <button data-testid="backtest-cancel" on:click=move |_| control("cancel")>"Cancel"</button> } })
-                    }
-                </span>
-            </header>
-            <div class="progress" data-testid="backtest-progress" data-pct=move || format!("{:.0}", pct())>
-                <div class="progress-bar" style:width=move || format!("{:.1}%", pct())></div>
-                <span class="progress-text">{move || state.with(|s| match &s.progress {
-                    Some(p) => format!("{:.0}% · {} / {} bars · {} trades · equity {:.2}", pct(), p.bars_processed, p.total_bars, p.trades, p.equity),
-                    None => format!("{:.0}%", pct()),
-                })}</span>
-            </div>
-            {move || state.with(|s| s.error.clone()).map(|e| view! { <p class="error">{e.error}{e.details.map(|d| format!(": {d}"))}</p> })}
-            <div class="run-charts">
-                <LineChart points=equity colour="#4f9cf9" label="Equity" testid="equity-chart"/>
-                <LineChart points=drawdown colour="#ef5350" label="Drawdown %" testid="drawdown-chart" fill=true/>
-            </div>
-            {move || state.with(|s| s.complete.clone().map(|c| (c, s.metrics.clone()))).map(|(c, _)| {
-                let m = c.metrics;
-                let pf = m.profit_factor.map_or("—".to_owned(), |v| format!("{v:.2}"));
-                view! {
-                    <dl class="metrics-grid" data-testid="backtest-metrics">
-                        <dt>"Final equity"</dt><dd>{format!("{:.2}", c.final_equity)}</dd>
-                        <dt>"Return"</dt><dd>{format!("{:.2}%", m.return_pct)}</dd>
-                        <dt>"Sharpe"</dt><dd>{format!("{:.2}", m.sharpe)}</dd>
-                        <dt>"Sortino"</dt><dd>{format!("{:.2}", m.sortino)}</dd>
-                        <dt>"Max drawdown"</dt><dd>{format!("{:.2}%", m.max_drawdown_pct)}</dd>
-                        <dt>"Win rate"</dt><dd>{format!("{:.1}%", m.win_rate)}</dd>
-                        <dt>"Profit factor"</dt><dd>{pf}</dd>
-                        <dt>"Trades"</dt><dd data-testid="backtest-trades-count">{m.trades}</dd>
-                        <dt>"Exposure"</dt><dd>{format!("{:.1}%", m.exposure_pct)}</dd>
-                        <dt>"Duration"</dt><dd>{format!("{} ms", c.duration_ms)}</dd>
-                    </dl>
-                }
-            })}
-            <details class="run-trades" open>
-                <summary>{move || format!("Trades ({})", state.with(|s| s.trades.len()))}</summary>
-                <table>
-                    <thead><tr><th>"#"</th><th>"Time"</th><th>"Side"</th><th>"Action"</th><th>"Price"</th><th>"Size"</th><th>"P&L"</th><th>"Reason"</th></tr></thead>
-                    <tbody>
-                        {move || state.with(|s| s.trades.iter().rev().take(RECENT_ROWS).map(|t| view! {
-                            <tr>
-                                <td>{t.id}</td>
-                                <td>{t.time.to_string()}</td>
-                                <td>{format!("{:?}", t.side).to_lowercase()}</td>
-                                <td>{format!("{:?}", t.action).to_lowercase()}</td>
-                                <td>{format!("{:.4}", t.price)}</td>
-                                <td>{t.size}</td>
-                                <td class=t.pnl.map_or("", |p| if p < 0.0 { "down" } else { "up" })>{t.pnl.map_or(String::new(), |p| format!("{p:.2}"))}</td>
-                                <td>{t.reason.clone()}</td>
-                            </tr>
-                        }).collect_view())}
-                    </tbody>
-                </table>
-            </details>
-            <details class="run-logs">
-                <summary>{move || format!("Log ({})", state.with(|s| s.logs.len()))}</summary>
-                <ol class="log">
-                    {move || state.with(|s| s.logs.iter().rev().take(RECENT_ROWS).map(|l| view! {
-                        <li class=format!("log-{:?}", l.level).to_lowercase()>
-                            <span class="log-level">{format!("{:?}", l.level).to_lowercase()}</span>
-                            {l.bar.map(|b| view! { <span class="log-bar">{format!("bar {b}")}</span> })}
-                            <span class="log-message">{l.message.clone()}</span>
-                        </li>
-                    }).collect_view())}
-                </ol>
-            </details>
+        <article class="panel run" data-testid="backtest-run" data-backtest-id=backtest_id data-status=status>
+            <RunHeader id state/>
+            <RunProgress state/>
+            <EquityCharts state/>
+            <RunMetrics state/>
+            <TradesTable state/>
+            <LogList state/>
         </article>
     }
     .into_any()

@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
+use crate::api;
 use crate::components::candle_chart::{CandleChart, CandleFeed};
+use crate::components::format::wire_name;
 use crate::components::metrics::MetricsPanel;
 use crate::components::status::RealtimeToggle;
 use crate::protocol::{
@@ -24,9 +26,8 @@ pub fn MarketPage() -> impl IntoView {
     let analysis = RwSignal::new(None::<Analysis>);
     let feed = CandleFeed::new();
 
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        match crate::api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
+    api::spawn(async move {
+        match api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
             Ok(list) => {
                 if selected.get_untracked().is_none() {
                     selected.set(list.first().map(|s| s.symbol.clone()));
@@ -157,7 +158,7 @@ fn AnalysisPanel(analysis: RwSignal<Option<Analysis>>, decimals: Signal<usize>) 
                             let d = if name.starts_with("rsi") { 1 } else { decimals.get() };
                             view! { <dt>{name.to_uppercase()}</dt><dd>{format!("{v:.d$}")}</dd> }
                         }).collect_view()}
-                        <dt>"Structure"</dt><dd>{format!("{:?}", a.structure).to_lowercase()}</dd>
+                        <dt>"Structure"</dt><dd>{wire_name(a.structure)}</dd>
                         <dt>"Patterns"</dt><dd>{if a.patterns.is_empty() { "none".to_owned() } else { a.patterns.join(", ") }}</dd>
                         <dt>"Confluence"</dt><dd>{format!("{:.2}", a.confluence)}</dd>
                     </dl>

@@ -7,15 +7,16 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
-use crate::components::form::{
-    parse_number, strategy_title, Choice, NumberField, StrategyFields, StrategyInput,
-};
-use crate::protocol::{SessionSnapshot, SnapshotData, Topic, TopicKind};
-use crate::stream::{use_topic, TopicEvent};
+use crate::api;
+use crate::components::form::{parse_number, Choice, NumberField, StrategyFields, StrategyInput};
+use crate::components::metrics::SessionStats;
+use crate::components::positions_table::{ClosedPositions, OpenPositions};
+use crate::components::reasoning::Reasoning;
+use crate::components::session_header::SessionHeader;
+use crate::protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
+use crate::stream::use_topic_state;
 
-/// Decisions shown (the most recent).
-const RECENT_DECISIONS: usize = 20;
-
+/// `POST /api/sessions`.
 #[derive(Serialize)]
 struct StartRequest {
     symbol: String,
@@ -44,9 +45,8 @@ pub fn SessionsPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     let navigate = leptos_router::hooks::use_navigate();
 
-    #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async move {
-        match crate::api::get::<Vec<crate::protocol::SymbolInfo>>("/api/market/symbols").await {
+    api::spawn(async move {
+        match api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
             Ok(list) => {
                 let names: Vec<String> = list.iter().map(|s| s.symbol.to_string()).collect();
                 if symbol.get_untracked().is_empty() {
@@ -56,7 +56,7 @@ pub fn SessionsPage() -> impl IntoView {
             }
             Err(e) => error.set(Some(format!("could not load symbols: {e}"))),
         }
-        match crate::api::get::<Vec<SessionRef>>("/api/sessions").await {
+        match api::get::<Vec<SessionRef>>("/api/sessions").await {
             Ok(list) => sessions.set(list),
             Err(e) => error.set(Some(format!("could not list sessions: {e}"))),
         }
@@ -78,17 +78,14 @@ pub fn SessionsPage() -> impl IntoView {
         };
         error.set(None);
         let navigate = navigate.clone();
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::post::<SessionRef>("/api/sessions", &body).await {
+        api::spawn(async move {
+            match api::post::<SessionRef>("/api/sessions", &body).await {
                 Ok(s) => {
                     navigate(&format!("/sessions/{}", s.session_id), Default::default());
                 }
                 Err(e) => error.set(Some(e)),
             }
         });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (body, navigate);
     };
 
     view! {
@@ -122,114 +119,20 @@ pub fn SessionsPage() -> impl IntoView {
 #[component]
 pub fn SessionPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let state = RwSignal::new(SessionSnapshot::default());
-    let topic = Signal::derive(move || Topic::new(TopicKind::Session, &id()).ok());
-    use_topic(topic, move |event| match event {
-        TopicEvent::Reset(snapshot) => {
-            if let SnapshotData::Session(s) = &snapshot.data {
-                state.set(s.clone());
-            }
-        }
-        TopicEvent::Message(envelope) => state.update(|s| s.apply(&envelope.message)),
-    });
-    let stop_error = RwSignal::new(None::<String>);
-    let stop = move |_| {
-        let url = format!("/api/sessions/{}", id());
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            if let Err(e) = crate::api::delete::<serde_json::Value>(&url).await {
-                stop_error.set(Some(e));
-            }
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = url;
-    };
-    let title = move || {
-        state.with(|s| match &s.initialized {
-            Some(i) => strategy_title(
-                &i.strategy,
-                &i.params,
-                &i.symbol,
-                format_args!("{} bars", i.interval),
-            ),
-            None => "waiting for the session…".to_owned(),
-        })
-    };
-    let money = |v: f64| format!("{v:.2}");
-
+    let id = Signal::derive(move || params.with(|p| p.get("id").unwrap_or_default()));
+    let topic = Signal::derive(move || Topic::new(TopicKind::Session, &id.get()).ok());
+    let state = use_topic_state::<SessionSnapshot>(topic);
     view! {
-        <section class="session" data-testid="session-view" data-session-id=id>
-            <header class="panel session-head">
-                <h2>{move || format!("Session {}", id())}</h2>
-                <p>{title}</p>
-                <p class="countdown" data-testid="session-countdown">{move || state.with(|s| match (&s.completed, &s.countdown) {
-                    (Some(c), _) => format!("Ended: {} (final equity {:.2})", c.reason, c.final_equity),
-                    (None, Some(c)) => format!("Next bar in {} s", c.seconds_to_next_bar),
-                    (None, None) => "Waiting for the open candle…".to_owned(),
-                })}</p>
-                {move || state.with(|s| s.completed.is_none()).then(|| view! { <button on:click=stop>"Stop session"</button> })}
-                {move || stop_error.get().map(|e| view! { <p class="error">{e}</p> })}
-            </header>
-            <div class="panel session-stats" data-testid="session-pnl">
-                {move || state.with(|s| s.stats.clone()).map(|st| view! {
-                    <dl class="metrics-grid">
-                        <dt>"Equity"</dt><dd>{money(st.equity)}</dd>
-                        <dt>"Cash"</dt><dd>{money(st.cash)}</dd>
-                        <dt>"Realized P&L"</dt><dd>{money(st.realized_pnl)}</dd>
-                        <dt>"Unrealized P&L"</dt><dd>{money(st.unrealized_pnl)}</dd>
-                        <dt>"Return"</dt><dd>{format!("{:.2}%", st.return_pct)}</dd>
-                        <dt>"Trades"</dt><dd>{st.trades}</dd>
-                        <dt>"Win rate"</dt><dd>{format!("{:.1}%", st.win_rate)}</dd>
-                    </dl>
-                })}
-            </div>
+        <section class="session" data-testid="session-view" data-session-id=move || id.get()>
+            <SessionHeader id state/>
+            <SessionStats state/>
             <div class="panel">
                 <h3>"Open positions"</h3>
-                <table data-testid="session-positions">
-                    <thead><tr><th>"#"</th><th>"Side"</th><th>"Qty"</th><th>"Entry"</th><th>"Last"</th><th>"Unrealized"</th></tr></thead>
-                    <tbody>
-                        {move || state.with(|s| s.open_positions.iter().map(|p| view! {
-                            <tr data-position-id=p.opened.position_id data-side=format!("{:?}", p.opened.side).to_lowercase() data-qty=p.opened.qty data-entry=p.opened.entry_price>
-                                <td>{p.opened.position_id}</td>
-                                <td>{format!("{:?}", p.opened.side).to_lowercase()}</td>
-                                <td>{p.opened.qty}</td>
-                                <td>{format!("{:.4}", p.opened.entry_price)}</td>
-                                <td>{format!("{:.4}", p.last_price)}</td>
-                                <td class=if p.unrealized_pnl < 0.0 { "down" } else { "up" }>{money(p.unrealized_pnl)}</td>
-                            </tr>
-                        }).collect_view())}
-                    </tbody>
-                </table>
+                <OpenPositions state/>
                 <h3>"Closed positions"</h3>
-                <table data-testid="session-closed">
-                    <thead><tr><th>"#"</th><th>"Exit"</th><th>"P&L"</th><th>"Return"</th><th>"Reason"</th></tr></thead>
-                    <tbody>
-                        {move || state.with(|s| s.closed_positions.iter().rev().map(|p| view! {
-                            <tr data-position-id=p.position_id>
-                                <td>{p.position_id}</td>
-                                <td>{format!("{:.4}", p.exit_price)}</td>
-                                <td class=if p.pnl < 0.0 { "down" } else { "up" }>{money(p.pnl)}</td>
-                                <td>{format!("{:.2}%", p.return_pct)}</td>
-                                <td>{p.reason.clone()}</td>
-                            </tr>
-                        }).collect_view())}
-                    </tbody>
-                </table>
+                <ClosedPositions state/>
             </div>
-            <div class="panel reasoning">
-                <h3>"Reasoning"</h3>
-                <p class="thinking" data-testid="session-thinking">{move || state.with(|s| s.thinking.iter().map(|t| t.chunk.as_str()).collect::<Vec<_>>().join(" "))}</p>
-                <ol class="decisions" data-testid="session-decisions">
-                    {move || state.with(|s| s.decisions.iter().rev().take(RECENT_DECISIONS).map(|d| view! {
-                        <li>
-                            <span class=format!("decision decision-{:?}", d.action).to_lowercase()>{format!("{:?}", d.action).to_uppercase()}</span>
-                            <span class="decision-time">{d.bar_time.clock()}</span>
-                            " "{d.reasoning.clone()}
-                        </li>
-                    }).collect_view())}
-                </ol>
-            </div>
+            <Reasoning state/>
         </section>
     }
     .into_any()

@@ -10,6 +10,8 @@ use super::time::Timestamp;
 /// Long or short.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Side {
     Long,
     Short,
@@ -18,6 +20,8 @@ pub enum Side {
 /// Whether a trade message opens or closes a position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum TradeAction {
     Entry,
     Exit,
@@ -95,6 +99,8 @@ pub struct Metrics {
 /// Severity of a `log` message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum LogLevel {
     Trace,
     Debug,
@@ -139,6 +145,8 @@ pub struct ErrorInfo {
 /// Where a backtest stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum RunStatus {
     #[default]
     Pending,

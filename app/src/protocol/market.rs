@@ -132,6 +132,8 @@ pub struct Tick {
 /// Market structure read from recent swings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum Structure {
     Uptrend,
     Downtrend,

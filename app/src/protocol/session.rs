@@ -23,6 +23,8 @@ pub struct SessionInitialized {
 /// What a decision does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum DecisionAction {
     Buy,
     Sell,

@@ -8,6 +8,8 @@
 //! - [`cursor`]: per-topic seq bookkeeping: apply, drop a duplicate, or detect a gap.
 //! - [`status`]: the signals the header and metrics panel show.
 //! - [`client`]: what components call (`use_topic`, the real-time toggle).
+//! - [`topic_state`]: `use_topic_state`, a topic's folded state as a signal (what pages
+//!   use).
 //! - `engine` (browser only): the shell that wires sockets, timers and polls to the
 //!   machine.
 
@@ -20,6 +22,8 @@ mod fixtures;
 pub mod machine;
 pub mod policy;
 pub mod status;
+pub mod topic_state;
 
 pub use client::{use_topic, StreamClient, TopicEvent};
 pub use status::{ConnectionState, Mode, StreamStatus};
+pub use topic_state::{use_topic_state, TopicState};

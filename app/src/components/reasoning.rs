@@ -1,0 +1,48 @@
+//! A session's reasoning: the chunks of the decision in progress as they stream, then
+//! the decisions made, the most recent first.
+
+use leptos::prelude::*;
+
+use super::format::wire_name;
+use super::table::newest_first;
+use crate::protocol::{Decision, SessionSnapshot};
+
+/// Decisions shown (the most recent).
+const RECENT_DECISIONS: usize = 20;
+
+/// The reasoning panel: the thinking in progress and the [`RECENT_DECISIONS`] latest
+/// decisions.
+#[component]
+pub fn Reasoning(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoView {
+    let thinking = move || {
+        state.with(|s| {
+            s.thinking
+                .iter()
+                .map(|t| t.chunk.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+    };
+    let decisions =
+        move || state.with(|s| newest_first(&s.decisions, RECENT_DECISIONS, decision_item));
+    view! {
+        <div class="panel reasoning">
+            <h3>"Reasoning"</h3>
+            <p class="thinking" data-testid="session-thinking">{thinking}</p>
+            <ol class="decisions" data-testid="session-decisions">{decisions}</ol>
+        </div>
+    }
+}
+
+/// One decision: its action in capitals (classed `decision-buy`, `decision-sell`, …),
+/// the bar's time and the reasoning.
+fn decision_item(d: &Decision) -> impl IntoView {
+    let action = wire_name(d.action);
+    view! {
+        <li>
+            <span class=format!("decision decision-{action}")>{action.to_uppercase()}</span>
+            <span class="decision-time">{d.bar_time.clock()}</span>
+            " "{d.reasoning.clone()}
+        </li>
+    }
+}

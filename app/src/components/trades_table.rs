@@ -1,0 +1,38 @@
+//! A backtest run's trades, the most recent first, in a collapsible table.
+
+use leptos::prelude::*;
+
+use super::format::{gain_class, money, price, wire_name};
+use super::table::{newest_first, Table};
+use crate::protocol::{BacktestSnapshot, Trade};
+
+/// Trades shown (the most recent).
+const RECENT_TRADES: usize = 50;
+
+/// "Trades (n)", then the [`RECENT_TRADES`] most recent fills.
+#[component]
+pub fn TradesTable(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoView {
+    let rows = move || state.with(|s| newest_first(&s.trades, RECENT_TRADES, trade_row));
+    view! {
+        <details class="run-trades" open>
+            <summary>{move || format!("Trades ({})", state.with(|s| s.trades.len()))}</summary>
+            <Table headers=&["#", "Time", "Side", "Action", "Price", "Size", "P&L", "Reason"]>{rows}</Table>
+        </details>
+    }
+}
+
+/// One fill; the P&L (exits only) coloured by its sign.
+fn trade_row(t: &Trade) -> impl IntoView {
+    view! {
+        <tr>
+            <td>{t.id}</td>
+            <td>{t.time.to_string()}</td>
+            <td>{wire_name(t.side)}</td>
+            <td>{wire_name(t.action)}</td>
+            <td>{price(t.price)}</td>
+            <td>{t.size}</td>
+            <td class=t.pnl.map_or("", gain_class)>{t.pnl.map_or(String::new(), money)}</td>
+            <td>{t.reason.clone()}</td>
+        </tr>
+    }
+}
