@@ -8,6 +8,7 @@
 
 use std::future::Future;
 
+use leptos::prelude::{RwSignal, Set};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +33,31 @@ pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Resu
 /// `DELETE url`, its JSON answer.
 pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, String> {
     read(transport::send(Method::Delete, url, None).await?)
+}
+
+/// A form's submit: `body` (or why the form could not build it) is posted to `url`; the
+/// answer goes to `on_ok`, and a refusal, the form's or the server's, into `error`
+/// (cleared when the request goes out).
+pub fn submit<B, T>(
+    url: &'static str,
+    body: Result<B, String>,
+    error: RwSignal<Option<String>>,
+    on_ok: impl FnOnce(T) + 'static,
+) where
+    B: Serialize + 'static,
+    T: DeserializeOwned + 'static,
+{
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => return error.set(Some(e)),
+    };
+    error.set(None);
+    spawn(async move {
+        match post::<T>(url, &body).await {
+            Ok(answer) => on_ok(answer),
+            Err(e) => error.set(Some(e)),
+        }
+    });
 }
 
 /// Runs `task` in the browser, where requests are made; on the server it is dropped

@@ -77,16 +77,8 @@ pub fn BacktestsPage() -> impl IntoView {
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = match request() {
-            Ok(body) => body,
-            Err(e) => return error.set(Some(e)),
-        };
-        error.set(None);
-        api::spawn(async move {
-            match api::post::<RunRef>("/api/backtests", &body).await {
-                Ok(run) => runs.update(|r| r.insert(0, run.backtest_id)),
-                Err(e) => error.set(Some(e)),
-            }
+        api::submit("/api/backtests", request(), error, move |run: RunRef| {
+            runs.update(|r| r.insert(0, run.backtest_id));
         });
     };
 

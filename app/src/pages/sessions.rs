@@ -72,19 +72,9 @@ pub fn SessionsPage() -> impl IntoView {
                 cash: parse_number("cash", &cash.get_untracked())?,
             })
         })();
-        let body = match body {
-            Ok(body) => body,
-            Err(e) => return error.set(Some(e)),
-        };
-        error.set(None);
         let navigate = navigate.clone();
-        api::spawn(async move {
-            match api::post::<SessionRef>("/api/sessions", &body).await {
-                Ok(s) => {
-                    navigate(&format!("/sessions/{}", s.session_id), Default::default());
-                }
-                Err(e) => error.set(Some(e)),
-            }
+        api::submit("/api/sessions", body, error, move |s: SessionRef| {
+            navigate(&format!("/sessions/{}", s.session_id), Default::default());
         });
     };
 
