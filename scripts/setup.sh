@@ -4,12 +4,14 @@
 # prints nothing when there is nothing to do.
 #
 #   scripts/setup.sh         toolchain for building and running tickwire
-#   scripts/setup.sh --e2e   also Chromium and the end2end npm packages
+#   scripts/setup.sh --e2e   also what the test command needs: Chromium, the end2end npm
+#                            packages and leptosfmt
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
+LEPTOSFMT_VERSION=0.1.33
 
 say() { echo "setup: $*" >&2; }
 
@@ -75,4 +77,8 @@ if [ "${1:-}" = "--e2e" ]; then
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     fi
     npm_install_locked end2end
+    if ! cargo_has leptosfmt "$LEPTOSFMT_VERSION"; then
+        say "installing leptosfmt $LEPTOSFMT_VERSION (the view! formatter the style gate runs)"
+        cargo install leptosfmt --version "$LEPTOSFMT_VERSION" --locked
+    fi
 fi

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --e2e
 source scripts/env.sh
 
-echo "== Style: rustfmt, then clippy with warnings as errors (native, then wasm32)"
+echo "== Style: rustfmt and leptosfmt, then clippy with warnings as errors (native, wasm32)"
 cargo fmt --all --check
+leptosfmt --check --quiet app/src
 cargo clippy --all-targets -p app -p server -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 

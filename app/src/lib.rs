@@ -28,15 +28,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <!DOCTYPE html>
         <html lang="en">
             <head>
-                <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
-                <MetaTags/>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
             </head>
             <body>
-                <App/>
+                <App />
             </body>
         </html>
     }
@@ -51,19 +51,22 @@ pub fn App() -> impl IntoView {
     provide_context(toasts);
     StreamClient::provide(move |text| toasts.push(text));
     view! {
-        <Stylesheet id="leptos" href="/pkg/tickwire.css"/>
-        <Title text="tickwire"/>
+        <Stylesheet id="leptos" href="/pkg/tickwire.css" />
+        <Title text="tickwire" />
         <Router>
-            <components::header::Header/>
+            <components::header::Header />
             <main>
                 <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=pages::market::MarketPage/>
-                    <Route path=StaticSegment("backtests") view=pages::backtests::BacktestsPage/>
-                    <Route path=StaticSegment("sessions") view=pages::sessions::SessionsPage/>
-                    <Route path=(StaticSegment("sessions"), ParamSegment("id")) view=pages::sessions::SessionPage/>
+                    <Route path=StaticSegment("") view=pages::market::MarketPage />
+                    <Route path=StaticSegment("backtests") view=pages::backtests::BacktestsPage />
+                    <Route path=StaticSegment("sessions") view=pages::sessions::SessionsPage />
+                    <Route
+                        path=(StaticSegment("sessions"), ParamSegment("id"))
+                        view=pages::sessions::SessionPage
+                    />
                 </Routes>
             </main>
-            <ToastList/>
+            <ToastList />
         </Router>
     }
 }

@@ -28,8 +28,14 @@ pub fn EquityCharts(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoV
     let drawdown = series(|p| -p.2);
     view! {
         <div class="run-charts">
-            <LineChart points=equity colour="#4f9cf9" label="Equity" testid="equity-chart"/>
-            <LineChart points=drawdown colour="#ef5350" label="Drawdown %" testid="drawdown-chart" fill=true/>
+            <LineChart points=equity colour="#4f9cf9" label="Equity" testid="equity-chart" />
+            <LineChart
+                points=drawdown
+                colour="#ef5350"
+                label="Drawdown %"
+                testid="drawdown-chart"
+                fill=true
+            />
         </div>
     }
 }

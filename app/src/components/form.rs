@@ -13,8 +13,15 @@ pub fn NumberField(
     value: RwSignal<String>,
 ) -> impl IntoView {
     view! {
-        <label>{label}
-            <input type="number" step="any" name=name prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+        <label>
+            {label}
+            <input
+                type="number"
+                step="any"
+                name=name
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
         </label>
     }
 }
@@ -28,8 +35,13 @@ pub fn Choice(
     #[prop(into)] options: Signal<Vec<String>>,
 ) -> impl IntoView {
     view! {
-        <label>{label}
-            <select name=name prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
+        <label>
+            {label}
+            <select
+                name=name
+                prop:value=move || value.get()
+                on:change=move |ev| value.set(event_target_value(&ev))
+            >
                 <For each=move || options.get() key=|o| o.clone() let:o>
                     <option value=o>{o.clone()}</option>
                 </For>
@@ -109,14 +121,22 @@ pub fn StrategyFields(input: StrategyInput) -> impl IntoView {
             params
                 .iter()
                 .filter(|(s, _, _)| *s == strategy)
-                .map(|(_, name, text)| view! { <NumberField label=*name name=*name value=*text/> })
+                .map(|(_, name, text)| view! { <NumberField label=*name name=*name value=*text /> })
                 .collect_view()
         })
     };
     view! {
-        <label>"Strategy"
-            <select name="strategy" prop:value=move || value.get() on:change=move |ev| value.set(event_target_value(&ev))>
-                {STRATEGIES.iter().map(|(id, label, _)| view! { <option value=*id>{*label}</option> }).collect_view()}
+        <label>
+            "Strategy"
+            <select
+                name="strategy"
+                prop:value=move || value.get()
+                on:change=move |ev| value.set(event_target_value(&ev))
+            >
+                {STRATEGIES
+                    .iter()
+                    .map(|(id, label, _)| view! { <option value=*id>{*label}</option> })
+                    .collect_view()}
             </select>
         </label>
         {fields}

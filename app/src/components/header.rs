@@ -8,13 +8,15 @@ use super::status::StatusIndicator;
 pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
-            <a class="brand" href="/">"tickwire"</a>
+            <a class="brand" href="/">
+                "tickwire"
+            </a>
             <nav>
                 <a href="/">"Market"</a>
                 <a href="/backtests">"Backtests"</a>
                 <a href="/sessions">"Sessions"</a>
             </nav>
-            <StatusIndicator/>
+            <StatusIndicator />
         </header>
     }
 }

@@ -27,7 +27,11 @@ pub fn LineChart(
     view! {
         <figure class="line-chart">
             <figcaption>{label}</figcaption>
-            <canvas node_ref=canvas data-testid=testid data-points=move || points.with(Vec::len)></canvas>
+            <canvas
+                node_ref=canvas
+                data-testid=testid
+                data-points=move || points.with(Vec::len)
+            ></canvas>
         </figure>
     }
 }

@@ -24,11 +24,36 @@ pub fn MetricsPanel() -> impl IntoView {
     };
     view! {
         <section class="metrics panel" aria-label="Stream metrics">
-            <div><span class="k">"Latency"</span><span class="v" data-testid="metrics-latency">{latency}</span></div>
-            <div><span class="k">"Rate"</span><span class="v" data-testid="metrics-rate">{move || format!("{:.0} msg/s", s.rate.get())}</span></div>
-            <div><span class="k">"Mode"</span><span class="v" data-testid="metrics-mode">{move || s.mode.get().as_str()}</span></div>
-            <div><span class="k">"Last update"</span><span class="v" data-testid="metrics-last-update">{last_update}</span></div>
-            <div><span class="k">"Reconnects"</span><span class="v" data-testid="metrics-reconnects">{move || s.reconnects.get()}</span></div>
+            <div>
+                <span class="k">"Latency"</span>
+                <span class="v" data-testid="metrics-latency">
+                    {latency}
+                </span>
+            </div>
+            <div>
+                <span class="k">"Rate"</span>
+                <span class="v" data-testid="metrics-rate">
+                    {move || format!("{:.0} msg/s", s.rate.get())}
+                </span>
+            </div>
+            <div>
+                <span class="k">"Mode"</span>
+                <span class="v" data-testid="metrics-mode">
+                    {move || s.mode.get().as_str()}
+                </span>
+            </div>
+            <div>
+                <span class="k">"Last update"</span>
+                <span class="v" data-testid="metrics-last-update">
+                    {last_update}
+                </span>
+            </div>
+            <div>
+                <span class="k">"Reconnects"</span>
+                <span class="v" data-testid="metrics-reconnects">
+                    {move || s.reconnects.get()}
+                </span>
+            </div>
         </section>
     }
 }
@@ -70,7 +95,15 @@ pub fn MetricsGrid(
 ) -> impl IntoView {
     view! {
         <dl class="metrics-grid" data-testid=testid>
-            {figures.into_iter().map(|f| view! { <dt>{f.label}</dt><dd data-testid=f.testid>{f.value}</dd> }).collect_view()}
+            {figures
+                .into_iter()
+                .map(|f| {
+                    view! {
+                        <dt>{f.label}</dt>
+                        <dd data-testid=f.testid>{f.value}</dd>
+                    }
+                })
+                .collect_view()}
         </dl>
     }
 }
@@ -97,7 +130,7 @@ pub fn RunMetrics(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoVie
                 Figure::new("Exposure", percent(m.exposure_pct, 1)),
                 Figure::new("Duration", format!("{} ms", c.duration_ms)),
             ];
-            view! { <MetricsGrid figures testid="backtest-metrics"/> }
+            view! { <MetricsGrid figures testid="backtest-metrics" /> }
         })
     }
 }
@@ -116,8 +149,12 @@ pub fn SessionStats(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoVi
                 Figure::new("Trades", st.trades),
                 Figure::new("Win rate", percent(st.win_rate, 1)),
             ];
-            view! { <MetricsGrid figures/> }
+            view! { <MetricsGrid figures /> }
         })
     };
-    view! { <div class="panel session-stats" data-testid="session-pnl">{stats}</div> }
+    view! {
+        <div class="panel session-stats" data-testid="session-pnl">
+            {stats}
+        </div>
+    }
 }

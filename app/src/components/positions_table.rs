@@ -13,7 +13,12 @@ use crate::protocol::{OpenPosition, PositionClosed, SessionSnapshot};
 pub fn OpenPositions(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoView {
     let rows = move || state.with(|s| s.open_positions.iter().map(open_row).collect_view());
     view! {
-        <Table headers=&["#", "Side", "Qty", "Entry", "Last", "Unrealized"] testid="session-positions">{rows}</Table>
+        <Table
+            headers=&["#", "Side", "Qty", "Entry", "Last", "Unrealized"]
+            testid="session-positions"
+        >
+            {rows}
+        </Table>
     }
 }
 
@@ -22,7 +27,9 @@ pub fn OpenPositions(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoV
 pub fn ClosedPositions(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoView {
     let rows = move || state.with(|s| newest_first(&s.closed_positions, usize::MAX, closed_row));
     view! {
-        <Table headers=&["#", "Exit", "P&L", "Return", "Reason"] testid="session-closed">{rows}</Table>
+        <Table headers=&["#", "Exit", "P&L", "Return", "Reason"] testid="session-closed">
+            {rows}
+        </Table>
     }
 }
 
@@ -30,7 +37,12 @@ pub fn ClosedPositions(#[prop(into)] state: Signal<SessionSnapshot>) -> impl Int
 fn open_row(p: &OpenPosition) -> impl IntoView {
     let side = wire_name(p.opened.side);
     view! {
-        <tr data-position-id=p.opened.position_id data-side=side data-qty=p.opened.qty data-entry=p.opened.entry_price>
+        <tr
+            data-position-id=p.opened.position_id
+            data-side=side
+            data-qty=p.opened.qty
+            data-entry=p.opened.entry_price
+        >
             <td>{p.opened.position_id}</td>
             <td>{side}</td>
             <td>{p.opened.qty}</td>

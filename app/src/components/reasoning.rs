@@ -28,8 +28,12 @@ pub fn Reasoning(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoView 
     view! {
         <div class="panel reasoning">
             <h3>"Reasoning"</h3>
-            <p class="thinking" data-testid="session-thinking">{thinking}</p>
-            <ol class="decisions" data-testid="session-decisions">{decisions}</ol>
+            <p class="thinking" data-testid="session-thinking">
+                {thinking}
+            </p>
+            <ol class="decisions" data-testid="session-decisions">
+                {decisions}
+            </ol>
         </div>
     }
 }
@@ -42,7 +46,8 @@ fn decision_item(d: &Decision) -> impl IntoView {
         <li>
             <span class=format!("decision decision-{action}")>{action.to_uppercase()}</span>
             <span class="decision-time">{d.bar_time.clock()}</span>
-            " "{d.reasoning.clone()}
+            " "
+            {d.reasoning.clone()}
         </li>
     }
 }

@@ -72,7 +72,10 @@ pub fn RunHeader(id: String, #[prop(into)] state: Signal<BacktestSnapshot>) -> i
             move || {
                 control.offered(status()).then(|| {
                     view! {
-                        <button data-testid=format!("backtest-{}", wire_name(control)) on:click=move |_| send(control)>
+                        <button
+                            data-testid=format!("backtest-{}", wire_name(control))
+                            on:click=move |_| send(control)
+                        >
                             {control.label()}
                         </button>
                     }

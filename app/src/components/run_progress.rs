@@ -33,7 +33,11 @@ pub fn RunProgress(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoVi
         })
     };
     view! {
-        <div class="progress" data-testid="backtest-progress" data-pct=move || format!("{:.0}", pct())>
+        <div
+            class="progress"
+            data-testid="backtest-progress"
+            data-pct=move || format!("{:.0}", pct())
+        >
             <div class="progress-bar" style:width=move || format!("{:.1}%", pct())></div>
             <span class="progress-text">{text}</span>
         </div>

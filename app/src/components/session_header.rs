@@ -44,8 +44,14 @@ pub fn SessionHeader(
         <header class="panel session-head">
             <h2>{move || format!("Session {}", id.get())}</h2>
             <p>{title}</p>
-            <p class="countdown" data-testid="session-countdown">{countdown}</p>
-            {move || state.with(|s| s.completed.is_none()).then(|| view! { <button on:click=stop>"Stop session"</button> })}
+            <p class="countdown" data-testid="session-countdown">
+                {countdown}
+            </p>
+            {move || {
+                state
+                    .with(|s| s.completed.is_none())
+                    .then(|| view! { <button on:click=stop>"Stop session"</button> })
+            }}
             {move || stop_error.get().map(|e| view! { <p class="error">{e}</p> })}
         </header>
     }

@@ -42,7 +42,9 @@ pub fn StatusIndicator() -> impl IntoView {
         >
             <span class=move || format!("dot dot-{}", s.state.get().colour())></span>
             <span class="status-label">{label}</span>
-            <span class="status-reconnects" title="reconnections">{move || format!("↻{}", s.reconnects.get())}</span>
+            <span class="status-reconnects" title="reconnections">
+                {move || format!("↻{}", s.reconnects.get())}
+            </span>
         </span>
     }
 }

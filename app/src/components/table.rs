@@ -14,7 +14,9 @@ pub fn Table(
 ) -> impl IntoView {
     view! {
         <table data-testid=testid>
-            <thead><tr>{headers.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr></thead>
+            <thead>
+                <tr>{headers.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr>
+            </thead>
             <tbody>{children()}</tbody>
         </table>
     }

@@ -53,7 +53,9 @@ pub fn ToastList() -> impl IntoView {
     view! {
         <div class="toasts" aria-live="polite">
             <For each=move || toasts.list.get() key=|(id, _)| *id let:toast>
-                <div class="toast" data-testid="toast" role="status">{toast.1}</div>
+                <div class="toast" data-testid="toast" role="status">
+                    {toast.1}
+                </div>
             </For>
         </div>
     }

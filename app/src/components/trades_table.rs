@@ -16,7 +16,16 @@ pub fn TradesTable(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoVi
     view! {
         <details class="run-trades" open>
             <summary>{move || format!("Trades ({})", state.with(|s| s.trades.len()))}</summary>
-            <Table headers=&["#", "Time", "Side", "Action", "Price", "Size", "P&L", "Reason"]>{rows}</Table>
+            <Table headers=&[
+                "#",
+                "Time",
+                "Side",
+                "Action",
+                "Price",
+                "Size",
+                "P&L",
+                "Reason",
+            ]>{rows}</Table>
         </details>
     }
 }

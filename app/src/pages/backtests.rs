@@ -86,17 +86,35 @@ pub fn BacktestsPage() -> impl IntoView {
         <section class="backtests">
             <form class="panel backtest-form" on:submit=submit>
                 <h2>"New backtest"</h2>
-                <Choice label="Dataset" name="dataset" value=dataset options=datasets/>
-                <StrategyFields input=strategy/>
-                <NumberField label="Cash" name="cash" value=cash/>
-                <NumberField label="Commission" name="commission" value=commission/>
-                <button type="submit" data-testid="backtest-start">"Start"</button>
-                {move || error.get().map(|e| view! { <p class="error" data-testid="backtest-error">{e}</p> })}
+                <Choice label="Dataset" name="dataset" value=dataset options=datasets />
+                <StrategyFields input=strategy />
+                <NumberField label="Cash" name="cash" value=cash />
+                <NumberField label="Commission" name="commission" value=commission />
+                <button type="submit" data-testid="backtest-start">
+                    "Start"
+                </button>
+                {move || {
+                    error
+                        .get()
+                        .map(|e| {
+                            view! {
+                                <p class="error" data-testid="backtest-error">
+                                    {e}
+                                </p>
+                            }
+                        })
+                }}
             </form>
             <div class="runs">
-                {move || runs.with(Vec::is_empty).then(|| view! { <p class="muted">"No backtests yet: start one with the form."</p> })}
-                <For each=move || runs.get() key=|id| id.clone() let:id>
-                    <BacktestRun id/>
+                {move || {
+                    runs.with(Vec::is_empty)
+                        .then(|| {
+                            view! {
+                                <p class="muted">"No backtests yet: start one with the form."</p>
+                            }
+                        })
+                }} <For each=move || runs.get() key=|id| id.clone() let:id>
+                    <BacktestRun id />
                 </For>
             </div>
         </section>
@@ -112,13 +130,18 @@ fn BacktestRun(id: String) -> impl IntoView {
     let status = move || wire_name(state.with(|s| s.status));
     let backtest_id = id.clone();
     view! {
-        <article class="panel run" data-testid="backtest-run" data-backtest-id=backtest_id data-status=status>
-            <RunHeader id state/>
-            <RunProgress state/>
-            <EquityCharts state/>
-            <RunMetrics state/>
-            <TradesTable state/>
-            <LogList state/>
+        <article
+            class="panel run"
+            data-testid="backtest-run"
+            data-backtest-id=backtest_id
+            data-status=status
+        >
+            <RunHeader id state />
+            <RunProgress state />
+            <EquityCharts state />
+            <RunMetrics state />
+            <TradesTable state />
+            <LogList state />
         </article>
     }
     .into_any()

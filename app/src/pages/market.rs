@@ -99,45 +99,79 @@ pub fn MarketPage() -> impl IntoView {
             <div class="toolbar">
                 <label>
                     "Symbol "
-                    <select data-testid="symbol-picker" on:change=on_pick prop:value=move || selected.get().map(|s| s.to_string()).unwrap_or_default()>
+                    <select
+                        data-testid="symbol-picker"
+                        on:change=on_pick
+                        prop:value=move || selected.get().map(|s| s.to_string()).unwrap_or_default()
+                    >
                         <For each=picker_options key=|s| s.clone() let:s>
                             <option value=s>{s.clone()}</option>
                         </For>
                     </select>
                 </label>
-                <RealtimeToggle/>
+                <RealtimeToggle />
             </div>
             {move || load_error.get().map(|e| view! { <p class="error">{e}</p> })}
             <div class="quote">
-                <div class="quote-symbol">{move || selected.get().map(|s| s.to_string()).unwrap_or_else(|| "…".into())}</div>
-                <div class="quote-price" data-testid="last-price" data-seq=move || feed.last_seq.get()>{price}</div>
-                <div class=move || match change() { Some(c) if c < 0.0 => "quote-change down", _ => "quote-change up" }>
-                    {move || change().map(|c| format!("{c:+.2}%")).unwrap_or_default()}
+                <div class="quote-symbol">
+                    {move || selected.get().map(|s| s.to_string()).unwrap_or_else(|| "…".into())}
                 </div>
-                {move || info().map(|i| {
-                    let label = match i.source { DataSource::Synthetic => "synthetic data", DataSource::CsvReplay => "CSV replay", DataSource::External => "external feed" };
-                    view! { <div class="badge synthetic" title=i.description>{label}</div> }
-                })}
-                {move || open_candle.get().map(|c| {
-                    let d = decimals.get();
-                    view! {
-                        <dl class="candle" data-testid="open-candle">
-                            <dt>"Interval"</dt><dd>{c.interval.to_string()}</dd>
-                            <dt>"O"</dt><dd>{format!("{:.*}", d, c.open)}</dd>
-                            <dt>"H"</dt><dd>{format!("{:.*}", d, c.high)}</dd>
-                            <dt>"L"</dt><dd>{format!("{:.*}", d, c.low)}</dd>
-                            <dt>"C"</dt><dd>{format!("{:.*}", d, c.close)}</dd>
-                            <dt>"Vol"</dt><dd>{format!("{:.2}", c.volume)}</dd>
-                        </dl>
-                    }
-                })}
+                <div
+                    class="quote-price"
+                    data-testid="last-price"
+                    data-seq=move || feed.last_seq.get()
+                >
+                    {price}
+                </div>
+                <div class=move || match change() {
+                    Some(c) if c < 0.0 => "quote-change down",
+                    _ => "quote-change up",
+                }>{move || change().map(|c| format!("{c:+.2}%")).unwrap_or_default()}</div>
+                {move || {
+                    info()
+                        .map(|i| {
+                            let label = match i.source {
+                                DataSource::Synthetic => "synthetic data",
+                                DataSource::CsvReplay => "CSV replay",
+                                DataSource::External => "external feed",
+                            };
+                            view! {
+                                <div class="badge synthetic" title=i.description>
+                                    {label}
+                                </div>
+                            }
+                        })
+                }}
+                {move || {
+                    open_candle
+                        .get()
+                        .map(|c| {
+                            let d = decimals.get();
+                            view! {
+                                <dl class="candle" data-testid="open-candle">
+                                    <dt>"Interval"</dt>
+                                    <dd>{c.interval.to_string()}</dd>
+                                    <dt>"O"</dt>
+                                    <dd>{format!("{:.*}", d, c.open)}</dd>
+                                    <dt>"H"</dt>
+                                    <dd>{format!("{:.*}", d, c.high)}</dd>
+                                    <dt>"L"</dt>
+                                    <dd>{format!("{:.*}", d, c.low)}</dd>
+                                    <dt>"C"</dt>
+                                    <dd>{format!("{:.*}", d, c.close)}</dd>
+                                    <dt>"Vol"</dt>
+                                    <dd>{format!("{:.2}", c.volume)}</dd>
+                                </dl>
+                            }
+                        })
+                }}
             </div>
             <div class="chart-box">
-                <CandleChart feed decimals/>
+                <CandleChart feed decimals />
             </div>
             <div class="market-side">
-                <MetricsPanel/>
-                <AnalysisPanel analysis decimals/>
+                <MetricsPanel />
+                <AnalysisPanel analysis decimals />
             </div>
         </section>
     }
@@ -151,18 +185,39 @@ fn AnalysisPanel(analysis: RwSignal<Option<Analysis>>, decimals: Signal<usize>) 
         <section class="analysis panel" data-testid="analysis">
             <h3>"Analysis"</h3>
             {move || match analysis.get() {
-                None => view! { <p class="muted">"Waiting for the first closed candle."</p> }.into_any(),
-                Some(a) => view! {
-                    <dl>
-                        {a.indicators.iter().map(|(name, v)| {
-                            let d = if name.starts_with("rsi") { 1 } else { decimals.get() };
-                            view! { <dt>{name.to_uppercase()}</dt><dd>{format!("{v:.d$}")}</dd> }
-                        }).collect_view()}
-                        <dt>"Structure"</dt><dd>{wire_name(a.structure)}</dd>
-                        <dt>"Patterns"</dt><dd>{if a.patterns.is_empty() { "none".to_owned() } else { a.patterns.join(", ") }}</dd>
-                        <dt>"Confluence"</dt><dd>{format!("{:.2}", a.confluence)}</dd>
-                    </dl>
-                }.into_any(),
+                None => {
+                    view! { <p class="muted">"Waiting for the first closed candle."</p> }.into_any()
+                }
+                Some(a) => {
+                    view! {
+                        <dl>
+                            {a
+                                .indicators
+                                .iter()
+                                .map(|(name, v)| {
+                                    let d = if name.starts_with("rsi") {
+                                        1
+                                    } else {
+                                        decimals.get()
+                                    };
+                                    view! {
+                                        <dt>{name.to_uppercase()}</dt>
+                                        <dd>{format!("{v:.d$}")}</dd>
+                                    }
+                                })
+                                .collect_view()} <dt>"Structure"</dt>
+                            <dd>{wire_name(a.structure)}</dd> <dt>"Patterns"</dt>
+                            <dd>
+                                {if a.patterns.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    a.patterns.join(", ")
+                                }}
+                            </dd> <dt>"Confluence"</dt><dd>{format!("{:.2}", a.confluence)}</dd>
+                        </dl>
+                    }
+                        .into_any()
+                }
             }}
         </section>
     }

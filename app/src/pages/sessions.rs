@@ -82,20 +82,29 @@ pub fn SessionsPage() -> impl IntoView {
         <section class="sessions">
             <form class="panel session-form" on:submit=submit>
                 <h2>"New paper-trading session"</h2>
-                <Choice label="Symbol" name="symbol" value=symbol options=symbols/>
-                <StrategyFields input=strategy/>
-                <NumberField label="Cash" name="cash" value=cash/>
-                <button type="submit" data-testid="session-start">"Start session"</button>
+                <Choice label="Symbol" name="symbol" value=symbol options=symbols />
+                <StrategyFields input=strategy />
+                <NumberField label="Cash" name="cash" value=cash />
+                <button type="submit" data-testid="session-start">
+                    "Start session"
+                </button>
                 {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
             </form>
             <div class="panel">
                 <h2>"Sessions"</h2>
-                {move || sessions.with(Vec::is_empty).then(|| view! { <p class="muted">"None yet."</p> })}
+                {move || {
+                    sessions.with(Vec::is_empty).then(|| view! { <p class="muted">"None yet."</p> })
+                }}
                 <ul class="session-list">
                     <For each=move || sessions.get() key=|s| s.session_id.clone() let:s>
                         <li>
                             <a href=format!("/sessions/{}", s.session_id)>{s.session_id.clone()}</a>
-                            {format!(" {} on {} · {}", s.strategy, s.symbol, if s.running { "running" } else { "stopped" })}
+                            {format!(
+                                " {} on {} · {}",
+                                s.strategy,
+                                s.symbol,
+                                if s.running { "running" } else { "stopped" },
+                            )}
                         </li>
                     </For>
                 </ul>
@@ -114,15 +123,15 @@ pub fn SessionPage() -> impl IntoView {
     let state = use_topic_state::<SessionSnapshot>(topic);
     view! {
         <section class="session" data-testid="session-view" data-session-id=move || id.get()>
-            <SessionHeader id state/>
-            <SessionStats state/>
+            <SessionHeader id state />
+            <SessionStats state />
             <div class="panel">
                 <h3>"Open positions"</h3>
-                <OpenPositions state/>
+                <OpenPositions state />
                 <h3>"Closed positions"</h3>
-                <ClosedPositions state/>
+                <ClosedPositions state />
             </div>
-            <Reasoning state/>
+            <Reasoning state />
         </section>
     }
     .into_any()
