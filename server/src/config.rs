@@ -80,6 +80,16 @@ pub struct ServeArgs {
     /// its origin is the server's own, and its host name is accepted in `Host`.
     #[arg(long, env = "TICKWIRE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Backtests running or paused at once; more are refused with 429.
+    #[arg(long, env = "TICKWIRE_MAX_BACKTESTS", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_backtests: u64,
+    /// Paper-trading sessions running at once; more are refused with 429.
+    #[arg(long, env = "TICKWIRE_MAX_SESSIONS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_sessions: u64,
+    /// How long a finished backtest or session is kept (listed, followable) before it
+    /// is forgotten with its topic: `90s`, `30m`, `1h`, `0` = not at all.
+    #[arg(long, env = "TICKWIRE_RETAIN_RUNS", default_value = "1h", value_parser = duration)]
+    pub retain_runs: Duration,
     /// Key outside producers must present as `Authorization: Bearer <key>` to publish.
     #[arg(long, env = "TICKWIRE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -126,6 +136,25 @@ impl ServeArgs {
     }
 }
 
+/// `90s`, `30m`, `1h` or a plain number of seconds.
+fn duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 90s, 30m or 1h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("`{text}` has an unknown unit: use s, m or h")),
+    };
+    Ok(Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +167,19 @@ mod tests {
         assert_eq!(cli.serve.history, 2048);
         assert_eq!(cli.serve.heartbeat_secs, 30);
         assert_eq!(cli.serve.max_message_bytes, 65_536);
+        assert_eq!(cli.serve.max_backtests, 16);
+        assert_eq!(cli.serve.max_sessions, 64);
+        assert_eq!(cli.serve.retain_runs, Duration::from_secs(3600));
+        assert_eq!(cli.serve.max_body_bytes, 16 << 20);
+    }
+
+    #[test]
+    fn durations_take_a_unit_or_mean_seconds() {
+        assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(duration("0"), Ok(Duration::ZERO));
+        assert!(duration("1d").unwrap_err().contains("unknown unit"));
+        assert!(duration("soon").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! - [`backtest`]: the backtest engine, its strategies and its streaming.
 //! - [`session`]: paper-trading sessions on the live feed.
 //! - [`request`]: why a request was refused, one shape for backtests and sessions.
+//! - [`runs`]: the book of runs of one kind: ids, the cap on active ones, retention.
 //! - [`routes`]: HTTP and WebSocket endpoints over the hub.
 //! - [`serve`]: wires them together and runs until shutdown.
 //! - [`cli`]: command-line clients (`bench`).
@@ -18,6 +19,7 @@ pub mod hub;
 pub mod indicators;
 pub mod request;
 pub mod routes;
+pub mod runs;
 pub mod serve;
 pub mod session;
 pub mod state;

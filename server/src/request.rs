@@ -15,6 +15,11 @@ pub enum RequestError {
     /// Nothing has this id (404).
     #[error("no {kind} `{id}`")]
     NotFound { kind: &'static str, id: String },
+    /// As many as the server allows are already running (429).
+    #[error(
+        "{limit} {kind}s are running, the most this server runs at once: wait for one to finish"
+    )]
+    TooMany { kind: &'static str, limit: usize },
     /// It exists but has finished, so it takes no more commands (409).
     #[error("{kind} `{id}` is no longer running")]
     Finished { kind: &'static str, id: String },

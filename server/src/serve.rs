@@ -2,12 +2,13 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use leptos::config::LeptosOptions;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::backtest::Backtests;
 use crate::config::{FeedKind, ServeArgs};
@@ -17,6 +18,7 @@ use crate::feed::replay::{self, ReplaySource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes::{self, Origins};
+use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
 use crate::state::{AppState, ConnectionLimits};
 
@@ -28,7 +30,12 @@ pub struct Running {
     pub shutdown: CancellationToken,
     pub task: JoinHandle<std::io::Result<()>>,
     pub hub: Hub,
+    /// Every backtest and session task: shutdown waits for them to publish their ends.
+    pub tasks: TaskTracker,
 }
+
+/// How long shutdown waits for runs and sessions to end (SPEC section 12: exit within 5 s).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 /// Binds the listener, starts the feed and serves in the background.
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
@@ -84,12 +91,30 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         .site_addr(addr)
         .build();
     let origins = Origins::new(addr, args.public_url.as_deref(), &args.allowed_origins)?;
+    let tasks = TaskTracker::new();
+    let context = RunContext {
+        hub: hub.clone(),
+        shutdown: shutdown.clone(),
+        tasks: tasks.clone(),
+    };
+    let run_limits = |max_active: u64| RunLimits {
+        max_active: max_active as usize,
+        retain: args.retain_runs,
+    };
     let state = AppState {
         origins,
         hub: hub.clone(),
-        sessions: Sessions::new(hub.clone(), symbols.clone()),
+        sessions: Sessions::new(
+            context.clone(),
+            symbols.clone(),
+            run_limits(args.max_sessions),
+        ),
         symbols,
-        backtests: Backtests::new(hub.clone(), args.data_dir.clone()),
+        backtests: Backtests::new(
+            context,
+            args.data_dir.clone(),
+            run_limits(args.max_backtests),
+        ),
         limits: ConnectionLimits {
             heartbeat: args.heartbeat(),
             max_message_bytes: args.max_message_bytes as usize,
@@ -114,6 +139,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         shutdown,
         task,
         hub,
+        tasks,
     })
 }
 
@@ -122,7 +148,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let running = start(args).await?;
     shutdown_signal().await;
     tracing::info!("shutting down");
+    // Sockets are told 1001, runs are cancelled and sessions stopped: each publishes its
+    // end before the process goes.
     running.shutdown.cancel();
+    running.tasks.close();
+    match tokio::time::timeout(SHUTDOWN_GRACE, running.tasks.wait()).await {
+        Ok(()) => tracing::info!("every run and session has ended"),
+        Err(_) => tracing::warn!("runs still ending after {SHUTDOWN_GRACE:?}: exiting anyway"),
+    }
     running
         .task
         .await

@@ -3,17 +3,11 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 use serde_json::{json, Value};
 use server::backtest::{control::RunControl, run, Account, Silent, Strategy};
 use server::backtest::{plan, run_streaming, BacktestRequest};
 use server::hub::Command;
-
-fn data_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data")
-}
 
 async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {
     post_json(running, "/api/backtests", &body).await

@@ -3,9 +3,14 @@
 
 mod common;
 
+use std::process::Stdio;
+use std::time::Duration;
+
 use common::*;
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::{connect_async, tungstenite};
 
 #[tokio::test]
@@ -87,4 +92,161 @@ async fn a_rebound_host_name_is_refused() {
         "{reply}"
     );
     running.shutdown.cancel();
+}
+
+/// A paused backtest on GOOG, which waits for a client before its first bar.
+fn paused_goog(id: &str) -> Value {
+    json!({"id": id, "dataset": "GOOG", "strategy": "buy_and_hold", "paused": true})
+}
+
+#[tokio::test]
+async fn backtests_past_the_cap_are_refused_until_one_ends() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+        a.max_backtests = 1;
+    })
+    .await;
+    let (status, _) = post_json(&running, "/api/backtests", &paused_goog("cap-a")).await;
+    assert_eq!(status, 201);
+    let (status, reply) = post_json(&running, "/api/backtests", &paused_goog("cap-b")).await;
+    assert_eq!(status, 429, "{reply}");
+    assert_eq!(reply["details"]["limit"], 1);
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("1 backtests are running"),
+        "{reply}"
+    );
+    let cancel = reqwest::Client::new()
+        .post(http(&running, "/api/backtests/cap-a/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 202);
+    eventually("a slot frees once the cancelled run has ended", || async {
+        let (status, _) = post_json(&running, "/api/backtests", &paused_goog("cap-c")).await;
+        (status == 201).then_some(())
+    })
+    .await;
+    let ids: Vec<Value> = get_json(&running, "/api/backtests")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["backtest_id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        [json!("cap-a"), json!("cap-c")],
+        "the refused run never started"
+    );
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn sessions_past_the_cap_are_refused() {
+    let running = server(|a| a.max_sessions = 1).await;
+    let session = |id: &str| json!({"id": id, "symbol": "BTC-USD", "strategy": "buy_and_hold"});
+    assert_eq!(
+        post_json(&running, "/api/sessions", &session("s-1"))
+            .await
+            .0,
+        201
+    );
+    let (status, reply) = post_json(&running, "/api/sessions", &session("s-2")).await;
+    assert_eq!(status, 429, "{reply}");
+    assert_eq!(reply["details"]["limit"], 1);
+    let listed = get_json(&running, "/api/sessions").await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn finished_runs_are_forgotten_after_their_retention() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+        a.retain_runs = Duration::ZERO;
+    })
+    .await;
+    let run = json!({"id": "brief", "dataset": "GOOG", "strategy": "buy_and_hold"});
+    assert_eq!(post_json(&running, "/api/backtests", &run).await.0, 201);
+    eventually("the finished run is forgotten", || async {
+        let response = reqwest::get(http(&running, "/api/backtests/brief"))
+            .await
+            .unwrap();
+        (response.status() == 404).then_some(())
+    })
+    .await;
+    assert_eq!(get_json(&running, "/api/backtests").await, json!([]));
+    // Its topic went with it: the id is free again.
+    assert_eq!(post_json(&running, "/api/backtests", &run).await.0, 201);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn sigterm_with_a_paused_run_and_open_sockets_exits_telling_every_socket() {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--feed",
+            "off",
+            "--data-dir",
+        ])
+        .arg(data_dir())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("tickwire starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some((_, rest)) = line.split_once("listening on http://") {
+                return rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect::<String>();
+            }
+        }
+        panic!("the server ended before listening");
+    })
+    .await
+    .expect("the server says where it listens");
+    let started = reqwest::Client::new()
+        .post(format!("http://{addr}/api/backtests"))
+        .json(&paused_goog("held"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status(), 201);
+    let (mut socket, _) = connect_async(format!("ws://{addr}/api/ws/stream/backtest/held"))
+        .await
+        .expect("socket opens");
+    let pid = child.id().expect("running").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let close = next_close(&mut socket).await;
+    assert_eq!(close.code, CloseCode::Away, "{close:?}");
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the server exits (its own budget is 5 s; see BENCHMARKS.md)")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    // The paused run was cancelled and ended, not abandoned at the grace period.
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    assert!(rest.contains("every run and session has ended"), "{rest}");
 }

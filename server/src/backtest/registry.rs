@@ -2,15 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use app::protocol::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::request::{plan, BacktestRequest};
 use super::run::spawn;
-use crate::hub::Hub;
 use crate::request::RequestError;
+use crate::runs::{RunBook, RunContext, RunLimits};
 
 /// What `POST /api/backtests` answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -37,24 +36,23 @@ pub struct RunInfo {
 /// The backtests of one server.
 #[derive(Clone)]
 pub struct Backtests {
-    hub: Hub,
+    context: RunContext,
     data_dir: Option<PathBuf>,
-    runs: Arc<Mutex<BTreeMap<String, RunInfo>>>,
+    runs: RunBook<RunInfo>,
 }
 
 impl Backtests {
-    pub fn new(hub: Hub, data_dir: Option<PathBuf>) -> Self {
+    pub fn new(context: RunContext, data_dir: Option<PathBuf>, limits: RunLimits) -> Self {
         Backtests {
-            hub,
+            context,
             data_dir,
-            runs: Arc::default(),
+            runs: RunBook::new("backtest", limits),
         }
     }
 
-    /// Everything started so far, oldest first.
+    /// Every run retained, oldest first.
     pub fn list(&self) -> Vec<RunInfo> {
-        let runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-        let mut list: Vec<RunInfo> = runs.values().cloned().collect();
+        let mut list = self.runs.map(&self.context.hub, RunInfo::clone);
         list.sort_by_key(|r| r.created);
         list
     }
@@ -79,11 +77,7 @@ impl Backtests {
 
     /// The run with this id.
     pub fn get(&self, id: &str) -> Result<RunInfo, RequestError> {
-        let runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-        runs.get(id).cloned().ok_or_else(|| RequestError::NotFound {
-            kind: "backtest",
-            id: id.to_owned(),
-        })
+        self.runs.with(id, &self.context.hub, |r| r.clone())
     }
 
     /// Validates `request` and starts it in the background.
@@ -100,22 +94,15 @@ impl Backtests {
             commission: plan.account.commission,
             created: Timestamp::from_datetime(chrono::Utc::now()),
         };
-        {
-            let mut runs = self.runs.lock().unwrap_or_else(|p| p.into_inner());
-            if runs.contains_key(&plan.id) || self.hub.snapshot(&plan.topic).last_seq > 0 {
-                return Err(RequestError::Exists {
-                    kind: "backtest",
-                    id: plan.id,
-                });
-            }
-            runs.insert(plan.id.clone(), info);
-        }
+        let hub = &self.context.hub;
+        self.runs.insert(&plan.id, plan.topic.clone(), info, hub)?;
         let started = StartedRun {
             backtest_id: plan.id.clone(),
             topic: plan.topic.to_string(),
             stream_url: format!("/api/ws/stream/backtest/{}", plan.id),
         };
-        spawn(self.hub.clone(), plan);
+        let (runs, hub, id) = (self.runs.clone(), hub.clone(), plan.id.clone());
+        spawn(&self.context, plan, move || runs.finish(&id, &hub));
         Ok(started)
     }
 }

@@ -15,23 +15,27 @@ use super::logs::TopicLogLayer;
 use super::request::Plan;
 use super::stream::Streamer;
 use crate::hub::{Command, Hub};
+use crate::runs::RunContext;
 
-/// Runs the plan on a blocking thread, streaming to its topic.
-pub fn spawn(hub: Hub, plan: Plan) {
-    let control = Arc::new(RunControl::default());
+/// Runs the plan on a blocking thread, streaming to its topic; `on_end` once it has
+/// published its end. Shutdown cancels it (its `cancelled` is still published).
+pub fn spawn(context: &RunContext, plan: Plan, on_end: impl FnOnce() + Send + 'static) {
+    let control = Arc::new(RunControl::stopped_by(context.shutdown.clone()));
     if plan.start_paused {
         control.apply(Command::Pause);
     }
-    let mut ownership = hub.own(&plan.topic);
+    let mut ownership = context.hub.own(&plan.topic);
     let commands = control.clone();
-    let forward = tokio::spawn(async move {
+    let forward = context.tasks.spawn(async move {
         while let Some(command) = ownership.commands.recv().await {
             commands.apply(command);
         }
     });
-    tokio::task::spawn_blocking(move || {
+    let hub = context.hub.clone();
+    context.tasks.spawn_blocking(move || {
         run_streaming(&hub, &plan, &control);
         forward.abort();
+        on_end();
     });
 }
 

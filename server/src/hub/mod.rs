@@ -148,6 +148,14 @@ impl Hub {
         self.channel(topic).page(since, limit)
     }
 
+    /// Forgets `topic`: its history, snapshot and subscribers. Used on it again, it
+    /// starts over with a new epoch (resuming clients get a `resync`).
+    pub fn drop_topic(&self, topic: &Topic) {
+        if let Ok(mut topics) = self.inner.topics.write() {
+            topics.remove(topic);
+        }
+    }
+
     fn existing(&self, topic: &Topic) -> Option<Arc<Channel>> {
         self.inner.topics.read().ok()?.get(topic).cloned()
     }

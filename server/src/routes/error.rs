@@ -73,6 +73,9 @@ impl From<RequestError> for ApiError {
                 (StatusCode::CONFLICT, json!({ "id": id }))
             }
             RequestError::NotFound { id, .. } => (StatusCode::NOT_FOUND, json!({ "id": id })),
+            RequestError::TooMany { limit, .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, json!({ "limit": limit }))
+            }
         };
         ApiError::new(status, e).with_details(details)
     }

@@ -1,7 +1,7 @@
 //! The sessions of one server: what was started, by id, starting more and stopping them.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use app::protocol::{SymbolInfo, Topic};
 use serde::{Deserialize, Serialize};
@@ -12,8 +12,8 @@ use super::paper::PaperSession;
 use super::request::{plan, SessionRequest};
 use super::run::Runner;
 use crate::backtest::Account;
-use crate::hub::Hub;
 use crate::request::RequestError;
+use crate::runs::{RunBook, RunContext, RunLimits};
 
 /// A session as listed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -39,34 +39,28 @@ struct Entry {
 /// The sessions of one server.
 #[derive(Clone)]
 pub struct Sessions {
-    hub: Hub,
+    context: RunContext,
     feed: Arc<[SymbolInfo]>,
-    entries: Arc<Mutex<BTreeMap<String, Entry>>>,
+    runs: RunBook<Entry>,
 }
 
 impl Sessions {
-    pub fn new(hub: Hub, feed: Arc<[SymbolInfo]>) -> Self {
+    pub fn new(context: RunContext, feed: Arc<[SymbolInfo]>, limits: RunLimits) -> Self {
         Sessions {
-            hub,
+            context,
             feed,
-            entries: Arc::default(),
+            runs: RunBook::new("session", limits),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
+    /// Every session retained, in id order.
     pub fn list(&self) -> Vec<SessionInfo> {
-        self.lock().values().map(|e| e.info.clone()).collect()
+        self.runs.map(&self.context.hub, |e| e.info.clone())
     }
 
     /// The session with this id.
     pub fn get(&self, id: &str) -> Result<SessionInfo, RequestError> {
-        self.lock()
-            .get(id)
-            .map(|e| e.info.clone())
-            .ok_or_else(|| not_found(id))
+        self.runs.with(id, &self.context.hub, |e| e.info.clone())
     }
 
     /// Validates and starts a session.
@@ -86,14 +80,15 @@ impl Sessions {
             commission,
             running: true,
         };
-        let mut entries = self.lock();
-        if entries.contains_key(&id) || self.hub.snapshot(&plan.topic).last_seq > 0 {
-            return Err(RequestError::Exists {
-                kind: "session",
-                id,
-            });
-        }
-        let stop = CancellationToken::new();
+        // Stopped by a client, or by shutdown.
+        let stop = self.context.shutdown.child_token();
+        let entry = Entry {
+            info: info.clone(),
+            stop: stop.clone(),
+            task: None,
+        };
+        let hub = &self.context.hub;
+        self.runs.insert(&id, plan.topic.clone(), entry, hub)?;
         let session = PaperSession::new(
             id.clone(),
             plan.symbol.clone(),
@@ -102,53 +97,43 @@ impl Sessions {
             commission,
         );
         let runner = Runner {
-            hub: self.hub.clone(),
+            hub: hub.clone(),
             info: info.clone(),
             topic: plan.topic,
             symbol: plan.symbol,
             interval: plan.interval,
-            stop: stop.clone(),
+            stop,
         };
         let sessions = self.clone();
-        let task = tokio::spawn(async move {
+        let ended = id.clone();
+        let task = self.context.tasks.spawn(async move {
             runner.run(session).await;
-            sessions.mark_stopped(&id);
+            sessions.mark_stopped(&ended);
         });
-        entries.insert(
-            info.session_id.clone(),
-            Entry {
-                info: info.clone(),
-                stop,
-                task: Some(task),
-            },
-        );
+        // Started while the book was unlocked: the session exists until retention ends.
+        let _ = self.runs.with(&id, hub, |e| e.task = Some(task));
         Ok(info)
     }
 
     fn mark_stopped(&self, id: &str) {
-        if let Some(e) = self.lock().get_mut(id) {
-            e.info.running = false;
-        }
+        let hub = &self.context.hub;
+        let _ = self.runs.with(id, hub, |e| e.info.running = false);
+        self.runs.finish(id, hub);
     }
 
     /// Stops a session (its position is closed at the last price); waits for it to finish.
     pub async fn stop(&self, id: &str) -> Result<SessionInfo, RequestError> {
-        let task = {
-            let mut entries = self.lock();
-            let entry = entries.get_mut(id).ok_or_else(|| not_found(id))?;
-            entry.stop.cancel();
-            entry.task.take()
-        };
+        let (task, info) = self.runs.with(id, &self.context.hub, |e| {
+            e.stop.cancel();
+            (e.task.take(), e.info.clone())
+        })?;
         if let Some(task) = task {
             let _ = task.await;
         }
-        self.get(id)
-    }
-}
-
-fn not_found(id: &str) -> RequestError {
-    RequestError::NotFound {
-        kind: "session",
-        id: id.to_owned(),
+        // Forgotten already when finished runs are not retained: it did stop.
+        Ok(self.get(id).unwrap_or(SessionInfo {
+            running: false,
+            ..info
+        }))
     }
 }

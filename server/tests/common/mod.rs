@@ -30,6 +30,11 @@ pub async fn server(tweak: impl FnOnce(&mut ServeArgs)) -> Running {
     start(args).await.expect("server starts")
 }
 
+/// The repository's real price history (`data/`).
+pub fn data_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data")
+}
+
 pub fn http(running: &Running, path: &str) -> String {
     format!("http://{}{path}", running.addr)
 }
