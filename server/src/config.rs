@@ -1,6 +1,7 @@
 //! The command line: `tickwire [serve]` and its flags, each with a `TICKWIRE_*` twin.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up and consumed at once"
+)]
 pub enum Command {
     /// Serve the dashboard, the API and the sockets on one port (the default).
     Serve(ServeArgs),
@@ -80,6 +85,13 @@ pub struct ServeArgs {
     /// its origin is the server's own, and its host name is accepted in `Host`.
     #[arg(long, env = "TICKWIRE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Client frames a connection may send per second; beyond it (and its burst) they
+    /// are dropped with an `error`, and a client that goes on is closed with 1008.
+    #[arg(long, env = "TICKWIRE_CLIENT_RATE", default_value_t = NonZeroU32::new(50).expect("50 > 0"))]
+    pub client_rate: NonZeroU32,
+    /// Client frames a connection may send at once above `--client-rate`.
+    #[arg(long, env = "TICKWIRE_CLIENT_BURST", default_value_t = NonZeroU32::new(100).expect("100 > 0"))]
+    pub client_burst: NonZeroU32,
     /// Backtests running or paused at once; more are refused with 429.
     #[arg(long, env = "TICKWIRE_MAX_BACKTESTS", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_backtests: u64,

@@ -120,6 +120,8 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             max_message_bytes: args.max_message_bytes as usize,
             max_subscriptions: args.max_subscriptions as usize,
             max_body_bytes: args.max_body_bytes as usize,
+            client_rate: args.client_rate,
+            client_burst: args.client_burst,
         },
         api_key: args.api_key.as_deref().map(Arc::from),
         leptos,

@@ -1,5 +1,6 @@
 //! What every request handler can reach.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,9 @@ pub struct ConnectionLimits {
     pub max_subscriptions: usize,
     /// Largest HTTP request body (413 beyond).
     pub max_body_bytes: usize,
+    /// Client frames per second per connection, and the burst allowed above it.
+    pub client_rate: NonZeroU32,
+    pub client_burst: NonZeroU32,
 }
 
 /// Shared application state; cheap to clone.

@@ -3,14 +3,17 @@
 
 mod common;
 
+use std::num::NonZeroU32;
 use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
+use futures_util::SinkExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{connect_async, tungstenite};
 
 #[tokio::test]
@@ -249,4 +252,36 @@ async fn sigterm_with_a_paused_run_and_open_sockets_exits_telling_every_socket()
         rest.push('\n');
     }
     assert!(rest.contains("every run and session has ended"), "{rest}");
+}
+
+#[tokio::test]
+async fn a_frame_flood_is_told_then_closed_and_nobody_else_notices() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.client_rate = NonZeroU32::new(5).unwrap();
+        a.client_burst = NonZeroU32::new(10).unwrap();
+    })
+    .await;
+    let mut flooder = connect(&running, "/api/ws").await;
+    let mut bystander = connect(&running, "/api/ws").await;
+    for id in 0..200 {
+        let ping = json!({"action": "ping", "id": id, "t": 0}).to_string();
+        // The server may close the socket before the last of them: that is the point.
+        if flooder.send(WsMessage::Text(ping.into())).await.is_err() {
+            break;
+        }
+    }
+    let error = next_of_type(&mut flooder, "error").await;
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("too many frames: at most 5 per second"),
+        "{error}"
+    );
+    let close = next_close(&mut flooder).await;
+    assert_eq!(close.code, CloseCode::Policy, "{close:?}");
+    send_json(&mut bystander, json!({"action": "ping", "id": 7, "t": 1.0})).await;
+    assert_eq!(next_of_type(&mut bystander, "pong").await["id"], 7);
+    running.shutdown.cancel();
 }

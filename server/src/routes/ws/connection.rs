@@ -1,14 +1,16 @@
 //! One WebSocket connection: a single task that drains the connection's outbox into the
 //! socket, reads and answers client actions, pings when idle and closes on slow
-//! consumption, oversized frames, silence or shutdown.
+//! consumption, oversized frames, a frame flood, silence or shutdown.
 
 use std::collections::HashSet;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use app::protocol::{ClientAction, Control, Since, Timestamp, Topic};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use chrono::Utc;
 use futures_util::SinkExt;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -18,6 +20,7 @@ use crate::state::AppState;
 /// Close codes this server sends.
 mod close {
     pub const GOING_AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const TRY_AGAIN_LATER: u16 = 1013;
 }
@@ -29,15 +32,20 @@ const WRITE_BATCH: usize = 256;
 /// read that first) before the socket is simply dropped.
 const CLOSE_GRACE: Duration = Duration::from_secs(10);
 
+/// How long the client's unread frames are read and dropped after our close, waiting
+/// for its own close (a silent client never sends one).
+const CLOSE_DRAIN: Duration = Duration::from_secs(2);
+
 /// Runs the connection until either side ends it.
 pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Option<Since>)>) {
     let stats = state.hub.stats();
-    let _counted = stats.connection();
+    let counted = stats.connection();
     let (outbox, mut rx) = state.hub.outbox();
     let mut conn = Connection {
         state: &state,
         outbox,
         topics: HashSet::new(),
+        flood: Flood::new(state.limits.client_rate, state.limits.client_burst),
     };
     conn.outbox.push_control(Control::Connected {
         connection_id: conn.outbox.id().to_string(),
@@ -50,6 +58,8 @@ pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Op
 
     let closing = conn.pump(&mut socket, &mut rx).await;
     conn.unsubscribe_all();
+    // Served no more: what is left is the closing handshake.
+    drop(counted);
     if let Some((code, reason)) = closing {
         if code == close::TRY_AGAIN_LATER {
             stats.slow_consumer_disconnected();
@@ -58,7 +68,21 @@ pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Op
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        let _ = tokio::time::timeout(CLOSE_GRACE, socket.send(WsMessage::Close(Some(frame)))).await;
+        // The closing handshake: send ours, then read (and drop) what the client had
+        // already sent until its close. Closing with its frames unread would reset the
+        // connection, and the client would never see why it was closed.
+        if let Ok(Ok(())) =
+            tokio::time::timeout(CLOSE_GRACE, socket.send(WsMessage::Close(Some(frame)))).await
+        {
+            let _ = tokio::time::timeout(CLOSE_DRAIN, async {
+                while let Some(Ok(message)) = socket.recv().await {
+                    if matches!(message, WsMessage::Close(_)) {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
     }
 }
 
@@ -73,6 +97,50 @@ struct Connection<'a> {
     state: &'a AppState,
     outbox: Outbox,
     topics: HashSet<Topic>,
+    flood: Flood,
+}
+
+/// The client's frame rate (SPEC section 12): `rate` per second with bursts of `burst`.
+/// A frame over it is not handled; the first of a run of them gets an `error`, and a
+/// client that sends another `burst` frames while over is closed with 1008.
+struct Flood {
+    limiter: DefaultDirectRateLimiter,
+    rate: u32,
+    burst: u32,
+    over: u32,
+}
+
+/// What to do with one client frame.
+#[derive(Debug, PartialEq, Eq)]
+enum Admit {
+    Handle,
+    /// Over the rate: dropped; `true` for the first of a run (the client is told).
+    Drop(bool),
+    Close,
+}
+
+impl Flood {
+    fn new(rate: NonZeroU32, burst: NonZeroU32) -> Self {
+        Flood {
+            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            rate: rate.get(),
+            burst: burst.get(),
+            over: 0,
+        }
+    }
+
+    fn admit(&mut self) -> Admit {
+        if self.limiter.check().is_ok() {
+            self.over = 0;
+            return Admit::Handle;
+        }
+        self.over += 1;
+        if self.over > self.burst {
+            Admit::Close
+        } else {
+            Admit::Drop(self.over == 1)
+        }
+    }
 }
 
 impl Connection<'_> {
@@ -106,7 +174,24 @@ impl Connection<'_> {
                 }
                 incoming = socket.recv() => {
                     last_heard = Instant::now();
-                    match incoming? {
+                    let incoming = incoming?;
+                    if matches!(incoming, Ok(WsMessage::Text(_) | WsMessage::Binary(_))) {
+                        match self.flood.admit() {
+                            Admit::Handle => {}
+                            Admit::Drop(first) => {
+                                if first {
+                                    let error = format!(
+                                        "too many frames: at most {} per second (bursts of {}); frames over it are dropped",
+                                        self.flood.rate, self.flood.burst
+                                    );
+                                    self.error(None, &error, None);
+                                }
+                                continue;
+                            }
+                            Admit::Close => return Some((close::POLICY, "too many frames")),
+                        }
+                    }
+                    match incoming {
                         Ok(WsMessage::Text(text)) => self.handle(text.as_str()),
                         Ok(WsMessage::Binary(_)) => self.error(None, "binary frames are not supported", Some("send JSON text frames".into())),
                         Ok(WsMessage::Close(_)) => return None,
@@ -229,4 +314,26 @@ fn is_too_big(error: &axum::Error) -> bool {
         source = e.source();
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_is_told_once_then_closed_and_a_pause_forgives_it() {
+        let (rate, burst) = (NonZeroU32::new(1).unwrap(), NonZeroU32::new(3).unwrap());
+        let mut flood = Flood::new(rate, burst);
+        for _ in 0..3 {
+            assert_eq!(flood.admit(), Admit::Handle, "the burst");
+        }
+        assert_eq!(flood.admit(), Admit::Drop(true), "told once");
+        assert_eq!(flood.admit(), Admit::Drop(false));
+        assert_eq!(flood.admit(), Admit::Drop(false));
+        assert_eq!(
+            flood.admit(),
+            Admit::Close,
+            "a burst's worth more while over"
+        );
+    }
 }
