@@ -85,6 +85,12 @@ pub struct ServeArgs {
     /// its origin is the server's own, and its host name is accepted in `Host`.
     #[arg(long, env = "TICKWIRE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// Sockets the server holds at once; an upgrade beyond it is refused with 503.
+    #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_connections: u64,
+    /// Sockets one address may hold at once; beyond it, 503.
+    #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS_PER_IP", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_connections_per_ip: u64,
     /// Client frames a connection may send per second; beyond it (and its burst) they
     /// are dropped with an `error`, and a client that goes on is closed with 1008.
     #[arg(long, env = "TICKWIRE_CLIENT_RATE", default_value_t = NonZeroU32::new(50).expect("50 > 0"))]

@@ -17,7 +17,7 @@ use app::protocol::SymbolInfo;
 use crate::feed::replay::{self, ReplaySource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
-use crate::routes::{self, Origins};
+use crate::routes::{self, Origins, Slots};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
 use crate::state::{AppState, ConnectionLimits};
@@ -103,6 +103,10 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     };
     let state = AppState {
         origins,
+        slots: Slots::new(
+            args.max_connections as usize,
+            args.max_connections_per_ip as usize,
+        ),
         hub: hub.clone(),
         sessions: Sessions::new(
             context.clone(),
@@ -131,9 +135,12 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let app = routes::router(state);
     let stop = shutdown.clone();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
     });
     tracing::info!(%addr, "tickwire listening on http://{addr}");
     Ok(Running {

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backtest::Backtests;
 use crate::hub::Hub;
-use crate::routes::Origins;
+use crate::routes::{Origins, Slots};
 use crate::session::Sessions;
 
 /// Per-connection and per-request limits (SPEC section 12).
@@ -37,6 +37,8 @@ pub struct AppState {
     pub limits: ConnectionLimits,
     /// Which pages may drive the server, and which host names it answers to.
     pub origins: Origins,
+    /// Sockets held, in all and per address.
+    pub slots: Slots,
     /// When set, `POST /api/publish` needs `Authorization: Bearer <key>`.
     pub api_key: Option<Arc<str>>,
     pub leptos: LeptosOptions,

@@ -285,3 +285,35 @@ async fn a_frame_flood_is_told_then_closed_and_nobody_else_notices() {
     assert_eq!(next_of_type(&mut bystander, "pong").await["id"], 7);
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn sockets_past_the_per_address_cap_are_refused_before_the_upgrade() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.max_connections_per_ip = 2;
+    })
+    .await;
+    let first = connect(&running, "/api/ws").await;
+    let _second = connect(&running, "/api/ws").await;
+    match connect_async(format!("ws://{}/api/ws", running.addr)).await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
+            assert!(body.contains("connections from your address"), "{body}");
+        }
+        other => panic!(
+            "a third socket must be refused, got {:?}",
+            other.map(|_| ())
+        ),
+    }
+    drop(first);
+    eventually("a closed socket gives its slot back", || async {
+        connect_async(format!("ws://{}/api/ws", running.addr))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    running.shutdown.cancel();
+}

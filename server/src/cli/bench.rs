@@ -103,6 +103,11 @@ async fn start_server() -> anyhow::Result<(ServerProcess, String)> {
             "off",
             "--outbox",
             "65536",
+            // A load test raises SPEC section 12's caps rather than measure them.
+            "--max-connections",
+            "1000000",
+            "--max-connections-per-ip",
+            "1000000",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -16,6 +16,7 @@ mod ws;
 pub use error::ApiError;
 pub use origin::Origins;
 pub use publish::{parse_body as parse_publish_body, Publishable};
+pub use ws::Slots;
 
 use app::{shell, App};
 use axum::middleware;

@@ -3,11 +3,16 @@
 //! checked before the upgrade, so a bad one is answered with a JSON 400 naming it.
 
 mod connection;
+mod slots;
+
+pub use slots::Slots;
+
+use std::net::SocketAddr;
 
 use app::protocol::{Since, Symbol, Topic, TopicKind};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
@@ -18,9 +23,10 @@ use crate::state::AppState;
 /// `/api/ws`: subscriptions are made by the client's `subscribe` actions.
 pub async fn multiplexed(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    upgrade(ws, state, Vec::new())
+    upgrade(ws, state, peer, Vec::new())
 }
 
 /// `/api/ws/stream/{stream}/{name}`: `market-data/{symbol}` → `market:{symbol}`,
@@ -29,6 +35,7 @@ pub async fn dedicated(
     Path((stream, name)): Path<(String, String)>,
     Query(resume): Query<ResumeParams>,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let kind = match stream.as_str() {
@@ -43,7 +50,7 @@ pub async fn dedicated(
     };
     let topic = Topic::new(kind, &name)?;
     let since = resume.into_since()?;
-    upgrade(ws, state, vec![(topic, since)])
+    upgrade(ws, state, peer, vec![(topic, since)])
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,6 +65,7 @@ pub struct LiveTradingQuery {
 pub async fn live_trading(
     Query(query): Query<LiveTradingQuery>,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let symbols = query.symbols.unwrap_or_default();
@@ -88,24 +96,30 @@ pub async fn live_trading(
         ));
     }
     let initial = topics.into_iter().map(|t| (t, since.clone())).collect();
-    upgrade(ws, state, initial)
+    upgrade(ws, state, peer, initial)
 }
 
 /// Bytes read from a socket at a time (tungstenite's default is 128 KiB per socket).
 const READ_BUFFER: usize = 4096;
 
-/// Upgrades once the request itself was found valid.
+/// Upgrades once the request itself was found valid and a connection slot is free for
+/// `peer` (the socket holds it until it ends).
 fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     state: AppState,
+    peer: SocketAddr,
     initial: Vec<(Topic, Option<Since>)>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::bad_request(format!("this endpoint is a WebSocket: {e}")))?;
+    let slot = state.slots.take(peer.ip())?;
     let max = state.limits.max_message_bytes;
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
         // Client frames are small actions: a small read buffer keeps idle sockets cheap.
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| connection::run(socket, state, initial)))
+        .on_upgrade(move |socket| async move {
+            connection::run(socket, state, initial).await;
+            drop(slot);
+        }))
 }
