@@ -244,6 +244,7 @@ async fn publish_validates_every_message_and_names_the_field() {
         (json!({"topic": 5, "type": "tick", "data": {}}).to_string(), 422, "`topic` invalid type: integer `5`, expected a string"),
         (json!({"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": "high", "change_pct": 0, "volume": 1}}).to_string(), 422, "`data.price` invalid type: string \"high\", expected f64"),
         (json!({"messages": []}).to_string(), 422, "`messages` is empty"),
+        (json!({"topic": "backtest:b1", "type": "log", "data": {"level": "info", "message": "x".repeat(9000), "target": "t"}}).to_string(), 422, "`data.message` must be at most 8192 bytes, got 9000"),
         ("[1,2]".to_string(), 422, "the body must be an object"),
     ];
     for (body, status, message) in cases {

@@ -15,7 +15,7 @@ use super::session::{
 use super::time::Timestamp;
 use super::topic::{Topic, TopicKind};
 use super::trading::{Order, Pnl, Position, Risk};
-use super::validate::{finite, non_empty, non_negative, positive, within, FieldError};
+use super::validate::{finite, non_empty, non_negative, positive, texts, within, FieldError};
 
 /// Names one lifetime of a topic's sequence; a new epoch means seq restarted at 1.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -150,11 +150,22 @@ impl Message {
             }
             Analysis(a) => {
                 within("confluence", a.confluence, 0.0, 1.0)?;
+                for pattern in &a.patterns {
+                    texts(&[("patterns", pattern)])?;
+                }
+                for name in a.indicators.keys() {
+                    texts(&[("indicators", name)])?;
+                }
                 a.indicators
                     .values()
                     .try_for_each(|v| finite("indicators", *v))
             }
             Started(s) => {
+                texts(&[
+                    ("backtest_id", &s.backtest_id),
+                    ("strategy", &s.strategy),
+                    ("symbol", &s.symbol),
+                ])?;
                 if s.from > s.to {
                     return Err(FieldError::new("from", "is after `data.to`"));
                 }
@@ -172,6 +183,7 @@ impl Message {
                 finite("pnl", p.pnl)
             }
             Trade(t) => {
+                texts(&[("reason", &t.reason)])?;
                 positive("price", t.price)?;
                 positive("size", t.size)?;
                 t.pnl.map_or(Ok(()), |v| finite("pnl", v))?;
@@ -186,12 +198,36 @@ impl Message {
                 finite("final_equity", c.final_equity)?;
                 validate_metrics(&c.metrics)
             }
-            Log(l) => non_empty("message", &l.message),
-            Error(e) => non_empty("error", &e.error),
-            Paused(_) | Resumed(_) | Cancelled(_) => Ok(()),
-            SessionInitialized(s) => positive("cash", s.cash),
-            Thinking(t) => non_empty("chunk", &t.chunk),
-            Decision(d) => positive("price", d.price),
+            Log(l) => {
+                texts(&[("message", &l.message), ("target", &l.target)])?;
+                non_empty("message", &l.message)
+            }
+            Error(e) => {
+                texts(&[
+                    ("error", &e.error),
+                    ("details", e.details.as_deref().unwrap_or("")),
+                ])?;
+                non_empty("error", &e.error)
+            }
+            Paused(l) | Resumed(l) | Cancelled(l) => {
+                texts(&[("reason", l.reason.as_deref().unwrap_or(""))])
+            }
+            SessionInitialized(s) => {
+                texts(&[
+                    ("session_id", &s.session_id),
+                    ("strategy", &s.strategy),
+                    ("symbol", &s.symbol),
+                ])?;
+                positive("cash", s.cash)
+            }
+            Thinking(t) => {
+                texts(&[("chunk", &t.chunk)])?;
+                non_empty("chunk", &t.chunk)
+            }
+            Decision(d) => {
+                texts(&[("reasoning", &d.reasoning)])?;
+                positive("price", d.price)
+            }
             PositionOpened(p) => {
                 positive("qty", p.qty)?;
                 positive("entry_price", p.entry_price)
@@ -201,6 +237,7 @@ impl Message {
                 finite("unrealized_pnl", p.unrealized_pnl)
             }
             PositionClosed(p) => {
+                texts(&[("reason", &p.reason)])?;
                 positive("exit_price", p.exit_price)?;
                 finite("pnl", p.pnl)
             }
@@ -209,21 +246,31 @@ impl Message {
                 within("win_rate", s.win_rate, 0.0, 100.0)
             }
             Countdown(_) => Ok(()),
-            SessionCompleted(s) => finite("final_equity", s.final_equity),
+            SessionCompleted(s) => {
+                texts(&[("reason", &s.reason)])?;
+                finite("final_equity", s.final_equity)
+            }
             Order(o) => {
+                texts(&[
+                    ("id", &o.id),
+                    ("session_id", o.session_id.as_deref().unwrap_or("")),
+                ])?;
                 positive("qty", o.qty)?;
                 positive("price", o.price)
             }
             Position(p) => {
+                texts(&[("session_id", p.session_id.as_deref().unwrap_or(""))])?;
                 finite("qty", p.qty)?;
                 non_negative("avg_price", p.avg_price)
             }
             Pnl(p) => {
+                texts(&[("session_id", p.session_id.as_deref().unwrap_or(""))])?;
                 finite("realized", p.realized)?;
                 finite("unrealized", p.unrealized)?;
                 finite("total", p.total)
             }
             Risk(r) => {
+                texts(&[("session_id", r.session_id.as_deref().unwrap_or(""))])?;
                 non_negative("exposure", r.exposure)?;
                 non_negative("leverage", r.leverage)?;
                 within("drawdown_pct", r.drawdown_pct, 0.0, 100.0)

@@ -96,6 +96,22 @@ pub fn non_empty(field: &'static str, s: &str) -> Result<(), FieldError> {
     }
 }
 
+/// The longest text one field of a message may carry (SPEC section 12).
+pub const MAX_TEXT_BYTES: usize = 8 * 1024;
+
+/// Each `(field, text)` is at most [`MAX_TEXT_BYTES`] long.
+pub fn texts(fields: &[(&'static str, &str)]) -> Result<(), FieldError> {
+    for (field, text) in fields {
+        if text.len() > MAX_TEXT_BYTES {
+            return Err(FieldError::new(
+                field,
+                format!("must be at most {MAX_TEXT_BYTES} bytes, got {}", text.len()),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A number as a person reads it: plain up to 1e15, in exponent form beyond
 /// (`1e300`, not three hundred digits).
 fn shown(v: f64) -> String {
@@ -133,6 +149,14 @@ mod tests {
         );
         assert_eq!(non_empty("message", "  ").unwrap_err().field, "message");
         assert!(finite("pnl", f64::NAN).is_err());
+        let long = "x".repeat(MAX_TEXT_BYTES + 1);
+        assert_eq!(
+            texts(&[("chunk", "ok"), ("reason", &long)])
+                .unwrap_err()
+                .to_string(),
+            "`reason` must be at most 8192 bytes, got 8193"
+        );
+        assert!(texts(&[("chunk", &long[1..])]).is_ok());
         assert!(non_negative("volume", 0.0).is_ok());
         assert!(within("pct", f64::INFINITY, 0.0, 100.0).is_err());
     }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use app::protocol::validate::at_least;
+use app::protocol::validate::{at_least, texts};
 use app::protocol::{self as wire, Topic, TopicKind};
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +69,9 @@ pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, R
     if let Some(ms) = request.progress_every_ms {
         at_least("progress_every_ms", ms, 1)?;
         frequency.progress_interval = Duration::from_millis(ms);
+    }
+    if let Some(symbol) = &request.symbol {
+        texts(&[("symbol", symbol)])?;
     }
     let (bars, name) = load(&request, data_dir)?;
     strategy
