@@ -105,15 +105,9 @@ async fn health_and_symbols_answer_with_live_figures() {
 async fn an_invalid_symbol_is_refused_with_400_naming_it() {
     let running = server(|_| {}).await;
     let url = format!("ws://{}/api/ws/stream/market-data/btc-usd", running.addr);
-    match tokio_tungstenite::connect_async(url).await {
-        Err(tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 400);
-            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
-                .into_owned();
-            assert!(body.contains("invalid symbol `btc-usd`"), "{body}");
-        }
-        other => panic!("expected a 400, got {other:?}"),
-    }
+    let (status, body) = refused_upgrade(url).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("invalid symbol `btc-usd`"), "{body}");
     let response = reqwest::get(http(&running, "/api/no/such/thing"))
         .await
         .unwrap();

@@ -35,6 +35,25 @@ pub fn data_dir() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data")
 }
 
+/// The status and body of the HTTP answer to a WebSocket upgrade the server refused;
+/// fails the test if the socket opened instead.
+pub async fn refused_upgrade<R>(request: R) -> (u16, String)
+where
+    R: tungstenite::client::IntoClientRequest + Unpin,
+{
+    match connect_async(request).await {
+        Err(tungstenite::Error::Http(response)) => {
+            let body = response.body().as_deref().unwrap_or_default();
+            (
+                response.status().as_u16(),
+                String::from_utf8_lossy(body).into_owned(),
+            )
+        }
+        Ok(_) => panic!("the upgrade must be refused, but the socket opened"),
+        Err(e) => panic!("the upgrade must be refused with an HTTP answer, got {e}"),
+    }
+}
+
 pub fn http(running: &Running, path: &str) -> String {
     format!("http://{}{path}", running.addr)
 }

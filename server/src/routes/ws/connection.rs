@@ -14,6 +14,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::slots::Slot;
 use crate::hub::{Command, Frame, Outbox, OutboxReceiver};
 use crate::state::AppState;
 
@@ -36,8 +37,14 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// for its own close (a silent client never sends one).
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
-/// Runs the connection until either side ends it.
-pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Option<Since>)>) {
+/// Runs the connection until either side ends it; its `slot` is given back as soon as it
+/// is served no more, before the closing handshake.
+pub async fn run(
+    mut socket: WebSocket,
+    state: AppState,
+    slot: Slot,
+    initial: Vec<(Topic, Option<Since>)>,
+) {
     let stats = state.hub.stats();
     let counted = stats.connection();
     let (outbox, mut rx) = state.hub.outbox();
@@ -59,7 +66,7 @@ pub async fn run(mut socket: WebSocket, state: AppState, initial: Vec<(Topic, Op
     let closing = conn.pump(&mut socket, &mut rx).await;
     conn.unsubscribe_all();
     // Served no more: what is left is the closing handshake.
-    drop(counted);
+    drop((counted, slot));
     if let Some((code, reason)) = closing {
         if code == close::TRY_AGAIN_LATER {
             stats.slow_consumer_disconnected();

@@ -118,8 +118,5 @@ fn upgrade(
         .max_frame_size(max)
         // Client frames are small actions: a small read buffer keeps idle sockets cheap.
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| async move {
-            connection::run(socket, state, initial).await;
-            drop(slot);
-        }))
+        .on_upgrade(move |socket| connection::run(socket, state, slot, initial)))
 }
