@@ -96,6 +96,22 @@ pub enum ClientAction {
     Cancel {
         topic: Topic,
     },
+    /// Proves who the client is (token mode): the first frame of a socket opened
+    /// without a token, or a fresh token before the current one lapses.
+    Auth {
+        token: BearerToken,
+    },
+}
+
+/// A token as a client sends it; never shown by `Debug`, so it cannot reach a log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BearerToken(pub String);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(<hidden>)")
+    }
 }
 
 #[cfg(test)]
@@ -129,6 +145,9 @@ mod tests {
                 topic: topic.clone(),
             },
             ClientAction::Cancel { topic },
+            ClientAction::Auth {
+                token: BearerToken("a.b.c".into()),
+            },
         ];
         for a in actions {
             let json = serde_json::to_string(&a).unwrap();

@@ -15,7 +15,7 @@ mod trading;
 pub mod validate;
 
 pub use backtest::*;
-pub use client::{ClientAction, Since, SinceWithoutEpoch};
+pub use client::{BearerToken, ClientAction, Since, SinceWithoutEpoch};
 pub use control::{Control, ResyncReason, ServerFrame, Snapshot, SnapshotData};
 pub use envelope::{Envelope, Epoch, InvalidMessage, Message};
 pub use fold::{upsert_candle, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT};
