@@ -90,6 +90,10 @@ pub struct ServeArgs {
     /// Sockets the server holds at once; an upgrade beyond it is refused with 503.
     #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub max_connections: u64,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// per-address cap), comma separated; from anyone else the header is ignored.
+    #[arg(long, env = "TICKWIRE_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Sockets one address may hold at once; beyond it, 503.
     #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS_PER_IP", default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub max_connections_per_ip: u64,

@@ -18,7 +18,7 @@ use app::protocol::SymbolInfo;
 use crate::feed::replay::{self, ReplaySource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
-use crate::routes::{self, Origins, Slots};
+use crate::routes::{self, Origins, Slots, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
 use crate::state::{AppState, ConnectionLimits};
@@ -123,6 +123,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             args.max_connections as usize,
             args.max_connections_per_ip as usize,
         ),
+        trusted_proxies: TrustedProxies::new(&args.trusted_proxies),
         hub: hub.clone(),
         sessions: Sessions::new(
             context.clone(),

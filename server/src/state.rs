@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Caller, TokenKeys};
 use crate::backtest::Backtests;
 use crate::hub::Hub;
-use crate::routes::{Origins, Slots};
+use crate::routes::{Origins, Slots, TrustedProxies};
 use crate::session::Sessions;
 
 /// Per-connection and per-request limits (SPEC section 12).
@@ -40,6 +40,8 @@ pub struct AppState {
     pub origins: Origins,
     /// Sockets held, in all and per address.
     pub slots: Slots,
+    /// Proxies whose forwarded client address counts for the per-address cap.
+    pub trusted_proxies: TrustedProxies,
     /// When set, `POST /api/publish` needs `Authorization: Bearer <key>` (or a token
     /// allowed to publish there).
     pub api_key: Option<Arc<str>>,

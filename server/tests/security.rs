@@ -377,3 +377,28 @@ async fn random_topic_names_past_the_cap_are_refused_and_idle_ones_make_room() {
     next_of_type(&mut bystander, "tick").await;
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_what_the_cap_counts() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.max_connections_per_ip = 1;
+        a.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let through_proxy = |client: &str| {
+        let mut request = format!("ws://{}/api/ws", running.addr)
+            .into_client_request()
+            .unwrap();
+        let forwarded = format!("10.9.9.9, {client}").parse().unwrap();
+        request.headers_mut().insert("x-forwarded-for", forwarded);
+        request
+    };
+    // Two clients behind the one proxy address each get their own slot…
+    let (_alice, _) = connect_async(through_proxy("203.0.113.1")).await.unwrap();
+    let (_bob, _) = connect_async(through_proxy("203.0.113.2")).await.unwrap();
+    // … and one of them cannot take a second, whatever it puts further left.
+    let (status, body) = refused_upgrade(through_proxy("203.0.113.1")).await;
+    assert_eq!(status, 503, "{body}");
+    running.shutdown.cancel();
+}

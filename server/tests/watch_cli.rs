@@ -137,3 +137,68 @@ async fn watch_exits_at_once_on_a_backtest_that_had_already_finished() {
     );
     running.shutdown.cancel();
 }
+
+/// `tickwire token ARGS` with the secret in the environment: the printed token.
+async fn cli_token(secret: &str, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .arg("token")
+        .args(args)
+        .env("TICKWIRE_JWT_SECRET", secret)
+        .output()
+        .await
+        .expect("token runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `tickwire watch TOPIC` on `running` with `token`, to its end: success and output.
+async fn watch_with(
+    running: &server::serve::Running,
+    topic: &str,
+    token: Option<&str>,
+) -> (bool, String) {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"));
+    command.args(["watch", topic, "--url", &format!("http://{}", running.addr)]);
+    if let Some(token) = token {
+        command.args(["--token", token]);
+    }
+    let out = tokio::time::timeout(TYPE_TIMEOUT, command.output())
+        .await
+        .expect("watch ends")
+        .expect("watch runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn watch_proves_itself_with_a_token_from_tickwire_token_and_stops_when_refused() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.jwt_secret = Some("cli-secret".into());
+    })
+    .await;
+    publish_complete(&running, &"backtest:done".parse().unwrap());
+    let allowed = cli_token(
+        "cli-secret",
+        &["--sub", "alice", "--topics", "backtest:*", "--ttl", "10m"],
+    )
+    .await;
+    let (ok, out) = watch_with(&running, "backtest:done", Some(&allowed)).await;
+    assert!(ok && out.contains("backtest:done at seq 1"), "{out}");
+
+    // Refusals end watch with the server's reason instead of retrying for ever.
+    let (ok, out) = watch_with(&running, "backtest:done", None).await;
+    assert!(!ok && out.contains("refused: token required"), "{out}");
+    let market_only = cli_token("cli-secret", &["--sub", "bob"]).await;
+    let (ok, out) = watch_with(&running, "backtest:done", Some(&market_only)).await;
+    assert!(!ok && out.contains("does not allow backtest:done"), "{out}");
+    let forged = cli_token("another-secret", &["--sub", "alice", "--topics", "*"]).await;
+    let (ok, out) = watch_with(&running, "backtest:done", Some(&forged)).await;
+    assert!(!ok && out.contains("refused: invalid token"), "{out}");
+    running.shutdown.cancel();
+}

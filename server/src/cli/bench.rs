@@ -2,7 +2,10 @@
 //! process, connects N subscribers to one topic over WebSockets, pushes K messages
 //! through `POST /api/publish`, and prints delivered msg/s, publish-to-receive latency
 //! percentiles and the server's memory per connection. With `--idle`, measures the
-//! memory of that many idle (subscribed, silent) connections.
+//! memory of that many idle (subscribed, silent) connections. With `--random-topics N`,
+//! plays a stranger's flood: N polls and snapshots of random topic names, then N
+//! subscribes (each followed by its unsubscribe), and reports the server's memory and
+//! topic count after each and once the idle topics have been dropped.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -35,6 +38,9 @@ pub struct BenchArgs {
     /// Instead of the burst: hold this many idle connections and report memory.
     #[arg(long)]
     pub idle: Option<usize>,
+    /// Instead of the burst: this many requests on random topic names, each kind.
+    #[arg(long)]
+    pub random_topics: Option<usize>,
 }
 
 /// Kills the server child when the bench ends, however it ends.
@@ -85,9 +91,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (server, base) = start_server().await?;
     let http = reqwest::Client::new();
     let idle_rss = server.rss_kib()?;
-    match args.idle {
-        Some(n) => idle(&server, &base, n, idle_rss).await,
-        None => burst(&server, &base, &http, &args, idle_rss).await,
+    match (args.idle, args.random_topics) {
+        (Some(n), _) => idle(&server, &base, n, idle_rss).await,
+        (None, Some(n)) => random_topics(&server, &base, &http, n, idle_rss).await,
+        (None, None) => burst(&server, &base, &http, &args, idle_rss).await,
     }
 }
 
@@ -108,6 +115,13 @@ async fn start_server() -> anyhow::Result<(ServerProcess, String)> {
             "1000000",
             "--max-connections-per-ip",
             "1000000",
+            "--client-rate",
+            "1000000",
+            "--client-burst",
+            "1000000",
+            // The flood's topics are dropped soon after it (SPEC default: 600 s).
+            "--topic-idle-secs",
+            "2",
         ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -266,4 +280,134 @@ async fn burst(
         connected_kib.saturating_sub(before_kib) as f64 / n as f64
     );
     Ok(())
+}
+
+/// Sockets the random-topic subscribes are spread over.
+const FLOOD_SOCKETS: usize = 100;
+
+/// The server's topic count (`GET /api/ws/health`).
+async fn topic_count(http: &reqwest::Client, base: &str) -> anyhow::Result<u64> {
+    let health: serde_json::Value = http
+        .get(format!("http://{base}/api/ws/health"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    health["topics"]
+        .as_u64()
+        .context("no topic count in health")
+}
+
+async fn random_topics(
+    server: &ServerProcess,
+    base: &str,
+    http: &reqwest::Client,
+    n: usize,
+    before_kib: u64,
+) -> anyhow::Result<()> {
+    let salt: u64 = rand::random();
+    let name = move |i: usize| format!("market:R{salt:X}-{i}");
+    let report = |phase: &str, kib: u64, topics: u64| {
+        println!(
+            "{phase:<44} RSS {kib:>7} KiB ({:+} KiB), {topics} topics",
+            kib as i64 - before_kib as i64
+        );
+    };
+    report("before", before_kib, topic_count(http, base).await?);
+
+    // Reads: polls and snapshots of topics that do not exist.
+    let started = Instant::now();
+    let reads = futures_util::stream::iter(0..n)
+        .map(|i| {
+            let url = match i % 2 {
+                0 => format!("http://{base}/api/streams/{}", name(i)),
+                _ => format!("http://{base}/api/streams/{}/snapshot", name(i)),
+            };
+            let http = http.clone();
+            async move { http.get(url).send().await.map(|r| r.status().is_success()) }
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await;
+    let ok = reads.iter().filter(|r| matches!(r, Ok(true))).count();
+    let took = started.elapsed().as_secs_f64();
+    report(
+        &format!("after {n} random polls/snapshots ({ok} OK, {took:.1} s)"),
+        server.rss_kib()?,
+        topic_count(http, base).await?,
+    );
+
+    // Subscribes: each creates its topic (up to --max-topics), then unsubscribes. Twice:
+    // the second flood lands on memory the first one's dropped topics gave back.
+    for round in 1..=2 {
+        let offset = round * n;
+        let started = Instant::now();
+        let (subscribed, refused) = subscribe_flood(base, n, move |i| name(offset + i)).await?;
+        let took = started.elapsed().as_secs_f64();
+        report(
+            &format!("flood {round}: {n} random subscribes ({subscribed} OK, {refused} refused, {took:.1} s)"),
+            server.rss_kib()?,
+            topic_count(http, base).await?,
+        );
+        // Idle topics go (this bench sets --topic-idle-secs 2).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while topic_count(http, base).await? > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        report(
+            &format!("flood {round}: once its idle topics are dropped"),
+            server.rss_kib()?,
+            topic_count(http, base).await?,
+        );
+    }
+    Ok(())
+}
+
+/// Subscribes to `n` topics named by `name`, each then unsubscribed, over
+/// [`FLOOD_SOCKETS`] sockets; how many were subscribed and how many refused.
+async fn subscribe_flood(
+    base: &str,
+    n: usize,
+    name: impl Fn(usize) -> String + Copy + Send + 'static,
+) -> anyhow::Result<(usize, usize)> {
+    use futures_util::SinkExt;
+    let mut tasks = Vec::with_capacity(FLOOD_SOCKETS);
+    for s in 0..FLOOD_SOCKETS {
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(format!("ws://{base}/api/ws")).await?;
+        tasks.push(tokio::spawn(async move {
+            let (mut subscribed, mut refused) = (0usize, 0usize);
+            for i in (s..n).step_by(FLOOD_SOCKETS) {
+                let topic = name(i);
+                let subscribe = json!({"action": "subscribe", "topic": topic}).to_string();
+                socket.send(WsMessage::Text(subscribe.into())).await?;
+                // Until the answer: `subscribed` to this topic, or an `error`.
+                let quoted = format!("\"{topic}\"");
+                while let Some(frame) = socket.next().await {
+                    let WsMessage::Text(text) = frame? else {
+                        continue;
+                    };
+                    if text.contains("\"type\":\"error\"") {
+                        refused += 1;
+                        break;
+                    }
+                    if text.contains("\"type\":\"subscribed\"") && text.contains(&quoted) {
+                        subscribed += 1;
+                        let unsubscribe =
+                            json!({"action": "unsubscribe", "topic": topic}).to_string();
+                        socket.send(WsMessage::Text(unsubscribe.into())).await?;
+                        break;
+                    }
+                }
+            }
+            anyhow::Ok((subscribed, refused))
+        }));
+    }
+    let (mut subscribed, mut refused) = (0, 0);
+    for task in tasks {
+        let (s, r) = task.await??;
+        subscribed += s;
+        refused += r;
+    }
+    Ok((subscribed, refused))
 }

@@ -1,6 +1,7 @@
 //! HTTP and WebSocket endpoints over the hub, plus the server-rendered dashboard.
 
 mod backtests;
+mod client_ip;
 mod error;
 mod health;
 mod json;
@@ -14,6 +15,7 @@ mod sessions;
 mod streams;
 mod ws;
 
+pub use client_ip::TrustedProxies;
 pub use error::ApiError;
 pub use origin::Origins;
 pub use publish::{parse_body as parse_publish_body, Publishable};

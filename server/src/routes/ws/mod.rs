@@ -8,17 +8,18 @@ mod slots;
 
 pub use slots::Slots;
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 use app::protocol::{Since, Symbol, Topic, TopicKind};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
 use identity::{Identity, UpgradeToken};
 
+use super::client_ip::ClientIp;
 use super::resume::ResumeParams;
 use super::ApiError;
 use crate::state::AppState;
@@ -26,7 +27,7 @@ use crate::state::AppState;
 /// `/api/ws`: subscriptions are made by the client's `subscribe` actions.
 pub async fn multiplexed(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -39,7 +40,7 @@ pub async fn dedicated(
     Path((stream, name)): Path<(String, String)>,
     Query(resume): Query<ResumeParams>,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -70,7 +71,7 @@ pub struct LiveTradingQuery {
 pub async fn live_trading(
     Query(query): Query<LiveTradingQuery>,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(peer): ClientIp,
     token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -115,12 +116,12 @@ const READ_BUFFER: usize = 4096;
 fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     state: AppState,
-    peer: SocketAddr,
+    peer: IpAddr,
     token: UpgradeToken,
     initial: Vec<(Topic, Option<Since>)>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::bad_request(format!("this endpoint is a WebSocket: {e}")))?;
-    let slot = state.slots.take(peer.ip())?;
+    let slot = state.slots.take(peer)?;
     let identity = Identity::at_upgrade(state.tokens.as_ref(), token);
     let max = state.limits.max_message_bytes;
     Ok(ws
