@@ -291,10 +291,10 @@ async fn a_paused_run_publishes_nothing_and_a_cancel_ends_it_where_it_stood() {
     let control = std::sync::Arc::new(RunControl::default());
     control.apply(Command::Pause);
     let (h, c) = (hub.clone(), control.clone());
-    let runner = std::thread::spawn(move || run_streaming(&h, &plan, &c));
+    let runner = std::thread::spawn(move || run_streaming(&h, std::sync::Arc::new(plan), c));
     let paused = wait_for_type(&hub, &topic, "paused").len();
-    // While paused the run is blocked at its checkpoint: what follows `paused` is only
-    // what the cancel itself publishes.
+    // While paused the run stands at the bar where it paused: what follows `paused` is
+    // only what the cancel itself publishes.
     control.apply(Command::Cancel);
     let outcome = runner.join().unwrap();
     assert!(outcome.stopped);

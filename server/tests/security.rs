@@ -402,3 +402,47 @@ async fn behind_a_trusted_proxy_the_forwarded_address_is_what_the_cap_counts() {
     assert_eq!(status, 503, "{body}");
     running.shutdown.cancel();
 }
+
+/// Paused backtests hold no thread: on a runtime with only two blocking threads, five
+/// paused runs still leave room for another run to go from start to finish (a paused
+/// run that waited on its thread would hold both, and the sixth would never start).
+#[test]
+fn paused_backtests_hold_no_thread() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A regression would queue requests behind held threads: fail, do not hang.
+    let scenario = async {
+        let running = server(|a| {
+            a.symbols.clear();
+            a.data_dir = Some(data_dir());
+        })
+        .await;
+        for i in 0..5 {
+            let id = format!("held-{i}");
+            let (status, reply) = post_json(&running, "/api/backtests", &paused_goog(&id)).await;
+            assert_eq!(status, 201, "{reply}");
+            eventually("the run has paused at its first bar", || async {
+                let state = get_json(&running, &format!("/api/backtests/{id}")).await;
+                (state["state"]["data"]["status"] == "paused").then_some(())
+            })
+            .await;
+        }
+        let run = json!({"id": "free", "dataset": "GOOG", "strategy": "buy_and_hold"});
+        assert_eq!(post_json(&running, "/api/backtests", &run).await.0, 201);
+        eventually("a sixth run completes beside five paused ones", || async {
+            let state = get_json(&running, "/api/backtests/free").await;
+            (state["state"]["data"]["status"] == "complete").then_some(())
+        })
+        .await;
+        running.shutdown.cancel();
+    };
+    runtime.block_on(async {
+        tokio::time::timeout(Duration::from_secs(60), scenario)
+            .await
+            .expect("five paused runs block nothing");
+    });
+}

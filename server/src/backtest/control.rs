@@ -1,17 +1,12 @@
-//! Pause / resume / cancel for a running backtest: the engine thread checks in at
-//! checkpoints and blocks while paused. Server shutdown cancels it too, seen by the
-//! engine thread itself (a paused one looks every [`SHUTDOWN_POLL`]), so a run ends on
-//! shutdown even when no async task is left to tell it.
+//! Pause / resume / cancel for a running backtest. The engine looks at the control
+//! between bars and never waits on it: a paused run hands its state back and its
+//! thread goes; an async task waits (holding no thread) until it is resumed,
+//! cancelled, or the server shuts down (which cancels it).
 
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::Duration;
-
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Command;
-
-/// How often a paused run looks at the shutdown signal.
-pub const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 
 /// Where a run has been told to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,19 +16,9 @@ pub enum Wanted {
     Cancelled,
 }
 
-/// What a checkpoint found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Checkpoint {
-    Continue,
-    /// It was paused and has been resumed.
-    Resumed,
-    Cancelled,
-}
-
-/// Shared between the command task and the engine thread.
+/// Shared between the command task, the engine and the task that waits out a pause.
 pub struct RunControl {
-    wanted: Mutex<Wanted>,
-    changed: Condvar,
+    wanted: watch::Sender<Wanted>,
     shutdown: CancellationToken,
 }
 
@@ -47,56 +32,50 @@ impl RunControl {
     /// A running run that `shutdown` cancels.
     pub fn stopped_by(shutdown: CancellationToken) -> Self {
         RunControl {
-            wanted: Mutex::new(Wanted::Running),
-            changed: Condvar::new(),
+            wanted: watch::Sender::new(Wanted::Running),
             shutdown,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Wanted> {
-        self.wanted.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     /// Applies a client's command. Cancelling is final.
     pub fn apply(&self, command: Command) {
-        let mut wanted = self.lock();
-        *wanted = match (*wanted, command) {
-            (Wanted::Cancelled, _) | (_, Command::Cancel) => Wanted::Cancelled,
-            (_, Command::Pause) => Wanted::Paused,
-            (_, Command::Resume) => Wanted::Running,
-        };
-        self.changed.notify_all();
+        self.wanted.send_modify(|wanted| {
+            *wanted = match (*wanted, command) {
+                (Wanted::Cancelled, _) | (_, Command::Cancel) => Wanted::Cancelled,
+                (_, Command::Pause) => Wanted::Paused,
+                (_, Command::Resume) => Wanted::Running,
+            };
+        });
     }
 
-    /// Called by the engine thread between bars: returns at once while running; while
-    /// paused, calls `on_pause` once and blocks until resumed or cancelled.
-    pub fn checkpoint(&self, on_pause: impl FnOnce()) -> Checkpoint {
-        let mut wanted = self.lock();
+    /// Where the run should be now (the engine asks between bars; never waits).
+    pub fn wanted(&self) -> Wanted {
         if self.shutdown.is_cancelled() {
-            *wanted = Wanted::Cancelled;
+            return Wanted::Cancelled;
         }
-        match *wanted {
-            Wanted::Running => return Checkpoint::Continue,
-            Wanted::Cancelled => return Checkpoint::Cancelled,
-            Wanted::Paused => {}
-        }
-        drop(wanted);
-        on_pause();
-        wanted = self.lock();
-        while *wanted == Wanted::Paused {
-            if self.shutdown.is_cancelled() {
-                *wanted = Wanted::Cancelled;
-                break;
+        *self.wanted.borrow()
+    }
+
+    /// Waits, holding no thread, until the run is no longer paused: `Running` again or
+    /// `Cancelled` (shutdown cancels it).
+    pub async fn unpaused(&self) -> Wanted {
+        let mut changes = self.wanted.subscribe();
+        tokio::select! {
+            _ = self.shutdown.cancelled() => Wanted::Cancelled,
+            wanted = changes.wait_for(|w| *w != Wanted::Paused) => {
+                wanted.map_or(Wanted::Cancelled, |w| *w)
             }
-            wanted = match self.changed.wait_timeout(wanted, SHUTDOWN_POLL) {
-                Ok((guard, _)) => guard,
-                Err(poisoned) => poisoned.into_inner().0,
-            };
         }
-        if *wanted == Wanted::Cancelled {
-            Checkpoint::Cancelled
-        } else {
-            Checkpoint::Resumed
+    }
+
+    /// [`RunControl::unpaused`] for a caller on a thread of its own (tests, benches).
+    pub fn unpaused_blocking(&self) -> Wanted {
+        match tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+        {
+            Ok(runtime) => runtime.block_on(self.unpaused()),
+            Err(_) => Wanted::Cancelled,
         }
     }
 }
@@ -104,49 +83,32 @@ impl RunControl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::thread::JoinHandle;
+    use std::time::Duration;
 
-    /// Pauses `control` and parks an engine thread at its checkpoint; returns once the
-    /// thread has seen the pause (a resume before it would rightly be a `Continue`).
-    fn parked(control: &Arc<RunControl>) -> JoinHandle<Checkpoint> {
+    #[tokio::test]
+    async fn a_pause_is_waited_out_until_resumed_and_cancel_is_final() {
+        let control = RunControl::default();
+        assert_eq!(control.wanted(), Wanted::Running);
         control.apply(Command::Pause);
-        let c = control.clone();
-        let (reached, paused) = std::sync::mpsc::channel();
-        let waiter = std::thread::spawn(move || {
-            c.checkpoint(|| reached.send(()).expect("the test is listening"))
-        });
-        paused
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the checkpoint reports the pause");
-        waiter
-    }
-
-    #[test]
-    fn a_paused_run_blocks_until_resumed_and_cancel_is_final() {
-        let control = Arc::new(RunControl::default());
-        assert_eq!(
-            control.checkpoint(|| panic!("not paused")),
-            Checkpoint::Continue
-        );
-        let waiter = parked(&control);
-        assert!(
-            !waiter.is_finished(),
-            "a paused checkpoint cannot return unresumed"
-        );
+        assert_eq!(control.wanted(), Wanted::Paused);
+        let waiting = tokio::time::timeout(Duration::from_millis(50), control.unpaused()).await;
+        assert!(waiting.is_err(), "a paused run stays paused until told");
         control.apply(Command::Resume);
-        assert_eq!(waiter.join().unwrap(), Checkpoint::Resumed);
+        assert_eq!(control.unpaused().await, Wanted::Running);
         control.apply(Command::Cancel);
         control.apply(Command::Resume);
-        assert_eq!(control.checkpoint(|| {}), Checkpoint::Cancelled);
+        assert_eq!(control.wanted(), Wanted::Cancelled);
     }
 
-    #[test]
-    fn shutdown_cancels_a_paused_run_without_anyone_telling_it() {
+    #[tokio::test]
+    async fn shutdown_cancels_a_paused_run_without_anyone_telling_it() {
         let shutdown = CancellationToken::new();
-        let control = Arc::new(RunControl::stopped_by(shutdown.clone()));
-        let waiter = parked(&control);
+        let control = std::sync::Arc::new(RunControl::stopped_by(shutdown.clone()));
+        control.apply(Command::Pause);
+        let c = control.clone();
+        let waiter = tokio::spawn(async move { c.unpaused().await });
         shutdown.cancel();
-        assert_eq!(waiter.join().unwrap(), Checkpoint::Cancelled);
+        assert_eq!(waiter.await.unwrap(), Wanted::Cancelled);
+        assert_eq!(control.wanted(), Wanted::Cancelled);
     }
 }

@@ -101,6 +101,9 @@ pub enum Event<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Flow {
     Continue,
+    /// Hand the run back after this bar: [`RunState::advance`] returns, and a later call
+    /// goes on from the next bar (on any thread).
+    Pause,
     Stop,
 }
 
@@ -193,112 +196,187 @@ pub fn run<O: Observer>(
     run_signals(bars, &strategy.signals(&bars.close), account, observer)
 }
 
-/// Runs precomputed signals (one per bar) over `bars`.
+/// Runs precomputed signals (one per bar) over `bars`; an observer's pause is resumed at
+/// once (a caller that waits between pauses drives a [`RunState`] itself).
 pub fn run_signals<O: Observer>(
     bars: &Bars,
     signals: &[Signal],
     account: Account,
     observer: &mut O,
 ) -> Outcome {
-    let c = account.commission;
-    let mut cash = account.cash;
-    let mut position: Option<Position> = None;
-    let mut trades: Vec<Trade> = Vec::new();
-    let mut next_id = 1;
-    let mut pending: Signal = None;
-    let mut stats = RunningStats::new(account.cash);
-    let mut processed = 0;
-    let mut stopped = false;
-    let mut blown = false;
+    let mut run = RunState::new(account);
+    while !run.advance(bars, signals, observer) {}
+    run.finish(bars, observer)
+}
 
-    #[allow(
-        clippy::needless_range_loop,
-        reason = "`i` indexes five parallel columns and the signals"
-    )]
-    for i in 0..bars.len() {
-        if let Some(side) = pending.take() {
-            let price = bars.open[i];
-            if let Some(p) = position.take_if(|p| p.side != side) {
-                let trade = close(p, &mut cash, i, price, c, ExitReason::Signal);
-                observer.event(Event::Exit(&trade));
-                trades.push(trade);
-            }
-            if position.is_none() {
-                match open(&mut cash, side, price, c, next_id, i) {
-                    Some(p) => {
-                        observer.event(Event::Entry {
-                            id: p.id,
-                            side: p.side,
-                            units: p.units,
+/// A run between two bars: everything the loop carries from one bar to the next, owned,
+/// so a paused run is data, not a waiting thread.
+pub struct RunState {
+    commission: f64,
+    cash: f64,
+    position: Option<Position>,
+    trades: Vec<Trade>,
+    next_id: u64,
+    pending: Signal,
+    stats: RunningStats,
+    /// The next bar to process (= bars processed).
+    next: usize,
+    stopped: bool,
+    blown: bool,
+}
+
+impl RunState {
+    pub fn new(account: Account) -> Self {
+        RunState {
+            commission: account.commission,
+            cash: account.cash,
+            position: None,
+            trades: Vec::new(),
+            next_id: 1,
+            pending: None,
+            stats: RunningStats::new(account.cash),
+            next: 0,
+            stopped: false,
+            blown: false,
+        }
+    }
+
+    /// Processes bars from the next one until the data ends, the account is blown, the
+    /// observer stops the run (true: finished) or asks to pause (false).
+    pub fn advance<O: Observer>(
+        &mut self,
+        bars: &Bars,
+        signals: &[Signal],
+        observer: &mut O,
+    ) -> bool {
+        if self.stopped {
+            return true;
+        }
+        // The loop works on locals (registers), written back when it hands over.
+        let c = self.commission;
+        let mut cash = self.cash;
+        let mut position = self.position.take();
+        let mut next_id = self.next_id;
+        let mut pending = self.pending.take();
+        let trades = &mut self.trades;
+        let stats = &mut self.stats;
+        let mut processed = self.next;
+        let mut finished = true;
+
+        #[allow(
+            clippy::needless_range_loop,
+            reason = "`i` indexes five parallel columns and the signals"
+        )]
+        for i in self.next..bars.len() {
+            if let Some(side) = pending.take() {
+                let price = bars.open[i];
+                if let Some(p) = position.take_if(|p| p.side != side) {
+                    let trade = close(p, &mut cash, i, price, c, ExitReason::Signal);
+                    observer.event(Event::Exit(&trade));
+                    trades.push(trade);
+                }
+                if position.is_none() {
+                    match open(&mut cash, side, price, c, next_id, i) {
+                        Some(p) => {
+                            observer.event(Event::Entry {
+                                id: p.id,
+                                side: p.side,
+                                units: p.units,
+                                bar: i,
+                                price,
+                            });
+                            position = Some(p);
+                            next_id += 1;
+                        }
+                        None => observer.event(Event::Unaffordable {
                             bar: i,
                             price,
-                        });
-                        position = Some(p);
-                        next_id += 1;
+                            cash,
+                        }),
                     }
-                    None => observer.event(Event::Unaffordable {
-                        bar: i,
-                        price,
-                        cash,
-                    }),
+                }
+            }
+            let held = position.as_ref().map_or(0.0, |p| p.side.sign() * p.units);
+            let mut equity = cash + held * bars.close[i];
+            processed = i + 1;
+            if equity <= 0.0 {
+                observer.event(Event::Blown { bar: i, equity });
+                if let Some(p) = position.take() {
+                    let trade = close(p, &mut cash, i, bars.close[i], c, ExitReason::Blown);
+                    observer.event(Event::Exit(&trade));
+                    trades.push(trade);
+                }
+                cash = cash.max(0.0);
+                equity = 0.0;
+                self.blown = true;
+            }
+            let drawdown = stats.mark(equity, held != 0.0);
+            if self.blown {
+                observer.bar(i, equity, drawdown, trades.len() as u64);
+                break;
+            }
+            if let Some(side) = signals[i] {
+                if position.as_ref().is_none_or(|p| p.side != side) {
+                    pending = Some(side);
+                }
+            }
+            match observer.bar(i, equity, drawdown, trades.len() as u64) {
+                Flow::Continue => {}
+                Flow::Stop => {
+                    self.stopped = true;
+                    break;
+                }
+                Flow::Pause => {
+                    finished = processed == bars.len();
+                    break;
                 }
             }
         }
-        let held = position.as_ref().map_or(0.0, |p| p.side.sign() * p.units);
-        let mut equity = cash + held * bars.close[i];
-        processed = i + 1;
-        if equity <= 0.0 {
-            observer.event(Event::Blown { bar: i, equity });
-            if let Some(p) = position.take() {
-                let trade = close(p, &mut cash, i, bars.close[i], c, ExitReason::Blown);
-                observer.event(Event::Exit(&trade));
-                trades.push(trade);
-            }
-            cash = cash.max(0.0);
-            equity = 0.0;
-            blown = true;
-        }
-        let drawdown = stats.mark(equity, held != 0.0);
-        if blown {
-            observer.bar(i, equity, drawdown, trades.len() as u64);
-            break;
-        }
-        if let Some(side) = signals[i] {
-            if position.as_ref().is_none_or(|p| p.side != side) {
-                pending = Some(side);
-            }
-        }
-        if observer.bar(i, equity, drawdown, trades.len() as u64) == Flow::Stop {
-            stopped = true;
-            break;
-        }
+        self.cash = cash;
+        self.position = position;
+        self.next_id = next_id;
+        self.pending = pending;
+        self.next = processed;
+        finished
     }
 
-    if let Some(p) = position.take() {
-        let last = processed - 1;
-        let trade = close(
-            p,
-            &mut cash,
-            last,
-            bars.close[last],
-            c,
-            ExitReason::EndOfData,
-        );
-        observer.event(Event::Exit(&trade));
-        trades.push(trade);
+    /// Stops the run where it stands (a paused run cancelled): the next
+    /// [`RunState::advance`] processes no bar and reports it finished.
+    pub fn stop(&mut self) {
+        self.stopped = true;
     }
-    let span_years = match processed {
-        0 | 1 => 0.0,
-        n => (bars.time[n - 1] - bars.time[0]) as f64 / (365.25 * 86_400_000.0),
-    };
-    let metrics = stats.finish(cash, &trades, processed, span_years);
-    Outcome {
-        trades,
-        final_equity: cash,
-        metrics,
-        bars: processed,
-        stopped,
-        blown,
+
+    /// The outcome of a finished run: a position still open is closed at the last close.
+    pub fn finish<O: Observer>(mut self, bars: &Bars, observer: &mut O) -> Outcome {
+        let processed = self.next;
+        if let Some(p) = self.position.take() {
+            let last = processed - 1;
+            let trade = close(
+                p,
+                &mut self.cash,
+                last,
+                bars.close[last],
+                self.commission,
+                ExitReason::EndOfData,
+            );
+            observer.event(Event::Exit(&trade));
+            self.trades.push(trade);
+        }
+        let span_years = match processed {
+            0 | 1 => 0.0,
+            n => (bars.time[n - 1] - bars.time[0]) as f64 / (365.25 * 86_400_000.0),
+        };
+        let metrics = self
+            .stats
+            .finish(self.cash, &self.trades, processed, span_years);
+        Outcome {
+            trades: self.trades,
+            final_equity: self.cash,
+            metrics,
+            bars: processed,
+            stopped: self.stopped,
+            blown: self.blown,
+        }
     }
 }
 

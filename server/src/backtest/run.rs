@@ -1,5 +1,7 @@
-//! Running a [`Plan`]: a blocking thread per backtest with its topic owned (so pause,
-//! resume and cancel reach it), publishing `started`, the stream, and the result.
+//! Running a [`Plan`] with its topic owned (so pause, resume and cancel reach it),
+//! publishing `started`, the stream, and the result. The bars run on a blocking thread
+//! in stretches: a pause ends a stretch and hands the run's state back, and an async
+//! task waits for resume or cancel holding no thread (SPEC section 12).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,16 +11,18 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer as _;
 
-use super::control::RunControl;
-use super::engine::{self, Outcome};
+use super::control::{RunControl, Wanted};
+use super::engine::{Outcome, RunState};
 use super::logs::TopicLogLayer;
 use super::request::Plan;
+use super::strategy::Signal;
 use super::stream::Streamer;
 use crate::hub::{Command, Hub};
 use crate::runs::RunContext;
 
-/// Runs the plan on a blocking thread, streaming to its topic; `on_end` once it has
-/// published its end. Shutdown cancels it (its `cancelled` is still published).
+/// Runs the plan in the background, streaming to its topic; `on_end` once it has
+/// published its end. Shutdown cancels it, paused or not (its `cancelled` is still
+/// published).
 pub fn spawn(context: &RunContext, plan: Plan, on_end: impl FnOnce() + Send + 'static) {
     let control = Arc::new(RunControl::stopped_by(context.shutdown.clone()));
     if plan.start_paused {
@@ -32,35 +36,131 @@ pub fn spawn(context: &RunContext, plan: Plan, on_end: impl FnOnce() + Send + 's
         }
     });
     let hub = context.hub.clone();
-    context.tasks.spawn_blocking(move || {
-        run_streaming(&hub, &plan, &control);
+    context.tasks.spawn(async move {
+        let mut run = StreamingRun::new(hub, Arc::new(plan), control.clone());
+        loop {
+            let paused = match tokio::task::spawn_blocking(move || run.advance()).await {
+                Ok(Stretch::Paused(paused)) => paused,
+                Ok(Stretch::Ended(_)) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "a backtest's thread failed");
+                    break;
+                }
+            };
+            // Paused: no thread is held while waiting.
+            run = match control.unpaused().await {
+                Wanted::Running => paused.resumed(),
+                Wanted::Paused | Wanted::Cancelled => paused.stopped(),
+            };
+        }
         forward.abort();
         on_end();
     });
 }
 
-/// Runs a plan to its end, publishing `started`, the stream, and `metrics` + `complete`
-/// (or `cancelled`). The engine's `tracing` events (info and above) inside the run go to
-/// its topic.
-pub fn run_streaming(hub: &Hub, plan: &Plan, control: &RunControl) -> Outcome {
-    let dispatch = tracing::Dispatch::new(
-        tracing_subscriber::registry()
-            .with(TopicLogLayer::new(hub.clone()).with_filter(LevelFilter::INFO)),
-    );
-    tracing::dispatcher::with_default(&dispatch, || {
-        let span = tracing::info_span!("backtest", backtest_topic = %plan.topic);
-        let _entered = span.enter();
-        let publish = |m: Message| {
-            if let Err(e) = hub.publish(&plan.topic, m) {
-                tracing::error!(error = %e, "could not publish");
+/// Runs a plan to its end on the calling thread (which waits out pauses), publishing
+/// `started`, the stream, and `metrics` + `complete` (or `cancelled`).
+pub fn run_streaming(hub: &Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Outcome {
+    let mut run = StreamingRun::new(hub.clone(), plan, control.clone());
+    loop {
+        match run.advance() {
+            Stretch::Ended(outcome) => return outcome,
+            Stretch::Paused(paused) => {
+                run = match control.unpaused_blocking() {
+                    Wanted::Running => paused.resumed(),
+                    Wanted::Paused | Wanted::Cancelled => paused.stopped(),
+                }
             }
-        };
-        let bars = &plan.bars;
-        publish(Message::Started(Started {
-            backtest_id: plan.id.clone(),
-            strategy: plan.strategy.name().to_owned(),
-            params: plan.strategy.params(),
-            symbol: plan.symbol.clone(),
+        }
+    }
+}
+
+/// A backtest in progress: its plan, the engine's state between bars, its streamer.
+/// Owned, so it moves to a blocking thread for each stretch of bars and back.
+pub struct StreamingRun {
+    plan: Arc<Plan>,
+    signals: Vec<Signal>,
+    state: RunState,
+    streamer: Streamer,
+    clock: Option<Instant>,
+    dispatch: tracing::Dispatch,
+}
+
+/// How a stretch of bars ended.
+pub enum Stretch {
+    /// Paused by a client: `paused` is published; resume or stop it.
+    Paused(Box<StreamingRun>),
+    /// Complete, cancelled or blown: its end is published.
+    Ended(Outcome),
+}
+
+impl StreamingRun {
+    fn new(hub: Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Self {
+        // The engine's `tracing` events (info and above) inside the run go to its topic.
+        let dispatch = tracing::Dispatch::new(
+            tracing_subscriber::registry()
+                .with(TopicLogLayer::new(hub.clone()).with_filter(LevelFilter::INFO)),
+        );
+        StreamingRun {
+            signals: plan.strategy.signals(&plan.bars.close),
+            state: RunState::new(plan.account),
+            streamer: Streamer::new(hub, plan.clone(), control),
+            plan,
+            clock: None,
+            dispatch,
+        }
+    }
+
+    /// `f` with the run's log lines going to its topic.
+    fn logged<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let dispatch = self.dispatch.clone();
+        tracing::dispatcher::with_default(&dispatch, || {
+            let span = tracing::info_span!("backtest", backtest_topic = %self.plan.topic);
+            let _entered = span.enter();
+            f(self)
+        })
+    }
+
+    /// Runs bars (publishing `started` first, the first time) until the run ends or is
+    /// paused. Blocking work.
+    pub fn advance(mut self) -> Stretch {
+        self.logged(|run| {
+            if run.clock.is_none() {
+                run.clock = Some(Instant::now());
+                run.announce();
+            }
+        });
+        let finished = self.logged(|run| {
+            let bars = &run.plan.bars;
+            run.state.advance(bars, &run.signals, &mut run.streamer)
+        });
+        if finished {
+            Stretch::Ended(self.end())
+        } else {
+            Stretch::Paused(Box::new(self))
+        }
+    }
+
+    /// A paused run goes on (`resumed` is published).
+    pub fn resumed(mut self) -> Self {
+        self.logged(|run| run.streamer.resumed());
+        self
+    }
+
+    /// A paused run is cancelled where it stands; the next [`Self::advance`] publishes
+    /// its end without running a bar.
+    pub fn stopped(mut self) -> Self {
+        self.state.stop();
+        self
+    }
+
+    fn announce(&self) {
+        let bars = &self.plan.bars;
+        self.streamer.publish(Message::Started(Started {
+            backtest_id: self.plan.id.clone(),
+            strategy: self.plan.strategy.name().to_owned(),
+            params: self.plan.strategy.params(),
+            symbol: self.plan.symbol.clone(),
             interval: None,
             from: Timestamp::from_unix_ms(bars.time[0]),
             to: Timestamp::from_unix_ms(bars.time[bars.len() - 1]),
@@ -68,46 +168,42 @@ pub fn run_streaming(hub: &Hub, plan: &Plan, control: &RunControl) -> Outcome {
         }));
         tracing::info!(
             "running {} {:?} on {} bars of {}",
-            plan.strategy.name(),
-            plan.strategy.params(),
+            self.plan.strategy.name(),
+            self.plan.strategy.params(),
             bars.len(),
-            plan.symbol
+            self.plan.symbol
         );
-        let clock = Instant::now();
-        let mut streamer = Streamer::new(
-            hub,
-            &plan.topic,
-            bars,
-            control,
-            plan.frequency,
-            plan.account.cash,
-        );
-        let outcome = engine::run(bars, &plan.strategy, plan.account, &mut streamer);
-        streamer.finish(&outcome);
-        let metrics = outcome.metrics.clone();
-        if outcome.stopped {
-            tracing::info!("cancelled after {} of {} bars", outcome.bars, bars.len());
-            publish(Message::Metrics(metrics));
-            publish(Message::Cancelled(Lifecycle {
-                reason: Some(format!(
-                    "cancelled after {} of {} bars",
-                    outcome.bars,
-                    bars.len()
-                )),
-            }));
-        } else {
-            tracing::info!(
-                "complete: final equity {:.2}, {} trades",
-                outcome.final_equity,
-                outcome.trades.len()
-            );
-            publish(Message::Metrics(metrics.clone()));
-            publish(Message::Complete(Complete {
-                final_equity: outcome.final_equity,
-                duration_ms: clock.elapsed().as_millis() as u64,
-                metrics,
-            }));
-        }
-        outcome
-    })
+    }
+
+    /// Publishes `metrics` + `complete` (or `cancelled`).
+    fn end(mut self) -> Outcome {
+        self.logged(|run| {
+            let state = std::mem::replace(&mut run.state, RunState::new(run.plan.account));
+            let total = run.plan.bars.len();
+            let outcome = state.finish(&run.plan.bars, &mut run.streamer);
+            run.streamer.finish(&outcome);
+            let metrics = outcome.metrics.clone();
+            if outcome.stopped {
+                tracing::info!("cancelled after {} of {total} bars", outcome.bars);
+                run.streamer.publish(Message::Metrics(metrics));
+                run.streamer.publish(Message::Cancelled(Lifecycle {
+                    reason: Some(format!("cancelled after {} of {total} bars", outcome.bars)),
+                }));
+            } else {
+                tracing::info!(
+                    "complete: final equity {:.2}, {} trades",
+                    outcome.final_equity,
+                    outcome.trades.len()
+                );
+                run.streamer.publish(Message::Metrics(metrics.clone()));
+                let elapsed = run.clock.map_or(0, |c| c.elapsed().as_millis() as u64);
+                run.streamer.publish(Message::Complete(Complete {
+                    final_equity: outcome.final_equity,
+                    duration_ms: elapsed,
+                    metrics,
+                }));
+            }
+            outcome
+        })
+    }
 }

@@ -3,6 +3,7 @@
 //! points batched with each progress, trades at once — and checks in with the run's
 //! control so pause / resume / cancel take effect within a few hundred bars.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::protocol::{
@@ -10,9 +11,9 @@ use app::protocol::{
     TradeAction,
 };
 
-use super::control::{Checkpoint, RunControl};
-use super::data::Bars;
+use super::control::{RunControl, Wanted};
 use super::engine::{Event, ExitReason, Flow, Observer, Outcome};
+use super::request::Plan;
 use crate::hub::Hub;
 
 /// How often a run reports.
@@ -39,11 +40,11 @@ impl Default for Frequency {
 /// Bars between two looks at the clock and at the run's control.
 const CHECK_EVERY: usize = 256;
 
-pub struct Streamer<'a> {
-    hub: &'a Hub,
-    topic: &'a Topic,
-    bars: &'a Bars,
-    control: &'a RunControl,
+/// Owns what it needs, so a paused run (its streamer with it) is plain data.
+pub struct Streamer {
+    hub: Hub,
+    plan: Arc<Plan>,
+    control: Arc<RunControl>,
     frequency: Frequency,
     initial_cash: f64,
     stride: usize,
@@ -56,20 +57,14 @@ pub struct Streamer<'a> {
     warned_unaffordable: bool,
 }
 
-impl<'a> Streamer<'a> {
-    pub fn new(
-        hub: &'a Hub,
-        topic: &'a Topic,
-        bars: &'a Bars,
-        control: &'a RunControl,
-        frequency: Frequency,
-        initial_cash: f64,
-    ) -> Self {
-        let stride = (bars.len() / frequency.equity_points.max(1)).max(1);
+impl Streamer {
+    pub fn new(hub: Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Self {
+        let frequency = plan.frequency;
+        let initial_cash = plan.account.cash;
+        let stride = (plan.bars.len() / frequency.equity_points.max(1)).max(1);
         Streamer {
             hub,
-            topic,
-            bars,
+            plan,
             control,
             frequency,
             initial_cash,
@@ -82,14 +77,19 @@ impl<'a> Streamer<'a> {
         }
     }
 
-    fn publish(&self, message: Message) {
-        if let Err(e) = self.hub.publish(self.topic, message) {
+    fn topic(&self) -> &Topic {
+        &self.plan.topic
+    }
+
+    /// Publishes on the run's topic.
+    pub fn publish(&self, message: Message) {
+        if let Err(e) = self.hub.publish(self.topic(), message) {
             tracing::error!(error = %e, "could not publish");
         }
     }
 
     fn time(&self, bar: usize) -> Timestamp {
-        Timestamp::from_unix_ms(self.bars.time[bar])
+        Timestamp::from_unix_ms(self.plan.bars.time[bar])
     }
 
     fn progress(&mut self, i: usize, equity: f64, trades: u64) {
@@ -97,7 +97,7 @@ impl<'a> Streamer<'a> {
             let points = std::mem::take(&mut self.equity);
             self.publish(Message::Equity(EquityBatch { points }));
         }
-        let total = self.bars.len();
+        let total = self.plan.bars.len();
         self.publish(Message::Progress(Progress {
             pct: (i + 1) as f64 / total as f64 * 100.0,
             bars_processed: i as u64 + 1,
@@ -129,35 +129,38 @@ impl<'a> Streamer<'a> {
         self.equity.push(point);
     }
 
+    /// Between bars: go on, stop (cancelled), or hand the run back paused (`paused` is
+    /// published; the run's driver waits, holding no thread, and calls [`Self::resumed`]).
     fn check_in(&self) -> Flow {
-        let checkpoint = self.control.checkpoint(|| {
-            tracing::info!("paused");
-            self.publish(Message::Paused(Lifecycle {
-                reason: Some("requested by a client".into()),
-            }));
-        });
-        match checkpoint {
-            Checkpoint::Continue => Flow::Continue,
-            Checkpoint::Resumed => {
-                // `resumed` first: nothing, not even its log line, comes between
-                // `paused` and `resumed`.
-                self.publish(Message::Resumed(Lifecycle::default()));
-                tracing::info!("resumed");
-                Flow::Continue
+        match self.control.wanted() {
+            Wanted::Running => Flow::Continue,
+            Wanted::Cancelled => Flow::Stop,
+            Wanted::Paused => {
+                tracing::info!("paused");
+                self.publish(Message::Paused(Lifecycle {
+                    reason: Some("requested by a client".into()),
+                }));
+                Flow::Pause
             }
-            Checkpoint::Cancelled => Flow::Stop,
         }
+    }
+
+    /// A paused run goes on: `resumed` first, so nothing, not even its log line, comes
+    /// between `paused` and `resumed`.
+    pub fn resumed(&self) {
+        self.publish(Message::Resumed(Lifecycle::default()));
+        tracing::info!("resumed");
     }
 }
 
-impl Observer for Streamer<'_> {
+impl Observer for Streamer {
     fn bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow {
         self.last_mark = Some((i, equity, drawdown_pct));
         if i.is_multiple_of(self.stride) {
             self.push_point(i, equity, drawdown_pct);
         }
         // The last bar's progress comes from `finish`, once the outcome is known.
-        let last = i + 1 == self.bars.len();
+        let last = i + 1 == self.plan.bars.len();
         let check = i.is_multiple_of(CHECK_EVERY);
         let due = !last
             && (i - self.last_progress_bar >= self.frequency.progress_bars
@@ -165,7 +168,8 @@ impl Observer for Streamer<'_> {
         if due {
             self.progress(i, equity, trades);
         }
-        if check || due {
+        // The last bar ends the run whatever the control says.
+        if (check || due) && !last {
             self.check_in()
         } else {
             Flow::Continue

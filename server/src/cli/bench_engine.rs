@@ -3,6 +3,7 @@
 //! on (progress, equity and trades published to a hub at the default frequency).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -85,9 +86,9 @@ fn measure(label: &str, bars: &Bars, strategy: &Strategy) -> (f64, f64) {
         frequency: Frequency::default(),
         start_paused: false,
     };
-    let control = RunControl::default();
+    let (plan, control) = (Arc::new(plan), Arc::new(RunControl::default()));
     let on = rate(min, || {
-        run_streaming(&hub, &plan, &control);
+        run_streaming(&hub, plan.clone(), control.clone());
     }) * bars.len() as f64;
     println!(
         "{label:<34} {:>10} bars {:>6} trades   off {:>12.0} bars/s   on {:>12.0} bars/s   streaming cost {:>5.1} %",
