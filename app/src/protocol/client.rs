@@ -72,6 +72,12 @@ impl TryFrom<SinceFields> for Since {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ClientAction {
+    /// The token the connection acts with (SPEC section 12): the first frame on a
+    /// socket to a server in token mode, and again with a fresh token before the
+    /// first one expires. A server in anonymous mode ignores it.
+    Auth {
+        token: String,
+    },
     /// Start receiving `topic`; with `since`, resume after that seq.
     Subscribe {
         topic: Topic,
@@ -106,6 +112,9 @@ mod tests {
     fn client_actions_round_trip() {
         let topic: Topic = "backtest:b1".parse().unwrap();
         let actions = [
+            ClientAction::Auth {
+                token: "header.claims.signature".into(),
+            },
             ClientAction::Subscribe {
                 topic: topic.clone(),
                 since: None,
@@ -153,6 +162,12 @@ mod tests {
                 since: Some(Since::after(5, Epoch("01J".into())))
             }
         );
+    }
+
+    #[test]
+    fn the_spec_auth_frame_parses() {
+        let a: ClientAction = serde_json::from_str(r#"{"action":"auth","token":"T"}"#).unwrap();
+        assert_eq!(a, ClientAction::Auth { token: "T".into() });
     }
 
     #[test]

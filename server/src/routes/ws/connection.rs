@@ -260,6 +260,8 @@ impl Connection<'_> {
             ClientAction::Pause { topic } => self.command(topic, Command::Pause),
             ClientAction::Resume { topic } => self.command(topic, Command::Resume),
             ClientAction::Cancel { topic } => self.command(topic, Command::Cancel),
+            // Anonymous mode: a token is accepted and ignored (SPEC section 12).
+            ClientAction::Auth { .. } => {}
         }
     }
 
