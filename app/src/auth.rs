@@ -40,12 +40,12 @@ impl Identity {
     /// A token is needed because the server refused one with `text` (a 401's `error`,
     /// a close reason): the sentence the user reads.
     pub fn needed(text: &str) -> Identity {
-        let reason = match TokenRefusal::parse(text) {
+        let reason = match TokenRefusal::of_error(text) {
             Some(TokenRefusal::Required) => {
                 "This server needs a token — paste one to sign in.".to_owned()
             }
             Some(TokenRefusal::Invalid) => {
-                "The server refused this token (invalid token) — paste a valid one.".to_owned()
+                format!("The server refused this token ({text}) — paste a valid one.")
             }
             Some(TokenRefusal::Expired) => "Your token expired — paste a new one.".to_owned(),
             None => format!("The server asks for a token ({text}) — paste one to sign in."),
@@ -253,6 +253,12 @@ mod tests {
         );
         assert!(reason(Identity::needed("token required")).contains("needs a token"));
         assert!(reason(Identity::needed("invalid token")).contains("invalid token"));
+        assert_eq!(
+            reason(Identity::needed("the token has expired: get a new one")),
+            "Your token expired — paste a new one."
+        );
+        assert!(reason(Identity::needed("invalid token: InvalidSignature"))
+            .contains("(invalid token: InvalidSignature)"));
         // An unknown text is shown as the server wrote it.
         assert!(reason(Identity::needed("bearer missing")).contains("(bearer missing)"));
     }

@@ -50,6 +50,24 @@ impl TokenRefusal {
         text.trim().parse().ok()
     }
 
+    /// The refusal a 401's `error` text names: the reason itself, a sentence that
+    /// begins with it (`invalid token: bad signature`), or one that says it in other
+    /// words (`the token has expired: get a new one`, `a token is required: …`).
+    pub fn of_error(text: &str) -> Option<TokenRefusal> {
+        let text = text.trim().to_ascii_lowercase();
+        if let Some(refusal) = TokenRefusal::parse(&text) {
+            Some(refusal)
+        } else if text.starts_with(TokenRefusal::Invalid.as_str()) {
+            Some(TokenRefusal::Invalid)
+        } else if text.contains("expired") {
+            Some(TokenRefusal::Expired)
+        } else if text.contains("token") && text.contains("required") {
+            Some(TokenRefusal::Required)
+        } else {
+            None
+        }
+    }
+
     /// The refusal a socket's close means: code 1008 with one of the three reasons. A
     /// 1008 for another reason (too many frames) is not about the token.
     pub fn of_close(code: u16, reason: &str) -> Option<TokenRefusal> {
@@ -100,5 +118,28 @@ mod tests {
         assert_eq!(TokenRefusal::of_close(1008, "too many frames"), None);
         assert_eq!(TokenRefusal::of_close(1011, "token expired"), None);
         assert_eq!(TokenRefusal::Expired.as_str(), "token expired");
+    }
+
+    #[test]
+    fn a_401_names_its_refusal_in_a_sentence() {
+        let cases = [
+            ("token expired", Some(TokenRefusal::Expired)),
+            (
+                "the token has expired: get a new one",
+                Some(TokenRefusal::Expired),
+            ),
+            (
+                "a token is required: send `Authorization: Bearer <token>`",
+                Some(TokenRefusal::Required),
+            ),
+            (
+                "invalid token: InvalidSignature",
+                Some(TokenRefusal::Invalid),
+            ),
+            ("not allowed", None),
+        ];
+        for (text, refusal) in cases {
+            assert_eq!(TokenRefusal::of_error(text), refusal, "{text}");
+        }
     }
 }
