@@ -114,10 +114,10 @@ impl Auth {
         self.identity.set(Identity::needed(text));
     }
 
-    /// Signs in with a pasted token: stores it and asks `GET /api/me`. Accepted: the
-    /// identity turns `SignedIn`, requests carry the token, the pages rebuild and the
-    /// stream restarts. Refused: the identity stays `Needed`, with the server's reason.
-    /// `done` runs when the answer is in.
+    /// Signs in with a pasted token: asks `GET /api/me` with it. Accepted: the token is
+    /// stored, the identity turns `SignedIn`, requests carry the token, the pages rebuild
+    /// and the stream restarts. Refused: nothing is kept and the identity stays
+    /// `Needed`, with the server's reason. `done` runs when the answer is in.
     pub fn sign_in(&self, pasted: &str, done: impl FnOnce() + 'static) {
         let pasted = pasted.trim();
         let token = pasted
@@ -131,7 +131,6 @@ impl Auth {
             });
             return done();
         }
-        store::save(&token);
         let auth = *self;
         api::spawn(async move {
             let identity = who(Some(&token))
@@ -142,6 +141,7 @@ impl Auth {
             let accepted = matches!(identity, Identity::SignedIn { .. } | Identity::Anonymous);
             auth.identity.set(identity);
             if accepted {
+                store::save(&token);
                 auth.token.set(Some(token));
                 auth.sign_ins.update(|n| *n += 1);
             }
