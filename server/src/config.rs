@@ -34,6 +34,8 @@ pub enum Command {
     BenchEngine(crate::cli::bench_engine::BenchEngineArgs),
     /// Measure the hub: N subscribers × K published messages, or N idle connections.
     Bench(crate::cli::bench::BenchArgs),
+    /// Sign a token for a server in token mode (same --jwt-secret).
+    Token(crate::cli::token::TokenArgs),
 }
 
 /// Which market feed the server runs.
@@ -111,6 +113,19 @@ pub struct ServeArgs {
     /// Key outside producers must present as `Authorization: Bearer <key>` to publish.
     #[arg(long, env = "TICKWIRE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Secret of the HS256 tokens callers must present (token mode); without it the
+    /// server is anonymous and trusts every caller.
+    #[arg(long, env = "TICKWIRE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Serve anonymously on an address other than loopback (refused without it).
+    #[arg(long, env = "TICKWIRE_ALLOW_ANONYMOUS")]
+    pub allow_anonymous: bool,
+    /// Topics held in memory at once; a request that would create one more gets 503.
+    #[arg(long, env = "TICKWIRE_MAX_TOPICS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub max_topics: u64,
+    /// Seconds a topic with no subscriber and no publish is kept before it is dropped.
+    #[arg(long, env = "TICKWIRE_TOPIC_IDLE_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub topic_idle_secs: u64,
     /// Market feed to run.
     #[arg(long, env = "TICKWIRE_FEED", value_enum, default_value_t = FeedKind::Synthetic)]
     pub feed: FeedKind,
@@ -155,7 +170,7 @@ impl ServeArgs {
 }
 
 /// `90s`, `30m`, `1h` or a plain number of seconds.
-fn duration(text: &str) -> Result<Duration, String> {
+pub fn duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),
@@ -189,6 +204,9 @@ mod tests {
         assert_eq!(cli.serve.max_sessions, 64);
         assert_eq!(cli.serve.retain_runs, Duration::from_secs(3600));
         assert_eq!(cli.serve.max_body_bytes, 16 << 20);
+        assert_eq!(cli.serve.max_topics, 100_000);
+        assert_eq!(cli.serve.topic_idle_secs, 600);
+        assert!(cli.serve.jwt_secret.is_none() && !cli.serve.allow_anonymous);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! tickwire's server: one axum app that serves the dashboard, the HTTP API and the
 //! WebSocket streams on one port.
 //!
+//! - [`auth`]: tokens, callers and what they may do (SPEC section 12).
 //! - [`hub`]: topics, sequence numbers, history, snapshots, fan-out (no HTTP).
 //! - [`feed`]: market-data producers publishing into the hub.
 //! - [`backtest`]: the backtest engine, its strategies and its streaming.
@@ -11,6 +12,7 @@
 //! - [`serve`]: wires them together and runs until shutdown.
 //! - [`cli`]: command-line clients (`bench`).
 
+pub mod auth;
 pub mod backtest;
 pub mod cli;
 pub mod config;

@@ -18,6 +18,7 @@ async fn main() {
         Some(Command::Backtest(args)) => server::cli::backtest::run_cli(args).await,
         Some(Command::BenchEngine(args)) => server::cli::bench_engine::run_cli(args),
         Some(Command::Bench(args)) => server::cli::bench::run(args).await,
+        Some(Command::Token(args)) => server::cli::token::run(&args),
         None => server::serve::run(cli.serve).await,
     };
     if let Err(e) = result {

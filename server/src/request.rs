@@ -20,6 +20,9 @@ pub enum RequestError {
         "{limit} {kind}s are running, the most this server runs at once: wait for one to finish"
     )]
     TooMany { kind: &'static str, limit: usize },
+    /// It belongs to another user (403).
+    #[error("{kind} `{id}` belongs to another user")]
+    Forbidden { kind: &'static str, id: String },
     /// It exists but has finished, so it takes no more commands (409).
     #[error("{kind} `{id}` is no longer running")]
     Finished { kind: &'static str, id: String },

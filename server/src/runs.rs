@@ -12,6 +12,7 @@ use app::protocol::Topic;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::Caller;
 use crate::hub::Hub;
 use crate::request::RequestError;
 
@@ -34,6 +35,8 @@ pub struct RunContext {
 struct Entry<T> {
     value: T,
     topic: Topic,
+    /// The `sub` of who started it (none in anonymous mode).
+    owner: Option<Arc<str>>,
     finished: Option<Instant>,
 }
 
@@ -64,11 +67,21 @@ impl<T> RunBook<T> {
         }
     }
 
-    /// Adds an active run on `topic`, unless its id is taken (here, or by a topic the
-    /// hub still has) or the active ones are at the cap.
-    pub fn insert(&self, id: &str, topic: Topic, value: T, hub: &Hub) -> Result<(), RequestError> {
+    /// Adds an active run on `topic` started by `caller`, unless its id is taken (here,
+    /// or by a topic the hub still has) or the active ones are at the cap. The topic is
+    /// kept while the run is. In token mode it starts afresh: whoever subscribed to the
+    /// name before the run existed (allowed by their token's `topics` then) is not its
+    /// subscriber; the owner starts a run paused to see it from its first message.
+    pub fn insert(
+        &self,
+        id: &str,
+        topic: Topic,
+        caller: &Caller,
+        value: T,
+        hub: &Hub,
+    ) -> Result<(), RequestError> {
         let mut entries = self.lock(hub);
-        if entries.contains_key(id) || hub.snapshot(&topic).last_seq > 0 {
+        if entries.contains_key(id) || hub.last_seq(&topic) > 0 {
             return Err(RequestError::Exists {
                 kind: self.kind,
                 id: id.to_owned(),
@@ -81,9 +94,14 @@ impl<T> RunBook<T> {
                 limit: self.limits.max_active,
             });
         }
+        if caller.sub().is_some() {
+            hub.drop_topic(&topic);
+        }
+        hub.keep(&topic);
         let entry = Entry {
             value,
             topic,
+            owner: caller.owner(),
             finished: None,
         };
         entries.insert(id.to_owned(), entry);
@@ -114,9 +132,41 @@ impl<T> RunBook<T> {
         }
     }
 
-    /// `f` of every run, in id order.
-    pub fn map<R>(&self, hub: &Hub, f: impl FnMut(&T) -> R) -> Vec<R> {
-        self.lock(hub).values().map(|e| &e.value).map(f).collect()
+    /// `f` of the run with this id, if `caller` may reach it (403 if not).
+    pub fn reach<R>(
+        &self,
+        caller: &Caller,
+        id: &str,
+        hub: &Hub,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, RequestError> {
+        match self.lock(hub).get_mut(id) {
+            Some(e) if caller.may_reach(e.owner.as_deref()) => Ok(f(&mut e.value)),
+            Some(_) => Err(RequestError::Forbidden {
+                kind: self.kind,
+                id: id.to_owned(),
+            }),
+            None => Err(RequestError::NotFound {
+                kind: self.kind,
+                id: id.to_owned(),
+            }),
+        }
+    }
+
+    /// Who started the run with this id (`None`: no such run; `Some(None)`: an
+    /// anonymous one).
+    pub fn owner(&self, id: &str, hub: &Hub) -> Option<Option<Arc<str>>> {
+        self.lock(hub).get(id).map(|e| e.owner.clone())
+    }
+
+    /// `f` of every run `caller` may reach, in id order.
+    pub fn map<R>(&self, caller: &Caller, hub: &Hub, f: impl FnMut(&T) -> R) -> Vec<R> {
+        self.lock(hub)
+            .values()
+            .filter(|e| caller.may_reach(e.owner.as_deref()))
+            .map(|e| &e.value)
+            .map(f)
+            .collect()
     }
 
     /// The entries, with the finished runs past their retention dropped first (their

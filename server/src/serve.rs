@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::auth::TokenKeys;
 use crate::backtest::Backtests;
 use crate::config::{FeedKind, ServeArgs};
 use app::protocol::SymbolInfo;
@@ -39,13 +40,28 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 /// Binds the listener, starts the feed and serves in the background.
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
+    if args.jwt_secret.is_none() && !args.addr.ip().is_loopback() && !args.allow_anonymous {
+        anyhow::bail!(
+            "refusing to serve anonymously on {}: anyone who can reach it could drive it. \
+             Set --jwt-secret (token mode), listen on 127.0.0.1, or pass --allow-anonymous",
+            args.addr
+        );
+    }
+    let tokens = match args.jwt_secret.as_deref() {
+        Some("") => anyhow::bail!("--jwt-secret is empty"),
+        Some(secret) => Some(TokenKeys::hs256(secret.as_bytes())),
+        None => None,
+    };
     let history = args.history as usize;
     // Room for a full replay plus the live backlog allowance.
     let hub = Hub::new(HubConfig {
         history,
         outbox_capacity: history + args.outbox as usize,
+        max_topics: args.max_topics as usize,
+        topic_idle: Duration::from_secs(args.topic_idle_secs),
     });
     let shutdown = CancellationToken::new();
+    spawn_idle_sweeper(hub.clone(), shutdown.clone());
 
     let symbols: Vec<SymbolInfo> = match args.feed {
         FeedKind::Synthetic => {
@@ -128,6 +144,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             client_burst: args.client_burst,
         },
         api_key: args.api_key.as_deref().map(Arc::from),
+        tokens,
         leptos,
         started: Instant::now(),
         shutdown: shutdown.clone(),
@@ -142,7 +159,12 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await
     });
-    tracing::info!(%addr, "tickwire listening on http://{addr}");
+    let mode = if args.jwt_secret.is_some() {
+        "token"
+    } else {
+        "anonymous"
+    };
+    tracing::info!(%addr, mode, "tickwire listening on http://{addr}");
     Ok(Running {
         addr,
         shutdown,
@@ -150,6 +172,26 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         hub,
         tasks,
     })
+}
+
+/// Drops idle topics (SPEC section 12) every quarter of the idle time, at most a minute
+/// apart, until shutdown.
+fn spawn_idle_sweeper(hub: Hub, shutdown: CancellationToken) {
+    let every = (hub.topic_idle() / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticker.tick() => {
+                    let dropped = hub.drop_idle();
+                    if dropped > 0 {
+                        tracing::debug!(dropped, "idle topics dropped");
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Serves until Ctrl-C or SIGTERM.

@@ -4,11 +4,12 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::protocol::SymbolInfo;
+use app::protocol::{SymbolInfo, Topic, TopicKind};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::{Caller, TokenKeys};
 use crate::backtest::Backtests;
 use crate::hub::Hub;
 use crate::routes::{Origins, Slots};
@@ -39,8 +40,11 @@ pub struct AppState {
     pub origins: Origins,
     /// Sockets held, in all and per address.
     pub slots: Slots,
-    /// When set, `POST /api/publish` needs `Authorization: Bearer <key>`.
+    /// When set, `POST /api/publish` needs `Authorization: Bearer <key>` (or a token
+    /// allowed to publish there).
     pub api_key: Option<Arc<str>>,
+    /// Token mode (`--jwt-secret`); `None`: anonymous mode.
+    pub tokens: Option<TokenKeys>,
     pub leptos: LeptosOptions,
     pub started: Instant,
     /// Cancelled when the server shuts down; every long task watches it.
@@ -50,5 +54,49 @@ pub struct AppState {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
+    }
+}
+
+/// Why a caller may not follow or control a topic: 403, or an `error` frame.
+#[derive(Debug, thiserror::Error)]
+pub enum Denied {
+    #[error("{0} belongs to another user")]
+    NotYours(Topic),
+    #[error("your token does not allow {topic}: it allows {allowed}")]
+    OutsideTopics { topic: Topic, allowed: String },
+}
+
+impl AppState {
+    /// Whether `caller` may follow `topic` (subscribe, replay, resync, poll, snapshot):
+    /// a run's topic only by its owner and admins, any other by the token's `topics`.
+    pub fn may_follow(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        match self.run_owner(topic) {
+            Some(owner) if caller.may_reach(owner.as_deref()) => Ok(()),
+            Some(_) => Err(Denied::NotYours(topic.clone())),
+            None if caller.may_follow(topic) => Ok(()),
+            None => Err(Denied::OutsideTopics {
+                topic: topic.clone(),
+                allowed: caller.topics_text(),
+            }),
+        }
+    }
+
+    /// Whether `caller` may pause, resume or cancel what runs behind `topic`.
+    pub fn may_control(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        match self.run_owner(topic) {
+            Some(owner) if !caller.may_reach(owner.as_deref()) => {
+                Err(Denied::NotYours(topic.clone()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Who started the run behind `topic` (`None`: it is not a run of this server).
+    fn run_owner(&self, topic: &Topic) -> Option<Option<Arc<str>>> {
+        match topic.kind() {
+            TopicKind::Backtest => self.backtests.owner(topic.name()),
+            TopicKind::Session => self.sessions.owner(topic.name()),
+            TopicKind::Market | TopicKind::Trading => None,
+        }
     }
 }

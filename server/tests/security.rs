@@ -304,3 +304,76 @@ async fn sockets_past_the_per_address_cap_are_refused_before_the_upgrade() {
     .await;
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn random_topic_names_past_the_cap_are_refused_and_idle_ones_make_room() {
+    let running = server(|a| {
+        a.symbols = vec!["BTC-USD".parse().unwrap()];
+        a.max_topics = 4;
+        a.topic_idle_secs = 1;
+    })
+    .await;
+    let topics = || async { get_json(&running, "/api/ws/health").await["topics"].clone() };
+    eventually("the feed's topic exists", || async {
+        (topics().await == 1).then_some(())
+    })
+    .await;
+    // Reading topics that do not exist creates none.
+    for i in 0..50 {
+        for path in [
+            format!("/api/streams/market:R{i}"),
+            format!("/api/streams/market:R{i}/snapshot"),
+        ] {
+            let status = reqwest::get(http(&running, &path)).await.unwrap().status();
+            assert_eq!(status, 200, "{path}");
+        }
+    }
+    assert_eq!(topics().await, 1, "reads created topics");
+
+    // Subscribing creates them, up to the cap; the next one is refused.
+    let mut stranger = connect(&running, "/api/ws").await;
+    for i in 0..3 {
+        let topic = format!("market:R{i}");
+        send_json(
+            &mut stranger,
+            json!({"action": "subscribe", "topic": topic}),
+        )
+        .await;
+        assert_eq!(
+            next_of_type(&mut stranger, "subscribed").await["topic"],
+            topic
+        );
+    }
+    send_json(
+        &mut stranger,
+        json!({"action": "subscribe", "topic": "market:R3"}),
+    )
+    .await;
+    let error = next_of_type(&mut stranger, "error").await;
+    assert_eq!(error["topic"], "market:R3");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("the server holds 4 topics"),
+        "{error}"
+    );
+    let tick = json!({"topic": "market:NEW", "type": "tick",
+        "data": {"symbol": "NEW", "price": 1.0, "change_pct": 0, "volume": 1}});
+    let (status, body) = post_json(&running, "/api/publish", &tick).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["details"]["limit"], 4);
+    // Nothing changed for the feed's subscribers.
+    let mut bystander = connect(&running, "/api/ws/stream/market-data/BTC-USD").await;
+    next_of_type(&mut bystander, "tick").await;
+
+    // Once nobody follows them, the stranger's topics go idle and make room.
+    drop(stranger);
+    eventually("idle topics are dropped", || async {
+        let (status, _) = post_json(&running, "/api/publish", &tick).await;
+        (status == 200).then_some(())
+    })
+    .await;
+    next_of_type(&mut bystander, "tick").await;
+    running.shutdown.cancel();
+}

@@ -72,12 +72,6 @@ impl TryFrom<SinceFields> for Since {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ClientAction {
-    /// The token the connection acts with (SPEC section 12): the first frame on a
-    /// socket to a server in token mode, and again with a fresh token before the
-    /// first one expires. A server in anonymous mode ignores it.
-    Auth {
-        token: String,
-    },
     /// Start receiving `topic`; with `since`, resume after that seq.
     Subscribe {
         topic: Topic,
@@ -102,6 +96,22 @@ pub enum ClientAction {
     Cancel {
         topic: Topic,
     },
+    /// Proves who the client is (token mode): the first frame of a socket opened
+    /// without a token, or a fresh token before the current one lapses.
+    Auth {
+        token: BearerToken,
+    },
+}
+
+/// A token as a client sends it; never shown by `Debug`, so it cannot reach a log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BearerToken(pub String);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(<hidden>)")
+    }
 }
 
 #[cfg(test)]
@@ -112,9 +122,6 @@ mod tests {
     fn client_actions_round_trip() {
         let topic: Topic = "backtest:b1".parse().unwrap();
         let actions = [
-            ClientAction::Auth {
-                token: "header.claims.signature".into(),
-            },
             ClientAction::Subscribe {
                 topic: topic.clone(),
                 since: None,
@@ -138,6 +145,9 @@ mod tests {
                 topic: topic.clone(),
             },
             ClientAction::Cancel { topic },
+            ClientAction::Auth {
+                token: BearerToken("a.b.c".into()),
+            },
         ];
         for a in actions {
             let json = serde_json::to_string(&a).unwrap();
@@ -167,7 +177,12 @@ mod tests {
     #[test]
     fn the_spec_auth_frame_parses() {
         let a: ClientAction = serde_json::from_str(r#"{"action":"auth","token":"T"}"#).unwrap();
-        assert_eq!(a, ClientAction::Auth { token: "T".into() });
+        assert_eq!(
+            a,
+            ClientAction::Auth {
+                token: BearerToken("T".into())
+            }
+        );
     }
 
     #[test]

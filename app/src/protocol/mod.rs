@@ -17,7 +17,7 @@ pub mod validate;
 
 pub use auth::{Me, TokenRefusal, POLICY_CLOSE};
 pub use backtest::*;
-pub use client::{ClientAction, Since, SinceWithoutEpoch};
+pub use client::{BearerToken, ClientAction, Since, SinceWithoutEpoch};
 pub use control::{Control, ResyncReason, ServerFrame, Snapshot, SnapshotData};
 pub use envelope::{Envelope, Epoch, InvalidMessage, Message};
 pub use fold::{upsert_candle, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT};

@@ -28,7 +28,7 @@ use super::policy::ReconnectPolicy;
 use super::status::StreamStatus;
 use crate::api::{self, Method};
 use crate::auth::Auth;
-use crate::protocol::{Envelope, ServerFrame, Snapshot, Topic};
+use crate::protocol::{BearerToken, Envelope, ServerFrame, Snapshot, Topic};
 
 pub type Shared = Rc<RefCell<Engine>>;
 
@@ -358,7 +358,7 @@ impl Engine {
         let realtime = storage()
             .and_then(|s| s.get_item(REALTIME_KEY).ok().flatten())
             .is_none_or(|v| v != "off");
-        let token = self.auth.token_untracked();
+        let token = self.auth.token_untracked().map(BearerToken);
         self.handle_later(Input::Begin { realtime, token });
     }
 
@@ -402,7 +402,7 @@ impl Engine {
 
     /// The user signed in with `token`, or signed out (`None`).
     pub fn set_token(&mut self, token: Option<String>) {
-        self.handle_later(Input::Token(token));
+        self.handle_later(Input::Token(token.map(BearerToken)));
     }
 }
 

@@ -18,7 +18,7 @@ use super::cursor::{Cursor, Verdict};
 use super::policy::ReconnectPolicy;
 use super::status::{ConnectionState, Mode};
 use crate::protocol::{
-    ClientAction, Control, Envelope, ServerFrame, Snapshot, TokenRefusal, Topic,
+    BearerToken, ClientAction, Control, Envelope, ServerFrame, Snapshot, TokenRefusal, Topic,
 };
 
 /// The timers the shell keeps for the machine.
@@ -60,10 +60,10 @@ pub enum Input {
     /// `token` as stored by an earlier sign-in.
     Begin {
         realtime: bool,
-        token: Option<String>,
+        token: Option<BearerToken>,
     },
     /// The user signed in with a new token, or signed out (`None`).
-    Token(Option<String>),
+    Token(Option<BearerToken>),
     /// A topic gained a listener.
     Listen(Topic),
     /// A topic lost its last listener.
@@ -220,7 +220,7 @@ pub struct Machine {
     /// Polling because the socket failed (not because real-time was switched off).
     fell_back: bool,
     /// Sent as the first frame of every greeted socket.
-    token: Option<String>,
+    token: Option<BearerToken>,
     /// The token was refused (or the user signed out): no socket, no polls, no retries
     /// until a token is entered.
     signed_out: bool,
@@ -393,7 +393,7 @@ impl Machine {
     /// one (so the token is its first frame); a token that replaces another
     /// re-authenticates a live socket in place (its subscriptions carry on). No token
     /// (signing out) stops the stream.
-    fn set_token(&mut self, token: Option<String>) {
+    fn set_token(&mut self, token: Option<BearerToken>) {
         let had_token = self.token.is_some();
         self.token = token;
         let Some(token) = self.token.clone() else {
@@ -1215,9 +1215,13 @@ mod tests {
 
     // ---- tokens ----------------------------------------------------------------------
 
+    fn token(token: &str) -> Option<BearerToken> {
+        Some(BearerToken(token.into()))
+    }
+
     fn auth(token: &str) -> ClientAction {
         ClientAction::Auth {
-            token: token.into(),
+            token: BearerToken(token.into()),
         }
     }
 
@@ -1244,7 +1248,7 @@ mod tests {
         m.step(Input::Listen(topic()));
         let g = opened(&m.step(Input::Begin {
             realtime: true,
-            token: Some("t1".into()),
+            token: token("t1"),
         }));
         frame(&mut m, g, connected());
         frame(&mut m, g, subscribed(4));
@@ -1258,7 +1262,7 @@ mod tests {
         m.step(Input::Listen(topic()));
         let g = opened(&m.step(Input::Begin {
             realtime: true,
-            token: Some("t1".into()),
+            token: token("t1"),
         }));
         let effects = frame(&mut m, g, connected());
         let sent = sent(&effects);
@@ -1353,7 +1357,7 @@ mod tests {
         let (mut m, g) = live_with_token();
         frame(&mut m, g, ServerFrame::Message(envelope(4, "E")));
         closed(&mut m, g, 1008, "token expired");
-        let effects = m.step(Input::Token(Some("t2".into())));
+        let effects = m.step(Input::Token(token("t2")));
         let g = opened(&effects);
         assert_eq!(m.status().state, ConnectionState::Reconnecting);
         assert_eq!(m.status().last_error, None);
@@ -1374,7 +1378,7 @@ mod tests {
     #[test]
     fn a_new_token_on_a_live_socket_re_authenticates_it_in_place() {
         let (mut m, g) = live_with_token();
-        let effects = m.step(Input::Token(Some("t2".into())));
+        let effects = m.step(Input::Token(token("t2")));
         assert_eq!(effects, [Effect::Send(auth("t2"))]);
         // The subscription carries on.
         let effects = frame(&mut m, g, ServerFrame::Message(envelope(4, "E")));
@@ -1384,7 +1388,7 @@ mod tests {
     #[test]
     fn a_first_token_replaces_a_socket_that_began_without_one() {
         let (mut m, g) = live();
-        let effects = m.step(Input::Token(Some("t1".into())));
+        let effects = m.step(Input::Token(token("t1")));
         assert!(effects.contains(&Effect::Close));
         let g2 = opened(&effects);
         assert_ne!(g, g2);
@@ -1417,7 +1421,7 @@ mod tests {
             })
             .is_empty());
         // Real-time is still off: the token restarts polling, not the socket.
-        let effects = m.step(Input::Token(Some("t1".into())));
+        let effects = m.step(Input::Token(token("t1")));
         assert!(polls(&effects) && !opens(&effects));
         assert_eq!(m.status().state, ConnectionState::Polling);
     }
@@ -1434,6 +1438,6 @@ mod tests {
         );
         assert_eq!(m.status().state, ConnectionState::Disconnected);
         assert!(m.step(Input::Online).is_empty());
-        assert!(opens(&m.step(Input::Token(Some("t2".into())))));
+        assert!(opens(&m.step(Input::Token(token("t2")))));
     }
 }

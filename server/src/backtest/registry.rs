@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use app::protocol::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::request::{plan, BacktestRequest};
 use super::run::spawn;
+use crate::auth::Caller;
 use crate::request::RequestError;
 use crate::runs::{RunBook, RunContext, RunLimits};
 
@@ -50,9 +52,9 @@ impl Backtests {
         }
     }
 
-    /// Every run retained, oldest first.
-    pub fn list(&self) -> Vec<RunInfo> {
-        let mut list = self.runs.map(&self.context.hub, RunInfo::clone);
+    /// Every run retained that `caller` may see, oldest first.
+    pub fn list(&self, caller: &Caller) -> Vec<RunInfo> {
+        let mut list = self.runs.map(caller, &self.context.hub, RunInfo::clone);
         list.sort_by_key(|r| r.created);
         list
     }
@@ -75,13 +77,23 @@ impl Backtests {
         Ok(names)
     }
 
-    /// The run with this id.
-    pub fn get(&self, id: &str) -> Result<RunInfo, RequestError> {
-        self.runs.with(id, &self.context.hub, |r| r.clone())
+    /// The run with this id, if `caller` may see it.
+    pub fn get(&self, caller: &Caller, id: &str) -> Result<RunInfo, RequestError> {
+        self.runs
+            .reach(caller, id, &self.context.hub, |r| r.clone())
     }
 
-    /// Validates `request` and starts it in the background.
-    pub fn start(&self, request: BacktestRequest) -> Result<StartedRun, RequestError> {
+    /// Who started the run with this id (see [`RunBook::owner`]).
+    pub fn owner(&self, id: &str) -> Option<Option<Arc<str>>> {
+        self.runs.owner(id, &self.context.hub)
+    }
+
+    /// Validates `request` and starts it in the background, as `caller`'s.
+    pub fn start(
+        &self,
+        caller: &Caller,
+        request: BacktestRequest,
+    ) -> Result<StartedRun, RequestError> {
         let plan = plan(request, self.data_dir.as_deref())?;
         let info = RunInfo {
             backtest_id: plan.id.clone(),
@@ -95,7 +107,8 @@ impl Backtests {
             created: Timestamp::from_datetime(chrono::Utc::now()),
         };
         let hub = &self.context.hub;
-        self.runs.insert(&plan.id, plan.topic.clone(), info, hub)?;
+        self.runs
+            .insert(&plan.id, plan.topic.clone(), caller, info, hub)?;
         let started = StartedRun {
             backtest_id: plan.id.clone(),
             topic: plan.topic.to_string(),

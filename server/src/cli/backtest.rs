@@ -35,6 +35,9 @@ pub struct BacktestArgs {
     /// Run on this server instead of in-process, and watch it stream.
     #[arg(long)]
     pub url: Option<String>,
+    /// Token for a server in token mode (`tickwire token`), with `--url`.
+    #[arg(long, env = "TICKWIRE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -84,7 +87,7 @@ pub async fn run_cli(args: BacktestArgs) -> anyhow::Result<()> {
             } else {
                 Output::Stdout
             };
-            remote(url, request, output).await?
+            remote(url, args.token.as_deref(), request, output).await?
         }
     };
     if args.json {
@@ -107,11 +110,19 @@ fn in_process(request: BacktestRequest) -> anyhow::Result<Report> {
     })
 }
 
-async fn remote(url: &str, request: BacktestRequest, output: Output) -> anyhow::Result<Report> {
+async fn remote(
+    url: &str,
+    token: Option<&str>,
+    request: BacktestRequest,
+    output: Output,
+) -> anyhow::Result<Report> {
     let base = url.trim_end_matches('/');
     let http = reqwest::Client::new();
-    let response = http
-        .post(format!("{base}/api/backtests"))
+    let authorized = |request: reqwest::RequestBuilder| match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    let response = authorized(http.post(format!("{base}/api/backtests")))
         .json(&request)
         .send()
         .await
@@ -129,16 +140,17 @@ async fn remote(url: &str, request: BacktestRequest, output: Output) -> anyhow::
         WatchArgs {
             topic: started.topic.parse()?,
             url: base.to_owned(),
+            token: token.map(str::to_owned),
         },
         output,
     )
     .await?;
-    let state: Value = http
-        .get(format!("{base}/api/backtests/{}", started.backtest_id))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let state: Value =
+        authorized(http.get(format!("{base}/api/backtests/{}", started.backtest_id)))
+            .send()
+            .await?
+            .json()
+            .await?;
     let complete = &state["state"]["data"]["complete"];
     if complete.is_null() {
         bail!(

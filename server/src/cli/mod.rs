@@ -3,4 +3,5 @@
 pub mod backtest;
 pub mod bench;
 pub mod bench_engine;
+pub mod token;
 pub mod watch;

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::protocol::{
-    ClientAction, Control, Envelope, Message, RunStatus, ServerFrame, Snapshot, SnapshotData,
-    Topic, TopicKind,
+    BearerToken, ClientAction, Control, Envelope, Message, RunStatus, ServerFrame, Snapshot,
+    SnapshotData, Topic, TopicKind,
 };
 use app::stream::cursor::{Cursor, Verdict};
 use app::stream::policy::ReconnectPolicy;
@@ -28,6 +28,9 @@ pub struct WatchArgs {
     /// Server to connect to.
     #[arg(long, env = "TICKWIRE_URL", default_value = "http://127.0.0.1:3000")]
     pub url: String,
+    /// Token for a server in token mode (`tickwire token`).
+    #[arg(long, env = "TICKWIRE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
 }
 
 /// Where watch writes its lines.
@@ -55,8 +58,14 @@ pub async fn run_to(args: WatchArgs, output: Output) -> anyhow::Result<()> {
     let mut cursor = Cursor::default();
     loop {
         let mut greeted = false;
-        match follow(&ws_url, &args.topic, &mut cursor, &mut view, &mut greeted).await {
+        let link = Link {
+            url: &ws_url,
+            token: args.token.as_deref(),
+        };
+        match follow(link, &args.topic, &mut cursor, &mut view, &mut greeted).await {
             Ok(Finished) => return Ok(()),
+            // Trying again would be refused again.
+            Err(e) if e.is::<Refused>() => return Err(e),
             Err(e) => {
                 let delay = backoff.after_loss(greeted);
                 view.note(&format!(
@@ -110,18 +119,40 @@ fn clock_seed() -> u64 {
 
 struct Finished;
 
-/// One connection's life: subscribe (resuming from the cursor if it has a point), print
-/// until it ends. `greeted` is set once the server's `connected` frame has arrived.
+/// The server refused this client (its token, or the topic): no point retrying.
+#[derive(Debug, thiserror::Error)]
+#[error("the server refused: {0}")]
+struct Refused(String);
+
+/// Where to connect, and the token to prove who we are.
+#[derive(Clone, Copy)]
+struct Link<'a> {
+    url: &'a str,
+    token: Option<&'a str>,
+}
+
+/// One connection's life: prove who we are, subscribe (resuming from the cursor if it
+/// has a point), print until it ends. `greeted` is set once the server's `connected`
+/// frame has arrived.
 async fn follow(
-    url: &str,
+    link: Link<'_>,
     topic: &Topic,
     cursor: &mut Cursor,
     view: &mut View,
     greeted: &mut bool,
 ) -> anyhow::Result<Finished> {
+    let url = link.url;
     let (mut socket, _) = tokio_tungstenite::connect_async(url)
         .await
         .with_context(|| format!("connecting to {url}"))?;
+    if let Some(token) = link.token {
+        let auth = ClientAction::Auth {
+            token: BearerToken(token.to_owned()),
+        };
+        socket
+            .send(WsMessage::Text(serde_json::to_string(&auth)?.into()))
+            .await?;
+    }
     let subscribe = ClientAction::Subscribe {
         topic: topic.clone(),
         since: cursor.since(),
@@ -132,6 +163,9 @@ async fn follow(
     while let Some(frame) = socket.next().await {
         let text = match frame? {
             WsMessage::Text(text) => text,
+            WsMessage::Close(Some(close)) if u16::from(close.code) == 1008 => {
+                return Err(Refused(close.reason.to_string()).into())
+            }
             WsMessage::Close(close) => anyhow::bail!("server closed the socket: {close:?}"),
             _ => continue,
         };
@@ -155,6 +189,12 @@ async fn follow(
                     return Ok(Finished);
                 }
             }
+            // Refused our topic (another user's run, outside the token's topics).
+            ServerFrame::Control(Control::Error {
+                topic: Some(refused),
+                error,
+                ..
+            }) if refused == topic.to_string() => return Err(Refused(error).into()),
             ServerFrame::Control(Control::Error { error, details, .. }) => view.note(&format!(
                 "error: {error}{}",
                 details.map(|d| format!(" ({d})")).unwrap_or_default()

@@ -2,7 +2,9 @@
 //! all behind one lock (never held across an `.await`).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use app::protocol::{
     Control, Envelope, Epoch, Message, ResyncReason, Since, Snapshot, SnapshotData, Timestamp,
@@ -47,12 +49,16 @@ struct Inner {
     history: VecDeque<Retained>,
     state: SnapshotData,
     subscribers: Vec<Outbox>,
+    /// The last publish, subscribe or unsubscribe.
+    last_active: Instant,
 }
 
 pub(super) struct Channel {
     topic: Topic,
     epoch: Epoch,
     history_limit: usize,
+    /// Kept while a run lives on it, however idle.
+    kept: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -63,18 +69,49 @@ enum ResumePoint {
 
 impl Channel {
     pub(super) fn new(topic: Topic, history_limit: usize) -> Self {
+        Self::with_epoch(topic, Epoch(ulid::Ulid::new().to_string()), history_limit)
+    }
+
+    /// A topic that does not exist, as it reads: empty, in the nil epoch.
+    pub(super) fn absent(topic: Topic) -> Self {
+        Self::with_epoch(topic, Epoch(ulid::Ulid::nil().to_string()), 1)
+    }
+
+    fn with_epoch(topic: Topic, epoch: Epoch, history_limit: usize) -> Self {
         let state = SnapshotData::empty(topic.kind());
         Channel {
             topic,
-            epoch: Epoch(ulid::Ulid::new().to_string()),
+            epoch,
             history_limit: history_limit.max(1),
+            kept: AtomicBool::new(false),
             inner: Mutex::new(Inner {
                 last_seq: 0,
                 history: VecDeque::new(),
                 state,
                 subscribers: Vec::new(),
+                last_active: Instant::now(),
             }),
         }
+    }
+
+    /// Marks the topic as kept whatever its idleness (a run's).
+    pub(super) fn keep(&self) {
+        self.kept.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether nobody has subscribed to or published on it for `idle` (and it is not
+    /// kept): it may be dropped.
+    pub(super) fn is_idle(&self, idle: Duration) -> bool {
+        if self.kept.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut inner = self.lock();
+        inner.subscribers.retain(Outbox::is_open);
+        inner.subscribers.is_empty() && inner.last_active.elapsed() >= idle
+    }
+
+    pub(super) fn last_seq(&self) -> u64 {
+        self.lock().last_seq
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -88,6 +125,7 @@ impl Channel {
     pub(super) fn publish(&self, message: Message, stats: &HubStats) -> Result<u64, PublishError> {
         let mut inner = self.lock();
         let seq = inner.last_seq + 1;
+        inner.last_active = Instant::now();
         let envelope = Envelope {
             message,
             topic: self.topic.clone(),
@@ -135,6 +173,7 @@ impl Channel {
         stats: &HubStats,
     ) -> SubscribeOutcome {
         let mut inner = self.lock();
+        inner.last_active = Instant::now();
         inner.subscribers.retain(|s| s.id() != outbox.id());
         let point = since.map(|since| self.resume_point(&inner, since));
         let next_seq = match point {
@@ -176,6 +215,7 @@ impl Channel {
 
     pub(super) fn unsubscribe(&self, outbox_id: u64) -> bool {
         let mut inner = self.lock();
+        inner.last_active = Instant::now();
         let before = inner.subscribers.len();
         inner.subscribers.retain(|s| s.id() != outbox_id);
         inner.subscribers.len() != before

@@ -19,7 +19,8 @@ pub use owners::{Command, NoOwner, Ownership};
 pub use stats::{HubStats, StatsSnapshot};
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use app::protocol::{InvalidMessage, Message, Since, Snapshot, Topic};
 
@@ -33,6 +34,10 @@ pub struct HubConfig {
     pub history: usize,
     /// Frames a connection's outbox holds before its owner counts as a slow consumer.
     pub outbox_capacity: usize,
+    /// Topics held at once (SPEC section 12): creating one more fails with [`TopicsFull`].
+    pub max_topics: usize,
+    /// A topic nobody subscribed to or published on for this long may be dropped.
+    pub topic_idle: Duration,
 }
 
 impl Default for HubConfig {
@@ -40,8 +45,17 @@ impl Default for HubConfig {
         HubConfig {
             history: 2048,
             outbox_capacity: 4096,
+            max_topics: 100_000,
+            topic_idle: Duration::from_secs(600),
         }
     }
+}
+
+/// The hub holds as many topics as it may and none has been idle long enough to drop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the server holds {limit} topics, its most: try again later")]
+pub struct TopicsFull {
+    pub limit: usize,
 }
 
 /// Why the hub refused to publish.
@@ -51,6 +65,8 @@ pub enum PublishError {
     Invalid(#[from] InvalidMessage),
     #[error("could not serialize the message: {0}")]
     Serialize(#[from] serde_json::Error),
+    #[error(transparent)]
+    Full(#[from] TopicsFull),
 }
 
 /// A handle on the hub; cheap to clone.
@@ -64,6 +80,8 @@ struct HubInner {
     topics: RwLock<HashMap<Topic, Arc<Channel>>>,
     owners: Owners,
     stats: HubStats,
+    /// When idle topics were last dropped.
+    last_sweep: Mutex<Instant>,
 }
 
 impl Hub {
@@ -75,6 +93,7 @@ impl Hub {
                 topics: RwLock::default(),
                 owners: Owners::default(),
                 stats: HubStats::default(),
+                last_sweep: Mutex::new(Instant::now()),
             }),
         }
     }
@@ -82,6 +101,11 @@ impl Hub {
     /// The hub's counters.
     pub fn stats(&self) -> &HubStats {
         &self.inner.stats
+    }
+
+    /// How long a topic may go unused before it is dropped.
+    pub fn topic_idle(&self) -> Duration {
+        self.inner.config.topic_idle
     }
 
     /// How many topics exist.
@@ -107,7 +131,7 @@ impl Hub {
     /// Publishes `message` on `topic` and returns its seq.
     pub fn publish(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
         message.validate_for(topic)?;
-        self.channel(topic).publish(message, &self.inner.stats)
+        self.channel(topic)?.publish(message, &self.inner.stats)
     }
 
     /// Subscribes `outbox` to `topic`, queueing the snapshot or the replay first.
@@ -116,9 +140,10 @@ impl Hub {
         topic: &Topic,
         since: Option<&Since>,
         outbox: &Outbox,
-    ) -> SubscribeOutcome {
-        self.channel(topic)
-            .subscribe(since, outbox, &self.inner.stats)
+    ) -> Result<SubscribeOutcome, TopicsFull> {
+        Ok(self
+            .channel(topic)?
+            .subscribe(since, outbox, &self.inner.stats))
     }
 
     /// Stops delivering `topic` to `outbox`; false if it was not subscribed.
@@ -127,9 +152,35 @@ impl Hub {
             .is_some_and(|c| c.unsubscribe(outbox.id()))
     }
 
-    /// The topic's current state and the seq it is consistent with.
+    /// The topic's current state and the seq it is consistent with (a topic that does
+    /// not exist is empty, and is not created by asking).
     pub fn snapshot(&self, topic: &Topic) -> Snapshot {
-        self.channel(topic).snapshot()
+        self.existing_or_empty(topic).snapshot()
+    }
+
+    /// The seq of the topic's last message (0: none, or no such topic).
+    pub fn last_seq(&self, topic: &Topic) -> u64 {
+        self.existing(topic).map_or(0, |c| c.last_seq())
+    }
+
+    /// Keeps `topic` however idle it gets, until [`Hub::drop_topic`] (a run's topic,
+    /// itself bounded by the cap on runs).
+    pub fn keep(&self, topic: &Topic) {
+        let mut topics = self.write();
+        topics
+            .entry(topic.clone())
+            .or_insert_with(|| self.new_channel(topic))
+            .keep();
+    }
+
+    /// Drops every topic that nobody has subscribed to or published on for the idle
+    /// time; returns how many went.
+    pub fn drop_idle(&self) -> usize {
+        let mut topics = self.write();
+        if let Ok(mut last) = self.inner.last_sweep.lock() {
+            *last = Instant::now();
+        }
+        Self::drop_idle_from(&mut topics, self.inner.config.topic_idle)
     }
 
     /// Registers the caller as the owner of `topic`: it receives the control commands
@@ -143,9 +194,10 @@ impl Hub {
         self.inner.owners.send(topic, command)
     }
 
-    /// Retained messages after `since` (at most `limit`), for polling clients.
+    /// Retained messages after `since` (at most `limit`), for polling clients (a topic
+    /// that does not exist is an empty page, and is not created by asking).
     pub fn page(&self, topic: &Topic, since: Option<&Since>, limit: usize) -> Page {
-        self.channel(topic).page(since, limit)
+        self.existing_or_empty(topic).page(since, limit)
     }
 
     /// Forgets `topic`: its history, snapshot and subscribers. Used on it again, it
@@ -160,18 +212,58 @@ impl Hub {
         self.inner.topics.read().ok()?.get(topic).cloned()
     }
 
-    fn channel(&self, topic: &Topic) -> Arc<Channel> {
-        if let Some(channel) = self.existing(topic) {
-            return channel;
-        }
-        let mut topics = self
-            .inner
+    /// The topic, or what it would be before its first message: empty, in the nil
+    /// epoch (so polling a topic that does not exist yet is stable, and its creation
+    /// is an epoch change).
+    fn existing_or_empty(&self, topic: &Topic) -> Arc<Channel> {
+        self.existing(topic)
+            .unwrap_or_else(|| Arc::new(Channel::absent(topic.clone())))
+    }
+
+    fn new_channel(&self, topic: &Topic) -> Arc<Channel> {
+        Arc::new(Channel::new(topic.clone(), self.inner.config.history))
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Topic, Arc<Channel>>> {
+        self.inner
             .topics
             .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        topics
-            .entry(topic.clone())
-            .or_insert_with(|| Arc::new(Channel::new(topic.clone(), self.inner.config.history)))
-            .clone()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn drop_idle_from(topics: &mut HashMap<Topic, Arc<Channel>>, idle: Duration) -> usize {
+        let before = topics.len();
+        topics.retain(|_, channel| !channel.is_idle(idle));
+        before - topics.len()
+    }
+
+    /// The topic, created if need be: at the cap, idle topics make room first.
+    fn channel(&self, topic: &Topic) -> Result<Arc<Channel>, TopicsFull> {
+        if let Some(channel) = self.existing(topic) {
+            return Ok(channel);
+        }
+        let mut topics = self.write();
+        if let Some(channel) = topics.get(topic) {
+            return Ok(channel.clone());
+        }
+        let limit = self.inner.config.max_topics;
+        if topics.len() >= limit {
+            // A sweep visits every topic: at most one a second, however many are refused.
+            let mut last = self
+                .inner
+                .last_sweep
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if last.elapsed() >= Duration::from_secs(1) {
+                *last = Instant::now();
+                Self::drop_idle_from(&mut topics, self.inner.config.topic_idle);
+            }
+            if topics.len() >= limit {
+                return Err(TopicsFull { limit });
+            }
+        }
+        let channel = self.new_channel(topic);
+        topics.insert(topic.clone(), channel.clone());
+        Ok(channel)
     }
 }

@@ -145,6 +145,15 @@ impl Outbox {
         }
     }
 
+    /// Whether frames can still reach this outbox's reader.
+    pub fn is_open(&self) -> bool {
+        let closed = match &self.sink {
+            Sink::Frames(tx) => tx.is_closed(),
+            Sink::Typed(tx) => tx.is_closed(),
+        };
+        !closed && !self.is_slow()
+    }
+
     /// Whether this connection has been flagged as a slow consumer.
     pub fn is_slow(&self) -> bool {
         self.slow.is_cancelled()

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::json::JsonBody;
 use super::ApiError;
+use crate::auth::Caller;
 use crate::backtest::{BacktestRequest, RunInfo, StartedRun};
 use crate::hub::Command;
 use crate::request::RequestError;
@@ -16,23 +17,27 @@ use crate::state::AppState;
 /// `POST /api/backtests` → 201 `{backtest_id, topic, stream_url}`.
 pub async fn start(
     State(state): State<AppState>,
+    caller: Caller,
     JsonBody(request): JsonBody<BacktestRequest>,
 ) -> Result<(StatusCode, Json<StartedRun>), ApiError> {
     // Loading a large CSV is blocking work.
     let backtests = state.backtests.clone();
-    let started = tokio::task::spawn_blocking(move || backtests.start(request))
+    let started = tokio::task::spawn_blocking(move || backtests.start(&caller, request))
         .await
         .map_err(|e| ApiError::internal(format!("the backtest could not start: {e}")))??;
     Ok((StatusCode::CREATED, Json(started)))
 }
 
 /// `GET /api/backtests`.
-pub async fn list(State(state): State<AppState>) -> Json<Vec<RunInfo>> {
-    Json(state.backtests.list())
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<RunInfo>> {
+    Json(state.backtests.list(&caller))
 }
 
 /// `GET /api/datasets`: what `dataset` may name in `POST /api/backtests`.
-pub async fn datasets(State(state): State<AppState>) -> Result<Json<Vec<String>>, ApiError> {
+pub async fn datasets(
+    State(state): State<AppState>,
+    _caller: Caller,
+) -> Result<Json<Vec<String>>, ApiError> {
     state
         .backtests
         .datasets()
@@ -55,10 +60,11 @@ fn topic(id: &str) -> Result<Topic, ApiError> {
 /// `GET /api/backtests/{id}`.
 pub async fn get(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RunState>, ApiError> {
     let topic = topic(&id)?;
-    let info = state.backtests.get(&id)?;
+    let info = state.backtests.get(&caller, &id)?;
     Ok(Json(RunState {
         info,
         state: state.hub.snapshot(&topic),
@@ -68,6 +74,7 @@ pub async fn get(
 /// `POST /api/backtests/{id}/{pause|resume|cancel}` → 202 once the run has the request.
 pub async fn control(
     State(state): State<AppState>,
+    caller: Caller,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let topic = topic(&id)?;
@@ -81,7 +88,7 @@ pub async fn control(
             )))
         }
     };
-    state.backtests.get(&id)?;
+    state.backtests.get(&caller, &id)?;
     let over = || RequestError::Finished {
         kind: "backtest",
         id: id.clone(),

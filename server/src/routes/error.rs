@@ -8,8 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::hub::PublishError;
+use crate::auth::TokenError;
+use crate::hub::{PublishError, TopicsFull};
 use crate::request::RequestError;
+use crate::state::Denied;
 
 /// An error answer with a status and a message a user can act on.
 #[derive(Debug)]
@@ -46,6 +48,11 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, error)
     }
 
+    /// 403: the caller is known, and may not do this.
+    pub fn forbidden(error: impl ToString) -> Self {
+        Self::new(StatusCode::FORBIDDEN, error)
+    }
+
     /// 422: the request parsed, but what it says cannot be done.
     pub fn unprocessable(error: impl ToString) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, error)
@@ -73,6 +80,7 @@ impl From<RequestError> for ApiError {
                 (StatusCode::CONFLICT, json!({ "id": id }))
             }
             RequestError::NotFound { id, .. } => (StatusCode::NOT_FOUND, json!({ "id": id })),
+            RequestError::Forbidden { id, .. } => (StatusCode::FORBIDDEN, json!({ "id": id })),
             RequestError::TooMany { limit, .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, json!({ "limit": limit }))
             }
@@ -93,7 +101,29 @@ impl From<PublishError> for ApiError {
             }
             PublishError::Invalid(e) => ApiError::unprocessable(e),
             PublishError::Serialize(e) => ApiError::internal(PublishError::Serialize(e)),
+            PublishError::Full(full) => full.into(),
         }
+    }
+}
+
+/// No room for another topic: 503.
+impl From<TopicsFull> for ApiError {
+    fn from(e: TopicsFull) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e).with_details(json!({ "limit": e.limit }))
+    }
+}
+
+/// A missing, malformed, forged or expired token: 401.
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        ApiError::unauthorized(e.explain())
+    }
+}
+
+/// A topic or run the caller may not reach: 403.
+impl From<Denied> for ApiError {
+    fn from(e: Denied) -> Self {
+        ApiError::forbidden(e)
     }
 }
 

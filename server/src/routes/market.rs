@@ -6,10 +6,11 @@ use axum::Json;
 use serde::Deserialize;
 
 use super::ApiError;
+use crate::auth::Caller;
 use crate::state::AppState;
 
 /// The symbols the market feed publishes, with their topics and data source.
-pub async fn symbols(State(state): State<AppState>) -> Json<Vec<SymbolInfo>> {
+pub async fn symbols(State(state): State<AppState>, _caller: Caller) -> Json<Vec<SymbolInfo>> {
     Json(state.symbols.to_vec())
 }
 
@@ -22,10 +23,13 @@ pub struct CandlesQuery {
 /// `limit` (1 to 500, default 500): the same candles a market snapshot carries.
 pub async fn candles(
     State(state): State<AppState>,
+    caller: Caller,
     Path(symbol): Path<String>,
     Query(query): Query<CandlesQuery>,
 ) -> Result<Json<Vec<Candle>>, ApiError> {
     let symbol = Symbol::parse(&symbol)?;
+    let topic = Topic::market(&symbol);
+    state.may_follow(&caller, &topic)?;
     let limit = match query.limit {
         None => SNAPSHOT_CANDLES,
         Some(l) => match l.parse::<usize>() {
@@ -37,7 +41,7 @@ pub async fn candles(
             }
         },
     };
-    let SnapshotData::Market(market) = state.hub.snapshot(&Topic::market(&symbol)).data else {
+    let SnapshotData::Market(market) = state.hub.snapshot(&topic).data else {
         return Err(ApiError::internal(
             "a market topic holds a non-market snapshot",
         ));

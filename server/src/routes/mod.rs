@@ -5,6 +5,7 @@ mod error;
 mod health;
 mod json;
 mod market;
+mod me;
 mod metrics;
 mod origin;
 mod publish;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions", post(sessions::start).get(sessions::list))
         .route("/sessions/{id}", get(sessions::get).delete(sessions::stop))
         .route("/ws/health", get(health::health))
+        .route("/me", get(me::me))
         .route("/market/symbols", get(market::symbols))
         .route("/market/{symbol}/candles", get(market::candles))
         .fallback(error::no_such_endpoint);
@@ -58,6 +60,11 @@ pub fn router(state: AppState) -> Router {
             state.origins.clone(),
             origin::guard,
         ))
-        .layer(TraceLayer::new_for_http())
+        // The path only: a socket's `?token=` must never reach a log line.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+            }),
+        )
         .with_state(state)
 }

@@ -3,7 +3,7 @@
 
 use app::protocol::{Message, Topic, TopicError};
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::de::value::MapDeserializer;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::json::{parse, JsonBody};
 use super::ApiError;
+use crate::auth::{bearer, Caller, TokenError};
 use crate::hub::PublishError;
 use crate::state::AppState;
 
@@ -57,8 +58,15 @@ pub async fn publish(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<PublishResponse>, ApiError> {
-    authorize(&state, &headers)?;
+    let publisher = authorize(&state, &headers)?;
     let items = publishables(body)?;
+    if let Some(refused) = items.iter().find(|i| !publisher.may_publish(&i.topic)) {
+        return Err(ApiError::forbidden(format!(
+            "your token may not publish to {}: it may publish to {}",
+            refused.topic,
+            publisher.publish_text()
+        )));
+    }
     let mut published = Vec::with_capacity(items.len());
     for item in items {
         let seq = state.hub.publish(&item.topic, item.message)?;
@@ -129,20 +137,23 @@ fn parse_item(value: Value, index: Option<usize>) -> Result<Publishable, ApiErro
     Ok(Publishable { topic, message })
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(key) = state.api_key.as_deref() else {
-        return Ok(());
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match given {
-        Some(g) if constant_time_eq(g.as_bytes(), key.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError::unauthorized(
+/// Who may publish: the `--api-key` holder anywhere; in token mode, a token within its
+/// `publish` claim; in anonymous mode without an API key, anyone.
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let given = bearer(headers);
+    if let (Some(key), Some(g)) = (state.api_key.as_deref(), given) {
+        if constant_time_eq(g.as_bytes(), key.as_bytes()) {
+            return Ok(Caller::Anonymous);
+        }
+    }
+    match (&state.tokens, state.api_key.is_some(), given) {
+        (Some(keys), _, Some(token)) => Ok(Caller::Token(keys.verify(token)?.into())),
+        (Some(_), _, None) => Err(TokenError::Missing.into()),
+        (None, false, _) => Ok(Caller::Anonymous),
+        (None, true, Some(_)) => Err(ApiError::unauthorized(
             "the API key in `Authorization: Bearer` is wrong",
         )),
-        None => Err(ApiError::unauthorized(
+        (None, true, None) => Err(ApiError::unauthorized(
             "this server needs `Authorization: Bearer <api key>` to publish",
         )),
     }

@@ -8,20 +8,23 @@ use serde::Serialize;
 
 use super::json::JsonBody;
 use super::ApiError;
+use crate::auth::Caller;
 use crate::session::{SessionInfo, SessionRequest};
 use crate::state::AppState;
 
 /// `POST /api/sessions` → 201 with the session's topics and stream.
 pub async fn start(
     State(state): State<AppState>,
+    caller: Caller,
     JsonBody(request): JsonBody<SessionRequest>,
 ) -> Result<(StatusCode, Json<SessionInfo>), ApiError> {
-    Ok((StatusCode::CREATED, Json(state.sessions.start(request)?)))
+    let started = state.sessions.start(&caller, request)?;
+    Ok((StatusCode::CREATED, Json(started)))
 }
 
 /// `GET /api/sessions`.
-pub async fn list(State(state): State<AppState>) -> Json<Vec<SessionInfo>> {
-    Json(state.sessions.list())
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<SessionInfo>> {
+    Json(state.sessions.list(&caller))
 }
 
 /// A session's set-up and its state (the topic's snapshot).
@@ -32,17 +35,18 @@ pub struct SessionState {
     state: Snapshot,
 }
 
-fn lookup(state: &AppState, id: &str) -> Result<(SessionInfo, Topic), ApiError> {
+fn lookup(state: &AppState, caller: &Caller, id: &str) -> Result<(SessionInfo, Topic), ApiError> {
     let topic = Topic::new(TopicKind::Session, id)?;
-    Ok((state.sessions.get(id)?, topic))
+    Ok((state.sessions.get(caller, id)?, topic))
 }
 
 /// `GET /api/sessions/{id}`.
 pub async fn get(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SessionState>, ApiError> {
-    let (info, topic) = lookup(&state, &id)?;
+    let (info, topic) = lookup(&state, &caller, &id)?;
     Ok(Json(SessionState {
         info,
         state: state.hub.snapshot(&topic),
@@ -52,10 +56,11 @@ pub async fn get(
 /// `DELETE /api/sessions/{id}`: stops it, closing any position at the last price.
 pub async fn stop(
     State(state): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SessionState>, ApiError> {
-    let (_, topic) = lookup(&state, &id)?;
-    let info = state.sessions.stop(&id).await?;
+    let (_, topic) = lookup(&state, &caller, &id)?;
+    let info = state.sessions.stop(&caller, &id).await?;
     Ok(Json(SessionState {
         info,
         state: state.hub.snapshot(&topic),

@@ -9,6 +9,7 @@ use serde_json::value::RawValue;
 
 use super::resume::ResumeParams;
 use super::ApiError;
+use crate::auth::Caller;
 use crate::state::AppState;
 
 /// Largest page a poll may ask for.
@@ -49,10 +50,12 @@ pub fn parse_topic(topic: &str) -> Result<Topic, ApiError> {
 /// `GET /api/streams/{topic}?since=S&epoch=E&limit=L`.
 pub async fn poll(
     State(state): State<AppState>,
+    caller: Caller,
     Path(topic): Path<String>,
     Query(query): Query<PollQuery>,
 ) -> Result<Json<PollPage>, ApiError> {
     let topic = parse_topic(&topic)?;
+    state.may_follow(&caller, &topic)?;
     let since = query.resume.into_since()?;
     let limit = match query.limit {
         None => DEFAULT_PAGE,
@@ -85,8 +88,10 @@ pub async fn poll(
 /// `GET /api/streams/{topic}/snapshot`.
 pub async fn snapshot(
     State(state): State<AppState>,
+    caller: Caller,
     Path(topic): Path<String>,
 ) -> Result<Json<Snapshot>, ApiError> {
     let topic = parse_topic(&topic)?;
+    state.may_follow(&caller, &topic)?;
     Ok(Json(state.hub.snapshot(&topic)))
 }

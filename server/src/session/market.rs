@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use app::protocol::{Candle, Control, Envelope, SnapshotData, Symbol, Topic};
+use app::protocol::{Candle, Control, Envelope, Since, SnapshotData, Symbol, Topic};
 use app::stream::cursor::{Cursor, Verdict};
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +38,9 @@ impl MarketFeed {
     pub fn subscribe(hub: &Hub, symbol: &Symbol) -> Self {
         let topic = Topic::market(symbol);
         let (outbox, rx) = hub.typed_outbox();
-        hub.subscribe(&topic, None, &outbox);
+        // A symbol of the server's own feed: its topic is kept, never idle.
+        hub.keep(&topic);
+        subscribe(hub, &topic, None, &outbox);
         MarketFeed {
             topic,
             outbox,
@@ -88,12 +90,19 @@ impl MarketFeed {
         );
         hub.unsubscribe(&self.topic, &self.outbox);
         let (outbox, rx) = hub.typed_outbox();
-        hub.subscribe(&self.topic, self.cursor.since().as_ref(), &outbox);
+        subscribe(hub, &self.topic, self.cursor.since().as_ref(), &outbox);
         self.outbox = outbox;
         self.rx = rx;
     }
 
     pub fn unsubscribe(&self, hub: &Hub) {
         hub.unsubscribe(&self.topic, &self.outbox);
+    }
+}
+
+/// Subscribes to a kept topic, which exists whatever the cap on topics.
+fn subscribe(hub: &Hub, topic: &Topic, since: Option<&Since>, outbox: &Outbox) {
+    if let Err(e) = hub.subscribe(topic, since, outbox) {
+        tracing::error!(%topic, error = %e, "a session could not follow its market");
     }
 }

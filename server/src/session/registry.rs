@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::paper::PaperSession;
 use super::request::{plan, SessionRequest};
 use super::run::Runner;
+use crate::auth::Caller;
 use crate::backtest::Account;
 use crate::request::RequestError;
 use crate::runs::{RunBook, RunContext, RunLimits};
@@ -53,18 +54,28 @@ impl Sessions {
         }
     }
 
-    /// Every session retained, in id order.
-    pub fn list(&self) -> Vec<SessionInfo> {
-        self.runs.map(&self.context.hub, |e| e.info.clone())
+    /// Every session retained that `caller` may see, in id order.
+    pub fn list(&self, caller: &Caller) -> Vec<SessionInfo> {
+        self.runs.map(caller, &self.context.hub, |e| e.info.clone())
     }
 
-    /// The session with this id.
-    pub fn get(&self, id: &str) -> Result<SessionInfo, RequestError> {
-        self.runs.with(id, &self.context.hub, |e| e.info.clone())
+    /// The session with this id, if `caller` may see it.
+    pub fn get(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {
+        self.runs
+            .reach(caller, id, &self.context.hub, |e| e.info.clone())
     }
 
-    /// Validates and starts a session.
-    pub fn start(&self, request: SessionRequest) -> Result<SessionInfo, RequestError> {
+    /// Who started the session with this id (see [`RunBook::owner`]).
+    pub fn owner(&self, id: &str) -> Option<Option<Arc<str>>> {
+        self.runs.owner(id, &self.context.hub)
+    }
+
+    /// Validates and starts a session, as `caller`'s.
+    pub fn start(
+        &self,
+        caller: &Caller,
+        request: SessionRequest,
+    ) -> Result<SessionInfo, RequestError> {
         let plan = plan(request, &self.feed)?;
         let Account { cash, commission } = plan.account;
         let id = plan.id.clone();
@@ -88,7 +99,8 @@ impl Sessions {
             task: None,
         };
         let hub = &self.context.hub;
-        self.runs.insert(&id, plan.topic.clone(), entry, hub)?;
+        self.runs
+            .insert(&id, plan.topic.clone(), caller, entry, hub)?;
         let session = PaperSession::new(
             id.clone(),
             plan.symbol.clone(),
@@ -121,9 +133,10 @@ impl Sessions {
         self.runs.finish(id, hub);
     }
 
-    /// Stops a session (its position is closed at the last price); waits for it to finish.
-    pub async fn stop(&self, id: &str) -> Result<SessionInfo, RequestError> {
-        let (task, info) = self.runs.with(id, &self.context.hub, |e| {
+    /// Stops a session of `caller`'s (its position is closed at the last price); waits
+    /// for it to finish.
+    pub async fn stop(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {
+        let (task, info) = self.runs.reach(caller, id, &self.context.hub, |e| {
             e.stop.cancel();
             (e.task.take(), e.info.clone())
         })?;
@@ -131,7 +144,7 @@ impl Sessions {
             let _ = task.await;
         }
         // Forgotten already when finished runs are not retained: it did stop.
-        Ok(self.get(id).unwrap_or(SessionInfo {
+        Ok(self.get(caller, id).unwrap_or(SessionInfo {
             running: false,
             ..info
         }))

@@ -1,6 +1,7 @@
 //! One WebSocket connection: a single task that drains the connection's outbox into the
 //! socket, reads and answers client actions, pings when idle and closes on slow
-//! consumption, oversized frames, a frame flood, silence or shutdown.
+//! consumption, oversized frames, a frame flood, silence, a missing or lapsed token,
+//! or shutdown.
 
 use std::collections::HashSet;
 use std::num::NonZeroU32;
@@ -14,7 +15,9 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::identity::{Authenticated, Identity};
 use super::slots::Slot;
+use crate::auth::Caller;
 use crate::hub::{Command, Frame, Outbox, OutboxReceiver};
 use crate::state::AppState;
 
@@ -38,11 +41,13 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
 /// Runs the connection until either side ends it; its `slot` is given back as soon as it
-/// is served no more, before the closing handshake.
+/// is served no more, before the closing handshake. The `initial` subscriptions are made
+/// once the peer's identity is known.
 pub async fn run(
     mut socket: WebSocket,
     state: AppState,
     slot: Slot,
+    identity: Identity,
     initial: Vec<(Topic, Option<Since>)>,
 ) {
     let stats = state.hub.stats();
@@ -53,15 +58,15 @@ pub async fn run(
         outbox,
         topics: HashSet::new(),
         flood: Flood::new(state.limits.client_rate, state.limits.client_burst),
+        identity,
+        pending: initial,
     };
     conn.outbox.push_control(Control::Connected {
         connection_id: conn.outbox.id().to_string(),
         heartbeat_secs: state.limits.heartbeat.as_secs(),
         max_message_bytes: state.limits.max_message_bytes,
     });
-    for (topic, since) in initial {
-        conn.subscribe(topic, since);
-    }
+    conn.subscribe_pending();
 
     let closing = conn.pump(&mut socket, &mut rx).await;
     conn.unsubscribe_all();
@@ -105,6 +110,17 @@ struct Connection<'a> {
     outbox: Outbox,
     topics: HashSet<Topic>,
     flood: Flood,
+    identity: Identity,
+    /// Subscriptions asked for before the peer's identity was known.
+    pending: Vec<(Topic, Option<Since>)>,
+}
+
+/// Sleeps until `deadline`, or for ever without one.
+async fn until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The client's frame rate (SPEC section 12): `rate` per second with bursts of `burst`.
@@ -167,6 +183,11 @@ impl Connection<'_> {
                 biased;
                 _ = rx.slow.cancelled() => return Some((close::TRY_AGAIN_LATER, "slow consumer")),
                 _ = self.state.shutdown.cancelled() => return Some((close::GOING_AWAY, "server shutting down")),
+                // No token in time, or it lapsed.
+                _ = until(self.identity.deadline().map(|(at, _)| at)) => {
+                    let reason = self.identity.deadline().map_or("token expired", |(_, e)| e.reason());
+                    return Some((close::POLICY, reason));
+                }
                 frame = rx.frames.recv() => {
                     let frame = frame?;
                     let frames = &mut rx.frames;
@@ -199,7 +220,11 @@ impl Connection<'_> {
                         }
                     }
                     match incoming {
-                        Ok(WsMessage::Text(text)) => self.handle(text.as_str()),
+                        Ok(WsMessage::Text(text)) => {
+                            if let Some(close) = self.handle(text.as_str()) {
+                                return Some(close);
+                            }
+                        }
                         Ok(WsMessage::Binary(_)) => self.error(None, "binary frames are not supported", Some("send JSON text frames".into())),
                         Ok(WsMessage::Close(_)) => return None,
                         Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => {}
@@ -225,7 +250,8 @@ impl Connection<'_> {
         }
     }
 
-    fn handle(&mut self, text: &str) {
+    /// Handles one client frame; returns the close to send when it ends the connection.
+    fn handle(&mut self, text: &str) -> Option<(u16, &'static str)> {
         let action = match serde_json::from_str::<ClientAction>(text) {
             Ok(action) => action,
             Err(e) => {
@@ -234,8 +260,16 @@ impl Connection<'_> {
                 } else {
                     "invalid action"
                 };
-                return self.error(None, error, Some(e.to_string()));
+                self.error(None, error, Some(e.to_string()));
+                return None;
             }
+        };
+        if let ClientAction::Auth { token } = action {
+            return self.authenticate(&token.0);
+        }
+        let Some(caller) = self.identity.caller().cloned() else {
+            // Token mode: nothing but `auth` until the peer has proved who it is.
+            return Some((close::POLICY, "token required"));
         };
         match action {
             ClientAction::Subscribe { topic, since } => {
@@ -243,7 +277,8 @@ impl Connection<'_> {
                 if !self.topics.contains(&topic) && self.topics.len() >= limit {
                     let error =
                         format!("too many subscriptions: this connection already has {limit}");
-                    return self.error(Some(&topic), &error, None);
+                    self.error(Some(&topic), &error, None);
+                    return None;
                 }
                 self.subscribe(topic, since);
             }
@@ -257,28 +292,104 @@ impl Connection<'_> {
             ClientAction::Ping { id, t } => {
                 self.outbox.push_control(Control::Pong { id, t });
             }
-            ClientAction::Pause { topic } => self.command(topic, Command::Pause),
-            ClientAction::Resume { topic } => self.command(topic, Command::Resume),
-            ClientAction::Cancel { topic } => self.command(topic, Command::Cancel),
-            // Anonymous mode: a token is accepted and ignored (SPEC section 12).
+            ClientAction::Pause { topic } => self.command(&caller, topic, Command::Pause),
+            ClientAction::Resume { topic } => self.command(&caller, topic, Command::Resume),
+            ClientAction::Cancel { topic } => self.command(&caller, topic, Command::Cancel),
             ClientAction::Auth { .. } => {}
+        }
+        None
+    }
+
+    /// An `auth` frame: the first proof of a socket opened without a token (refused:
+    /// closed), or a refresh (refused: the current token holds; accepted: subscriptions
+    /// the new token does not allow are ended).
+    fn authenticate(&mut self, token: &str) -> Option<(u16, &'static str)> {
+        match self
+            .identity
+            .authenticate(self.state.tokens.as_ref(), token)
+        {
+            Authenticated::Now(identity) => {
+                self.identity = identity;
+                self.drop_denied();
+                self.subscribe_pending();
+                None
+            }
+            Authenticated::Close(e) => Some((close::POLICY, e.reason())),
+            Authenticated::Keep(error) => {
+                self.error(None, &error, None);
+                None
+            }
+            Authenticated::Unneeded => None,
         }
     }
 
     /// Routes a control action to the topic's owner; the owner answers on the topic.
-    fn command(&self, topic: Topic, command: Command) {
-        if let Err(e) = self.state.hub.command(&topic, command) {
-            self.error(Some(&topic), &e.to_string(), None);
+    fn command(&self, caller: &Caller, topic: Topic, command: Command) {
+        let sent = self
+            .state
+            .may_control(caller, &topic)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                self.state
+                    .hub
+                    .command(&topic, command)
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = sent {
+            self.error(Some(&topic), &e, None);
         }
     }
 
+    /// Subscribes, if the caller may follow the topic and the hub has room for it.
     fn subscribe(&mut self, topic: Topic, since: Option<Since>) {
-        let outcome = self
+        let Some(caller) = self.identity.caller() else {
+            self.pending.push((topic, since));
+            return;
+        };
+        if let Err(denied) = self.state.may_follow(caller, &topic) {
+            return self.error(Some(&topic), &denied.to_string(), None);
+        }
+        match self
             .state
             .hub
-            .subscribe(&topic, since.as_ref(), &self.outbox);
-        tracing::debug!(%topic, ?outcome, connection = self.outbox.id(), "subscribed");
-        self.topics.insert(topic);
+            .subscribe(&topic, since.as_ref(), &self.outbox)
+        {
+            Ok(outcome) => {
+                tracing::debug!(%topic, ?outcome, connection = self.outbox.id(), "subscribed");
+                self.topics.insert(topic);
+            }
+            Err(full) => self.error(Some(&topic), &full.to_string(), None),
+        }
+    }
+
+    /// The subscriptions asked for before the identity was known.
+    fn subscribe_pending(&mut self) {
+        if self.identity.caller().is_some() {
+            for (topic, since) in std::mem::take(&mut self.pending) {
+                self.subscribe(topic, since);
+            }
+        }
+    }
+
+    /// Ends the subscriptions the current identity may no longer follow (after a
+    /// refresh with a token of narrower `topics`).
+    fn drop_denied(&mut self) {
+        let Some(caller) = self.identity.caller() else {
+            return;
+        };
+        let denied: Vec<(Topic, String)> = self
+            .topics
+            .iter()
+            .filter_map(|t| {
+                let e = self.state.may_follow(caller, t).err()?;
+                Some((t.clone(), e.to_string()))
+            })
+            .collect();
+        for (topic, error) in denied {
+            self.topics.remove(&topic);
+            self.state.hub.unsubscribe(&topic, &self.outbox);
+            self.error(Some(&topic), &error, None);
+        }
     }
 
     fn unsubscribe_all(&mut self) {

@@ -3,6 +3,7 @@
 //! checked before the upgrade, so a bad one is answered with a JSON 400 naming it.
 
 mod connection;
+mod identity;
 mod slots;
 
 pub use slots::Slots;
@@ -16,6 +17,8 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 
+use identity::{Identity, UpgradeToken};
+
 use super::resume::ResumeParams;
 use super::ApiError;
 use crate::state::AppState;
@@ -24,9 +27,10 @@ use crate::state::AppState;
 pub async fn multiplexed(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    upgrade(ws, state, peer, Vec::new())
+    upgrade(ws, state, peer, token, Vec::new())
 }
 
 /// `/api/ws/stream/{stream}/{name}`: `market-data/{symbol}` → `market:{symbol}`,
@@ -36,6 +40,7 @@ pub async fn dedicated(
     Query(resume): Query<ResumeParams>,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let kind = match stream.as_str() {
@@ -50,7 +55,7 @@ pub async fn dedicated(
     };
     let topic = Topic::new(kind, &name)?;
     let since = resume.into_since()?;
-    upgrade(ws, state, peer, vec![(topic, since)])
+    upgrade(ws, state, peer, token, vec![(topic, since)])
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,6 +71,7 @@ pub async fn live_trading(
     Query(query): Query<LiveTradingQuery>,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let symbols = query.symbols.unwrap_or_default();
@@ -96,27 +102,31 @@ pub async fn live_trading(
         ));
     }
     let initial = topics.into_iter().map(|t| (t, since.clone())).collect();
-    upgrade(ws, state, peer, initial)
+    upgrade(ws, state, peer, token, initial)
 }
 
 /// Bytes read from a socket at a time (tungstenite's default is 128 KiB per socket).
 const READ_BUFFER: usize = 4096;
 
 /// Upgrades once the request itself was found valid and a connection slot is free for
-/// `peer` (the socket holds it until it ends).
+/// `peer` (the socket holds it until it ends). A refused token is told on the socket,
+/// closed with 1008 at once, so that browsers (which cannot read a refused upgrade's
+/// status) learn why.
 fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     state: AppState,
     peer: SocketAddr,
+    token: UpgradeToken,
     initial: Vec<(Topic, Option<Since>)>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::bad_request(format!("this endpoint is a WebSocket: {e}")))?;
     let slot = state.slots.take(peer.ip())?;
+    let identity = Identity::at_upgrade(state.tokens.as_ref(), token);
     let max = state.limits.max_message_bytes;
     Ok(ws
         .max_message_size(max)
         .max_frame_size(max)
         // Client frames are small actions: a small read buffer keeps idle sockets cheap.
         .read_buffer_size(READ_BUFFER)
-        .on_upgrade(move |socket| connection::run(socket, state, slot, initial)))
+        .on_upgrade(move |socket| connection::run(socket, state, slot, identity, initial)))
 }
