@@ -104,3 +104,25 @@ test('when a short-lived token expires the page asks again, and a new token resu
   expect(sockets.length).toBe(socketsWhenExpired + 1);
   expect(unexpected(errors)).toEqual([]);
 });
+
+test("a signed-in user's own backtest: started with the token, followed to the end on the socket", async ({ page }) => {
+  const errors = collectErrors(page);
+  await page.goto('/backtests');
+  // Tokens allow `market:*` by default; a user's own runs are always theirs to follow.
+  // A user of its own, whose list of runs starts empty whatever ran before.
+  const sub = `carol-${Date.now()}`;
+  await signIn(page, mintToken(sub, '1h'));
+  await expect(page.getByTestId('signed-in-as')).toHaveText(sub);
+  const form = page.locator('form.backtest-form');
+  // The page was rebuilt on sign-in and loaded the datasets with the token.
+  await expect(form.locator('select[name=dataset] option')).not.toHaveCount(0);
+  await form.locator('select[name=dataset]').selectOption('GOOG');
+  await form.locator('select[name=strategy]').selectOption('sma_cross');
+  await page.getByTestId('backtest-start').click();
+  const run = page.getByTestId('backtest-run');
+  await expect(run).toHaveCount(1);
+  await expect(run.getByTestId('backtest-progress')).toHaveAttribute('data-pct', '100');
+  await expect(run.getByTestId('backtest-metrics')).toBeVisible();
+  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  expect(unexpected(errors)).toEqual([]);
+});
