@@ -1,8 +1,22 @@
 import { defineConfig } from '@playwright/test';
+import { JWT_SECRET } from './tests/helpers';
 
 // The suite runs against the release build that `cargo leptos build --release` wrote
-// (scripts/test.sh builds it first), served by the real tickwire binary.
+// (scripts/test.sh builds it first), served by the real tickwire binary: every spec
+// against an anonymous server, and auth.spec.ts against a second one in token mode
+// (`--jwt-secret`, SPEC section 12) on the next port.
 const port = Number(process.env.TICKWIRE_E2E_PORT ?? 3100);
+const authPort = port + 1;
+
+const serve = (p: number, extra = '') => ({
+  command:
+    `../target/release/tickwire serve --addr 127.0.0.1:${p} --site-root ../target/site ` +
+    `--tick-ms 250 --interval 5s --data-dir ../data${extra}`,
+  url: `http://127.0.0.1:${p}/api/ws/health`,
+  reuseExistingServer: false,
+  timeout: 60_000,
+  stdout: 'pipe' as const,
+});
 
 export default defineConfig({
   testDir: './tests',
@@ -30,14 +44,13 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command:
-      `../target/release/tickwire serve --addr 127.0.0.1:${port} --site-root ../target/site ` +
-      '--tick-ms 250 --interval 5s --data-dir ../data',
-    url: `http://127.0.0.1:${port}/api/ws/health`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'pipe',
-  },
-  projects: [{ name: 'chromium', use: { browserName: 'chromium' } }],
+  webServer: [serve(port), serve(authPort, ` --jwt-secret ${JWT_SECRET}`)],
+  projects: [
+    { name: 'chromium', testIgnore: /auth\.spec\.ts$/, use: { browserName: 'chromium' } },
+    {
+      name: 'token-mode',
+      testMatch: /auth\.spec\.ts$/,
+      use: { browserName: 'chromium', baseURL: `http://127.0.0.1:${authPort}` },
+    },
+  ],
 });

@@ -1,6 +1,10 @@
 //! JSON over HTTP to the server's REST endpoints. Errors are the server's own
 //! `{"error": ...}` text, or what went wrong on the way.
 //!
+//! Every request carries the stored token (`Authorization: Bearer`, see [`crate::auth`])
+//! when there is one, and a 401 turns the page's identity to `Needed` with the server's
+//! words, so the sign-in panel asks for a token.
+//!
 //! Pages call the same functions whatever they are compiled for: in the browser they are
 //! real requests; on the server (rendering a page) [`spawn`] drops the task unrun and a
 //! request answers "not in a browser", so the first frame never waits on the network and
@@ -8,9 +12,11 @@
 
 use std::future::Future;
 
-use leptos::prelude::{RwSignal, Set};
+use leptos::prelude::{use_context, RwSignal, Set};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+use crate::auth::Auth;
 
 /// The body of an error answer.
 #[derive(Deserialize)]
@@ -20,19 +26,49 @@ struct ApiError {
 
 /// `GET url`, its JSON answer.
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    read(transport::send(Method::Get, url, None).await?)
+    request(Method::Get, url, None).await
 }
 
 /// `POST url` with `body` as JSON, its JSON answer.
 pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
     let body =
         serde_json::to_string(body).map_err(|e| format!("cannot encode the request: {e}"))?;
-    read(transport::send(Method::Post, url, Some(body)).await?)
+    request(Method::Post, url, Some(body)).await
 }
 
 /// `DELETE url`, its JSON answer.
 pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    read(transport::send(Method::Delete, url, None).await?)
+    request(Method::Delete, url, None).await
+}
+
+/// Sends a request with the token in context; a 401 tells the page's identity. Runs
+/// inside [`spawn`], which keeps the component's context at hand.
+async fn request<T: DeserializeOwned>(
+    method: Method,
+    url: &str,
+    body: Option<String>,
+) -> Result<T, String> {
+    let auth = use_context::<Auth>();
+    let token = auth.and_then(|a| a.token_untracked());
+    let answer = send(method, url, body, token.as_deref()).await?;
+    if answer.status == 401 {
+        if let Some(auth) = auth {
+            auth.refused(&answer.error());
+        }
+    }
+    answer.json()
+}
+
+/// Sends one request, with `Authorization: Bearer token` when there is a token; the
+/// answer whatever its status, or what went wrong on the way.
+pub async fn send(
+    method: Method,
+    url: &str,
+    body: Option<String>,
+    token: Option<&str>,
+) -> Result<Answer, String> {
+    let (status, text) = transport::send(method, url, body, token).await?;
+    Ok(Answer { status, text })
 }
 
 /// A form's submit: `body` (or why the form could not build it) is posted to `url`; the
@@ -60,30 +96,42 @@ pub fn submit<B, T>(
     });
 }
 
-/// Runs `task` in the browser, where requests are made; on the server it is dropped
-/// unrun.
+/// Runs `task` in the browser, where requests are made, under the caller's reactive
+/// owner (its context: the token); on the server it is dropped unrun.
 pub fn spawn(task: impl Future<Output = ()> + 'static) {
     transport::spawn(task);
 }
 
 /// The methods the dashboard uses.
 #[derive(Clone, Copy)]
-enum Method {
+pub enum Method {
     Get,
     Post,
     Delete,
 }
 
-/// The JSON of an answer (its status, its body's text), or the server's error text (or
-/// the status when it sent none).
-fn read<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, String> {
-    if !(200..300).contains(&status) {
-        return Err(match serde_json::from_str::<ApiError>(&text) {
+/// An answer: its status and its body's text.
+pub struct Answer {
+    pub status: u16,
+    pub text: String,
+}
+
+impl Answer {
+    /// The server's error text, or the status when it sent none.
+    pub fn error(&self) -> String {
+        match serde_json::from_str::<ApiError>(&self.text) {
             Ok(e) => e.error,
-            Err(_) => format!("HTTP {status}"),
-        });
+            Err(_) => format!("HTTP {}", self.status),
+        }
     }
-    serde_json::from_str(&text).map_err(|e| format!("unreadable answer: {e}"))
+
+    /// The JSON of a success, or the error of a refusal.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
+        if !(200..300).contains(&self.status) {
+            return Err(self.error());
+        }
+        serde_json::from_str(&self.text).map_err(|e| format!("unreadable answer: {e}"))
+    }
 }
 
 /// In the browser: `fetch` through gloo-net, tasks on the page's executor.
@@ -92,20 +140,25 @@ mod transport {
     use std::future::Future;
 
     use gloo_net::http::{Request, RequestBuilder};
+    use leptos::reactive::computed::ScopedFuture;
 
     use super::Method;
 
-    /// Sends the request; the answer's status and body text.
+    /// Sends the request (with the token, if any); the answer's status and body text.
     pub async fn send(
         method: Method,
         url: &str,
         body: Option<String>,
+        token: Option<&str>,
     ) -> Result<(u16, String), String> {
-        let builder = match method {
+        let mut builder = match method {
             Method::Get => Request::get(url),
             Method::Post => Request::post(url),
             Method::Delete => Request::delete(url),
         };
+        if let Some(token) = token {
+            builder = builder.header("authorization", &format!("Bearer {token}"));
+        }
         let response = match body {
             Some(body) => json_request(builder, body)?.send().await,
             None => builder.send().await,
@@ -126,9 +179,9 @@ mod transport {
             .map_err(|e| format!("cannot encode the request: {e}"))
     }
 
-    /// Runs `task` on the page's executor.
+    /// Runs `task` on the page's executor, under the caller's owner (untracked).
     pub fn spawn(task: impl Future<Output = ()> + 'static) {
-        leptos::task::spawn_local(task);
+        leptos::task::spawn_local(ScopedFuture::new_untracked(task));
     }
 }
 
@@ -144,6 +197,7 @@ mod transport {
         _method: Method,
         _url: &str,
         _body: Option<String>,
+        _token: Option<&str>,
     ) -> Result<(u16, String), String> {
         Err("not in a browser".to_owned())
     }
@@ -157,6 +211,10 @@ mod transport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, String> {
+        Answer { status, text }.json()
+    }
 
     #[test]
     fn a_success_is_its_json() {

@@ -4,13 +4,15 @@
 //! - [`stream`]: the browser side of tickwire's streams: one reconnecting client per page.
 //! - [`chart`]: chart geometry (the canvas drawing is in `components`).
 //! - `components` and `pages`: the Leptos dashboard, rendered on the server and hydrated
-//!   in the browser by the `frontend` crate; `api` is its REST client.
+//!   in the browser by the `frontend` crate; `api` is its REST client and `auth` holds
+//!   the token it acts with on a server in token mode.
 
 pub mod chart;
 pub mod protocol;
 pub mod stream;
 
 mod api;
+mod auth;
 mod components;
 mod pages;
 
@@ -19,6 +21,8 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{ParamSegment, StaticSegment};
 
+use auth::Auth;
+use components::sign_in::SignInPanel;
 use components::toast::{ToastList, Toasts};
 use stream::StreamClient;
 
@@ -42,29 +46,44 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The dashboard: header on every page, then the routed page. One stream client (one
-/// socket) serves every page.
+/// The dashboard: header on every page, the sign-in panel when the server wants a
+/// token, then the routed page. One stream client (one socket) serves every page.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let toasts = Toasts::new();
     provide_context(toasts);
-    StreamClient::provide(move |text| toasts.push(text));
+    let auth = Auth::provide();
+    StreamClient::provide(move |text| toasts.push(text), auth);
     view! {
         <Stylesheet id="leptos" href="/pkg/tickwire.css" />
         <Title text="tickwire" />
         <Router>
             <components::header::Header />
             <main>
-                <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=pages::market::MarketPage />
-                    <Route path=StaticSegment("backtests") view=pages::backtests::BacktestsPage />
-                    <Route path=StaticSegment("sessions") view=pages::sessions::SessionsPage />
-                    <Route
-                        path=(StaticSegment("sessions"), ParamSegment("id"))
-                        view=pages::sessions::SessionPage
-                    />
-                </Routes>
+                <SignInPanel />
+                // The page is rebuilt on each sign-in: it reloads what a missing or
+                // expired token kept from it.
+                {move || {
+                    auth.track_sign_ins();
+                    view! {
+                        <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
+                            <Route path=StaticSegment("") view=pages::market::MarketPage />
+                            <Route
+                                path=StaticSegment("backtests")
+                                view=pages::backtests::BacktestsPage
+                            />
+                            <Route
+                                path=StaticSegment("sessions")
+                                view=pages::sessions::SessionsPage
+                            />
+                            <Route
+                                path=(StaticSegment("sessions"), ParamSegment("id"))
+                                view=pages::sessions::SessionPage
+                            />
+                        </Routes>
+                    }
+                }}
             </main>
             <ToastList />
         </Router>

@@ -1,4 +1,18 @@
 import { expect, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
+/** The secret of the token-mode server (playwright.config.ts), which signs test tokens. */
+export const JWT_SECRET = 'e2e-secret';
+
+/** A token for `sub` valid for `ttl` (`1h`, `3s`), minted by `tickwire token` like an operator would. */
+export function mintToken(sub: string, ttl: string): string {
+  const tickwire = path.join(__dirname, '..', '..', 'target', 'release', 'tickwire');
+  return execFileSync(tickwire, ['token', '--sub', sub, '--ttl', ttl], {
+    env: { ...process.env, TICKWIRE_JWT_SECRET: JWT_SECRET },
+    encoding: 'utf8',
+  }).trim();
+}
 
 /** Collects script errors and console errors the page reports; tests assert it stays empty. */
 export function collectErrors(page: Page): string[] {

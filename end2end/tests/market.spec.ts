@@ -115,3 +115,17 @@ test('dropped sockets: yellow, then polling with a toast while data flows, then 
   await expect(page.getByTestId('metrics-reconnects')).not.toHaveText('0');
   expect(errors).toEqual([]);
 });
+
+test('an anonymous server asks for no token: no sign-in panel, and no token frame on the socket', async ({ page }) => {
+  const errors = collectErrors(page);
+  const sent: string[] = [];
+  page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(String(frame.payload))));
+  await page.goto('/');
+  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  await expectDataAfter(page, await lastSeq(page));
+  await expect(page.getByTestId('sign-in-panel')).toHaveCount(0);
+  await expect(page.getByTestId('signed-in-as')).toHaveCount(0);
+  expect(sent.some((f) => f.includes('"subscribe"'))).toBe(true);
+  expect(sent.filter((f) => f.includes('"auth"'))).toEqual([]);
+  expect(errors).toEqual([]);
+});

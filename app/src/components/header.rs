@@ -1,7 +1,9 @@
-//! The header on every page: the product name, the navigation and the connection status.
+//! The header on every page: the product name, the navigation, the connection status
+//! and, on a server in token mode, whose token the page uses.
 
 use leptos::prelude::*;
 
+use super::sign_in::SignedInAs;
 use super::status::StatusIndicator;
 
 #[component]
@@ -17,6 +19,7 @@ pub fn Header() -> impl IntoView {
                 <a href="/sessions">"Sessions"</a>
             </nav>
             <StatusIndicator />
+            <SignedInAs />
         </header>
     }
 }

@@ -1,6 +1,7 @@
 //! Reusable pieces of the dashboard.
 //!
-//! - Everywhere: [`header`], [`status`] (connection dot, real-time toggle), [`toast`],
+//! - Everywhere: [`header`], [`status`] (connection dot, real-time toggle), [`sign_in`]
+//!   (the token panel, whose token the header shows), [`toast`],
 //!   [`metrics`] (stream metrics; grids of figures), [`table`], [`form`] fields and
 //!   [`format`] (how values are written).
 //! - Market: [`candle_chart`].
@@ -26,6 +27,7 @@ pub mod reasoning;
 pub mod run_header;
 pub mod run_progress;
 pub mod session_header;
+pub mod sign_in;
 pub mod status;
 pub mod table;
 pub mod toast;

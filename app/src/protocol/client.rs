@@ -175,6 +175,17 @@ mod tests {
     }
 
     #[test]
+    fn the_spec_auth_frame_parses() {
+        let a: ClientAction = serde_json::from_str(r#"{"action":"auth","token":"T"}"#).unwrap();
+        assert_eq!(
+            a,
+            ClientAction::Auth {
+                token: BearerToken("T".into())
+            }
+        );
+    }
+
+    #[test]
     fn since_zero_needs_no_epoch_but_any_later_seq_does() {
         let a: ClientAction =
             serde_json::from_str(r#"{"action":"subscribe","topic":"market:X","since":{"seq":0}}"#)

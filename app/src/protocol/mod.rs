@@ -2,6 +2,7 @@
 //! the envelope, every message type, control messages and client actions.
 //! Pure data and validation; no I/O, so it compiles for the server and for WASM.
 
+mod auth;
 mod backtest;
 mod client;
 mod control;
@@ -14,6 +15,7 @@ mod topic;
 mod trading;
 pub mod validate;
 
+pub use auth::{Me, TokenRefusal, POLICY_CLOSE};
 pub use backtest::*;
 pub use client::{BearerToken, ClientAction, Since, SinceWithoutEpoch};
 pub use control::{Control, ResyncReason, ServerFrame, Snapshot, SnapshotData};

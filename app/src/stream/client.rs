@@ -8,6 +8,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 
 use super::status::StreamStatus;
+use crate::auth::Auth;
 use crate::protocol::{Envelope, Snapshot, Topic};
 
 /// What a topic's listener receives, in order.
@@ -34,8 +35,9 @@ impl StreamClient {
     /// Creates the page's client, provides it as context and (in the browser) starts
     /// streaming once the page has hydrated; it stops when the app is torn down.
     /// `on_toast` shows what the stream wants the user to know (falling back to
-    /// polling, climbing back).
-    pub fn provide(on_toast: impl Fn(String) + 'static) -> Self {
+    /// polling, climbing back). The stream acts with `auth`'s token, restarts when the
+    /// user signs in, stops when they sign out, and reports a refused token to it.
+    pub fn provide(on_toast: impl Fn(String) + 'static, auth: Auth) -> Self {
         let client = StreamClient {
             status: StreamStatus::new(),
             #[cfg(feature = "hydrate")]
@@ -43,10 +45,15 @@ impl StreamClient {
         };
         #[cfg(feature = "hydrate")]
         {
-            let shared = super::engine::Engine::new(client.status, Rc::new(on_toast));
+            let shared = super::engine::Engine::new(client.status, Rc::new(on_toast), auth);
             client.engine.set_value(Some(shared));
             // Effects run after hydration: the first paint matches the server's.
             Effect::new(move |_| client.with_engine(|e| e.begin()));
+            Effect::watch(
+                move || auth.token(),
+                move |token, _, _| client.with_engine(|e| e.set_token(token.clone())),
+                false,
+            );
             on_cleanup(move || {
                 if let Some(shared) = client.engine.try_get_value().flatten() {
                     shared.borrow_mut().shutdown();
@@ -54,7 +61,7 @@ impl StreamClient {
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = on_toast;
+        let _ = (on_toast, auth);
         provide_context(client);
         client
     }

@@ -3,6 +3,10 @@
 //! happens to the [`Machine`] and carries out the effects it returns. Every rule lives
 //! in the machine; this file only wires the browser to it.
 //!
+//! Tokens: polls carry the page's token (through `api::send`), the machine gets it at
+//! the start and whenever the user signs in or out, and a refusal it reports turns the
+//! page's identity ([`Auth`]) to `Needed`.
+//!
 //! State lives in one `Rc<RefCell<Engine>>`. Socket, timer and fetch callbacks hold a
 //! `Weak` to it; every callback borrows it, steps the machine, releases it, and only
 //! then hands events to listeners, so a listener never runs inside a borrow.
@@ -19,10 +23,12 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use super::client::{Listener, TopicEvent};
-use super::machine::{Delivery, Effect, Input, Machine, Polled, Status, Timer};
+use super::machine::{Delivery, Effect, Input, Machine, PollError, Polled, Status, Timer};
 use super::policy::ReconnectPolicy;
 use super::status::StreamStatus;
-use crate::protocol::{Envelope, ServerFrame, Snapshot, Topic};
+use crate::api::{self, Method};
+use crate::auth::Auth;
+use crate::protocol::{BearerToken, Envelope, ServerFrame, Snapshot, Topic};
 
 pub type Shared = Rc<RefCell<Engine>>;
 
@@ -86,6 +92,8 @@ pub struct Engine {
     status: StreamStatus,
     /// Called with each toast the machine asks for (the page shows them).
     toast: Rc<dyn Fn(String)>,
+    /// The page's token and identity.
+    auth: Auth,
     listeners: HashMap<Topic, Vec<(u64, Listener)>>,
     next_listener: u64,
     socket: Option<Socket>,
@@ -126,7 +134,7 @@ fn deliver(ready: Ready) {
 
 impl Engine {
     /// Creates the engine; nothing happens until [`Engine::begin`].
-    pub fn new(status: StreamStatus, toast: Rc<dyn Fn(String)>) -> Shared {
+    pub fn new(status: StreamStatus, toast: Rc<dyn Fn(String)>, auth: Auth) -> Shared {
         let query = window().location().search().unwrap_or_default();
         let policy = ReconnectPolicy::default().with_overrides(query.trim_start_matches('?'));
         let machine = Machine::new(policy, Box::new(js_sys::Math::random));
@@ -136,6 +144,7 @@ impl Engine {
                 machine,
                 status,
                 toast,
+                auth,
                 listeners: HashMap::new(),
                 next_listener: 0,
                 socket: None,
@@ -206,6 +215,7 @@ impl Engine {
                     let _ = s.set_item(REALTIME_KEY, if on { "on" } else { "off" });
                 }
             }
+            Effect::SignInNeeded(reason) => self.auth.refused(&reason),
         }
         None
     }
@@ -280,11 +290,15 @@ impl Engine {
         let weak = self.weak.clone();
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
             if let Some(shared) = weak.upgrade() {
-                let reason = match event.reason() {
-                    r if r.is_empty() => format!("socket closed ({})", event.code()),
-                    r => format!("socket closed ({} {r})", event.code()),
-                };
-                run(&shared, Input::Closed { generation, reason });
+                let (code, reason) = (event.code(), event.reason());
+                run(
+                    &shared,
+                    Input::Closed {
+                        generation,
+                        code,
+                        reason,
+                    },
+                );
             }
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -300,8 +314,9 @@ impl Engine {
     /// Asks the server for `topic`'s news; the answer steps the machine.
     fn poll(&self, topic: Topic, url: String, resume: bool) {
         let weak = self.weak.clone();
+        let token = self.auth.token_untracked();
         leptos::task::spawn_local(async move {
-            let result = fetch_poll(&url, resume).await;
+            let result = fetch_poll(&url, resume, token.as_deref()).await;
             if let Some(shared) = weak.upgrade() {
                 run(
                     &shared,
@@ -343,7 +358,8 @@ impl Engine {
         let realtime = storage()
             .and_then(|s| s.get_item(REALTIME_KEY).ok().flatten())
             .is_none_or(|v| v != "off");
-        self.handle_later(Input::Begin { realtime });
+        let token = self.auth.token_untracked().map(BearerToken);
+        self.handle_later(Input::Begin { realtime, token });
     }
 
     /// Stops everything: socket, timers, listeners.
@@ -383,23 +399,30 @@ impl Engine {
     pub fn set_realtime(&mut self, on: bool) {
         self.handle_later(Input::SetRealtime(on));
     }
+
+    /// The user signed in with `token`, or signed out (`None`).
+    pub fn set_token(&mut self, token: Option<String>) {
+        self.handle_later(Input::Token(token.map(BearerToken)));
+    }
 }
 
-async fn fetch_poll(url: &str, resume: bool) -> Result<Polled, String> {
-    let response = gloo_net::http::Request::get(url)
-        .send()
+/// `GET url` with the page's token: a page of messages when `resume`, else a snapshot.
+async fn fetch_poll(url: &str, resume: bool, token: Option<&str>) -> Result<Polled, PollError> {
+    let answer = api::send(Method::Get, url, None, token)
         .await
-        .map_err(|e| format!("poll failed: {e}"))?;
-    if !response.ok() {
-        return Err(format!("poll failed: HTTP {}", response.status()));
+        .map_err(|e| PollError::Failed(format!("poll failed: {e}")))?;
+    match answer.status {
+        401 => return Err(PollError::Unauthorized(answer.error())),
+        200..=299 => {}
+        status => return Err(PollError::Failed(format!("poll failed: HTTP {status}"))),
     }
     let polled = if resume {
-        response.json::<PollPage>().await.map(|page| Polled::Page {
+        serde_json::from_str::<PollPage>(&answer.text).map(|page| Polled::Page {
             messages: page.messages,
             resync: page.resync.map(|r| r.snapshot),
         })
     } else {
-        response.json().await.map(Polled::Snapshot)
+        serde_json::from_str(&answer.text).map(Polled::Snapshot)
     };
-    polled.map_err(|e| format!("poll answer unreadable: {e}"))
+    polled.map_err(|e| PollError::Failed(format!("poll answer unreadable: {e}")))
 }

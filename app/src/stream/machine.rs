@@ -5,13 +5,21 @@
 //! socket, send a frame, poll a topic, deliver an event to a topic's listeners, toast,
 //! arm or disarm a timer. It touches no socket, timer or signal, so native tests drive
 //! every rule; `tickwire watch` follows the same [`ReconnectPolicy`] and [`Cursor`].
+//!
+//! Tokens (SPEC section 12): the machine holds the token the user signed in with and
+//! sends it as the first frame of every greeted socket. A server that refuses it
+//! (a 1008 close naming the token, a 401 on a poll) stops the stream: nothing
+//! reconnects or polls until the user enters a token, which restarts it (or, on a live
+//! socket, re-authenticates it in place).
 
 use std::collections::BTreeMap;
 
 use super::cursor::{Cursor, Verdict};
 use super::policy::ReconnectPolicy;
 use super::status::{ConnectionState, Mode};
-use crate::protocol::{ClientAction, Control, Envelope, ServerFrame, Snapshot, Topic};
+use crate::protocol::{
+    BearerToken, ClientAction, Control, Envelope, ServerFrame, Snapshot, TokenRefusal, Topic,
+};
 
 /// The timers the shell keeps for the machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,11 +44,26 @@ pub enum Polled {
     },
 }
 
+/// Why a poll brought nothing back.
+#[derive(Debug)]
+pub enum PollError {
+    /// 401: the server wants a (new) token; its `error` text.
+    Unauthorized(String),
+    /// Anything else: the network, another status, an unreadable answer.
+    Failed(String),
+}
+
 /// What happened, as the shell reports it.
 #[derive(Debug)]
 pub enum Input {
-    /// Start, once the page has hydrated; `realtime` as saved by an earlier visit.
-    Begin { realtime: bool },
+    /// Start, once the page has hydrated; `realtime` as saved by an earlier visit,
+    /// `token` as stored by an earlier sign-in.
+    Begin {
+        realtime: bool,
+        token: Option<BearerToken>,
+    },
+    /// The user signed in with a new token, or signed out (`None`).
+    Token(Option<BearerToken>),
     /// A topic gained a listener.
     Listen(Topic),
     /// A topic lost its last listener.
@@ -59,12 +82,17 @@ pub enum Input {
     },
     /// A frame that could not be decoded.
     Undecodable(String),
-    /// The socket of `generation` closed.
-    Closed { generation: u64, reason: String },
+    /// The socket of `generation` closed with `code` and the server's `reason` (may be
+    /// empty).
+    Closed {
+        generation: u64,
+        code: u16,
+        reason: String,
+    },
     /// A poll of `topic` came back.
     Polled {
         topic: Topic,
-        result: Result<Polled, String>,
+        result: Result<Polled, PollError>,
         now_ms: f64,
     },
     /// A timer fired.
@@ -119,6 +147,9 @@ pub enum Effect {
     Disarm(Timer),
     /// Remember the real-time choice across visits.
     SaveRealtime(bool),
+    /// The server refused the token (its words): ask the user for one. The stream
+    /// stays stopped until [`Input::Token`] brings one.
+    SignInNeeded(String),
 }
 
 /// What the header and the metrics panel show.
@@ -188,6 +219,11 @@ pub struct Machine {
     generation: u64,
     /// Polling because the socket failed (not because real-time was switched off).
     fell_back: bool,
+    /// Sent as the first frame of every greeted socket.
+    token: Option<BearerToken>,
+    /// The token was refused (or the user signed out): no socket, no polls, no retries
+    /// until a token is entered.
+    signed_out: bool,
     polling: bool,
     next_ping: u64,
     last_pong_ms: f64,
@@ -207,6 +243,8 @@ impl Machine {
             socket: None,
             generation: 0,
             fell_back: false,
+            token: None,
+            signed_out: false,
             polling: false,
             next_ping: 0,
             last_pong_ms: 0.0,
@@ -227,12 +265,16 @@ impl Machine {
     /// Applies one input; returns what the shell must do, in order.
     pub fn step(&mut self, input: Input) -> Vec<Effect> {
         match input {
-            Input::Begin { realtime } => self.begin(realtime),
+            Input::Begin { realtime, token } => {
+                self.token = token;
+                self.begin(realtime);
+            }
+            Input::Token(token) => self.set_token(token),
             Input::Listen(topic) => self.listen(topic),
             Input::Forget(topic) => self.forget(&topic),
             Input::SetRealtime(on) => self.set_realtime(on),
             Input::Online => {
-                if self.status.realtime && !self.greeted() {
+                if self.status.realtime && !self.signed_out && !self.greeted() {
                     self.connect();
                 }
             }
@@ -253,13 +295,13 @@ impl Machine {
             Input::Undecodable(error) => {
                 self.status.last_error = Some(format!("undecodable frame: {error}"));
             }
-            Input::Closed { generation, reason } => {
+            Input::Closed {
+                generation,
+                code,
+                reason,
+            } => {
                 if self.is_current(generation) {
-                    if self.greeted() {
-                        self.connection_lost(reason);
-                    } else {
-                        self.attempt_failed(reason);
-                    }
+                    self.closed(code, reason);
                 }
             }
             Input::Polled {
@@ -268,6 +310,7 @@ impl Machine {
                 now_ms,
             } => self.polled(&topic, result, now_ms),
             Input::Tick { timer, now_ms } => match timer {
+                Timer::Retry if self.signed_out => {}
                 Timer::Retry => self.connect(),
                 Timer::Ping => self.ping(now_ms),
                 Timer::Poll => self.poll_now(),
@@ -330,6 +373,10 @@ impl Machine {
             return;
         }
         self.status.realtime = on;
+        if self.signed_out {
+            // The choice applies once a token restarts the stream.
+            return;
+        }
         if on {
             self.status.failures = 0;
             self.connect();
@@ -338,6 +385,55 @@ impl Machine {
             self.fell_back = false;
             self.start_polling();
         }
+    }
+
+    // ---- the token -------------------------------------------------------------------
+
+    /// A new token restarts a stopped stream, and replaces a socket that began without
+    /// one (so the token is its first frame); a token that replaces another
+    /// re-authenticates a live socket in place (its subscriptions carry on). No token
+    /// (signing out) stops the stream.
+    fn set_token(&mut self, token: Option<BearerToken>) {
+        let had_token = self.token.is_some();
+        self.token = token;
+        let Some(token) = self.token.clone() else {
+            if self.started {
+                self.stop("signed out".to_owned());
+            }
+            return;
+        };
+        if !self.started {
+            return;
+        }
+        if self.signed_out || !had_token {
+            self.signed_out = false;
+            self.status.failures = 0;
+            self.status.last_error = None;
+            if self.status.realtime {
+                self.connect();
+            } else {
+                self.start_polling();
+            }
+        } else if self.greeted() {
+            self.emit(Effect::Send(ClientAction::Auth { token }));
+        }
+    }
+
+    /// The server refused the token (`reason`, its words): stop and ask for one.
+    fn token_refused(&mut self, reason: String) {
+        self.stop(reason.clone());
+        self.emit(Effect::SignInNeeded(reason));
+    }
+
+    /// Stops the socket, its retries and the polls until a token is entered.
+    fn stop(&mut self, reason: String) {
+        self.drop_socket();
+        self.stop_polling();
+        self.signed_out = true;
+        self.fell_back = false;
+        self.status.state = ConnectionState::Disconnected;
+        self.status.latency_ms = None;
+        self.status.last_error = Some(reason);
     }
 
     // ---- the socket ------------------------------------------------------------------
@@ -434,6 +530,23 @@ impl Machine {
         }
     }
 
+    /// The current socket closed: a refused token stops the stream; anything else is a
+    /// lost connection (after the greeting) or a failed attempt (before it).
+    fn closed(&mut self, code: u16, reason: String) {
+        if TokenRefusal::of_close(code, &reason).is_some() {
+            return self.token_refused(reason);
+        }
+        let reason = match reason.as_str() {
+            "" => format!("socket closed ({code})"),
+            r => format!("socket closed ({code} {r})"),
+        };
+        if self.greeted() {
+            self.connection_lost(reason);
+        } else {
+            self.attempt_failed(reason);
+        }
+    }
+
     /// The server greeted the socket: a successful connection.
     fn greeted_now(&mut self, now_ms: f64) {
         if let Some(socket) = &mut self.socket {
@@ -447,6 +560,10 @@ impl Machine {
         if self.fell_back {
             self.fell_back = false;
             self.emit(Effect::Toast("Real-time connection restored".into()));
+        }
+        // The token goes first: a server in token mode refuses anything before it.
+        if let Some(token) = self.token.clone() {
+            self.emit(Effect::Send(ClientAction::Auth { token }));
         }
         let subscriptions: Vec<ClientAction> = self
             .topics
@@ -570,7 +687,7 @@ impl Machine {
         self.effects.extend(polls);
     }
 
-    fn polled(&mut self, topic: &Topic, result: Result<Polled, String>, now_ms: f64) {
+    fn polled(&mut self, topic: &Topic, result: Result<Polled, PollError>, now_ms: f64) {
         if let Some(entry) = self.topics.get_mut(topic) {
             entry.polling = false;
         }
@@ -580,7 +697,8 @@ impl Machine {
         }
         let polled = match result {
             Ok(polled) => polled,
-            Err(error) => {
+            Err(PollError::Unauthorized(error)) => return self.token_refused(error),
+            Err(PollError::Failed(error)) => {
                 self.status.last_error = Some(error);
                 self.status.state = ConnectionState::Disconnected;
                 return;
@@ -710,7 +828,10 @@ mod tests {
     fn live() -> (Machine, u64) {
         let mut m = machine();
         m.step(Input::Listen(topic()));
-        let g = opened(&m.step(Input::Begin { realtime: true }));
+        let g = opened(&m.step(Input::Begin {
+            realtime: true,
+            token: None,
+        }));
         frame(&mut m, g, connected());
         frame(&mut m, g, subscribed(4));
         frame(&mut m, g, control(Control::Snapshot(snapshot(3, "E"))));
@@ -721,7 +842,10 @@ mod tests {
     fn a_greeted_socket_is_a_success_that_subscribes_every_topic_and_pings() {
         let mut m = machine();
         m.step(Input::Listen(topic()));
-        let effects = m.step(Input::Begin { realtime: true });
+        let effects = m.step(Input::Begin {
+            realtime: true,
+            token: None,
+        });
         assert_eq!(m.status().state, ConnectionState::Reconnecting);
         let g = opened(&effects);
         let effects = frame(&mut m, g, connected());
@@ -747,13 +871,17 @@ mod tests {
     fn failed_attempts_back_off_and_three_fall_back_to_polling_with_a_toast() {
         let mut m = machine();
         m.step(Input::Listen(topic()));
-        let mut g = opened(&m.step(Input::Begin { realtime: true }));
+        let mut g = opened(&m.step(Input::Begin {
+            realtime: true,
+            token: None,
+        }));
         let mut delays = vec![];
         let mut toasts = vec![];
         let mut polls = 0;
         for _ in 0..3 {
             let effects = m.step(Input::Closed {
                 generation: g,
+                code: 1006,
                 reason: "refused".into(),
             });
             delays.push(retry_delay(&effects).expect("a retry is armed"));
@@ -814,9 +942,13 @@ mod tests {
             ReconnectPolicy::default(),
             Box::new(move || draws.next().unwrap()),
         );
-        let g = opened(&m.step(Input::Begin { realtime: true }));
+        let g = opened(&m.step(Input::Begin {
+            realtime: true,
+            token: None,
+        }));
         let low = retry_delay(&m.step(Input::Closed {
             generation: g,
+            code: 1006,
             reason: "x".into(),
         }))
         .unwrap();
@@ -826,6 +958,7 @@ mod tests {
         }));
         let high = retry_delay(&m.step(Input::Closed {
             generation: g,
+            code: 1006,
             reason: "x".into(),
         }))
         .unwrap();
@@ -836,10 +969,14 @@ mod tests {
     #[test]
     fn the_failure_count_resets_after_a_successful_connection() {
         let mut m = machine();
-        let mut g = opened(&m.step(Input::Begin { realtime: true }));
+        let mut g = opened(&m.step(Input::Begin {
+            realtime: true,
+            token: None,
+        }));
         for _ in 0..2 {
             m.step(Input::Closed {
                 generation: g,
+                code: 1006,
                 reason: "refused".into(),
             });
             g = opened(&m.step(Input::Tick {
@@ -853,6 +990,7 @@ mod tests {
         // A loss after success retries at the base delay and is not a failed attempt.
         let effects = m.step(Input::Closed {
             generation: g,
+            code: 1006,
             reason: "gone".into(),
         });
         assert_eq!(retry_delay(&effects), Some(1_000.0));
@@ -868,6 +1006,7 @@ mod tests {
         // The socket dies; three attempts fail: polling from the cursor (seq 4).
         m.step(Input::Closed {
             generation: g,
+            code: 1006,
             reason: "gone".into(),
         });
         let mut g = opened(&m.step(Input::Tick {
@@ -878,6 +1017,7 @@ mod tests {
         for _ in 0..3 {
             let effects = m.step(Input::Closed {
                 generation: g,
+                code: 1006,
                 reason: "refused".into(),
             });
             polls.extend(
@@ -1043,7 +1183,10 @@ mod tests {
         // Begun with real-time off (an earlier visit's choice): polling from the start.
         let mut m = machine();
         m.step(Input::Listen(topic()));
-        let effects = m.step(Input::Begin { realtime: false });
+        let effects = m.step(Input::Begin {
+            realtime: false,
+            token: None,
+        });
         assert!(!effects.iter().any(|e| matches!(e, Effect::Open { .. })));
         assert!(effects.contains(&Effect::Poll {
             topic: topic(),
@@ -1068,5 +1211,233 @@ mod tests {
             sent(&effects),
             [ClientAction::Unsubscribe { topic: topic() }]
         );
+    }
+
+    // ---- tokens ----------------------------------------------------------------------
+
+    fn token(token: &str) -> Option<BearerToken> {
+        Some(BearerToken(token.into()))
+    }
+
+    fn auth(token: &str) -> ClientAction {
+        ClientAction::Auth {
+            token: BearerToken(token.into()),
+        }
+    }
+
+    fn closed(m: &mut Machine, generation: u64, code: u16, reason: &str) -> Vec<Effect> {
+        m.step(Input::Closed {
+            generation,
+            code,
+            reason: reason.into(),
+        })
+    }
+
+    fn opens(effects: &[Effect]) -> bool {
+        effects.iter().any(|e| matches!(e, Effect::Open { .. }))
+    }
+
+    fn polls(effects: &[Effect]) -> bool {
+        effects.iter().any(|e| matches!(e, Effect::Poll { .. }))
+    }
+
+    /// A machine begun with token `t1`, following `topic()` on a greeted socket whose
+    /// snapshot is at seq 3.
+    fn live_with_token() -> (Machine, u64) {
+        let mut m = machine();
+        m.step(Input::Listen(topic()));
+        let g = opened(&m.step(Input::Begin {
+            realtime: true,
+            token: token("t1"),
+        }));
+        frame(&mut m, g, connected());
+        frame(&mut m, g, subscribed(4));
+        frame(&mut m, g, control(Control::Snapshot(snapshot(3, "E"))));
+        (m, g)
+    }
+
+    #[test]
+    fn a_stored_token_is_the_first_frame_of_every_greeted_socket() {
+        let mut m = machine();
+        m.step(Input::Listen(topic()));
+        let g = opened(&m.step(Input::Begin {
+            realtime: true,
+            token: token("t1"),
+        }));
+        let effects = frame(&mut m, g, connected());
+        let sent = sent(&effects);
+        assert_eq!(sent[0], auth("t1"));
+        assert!(matches!(sent[1], ClientAction::Subscribe { .. }));
+        // A reconnect sends it again, before resuming.
+        m.step(Input::Closed {
+            generation: g,
+            code: 1006,
+            reason: String::new(),
+        });
+        let g = opened(&m.step(Input::Tick {
+            timer: Timer::Retry,
+            now_ms: 0.0,
+        }));
+        assert_eq!(sent_first(&frame(&mut m, g, connected())), Some(auth("t1")));
+    }
+
+    fn sent_first(effects: &[Effect]) -> Option<ClientAction> {
+        sent(effects).into_iter().next()
+    }
+
+    #[test]
+    fn without_a_token_no_auth_frame_is_sent() {
+        let (mut m, g) = live();
+        let effects = closed(&mut m, g, 1006, "");
+        assert!(!sent(&effects)
+            .iter()
+            .any(|a| matches!(a, ClientAction::Auth { .. })));
+        let g = opened(&m.step(Input::Tick {
+            timer: Timer::Retry,
+            now_ms: 0.0,
+        }));
+        assert!(!sent(&frame(&mut m, g, connected()))
+            .iter()
+            .any(|a| matches!(a, ClientAction::Auth { .. })));
+    }
+
+    #[test]
+    fn a_socket_closed_for_its_token_asks_to_sign_in_and_stops_reconnecting() {
+        let (mut m, g) = live_with_token();
+        let effects = closed(&mut m, g, 1008, "token expired");
+        assert!(effects.contains(&Effect::SignInNeeded("token expired".into())));
+        assert!(effects.contains(&Effect::Disarm(Timer::Retry)));
+        assert_eq!(retry_delay(&effects), None, "no retry while signed out");
+        assert_eq!(m.status().state, ConnectionState::Disconnected);
+        assert_eq!(m.status().last_error.as_deref(), Some("token expired"));
+        assert_eq!(m.status().failures, 0, "a refusal is not a failed attempt");
+        // Nothing wakes it: not the browser coming online, a stray retry, the toggle or
+        // a new listener.
+        assert!(m.step(Input::Online).is_empty());
+        assert!(m
+            .step(Input::Tick {
+                timer: Timer::Retry,
+                now_ms: 0.0
+            })
+            .is_empty());
+        let effects = m.step(Input::SetRealtime(false));
+        assert!(!polls(&effects) && !opens(&effects));
+        let effects = m.step(Input::SetRealtime(true));
+        assert!(!polls(&effects) && !opens(&effects));
+        assert!(m.step(Input::Listen(topic())).is_empty());
+    }
+
+    #[test]
+    fn a_token_refused_before_the_greeting_is_not_a_failed_attempt() {
+        let mut m = machine();
+        let g = opened(&m.step(Input::Begin {
+            realtime: true,
+            token: None,
+        }));
+        let effects = closed(&mut m, g, 1008, "token required");
+        assert!(effects.contains(&Effect::SignInNeeded("token required".into())));
+        assert_eq!(m.status().failures, 0);
+        assert_eq!(retry_delay(&effects), None);
+    }
+
+    #[test]
+    fn another_policy_close_is_an_ordinary_loss() {
+        let (mut m, g) = live_with_token();
+        let effects = closed(&mut m, g, 1008, "too many frames");
+        assert!(!effects.iter().any(|e| matches!(e, Effect::SignInNeeded(_))));
+        assert_eq!(retry_delay(&effects), Some(1_000.0));
+        assert_eq!(
+            m.status().last_error.as_deref(),
+            Some("socket closed (1008 too many frames)")
+        );
+    }
+
+    #[test]
+    fn a_new_token_after_a_refusal_reconnects_and_resumes_from_the_cursor() {
+        let (mut m, g) = live_with_token();
+        frame(&mut m, g, ServerFrame::Message(envelope(4, "E")));
+        closed(&mut m, g, 1008, "token expired");
+        let effects = m.step(Input::Token(token("t2")));
+        let g = opened(&effects);
+        assert_eq!(m.status().state, ConnectionState::Reconnecting);
+        assert_eq!(m.status().last_error, None);
+        let effects = frame(&mut m, g, connected());
+        assert_eq!(
+            sent(&effects)[..2],
+            [
+                auth("t2"),
+                ClientAction::Subscribe {
+                    topic: topic(),
+                    since: Some(crate::protocol::Since::after(4, Epoch("E".into())))
+                }
+            ]
+        );
+        assert_eq!(m.status().state, ConnectionState::Connected);
+    }
+
+    #[test]
+    fn a_new_token_on_a_live_socket_re_authenticates_it_in_place() {
+        let (mut m, g) = live_with_token();
+        let effects = m.step(Input::Token(token("t2")));
+        assert_eq!(effects, [Effect::Send(auth("t2"))]);
+        // The subscription carries on.
+        let effects = frame(&mut m, g, ServerFrame::Message(envelope(4, "E")));
+        assert_eq!(seqs(&delivered(&effects)), [4]);
+    }
+
+    #[test]
+    fn a_first_token_replaces_a_socket_that_began_without_one() {
+        let (mut m, g) = live();
+        let effects = m.step(Input::Token(token("t1")));
+        assert!(effects.contains(&Effect::Close));
+        let g2 = opened(&effects);
+        assert_ne!(g, g2);
+        assert_eq!(
+            sent_first(&frame(&mut m, g2, connected())),
+            Some(auth("t1"))
+        );
+    }
+
+    #[test]
+    fn a_poll_refused_for_its_token_stops_polling_until_a_token_is_entered() {
+        let mut m = machine();
+        m.step(Input::Listen(topic()));
+        let effects = m.step(Input::Begin {
+            realtime: false,
+            token: None,
+        });
+        assert!(polls(&effects));
+        let effects = m.step(Input::Polled {
+            topic: topic(),
+            result: Err(PollError::Unauthorized("token required".into())),
+            now_ms: 0.0,
+        });
+        assert!(effects.contains(&Effect::SignInNeeded("token required".into())));
+        assert!(effects.contains(&Effect::Disarm(Timer::Poll)));
+        assert!(m
+            .step(Input::Tick {
+                timer: Timer::Poll,
+                now_ms: 0.0
+            })
+            .is_empty());
+        // Real-time is still off: the token restarts polling, not the socket.
+        let effects = m.step(Input::Token(token("t1")));
+        assert!(polls(&effects) && !opens(&effects));
+        assert_eq!(m.status().state, ConnectionState::Polling);
+    }
+
+    #[test]
+    fn signing_out_closes_the_stream_until_a_token_is_entered() {
+        let (mut m, _) = live_with_token();
+        let effects = m.step(Input::Token(None));
+        assert!(effects.contains(&Effect::Close));
+        assert_eq!(retry_delay(&effects), None);
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::SignInNeeded(_))),
+            "the page already knows"
+        );
+        assert_eq!(m.status().state, ConnectionState::Disconnected);
+        assert!(m.step(Input::Online).is_empty());
+        assert!(opens(&m.step(Input::Token(token("t2")))));
     }
 }
