@@ -221,10 +221,10 @@ async fn tokenless_forged_expired_and_other_algorithm_tokens_are_refused() {
         &format!("/api/ws/stream/market-data/BTC-USD?token={good}"),
     )
     .await;
-    assert_eq!(next_messages(&mut socket, 1).await[0]["type"], "tick");
+    next_of_type(&mut socket, "tick").await;
     let mut socket = connect(&running, "/api/ws/stream/market-data/BTC-USD").await;
     send_json(&mut socket, json!({"action": "auth", "token": good})).await;
-    assert_eq!(next_messages(&mut socket, 1).await[0]["type"], "tick");
+    next_of_type(&mut socket, "tick").await;
     running.shutdown.cancel();
 }
 

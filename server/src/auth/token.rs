@@ -3,6 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use app::protocol::TokenRefusal;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -65,12 +66,12 @@ pub enum TokenError {
 }
 
 impl TokenError {
-    /// The socket's close reason.
+    /// The socket's close reason: the refusal the dashboard and clients recognise.
     pub fn reason(&self) -> &'static str {
         match self {
-            TokenError::Missing => "token required",
-            TokenError::Expired => "token expired",
-            TokenError::Invalid(_) => "invalid token",
+            TokenError::Missing => TokenRefusal::Required.as_str(),
+            TokenError::Expired => TokenRefusal::Expired.as_str(),
+            TokenError::Invalid(_) => TokenRefusal::Invalid.as_str(),
             TokenError::Sign => "could not sign the token",
         }
     }
