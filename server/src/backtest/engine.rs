@@ -258,8 +258,9 @@ impl RunState {
         let mut position = self.position.take();
         let mut next_id = self.next_id;
         let mut pending = self.pending.take();
-        let trades = &mut self.trades;
-        let stats = &mut self.stats;
+        let mut trades = std::mem::take(&mut self.trades);
+        let mut stats = self.stats;
+        let mut blown = false;
         let mut processed = self.next;
         let mut finished = true;
 
@@ -308,10 +309,10 @@ impl RunState {
                 }
                 cash = cash.max(0.0);
                 equity = 0.0;
-                self.blown = true;
+                blown = true;
             }
             let drawdown = stats.mark(equity, held != 0.0);
-            if self.blown {
+            if blown {
                 observer.bar(i, equity, drawdown, trades.len() as u64);
                 break;
             }
@@ -333,6 +334,9 @@ impl RunState {
             }
         }
         self.cash = cash;
+        self.trades = trades;
+        self.stats = stats;
+        self.blown = blown;
         self.position = position;
         self.next_id = next_id;
         self.pending = pending;
@@ -412,6 +416,7 @@ pub fn close(
 }
 
 /// Drawdown, exposure and return moments, accumulated bar by bar.
+#[derive(Clone, Copy)]
 struct RunningStats {
     initial: f64,
     peak: f64,
