@@ -48,10 +48,7 @@ pub fn spawn(context: &RunContext, plan: Plan, on_end: impl FnOnce() + Send + 's
                 }
             };
             // Paused: no thread is held while waiting.
-            run = match control.unpaused().await {
-                Wanted::Running => paused.resumed(),
-                Wanted::Paused | Wanted::Cancelled => paused.stopped(),
-            };
+            run = paused.after_pause(control.unpaused().await);
         }
         forward.abort();
         on_end();
@@ -65,12 +62,7 @@ pub fn run_streaming(hub: &Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Ou
     loop {
         match run.advance() {
             Stretch::Ended(outcome) => return outcome,
-            Stretch::Paused(paused) => {
-                run = match control.unpaused_blocking() {
-                    Wanted::Running => paused.resumed(),
-                    Wanted::Paused | Wanted::Cancelled => paused.stopped(),
-                }
-            }
+            Stretch::Paused(paused) => run = paused.after_pause(control.unpaused_blocking()),
         }
     }
 }
@@ -124,15 +116,13 @@ impl StreamingRun {
     /// Runs bars (publishing `started` first, the first time) until the run ends or is
     /// paused. Blocking work.
     pub fn advance(mut self) -> Stretch {
-        self.logged(|run| {
+        let finished = self.logged(|run| {
             if run.clock.is_none() {
                 run.clock = Some(Instant::now());
                 run.announce();
             }
-        });
-        let finished = self.logged(|run| {
-            let bars = &run.plan.bars;
-            run.state.advance(bars, &run.signals, &mut run.streamer)
+            run.state
+                .advance(&run.plan.bars, &run.signals, &mut run.streamer)
         });
         if finished {
             Stretch::Ended(self.end())
@@ -141,16 +131,14 @@ impl StreamingRun {
         }
     }
 
-    /// A paused run goes on (`resumed` is published).
-    pub fn resumed(mut self) -> Self {
-        self.logged(|run| run.streamer.resumed());
-        self
-    }
-
-    /// A paused run is cancelled where it stands; the next [`Self::advance`] publishes
-    /// its end without running a bar.
-    pub fn stopped(mut self) -> Self {
-        self.state.stop();
+    /// A paused run once its wait is over (`wanted`): resumed (`resumed` is published),
+    /// or cancelled where it stands (the next [`Self::advance`] publishes its end
+    /// without running a bar).
+    pub fn after_pause(mut self, wanted: Wanted) -> Self {
+        match wanted {
+            Wanted::Running => self.logged(|run| run.streamer.resumed()),
+            Wanted::Paused | Wanted::Cancelled => self.state.stop(),
+        }
         self
     }
 

@@ -176,11 +176,7 @@ impl Hub {
     /// Drops every topic that nobody has subscribed to or published on for the idle
     /// time; returns how many went.
     pub fn drop_idle(&self) -> usize {
-        let mut topics = self.write();
-        if let Ok(mut last) = self.inner.last_sweep.lock() {
-            *last = Instant::now();
-        }
-        Self::drop_idle_from(&mut topics, self.inner.config.topic_idle)
+        self.sweep(&mut self.write(), false)
     }
 
     /// Registers the caller as the owner of `topic`: it receives the control commands
@@ -231,8 +227,23 @@ impl Hub {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn drop_idle_from(topics: &mut HashMap<Topic, Arc<Channel>>, idle: Duration) -> usize {
+    /// Drops the idle topics of `topics` (the map, write-locked by the caller); with
+    /// `throttled`, only if the last sweep is a second old or more, since a sweep visits
+    /// every topic however many requests are refused at the cap.
+    fn sweep(&self, topics: &mut HashMap<Topic, Arc<Channel>>, throttled: bool) -> usize {
+        {
+            let mut last = self
+                .inner
+                .last_sweep
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if throttled && last.elapsed() < Duration::from_secs(1) {
+                return 0;
+            }
+            *last = Instant::now();
+        }
         let before = topics.len();
+        let idle = self.inner.config.topic_idle;
         topics.retain(|_, channel| !channel.is_idle(idle));
         before - topics.len()
     }
@@ -248,16 +259,7 @@ impl Hub {
         }
         let limit = self.inner.config.max_topics;
         if topics.len() >= limit {
-            // A sweep visits every topic: at most one a second, however many are refused.
-            let mut last = self
-                .inner
-                .last_sweep
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if last.elapsed() >= Duration::from_secs(1) {
-                *last = Instant::now();
-                Self::drop_idle_from(&mut topics, self.inner.config.topic_idle);
-            }
+            self.sweep(&mut topics, true);
             if topics.len() >= limit {
                 return Err(TopicsFull { limit });
             }

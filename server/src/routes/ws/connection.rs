@@ -179,13 +179,14 @@ impl Connection<'_> {
         let mut last_heard = Instant::now();
         let mut sent_since_tick = false;
         loop {
+            let deadline = self.identity.deadline();
             tokio::select! {
                 biased;
                 _ = rx.slow.cancelled() => return Some((close::TRY_AGAIN_LATER, "slow consumer")),
                 _ = self.state.shutdown.cancelled() => return Some((close::GOING_AWAY, "server shutting down")),
                 // No token in time, or it lapsed.
-                _ = until(self.identity.deadline().map(|(at, _)| at)) => {
-                    let reason = self.identity.deadline().map_or("token expired", |(_, e)| e.reason());
+                _ = until(deadline.as_ref().map(|(at, _)| *at)) => {
+                    let reason = deadline.map_or("token expired", |(_, e)| e.reason());
                     return Some((close::POLICY, reason));
                 }
                 frame = rx.frames.recv() => {
@@ -280,7 +281,7 @@ impl Connection<'_> {
                     self.error(Some(&topic), &error, None);
                     return None;
                 }
-                self.subscribe(topic, since);
+                self.subscribe(&caller, topic, since);
             }
             ClientAction::Unsubscribe { topic } => {
                 if self.topics.remove(&topic) && self.state.hub.unsubscribe(&topic, &self.outbox) {
@@ -341,11 +342,7 @@ impl Connection<'_> {
     }
 
     /// Subscribes, if the caller may follow the topic and the hub has room for it.
-    fn subscribe(&mut self, topic: Topic, since: Option<Since>) {
-        let Some(caller) = self.identity.caller() else {
-            self.pending.push((topic, since));
-            return;
-        };
+    fn subscribe(&mut self, caller: &Caller, topic: Topic, since: Option<Since>) {
         if let Err(denied) = self.state.may_follow(caller, &topic) {
             return self.error(Some(&topic), &denied.to_string(), None);
         }
@@ -364,10 +361,11 @@ impl Connection<'_> {
 
     /// The subscriptions asked for before the identity was known.
     fn subscribe_pending(&mut self) {
-        if self.identity.caller().is_some() {
-            for (topic, since) in std::mem::take(&mut self.pending) {
-                self.subscribe(topic, since);
-            }
+        let Some(caller) = self.identity.caller().cloned() else {
+            return;
+        };
+        for (topic, since) in std::mem::take(&mut self.pending) {
+            self.subscribe(&caller, topic, since);
         }
     }
 
