@@ -4,8 +4,9 @@
 # prints nothing when there is nothing to do.
 #
 #   scripts/setup.sh         toolchain for building and running tickwire
-#   scripts/setup.sh --e2e   also what the test command needs: Chromium, the end2end npm
-#                            packages and leptosfmt
+#   scripts/setup.sh --e2e   also what the test command needs: Chromium, Redis, the
+#                            end2end npm packages and leptosfmt
+#   scripts/setup.sh --redis also Debian's redis-server (scripts/cluster.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -69,6 +70,15 @@ fi
 # registry in seconds instead of compiling binaryen from source for 9 minutes;
 # scripts/env.sh puts its wasm-opt on PATH.
 npm_install_locked scripts/tools
+
+# The Redis backend's tests and scripts/cluster.sh start their own redis-server.
+if [ "${1:-}" = "--e2e" ] || [ "${1:-}" = "--redis" ]; then
+    if ! command -v redis-server >/dev/null; then
+        say "installing Debian's redis-server"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    fi
+fi
 
 if [ "${1:-}" = "--e2e" ]; then
     if ! command -v chromium >/dev/null; then

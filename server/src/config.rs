@@ -61,6 +61,15 @@ pub struct ServeArgs {
     /// Folder of CSV datasets backtests can name by file stem (`GOOG` for `GOOG.csv`).
     #[arg(long, env = "TICKWIRE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Share every topic with the other instances through this Redis
+    /// (`redis://HOST:PORT[/DB]`, SPEC section 8); without it, topics live in this
+    /// process.
+    #[arg(long, env = "TICKWIRE_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Seconds the lease of a cluster-wide producer (the market feed) lasts unrenewed:
+    /// when its instance dies, another takes the feed over within this.
+    #[arg(long, env = "TICKWIRE_LEASE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub lease_secs: u64,
     /// Messages retained per topic for resuming clients.
     #[arg(long, env = "TICKWIRE_HISTORY", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub history: u64,

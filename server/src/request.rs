@@ -23,6 +23,10 @@ pub enum RequestError {
     /// It belongs to another user (403).
     #[error("{kind} `{id}` belongs to another user")]
     Forbidden { kind: &'static str, id: String },
+    /// The hub cannot take the run's topic (Redis away, no room): nothing was started
+    /// (503).
+    #[error(transparent)]
+    Hub(#[from] crate::hub::HubError),
     /// It exists but has finished, so it takes no more commands (409).
     #[error("{kind} `{id}` is no longer running")]
     Finished { kind: &'static str, id: String },

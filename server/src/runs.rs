@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Caller;
-use crate::hub::Hub;
+use crate::hub::{Hub, HubError};
 use crate::request::RequestError;
 
 /// How many runs of a kind may be active, and how long a finished one is kept.
@@ -72,7 +72,7 @@ impl<T> RunBook<T> {
     /// kept while the run is. In token mode it starts afresh: whoever subscribed to the
     /// name before the run existed (allowed by their token's `topics` then) is not its
     /// subscriber; the owner starts a run paused to see it from its first message.
-    pub fn insert(
+    pub async fn insert(
         &self,
         id: &str,
         topic: Topic,
@@ -80,31 +80,40 @@ impl<T> RunBook<T> {
         value: T,
         hub: &Hub,
     ) -> Result<(), RequestError> {
-        let mut entries = self.lock(hub);
-        if entries.contains_key(id) || hub.last_seq(&topic) > 0 {
-            return Err(RequestError::Exists {
-                kind: self.kind,
-                id: id.to_owned(),
-            });
+        let taken = hub.last_seq(&topic).await.map_err(HubError::from)? > 0;
+        {
+            let mut entries = self.lock(hub);
+            if taken || entries.contains_key(id) {
+                return Err(RequestError::Exists {
+                    kind: self.kind,
+                    id: id.to_owned(),
+                });
+            }
+            let active = entries.values().filter(|e| e.finished.is_none()).count();
+            if active >= self.limits.max_active {
+                return Err(RequestError::TooMany {
+                    kind: self.kind,
+                    limit: self.limits.max_active,
+                });
+            }
+            let entry = Entry {
+                value,
+                topic: topic.clone(),
+                owner: caller.owner(),
+                finished: None,
+            };
+            entries.insert(id.to_owned(), entry);
         }
-        let active = entries.values().filter(|e| e.finished.is_none()).count();
-        if active >= self.limits.max_active {
-            return Err(RequestError::TooMany {
-                kind: self.kind,
-                limit: self.limits.max_active,
-            });
-        }
-        if caller.sub().is_some() {
-            hub.drop_topic(&topic);
-        }
-        hub.keep(&topic);
-        let entry = Entry {
-            value,
-            topic,
-            owner: caller.owner(),
-            finished: None,
+        let fresh = async {
+            if caller.sub().is_some() {
+                hub.drop_topic(&topic).await?;
+            }
+            hub.keep(&topic).await
         };
-        entries.insert(id.to_owned(), entry);
+        if let Err(e) = fresh.await {
+            self.lock(hub).remove(id);
+            return Err(e.into());
+        }
         Ok(())
     }
 
@@ -176,7 +185,7 @@ impl<T> RunBook<T> {
         let retain = self.limits.retain;
         entries.retain(|_, e| match e.finished {
             Some(at) if at.elapsed() >= retain => {
-                hub.drop_topic(&e.topic);
+                hub.forget(&e.topic);
                 false
             }
             _ => true,

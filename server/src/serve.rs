@@ -54,15 +54,21 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     };
     let history = args.history as usize;
     // Room for a full replay plus the live backlog allowance.
-    let hub = Hub::new(HubConfig {
+    let config = HubConfig {
         history,
         outbox_capacity: history + args.outbox as usize,
         max_topics: args.max_topics as usize,
         topic_idle: Duration::from_secs(args.topic_idle_secs),
-    });
+    };
     let shutdown = CancellationToken::new();
+    let hub = match args.redis_url.as_deref() {
+        None => Hub::new(config),
+        Some(url) => Hub::redis(config, url, shutdown.clone())
+            .map_err(|e| anyhow::anyhow!("--redis-url is not a Redis URL ({e})"))?,
+    };
     spawn_idle_sweeper(hub.clone(), shutdown.clone());
 
+    let lease = Duration::from_secs(args.lease_secs);
     let symbols: Vec<SymbolInfo> = match args.feed {
         FeedKind::Synthetic => {
             let feed = SyntheticFeed::new(SyntheticFeedConfig {
@@ -71,10 +77,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
                 tick: args.tick(),
                 seed: args.seed,
             });
-            if !feed.symbols().is_empty() {
-                feed.spawn(hub.clone(), shutdown.clone());
+            let symbols = feed.symbols().to_vec();
+            if !symbols.is_empty() {
+                spawn_feed(&hub, lease, &shutdown, move |hub, stop| {
+                    vec![feed.spawn(hub, stop)]
+                });
             }
-            feed.symbols().to_vec()
+            symbols
         }
         FeedKind::Csv => {
             if args.replay.is_empty() {
@@ -89,7 +98,10 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
                 .map(|path| ReplaySource::load(path))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let infos = sources.iter().map(|s| s.info.clone()).collect();
-            replay::spawn(sources, args.replay_speed, hub.clone(), shutdown.clone());
+            let speed = args.replay_speed;
+            spawn_feed(&hub, lease, &shutdown, move |hub, stop| {
+                replay::spawn(sources.clone(), speed, hub, stop)
+            });
             infos
         }
         FeedKind::Off => Vec::new(),
@@ -175,6 +187,27 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     })
 }
 
+/// Runs the market feed once per cluster (on Redis, where the feed's lease is held).
+fn spawn_feed(
+    hub: &Hub,
+    lease: Duration,
+    shutdown: &CancellationToken,
+    mut start: impl FnMut(Hub, CancellationToken) -> Vec<JoinHandle<()>> + Send + 'static,
+) {
+    let (hub, shutdown) = (hub.clone(), shutdown.clone());
+    tokio::spawn(async move {
+        hub.run_once_per_cluster("feed", lease, shutdown, |hub, stop| {
+            let tasks = start(hub, stop);
+            async move {
+                for task in tasks {
+                    let _ = task.await;
+                }
+            }
+        })
+        .await;
+    });
+}
+
 /// Drops idle topics (SPEC section 12) every quarter of the idle time, at most a minute
 /// apart, until shutdown.
 fn spawn_idle_sweeper(hub: Hub, shutdown: CancellationToken) {
@@ -185,7 +218,7 @@ fn spawn_idle_sweeper(hub: Hub, shutdown: CancellationToken) {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
                 _ = ticker.tick() => {
-                    let dropped = hub.drop_idle();
+                    let dropped = hub.sweep().await;
                     if dropped > 0 {
                         tracing::debug!(dropped, "idle topics dropped");
                     }

@@ -248,7 +248,10 @@ async fn several_backtests_run_at_once_and_all_complete() {
 
 /// The types of every message retained on `topic`, in seq order.
 fn types_on(hub: &server::hub::Hub, topic: &app::protocol::Topic) -> Vec<String> {
-    hub.page(topic, None, 2048)
+    // The in-memory hub answers at once.
+    futures_util::FutureExt::now_or_never(hub.page(topic, None, 2048))
+        .expect("an in-memory hub answers at once")
+        .unwrap()
         .messages
         .iter()
         .map(|f| {
@@ -307,7 +310,9 @@ async fn a_paused_run_publishes_nothing_and_a_cancel_ends_it_where_it_stood() {
         "{after:?}"
     );
     assert_eq!(after.last().map(String::as_str), Some("cancelled"));
-    let snapshot = hub.snapshot(&topic);
+    let snapshot = futures_util::FutureExt::now_or_never(hub.snapshot(&topic))
+        .expect("an in-memory hub answers at once")
+        .unwrap();
     let app::protocol::SnapshotData::Backtest(b) = snapshot.data else {
         panic!("not a backtest")
     };

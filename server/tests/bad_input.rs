@@ -361,6 +361,7 @@ async fn metrics_are_exported_in_prometheus_text() {
             &"backtest:m".parse().unwrap(),
             app::protocol::Message::Cancelled(Default::default()),
         )
+        .await
         .unwrap();
     let text = eventually("the connection and the message are counted", || async {
         let text = reqwest::get(http(&running, "/metrics"))

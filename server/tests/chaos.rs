@@ -95,7 +95,7 @@ fn publisher(
         while !stop.is_cancelled() {
             for _ in 0..10 {
                 n += 1;
-                hub.publish(&topic, log(n)).expect("a valid message");
+                hub.publish(&topic, log(n)).await.expect("a valid message");
             }
             // Pacing, not synchronisation: a steady stream instead of one flood.
             tokio::time::sleep(Duration::from_millis(1)).await;
@@ -209,7 +209,7 @@ async fn a_throttled_reader_is_closed_as_slow_while_fast_readers_lose_nothing() 
     while published < TOTAL {
         for _ in 0..WINDOW {
             published += 1;
-            running.hub.publish(&topic, log(published)).unwrap();
+            running.hub.publish(&topic, log(published)).await.unwrap();
         }
         for (socket, checker) in fast.iter_mut().zip(&mut checkers) {
             while checker.last < published {
@@ -261,7 +261,7 @@ async fn a_half_open_peer_is_dropped_within_twice_the_heartbeat() {
     proxy.set(Fault::Stall);
     let topic: Topic = "backtest:halfopen".parse().unwrap();
     for n in 0..40_000 {
-        running.hub.publish(&topic, log(n)).unwrap();
+        running.hub.publish(&topic, log(n)).await.unwrap();
     }
     connections_become(&running, 0).await;
     let health = get_json(&running, "/api/ws/health").await;

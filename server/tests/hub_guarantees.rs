@@ -4,28 +4,10 @@ mod common;
 
 use std::time::Duration;
 
-use app::protocol::{LogLevel, LogLine, Message, Topic};
+use app::protocol::{Message, Topic};
 use common::*;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-
-fn log(text: String) -> Message {
-    Message::Log(LogLine {
-        level: LogLevel::Info,
-        message: text,
-        target: "test".into(),
-        bar: None,
-    })
-}
-
-async fn subscribe(socket: &mut Socket, topic: &str, since: Option<(u64, &str)>) -> Value {
-    let mut action = json!({"action": "subscribe", "topic": topic});
-    if let Some((seq, epoch)) = since {
-        action["since"] = json!({"seq": seq, "epoch": epoch});
-    }
-    send_json(socket, action).await;
-    next_of_type(socket, "subscribed").await
-}
 
 #[tokio::test]
 async fn replay_then_live_has_no_gap_or_duplicate_at_the_seam_while_publishing_continues() {
@@ -45,13 +27,14 @@ async fn replay_then_live_has_no_gap_or_duplicate_at_the_seam_while_publishing_c
             for _ in 0..20 {
                 n += 1;
                 hub.publish(&publisher_topic, log(format!("line {n}")))
+                    .await
                     .unwrap();
             }
             tokio::time::sleep(Duration::from_micros(500)).await;
         }
     });
     eventually("the publisher is running", || async {
-        (running.hub.snapshot(&topic).last_seq > 0).then_some(())
+        (running.hub.snapshot(&topic).await.unwrap().last_seq > 0).then_some(())
     })
     .await;
 
@@ -68,7 +51,7 @@ async fn replay_then_live_has_no_gap_or_duplicate_at_the_seam_while_publishing_c
     for iteration in 0..40u64 {
         // Resume a little behind the live edge, sometimes exactly at it, while the
         // publisher keeps going: the replay/live seam is hit at a random moment.
-        let live_edge = running.hub.snapshot(&topic).last_seq;
+        let live_edge = running.hub.snapshot(&topic).await.unwrap().last_seq;
         let since = live_edge.saturating_sub(iteration % 7 * 13);
         send_json(
             &mut socket,
@@ -103,10 +86,11 @@ async fn resync_replaces_a_resume_from_an_evicted_seq_or_a_foreign_epoch() {
         running
             .hub
             .publish(&topic, log(format!("line {i}")))
+            .await
             .unwrap();
     }
     let mut socket = connect(&running, "/api/ws").await;
-    let epoch = running.hub.snapshot(&topic).epoch.0;
+    let epoch = running.hub.snapshot(&topic).await.unwrap().epoch.0;
 
     subscribe(&mut socket, "backtest:evict", Some((5, &epoch))).await;
     let resync = next_of_type(&mut socket, "resync").await;
@@ -156,7 +140,9 @@ async fn a_slow_consumer_is_closed_with_1013_while_a_fast_one_gets_everything() 
     let payload = "x".repeat(1000);
     let publisher = tokio::spawn(async move {
         for i in 1..=TOTAL {
-            hub.publish(&topic, log(format!("{i} {payload}"))).unwrap();
+            hub.publish(&topic, log(format!("{i} {payload}")))
+                .await
+                .unwrap();
             if i % WINDOW == 0 {
                 tokio::time::timeout(TYPE_TIMEOUT, seen_rx.wait_for(|&seen| seen >= i))
                     .await
@@ -193,6 +179,7 @@ async fn polling_returns_the_same_envelopes_as_the_socket() {
         running
             .hub
             .publish(&topic, log(format!("line {i}")))
+            .await
             .unwrap();
     }
     let first = get_json(&running, "/api/streams/backtest:poll?limit=20").await;
@@ -270,6 +257,7 @@ async fn dedicated_paths_subscribe_on_connect() {
     running
         .hub
         .publish(&"trading:BBB".parse().unwrap(), Message::Order(order))
+        .await
         .unwrap();
     let got = next_messages(&mut trading, 1).await;
     assert_eq!(got[0]["topic"], "trading:BBB");
@@ -287,10 +275,18 @@ async fn since_zero_without_an_epoch_starts_from_the_oldest_retained_message() {
     let whole: Topic = "backtest:whole".parse().unwrap();
     let trimmed: Topic = "backtest:trimmed".parse().unwrap();
     for i in 0..5 {
-        running.hub.publish(&whole, log(format!("w{i}"))).unwrap();
+        running
+            .hub
+            .publish(&whole, log(format!("w{i}")))
+            .await
+            .unwrap();
     }
     for i in 0..20 {
-        running.hub.publish(&trimmed, log(format!("t{i}"))).unwrap();
+        running
+            .hub
+            .publish(&trimmed, log(format!("t{i}")))
+            .await
+            .unwrap();
     }
 
     // Seq 1 still retained: everything, from seq 1, on the poll and on both sockets.

@@ -129,7 +129,7 @@ async fn reconnecting_with_since_resumes_without_gap_or_duplicate() {
     // The feed publishes more while we are away.
     let topic = "market:BTC-USD".parse().unwrap();
     eventually("the feed publishes while we are away", || async {
-        (running.hub.snapshot(&topic).last_seq > last + 5).then_some(())
+        (running.hub.snapshot(&topic).await.unwrap().last_seq > last + 5).then_some(())
     })
     .await;
 

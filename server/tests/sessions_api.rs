@@ -242,7 +242,7 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
     assert_eq!(status, 201, "{info}");
     let session_topic = "session:paper-s".parse().unwrap();
     eventually("the session is initialized", || async {
-        (running.hub.snapshot(&session_topic).last_seq > 0).then_some(())
+        (running.hub.snapshot(&session_topic).await.unwrap().last_seq > 0).then_some(())
     })
     .await;
 
@@ -257,7 +257,11 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
             volume: 1.0,
             source: DataSource::Synthetic,
         };
-        running.hub.publish(&market, Message::Tick(tick)).unwrap();
+        running
+            .hub
+            .publish(&market, Message::Tick(tick))
+            .await
+            .unwrap();
     }
     // Then a closed candle at a time, until the session forwards one: it must not have
     // gone silent.
@@ -276,15 +280,15 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
             closed: true,
             source: DataSource::Synthetic,
         };
-        running
-            .hub
-            .publish(&market, Message::Candle(candle))
-            .unwrap();
-        let forwarded = match running.hub.snapshot(&session_topic).data {
-            SnapshotData::Session(s) => s.candles.iter().any(|c| c.close == 61_234.0),
-            _ => false,
-        };
-        async move { forwarded.then_some(()) }
+        let (hub, market, session_topic) = (&running.hub, &market, &session_topic);
+        async move {
+            hub.publish(market, Message::Candle(candle)).await.unwrap();
+            let forwarded = match hub.snapshot(session_topic).await.unwrap().data {
+                SnapshotData::Session(s) => s.candles.iter().any(|c| c.close == 61_234.0),
+                _ => false,
+            };
+            forwarded.then_some(())
+        }
     })
     .await;
     running.shutdown.cancel();

@@ -10,7 +10,7 @@ use common::*;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Publishes a backtest's `complete` on `topic`.
-fn publish_complete(running: &server::serve::Running, topic: &Topic) {
+async fn publish_complete(running: &server::serve::Running, topic: &Topic) {
     let metrics = Metrics {
         return_pct: 1.0,
         sharpe: 0.5,
@@ -29,6 +29,7 @@ fn publish_complete(running: &server::serve::Running, topic: &Topic) {
     running
         .hub
         .publish(topic, Message::Complete(complete))
+        .await
         .expect("a valid message");
 }
 
@@ -47,6 +48,7 @@ async fn watch_prints_each_message_and_exits_when_the_backtest_completes() {
                 bar: None,
             }),
         )
+        .await
         .unwrap();
 
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
@@ -79,9 +81,13 @@ async fn watch_prints_each_message_and_exits_when_the_backtest_completes() {
             target: "engine".into(),
             bar: Some(i),
         };
-        running.hub.publish(&topic, Message::Log(log)).unwrap();
+        running
+            .hub
+            .publish(&topic, Message::Log(log))
+            .await
+            .unwrap();
     }
-    publish_complete(&running, &topic);
+    publish_complete(&running, &topic).await;
 
     let mut rest = vec![];
     while let Ok(Some(line)) = tokio::time::timeout(FRAME_TIMEOUT, lines.next_line())
@@ -113,7 +119,7 @@ async fn watch_prints_each_message_and_exits_when_the_backtest_completes() {
 #[tokio::test]
 async fn watch_exits_at_once_on_a_backtest_that_had_already_finished() {
     let running = server(|a| a.symbols.clear()).await;
-    publish_complete(&running, &"backtest:done".parse().unwrap());
+    publish_complete(&running, &"backtest:done".parse().unwrap()).await;
 
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
         .args([
@@ -182,7 +188,7 @@ async fn watch_proves_itself_with_a_token_from_tickwire_token_and_stops_when_ref
         a.jwt_secret = Some("cli-secret".into());
     })
     .await;
-    publish_complete(&running, &"backtest:done".parse().unwrap());
+    publish_complete(&running, &"backtest:done".parse().unwrap()).await;
     let allowed = cli_token(
         "cli-secret",
         &["--sub", "alice", "--topics", "backtest:*", "--ttl", "10m"],

@@ -13,6 +13,11 @@ use tracing_subscriber::Layer;
 
 use crate::hub::Hub;
 
+thread_local! {
+    /// Set while this thread publishes a log line.
+    static PUBLISHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// The span field that names the topic a span's events go to.
 pub const TOPIC_FIELD: &str = "backtest_topic";
 
@@ -123,8 +128,13 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TopicLogLayer {
             target: meta.target().to_owned(),
             bar: fields.bar,
         };
-        // Never log from here: that would re-enter this layer.
-        let _ = self.hub.publish(&topic, Message::Log(line));
+        // Whatever publishing logs (Redis away, say) must not come back here.
+        PUBLISHING.with(|publishing| {
+            if !publishing.replace(true) {
+                let _ = self.hub.publish_blocking(&topic, Message::Log(line));
+                publishing.set(false);
+            }
+        });
     }
 }
 
@@ -146,7 +156,9 @@ mod tests {
             tracing::warn!(bar = 12u64, price = 3.5, "cannot afford one unit");
         });
         let topic: Topic = "backtest:b7".parse().unwrap();
-        let snapshot = hub.snapshot(&topic);
+        let snapshot = futures_util::FutureExt::now_or_never(hub.snapshot(&topic))
+            .expect("memory answers at once")
+            .unwrap();
         let SnapshotData::Backtest(b) = snapshot.data else {
             panic!("not a backtest snapshot")
         };

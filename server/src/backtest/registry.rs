@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::request::{plan, BacktestRequest};
 use super::run::spawn;
 use crate::auth::Caller;
-use crate::request::RequestError;
+use crate::request::{invalid, RequestError};
 use crate::runs::{RunBook, RunContext, RunLimits};
 
 /// What `POST /api/backtests` answers.
@@ -89,12 +89,16 @@ impl Backtests {
     }
 
     /// Validates `request` and starts it in the background, as `caller`'s.
-    pub fn start(
+    pub async fn start(
         &self,
         caller: &Caller,
         request: BacktestRequest,
     ) -> Result<StartedRun, RequestError> {
-        let plan = plan(request, self.data_dir.as_deref())?;
+        // Loading a large CSV is blocking work.
+        let data_dir = self.data_dir.clone();
+        let plan = tokio::task::spawn_blocking(move || plan(request, data_dir.as_deref()))
+            .await
+            .map_err(|e| invalid("data", format!("could not be loaded: {e}")))??;
         let info = RunInfo {
             backtest_id: plan.id.clone(),
             topic: plan.topic.to_string(),
@@ -108,7 +112,8 @@ impl Backtests {
         };
         let hub = &self.context.hub;
         self.runs
-            .insert(&plan.id, plan.topic.clone(), caller, info, hub)?;
+            .insert(&plan.id, plan.topic.clone(), caller, info, hub)
+            .await?;
         let started = StartedRun {
             backtest_id: plan.id.clone(),
             topic: plan.topic.to_string(),

@@ -83,7 +83,7 @@ impl Streamer {
 
     /// Publishes on the run's topic.
     pub fn publish(&self, message: Message) {
-        if let Err(e) = self.hub.publish(self.topic(), message) {
+        if let Err(e) = self.hub.publish_blocking(self.topic(), message) {
             tracing::error!(error = %e, "could not publish");
         }
     }

@@ -19,6 +19,7 @@ use crate::backtest::Bars;
 use crate::hub::Hub;
 
 /// One file to replay.
+#[derive(Clone)]
 pub struct ReplaySource {
     pub symbol: Symbol,
     pub bars: Bars,
@@ -108,14 +109,14 @@ pub fn spawn(
                             }
                         }
                         for message in message_batch {
-                            if let Err(e) = hub.publish(&topic, message) {
+                            if let Err(e) = hub.publish(&topic, message).await {
                                 tracing::error!(%topic, error = %e, "replay could not publish");
                             }
                         }
                     }
                 }
                 for message in player.finish() {
-                    let _ = hub.publish(&topic, message);
+                    let _ = hub.publish(&topic, message).await;
                 }
                 tracing::info!(%topic, bars = source.bars.len(), "replay finished");
             })

@@ -143,7 +143,7 @@ impl SyntheticFeed {
                 let now_ms = Utc::now().timestamp_millis();
                 for inst in &mut instruments {
                     for message in inst.step(dt, now_ms) {
-                        if let Err(e) = hub.publish(&inst.topic, message) {
+                        if let Err(e) = hub.publish(&inst.topic, message).await {
                             tracing::error!(topic = %inst.topic, error = %e, "synthetic feed could not publish");
                         }
                     }

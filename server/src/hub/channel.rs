@@ -39,12 +39,36 @@ pub struct Page {
     pub resync: Option<(ResyncReason, Snapshot)>,
 }
 
+/// What became of an envelope offered to a replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Applied {
+    /// It was the next seq: delivered.
+    Next,
+    /// The replica has it already.
+    Old,
+    /// Messages before it are missing: the replica must catch up.
+    Gap,
+    /// It belongs to another epoch: the replica must catch up.
+    OtherEpoch,
+}
+
+/// A topic as the backend holds it: its epoch, last seq, state at that seq and the
+/// retained messages (oldest first), for a replica to start from or catch up with.
+pub(super) struct Loaded {
+    pub epoch: Epoch,
+    pub last_seq: u64,
+    pub state: SnapshotData,
+    pub retained: Vec<(Arc<Envelope>, Frame)>,
+}
+
 struct Retained {
     seq: u64,
     frame: Frame,
 }
 
 struct Inner {
+    /// Fixed in memory; a replica's changes when Redis starts the topic over.
+    epoch: Epoch,
     last_seq: u64,
     history: VecDeque<Retained>,
     state: SnapshotData,
@@ -55,7 +79,6 @@ struct Inner {
 
 pub(super) struct Channel {
     topic: Topic,
-    epoch: Epoch,
     history_limit: usize,
     /// Kept while a run lives on it, however idle.
     kept: AtomicBool,
@@ -72,6 +95,18 @@ impl Channel {
         Self::with_epoch(topic, Epoch(ulid::Ulid::new().to_string()), history_limit)
     }
 
+    /// A replica of what the backend holds.
+    pub(super) fn replica(topic: Topic, history_limit: usize, loaded: Loaded) -> Self {
+        let channel = Self::with_epoch(topic, loaded.epoch, history_limit);
+        {
+            let mut inner = channel.lock();
+            inner.last_seq = loaded.last_seq;
+            inner.state = loaded.state;
+            inner.history = channel.retained_tail(loaded.retained);
+        }
+        channel
+    }
+
     /// A topic that does not exist, as it reads: empty, in the nil epoch.
     pub(super) fn absent(topic: Topic) -> Self {
         Self::with_epoch(topic, Epoch(ulid::Ulid::nil().to_string()), 1)
@@ -81,10 +116,10 @@ impl Channel {
         let state = SnapshotData::empty(topic.kind());
         Channel {
             topic,
-            epoch,
             history_limit: history_limit.max(1),
             kept: AtomicBool::new(false),
             inner: Mutex::new(Inner {
+                epoch,
                 last_seq: 0,
                 history: VecDeque::new(),
                 state,
@@ -110,6 +145,17 @@ impl Channel {
         inner.subscribers.is_empty() && inner.last_active.elapsed() >= idle
     }
 
+    /// Whether someone still follows it here (a subscriber, or a run that keeps it):
+    /// the Redis backend keeps such a topic's keys from expiring.
+    pub(super) fn is_followed(&self) -> bool {
+        if self.kept.load(Ordering::Relaxed) {
+            return true;
+        }
+        let mut inner = self.lock();
+        inner.subscribers.retain(Outbox::is_open);
+        !inner.subscribers.is_empty()
+    }
+
     pub(super) fn last_seq(&self) -> u64 {
         self.lock().last_seq
     }
@@ -122,22 +168,98 @@ impl Channel {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Publishes `message` as the topic's next seq (the in-process hub).
     pub(super) fn publish(&self, message: Message, stats: &HubStats) -> Result<u64, PublishError> {
         let mut inner = self.lock();
         let seq = inner.last_seq + 1;
-        inner.last_active = Instant::now();
         let envelope = Envelope {
             message,
             topic: self.topic.clone(),
             seq,
-            epoch: self.epoch.clone(),
+            epoch: inner.epoch.clone(),
             timestamp: Timestamp::from_datetime(Utc::now()),
         };
         let frame = Frame::from(serde_json::to_string(&envelope)?);
+        self.deliver(&mut inner, Arc::new(envelope), frame, stats);
+        Ok(seq)
+    }
+
+    /// Takes an envelope the backend sequenced (a replica): applied if it is the next
+    /// seq of the replica's epoch, and nothing happens otherwise.
+    pub(super) fn apply(&self, envelope: Arc<Envelope>, frame: Frame, stats: &HubStats) -> Applied {
+        let mut inner = self.lock();
+        if envelope.epoch != inner.epoch {
+            return Applied::OtherEpoch;
+        }
+        match envelope.seq.cmp(&(inner.last_seq + 1)) {
+            std::cmp::Ordering::Less => Applied::Old,
+            std::cmp::Ordering::Greater => Applied::Gap,
+            std::cmp::Ordering::Equal => {
+                self.deliver(&mut inner, envelope, frame, stats);
+                Applied::Next
+            }
+        }
+    }
+
+    /// Brings a replica up to what the backend holds: the messages it missed are
+    /// delivered in order; if the epoch changed, or what it missed is no longer
+    /// retained, it starts over from `loaded` and every subscriber gets a `resync`.
+    pub(super) fn catch_up(&self, loaded: Loaded, stats: &HubStats) {
+        let mut inner = self.lock();
+        let reason = if loaded.epoch != inner.epoch {
+            Some(ResyncReason::EpochChanged)
+        } else if loaded.last_seq < inner.last_seq
+            || loaded
+                .retained
+                .iter()
+                .find(|(envelope, _)| envelope.seq > inner.last_seq)
+                .is_some_and(|(envelope, _)| envelope.seq != inner.last_seq + 1)
+        {
+            Some(ResyncReason::OutsideHistory)
+        } else {
+            None
+        };
+        let Some(reason) = reason else {
+            for (envelope, frame) in loaded.retained {
+                if envelope.seq == inner.last_seq + 1 {
+                    self.deliver(&mut inner, envelope, frame, stats);
+                }
+            }
+            return;
+        };
+        tracing::warn!(topic = %self.topic, ?reason, from = %inner.epoch, to = %loaded.epoch, "replica starts over");
+        inner.epoch = loaded.epoch;
+        inner.last_seq = loaded.last_seq;
+        inner.state = loaded.state;
+        inner.history = self.retained_tail(loaded.retained);
+        let snapshot = self.snapshot_of(&inner);
+        inner.subscribers.retain(|outbox| {
+            outbox.push_control(Control::Resync {
+                reason,
+                snapshot: snapshot.clone(),
+            }) == Push::Queued
+        });
+    }
+
+    /// The last `history_limit` of `retained`, as history.
+    fn retained_tail(&self, retained: Vec<(Arc<Envelope>, Frame)>) -> VecDeque<Retained> {
+        let skip = retained.len().saturating_sub(self.history_limit);
+        retained
+            .into_iter()
+            .skip(skip)
+            .map(|(envelope, frame)| Retained {
+                seq: envelope.seq,
+                frame,
+            })
+            .collect()
+    }
+
+    /// Appends the next message: history, state, and every subscriber's outbox.
+    fn deliver(&self, inner: &mut Inner, envelope: Arc<Envelope>, frame: Frame, stats: &HubStats) {
+        let seq = envelope.seq;
         inner.last_seq = seq;
+        inner.last_active = Instant::now();
         inner.state.apply(&envelope.message);
-        // Shared, not copied, by every in-process subscriber.
-        let envelope = Arc::new(envelope);
         if inner.history.len() == self.history_limit {
             inner.history.pop_front();
         }
@@ -163,7 +285,6 @@ impl Channel {
         stats.published();
         stats.delivered(delivered);
         stats.dropped(dropped);
-        Ok(seq)
     }
 
     pub(super) fn subscribe(
@@ -182,7 +303,7 @@ impl Channel {
         };
         outbox.push_control(Control::Subscribed {
             topic: self.topic.clone(),
-            epoch: self.epoch.clone(),
+            epoch: inner.epoch.clone(),
             next_seq,
         });
         let outcome = match point {
@@ -243,7 +364,7 @@ impl Channel {
         let next_seq = retained.last().map_or(after + 1, |r| r.seq + 1);
         let messages = retained.into_iter().map(|r| r.frame.clone()).collect();
         Page {
-            epoch: self.epoch.clone(),
+            epoch: inner.epoch.clone(),
             messages,
             next_seq,
             resync,
@@ -261,7 +382,7 @@ impl Channel {
                     ResumePoint::Resync(ResyncReason::OutsideHistory)
                 };
             }
-            Some(epoch) if *epoch == self.epoch => {}
+            Some(epoch) if *epoch == inner.epoch => {}
             _ => return ResumePoint::Resync(ResyncReason::EpochChanged),
         }
         if since.seq > inner.last_seq {
@@ -277,7 +398,7 @@ impl Channel {
     fn snapshot_of(&self, inner: &Inner) -> Snapshot {
         Snapshot {
             topic: self.topic.clone(),
-            epoch: self.epoch.clone(),
+            epoch: inner.epoch.clone(),
             last_seq: inner.last_seq,
             data: inner.state.clone(),
         }

@@ -1,31 +1,42 @@
-//! The in-process streaming hub: topics created on demand, each with a gap-free
-//! sequence, an epoch, a retained history and a snapshot of its state; subscribers are
-//! outboxes (sockets get frames, in-process consumers typed envelopes). Knows
-//! nothing of HTTP or sockets.
+//! The streaming hub: topics created on demand, each with a gap-free sequence, an
+//! epoch, a retained history and a snapshot of its state; subscribers are outboxes
+//! (sockets get frames, in-process consumers typed envelopes). Knows nothing of HTTP or
+//! sockets, and routes, engines and feeds do not know which backend it runs on:
 //!
-//! Ordering argument: publishing, subscribing (with its replay) and snapshotting a topic
-//! all happen under that topic's one lock, and every frame for a subscriber goes through
-//! its single FIFO outbox. So a subscriber sees replay, then live, with no gap and no
-//! duplicate at the seam, whatever publishers are doing.
+//! - in memory (the default): this process's topics are the topics;
+//! - on Redis (`--redis-url`, `redis/`): Redis sequences every topic for the cluster and
+//!   this process's topics are replicas of the ones its clients use.
+//!
+//! Ordering argument: publishing (or applying a replicated message), subscribing (with
+//! its replay) and snapshotting a topic all happen under that topic's one lock, and
+//! every frame for a subscriber goes through its single FIFO outbox. So a subscriber
+//! sees replay, then live, with no gap and no duplicate at the seam, whatever
+//! publishers are doing.
 
 mod channel;
 mod outbox;
 mod owners;
+mod redis;
 mod stats;
+mod topics;
 
 pub use channel::{Page, SubscribeOutcome};
 pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
+pub use redis::Lease;
 pub use stats::{HubStats, StatsSnapshot};
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use app::protocol::{InvalidMessage, Message, Since, Snapshot, Topic};
+use tokio_util::sync::CancellationToken;
 
 use channel::Channel;
 use owners::Owners;
+use redis::RedisBackend;
+use topics::Topics;
 
 /// Tunables of the hub.
 #[derive(Clone, Copy, Debug)]
@@ -58,6 +69,20 @@ pub struct TopicsFull {
     pub limit: usize,
 }
 
+/// The shared backend (Redis) is away or did not answer in time (SPEC section 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("redis unavailable")]
+pub struct Unavailable;
+
+/// Why the hub could not reach a topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum HubError {
+    #[error(transparent)]
+    Full(#[from] TopicsFull),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+}
+
 /// Why the hub refused to publish.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -67,116 +92,232 @@ pub enum PublishError {
     Serialize(#[from] serde_json::Error),
     #[error(transparent)]
     Full(#[from] TopicsFull),
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    /// Published under a lease another instance now holds.
+    #[error("this instance no longer leads the producer of this topic")]
+    Fenced,
+}
+
+impl From<HubError> for PublishError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::Full(e) => PublishError::Full(e),
+            HubError::Unavailable(e) => PublishError::Unavailable(e),
+        }
+    }
 }
 
 /// A handle on the hub; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
     inner: Arc<HubInner>,
+    /// Publishes through this handle are fenced by this lease (a cluster-wide producer).
+    lease: Option<Lease>,
 }
 
 struct HubInner {
-    config: HubConfig,
-    topics: RwLock<HashMap<Topic, Arc<Channel>>>,
+    topics: Arc<Topics>,
     owners: Owners,
-    stats: HubStats,
-    /// When idle topics were last dropped.
-    last_sweep: Mutex<Instant>,
+    redis: Option<RedisBackend>,
 }
 
 impl Hub {
-    /// An empty hub.
+    /// An in-memory hub.
     pub fn new(config: HubConfig) -> Self {
+        Self::with(config, |_| None)
+    }
+
+    /// A hub whose topics live in the Redis at `url` (reached in the background: until
+    /// it answers, publishing fails with [`Unavailable`]). Fails on a malformed URL.
+    pub fn redis(
+        config: HubConfig,
+        url: &str,
+        shutdown: CancellationToken,
+    ) -> Result<Self, ::redis::RedisError> {
+        let mut error = None;
+        let hub = Self::with(config, |topics| {
+            RedisBackend::open(url, topics, shutdown)
+                .map_err(|e| error = Some(e))
+                .ok()
+        });
+        match error {
+            Some(e) => Err(e),
+            None => Ok(hub),
+        }
+    }
+
+    fn with(config: HubConfig, redis: impl FnOnce(Arc<Topics>) -> Option<RedisBackend>) -> Self {
+        let topics = Arc::new(Topics::new(config));
         Hub {
             inner: Arc::new(HubInner {
-                config,
-                topics: RwLock::default(),
+                redis: redis(topics.clone()),
+                topics,
                 owners: Owners::default(),
-                stats: HubStats::default(),
-                last_sweep: Mutex::new(Instant::now()),
             }),
+            lease: None,
         }
+    }
+
+    /// `memory` or `redis`, for health reports.
+    pub fn backend(&self) -> &'static str {
+        if self.inner.redis.is_some() {
+            "redis"
+        } else {
+            "memory"
+        }
+    }
+
+    /// Whether the backend answers (memory always does).
+    pub fn backend_healthy(&self) -> bool {
+        self.inner
+            .redis
+            .as_ref()
+            .is_none_or(RedisBackend::is_healthy)
     }
 
     /// The hub's counters.
     pub fn stats(&self) -> &HubStats {
-        &self.inner.stats
+        &self.inner.topics.stats
     }
 
     /// How long a topic may go unused before it is dropped.
     pub fn topic_idle(&self) -> Duration {
-        self.inner.config.topic_idle
+        self.inner.topics.config.topic_idle
     }
 
-    /// How many topics exist.
+    /// How many topics this process holds.
     pub fn topic_count(&self) -> usize {
-        self.inner
-            .topics
-            .read()
-            .map(|t| t.len())
-            .unwrap_or_default()
+        self.inner.topics.count()
     }
 
     /// A new outbox for one connection, and the receiving end its writer drains.
     pub fn outbox(&self) -> (Outbox, OutboxReceiver) {
-        outbox::channel(self.inner.config.outbox_capacity)
+        outbox::channel(self.inner.topics.config.outbox_capacity)
     }
 
     /// A new outbox for an in-process consumer: it receives the published envelopes
     /// themselves, never JSON, under the same bound as a socket.
     pub fn typed_outbox(&self) -> (Outbox, OutboxReceiver<Delivery>) {
-        outbox::typed_channel(self.inner.config.outbox_capacity)
+        outbox::typed_channel(self.inner.topics.config.outbox_capacity)
     }
 
     /// Publishes `message` on `topic` and returns its seq.
-    pub fn publish(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
+    pub async fn publish(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
         message.validate_for(topic)?;
-        self.channel(topic)?.publish(message, &self.inner.stats)
+        let topics = &self.inner.topics;
+        let Some(redis) = &self.inner.redis else {
+            return self.memory_channel(topic)?.publish(message, &topics.stats);
+        };
+        // A replica here first: it serves this instance's readers its own writes at once.
+        let channel = self.channel(topic, true).await?;
+        let (envelope, frame) = redis.publish(topic, message, self.lease.as_ref()).await?;
+        let seq = envelope.seq;
+        if let Some(channel) = channel {
+            // Out of order here (another instance's message not in yet): the listener
+            // delivers both in order.
+            channel.apply(envelope, frame, &topics.stats);
+        }
+        Ok(seq)
+    }
+
+    /// [`Hub::publish`] from a blocking thread (a backtest's): in memory it never
+    /// waits; on Redis it waits for the round trip.
+    pub fn publish_blocking(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
+        if self.inner.redis.is_none() {
+            message.validate_for(topic)?;
+            let topics = &self.inner.topics;
+            return self.memory_channel(topic)?.publish(message, &topics.stats);
+        }
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| Unavailable)?;
+        handle.block_on(self.publish(topic, message))
     }
 
     /// Subscribes `outbox` to `topic`, queueing the snapshot or the replay first.
-    pub fn subscribe(
+    pub async fn subscribe(
         &self,
         topic: &Topic,
         since: Option<&Since>,
         outbox: &Outbox,
-    ) -> Result<SubscribeOutcome, TopicsFull> {
-        Ok(self
-            .channel(topic)?
-            .subscribe(since, outbox, &self.inner.stats))
+    ) -> Result<SubscribeOutcome, HubError> {
+        let channel = self.existing_or_new(topic).await?;
+        Ok(channel.subscribe(since, outbox, &self.inner.topics.stats))
     }
 
     /// Stops delivering `topic` to `outbox`; false if it was not subscribed.
     pub fn unsubscribe(&self, topic: &Topic, outbox: &Outbox) -> bool {
-        self.existing(topic)
+        self.inner
+            .topics
+            .get(topic)
             .is_some_and(|c| c.unsubscribe(outbox.id()))
     }
 
     /// The topic's current state and the seq it is consistent with (a topic that does
     /// not exist is empty, and is not created by asking).
-    pub fn snapshot(&self, topic: &Topic) -> Snapshot {
-        self.existing_or_empty(topic).snapshot()
+    pub async fn snapshot(&self, topic: &Topic) -> Result<Snapshot, Unavailable> {
+        Ok(self.existing_or_empty(topic).await?.snapshot())
     }
 
     /// The seq of the topic's last message (0: none, or no such topic).
-    pub fn last_seq(&self, topic: &Topic) -> u64 {
-        self.existing(topic).map_or(0, |c| c.last_seq())
+    pub async fn last_seq(&self, topic: &Topic) -> Result<u64, Unavailable> {
+        Ok(self.existing_or_empty(topic).await?.last_seq())
+    }
+
+    /// Retained messages after `since` (at most `limit`), for polling clients (a topic
+    /// that does not exist is an empty page, and is not created by asking).
+    pub async fn page(
+        &self,
+        topic: &Topic,
+        since: Option<&Since>,
+        limit: usize,
+    ) -> Result<Page, Unavailable> {
+        Ok(self.existing_or_empty(topic).await?.page(since, limit))
     }
 
     /// Keeps `topic` however idle it gets, until [`Hub::drop_topic`] (a run's topic,
     /// itself bounded by the cap on runs).
-    pub fn keep(&self, topic: &Topic) {
-        let mut topics = self.write();
-        topics
-            .entry(topic.clone())
-            .or_insert_with(|| self.new_channel(topic))
-            .keep();
+    pub async fn keep(&self, topic: &Topic) -> Result<(), HubError> {
+        self.existing_or_new(topic).await?.keep();
+        Ok(())
     }
 
-    /// Drops every topic that nobody has subscribed to or published on for the idle
-    /// time; returns how many went.
-    pub fn drop_idle(&self) -> usize {
-        self.sweep(&mut self.write(), false)
+    /// Forgets `topic`: its history, snapshot and subscribers. Used on it again, it
+    /// starts over with a new epoch (resuming clients get a `resync`).
+    pub async fn drop_topic(&self, topic: &Topic) -> Result<(), Unavailable> {
+        match &self.inner.redis {
+            None => {
+                self.inner.topics.remove(topic);
+                Ok(())
+            }
+            Some(redis) => redis.drop_topic(topic).await,
+        }
+    }
+
+    /// [`Hub::drop_topic`] without waiting (on Redis, in the background).
+    pub fn forget(&self, topic: &Topic) {
+        if self.inner.redis.is_none() {
+            self.inner.topics.remove(topic);
+            return;
+        }
+        let (hub, topic) = (self.clone(), topic.clone());
+        tokio::spawn(async move {
+            if let Err(e) = hub.drop_topic(&topic).await {
+                tracing::warn!(%topic, error = %e, "could not drop a topic");
+            }
+        });
+    }
+
+    /// Drops every topic that nobody here has subscribed to or published on for the
+    /// idle time (returns how many went); on Redis, also pushes back the expiry of the
+    /// topics that are followed here.
+    pub async fn sweep(&self) -> usize {
+        let dropped = self.inner.topics.drop_idle();
+        if let Some(redis) = &self.inner.redis {
+            if let Err(e) = redis.refresh().await {
+                tracing::warn!(error = %e, "could not refresh the expiry of followed topics");
+            }
+        }
+        dropped
     }
 
     /// Registers the caller as the owner of `topic`: it receives the control commands
@@ -190,82 +331,79 @@ impl Hub {
         self.inner.owners.send(topic, command)
     }
 
-    /// Retained messages after `since` (at most `limit`), for polling clients (a topic
-    /// that does not exist is an empty page, and is not created by asking).
-    pub fn page(&self, topic: &Topic, since: Option<&Since>, limit: usize) -> Page {
-        self.existing_or_empty(topic).page(since, limit)
-    }
-
-    /// Forgets `topic`: its history, snapshot and subscribers. Used on it again, it
-    /// starts over with a new epoch (resuming clients get a `resync`).
-    pub fn drop_topic(&self, topic: &Topic) {
-        if let Ok(mut topics) = self.inner.topics.write() {
-            topics.remove(topic);
+    /// Runs a producer once per cluster (SPEC section 8): in memory, here and now; on
+    /// Redis, whenever this instance holds the lease `name` (renewed every third of
+    /// `period`, taken over within a period of its holder's death), stopping it when
+    /// the lease is lost. The producer publishes through the hub it is given, whose
+    /// publishes the lease fences.
+    pub async fn run_once_per_cluster<F, P>(
+        &self,
+        name: &str,
+        period: Duration,
+        shutdown: CancellationToken,
+        mut producer: P,
+    ) where
+        P: FnMut(Hub, CancellationToken) -> F,
+        F: Future<Output = ()>,
+    {
+        let Some(redis) = &self.inner.redis else {
+            return producer(self.clone(), shutdown).await;
+        };
+        let mut lease = redis.lease(name, period, shutdown.clone());
+        let fenced = Hub {
+            inner: self.inner.clone(),
+            lease: Some(lease.clone()),
+        };
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = lease.until(true) => {}
+            }
+            tracing::info!(producer = name, "this instance runs the producer");
+            let stop = shutdown.child_token();
+            let run = producer(fenced.clone(), stop.clone());
+            tokio::pin!(run);
+            tokio::select! {
+                _ = &mut run => return,
+                _ = lease.until(false) => {
+                    tracing::warn!(producer = name, "lease lost: the producer stops here");
+                    stop.cancel();
+                    run.await;
+                }
+            }
         }
     }
 
-    fn existing(&self, topic: &Topic) -> Option<Arc<Channel>> {
-        self.inner.topics.read().ok()?.get(topic).cloned()
+    /// The topic in memory, created if need be.
+    fn memory_channel(&self, topic: &Topic) -> Result<Arc<Channel>, TopicsFull> {
+        let topics = &self.inner.topics;
+        topics.get_or_insert(topic, || topics.new_channel(topic))
+    }
+
+    /// The topic (a replica on Redis), created with `create`; `None` if it does not
+    /// exist and `create` is false.
+    async fn channel(&self, topic: &Topic, create: bool) -> Result<Option<Arc<Channel>>, HubError> {
+        match &self.inner.redis {
+            None if create => Ok(Some(self.memory_channel(topic)?)),
+            None => Ok(self.inner.topics.get(topic)),
+            Some(redis) => redis.replica(topic, create).await,
+        }
+    }
+
+    async fn existing_or_new(&self, topic: &Topic) -> Result<Arc<Channel>, HubError> {
+        self.channel(topic, true)
+            .await?
+            .ok_or(HubError::Unavailable(Unavailable))
     }
 
     /// The topic, or what it would be before its first message: empty, in the nil
     /// epoch (so polling a topic that does not exist yet is stable, and its creation
     /// is an epoch change).
-    fn existing_or_empty(&self, topic: &Topic) -> Arc<Channel> {
-        self.existing(topic)
-            .unwrap_or_else(|| Arc::new(Channel::absent(topic.clone())))
-    }
-
-    fn new_channel(&self, topic: &Topic) -> Arc<Channel> {
-        Arc::new(Channel::new(topic.clone(), self.inner.config.history))
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Topic, Arc<Channel>>> {
-        self.inner
-            .topics
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Drops the idle topics of `topics` (the map, write-locked by the caller); with
-    /// `throttled`, only if the last sweep is a second old or more, since a sweep visits
-    /// every topic however many requests are refused at the cap.
-    fn sweep(&self, topics: &mut HashMap<Topic, Arc<Channel>>, throttled: bool) -> usize {
-        {
-            let mut last = self
-                .inner
-                .last_sweep
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if throttled && last.elapsed() < Duration::from_secs(1) {
-                return 0;
-            }
-            *last = Instant::now();
+    async fn existing_or_empty(&self, topic: &Topic) -> Result<Arc<Channel>, Unavailable> {
+        match self.channel(topic, false).await {
+            Ok(Some(channel)) => Ok(channel),
+            Ok(None) | Err(HubError::Full(_)) => Ok(Arc::new(Channel::absent(topic.clone()))),
+            Err(HubError::Unavailable(e)) => Err(e),
         }
-        let before = topics.len();
-        let idle = self.inner.config.topic_idle;
-        topics.retain(|_, channel| !channel.is_idle(idle));
-        before - topics.len()
-    }
-
-    /// The topic, created if need be: at the cap, idle topics make room first.
-    fn channel(&self, topic: &Topic) -> Result<Arc<Channel>, TopicsFull> {
-        if let Some(channel) = self.existing(topic) {
-            return Ok(channel);
-        }
-        let mut topics = self.write();
-        if let Some(channel) = topics.get(topic) {
-            return Ok(channel.clone());
-        }
-        let limit = self.inner.config.max_topics;
-        if topics.len() >= limit {
-            self.sweep(&mut topics, true);
-            if topics.len() >= limit {
-                return Err(TopicsFull { limit });
-            }
-        }
-        let channel = self.new_channel(topic);
-        topics.insert(topic.clone(), channel.clone());
-        Ok(channel)
     }
 }

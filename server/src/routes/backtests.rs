@@ -20,11 +20,7 @@ pub async fn start(
     caller: Caller,
     JsonBody(request): JsonBody<BacktestRequest>,
 ) -> Result<(StatusCode, Json<StartedRun>), ApiError> {
-    // Loading a large CSV is blocking work.
-    let backtests = state.backtests.clone();
-    let started = tokio::task::spawn_blocking(move || backtests.start(&caller, request))
-        .await
-        .map_err(|e| ApiError::internal(format!("the backtest could not start: {e}")))??;
+    let started = state.backtests.start(&caller, request).await?;
     Ok((StatusCode::CREATED, Json(started)))
 }
 
@@ -67,7 +63,7 @@ pub async fn get(
     let info = state.backtests.get(&caller, &id)?;
     Ok(Json(RunState {
         info,
-        state: state.hub.snapshot(&topic),
+        state: state.hub.snapshot(&topic).await?,
     }))
 }
 
@@ -95,7 +91,7 @@ pub async fn control(
     };
     // The topic says first: a client that has seen `complete` gets 409 even while the
     // finished run's control channel is still being taken down.
-    if let SnapshotData::Backtest(run) = state.hub.snapshot(&topic).data {
+    if let SnapshotData::Backtest(run) = state.hub.snapshot(&topic).await?.data {
         if matches!(
             run.status,
             RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed

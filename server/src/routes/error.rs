@@ -9,7 +9,7 @@ use axum::Json;
 use serde_json::json;
 
 use crate::auth::TokenError;
-use crate::hub::{PublishError, TopicsFull};
+use crate::hub::{HubError, PublishError, TopicsFull, Unavailable};
 use crate::request::RequestError;
 use crate::state::Denied;
 
@@ -84,6 +84,7 @@ impl From<RequestError> for ApiError {
             RequestError::TooMany { limit, .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, json!({ "limit": limit }))
             }
+            RequestError::Hub(e) => return (*e).into(),
         };
         ApiError::new(status, e).with_details(details)
     }
@@ -102,6 +103,24 @@ impl From<PublishError> for ApiError {
             PublishError::Invalid(e) => ApiError::unprocessable(e),
             PublishError::Serialize(e) => ApiError::internal(PublishError::Serialize(e)),
             PublishError::Full(full) => full.into(),
+            PublishError::Unavailable(e) => e.into(),
+            PublishError::Fenced => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e),
+        }
+    }
+}
+
+/// Redis is away (SPEC section 8): 503 `{"error":"redis unavailable"}`.
+impl From<Unavailable> for ApiError {
+    fn from(e: Unavailable) -> Self {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e)
+    }
+}
+
+impl From<HubError> for ApiError {
+    fn from(e: HubError) -> Self {
+        match e {
+            HubError::Full(e) => e.into(),
+            HubError::Unavailable(e) => e.into(),
         }
     }
 }

@@ -41,7 +41,7 @@ pub async fn candles(
             }
         },
     };
-    let SnapshotData::Market(market) = state.hub.snapshot(&topic).data else {
+    let SnapshotData::Market(market) = state.hub.snapshot(&topic).await?.data else {
         return Err(ApiError::internal(
             "a market topic holds a non-market snapshot",
         ));

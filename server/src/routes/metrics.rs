@@ -18,6 +18,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         gauge!("tickwire_uptime_seconds").set(state.started.elapsed().as_secs_f64());
         gauge!("tickwire_connections").set(stats.connections as f64);
         gauge!("tickwire_topics").set(state.hub.topic_count() as f64);
+        gauge!("tickwire_backend_healthy").set(f64::from(u8::from(state.hub.backend_healthy())));
         counter!("tickwire_messages_in_total").absolute(stats.messages_in);
         counter!("tickwire_messages_out_total").absolute(stats.messages_out);
         counter!("tickwire_dropped_total").absolute(stats.dropped);

@@ -69,7 +69,7 @@ pub async fn publish(
     }
     let mut published = Vec::with_capacity(items.len());
     for item in items {
-        let seq = state.hub.publish(&item.topic, item.message)?;
+        let seq = state.hub.publish(&item.topic, item.message).await?;
         published.push(Published {
             topic: item.topic.to_string(),
             seq,

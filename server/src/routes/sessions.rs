@@ -18,7 +18,7 @@ pub async fn start(
     caller: Caller,
     JsonBody(request): JsonBody<SessionRequest>,
 ) -> Result<(StatusCode, Json<SessionInfo>), ApiError> {
-    let started = state.sessions.start(&caller, request)?;
+    let started = state.sessions.start(&caller, request).await?;
     Ok((StatusCode::CREATED, Json(started)))
 }
 
@@ -49,7 +49,7 @@ pub async fn get(
     let (info, topic) = lookup(&state, &caller, &id)?;
     Ok(Json(SessionState {
         info,
-        state: state.hub.snapshot(&topic),
+        state: state.hub.snapshot(&topic).await?,
     }))
 }
 
@@ -63,6 +63,6 @@ pub async fn stop(
     let info = state.sessions.stop(&caller, &id).await?;
     Ok(Json(SessionState {
         info,
-        state: state.hub.snapshot(&topic),
+        state: state.hub.snapshot(&topic).await?,
     }))
 }

@@ -68,7 +68,7 @@ pub async fn poll(
             }
         },
     };
-    let page = state.hub.page(&topic, since.as_ref(), limit);
+    let page = state.hub.page(&topic, since.as_ref(), limit).await?;
     let messages = page
         .messages
         .into_iter()
@@ -93,5 +93,5 @@ pub async fn snapshot(
 ) -> Result<Json<Snapshot>, ApiError> {
     let topic = parse_topic(&topic)?;
     state.may_follow(&caller, &topic)?;
-    Ok(Json(state.hub.snapshot(&topic)))
+    Ok(Json(state.hub.snapshot(&topic).await?))
 }

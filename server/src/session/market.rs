@@ -35,12 +35,14 @@ pub struct MarketFeed {
 }
 
 impl MarketFeed {
-    pub fn subscribe(hub: &Hub, symbol: &Symbol) -> Self {
+    pub async fn subscribe(hub: &Hub, symbol: &Symbol) -> Self {
         let topic = Topic::market(symbol);
         let (outbox, rx) = hub.typed_outbox();
         // A symbol of the server's own feed: its topic is kept, never idle.
-        hub.keep(&topic);
-        subscribe(hub, &topic, None, &outbox);
+        if let Err(e) = hub.keep(&topic).await {
+            tracing::error!(%topic, error = %e, "a session could not keep its market");
+        }
+        subscribe(hub, &topic, None, &outbox).await;
         MarketFeed {
             topic,
             outbox,
@@ -82,7 +84,7 @@ impl MarketFeed {
 
     /// Drops the current subscription and its queue, and subscribes again from the last
     /// seq read.
-    pub fn resume(&mut self, hub: &Hub, why: &str) {
+    pub async fn resume(&mut self, hub: &Hub, why: &str) {
         tracing::warn!(
             topic = %self.topic,
             after_seq = self.cursor.last_seq(),
@@ -90,7 +92,7 @@ impl MarketFeed {
         );
         hub.unsubscribe(&self.topic, &self.outbox);
         let (outbox, rx) = hub.typed_outbox();
-        subscribe(hub, &self.topic, self.cursor.since().as_ref(), &outbox);
+        subscribe(hub, &self.topic, self.cursor.since().as_ref(), &outbox).await;
         self.outbox = outbox;
         self.rx = rx;
     }
@@ -101,8 +103,8 @@ impl MarketFeed {
 }
 
 /// Subscribes to a kept topic, which exists whatever the cap on topics.
-fn subscribe(hub: &Hub, topic: &Topic, since: Option<&Since>, outbox: &Outbox) {
-    if let Err(e) = hub.subscribe(topic, since, outbox) {
+async fn subscribe(hub: &Hub, topic: &Topic, since: Option<&Since>, outbox: &Outbox) {
+    if let Err(e) = hub.subscribe(topic, since, outbox).await {
         tracing::error!(%topic, error = %e, "a session could not follow its market");
     }
 }

@@ -71,7 +71,7 @@ impl Sessions {
     }
 
     /// Validates and starts a session, as `caller`'s.
-    pub fn start(
+    pub async fn start(
         &self,
         caller: &Caller,
         request: SessionRequest,
@@ -100,7 +100,8 @@ impl Sessions {
         };
         let hub = &self.context.hub;
         self.runs
-            .insert(&id, plan.topic.clone(), caller, entry, hub)?;
+            .insert(&id, plan.topic.clone(), caller, entry, hub)
+            .await?;
         let session = PaperSession::new(
             id.clone(),
             plan.symbol.clone(),

@@ -35,18 +35,18 @@ pub struct Runner {
 }
 
 impl Runner {
-    fn publish(&self, out: Outputs) {
+    async fn publish(&self, out: Outputs) {
         let trading = Topic::trading(&self.symbol);
         for m in out.session {
-            self.send(&self.topic, m);
+            self.send(&self.topic, m).await;
         }
         for m in out.trading {
-            self.send(&trading, m);
+            self.send(&trading, m).await;
         }
     }
 
-    fn send(&self, topic: &Topic, message: Message) {
-        if let Err(e) = self.hub.publish(topic, message) {
+    async fn send(&self, topic: &Topic, message: Message) {
+        if let Err(e) = self.hub.publish(topic, message).await {
             tracing::error!(%topic, error = %e, "session could not publish");
         }
     }
@@ -54,7 +54,7 @@ impl Runner {
     /// Runs until stopped, cancelled or the market feed ends; publishes the close-out.
     pub async fn run(self, mut session: PaperSession) {
         let mut ownership = self.hub.own(&self.topic);
-        let mut market = MarketFeed::subscribe(&self.hub, &self.symbol);
+        let mut market = MarketFeed::subscribe(&self.hub, &self.symbol).await;
         self.send(
             &self.topic,
             Message::SessionInitialized(SessionInitialized {
@@ -65,7 +65,8 @@ impl Runner {
                 interval: self.interval,
                 cash: self.info.cash,
             }),
-        );
+        )
+        .await;
         let mut countdown = tokio::time::interval(Duration::from_secs(1));
         let mut open_time: Option<Timestamp> = None;
         let mut paused = false;
@@ -84,11 +85,13 @@ impl Runner {
                 Event::Command(Some(Command::Pause)) if !paused => {
                     paused = true;
                     let reason = Some("requested by a client".to_owned());
-                    self.send(&self.topic, Message::Paused(Lifecycle { reason }));
+                    self.send(&self.topic, Message::Paused(Lifecycle { reason }))
+                        .await;
                 }
                 Event::Command(Some(Command::Resume)) if paused => {
                     paused = false;
-                    self.send(&self.topic, Message::Resumed(Lifecycle::default()));
+                    self.send(&self.topic, Message::Resumed(Lifecycle::default()))
+                        .await;
                 }
                 Event::Command(Some(Command::Pause | Command::Resume)) => {}
                 Event::Command(Some(Command::Cancel) | None) => break "cancelled".to_owned(),
@@ -102,10 +105,15 @@ impl Runner {
                             Message::Countdown(Countdown {
                                 seconds_to_next_bar,
                             }),
-                        );
+                        )
+                        .await;
                     }
                 }
-                Event::FellBehind => market.resume(&self.hub, "fell behind the market feed"),
+                Event::FellBehind => {
+                    market
+                        .resume(&self.hub, "fell behind the market feed")
+                        .await;
+                }
                 Event::Market(None) => break "market feed ended".to_owned(),
                 Event::Market(Some(delivery)) => match market.read(delivery) {
                     MarketFrame::Snapshot(candles) => {
@@ -120,26 +128,28 @@ impl Runner {
                     }
                     MarketFrame::Message(envelope) => match &envelope.message {
                         Message::Candle(c) if c.closed => {
-                            self.send(&self.topic, Message::Candle(c.clone()));
+                            self.send(&self.topic, Message::Candle(c.clone())).await;
                             if !paused {
-                                self.publish(session.on_closed_candle(c));
+                                self.publish(session.on_closed_candle(c)).await;
                             }
                         }
                         Message::Candle(c) => open_time = Some(c.open_time),
                         // Paused: prices still mark the position, but nothing fills.
                         Message::Tick(t) if paused => session.mark(t.price),
                         Message::Tick(t) => {
-                            self.publish(session.on_price(t.price, envelope.timestamp));
+                            self.publish(session.on_price(t.price, envelope.timestamp))
+                                .await;
                         }
                         _ => {}
                     },
-                    MarketFrame::Gap => market.resume(&self.hub, "a gap in the market feed"),
+                    MarketFrame::Gap => market.resume(&self.hub, "a gap in the market feed").await,
                     MarketFrame::Other => {}
                 },
             }
         };
         market.unsubscribe(&self.hub);
-        self.publish(session.stop(Timestamp::from_datetime(Utc::now())));
+        self.publish(session.stop(Timestamp::from_datetime(Utc::now())))
+            .await;
         let final_equity = session.equity();
         self.send(
             &self.topic,
@@ -147,6 +157,7 @@ impl Runner {
                 reason,
                 final_equity,
             }),
-        );
+        )
+        .await;
     }
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code, reason = "each test binary uses a part of the helpers")]
 
 pub mod proxy;
+pub mod redis;
 
 use std::time::Duration;
 
@@ -172,6 +173,27 @@ pub async fn assert_unprocessable(running: &Running, path: &str, cases: &[(Value
             assert_eq!(reply["details"]["field"], field, "{body}: {reply}");
         }
     }
+}
+
+/// A log line with `text`: a valid message on any backtest topic.
+pub fn log(text: String) -> app::protocol::Message {
+    app::protocol::Message::Log(app::protocol::LogLine {
+        level: app::protocol::LogLevel::Info,
+        message: text,
+        target: "test".into(),
+        bar: None,
+    })
+}
+
+/// Subscribes to `topic` (from `since` = (seq, epoch) if given) and returns the
+/// `subscribed` frame.
+pub async fn subscribe(socket: &mut Socket, topic: &str, since: Option<(u64, &str)>) -> Value {
+    let mut action = serde_json::json!({"action": "subscribe", "topic": topic});
+    if let Some((seq, epoch)) = since {
+        action["since"] = serde_json::json!({"seq": seq, "epoch": epoch});
+    }
+    send_json(socket, action).await;
+    next_of_type(socket, "subscribed").await
 }
 
 pub async fn send_json(socket: &mut Socket, value: Value) {

@@ -66,7 +66,7 @@ pub async fn run(
         heartbeat_secs: state.limits.heartbeat.as_secs(),
         max_message_bytes: state.limits.max_message_bytes,
     });
-    conn.subscribe_pending();
+    conn.subscribe_pending().await;
 
     let closing = conn.pump(&mut socket, &mut rx).await;
     conn.unsubscribe_all();
@@ -222,7 +222,7 @@ impl Connection<'_> {
                     }
                     match incoming {
                         Ok(WsMessage::Text(text)) => {
-                            if let Some(close) = self.handle(text.as_str()) {
+                            if let Some(close) = self.handle(text.as_str()).await {
                                 return Some(close);
                             }
                         }
@@ -252,7 +252,7 @@ impl Connection<'_> {
     }
 
     /// Handles one client frame; returns the close to send when it ends the connection.
-    fn handle(&mut self, text: &str) -> Option<(u16, &'static str)> {
+    async fn handle(&mut self, text: &str) -> Option<(u16, &'static str)> {
         let action = match serde_json::from_str::<ClientAction>(text) {
             Ok(action) => action,
             Err(e) => {
@@ -266,7 +266,7 @@ impl Connection<'_> {
             }
         };
         if let ClientAction::Auth { token } = action {
-            return self.authenticate(&token.0);
+            return self.authenticate(&token.0).await;
         }
         let Some(caller) = self.identity.caller().cloned() else {
             // Token mode: nothing but `auth` until the peer has proved who it is.
@@ -281,7 +281,7 @@ impl Connection<'_> {
                     self.error(Some(&topic), &error, None);
                     return None;
                 }
-                self.subscribe(&caller, topic, since);
+                self.subscribe(&caller, topic, since).await;
             }
             ClientAction::Unsubscribe { topic } => {
                 if self.topics.remove(&topic) && self.state.hub.unsubscribe(&topic, &self.outbox) {
@@ -304,7 +304,7 @@ impl Connection<'_> {
     /// An `auth` frame: the first proof of a socket opened without a token (refused:
     /// closed), or a refresh (refused: the current token holds; accepted: subscriptions
     /// the new token does not allow are ended).
-    fn authenticate(&mut self, token: &str) -> Option<(u16, &'static str)> {
+    async fn authenticate(&mut self, token: &str) -> Option<(u16, &'static str)> {
         match self
             .identity
             .authenticate(self.state.tokens.as_ref(), token)
@@ -312,7 +312,7 @@ impl Connection<'_> {
             Authenticated::Now(identity) => {
                 self.identity = identity;
                 self.drop_denied();
-                self.subscribe_pending();
+                self.subscribe_pending().await;
                 None
             }
             Authenticated::Close(e) => Some((close::POLICY, e.reason())),
@@ -342,7 +342,7 @@ impl Connection<'_> {
     }
 
     /// Subscribes, if the caller may follow the topic and the hub has room for it.
-    fn subscribe(&mut self, caller: &Caller, topic: Topic, since: Option<Since>) {
+    async fn subscribe(&mut self, caller: &Caller, topic: Topic, since: Option<Since>) {
         if let Err(denied) = self.state.may_follow(caller, &topic) {
             return self.error(Some(&topic), &denied.to_string(), None);
         }
@@ -350,22 +350,23 @@ impl Connection<'_> {
             .state
             .hub
             .subscribe(&topic, since.as_ref(), &self.outbox)
+            .await
         {
             Ok(outcome) => {
                 tracing::debug!(%topic, ?outcome, connection = self.outbox.id(), "subscribed");
                 self.topics.insert(topic);
             }
-            Err(full) => self.error(Some(&topic), &full.to_string(), None),
+            Err(e) => self.error(Some(&topic), &e.to_string(), None),
         }
     }
 
     /// The subscriptions asked for before the identity was known.
-    fn subscribe_pending(&mut self) {
+    async fn subscribe_pending(&mut self) {
         let Some(caller) = self.identity.caller().cloned() else {
             return;
         };
         for (topic, since) in std::mem::take(&mut self.pending) {
-            self.subscribe(&caller, topic, since);
+            self.subscribe(&caller, topic, since).await;
         }
     }
 

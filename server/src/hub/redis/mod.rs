@@ -1,0 +1,391 @@
+//! The Redis backend (SPEC section 8): Redis sequences every topic for the whole
+//! cluster, and each instance keeps replicas of the topics its clients use.
+//!
+//! - Publishing runs one script that assigns the seq, appends the envelope to the
+//!   topic's stream and publishes it on [`scripts::EVENTS`]: one step, one round trip.
+//! - Every instance listens on that channel (`listener.rs`) and applies each envelope
+//!   to its replica of the topic, which serves subscribers, polls and snapshots exactly
+//!   as the in-memory hub does. A replica that misses a seq, sees a new epoch, or comes
+//!   back after Redis was away catches up from the stream (or resyncs its subscribers).
+//! - A replica is created by the listener itself, between two events, so no envelope
+//!   can slip between its load and its first live message.
+
+mod leader;
+mod link;
+mod listener;
+mod scripts;
+
+pub use leader::Lease;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::protocol::{Envelope, Epoch, Message, SnapshotData, Timestamp, Topic};
+use chrono::Utc;
+use redis::{Client, Value};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::channel::{Channel, Loaded};
+use super::outbox::Frame;
+use super::topics::Topics;
+use super::{HubError, PublishError, Unavailable};
+use link::{CallError, Link};
+use listener::{Listener, Request};
+use scripts::Scripts;
+
+/// Loads waiting for the listener; beyond this, callers hear "redis unavailable".
+const PENDING_LOADS: usize = 1024;
+
+/// The Redis side of a hub.
+pub(super) struct RedisBackend {
+    link: Link,
+    scripts: Arc<Scripts>,
+    requests: mpsc::Sender<Request>,
+    listening: Arc<AtomicBool>,
+    topics: Arc<Topics>,
+    /// Names this process in leases and notices.
+    instance: Arc<str>,
+}
+
+impl RedisBackend {
+    /// Connects (in the background: the server starts, degraded, while Redis is away)
+    /// and starts listening. Fails only on a malformed URL.
+    pub fn open(
+        url: &str,
+        topics: Arc<Topics>,
+        shutdown: CancellationToken,
+    ) -> Result<Self, redis::RedisError> {
+        let client = Client::open(url)?;
+        let link = Link::open(client.clone(), shutdown.clone());
+        let scripts = Arc::new(Scripts::new());
+        let (requests, pending) = mpsc::channel(PENDING_LOADS);
+        let listening = Arc::new(AtomicBool::new(false));
+        let instance: Arc<str> = ulid::Ulid::new().to_string().into();
+        let store = Store {
+            link: link.clone(),
+            scripts: scripts.clone(),
+            history: topics.config.history,
+            ttl: topics.config.topic_idle,
+        };
+        Listener::spawn(
+            client,
+            instance.clone(),
+            store,
+            topics.clone(),
+            pending,
+            listening.clone(),
+            shutdown,
+        );
+        Ok(RedisBackend {
+            link,
+            scripts,
+            requests,
+            listening,
+            topics,
+            instance,
+        })
+    }
+
+    /// Both connections are up: commands, and the events this instance listens to.
+    pub fn is_healthy(&self) -> bool {
+        self.link.is_up() && self.listening.load(Ordering::Relaxed)
+    }
+
+    /// This instance's replica of `topic`, loaded from Redis if need be; `None` if the
+    /// topic does not exist there and `create` is false.
+    pub async fn replica(
+        &self,
+        topic: &Topic,
+        create: bool,
+    ) -> Result<Option<Arc<Channel>>, HubError> {
+        if let Some(channel) = self.topics.get(topic) {
+            return Ok(Some(channel));
+        }
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Load {
+            topic: topic.clone(),
+            create,
+            reply,
+        };
+        self.requests.try_send(request).map_err(|_| Unavailable)?;
+        match tokio::time::timeout(link::CALL_TIMEOUT + Duration::from_millis(500), answer).await {
+            Ok(Ok(result)) => result,
+            _ => Err(Unavailable.into()),
+        }
+    }
+
+    /// Sequences `message` on `topic` in Redis (and so publishes it to every instance);
+    /// with a `lease`, only while this instance holds it.
+    pub async fn publish(
+        &self,
+        topic: &Topic,
+        message: Message,
+        lease: Option<&Lease>,
+    ) -> Result<(Arc<Envelope>, Frame), PublishError> {
+        let timestamp = Timestamp::from_datetime(Utc::now());
+        let mut head = serde_json::to_string(&message)?;
+        // `{"type":…,"data":…}` without its brace, then the topic: the script adds seq
+        // and epoch, the tail closes it (the field order serde writes an `Envelope` in).
+        head.pop();
+        head.push_str(",\"topic\":");
+        head.push_str(&serde_json::to_string(topic)?);
+        let tail = format!(",\"timestamp\":{}}}", serde_json::to_string(&timestamp)?);
+        let config = &self.topics.config;
+        let (history, ttl) = (config.history, ttl_ms(config.topic_idle));
+        let scripts = &self.scripts;
+        let answer = self
+            .link
+            .call(async |conn, server| {
+                let mut call = scripts.publish.key(scripts::meta_key(topic));
+                call.key(scripts::log_key(topic))
+                    .arg(new_epoch())
+                    .arg(&server.run_id)
+                    .arg(durable(server.durable))
+                    .arg(&head)
+                    .arg(&tail)
+                    .arg(history)
+                    .arg(ttl);
+                if let Some(lease) = lease {
+                    call.key(lease.key()).arg(lease.holder());
+                }
+                call.invoke_async::<(u64, String, String)>(conn).await
+            })
+            .await;
+        let (seq, epoch, frame) = match answer {
+            Ok(answer) => answer,
+            Err(CallError::Refused(e)) if e.code() == Some("FENCED") => {
+                return Err(PublishError::Fenced)
+            }
+            Err(e) => {
+                tracing::warn!(%topic, error = %e, "publish failed");
+                return Err(Unavailable.into());
+            }
+        };
+        let envelope = Envelope {
+            message,
+            topic: topic.clone(),
+            seq,
+            epoch: Epoch(epoch),
+            timestamp,
+        };
+        Ok((Arc::new(envelope), Frame::from(frame)))
+    }
+
+    /// Deletes `topic` in Redis and tells every instance to drop its replica.
+    pub async fn drop_topic(&self, topic: &Topic) -> Result<(), Unavailable> {
+        self.topics.remove(topic);
+        self.link
+            .call(async |conn, _| {
+                redis::pipe()
+                    .del(&[scripts::meta_key(topic), scripts::log_key(topic)])
+                    .ignore()
+                    .publish(
+                        scripts::EVENTS,
+                        listener::drop_notice(&self.instance, topic),
+                    )
+                    .ignore()
+                    .query_async::<()>(conn)
+                    .await
+            })
+            .await
+            .map_err(|_| Unavailable)
+    }
+
+    /// Pushes back the expiry of the topics someone follows here (subscribers, runs), so
+    /// Redis does not forget them while they are quiet.
+    pub async fn refresh(&self) -> Result<(), Unavailable> {
+        let followed: Vec<Topic> = self
+            .topics
+            .all()
+            .into_iter()
+            .filter(|(_, channel)| channel.is_followed())
+            .map(|(topic, _)| topic)
+            .collect();
+        if followed.is_empty() {
+            return Ok(());
+        }
+        let ttl = ttl_ms(self.topics.config.topic_idle);
+        self.link
+            .call(async |conn, _| {
+                let mut pipe = redis::pipe();
+                for topic in &followed {
+                    pipe.pexpire(scripts::meta_key(topic), ttl)
+                        .ignore()
+                        .pexpire(scripts::log_key(topic), ttl)
+                        .ignore();
+                }
+                pipe.query_async::<()>(conn).await
+            })
+            .await
+            .map_err(|_| Unavailable)
+    }
+
+    /// Holds the lease `name` whenever no other live instance does (see [`Lease`]).
+    pub fn lease(&self, name: &str, period: Duration, shutdown: CancellationToken) -> Lease {
+        Lease::spawn(
+            self.link.clone(),
+            format!("tickwire:lease:{name}"),
+            self.instance.clone(),
+            period,
+            shutdown,
+        )
+    }
+}
+
+/// What the listener needs to read and checkpoint topics.
+#[derive(Clone)]
+pub(super) struct Store {
+    link: Link,
+    scripts: Arc<Scripts>,
+    history: usize,
+    ttl: Duration,
+}
+
+impl Store {
+    /// The topic as Redis holds it (created with `create`; `None` if absent).
+    async fn load(&self, topic: &Topic, create: bool) -> Result<Option<Loaded>, Unavailable> {
+        let ttl = ttl_ms(self.ttl);
+        let scripts = &self.scripts;
+        let value: Value = self
+            .link
+            .call(async |conn, server| {
+                scripts
+                    .load
+                    .key(scripts::meta_key(topic))
+                    .key(scripts::log_key(topic))
+                    .arg(if create { "1" } else { "0" })
+                    .arg(new_epoch())
+                    .arg(&server.run_id)
+                    .arg(durable(server.durable))
+                    .arg(ttl)
+                    .invoke_async(conn)
+                    .await
+            })
+            .await
+            .map_err(|e| {
+                tracing::warn!(%topic, error = %e, "could not load a topic from redis");
+                Unavailable
+            })?;
+        match parse_loaded(topic, value) {
+            Ok(loaded) => Ok(loaded),
+            Err(e) => {
+                tracing::error!(%topic, error = %e, "redis holds a topic this build cannot read");
+                Err(Unavailable)
+            }
+        }
+    }
+
+    /// Stores the replica's state as the topic's checkpoint (if newer than Redis's).
+    async fn checkpoint(&self, topic: &Topic, channel: &Channel) {
+        let snapshot = channel.snapshot();
+        let Ok(state) = serde_json::to_string(&snapshot.data) else {
+            return;
+        };
+        let scripts = &self.scripts;
+        let stored = self
+            .link
+            .call(async |conn, _| {
+                scripts
+                    .checkpoint
+                    .key(scripts::meta_key(topic))
+                    .arg(&snapshot.epoch.0)
+                    .arg(snapshot.last_seq)
+                    .arg(&state)
+                    .invoke_async::<()>(conn)
+                    .await
+            })
+            .await;
+        if let Err(e) = stored {
+            tracing::debug!(%topic, error = %e, "could not store a checkpoint");
+        }
+    }
+
+    /// Seqs between two checkpoints: often enough that the checkpoint is always within
+    /// the retained stream, which a late joiner replays on top of it.
+    fn checkpoint_every(&self) -> u64 {
+        (self.history as u64 / 4).max(1)
+    }
+}
+
+/// Why Redis's answer could not be read.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error("unexpected reply shape")]
+    Shape,
+    #[error("bad JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("not UTF-8")]
+    Utf8,
+}
+
+/// `{epoch, seq, snap_seq, snap, entries}` → the topic's state at its last seq (the
+/// checkpoint with the newer retained messages applied) and its retained messages.
+fn parse_loaded(topic: &Topic, value: Value) -> Result<Option<Loaded>, LoadError> {
+    let Value::Array(items) = value else {
+        return Err(LoadError::Shape);
+    };
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let [epoch, seq, snap_seq, snap, entries] =
+        <[Value; 5]>::try_from(items).map_err(|_| LoadError::Shape)?;
+    let text = |v: Value| -> Result<String, LoadError> {
+        redis::from_redis_value::<String>(v).map_err(|_| LoadError::Utf8)
+    };
+    let number = |v: Value| -> Result<u64, LoadError> {
+        redis::from_redis_value::<u64>(v).map_err(|_| LoadError::Shape)
+    };
+    let epoch = Epoch(text(epoch)?);
+    let last_seq = number(seq)?;
+    let snap_seq = number(snap_seq)?;
+    let snap = text(snap)?;
+    let mut state = if snap.is_empty() {
+        SnapshotData::empty(topic.kind())
+    } else {
+        serde_json::from_str(&snap)?
+    };
+    let Value::Array(entries) = entries else {
+        return Err(LoadError::Shape);
+    };
+    let mut retained = Vec::with_capacity(entries.len());
+    for entry in entries {
+        // [id, [field, value]]
+        let (_, fields): (String, Vec<String>) =
+            redis::from_redis_value(entry).map_err(|_| LoadError::Shape)?;
+        let frame = fields.into_iter().nth(1).ok_or(LoadError::Shape)?;
+        let envelope: Envelope = serde_json::from_str(&frame)?;
+        if envelope.seq > snap_seq {
+            state.apply(&envelope.message);
+        }
+        retained.push((Arc::new(envelope), Frame::from(frame)));
+    }
+    if retained.first().is_some_and(|(e, _)| e.seq > snap_seq + 1) {
+        tracing::warn!(%topic, snap_seq, "the checkpoint is older than the retained stream: the state misses messages");
+    }
+    Ok(Some(Loaded {
+        epoch,
+        last_seq,
+        state,
+        retained,
+    }))
+}
+
+fn new_epoch() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+fn durable(durable: bool) -> &'static str {
+    if durable {
+        "1"
+    } else {
+        "0"
+    }
+}
+
+fn ttl_ms(idle: Duration) -> i64 {
+    i64::try_from(idle.as_millis())
+        .unwrap_or(i64::MAX)
+        .max(1000)
+}

@@ -1,0 +1,441 @@
+//! Scale-out on Redis (SPEC section 8), against a real `redis-server` and several real
+//! tickwire instances sharing it: one sequence per topic across the cluster, resume on
+//! any instance, equal polls and snapshots, producers once per cluster, and Redis
+//! faults that never become a silent hole.
+
+mod common;
+
+use app::protocol::Topic;
+use common::redis::{Persistence, Redis};
+use common::*;
+use serde_json::{json, Value};
+use server::serve::Running;
+
+/// An instance on `redis` with no market feed, once its backend is healthy.
+async fn instance(redis: &Redis) -> Running {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+        a.redis_url = Some(redis.url());
+    })
+    .await;
+    backend_becomes(&running, true).await;
+    running
+}
+
+async fn backend_becomes(running: &Running, healthy: bool) {
+    eventually(&format!("backend_healthy = {healthy}"), || async move {
+        let health = get_json(running, "/api/ws/health").await;
+        assert_eq!(health["backend"], "redis");
+        (health["backend_healthy"] == healthy).then_some(())
+    })
+    .await;
+}
+
+/// Publishes `log(prefix n)` for each `n` on `topic` through `running`, checking the
+/// seqs it acknowledges.
+async fn publish(
+    running: &Running,
+    topic: &Topic,
+    prefix: &str,
+    n: std::ops::Range<u64>,
+) -> Vec<u64> {
+    let mut acked = vec![];
+    for i in n {
+        acked.push(
+            running
+                .hub
+                .publish(topic, log(format!("{prefix} {i}")))
+                .await
+                .expect("redis takes it"),
+        );
+    }
+    acked
+}
+
+/// POSTs one message to `/api/publish`.
+async fn post_publish(running: &Running, topic: &str, text: &str) -> (u16, Value) {
+    let body = json!({"topic": topic, "type": "log", "data": {"level": "info", "message": text, "target": "test"}});
+    post_json(running, "/api/publish", &body).await
+}
+
+#[tokio::test]
+async fn a_message_published_on_one_instance_reaches_every_instance_in_seq_order() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b, c) = (
+        instance(&redis).await,
+        instance(&redis).await,
+        instance(&redis).await,
+    );
+    let topic: Topic = "backtest:fanout".parse().unwrap();
+    let mut on_b = connect(&b, "/api/ws").await;
+    let mut on_c = connect(&c, "/api/ws").await;
+    subscribe(&mut on_b, "backtest:fanout", None).await;
+    subscribe(&mut on_c, "backtest:fanout", None).await;
+    next_of_type(&mut on_b, "snapshot").await;
+    next_of_type(&mut on_c, "snapshot").await;
+
+    // Two instances publish at once: Redis orders them into one sequence.
+    let (from_a, from_c) = tokio::join!(
+        publish(&a, &topic, "a", 0..100),
+        publish(&c, &topic, "c", 0..100)
+    );
+    let mut acked: Vec<u64> = from_a.into_iter().chain(from_c).collect();
+    acked.sort_unstable();
+    assert_eq!(
+        acked,
+        (1..=200).collect::<Vec<_>>(),
+        "each seq once, none skipped"
+    );
+
+    let got_b = next_messages(&mut on_b, 200).await;
+    let got_c = next_messages(&mut on_c, 200).await;
+    assert_eq!(seqs(&got_b), (1..=200).collect::<Vec<_>>());
+    assert_eq!(got_b, got_c, "every instance delivers the same envelopes");
+    let per_publisher = |prefix: &str| -> Vec<u64> {
+        got_b
+            .iter()
+            .filter_map(|m| {
+                m["data"]["message"]
+                    .as_str()?
+                    .strip_prefix(prefix)?
+                    .parse()
+                    .ok()
+            })
+            .collect()
+    };
+    assert_eq!(
+        per_publisher("a "),
+        (0..100).collect::<Vec<_>>(),
+        "a's messages in a's order"
+    );
+    assert_eq!(
+        per_publisher("c "),
+        (0..100).collect::<Vec<_>>(),
+        "c's messages in c's order"
+    );
+}
+
+#[tokio::test]
+async fn a_client_resumes_on_another_instance_with_no_gap_and_no_duplicate() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let topic: Topic = "backtest:roam".parse().unwrap();
+    publish(&a, &topic, "m", 0..50).await;
+
+    let mut socket = connect(&a, "/api/ws").await;
+    // From the oldest retained message (no epoch known yet).
+    send_json(
+        &mut socket,
+        json!({"action": "subscribe", "topic": "backtest:roam", "since": {"seq": 0}}),
+    )
+    .await;
+    let subscribed = next_of_type(&mut socket, "subscribed").await;
+    let epoch = subscribed["epoch"].as_str().unwrap().to_owned();
+    let first = next_messages(&mut socket, 30).await;
+    assert_eq!(seqs(&first), (1..=30).collect::<Vec<_>>());
+    drop(socket);
+
+    // Published while the client is away, on yet another instance's side.
+    publish(&b, &topic, "m", 50..80).await;
+    let mut socket = connect(&b, "/api/ws").await;
+    let resumed = subscribe(&mut socket, "backtest:roam", Some((30, &epoch))).await;
+    assert_eq!(resumed["next_seq"], 31);
+    assert_eq!(resumed["epoch"], epoch.as_str());
+    let publisher = tokio::spawn({
+        let topic = topic.clone();
+        let hub = a.hub.clone();
+        async move {
+            for i in 80..100 {
+                hub.publish(&topic, log(format!("m {i}"))).await.unwrap();
+            }
+        }
+    });
+    let rest = next_messages(&mut socket, 70).await;
+    assert_eq!(
+        seqs(&rest),
+        (31..=100).collect::<Vec<_>>(),
+        "replay, then live, seamless"
+    );
+    publisher.await.unwrap();
+}
+
+#[tokio::test]
+async fn polls_and_snapshots_answer_the_same_on_every_instance() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b, c) = (
+        instance(&redis).await,
+        instance(&redis).await,
+        instance(&redis).await,
+    );
+    let topic: Topic = "backtest:same".parse().unwrap();
+    // Asked before its first message, the topic does not exist anywhere: b's answer is
+    // empty, and creates nothing.
+    get_json(&b, "/api/streams/backtest:same?since=0").await;
+    publish(&a, &topic, "s", 0..120).await;
+
+    let mut pages = vec![];
+    let mut snapshots = vec![];
+    for running in [&a, &b, &c] {
+        let polled = eventually("the instance has every message", || async move {
+            let page = get_json(running, "/api/streams/backtest:same?since=0&limit=2048").await;
+            (page["next_seq"] == 121).then_some(page)
+        })
+        .await;
+        pages.push(polled);
+        snapshots.push(get_json(running, "/api/streams/backtest:same/snapshot").await);
+    }
+    assert_eq!(pages[0]["messages"].as_array().unwrap().len(), 120);
+    assert_eq!(pages[0], pages[1]);
+    assert_eq!(pages[0], pages[2]);
+    assert_eq!(snapshots[0]["last_seq"], 120);
+    assert_eq!(snapshots[0], snapshots[1]);
+    assert_eq!(snapshots[0], snapshots[2]);
+    assert_eq!(snapshots[0]["data"]["logs"].as_array().unwrap().len(), 120);
+}
+
+/// What a subscriber saw: no message may follow another but at seq + 1 of the same
+/// epoch, unless a `resync` (or `snapshot`) reset the cursor in between.
+#[derive(Default)]
+struct Cursor {
+    epoch: String,
+    last_seq: u64,
+    resyncs: usize,
+    messages: usize,
+}
+
+impl Cursor {
+    fn read(&mut self, frame: &Value) {
+        match frame["type"].as_str() {
+            Some("snapshot") => self.reset(frame),
+            Some("resync") => {
+                self.resyncs += 1;
+                self.reset(&frame["snapshot"]);
+            }
+            _ if frame.get("seq").is_some() => {
+                assert_eq!(
+                    frame["epoch"],
+                    self.epoch.as_str(),
+                    "a message of another epoch without a resync: {frame}"
+                );
+                assert_eq!(
+                    frame["seq"].as_u64(),
+                    Some(self.last_seq + 1),
+                    "a silent hole or duplicate: {frame}"
+                );
+                self.last_seq += 1;
+                self.messages += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn reset(&mut self, snapshot: &Value) {
+        self.epoch = snapshot["epoch"].as_str().unwrap().to_owned();
+        self.last_seq = snapshot["last_seq"].as_u64().unwrap();
+    }
+}
+
+/// Reads frames into `cursor` until `done` says so.
+async fn follow(socket: &mut Socket, cursor: &mut Cursor, done: impl Fn(&Value, &Cursor) -> bool) {
+    let read = async {
+        loop {
+            let frame = next_json(socket).await;
+            cursor.read(&frame);
+            if done(&frame, cursor) {
+                return;
+            }
+        }
+    };
+    tokio::time::timeout(TYPE_TIMEOUT, read)
+        .await
+        .unwrap_or_else(|_| panic!("the subscriber did not get there within {TYPE_TIMEOUT:?}"));
+}
+
+#[tokio::test]
+async fn while_redis_is_away_publishes_fail_fast_sockets_stay_and_recovery_leaves_no_silent_hole() {
+    let mut redis = Redis::start(Persistence::None).await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let mut socket = connect(&b, "/api/ws").await;
+    subscribe(&mut socket, "backtest:outage", None).await;
+    let mut cursor = Cursor::default();
+    for i in 0..20 {
+        assert_eq!(
+            post_publish(&a, "backtest:outage", &format!("before {i}"))
+                .await
+                .0,
+            200
+        );
+    }
+    follow(&mut socket, &mut cursor, |_, c| c.last_seq == 20).await;
+
+    redis.kill();
+    let (status, body) = post_publish(&a, "backtest:outage", "during").await;
+    assert_eq!((status, body), (503, json!({"error": "redis unavailable"})));
+    backend_becomes(&a, false).await;
+    backend_becomes(&b, false).await;
+    let health = get_json(&b, "/api/ws/health").await;
+    assert_eq!(health["status"], "degraded");
+    // The socket is still open and served.
+    send_json(&mut socket, json!({"action": "ping", "id": 1, "t": 1.0})).await;
+    next_of_type(&mut socket, "pong").await;
+    let started = reqwest::Client::new()
+        .post(http(&a, "/api/backtests"))
+        .json(&json!({"dataset": "GOOG", "strategy": "buy_and_hold"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        started.status().as_u16(),
+        503,
+        "no run starts while redis is away"
+    );
+
+    // Redis comes back empty (no persistence): the topic starts over in a new epoch, and
+    // the subscriber is told so with a resync before any message of it.
+    redis.restart().await;
+    backend_becomes(&a, true).await;
+    backend_becomes(&b, true).await;
+    eventually("publishing works again", || async {
+        (post_publish(&a, "backtest:outage", "after 0").await.0 == 200).then_some(())
+    })
+    .await;
+    for i in 1..10 {
+        assert_eq!(
+            post_publish(&a, "backtest:outage", &format!("after {i}"))
+                .await
+                .0,
+            200
+        );
+    }
+    follow(&mut socket, &mut cursor, |frame, _| {
+        frame["data"]["message"] == "after 9"
+    })
+    .await;
+    assert!(
+        cursor.resyncs >= 1,
+        "the lost history was announced with a resync"
+    );
+}
+
+#[tokio::test]
+async fn with_aof_and_fsync_always_nothing_acknowledged_is_lost_across_a_redis_crash() {
+    let mut redis = Redis::start(Persistence::AofAlways).await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let topic: Topic = "backtest:durable".parse().unwrap();
+    let mut socket = connect(&b, "/api/ws").await;
+    subscribe(&mut socket, "backtest:durable", None).await;
+    let mut cursor = Cursor::default();
+    let acked = publish(&a, &topic, "d", 0..200).await;
+    assert_eq!(acked, (1..=200).collect::<Vec<_>>());
+    let epoch = a.hub.snapshot(&topic).await.unwrap().epoch;
+
+    redis.kill();
+    redis.restart().await;
+    backend_becomes(&a, true).await;
+    let more = eventually("publishing works again", || async {
+        a.hub.publish(&topic, log("d 200".into())).await.ok()
+    })
+    .await;
+    assert_eq!(
+        more, 201,
+        "the sequence carries on after every acknowledged seq"
+    );
+    publish(&a, &topic, "d", 201..220).await;
+
+    follow(&mut socket, &mut cursor, |_, c| c.last_seq == 220).await;
+    assert_eq!(cursor.resyncs, 0, "nothing was lost, so nothing to resync");
+    assert_eq!(cursor.epoch, epoch.0);
+    // A late joiner elsewhere reads every acknowledged message back.
+    let page = get_json(
+        &b,
+        &format!(
+            "/api/streams/backtest:durable?since=0&epoch={}&limit=2048",
+            epoch.0
+        ),
+    )
+    .await;
+    let texts: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["data"]["message"].as_str().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..220).map(|i| format!("d {i}")).collect();
+    assert_eq!(texts, expected);
+}
+
+/// A real `tickwire serve` process on `redis`, with a fast synthetic feed.
+fn spawn_process(redis: &Redis, port: u16) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--redis-url",
+            &redis.url(),
+            "--lease-secs",
+            "2",
+            "--tick-ms",
+            "20",
+            "--interval",
+            "1s",
+            "--symbols",
+            "BTC-USD",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("tickwire runs")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[tokio::test]
+async fn the_market_feed_runs_once_and_moves_when_its_instance_dies() {
+    let redis = Redis::start(Persistence::None).await;
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut first = spawn_process(&redis, port_a);
+    let client = reqwest::Client::new();
+    let snapshot = |port: u16| {
+        let client = client.clone();
+        async move {
+            let url = format!("http://127.0.0.1:{port}/api/streams/market:BTC-USD/snapshot");
+            let reply = client.get(url).send().await.ok()?;
+            reply.json::<Value>().await.ok()
+        }
+    };
+    // The first instance leads the feed.
+    eventually("the first instance publishes the feed", || async {
+        snapshot(port_a)
+            .await
+            .filter(|s| s["last_seq"].as_u64() > Some(10))
+    })
+    .await;
+    let _second = spawn_process(&redis, port_b);
+    let (mut socket, _) = eventually("the second instance serves", || async {
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port_b}/api/ws"))
+            .await
+            .ok()
+    })
+    .await;
+    subscribe(&mut socket, "market:BTC-USD", None).await;
+    let mut cursor = Cursor::default();
+    follow(&mut socket, &mut cursor, |_, c| c.messages >= 20).await;
+
+    first.kill().await.expect("the leader dies");
+    let at_death = cursor.last_seq;
+    // The second takes the lease over within a period and carries the same sequence on.
+    follow(&mut socket, &mut cursor, |_, c| {
+        c.last_seq >= at_death + 100
+    })
+    .await;
+    assert_eq!(cursor.resyncs, 0, "the feed moved without a hole");
+}
