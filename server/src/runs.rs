@@ -3,17 +3,24 @@
 //! how long a finished one is kept (`--retain-runs`) before it leaves listings and
 //! memory, its topic with it (SPEC section 12). Every run started is tracked, so
 //! shutdown can wait for all of them to publish their ends.
+//!
+//! On Redis the book is this instance's share of the cluster's runs (SPEC section 8):
+//! each run is also recorded in Redis, so any instance lists it, checks its owner and
+//! routes commands to it, and a run whose instance died is marked failed (its end
+//! published on its topic) by whichever instance notices first.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use app::protocol::Topic;
+use app::protocol::{Message, Snapshot, Topic};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::Caller;
-use crate::hub::{Hub, HubError};
+use crate::hub::{Hub, HubError, RunRecord};
 use crate::request::RequestError;
 
 /// How many runs of a kind may be active, and how long a finished one is kept.
@@ -30,6 +37,13 @@ pub struct RunContext {
     pub hub: Hub,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
+}
+
+/// What a book keeps per run: its own state, and the info listings show (on every
+/// instance, so it travels as JSON).
+pub trait Run {
+    type Info: Clone + Serialize + DeserializeOwned + Send + 'static;
+    fn info(&self) -> Self::Info;
 }
 
 struct Entry<T> {
@@ -57,7 +71,7 @@ impl<T> Clone for RunBook<T> {
     }
 }
 
-impl<T> RunBook<T> {
+impl<T: Run + Send + 'static> RunBook<T> {
     /// An empty book of `kind` runs ("backtest", "session": the word errors use).
     pub fn new(kind: &'static str, limits: RunLimits) -> Self {
         RunBook {
@@ -68,10 +82,11 @@ impl<T> RunBook<T> {
     }
 
     /// Adds an active run on `topic` started by `caller`, unless its id is taken (here,
-    /// or by a topic the hub still has) or the active ones are at the cap. The topic is
-    /// kept while the run is. In token mode it starts afresh: whoever subscribed to the
-    /// name before the run existed (allowed by their token's `topics` then) is not its
-    /// subscriber; the owner starts a run paused to see it from its first message.
+    /// by another instance, or by a topic the hub still has) or the active ones are at
+    /// the cap. The topic is kept while the run is. In token mode it starts afresh:
+    /// whoever subscribed to the name before the run existed (allowed by their token's
+    /// `topics` then) is not its subscriber; the owner starts a run paused to see it
+    /// from its first message.
     pub async fn insert(
         &self,
         id: &str,
@@ -81,20 +96,19 @@ impl<T> RunBook<T> {
         hub: &Hub,
     ) -> Result<(), RequestError> {
         let taken = hub.last_seq(&topic).await.map_err(HubError::from)? > 0;
+        self.check_room(id, taken, hub)?;
+        let record = self.record(caller.owner().as_deref(), &value, None, hub)?;
+        if !hub
+            .claim_run(self.kind, id, record)
+            .await
+            .map_err(HubError::from)?
+        {
+            return Err(self.exists(id));
+        }
         {
             let mut entries = self.lock(hub);
-            if taken || entries.contains_key(id) {
-                return Err(RequestError::Exists {
-                    kind: self.kind,
-                    id: id.to_owned(),
-                });
-            }
-            let active = entries.values().filter(|e| e.finished.is_none()).count();
-            if active >= self.limits.max_active {
-                return Err(RequestError::TooMany {
-                    kind: self.kind,
-                    limit: self.limits.max_active,
-                });
+            if entries.contains_key(id) {
+                return Err(self.exists(id));
             }
             let entry = Entry {
                 value,
@@ -112,20 +126,81 @@ impl<T> RunBook<T> {
         };
         if let Err(e) = fresh.await {
             self.lock(hub).remove(id);
+            hub.forget_run(self.kind, id);
             return Err(e.into());
         }
         Ok(())
     }
 
-    /// Marks the run finished: it no longer counts against the cap, and is forgotten
-    /// once retained long enough.
-    pub fn finish(&self, id: &str, hub: &Hub) {
-        if let Some(e) = self.lock(hub).get_mut(id) {
-            e.finished.get_or_insert_with(Instant::now);
+    fn check_room(&self, id: &str, taken: bool, hub: &Hub) -> Result<(), RequestError> {
+        let entries = self.lock(hub);
+        if taken || entries.contains_key(id) {
+            return Err(self.exists(id));
+        }
+        let active = entries.values().filter(|e| e.finished.is_none()).count();
+        if active >= self.limits.max_active {
+            return Err(RequestError::TooMany {
+                kind: self.kind,
+                limit: self.limits.max_active,
+            });
+        }
+        Ok(())
+    }
+
+    fn exists(&self, id: &str) -> RequestError {
+        RequestError::Exists {
+            kind: self.kind,
+            id: id.to_owned(),
         }
     }
 
-    /// `f` of the run with this id.
+    fn not_found(&self, id: &str) -> RequestError {
+        RequestError::NotFound {
+            kind: self.kind,
+            id: id.to_owned(),
+        }
+    }
+
+    fn forbidden(&self, id: &str) -> RequestError {
+        RequestError::Forbidden {
+            kind: self.kind,
+            id: id.to_owned(),
+        }
+    }
+
+    /// The cluster's record of a run of this instance's.
+    fn record(
+        &self,
+        owner: Option<&str>,
+        value: &T,
+        finished_ms: Option<i64>,
+        hub: &Hub,
+    ) -> Result<RunRecord, RequestError> {
+        let info = serde_json::to_value(value.info())
+            .map_err(|e| crate::request::invalid("info", format!("cannot be recorded: {e}")))?;
+        Ok(RunRecord {
+            owner: owner.map(str::to_owned),
+            instance: hub.instance().to_owned(),
+            info,
+            finished_ms,
+        })
+    }
+
+    /// Marks the run finished: it no longer counts against the cap, and is forgotten
+    /// once retained long enough.
+    pub fn finish(&self, id: &str, hub: &Hub) {
+        let mut entries = self.lock(hub);
+        let Some(e) = entries.get_mut(id) else {
+            return;
+        };
+        e.finished.get_or_insert_with(Instant::now);
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if let Ok(record) = self.record(e.owner.as_deref(), &e.value, Some(now_ms), hub) {
+            hub.record_run(self.kind, id, record);
+        }
+    }
+
+    /// `f` of the run with this id, here.
     pub fn with<R>(
         &self,
         id: &str,
@@ -134,14 +209,12 @@ impl<T> RunBook<T> {
     ) -> Result<R, RequestError> {
         match self.lock(hub).get_mut(id) {
             Some(e) => Ok(f(&mut e.value)),
-            None => Err(RequestError::NotFound {
-                kind: self.kind,
-                id: id.to_owned(),
-            }),
+            None => Err(self.not_found(id)),
         }
     }
 
-    /// `f` of the run with this id, if `caller` may reach it (403 if not).
+    /// `f` of the run with this id, if it runs here and `caller` may reach it (403 if
+    /// not; 404 if it does not run here).
     pub fn reach<R>(
         &self,
         caller: &Caller,
@@ -151,41 +224,138 @@ impl<T> RunBook<T> {
     ) -> Result<R, RequestError> {
         match self.lock(hub).get_mut(id) {
             Some(e) if caller.may_reach(e.owner.as_deref()) => Ok(f(&mut e.value)),
-            Some(_) => Err(RequestError::Forbidden {
-                kind: self.kind,
-                id: id.to_owned(),
-            }),
-            None => Err(RequestError::NotFound {
-                kind: self.kind,
-                id: id.to_owned(),
-            }),
+            Some(_) => Err(self.forbidden(id)),
+            None => Err(self.not_found(id)),
         }
     }
 
-    /// Who started the run with this id (`None`: no such run; `Some(None)`: an
-    /// anonymous one).
-    pub fn owner(&self, id: &str, hub: &Hub) -> Option<Option<Arc<str>>> {
-        self.lock(hub).get(id).map(|e| e.owner.clone())
+    /// The info of the run with this id, wherever in the cluster it runs, if `caller`
+    /// may reach it.
+    pub async fn info(
+        &self,
+        caller: &Caller,
+        id: &str,
+        hub: &Hub,
+    ) -> Result<T::Info, RequestError> {
+        match self.reach(caller, id, hub, |value| value.info()) {
+            Err(RequestError::NotFound { .. }) => {}
+            here => return here,
+        }
+        let Some(record) = hub
+            .run_elsewhere(self.kind, id)
+            .await
+            .map_err(HubError::from)?
+        else {
+            return Err(self.not_found(id));
+        };
+        if !caller.may_reach(record.owner.as_deref()) {
+            return Err(self.forbidden(id));
+        }
+        serde_json::from_value(record.info)
+            .map_err(|e| crate::request::invalid("info", format!("unreadable: {e}")))
     }
 
-    /// `f` of every run `caller` may reach, in id order.
-    pub fn map<R>(&self, caller: &Caller, hub: &Hub, f: impl FnMut(&T) -> R) -> Vec<R> {
-        self.lock(hub)
+    /// Whether the run with this id runs on this instance.
+    pub fn is_here(&self, id: &str, hub: &Hub) -> bool {
+        self.lock(hub).contains_key(id)
+    }
+
+    /// Who started the run with this id, wherever it runs (`None`: no such run;
+    /// `Some(None)`: an anonymous one).
+    pub async fn owner(&self, id: &str, hub: &Hub) -> Result<Option<Option<Arc<str>>>, HubError> {
+        if let Some(owner) = self.lock(hub).get(id).map(|e| e.owner.clone()) {
+            return Ok(Some(owner));
+        }
+        let record = hub.run_elsewhere(self.kind, id).await?;
+        Ok(record.map(|r| r.owner.map(Arc::from)))
+    }
+
+    /// The info of every run in the cluster `caller` may reach (this instance's in id
+    /// order, then the others'; only this instance's while Redis is away).
+    pub async fn list(&self, caller: &Caller, hub: &Hub) -> Vec<T::Info> {
+        let mut infos: Vec<T::Info> = self
+            .lock(hub)
             .values()
             .filter(|e| caller.may_reach(e.owner.as_deref()))
-            .map(|e| &e.value)
-            .map(f)
-            .collect()
+            .map(|e| e.value.info())
+            .collect();
+        match hub.runs_elsewhere(self.kind).await {
+            Ok(records) => infos.extend(
+                records
+                    .into_iter()
+                    .filter(|(_, r)| caller.may_reach(r.owner.as_deref()))
+                    .filter_map(|(_, r)| serde_json::from_value(r.info).ok()),
+            ),
+            Err(e) => {
+                tracing::warn!(kind = self.kind, error = %e, "listing this instance's runs only");
+            }
+        }
+        infos
+    }
+
+    /// On Redis, every lease period: marks the runs of dead instances finished,
+    /// publishing `death(their state)` on their topics, and forgets the records of runs
+    /// finished longer than the retention (their topics too).
+    pub fn spawn_reaper(&self, context: &RunContext, death: fn(&Snapshot) -> Message) {
+        let Some(period) = context.hub.lease_period() else {
+            return;
+        };
+        let (book, hub, shutdown) = (self.clone(), context.hub.clone(), context.shutdown.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(period);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
+                if let Err(e) = book.reap(&hub, death).await {
+                    tracing::debug!(kind = book.kind, error = %e, "runs not reaped this time");
+                }
+            }
+        });
+    }
+
+    async fn reap(&self, hub: &Hub, death: fn(&Snapshot) -> Message) -> Result<(), HubError> {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let retain_ms = i64::try_from(self.limits.retain.as_millis()).unwrap_or(i64::MAX);
+        for (id, record) in hub.runs_elsewhere(self.kind).await? {
+            let Ok(topic) = format!("{}:{id}", self.kind).parse::<Topic>() else {
+                continue;
+            };
+            match record.finished_ms {
+                None => {
+                    if hub.reap_run(self.kind, &id, &record, now_ms).await? {
+                        tracing::warn!(
+                            kind = self.kind,
+                            id,
+                            instance = record.instance,
+                            "its instance died: marked failed"
+                        );
+                        let end = death(&hub.snapshot(&topic).await?);
+                        if let Err(e) = hub.publish(&topic, end).await {
+                            tracing::warn!(%topic, error = %e, "could not publish a dead run's end");
+                        }
+                    }
+                }
+                Some(at) if now_ms.saturating_sub(at) >= retain_ms => {
+                    hub.forget_run(self.kind, &id);
+                    hub.forget(&topic);
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
     }
 
     /// The entries, with the finished runs past their retention dropped first (their
-    /// topics too: a later run with the same id starts a new epoch).
+    /// topics and records too: a later run with the same id starts a new epoch).
     fn lock(&self, hub: &Hub) -> MutexGuard<'_, BTreeMap<String, Entry<T>>> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let retain = self.limits.retain;
-        entries.retain(|_, e| match e.finished {
+        entries.retain(|id, e| match e.finished {
             Some(at) if at.elapsed() >= retain => {
                 hub.forget(&e.topic);
+                hub.forget_run(self.kind, id);
                 false
             }
             _ => true,

@@ -63,8 +63,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let shutdown = CancellationToken::new();
     let hub = match args.redis_url.as_deref() {
         None => Hub::new(config),
-        Some(url) => Hub::redis(config, url, shutdown.clone())
-            .map_err(|e| anyhow::anyhow!("--redis-url is not a Redis URL ({e})"))?,
+        Some(url) => Hub::redis(
+            config,
+            url,
+            Duration::from_secs(args.lease_secs),
+            shutdown.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("--redis-url is not a Redis URL ({e})"))?,
     };
     spawn_idle_sweeper(hub.clone(), shutdown.clone());
 

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Caller, TokenKeys};
 use crate::backtest::Backtests;
-use crate::hub::Hub;
+use crate::hub::{Hub, HubError};
 use crate::routes::{Origins, Slots, TrustedProxies};
 use crate::session::Sessions;
 
@@ -66,13 +66,16 @@ pub enum Denied {
     NotYours(Topic),
     #[error("your token does not allow {topic}: it allows {allowed}")]
     OutsideTopics { topic: Topic, allowed: String },
+    /// Whose run it is cannot be known now (Redis away): refused, not guessed.
+    #[error(transparent)]
+    Unknown(#[from] HubError),
 }
 
 impl AppState {
     /// Whether `caller` may follow `topic` (subscribe, replay, resync, poll, snapshot):
     /// a run's topic only by its owner and admins, any other by the token's `topics`.
-    pub fn may_follow(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
-        match self.run_owner(topic) {
+    pub async fn may_follow(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        match self.run_owner(topic).await? {
             Some(owner) if caller.may_reach(owner.as_deref()) => Ok(()),
             Some(_) => Err(Denied::NotYours(topic.clone())),
             None if caller.may_follow(topic) => Ok(()),
@@ -84,8 +87,8 @@ impl AppState {
     }
 
     /// Whether `caller` may pause, resume or cancel what runs behind `topic`.
-    pub fn may_control(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
-        match self.run_owner(topic) {
+    pub async fn may_control(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        match self.run_owner(topic).await? {
             Some(owner) if !caller.may_reach(owner.as_deref()) => {
                 Err(Denied::NotYours(topic.clone()))
             }
@@ -93,12 +96,13 @@ impl AppState {
         }
     }
 
-    /// Who started the run behind `topic` (`None`: it is not a run of this server).
-    fn run_owner(&self, topic: &Topic) -> Option<Option<Arc<str>>> {
-        match topic.kind() {
-            TopicKind::Backtest => self.backtests.owner(topic.name()),
-            TopicKind::Session => self.sessions.owner(topic.name()),
-            TopicKind::Market | TopicKind::Trading => None,
-        }
+    /// Who started the run behind `topic` (`None`: it is not a run of the cluster).
+    async fn run_owner(&self, topic: &Topic) -> Result<Option<Option<Arc<str>>>, Denied> {
+        let owner = match topic.kind() {
+            TopicKind::Backtest => self.backtests.owner(topic.name()).await,
+            TopicKind::Session => self.sessions.owner(topic.name()).await,
+            TopicKind::Market | TopicKind::Trading => Ok(None),
+        };
+        owner.map_err(Denied::Unknown)
     }
 }

@@ -40,26 +40,6 @@ fn token(sub: &str) -> String {
     sign(&claims(sub))
 }
 
-/// `method path` with `token` (if any): the status and the JSON body (null if none).
-async fn call(
-    running: &Running,
-    method: reqwest::Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, http(running, path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn get_as(running: &Running, path: &str, token: &str) -> (u16, Value) {
     call(running, reqwest::Method::GET, path, Some(token), None).await
 }

@@ -8,15 +8,24 @@ mod common;
 use app::protocol::Topic;
 use common::redis::{Persistence, Redis};
 use common::*;
+use reqwest::Method;
 use serde_json::{json, Value};
+use server::auth::{now_secs, Claims, TokenKeys};
+use server::config::ServeArgs;
 use server::serve::Running;
 
 /// An instance on `redis` with no market feed, once its backend is healthy.
 async fn instance(redis: &Redis) -> Running {
+    instance_with(redis, |a| a.symbols.clear()).await
+}
+
+/// An instance on `redis` with the datasets, `tweak`ed, once its backend is healthy.
+async fn instance_with(redis: &Redis, tweak: impl FnOnce(&mut ServeArgs)) -> Running {
     let running = server(|a| {
-        a.symbols.clear();
         a.data_dir = Some(data_dir());
         a.redis_url = Some(redis.url());
+        a.lease_secs = 2;
+        tweak(a);
     })
     .await;
     backend_becomes(&running, true).await;
@@ -367,9 +376,12 @@ async fn with_aof_and_fsync_always_nothing_acknowledged_is_lost_across_a_redis_c
 
 /// A real `tickwire serve` process on `redis`, with a fast synthetic feed.
 fn spawn_process(redis: &Redis, port: u16) -> tokio::process::Child {
+    let data = data_dir();
     tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
         .args([
             "serve",
+            "--data-dir",
+            &data.to_string_lossy(),
             "--addr",
             &format!("127.0.0.1:{port}"),
             "--redis-url",
@@ -438,4 +450,121 @@ async fn the_market_feed_runs_once_and_moves_when_its_instance_dies() {
     })
     .await;
     assert_eq!(cursor.resyncs, 0, "the feed moved without a hole");
+}
+
+#[tokio::test]
+async fn a_session_started_on_one_instance_is_listed_everywhere_and_stopped_through_another() {
+    let redis = Redis::start(Persistence::None).await;
+    let btc = |a: &mut ServeArgs| a.symbols = vec!["BTC-USD".parse().unwrap()];
+    let (a, b) = (
+        instance_with(&redis, btc).await,
+        instance_with(&redis, btc).await,
+    );
+    let body = json!({"id": "roaming", "symbol": "BTC-USD", "strategy": "buy_and_hold"});
+    let (status, started) = post_json(&a, "/api/sessions", &body).await;
+    assert_eq!(status, 201, "{started}");
+    // The id is the cluster's: another instance cannot start it again.
+    let (status, _) = post_json(&b, "/api/sessions", &body).await;
+    assert_eq!(status, 409);
+
+    let listed = get_json(&b, "/api/sessions").await;
+    assert_eq!(listed[0]["session_id"], "roaming");
+    assert_eq!(listed[0]["running"], true);
+    let (status, stopped) = call(&b, Method::DELETE, "/api/sessions/roaming", None, None).await;
+    assert_eq!(status, 200, "{stopped}");
+    assert_eq!(stopped["running"], false);
+    assert_eq!(stopped["state"]["data"]["completed"]["reason"], "stopped");
+    eventually("the instance that ran it lists it stopped", || async {
+        (get_json(&a, "/api/sessions").await[0]["running"] == false).then_some(())
+    })
+    .await;
+}
+
+const SECRET: &str = "cluster-secret";
+
+fn token(sub: &str) -> String {
+    let claims = Claims {
+        sub: sub.into(),
+        exp: now_secs() + 3600,
+        topics: Some(vec!["backtest:*".into()]),
+        publish: Vec::new(),
+        admin: false,
+    };
+    TokenKeys::hs256(SECRET.as_bytes()).issue(&claims).unwrap()
+}
+
+#[tokio::test]
+async fn a_run_belongs_to_its_owner_on_every_instance() {
+    let redis = Redis::start(Persistence::None).await;
+    let tokens = |a: &mut ServeArgs| {
+        a.symbols.clear();
+        a.jwt_secret = Some(SECRET.into());
+    };
+    let (a, b) = (
+        instance_with(&redis, tokens).await,
+        instance_with(&redis, tokens).await,
+    );
+    let (alice, bob) = (token("alice"), token("bob"));
+    let body =
+        json!({"id": "alices", "dataset": "GOOG", "strategy": "buy_and_hold", "paused": true});
+    let (status, _) = call(&a, Method::POST, "/api/backtests", Some(&alice), Some(body)).await;
+    assert_eq!(status, 201);
+
+    let path = "/api/backtests/alices";
+    assert_eq!(call(&b, Method::GET, path, Some(&alice), None).await.0, 200);
+    assert_eq!(call(&b, Method::GET, path, Some(&bob), None).await.0, 403);
+    let poll = "/api/streams/backtest:alices?since=0";
+    assert_eq!(call(&b, Method::GET, poll, Some(&bob), None).await.0, 403);
+    let bobs_list = call(&b, Method::GET, "/api/backtests", Some(&bob), None)
+        .await
+        .1;
+    assert_eq!(bobs_list, json!([]));
+    let control = "/api/backtests/alices/cancel";
+    assert_eq!(
+        call(&b, Method::POST, control, Some(&bob), None).await.0,
+        403
+    );
+
+    // Its owner controls it from the other instance.
+    assert_eq!(
+        call(&b, Method::POST, control, Some(&alice), None).await.0,
+        202
+    );
+    eventually("the run ends cancelled", || async {
+        let state = call(&b, Method::GET, path, Some(&alice), None).await.1;
+        (state["state"]["data"]["status"] == "cancelled").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_run_whose_instance_dies_is_marked_failed_by_another() {
+    let redis = Redis::start(Persistence::None).await;
+    let port = free_port();
+    let mut doomed = spawn_process(&redis, port);
+    let survivor = instance(&redis).await;
+    let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
+    let client = reqwest::Client::new();
+    let body =
+        json!({"id": "orphan", "dataset": "GOOG", "strategy": "buy_and_hold", "paused": true});
+    let (client, body) = (&client, &body);
+    eventually("the doomed instance starts a run", || async move {
+        let reply = client
+            .post(url("/api/backtests"))
+            .json(body)
+            .send()
+            .await
+            .ok()?;
+        (reply.status().as_u16() == 201).then_some(())
+    })
+    .await;
+    let listed = get_json(&survivor, "/api/backtests").await;
+    assert_eq!(listed[0]["backtest_id"], "orphan");
+
+    doomed.kill().await.expect("the instance dies");
+    eventually("another instance marks the run failed", || async {
+        let state = get_json(&survivor, "/api/backtests/orphan").await;
+        (state["state"]["data"]["status"] == "failed").then_some(())
+    })
+    .await;
 }

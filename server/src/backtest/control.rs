@@ -41,7 +41,7 @@ impl RunControl {
     pub fn apply(&self, command: Command) {
         self.wanted.send_modify(|wanted| {
             *wanted = match (*wanted, command) {
-                (Wanted::Cancelled, _) | (_, Command::Cancel) => Wanted::Cancelled,
+                (Wanted::Cancelled, _) | (_, Command::Cancel | Command::Stop) => Wanted::Cancelled,
                 (_, Command::Pause) => Wanted::Paused,
                 (_, Command::Resume) => Wanted::Running,
             };

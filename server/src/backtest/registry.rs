@@ -4,14 +4,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::protocol::Timestamp;
+use app::protocol::{ErrorInfo, Message, Snapshot, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::request::{plan, BacktestRequest};
 use super::run::spawn;
 use crate::auth::Caller;
+use crate::hub::HubError;
 use crate::request::{invalid, RequestError};
-use crate::runs::{RunBook, RunContext, RunLimits};
+use crate::runs::{Run, RunBook, RunContext, RunLimits};
 
 /// What `POST /api/backtests` answers.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -35,6 +36,21 @@ pub struct RunInfo {
     pub created: Timestamp,
 }
 
+impl Run for RunInfo {
+    type Info = RunInfo;
+    fn info(&self) -> RunInfo {
+        self.clone()
+    }
+}
+
+/// What a backtest whose instance died ends with: an error, so it reads as failed.
+fn died(_: &Snapshot) -> Message {
+    Message::Error(ErrorInfo {
+        error: "the instance running this backtest stopped".to_owned(),
+        details: None,
+    })
+}
+
 /// The backtests of one server.
 #[derive(Clone)]
 pub struct Backtests {
@@ -45,16 +61,18 @@ pub struct Backtests {
 
 impl Backtests {
     pub fn new(context: RunContext, data_dir: Option<PathBuf>, limits: RunLimits) -> Self {
+        let runs = RunBook::new("backtest", limits);
+        runs.spawn_reaper(&context, died);
         Backtests {
             context,
             data_dir,
-            runs: RunBook::new("backtest", limits),
+            runs,
         }
     }
 
-    /// Every run retained that `caller` may see, oldest first.
-    pub fn list(&self, caller: &Caller) -> Vec<RunInfo> {
-        let mut list = self.runs.map(caller, &self.context.hub, RunInfo::clone);
+    /// Every run retained in the cluster that `caller` may see, oldest first.
+    pub async fn list(&self, caller: &Caller) -> Vec<RunInfo> {
+        let mut list = self.runs.list(caller, &self.context.hub).await;
         list.sort_by_key(|r| r.created);
         list
     }
@@ -77,15 +95,14 @@ impl Backtests {
         Ok(names)
     }
 
-    /// The run with this id, if `caller` may see it.
-    pub fn get(&self, caller: &Caller, id: &str) -> Result<RunInfo, RequestError> {
-        self.runs
-            .reach(caller, id, &self.context.hub, |r| r.clone())
+    /// The run with this id, wherever it runs, if `caller` may see it.
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<RunInfo, RequestError> {
+        self.runs.info(caller, id, &self.context.hub).await
     }
 
     /// Who started the run with this id (see [`RunBook::owner`]).
-    pub fn owner(&self, id: &str) -> Option<Option<Arc<str>>> {
-        self.runs.owner(id, &self.context.hub)
+    pub async fn owner(&self, id: &str) -> Result<Option<Option<Arc<str>>>, HubError> {
+        self.runs.owner(id, &self.context.hub).await
     }
 
     /// Validates `request` and starts it in the background, as `caller`'s.

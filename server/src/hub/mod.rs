@@ -17,6 +17,7 @@ mod channel;
 mod outbox;
 mod owners;
 mod redis;
+mod runs;
 mod stats;
 mod topics;
 
@@ -24,6 +25,7 @@ pub use channel::{Page, SubscribeOutcome};
 pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
 pub use redis::Lease;
+pub use runs::RunRecord;
 pub use stats::{HubStats, StatsSnapshot};
 
 use std::future::Future;
@@ -120,40 +122,52 @@ struct HubInner {
     topics: Arc<Topics>,
     owners: Owners,
     redis: Option<RedisBackend>,
+    /// On Redis: how long a dead instance takes to be noticed.
+    lease: Option<Duration>,
 }
 
 impl Hub {
     /// An in-memory hub.
     pub fn new(config: HubConfig) -> Self {
-        Self::with(config, |_| None)
+        Self::with(config, |_, _| None)
     }
 
     /// A hub whose topics live in the Redis at `url` (reached in the background: until
-    /// it answers, publishing fails with [`Unavailable`]). Fails on a malformed URL.
+    /// it answers, publishing fails with [`Unavailable`]). `lease` is how long a dead
+    /// instance's producers and runs take to be noticed. Fails on a malformed URL.
     pub fn redis(
         config: HubConfig,
         url: &str,
+        lease: Duration,
         shutdown: CancellationToken,
     ) -> Result<Self, ::redis::RedisError> {
         let mut error = None;
-        let hub = Self::with(config, |topics| {
-            RedisBackend::open(url, topics, shutdown)
+        let mut hub = Self::with(config, |topics, owners| {
+            RedisBackend::open(url, topics, owners, lease, shutdown)
                 .map_err(|e| error = Some(e))
                 .ok()
         });
-        match error {
-            Some(e) => Err(e),
-            None => Ok(hub),
+        if let Some(e) = error {
+            return Err(e);
         }
+        if let Some(inner) = Arc::get_mut(&mut hub.inner) {
+            inner.lease = Some(lease);
+        }
+        Ok(hub)
     }
 
-    fn with(config: HubConfig, redis: impl FnOnce(Arc<Topics>) -> Option<RedisBackend>) -> Self {
+    fn with(
+        config: HubConfig,
+        redis: impl FnOnce(Arc<Topics>, Owners) -> Option<RedisBackend>,
+    ) -> Self {
         let topics = Arc::new(Topics::new(config));
+        let owners = Owners::default();
         Hub {
             inner: Arc::new(HubInner {
-                redis: redis(topics.clone()),
+                redis: redis(topics.clone(), owners.clone()),
                 topics,
-                owners: Owners::default(),
+                owners,
+                lease: None,
             }),
             lease: None,
         }
@@ -326,9 +340,22 @@ impl Hub {
         self.inner.owners.own(topic)
     }
 
-    /// Routes a client's `pause` / `resume` / `cancel` to the topic's owner.
-    pub fn command(&self, topic: &Topic, command: Command) -> Result<(), NoOwner> {
-        self.inner.owners.send(topic, command)
+    /// Routes a client's `pause` / `resume` / `cancel` to the topic's owner: here, or
+    /// (on Redis) on whichever instance it runs.
+    pub async fn command(&self, topic: &Topic, command: Command) -> Result<(), NoOwner> {
+        let local = self.inner.owners.send(topic, command);
+        match &self.inner.redis {
+            Some(redis) if local.is_err() => redis
+                .command(topic, command)
+                .await
+                .map_err(|_| NoOwner(topic.clone())),
+            _ => local,
+        }
+    }
+
+    /// On Redis, how long a dead instance's runs and producers take to be noticed.
+    pub fn lease_period(&self) -> Option<Duration> {
+        self.inner.lease
     }
 
     /// Runs a producer once per cluster (SPEC section 8): in memory, here and now; on

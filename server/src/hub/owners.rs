@@ -7,12 +7,16 @@ use std::sync::{Arc, Mutex};
 use app::protocol::Topic;
 use tokio::sync::mpsc;
 
-/// A control request for whatever runs behind a topic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A control request for whatever runs behind a topic (named as in notices between
+/// instances).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::AsRefStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum Command {
     Pause,
     Resume,
     Cancel,
+    /// End it as its owner asked (a session's `DELETE`): a backtest takes it as cancel.
+    Stop,
 }
 
 /// Why a command could not be delivered.

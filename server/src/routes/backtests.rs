@@ -26,7 +26,7 @@ pub async fn start(
 
 /// `GET /api/backtests`.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<RunInfo>> {
-    Json(state.backtests.list(&caller))
+    Json(state.backtests.list(&caller).await)
 }
 
 /// `GET /api/datasets`: what `dataset` may name in `POST /api/backtests`.
@@ -60,7 +60,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Json<RunState>, ApiError> {
     let topic = topic(&id)?;
-    let info = state.backtests.get(&caller, &id)?;
+    let info = state.backtests.get(&caller, &id).await?;
     Ok(Json(RunState {
         info,
         state: state.hub.snapshot(&topic).await?,
@@ -84,7 +84,7 @@ pub async fn control(
             )))
         }
     };
-    state.backtests.get(&caller, &id)?;
+    state.backtests.get(&caller, &id).await?;
     let over = || RequestError::Finished {
         kind: "backtest",
         id: id.clone(),
@@ -99,6 +99,10 @@ pub async fn control(
             return Err(over().into());
         }
     }
-    state.hub.command(&topic, command).map_err(|_| over())?;
+    state
+        .hub
+        .command(&topic, command)
+        .await
+        .map_err(|_| over())?;
     Ok(StatusCode::ACCEPTED)
 }

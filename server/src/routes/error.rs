@@ -139,10 +139,13 @@ impl From<TokenError> for ApiError {
     }
 }
 
-/// A topic or run the caller may not reach: 403.
+/// A topic or run the caller may not reach: 403 (503 when that cannot be known now).
 impl From<Denied> for ApiError {
     fn from(e: Denied) -> Self {
-        ApiError::forbidden(e)
+        match e {
+            Denied::Unknown(e) => e.into(),
+            e => ApiError::forbidden(e),
+        }
     }
 }
 

@@ -29,7 +29,7 @@ pub async fn candles(
 ) -> Result<Json<Vec<Candle>>, ApiError> {
     let symbol = Symbol::parse(&symbol)?;
     let topic = Topic::market(&symbol);
-    state.may_follow(&caller, &topic)?;
+    state.may_follow(&caller, &topic).await?;
     let limit = match query.limit {
         None => SNAPSHOT_CANDLES,
         Some(l) => match l.parse::<usize>() {

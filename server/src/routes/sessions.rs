@@ -24,7 +24,7 @@ pub async fn start(
 
 /// `GET /api/sessions`.
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<SessionInfo>> {
-    Json(state.sessions.list(&caller))
+    Json(state.sessions.list(&caller).await)
 }
 
 /// A session's set-up and its state (the topic's snapshot).
@@ -35,9 +35,13 @@ pub struct SessionState {
     state: Snapshot,
 }
 
-fn lookup(state: &AppState, caller: &Caller, id: &str) -> Result<(SessionInfo, Topic), ApiError> {
+async fn lookup(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(SessionInfo, Topic), ApiError> {
     let topic = Topic::new(TopicKind::Session, id)?;
-    Ok((state.sessions.get(caller, id)?, topic))
+    Ok((state.sessions.get(caller, id).await?, topic))
 }
 
 /// `GET /api/sessions/{id}`.
@@ -46,7 +50,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SessionState>, ApiError> {
-    let (info, topic) = lookup(&state, &caller, &id)?;
+    let (info, topic) = lookup(&state, &caller, &id).await?;
     Ok(Json(SessionState {
         info,
         state: state.hub.snapshot(&topic).await?,
@@ -59,7 +63,7 @@ pub async fn stop(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SessionState>, ApiError> {
-    let (_, topic) = lookup(&state, &caller, &id)?;
+    let (_, topic) = lookup(&state, &caller, &id).await?;
     let info = state.sessions.stop(&caller, &id).await?;
     Ok(Json(SessionState {
         info,

@@ -55,7 +55,7 @@ pub async fn poll(
     Query(query): Query<PollQuery>,
 ) -> Result<Json<PollPage>, ApiError> {
     let topic = parse_topic(&topic)?;
-    state.may_follow(&caller, &topic)?;
+    state.may_follow(&caller, &topic).await?;
     let since = query.resume.into_since()?;
     let limit = match query.limit {
         None => DEFAULT_PAGE,
@@ -92,6 +92,6 @@ pub async fn snapshot(
     Path(topic): Path<String>,
 ) -> Result<Json<Snapshot>, ApiError> {
     let topic = parse_topic(&topic)?;
-    state.may_follow(&caller, &topic)?;
+    state.may_follow(&caller, &topic).await?;
     Ok(Json(state.hub.snapshot(&topic).await?))
 }

@@ -3,7 +3,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use app::protocol::{SymbolInfo, Topic};
+use std::time::Duration;
+
+use app::protocol::{
+    Control, Message, SessionCompleted, Snapshot, SnapshotData, SymbolInfo, Topic, TopicKind,
+};
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -13,8 +17,9 @@ use super::request::{plan, SessionRequest};
 use super::run::Runner;
 use crate::auth::Caller;
 use crate::backtest::Account;
-use crate::request::RequestError;
-use crate::runs::{RunBook, RunContext, RunLimits};
+use crate::hub::{Command, Delivery, HubError, Unavailable};
+use crate::request::{invalid, RequestError};
+use crate::runs::{Run, RunBook, RunContext, RunLimits};
 
 /// A session as listed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -37,6 +42,46 @@ struct Entry {
     task: Option<JoinHandle<()>>,
 }
 
+impl Run for Entry {
+    type Info = SessionInfo;
+    fn info(&self) -> SessionInfo {
+        self.info.clone()
+    }
+}
+
+/// What a session whose instance died ends with.
+fn died(snapshot: &Snapshot) -> Message {
+    let final_equity = match &snapshot.data {
+        SnapshotData::Session(s) => s
+            .stats
+            .as_ref()
+            .map(|stats| stats.equity)
+            .or_else(|| s.initialized.as_ref().map(|i| i.cash))
+            .unwrap_or_default(),
+        _ => 0.0,
+    };
+    Message::SessionCompleted(SessionCompleted {
+        reason: "its instance stopped".to_owned(),
+        final_equity,
+    })
+}
+
+/// Whether `delivery` shows the session completed.
+fn ends_session(delivery: &Delivery) -> bool {
+    match delivery {
+        Delivery::Message(envelope) => matches!(envelope.message, Message::SessionCompleted(_)),
+        Delivery::Control(control) => match &**control {
+            Control::Snapshot(s) | Control::Resync { snapshot: s, .. } => {
+                matches!(&s.data, SnapshotData::Session(s) if s.completed.is_some())
+            }
+            _ => false,
+        },
+    }
+}
+
+/// How long a `DELETE` through another instance waits for the session to end there.
+const REMOTE_STOP_WAIT: Duration = Duration::from_secs(5);
+
 /// The sessions of one server.
 #[derive(Clone)]
 pub struct Sessions {
@@ -47,27 +92,28 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(context: RunContext, feed: Arc<[SymbolInfo]>, limits: RunLimits) -> Self {
+        let runs = RunBook::new("session", limits);
+        runs.spawn_reaper(&context, died);
         Sessions {
             context,
             feed,
-            runs: RunBook::new("session", limits),
+            runs,
         }
     }
 
-    /// Every session retained that `caller` may see, in id order.
-    pub fn list(&self, caller: &Caller) -> Vec<SessionInfo> {
-        self.runs.map(caller, &self.context.hub, |e| e.info.clone())
+    /// Every session retained in the cluster that `caller` may see.
+    pub async fn list(&self, caller: &Caller) -> Vec<SessionInfo> {
+        self.runs.list(caller, &self.context.hub).await
     }
 
-    /// The session with this id, if `caller` may see it.
-    pub fn get(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {
-        self.runs
-            .reach(caller, id, &self.context.hub, |e| e.info.clone())
+    /// The session with this id, wherever it runs, if `caller` may see it.
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {
+        self.runs.info(caller, id, &self.context.hub).await
     }
 
     /// Who started the session with this id (see [`RunBook::owner`]).
-    pub fn owner(&self, id: &str) -> Option<Option<Arc<str>>> {
-        self.runs.owner(id, &self.context.hub)
+    pub async fn owner(&self, id: &str) -> Result<Option<Option<Arc<str>>>, HubError> {
+        self.runs.owner(id, &self.context.hub).await
     }
 
     /// Validates and starts a session, as `caller`'s.
@@ -137,7 +183,11 @@ impl Sessions {
     /// Stops a session of `caller`'s (its position is closed at the last price); waits
     /// for it to finish.
     pub async fn stop(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {
-        let (task, info) = self.runs.reach(caller, id, &self.context.hub, |e| {
+        let hub = &self.context.hub;
+        if !self.runs.is_here(id, hub) {
+            return self.stop_elsewhere(caller, id).await;
+        }
+        let (task, info) = self.runs.reach(caller, id, hub, |e| {
             e.stop.cancel();
             (e.task.take(), e.info.clone())
         })?;
@@ -145,9 +195,43 @@ impl Sessions {
             let _ = task.await;
         }
         // Forgotten already when finished runs are not retained: it did stop.
-        Ok(self.get(caller, id).unwrap_or(SessionInfo {
+        Ok(self.get(caller, id).await.unwrap_or(SessionInfo {
             running: false,
             ..info
         }))
+    }
+
+    /// Stops a session another instance runs: the command goes there, and this follows
+    /// the session's topic until it says it completed (a few seconds at most).
+    async fn stop_elsewhere(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {
+        let info = self.get(caller, id).await?;
+        if !info.running {
+            return Ok(info);
+        }
+        let hub = &self.context.hub;
+        let topic = Topic::new(TopicKind::Session, id).map_err(|e| invalid("id", e))?;
+        let (outbox, mut rx) = hub.typed_outbox();
+        hub.subscribe(&topic, None, &outbox).await?;
+        let sent = hub.command(&topic, Command::Stop).await;
+        let completed = async {
+            while let Some(delivery) = rx.frames.recv().await {
+                if ends_session(&delivery) {
+                    return true;
+                }
+            }
+            false
+        };
+        let stopped = sent.is_ok()
+            && tokio::time::timeout(REMOTE_STOP_WAIT, completed)
+                .await
+                .unwrap_or(false);
+        hub.unsubscribe(&topic, &outbox);
+        if !stopped {
+            return Err(HubError::Unavailable(Unavailable).into());
+        }
+        Ok(SessionInfo {
+            running: false,
+            ..info
+        })
     }
 }

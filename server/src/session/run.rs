@@ -95,6 +95,7 @@ impl Runner {
                 }
                 Event::Command(Some(Command::Pause | Command::Resume)) => {}
                 Event::Command(Some(Command::Cancel) | None) => break "cancelled".to_owned(),
+                Event::Command(Some(Command::Stop)) => break "stopped".to_owned(),
                 Event::Countdown => {
                     if let Some(t) = open_time {
                         let end = t.unix_ms() + self.interval.millis();

@@ -161,6 +161,26 @@ pub async fn post_json(running: &Running, path: &str, body: &Value) -> (u16, Val
     (status, response.json().await.unwrap())
 }
 
+/// `method path` with `token` (if any): the status and the JSON body (null if none).
+pub async fn call(
+    running: &Running,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, http(running, path));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 /// Each body POSTed to `path` is refused with a 422 whose error contains its text.
 pub async fn assert_unprocessable(running: &Running, path: &str, cases: &[(Value, &str)]) {
     for (body, expected) in cases {

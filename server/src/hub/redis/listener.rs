@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::super::channel::{Applied, Channel};
 use super::super::outbox::Frame;
+use super::super::owners::{Command, Owners};
 use super::super::topics::Topics;
 use super::super::{HubError, Unavailable};
 use super::scripts::EVENTS;
@@ -36,6 +37,12 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 /// (envelopes are JSON objects: they start with `{`).
 const DROP: &str = "drop ";
 const PROBE: &str = "probe ";
+const COMMAND: &str = "command ";
+
+/// Asks whichever instance owns `topic` to apply `command`.
+pub fn command_notice(topic: &Topic, command: Command) -> String {
+    format!("{COMMAND}{} {topic}", command.as_ref())
+}
 
 /// Tells every other instance to drop its replica of `topic` (the sender has already).
 pub fn drop_notice(instance: &str, topic: &Topic) -> String {
@@ -56,6 +63,8 @@ pub struct Listener {
     client: Client,
     store: Store,
     topics: Arc<Topics>,
+    /// What runs here, for commands sent from other instances.
+    owners: Owners,
     requests: mpsc::Receiver<Request>,
     listening: Arc<AtomicBool>,
     /// This instance, in notices.
@@ -71,25 +80,30 @@ struct Probe {
 }
 
 impl Listener {
-    pub fn spawn(
+    pub fn new(
         client: Client,
         instance: Arc<str>,
         store: Store,
         topics: Arc<Topics>,
+        owners: Owners,
         requests: mpsc::Receiver<Request>,
         listening: Arc<AtomicBool>,
-        shutdown: CancellationToken,
-    ) {
-        let listener = Listener {
+    ) -> Self {
+        Listener {
             client,
             store,
             topics,
+            owners,
             requests,
             listening,
             instance,
             behind: false,
-        };
-        tokio::spawn(listener.run(shutdown));
+        }
+    }
+
+    /// Listens until `shutdown`.
+    pub fn spawn(self, shutdown: CancellationToken) {
+        tokio::spawn(self.run(shutdown));
     }
 
     async fn run(mut self, shutdown: CancellationToken) {
@@ -155,6 +169,8 @@ impl Listener {
                         Ok(text) => {
                             if let Some(notice) = text.strip_prefix(DROP) {
                                 self.on_drop(notice);
+                            } else if let Some(notice) = text.strip_prefix(COMMAND) {
+                                self.on_command(notice);
                             } else if pending.as_ref().is_some_and(|p| text == self.probe_text(p.id)) {
                                 pending = None;
                             }
@@ -193,6 +209,16 @@ impl Listener {
 
     fn probe_text(&self, id: u64) -> String {
         format!("{PROBE}{} {id}", self.instance)
+    }
+
+    /// A command for a topic: delivered if what owns it runs here.
+    fn on_command(&self, notice: &str) {
+        let Some((command, topic)) = notice.split_once(' ') else {
+            return;
+        };
+        if let (Ok(command), Ok(topic)) = (command.parse::<Command>(), topic.parse::<Topic>()) {
+            let _ = self.owners.send(&topic, command);
+        }
     }
 
     /// Another instance dropped a topic: so does this one. (Its own drops are done

@@ -13,6 +13,7 @@
 mod leader;
 mod link;
 mod listener;
+mod runs;
 mod scripts;
 
 pub use leader::Lease;
@@ -29,6 +30,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::channel::{Channel, Loaded};
 use super::outbox::Frame;
+use super::owners::{Command, Owners};
 use super::topics::Topics;
 use super::{HubError, PublishError, Unavailable};
 use link::{CallError, Link};
@@ -55,6 +57,8 @@ impl RedisBackend {
     pub fn open(
         url: &str,
         topics: Arc<Topics>,
+        owners: Owners,
+        lease: Duration,
         shutdown: CancellationToken,
     ) -> Result<Self, redis::RedisError> {
         let client = Client::open(url)?;
@@ -69,15 +73,17 @@ impl RedisBackend {
             history: topics.config.history,
             ttl: topics.config.topic_idle,
         };
-        Listener::spawn(
+        runs::spawn_heartbeat(link.clone(), instance.to_string(), lease, shutdown.clone());
+        Listener::new(
             client,
             instance.clone(),
             store,
             topics.clone(),
+            owners,
             pending,
             listening.clone(),
-            shutdown,
-        );
+        )
+        .spawn(shutdown);
         Ok(RedisBackend {
             link,
             scripts,
@@ -186,6 +192,21 @@ impl RedisBackend {
                         listener::drop_notice(&self.instance, topic),
                     )
                     .ignore()
+                    .query_async::<()>(conn)
+                    .await
+            })
+            .await
+            .map_err(|_| Unavailable)
+    }
+
+    /// Hands `command` to whichever instance runs what owns `topic`.
+    pub async fn command(&self, topic: &Topic, command: Command) -> Result<(), Unavailable> {
+        let notice = listener::command_notice(topic, command);
+        self.link
+            .call(async |conn, _| {
+                redis::cmd("PUBLISH")
+                    .arg(scripts::EVENTS)
+                    .arg(&notice)
                     .query_async::<()>(conn)
                     .await
             })

@@ -293,9 +293,9 @@ impl Connection<'_> {
             ClientAction::Ping { id, t } => {
                 self.outbox.push_control(Control::Pong { id, t });
             }
-            ClientAction::Pause { topic } => self.command(&caller, topic, Command::Pause),
-            ClientAction::Resume { topic } => self.command(&caller, topic, Command::Resume),
-            ClientAction::Cancel { topic } => self.command(&caller, topic, Command::Cancel),
+            ClientAction::Pause { topic } => self.command(&caller, topic, Command::Pause).await,
+            ClientAction::Resume { topic } => self.command(&caller, topic, Command::Resume).await,
+            ClientAction::Cancel { topic } => self.command(&caller, topic, Command::Cancel).await,
             ClientAction::Auth { .. } => {}
         }
         None
@@ -311,7 +311,7 @@ impl Connection<'_> {
         {
             Authenticated::Now(identity) => {
                 self.identity = identity;
-                self.drop_denied();
+                self.drop_denied().await;
                 self.subscribe_pending().await;
                 None
             }
@@ -325,17 +325,16 @@ impl Connection<'_> {
     }
 
     /// Routes a control action to the topic's owner; the owner answers on the topic.
-    fn command(&self, caller: &Caller, topic: Topic, command: Command) {
-        let sent = self
-            .state
-            .may_control(caller, &topic)
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                self.state
-                    .hub
-                    .command(&topic, command)
-                    .map_err(|e| e.to_string())
-            });
+    async fn command(&self, caller: &Caller, topic: Topic, command: Command) {
+        let sent = match self.state.may_control(caller, &topic).await {
+            Ok(()) => self
+                .state
+                .hub
+                .command(&topic, command)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
         if let Err(e) = sent {
             self.error(Some(&topic), &e, None);
         }
@@ -343,7 +342,7 @@ impl Connection<'_> {
 
     /// Subscribes, if the caller may follow the topic and the hub has room for it.
     async fn subscribe(&mut self, caller: &Caller, topic: Topic, since: Option<Since>) {
-        if let Err(denied) = self.state.may_follow(caller, &topic) {
+        if let Err(denied) = self.state.may_follow(caller, &topic).await {
             return self.error(Some(&topic), &denied.to_string(), None);
         }
         match self
@@ -372,18 +371,16 @@ impl Connection<'_> {
 
     /// Ends the subscriptions the current identity may no longer follow (after a
     /// refresh with a token of narrower `topics`).
-    fn drop_denied(&mut self) {
-        let Some(caller) = self.identity.caller() else {
+    async fn drop_denied(&mut self) {
+        let Some(caller) = self.identity.caller().cloned() else {
             return;
         };
-        let denied: Vec<(Topic, String)> = self
-            .topics
-            .iter()
-            .filter_map(|t| {
-                let e = self.state.may_follow(caller, t).err()?;
-                Some((t.clone(), e.to_string()))
-            })
-            .collect();
+        let mut denied: Vec<(Topic, String)> = vec![];
+        for topic in &self.topics {
+            if let Err(e) = self.state.may_follow(&caller, topic).await {
+                denied.push((topic.clone(), e.to_string()));
+            }
+        }
         for (topic, error) in denied {
             self.topics.remove(&topic);
             self.state.hub.unsubscribe(&topic, &self.outbox);

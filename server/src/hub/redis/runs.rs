@@ -1,0 +1,155 @@
+//! The cluster's runs in Redis: one hash per kind (`tickwire:runs:{KIND}`, field = id,
+//! value = a JSON [`RunRecord`]), and a liveness key per instance
+//! (`tickwire:instance:{ID}`, renewed every third of the lease period). A run whose
+//! instance's key has expired is dead: the first instance to notice marks it finished
+//! (atomically, so once) and publishes its end on the run's topic.
+
+use std::time::Duration;
+
+use redis::{AsyncCommands, Script};
+use tokio_util::sync::CancellationToken;
+
+use super::link::Link;
+use super::RedisBackend;
+use crate::hub::{RunRecord, Unavailable};
+
+/// KEYS: runs hash, instance key. ARGV: id, record JSON with `finished_ms` set. Marks
+/// the run finished if it is unfinished and its instance is gone; 1 if this call did.
+const REAP: &str = r#"
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 0
+end
+local held = redis.call('HGET', KEYS[1], ARGV[1])
+if not held or not string.find(held, '"finished_ms":null', 1, true) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"#;
+
+fn runs_key(kind: &str) -> String {
+    format!("tickwire:runs:{kind}")
+}
+
+fn instance_key(instance: &str) -> String {
+    format!("tickwire:instance:{instance}")
+}
+
+/// Keeps this instance's liveness key alive until shutdown (or death).
+pub(super) fn spawn_heartbeat(
+    link: Link,
+    instance: String,
+    period: Duration,
+    shutdown: CancellationToken,
+) {
+    let key = instance_key(&instance);
+    let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period / 3);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            let _ = link
+                .call(async |conn, _| conn.pset_ex::<_, _, ()>(&key, 1, period_ms).await)
+                .await;
+        }
+    });
+}
+
+impl RedisBackend {
+    /// Records run `id` of `kind` as this instance's, unless the id is taken anywhere.
+    pub async fn claim_run(
+        &self,
+        kind: &str,
+        id: &str,
+        record: &RunRecord,
+    ) -> Result<bool, Unavailable> {
+        let json = serde_json::to_string(record).map_err(|_| Unavailable)?;
+        self.link
+            .call(async |conn, _| {
+                conn.hset_nx::<_, _, _, bool>(runs_key(kind), id, &json)
+                    .await
+            })
+            .await
+            .map_err(|_| Unavailable)
+    }
+
+    /// Replaces the record of a run of this instance's.
+    pub async fn record_run(
+        &self,
+        kind: &str,
+        id: &str,
+        record: &RunRecord,
+    ) -> Result<(), Unavailable> {
+        let json = serde_json::to_string(record).map_err(|_| Unavailable)?;
+        self.link
+            .call(async |conn, _| conn.hset::<_, _, _, ()>(runs_key(kind), id, &json).await)
+            .await
+            .map_err(|_| Unavailable)
+    }
+
+    pub async fn forget_run(&self, kind: &str, id: &str) -> Result<(), Unavailable> {
+        self.link
+            .call(async |conn, _| conn.hdel::<_, _, ()>(runs_key(kind), id).await)
+            .await
+            .map_err(|_| Unavailable)
+    }
+
+    /// Every run of `kind` in the cluster, by id.
+    pub async fn runs(&self, kind: &str) -> Result<Vec<(String, RunRecord)>, Unavailable> {
+        let all: Vec<(String, String)> = self
+            .link
+            .call(async |conn, _| conn.hgetall(runs_key(kind)).await)
+            .await
+            .map_err(|_| Unavailable)?;
+        Ok(all
+            .into_iter()
+            .filter_map(|(id, json)| Some((id, serde_json::from_str(&json).ok()?)))
+            .collect())
+    }
+
+    /// The run `id` of `kind`, wherever it runs.
+    pub async fn run(&self, kind: &str, id: &str) -> Result<Option<RunRecord>, Unavailable> {
+        let json: Option<String> = self
+            .link
+            .call(async |conn, _| conn.hget(runs_key(kind), id).await)
+            .await
+            .map_err(|_| Unavailable)?;
+        Ok(json.and_then(|json| serde_json::from_str(&json).ok()))
+    }
+
+    /// Marks `record` (an unfinished run of `kind`) finished if its instance is dead;
+    /// true if this call did (the caller then publishes its end).
+    pub async fn reap(
+        &self,
+        kind: &str,
+        id: &str,
+        record: &RunRecord,
+        now_ms: i64,
+    ) -> Result<bool, Unavailable> {
+        let finished = RunRecord {
+            finished_ms: Some(now_ms),
+            ..record.clone()
+        };
+        let json = serde_json::to_string(&finished).map_err(|_| Unavailable)?;
+        let script = Script::new(REAP);
+        self.link
+            .call(async |conn, _| {
+                script
+                    .key(runs_key(kind))
+                    .key(instance_key(&record.instance))
+                    .arg(id)
+                    .arg(&json)
+                    .invoke_async::<bool>(conn)
+                    .await
+            })
+            .await
+            .map_err(|_| Unavailable)
+    }
+
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+}
