@@ -568,3 +568,27 @@ async fn a_run_whose_instance_dies_is_marked_failed_by_another() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_subscription_to_redis_that_silently_stops_is_caught_by_the_probe_and_rebuilt() {
+    let redis = Redis::start(Persistence::None).await;
+    let proxy = proxy::Proxy::start(([127, 0, 0, 1], redis.port).into()).await;
+    let a = instance(&redis).await;
+    let b = instance_with(&redis, |args| {
+        args.symbols.clear();
+        args.redis_url = Some(format!("redis://{}", proxy.addr));
+    })
+    .await;
+    let topic: Topic = "backtest:quiet".parse().unwrap();
+    let mut socket = connect(&b, "/api/ws").await;
+    subscribe(&mut socket, "backtest:quiet", None).await;
+    let mut cursor = Cursor::default();
+    publish(&a, &topic, "q", 0..10).await;
+    follow(&mut socket, &mut cursor, |_, c| c.last_seq == 10).await;
+
+    // b's connections to Redis stay open but carry nothing more: no error, no close.
+    proxy.silence();
+    publish(&a, &topic, "q", 10..40).await;
+    follow(&mut socket, &mut cursor, |_, c| c.last_seq == 40).await;
+    assert_eq!(cursor.resyncs, 0, "caught up from the stream: nothing lost");
+}

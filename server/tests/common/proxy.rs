@@ -29,6 +29,8 @@ pub struct Proxy {
     fault: watch::Sender<Fault>,
     /// One token per live connection; cancelling it closes both sides.
     connections: Arc<Mutex<Vec<CancellationToken>>>,
+    /// One token per live connection; cancelling it silences it for good.
+    silencers: Arc<Mutex<Vec<CancellationToken>>>,
     stop: CancellationToken,
 }
 
@@ -39,8 +41,10 @@ impl Proxy {
         let addr = listener.local_addr().expect("an address");
         let (fault, faults) = watch::channel(Fault::None);
         let connections: Arc<Mutex<Vec<CancellationToken>>> = Arc::default();
+        let silencers: Arc<Mutex<Vec<CancellationToken>>> = Arc::default();
         let stop = CancellationToken::new();
         let (live, stopping) = (connections.clone(), stop.clone());
+        let quiet = silencers.clone();
         tokio::spawn(async move {
             loop {
                 let client = tokio::select! {
@@ -55,13 +59,16 @@ impl Proxy {
                 };
                 let cut = stopping.child_token();
                 live.lock().unwrap().push(cut.clone());
-                tokio::spawn(carry(client, server, faults.clone(), cut));
+                let silence = CancellationToken::new();
+                quiet.lock().unwrap().push(silence.clone());
+                tokio::spawn(carry(client, server, faults.clone(), cut, silence));
             }
         });
         Proxy {
             addr,
             fault,
             connections,
+            silencers,
             stop,
         }
     }
@@ -69,6 +76,14 @@ impl Proxy {
     /// Applies `fault` to every connection, live and future.
     pub fn set(&self, fault: Fault) {
         self.fault.send_replace(fault);
+    }
+
+    /// Silences every live connection for good: both sides stay open and nothing moves
+    /// either way (a peer that vanished without a word); later connections go through.
+    pub fn silence(&self) {
+        for token in self.silencers.lock().unwrap().drain(..) {
+            token.cancel();
+        }
     }
 
     /// Closes every live connection at once; later connections go through.
@@ -91,13 +106,14 @@ async fn carry(
     server: TcpStream,
     faults: watch::Receiver<Fault>,
     cut: CancellationToken,
+    silence: CancellationToken,
 ) {
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     tokio::select! {
         _ = cut.cancelled() => {}
-        _ = pump(client_read, server_write, faults.clone(), false) => {}
-        _ = pump(server_read, client_write, faults, true) => {}
+        _ = pump(client_read, server_write, faults.clone(), false, &silence) => {}
+        _ = pump(server_read, client_write, faults, true, &silence) => {}
     }
 }
 
@@ -107,9 +123,14 @@ async fn pump(
     mut to: impl AsyncWriteExt + Unpin,
     mut faults: watch::Receiver<Fault>,
     downstream: bool,
+    silence: &CancellationToken,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
+        if silence.is_cancelled() {
+            // Holding both halves open, moving nothing, until the connection is cut.
+            return std::future::pending().await;
+        }
         let fault = *faults.borrow_and_update();
         let chunk = match fault {
             Fault::Stall => {
@@ -129,6 +150,7 @@ async fn pump(
             },
             // A fault applied while waiting for bytes takes effect at once.
             _ = faults.changed() => continue,
+            _ = silence.cancelled() => continue,
         };
         if to.write_all(&buf[..n]).await.is_err() {
             return;

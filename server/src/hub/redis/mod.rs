@@ -116,7 +116,7 @@ impl RedisBackend {
             reply,
         };
         self.requests.try_send(request).map_err(|_| Unavailable)?;
-        match tokio::time::timeout(link::CALL_TIMEOUT + Duration::from_millis(500), answer).await {
+        match tokio::time::timeout(link::CALL_TIMEOUT + Duration::from_millis(300), answer).await {
             Ok(Ok(result)) => result,
             _ => Err(Unavailable.into()),
         }
