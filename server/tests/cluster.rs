@@ -440,16 +440,38 @@ async fn the_market_feed_runs_once_and_moves_when_its_instance_dies() {
     .await;
     subscribe(&mut socket, "market:BTC-USD", None).await;
     let mut cursor = Cursor::default();
-    follow(&mut socket, &mut cursor, |_, c| c.messages >= 20).await;
+    let last_price = std::cell::Cell::new(0.0);
+    let is_tick = |frame: &Value| frame["type"] == "tick";
+    follow(&mut socket, &mut cursor, |frame, c| {
+        if is_tick(frame) {
+            last_price.set(frame["data"]["price"].as_f64().unwrap());
+        }
+        c.messages >= 20 && is_tick(frame)
+    })
+    .await;
 
     first.kill().await.expect("the leader dies");
-    let at_death = cursor.last_seq;
-    // The second takes the lease over within a period and carries the same sequence on.
-    follow(&mut socket, &mut cursor, |_, c| {
+    let (at_death, price_at_death) = (cursor.last_seq, last_price.get());
+    // The second takes the lease over within a period and carries the same sequence on,
+    // and the same price path: its first tick is one step from the last one.
+    follow(&mut socket, &mut cursor, |frame, c| {
+        if is_tick(frame) && last_price.get() == price_at_death && c.last_seq > at_death {
+            let price = frame["data"]["price"].as_f64().unwrap();
+            assert!(
+                (price / price_at_death - 1.0).abs() < 0.01,
+                "the price carries on: {price_at_death} then {price}"
+            );
+            last_price.set(price);
+        }
         c.last_seq >= at_death + 100
     })
     .await;
     assert_eq!(cursor.resyncs, 0, "the feed moved without a hole");
+    assert_ne!(
+        last_price.get(),
+        price_at_death,
+        "the new leader published ticks"
+    );
 }
 
 #[tokio::test]

@@ -22,6 +22,13 @@ impl CandleBuilder {
         }
     }
 
+    /// Carries on with `open` as the open candle (where another instance's feed left it).
+    pub fn resume(&mut self, open: Candle) {
+        if !open.closed {
+            self.open = Some(open);
+        }
+    }
+
     /// Folds a print at `time_ms` into the candles. Returns the candle it closed (if the
     /// print fell past the open candle's end) and the open candle as it now stands.
     pub fn update(&mut self, time_ms: i64, price: f64, volume: f64) -> (Option<Candle>, Candle) {

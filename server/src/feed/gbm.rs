@@ -50,6 +50,13 @@ impl Gbm {
         self.price
     }
 
+    /// Carries the path on from `price` (where another instance's feed left it).
+    pub fn resume_at(&mut self, price: f64) {
+        if price.is_finite() && price > 0.0 {
+            self.price = price;
+        }
+    }
+
     /// Advances the path by `dt_secs` seconds; returns the new price and the step's volume.
     pub fn step(&mut self, dt_secs: f64) -> (f64, f64) {
         let dt = dt_secs / SECONDS_PER_YEAR;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use app::protocol::{DataSource, Interval, Message, Symbol, SymbolInfo, Tick, Topic};
+use app::protocol::{DataSource, Interval, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -100,9 +100,18 @@ pub fn spawn(
                 let topic = Topic::market(&source.symbol);
                 let mut player = Player::new(&source);
                 let mut timer = tokio::time::interval(tick_every);
-                for i in 0..source.bars.len() {
+                let first = resume_point(&hub, &topic, &source.bars).await;
+                for i in 0..first {
+                    // Published by the instance this feed moved from: only the
+                    // player's state is rebuilt.
+                    player.bar(&source.bars, i);
+                }
+                if first >= source.bars.len() {
+                    return;
+                }
+                for i in first..source.bars.len() {
                     for (k, message_batch) in player.bar(&source.bars, i).into_iter().enumerate() {
-                        if k > 0 || i > 0 {
+                        if k > 0 || i > first {
                             tokio::select! {
                                 _ = shutdown.cancelled() => return,
                                 _ = timer.tick() => {}
@@ -122,6 +131,26 @@ pub fn spawn(
             })
         })
         .collect()
+}
+
+/// The bar to replay from: 0 for a topic with no candle yet; after a move from an
+/// instance that died (SPEC section 8), the bar of the topic's last candle (replayed
+/// whole if it was still open, skipped if closed); past the end if the replay had
+/// finished.
+async fn resume_point(hub: &Hub, topic: &Topic, bars: &Bars) -> usize {
+    let Ok(snapshot) = hub.snapshot(topic).await else {
+        return 0;
+    };
+    let SnapshotData::Market(market) = snapshot.data else {
+        return 0;
+    };
+    let Some(last) = market.candles.last() else {
+        return 0;
+    };
+    let at = bars.time.partition_point(|&t| t < last.open_time.unix_ms());
+    let next = if last.closed { at + 1 } else { at };
+    tracing::info!(%topic, bar = next, "the replay carries on where the topic stands");
+    next
 }
 
 /// Turns bars into messages.
@@ -257,5 +286,33 @@ mod tests {
             assert_eq!(c.open_time.unix_ms(), b.time[i]);
             assert!((c.volume - b.volume[i]).abs() < 1e-6);
         }
+    }
+
+    #[tokio::test]
+    async fn a_replay_that_moves_here_starts_at_the_topics_last_bar() {
+        let source = ReplaySource::load(&shared("GOOG.csv")).unwrap();
+        let hub = Hub::new(crate::hub::HubConfig::default());
+        let topic = Topic::market(&source.symbol);
+        assert_eq!(
+            resume_point(&hub, &topic, &source.bars).await,
+            0,
+            "a new topic"
+        );
+        // Published elsewhere: bars 0 to 9 whole, bar 10 only begun.
+        let mut player = Player::new(&source);
+        for i in 0..10 {
+            for message in player.bar(&source.bars, i).into_iter().flatten() {
+                hub.publish(&topic, message).await.unwrap();
+            }
+        }
+        let begun = player.bar(&source.bars, 10).remove(0);
+        for message in begun {
+            hub.publish(&topic, message).await.unwrap();
+        }
+        assert_eq!(
+            resume_point(&hub, &topic, &source.bars).await,
+            10,
+            "the begun bar is replayed whole, no earlier one"
+        );
     }
 }

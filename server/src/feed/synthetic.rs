@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use app::protocol::{DataSource, Interval, Message, Symbol, SymbolInfo, Tick, Topic};
+use app::protocol::{DataSource, Interval, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic};
 use chrono::Utc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -132,6 +132,9 @@ impl SyntheticFeed {
         let config = self.config.clone();
         let mut instruments = self.instruments();
         tokio::spawn(async move {
+            for inst in &mut instruments {
+                inst.resume(&hub).await;
+            }
             let mut timer = tokio::time::interval(config.tick);
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let dt = config.tick.as_secs_f64();
@@ -154,6 +157,30 @@ impl SyntheticFeed {
 }
 
 impl Instrument {
+    /// Carries on where the topic stands, if it has a price already (the feed moved
+    /// here from an instance that died, SPEC section 8): same price path, same open
+    /// candle, same indicators; no jump in the chart.
+    async fn resume(&mut self, hub: &Hub) {
+        let Ok(snapshot) = hub.snapshot(&self.topic).await else {
+            return;
+        };
+        let SnapshotData::Market(market) = snapshot.data else {
+            return;
+        };
+        let Some(tick) = market.last_tick else {
+            return;
+        };
+        tracing::info!(topic = %self.topic, price = tick.price, "the feed carries on from the topic's last price");
+        self.model.resume_at(tick.price);
+        for candle in market.candles {
+            if candle.closed {
+                self.analyzer.on_closed(&candle);
+            } else {
+                self.candles.resume(candle);
+            }
+        }
+    }
+
     /// Advances the model one tick and returns the messages it produced, in order.
     fn step(&mut self, dt_secs: f64, now_ms: i64) -> Vec<Message> {
         let (price, volume) = self.model.step(dt_secs);
@@ -249,6 +276,33 @@ mod tests {
         let across = inst.step(0.5, 61_000);
         assert!(
             matches!(across.as_slice(), [Message::Candle(c), Message::Tick(_), Message::Candle(o)] if c.closed && !o.closed)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_feed_that_moves_here_carries_on_from_the_topics_last_price_and_open_candle() {
+        let feed = SyntheticFeed::new(config(&["GOOG"]));
+        let hub = Hub::new(crate::hub::HubConfig::default());
+        let mut elsewhere = feed.instruments().remove(0);
+        elsewhere.model.resume_at(250.0);
+        for message in elsewhere.step(0.5, 1_000) {
+            hub.publish(&elsewhere.topic, message).await.unwrap();
+        }
+        let mut here = feed.instruments().remove(0);
+        here.resume(&hub).await;
+        let step = here.step(0.5, 2_000);
+        let [Message::Tick(tick), Message::Candle(open)] = step.as_slice() else {
+            panic!("a tick and the open candle: {step:?}");
+        };
+        assert!(
+            (tick.price / 250.0 - 1.0).abs() < 0.01,
+            "{} is not near 250",
+            tick.price
+        );
+        assert_eq!(
+            open.open,
+            elsewhere.model.price(),
+            "the same open candle goes on"
         );
     }
 }
