@@ -73,7 +73,6 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     };
     spawn_idle_sweeper(hub.clone(), shutdown.clone());
 
-    let lease = Duration::from_secs(args.lease_secs);
     let symbols: Vec<SymbolInfo> = match args.feed {
         FeedKind::Synthetic => {
             let feed = SyntheticFeed::new(SyntheticFeedConfig {
@@ -84,9 +83,11 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             });
             let symbols = feed.symbols().to_vec();
             if !symbols.is_empty() {
-                spawn_feed(&hub, lease, &shutdown, move |hub, stop| {
-                    vec![feed.spawn(hub, stop)]
-                });
+                spawn_feed(
+                    &hub,
+                    &shutdown,
+                    move |hub, stop| vec![feed.spawn(hub, stop)],
+                );
             }
             symbols
         }
@@ -104,7 +105,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let infos = sources.iter().map(|s| s.info.clone()).collect();
             let speed = args.replay_speed;
-            spawn_feed(&hub, lease, &shutdown, move |hub, stop| {
+            spawn_feed(&hub, &shutdown, move |hub, stop| {
                 replay::spawn(sources.clone(), speed, hub, stop)
             });
             infos
@@ -195,13 +196,12 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
 /// Runs the market feed once per cluster (on Redis, where the feed's lease is held).
 fn spawn_feed(
     hub: &Hub,
-    lease: Duration,
     shutdown: &CancellationToken,
     mut start: impl FnMut(Hub, CancellationToken) -> Vec<JoinHandle<()>> + Send + 'static,
 ) {
     let (hub, shutdown) = (hub.clone(), shutdown.clone());
     tokio::spawn(async move {
-        hub.run_once_per_cluster("feed", lease, shutdown, |hub, stop| {
+        hub.run_once_per_cluster("feed", shutdown, |hub, stop| {
             let tasks = start(hub, stop);
             async move {
                 for task in tasks {

@@ -122,14 +122,12 @@ struct HubInner {
     topics: Arc<Topics>,
     owners: Owners,
     redis: Option<RedisBackend>,
-    /// On Redis: how long a dead instance takes to be noticed.
-    lease: Option<Duration>,
 }
 
 impl Hub {
     /// An in-memory hub.
     pub fn new(config: HubConfig) -> Self {
-        Self::with(config, |_, _| None)
+        Self::from_parts(Arc::new(Topics::new(config)), Owners::default(), None)
     }
 
     /// A hub whose topics live in the Redis at `url` (reached in the background: until
@@ -141,33 +139,18 @@ impl Hub {
         lease: Duration,
         shutdown: CancellationToken,
     ) -> Result<Self, ::redis::RedisError> {
-        let mut error = None;
-        let mut hub = Self::with(config, |topics, owners| {
-            RedisBackend::open(url, topics, owners, lease, shutdown)
-                .map_err(|e| error = Some(e))
-                .ok()
-        });
-        if let Some(e) = error {
-            return Err(e);
-        }
-        if let Some(inner) = Arc::get_mut(&mut hub.inner) {
-            inner.lease = Some(lease);
-        }
-        Ok(hub)
-    }
-
-    fn with(
-        config: HubConfig,
-        redis: impl FnOnce(Arc<Topics>, Owners) -> Option<RedisBackend>,
-    ) -> Self {
         let topics = Arc::new(Topics::new(config));
         let owners = Owners::default();
+        let redis = RedisBackend::open(url, topics.clone(), owners.clone(), lease, shutdown)?;
+        Ok(Self::from_parts(topics, owners, Some(redis)))
+    }
+
+    fn from_parts(topics: Arc<Topics>, owners: Owners, redis: Option<RedisBackend>) -> Self {
         Hub {
             inner: Arc::new(HubInner {
-                redis: redis(topics.clone(), owners.clone()),
                 topics,
                 owners,
-                lease: None,
+                redis,
             }),
             lease: None,
         }
@@ -355,18 +338,17 @@ impl Hub {
 
     /// On Redis, how long a dead instance's runs and producers take to be noticed.
     pub fn lease_period(&self) -> Option<Duration> {
-        self.inner.lease
+        self.inner.redis.as_ref().map(RedisBackend::lease_period)
     }
 
     /// Runs a producer once per cluster (SPEC section 8): in memory, here and now; on
     /// Redis, whenever this instance holds the lease `name` (renewed every third of
-    /// `period`, taken over within a period of its holder's death), stopping it when
-    /// the lease is lost. The producer publishes through the hub it is given, whose
-    /// publishes the lease fences.
+    /// the lease period, taken over within a period of its holder's death), stopping it
+    /// when the lease is lost. The producer publishes through the hub it is given,
+    /// whose publishes the lease fences.
     pub async fn run_once_per_cluster<F, P>(
         &self,
         name: &str,
-        period: Duration,
         shutdown: CancellationToken,
         mut producer: P,
     ) where
@@ -376,7 +358,7 @@ impl Hub {
         let Some(redis) = &self.inner.redis else {
             return producer(self.clone(), shutdown).await;
         };
-        let mut lease = redis.lease(name, period, shutdown.clone());
+        let mut lease = redis.lease(name, shutdown.clone());
         let fenced = Hub {
             inner: self.inner.clone(),
             lease: Some(lease.clone()),

@@ -235,17 +235,25 @@ impl Listener {
     }
 
     async fn on_envelope(&mut self, text: &str) {
+        // Most envelopes are for topics with no replica here: read only the name first.
+        #[derive(serde::Deserialize)]
+        struct Named {
+            topic: Topic,
+        }
+        let Ok(Named { topic }) = serde_json::from_str::<Named>(text) else {
+            tracing::warn!("a redis event names no topic");
+            return;
+        };
+        let Some(channel) = self.topics.get(&topic) else {
+            return;
+        };
         let envelope: Envelope = match serde_json::from_str(text) {
             Ok(envelope) => envelope,
             Err(e) => {
-                tracing::warn!(error = %e, "a redis event is not an envelope");
+                tracing::warn!(%topic, error = %e, "a redis event is not an envelope");
                 return;
             }
         };
-        let Some(channel) = self.topics.get(&envelope.topic) else {
-            return;
-        };
-        let topic = envelope.topic.clone();
         let seq = envelope.seq;
         let frame = Frame::from(text);
         match channel.apply(Arc::new(envelope), frame, &self.topics.stats) {

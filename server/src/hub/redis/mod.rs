@@ -49,6 +49,8 @@ pub(super) struct RedisBackend {
     topics: Arc<Topics>,
     /// Names this process in leases and notices.
     instance: Arc<str>,
+    /// How long a dead instance takes to be noticed.
+    lease: Duration,
 }
 
 impl RedisBackend {
@@ -91,7 +93,12 @@ impl RedisBackend {
             listening,
             topics,
             instance,
+            lease,
         })
+    }
+
+    pub fn lease_period(&self) -> Duration {
+        self.lease
     }
 
     /// Both connections are up: commands, and the events this instance listens to.
@@ -244,12 +251,12 @@ impl RedisBackend {
     }
 
     /// Holds the lease `name` whenever no other live instance does (see [`Lease`]).
-    pub fn lease(&self, name: &str, period: Duration, shutdown: CancellationToken) -> Lease {
+    pub fn lease(&self, name: &str, shutdown: CancellationToken) -> Lease {
         Lease::spawn(
             self.link.clone(),
             format!("tickwire:lease:{name}"),
             self.instance.clone(),
-            period,
+            self.lease,
             shutdown,
         )
     }
