@@ -614,3 +614,50 @@ async fn a_subscription_to_redis_that_silently_stops_is_caught_by_the_probe_and_
     follow(&mut socket, &mut cursor, |_, c| c.last_seq == 40).await;
     assert_eq!(cursor.resyncs, 0, "caught up from the stream: nothing lost");
 }
+
+#[tokio::test]
+async fn a_batch_is_published_in_order_on_each_of_its_topics_and_read_back_elsewhere() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let item = |topic: &str, text: &str| json!({"topic": topic, "type": "log", "data": {"level": "info", "message": text, "target": "test"}});
+    let batch = json!({"messages": [
+        item("backtest:left", "l1"),
+        item("backtest:right", "r1"),
+        item("backtest:left", "l2"),
+    ]});
+    let (status, reply) = post_json(&a, "/api/publish", &batch).await;
+    assert_eq!(status, 200, "{reply}");
+    let seqs: Vec<(String, u64)> = reply["published"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["topic"].as_str().unwrap().to_owned(),
+                p["seq"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        [
+            ("backtest:left".into(), 1),
+            ("backtest:right".into(), 1),
+            ("backtest:left".into(), 2)
+        ]
+    );
+    // One invalid item: nothing of the batch is published.
+    let bad = json!({"messages": [
+        item("backtest:left", "l3"),
+        {"topic": "backtest:left", "type": "log", "data": {}},
+    ]});
+    assert_eq!(post_json(&a, "/api/publish", &bad).await.0, 422);
+    let page = get_json(&b, "/api/streams/backtest:left?since=0").await;
+    let texts: Vec<&str> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["data"]["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["l1", "l2"]);
+}

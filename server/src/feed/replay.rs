@@ -117,15 +117,22 @@ pub fn spawn(
                                 _ = timer.tick() => {}
                             }
                         }
-                        for message in message_batch {
-                            if let Err(e) = hub.publish(&topic, message).await {
-                                tracing::error!(%topic, error = %e, "replay could not publish");
-                            }
+                        let batch = message_batch
+                            .into_iter()
+                            .map(|m| (topic.clone(), m))
+                            .collect();
+                        if let Err(e) = hub.publish_all(batch).await {
+                            tracing::error!(%topic, error = %e, "replay could not publish");
                         }
                     }
                 }
-                for message in player.finish() {
-                    let _ = hub.publish(&topic, message).await;
+                let last = player
+                    .finish()
+                    .into_iter()
+                    .map(|m| (topic.clone(), m))
+                    .collect();
+                if let Err(e) = hub.publish_all(last).await {
+                    tracing::error!(%topic, error = %e, "replay could not publish its last candle");
                 }
                 tracing::info!(%topic, bars = source.bars.len(), "replay finished");
             })

@@ -144,12 +144,18 @@ impl SyntheticFeed {
                     _ = timer.tick() => {}
                 }
                 let now_ms = Utc::now().timestamp_millis();
-                for inst in &mut instruments {
-                    for message in inst.step(dt, now_ms) {
-                        if let Err(e) = hub.publish(&inst.topic, message).await {
-                            tracing::error!(topic = %inst.topic, error = %e, "synthetic feed could not publish");
-                        }
-                    }
+                // Every symbol's messages of this step in one batch (one round trip on Redis).
+                let batch = instruments
+                    .iter_mut()
+                    .flat_map(|inst| {
+                        let topic = inst.topic.clone();
+                        inst.step(dt, now_ms)
+                            .into_iter()
+                            .map(move |m| (topic.clone(), m))
+                    })
+                    .collect();
+                if let Err(e) = hub.publish_all(batch).await {
+                    tracing::error!(error = %e, "synthetic feed could not publish");
                 }
             }
         })

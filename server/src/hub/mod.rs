@@ -201,21 +201,53 @@ impl Hub {
 
     /// Publishes `message` on `topic` and returns its seq.
     pub async fn publish(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
-        message.validate_for(topic)?;
-        let topics = &self.inner.topics;
-        let Some(redis) = &self.inner.redis else {
-            return self.memory_channel(topic)?.publish(message, &topics.stats);
-        };
-        // A replica here first: it serves this instance's readers its own writes at once.
-        let channel = self.channel(topic, true).await?;
-        let (envelope, frame) = redis.publish(topic, message, self.lease.as_ref()).await?;
-        let seq = envelope.seq;
-        if let Some(channel) = channel {
-            // Out of order here (another instance's message not in yet): the listener
-            // delivers both in order.
-            channel.apply(envelope, frame, &topics.stats);
+        if self.inner.redis.is_none() {
+            message.validate_for(topic)?;
+            return self.publish_here(topic, message);
         }
-        Ok(seq)
+        let seqs = self.publish_all(vec![(topic.clone(), message)]).await?;
+        seqs.first().copied().ok_or(Unavailable.into())
+    }
+
+    /// Publishes every message of `items` on its topic, in order, and returns their
+    /// seqs: all of them or (when one is invalid, or Redis fails) none. On Redis, one
+    /// round trip for the whole batch.
+    pub async fn publish_all(
+        &self,
+        items: Vec<(Topic, Message)>,
+    ) -> Result<Vec<u64>, PublishError> {
+        for (topic, message) in &items {
+            message.validate_for(topic)?;
+        }
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(redis) = &self.inner.redis else {
+            return items
+                .into_iter()
+                .map(|(topic, message)| self.publish_here(&topic, message))
+                .collect();
+        };
+        // Replicas here first: they serve this instance's readers its own writes at once.
+        let mut replicas = Vec::with_capacity(items.len());
+        for (topic, _) in &items {
+            replicas.push(self.channel(topic, true).await?);
+        }
+        let published = redis.publish(items, self.lease.as_ref()).await?;
+        let stats = &self.inner.topics.stats;
+        Ok(published
+            .into_iter()
+            .zip(replicas)
+            .map(|((envelope, frame), replica)| {
+                let seq = envelope.seq;
+                if let Some(channel) = replica {
+                    // Out of order here (another instance's message not in yet): the
+                    // listener delivers both in order.
+                    channel.apply(envelope, frame, stats);
+                }
+                seq
+            })
+            .collect())
     }
 
     /// [`Hub::publish`] from a blocking thread (a backtest's): in memory it never
@@ -223,11 +255,16 @@ impl Hub {
     pub fn publish_blocking(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
         if self.inner.redis.is_none() {
             message.validate_for(topic)?;
-            let topics = &self.inner.topics;
-            return self.memory_channel(topic)?.publish(message, &topics.stats);
+            return self.publish_here(topic, message);
         }
         let handle = tokio::runtime::Handle::try_current().map_err(|_| Unavailable)?;
         handle.block_on(self.publish(topic, message))
+    }
+
+    /// Publishes on the in-memory topic (created if need be).
+    fn publish_here(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
+        self.memory_channel(topic)?
+            .publish(message, &self.inner.topics.stats)
     }
 
     /// Subscribes `outbox` to `topic`, queueing the snapshot or the replay first.

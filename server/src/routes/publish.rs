@@ -67,14 +67,16 @@ pub async fn publish(
             publisher.publish_text()
         )));
     }
-    let mut published = Vec::with_capacity(items.len());
-    for item in items {
-        let seq = state.hub.publish(&item.topic, item.message).await?;
-        published.push(Published {
-            topic: item.topic.to_string(),
-            seq,
-        });
-    }
+    let topics: Vec<String> = items.iter().map(|i| i.topic.to_string()).collect();
+    let seqs = state
+        .hub
+        .publish_all(items.into_iter().map(|i| (i.topic, i.message)).collect())
+        .await?;
+    let published = topics
+        .into_iter()
+        .zip(seqs)
+        .map(|(topic, seq)| Published { topic, seq })
+        .collect();
     Ok(Json(PublishResponse { published }))
 }
 

@@ -37,11 +37,17 @@ pub struct Runner {
 impl Runner {
     async fn publish(&self, out: Outputs) {
         let trading = Topic::trading(&self.symbol);
-        for m in out.session {
-            self.send(&self.topic, m).await;
+        let batch: Vec<(Topic, Message)> = out
+            .session
+            .into_iter()
+            .map(|m| (self.topic.clone(), m))
+            .chain(out.trading.into_iter().map(|m| (trading.clone(), m)))
+            .collect();
+        if batch.is_empty() {
+            return;
         }
-        for m in out.trading {
-            self.send(&trading, m).await;
+        if let Err(e) = self.hub.publish_all(batch).await {
+            tracing::error!(topic = %self.topic, error = %e, "session could not publish");
         }
     }
 

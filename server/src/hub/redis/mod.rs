@@ -129,61 +129,70 @@ impl RedisBackend {
         }
     }
 
-    /// Sequences `message` on `topic` in Redis (and so publishes it to every instance);
-    /// with a `lease`, only while this instance holds it.
+    /// Sequences `items` in Redis, in order, in one step (and so publishes them to
+    /// every instance); with a `lease`, only while this instance holds it.
     pub async fn publish(
         &self,
-        topic: &Topic,
-        message: Message,
+        items: Vec<(Topic, Message)>,
         lease: Option<&Lease>,
-    ) -> Result<(Arc<Envelope>, Frame), PublishError> {
+    ) -> Result<Vec<(Arc<Envelope>, Frame)>, PublishError> {
         let timestamp = Timestamp::from_datetime(Utc::now());
-        let mut head = serde_json::to_string(&message)?;
-        // `{"type":…,"data":…}` without its brace, then the topic: the script adds seq
-        // and epoch, the tail closes it (the field order serde writes an `Envelope` in).
-        head.pop();
-        head.push_str(",\"topic\":");
-        head.push_str(&serde_json::to_string(topic)?);
         let tail = format!(",\"timestamp\":{}}}", serde_json::to_string(&timestamp)?);
+        let heads = items
+            .iter()
+            .map(|(topic, message)| envelope_head(topic, message))
+            .collect::<Result<Vec<_>, _>>()?;
         let config = &self.topics.config;
         let (history, ttl) = (config.history, ttl_ms(config.topic_idle));
         let scripts = &self.scripts;
         let answer = self
             .link
             .call(async |conn, server| {
-                let mut call = scripts.publish.key(scripts::meta_key(topic));
-                call.key(scripts::log_key(topic))
-                    .arg(new_epoch())
+                let mut call = scripts.publish.prepare_invoke();
+                for (topic, _) in &items {
+                    call.key(scripts::meta_key(topic))
+                        .key(scripts::log_key(topic));
+                }
+                call.arg(new_epoch())
                     .arg(&server.run_id)
                     .arg(durable(server.durable))
-                    .arg(&head)
-                    .arg(&tail)
                     .arg(history)
-                    .arg(ttl);
+                    .arg(ttl)
+                    .arg(lease.map_or("", Lease::holder));
                 if let Some(lease) = lease {
-                    call.key(lease.key()).arg(lease.holder());
+                    call.key(lease.key());
                 }
-                call.invoke_async::<(u64, String, String)>(conn).await
+                for head in &heads {
+                    call.arg(head).arg(&tail);
+                }
+                call.invoke_async::<Vec<(u64, String, String)>>(conn).await
             })
             .await;
-        let (seq, epoch, frame) = match answer {
-            Ok(answer) => answer,
+        let published = match answer {
+            Ok(published) if published.len() == items.len() => published,
+            Ok(_) => return Err(Unavailable.into()),
             Err(CallError::Refused(e)) if e.code() == Some("FENCED") => {
                 return Err(PublishError::Fenced)
             }
             Err(e) => {
-                tracing::warn!(%topic, error = %e, "publish failed");
+                tracing::warn!(error = %e, "publish failed");
                 return Err(Unavailable.into());
             }
         };
-        let envelope = Envelope {
-            message,
-            topic: topic.clone(),
-            seq,
-            epoch: Epoch(epoch),
-            timestamp,
-        };
-        Ok((Arc::new(envelope), Frame::from(frame)))
+        Ok(items
+            .into_iter()
+            .zip(published)
+            .map(|((topic, message), (seq, epoch, frame))| {
+                let envelope = Envelope {
+                    message,
+                    topic,
+                    seq,
+                    epoch: Epoch(epoch),
+                    timestamp,
+                };
+                (Arc::new(envelope), Frame::from(frame))
+            })
+            .collect())
     }
 
     /// Deletes `topic` in Redis and tells every instance to drop its replica.
@@ -398,6 +407,17 @@ fn parse_loaded(topic: &Topic, value: Value) -> Result<Option<Loaded>, LoadError
         state,
         retained,
     }))
+}
+
+/// `{"type":…,"data":…}` without its closing brace, then the topic: the script adds
+/// seq and epoch, the tail the timestamp and the brace (the field order serde writes
+/// an `Envelope` in).
+fn envelope_head(topic: &Topic, message: &Message) -> Result<String, serde_json::Error> {
+    let mut head = serde_json::to_string(message)?;
+    head.pop();
+    head.push_str(",\"topic\":");
+    head.push_str(&serde_json::to_string(topic)?);
+    Ok(head)
 }
 
 fn new_epoch() -> String {

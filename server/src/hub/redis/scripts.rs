@@ -52,22 +52,30 @@ local function touch(meta, log, create, epoch, run, durable)
 end
 "#;
 
-/// KEYS: meta, log[, lease]. ARGV: new epoch, run, durable, envelope head, envelope
-/// tail, history, ttl ms[, lease holder]. Assigns the next seq, appends the envelope,
-/// publishes it; returns `{seq, epoch, envelope}`. With a lease, refuses with `FENCED`
-/// unless the caller still holds it.
+/// Publishes a batch of messages, in order, all or nothing.
+/// KEYS: meta and log of each message's topic[, lease]. ARGV: new epoch, run, durable,
+/// history, ttl ms, lease holder (empty: no lease), then each message's envelope head
+/// and tail. For each message: assigns its topic's next seq, appends the envelope,
+/// publishes it; returns `{seq, epoch, envelope}` per message. With a lease, refuses
+/// with `FENCED` unless the caller still holds it.
 const PUBLISH: &str = r#"
-if KEYS[3] and redis.call('GET', KEYS[3]) ~= ARGV[8] then
-  return redis.error_reply('FENCED this instance no longer holds ' .. KEYS[3])
+local count = (#ARGV - 6) / 2
+if ARGV[6] ~= '' and redis.call('GET', KEYS[2 * count + 1]) ~= ARGV[6] then
+  return redis.error_reply('FENCED this instance no longer holds the lease')
 end
-local epoch = touch(KEYS[1], KEYS[2], '1', ARGV[1], ARGV[2], ARGV[3])
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local envelope = ARGV[4] .. ',"seq":' .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[5]
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[6], seq .. '-1', 'e', envelope)
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
-redis.call('PEXPIRE', KEYS[2], ARGV[7])
-redis.call('PUBLISH', 'tickwire:events', envelope)
-return {seq, epoch, envelope}
+local published = {}
+for i = 1, count do
+  local meta, log = KEYS[2 * i - 1], KEYS[2 * i]
+  local epoch = touch(meta, log, '1', ARGV[1], ARGV[2], ARGV[3])
+  local seq = redis.call('HINCRBY', meta, 'seq', 1)
+  local envelope = ARGV[5 + 2 * i] .. ',"seq":' .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[6 + 2 * i]
+  redis.call('XADD', log, 'MAXLEN', ARGV[4], seq .. '-1', 'e', envelope)
+  redis.call('PEXPIRE', meta, ARGV[5])
+  redis.call('PEXPIRE', log, ARGV[5])
+  redis.call('PUBLISH', 'tickwire:events', envelope)
+  published[i] = {seq, epoch, envelope}
+end
+return published
 "#;
 
 /// KEYS: meta, log. ARGV: create, new epoch, run, durable, ttl ms. Returns `{}` for a
