@@ -62,6 +62,16 @@ async fn publish(
     acked
 }
 
+/// The texts of the log messages of a polled page.
+fn log_texts(page: &Value) -> Vec<&str> {
+    page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["data"]["message"].as_str().unwrap())
+        .collect()
+}
+
 /// POSTs one message to `/api/publish`.
 async fn post_publish(running: &Running, topic: &str, text: &str) -> (u16, Value) {
     let body = json!({"topic": topic, "type": "log", "data": {"level": "info", "message": text, "target": "test"}});
@@ -364,12 +374,7 @@ async fn with_aof_and_fsync_always_nothing_acknowledged_is_lost_across_a_redis_c
         ),
     )
     .await;
-    let texts: Vec<&str> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["data"]["message"].as_str().unwrap())
-        .collect();
+    let texts = log_texts(&page);
     let expected: Vec<String> = (0..220).map(|i| format!("d {i}")).collect();
     assert_eq!(texts, expected);
 }
@@ -653,11 +658,6 @@ async fn a_batch_is_published_in_order_on_each_of_its_topics_and_read_back_elsew
     ]});
     assert_eq!(post_json(&a, "/api/publish", &bad).await.0, 422);
     let page = get_json(&b, "/api/streams/backtest:left?since=0").await;
-    let texts: Vec<&str> = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["data"]["message"].as_str().unwrap())
-        .collect();
+    let texts = log_texts(&page);
     assert_eq!(texts, ["l1", "l2"]);
 }
