@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Scale-out on Redis, measured: `tickwire bench` with the hub embedded, on Redis with
+# one instance, and on Redis with two instances sharing the subscribers, each as one
+# burst and paced at 1,000 msg/s. Prints a markdown table, then what Redis spent per
+# published message: its commands (INFO commandstats) and its CPU (INFO cpu).
+# Starts its own redis-server on a free port, without persistence, gone on exit.
+# BENCHMARKS.md ("Scale-out on Redis") records the figures.
+#
+#   scripts/bench/redis.sh        SUBSCRIBERS (default 1000), MESSAGES (default 1000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+command -v redis-server >/dev/null || scripts/setup.sh --redis
+source scripts/env.sh
+source scripts/lib/redis.sh
+cargo build --release --quiet -p server --bin tickwire
+
+subscribers=${SUBSCRIBERS:-1000}
+messages=${MESSAGES:-1000}
+dir=$(mktemp -d)
+trap 'stop_redis; rm -rf "$dir"' EXIT
+port=$(free_port)
+start_redis "$port" "$dir/redis.log" --dir "$dir" --save '' --appendonly no
+url="redis://127.0.0.1:$port"
+
+# Redis's command counters and CPU time, for redis_cost.
+redis_counters() {
+    { redis-cli -p "$port" info commandstats; redis-cli -p "$port" info cpu; } | tr -d '\r'
+}
+
+# redis_cost BEFORE AFTER: Redis's work between two redis_counters, per published
+# message, as three tab-separated fields: CPU µs, commands, and the commands by name
+# (with the time EVALSHA took per call).
+redis_cost() {
+    awk -F'[:,=]' -v messages="$messages" '
+        /^cmdstat_/ {
+            name = substr($1, 9)
+            if (FNR == NR) { calls[name] -= $3; usec[name] -= $5 } else { calls[name] += $3; usec[name] += $5 }
+        }
+        /^used_cpu_(user|sys):/ { cpu += (FNR == NR ? -$2 : $2) }
+        END {
+            delete calls["info"]
+            n = split("evalsha hmget hincrby xadd pexpire publish", order, " ")
+            for (i = 1; i <= n; i++) listed[order[i]] = 1
+            for (name in calls) if (!(name in listed)) order[++n] = name
+            for (i = 1; i <= n; i++) {
+                per = calls[order[i]] / messages
+                total += per
+                if (per >= 0.005) names = names sprintf("%s%s %.2f", names == "" ? "" : ", ", order[i], per)
+            }
+            evalsha = calls["evalsha"] ? usec["evalsha"] / calls["evalsha"] : 0
+            printf "%.1f µs\t%.2f\t%s (EVALSHA %.1f µs per call)\n", cpu * 1e6 / messages, total, names, evalsha
+        }' "$1" "$2"
+}
+
+rows=()
+details=()
+
+# measure SETUP PACE BENCH-FLAGS...: one `tickwire bench` run, kept as a table row
+# (and, on Redis, its cost and the per-instance lines as details).
+measure() {
+    local setup=$1 pace=$2 out=$dir/bench.out
+    shift 2
+    redis_counters >"$dir/before"
+    "$TICKWIRE_RELEASE" bench --subscribers "$subscribers" --messages "$messages" "$@" >"$out"
+    redis_counters >"$dir/after"
+    local delivered p50 p99 cpu commands names
+    delivered=$(awk '/^delivered:/ {
+        s = sprintf("%.0f", $2)
+        while (length(s) > 3) { t = "," substr(s, length(s) - 2) t; s = substr(s, 1, length(s) - 3) }
+        print s t
+    }' "$out")
+    read -r p50 p99 < <(awk '/^publish→receive latency:/ { print $4, $7 }' "$out")
+    if [[ " $* " == *" --redis-url "* ]]; then
+        IFS=$'\t' read -r cpu commands names < <(redis_cost "$dir/before" "$dir/after")
+        details+=("- $setup, $pace: $names" "$(sed -n 's/^instance /  - instance /p' "$out")")
+    else
+        cpu=—
+        commands=—
+    fi
+    rows+=("| $setup | $pace | $delivered | $p50 ms | $p99 ms | $cpu | $commands |")
+}
+
+paces=("one burst, batches of 100|--batch 100" "1,000 msg/s, batches of 10|--rate 1000 --batch 10")
+for pace in "${paces[@]}"; do
+    read -ra flags <<<"${pace#*|}"
+    pace=${pace%%|*}
+    measure "embedded, 1 instance" "$pace" "${flags[@]}"
+    measure "Redis, 1 instance" "$pace" "${flags[@]}" --redis-url "$url"
+    measure "Redis, 2 instances" "$pace" "${flags[@]}" --redis-url "$url" --instances 2
+done
+
+echo "$subscribers subscribers × $messages messages; every subscriber saw every seq in order."
+echo
+echo "| setup | publishing | deliveries/s | p50 | p99 | Redis CPU per message | Redis commands per message |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "Redis commands per published message, by name; then each instance's share:"
+printf '%s\n' "${details[@]}" | sed '/^$/d'
