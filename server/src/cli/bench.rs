@@ -297,14 +297,9 @@ async fn burst(
     let connected_kib = rss_kib(instances)?;
 
     let start = clock.elapsed();
-    publish(
-        http,
-        &instances[0].base,
-        &format!("backtest:{id}"),
-        args,
-        clock,
-    )
-    .await?;
+    let topic = format!("backtest:{id}");
+    publish(http, &instances[0].base, &topic, args, clock).await?;
+    let publishing = clock.elapsed() - start;
     let mut received = Vec::with_capacity(subscribers.len());
     for subscriber in subscribers {
         let got = subscriber.await??;
@@ -317,7 +312,18 @@ async fn burst(
         }
         received.push(got);
     }
-    report(instances, args, start, &received, idle_kib, &connected_kib)
+    report(
+        instances,
+        args,
+        &Measured {
+            start,
+            publishing,
+            received,
+            idle_kib: idle_kib.to_vec(),
+            connected_kib,
+        },
+    );
+    Ok(())
 }
 
 /// Each instance's RSS, in instance order.
@@ -457,16 +463,29 @@ impl Figures {
     }
 }
 
-/// Prints the run's figures; on Redis, a line per instance too.
-fn report(
-    instances: &[Instance],
-    args: &BenchArgs,
+/// What a burst measured.
+struct Measured {
+    /// When publishing started, on the bench's clock.
     start: Duration,
-    received: &[Received],
-    idle_kib: &[u64],
-    connected_kib: &[u64],
-) -> anyhow::Result<()> {
-    let (n, k) = (args.subscribers, args.messages);
+    /// How long publishing took (the last batch's answer included).
+    publishing: Duration,
+    received: Vec<Received>,
+    /// Each instance's RSS before the subscribers connected, and once they had.
+    idle_kib: Vec<u64>,
+    connected_kib: Vec<u64>,
+}
+
+/// Prints the run's figures; on Redis, how long publishing took and a line per
+/// instance too.
+fn report(instances: &[Instance], args: &BenchArgs, measured: &Measured) {
+    let Measured {
+        start,
+        publishing,
+        received,
+        idle_kib,
+        connected_kib,
+    } = measured;
+    let (start, n, k) = (*start, args.subscribers, args.messages);
     let all = Figures::of(received.iter(), start);
     let last = received.iter().map(|r| r.done).max().unwrap_or(start);
     let pace = if args.rate > 0 {
@@ -476,8 +495,9 @@ fn report(
     };
     if args.redis_url.is_some() {
         println!(
-            "backend:                 redis, {} instance(s), publishing through instance 0",
-            instances.len()
+            "backend:                 redis, {} instance(s); published through instance 0 in {:.3} s",
+            instances.len(),
+            publishing.as_secs_f64()
         );
     }
     println!(
@@ -516,7 +536,6 @@ fn report(
             );
         }
     }
-    Ok(())
 }
 
 /// Sockets the random-topic subscribes are spread over.
