@@ -63,7 +63,7 @@ measure() {
     redis_counters >"$dir/before"
     "$TICKWIRE_RELEASE" bench --subscribers "$subscribers" --messages "$messages" "$@" >"$out"
     redis_counters >"$dir/after"
-    local delivered p50 p99 cpu commands names
+    local delivered p50 p99 cpu commands names published
     delivered=$(awk '/^delivered:/ {
         s = sprintf("%.0f", $2)
         while (length(s) > 3) { t = "," substr(s, length(s) - 2) t; s = substr(s, 1, length(s) - 3) }
@@ -72,7 +72,9 @@ measure() {
     read -r p50 p99 < <(awk '/^publish→receive latency:/ { print $4, $7 }' "$out")
     if [[ " $* " == *" --redis-url "* ]]; then
         IFS=$'\t' read -r cpu commands names < <(redis_cost "$dir/before" "$dir/after")
-        details+=("- $setup, $pace: $names" "$(sed -n 's/^instance /  - instance /p' "$out")")
+        published=$(sed -n 's/.*published through instance 0 in \(.*\)$/\1/p' "$out")
+        details+=("- $setup, $pace: published in $published; $names"
+            "$(sed -n 's/^instance /  - instance /p' "$out")")
     else
         cpu=—
         commands=—
@@ -95,5 +97,5 @@ echo "| setup | publishing | deliveries/s | p50 | p99 | Redis CPU per message | 
 echo "| --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
 echo
-echo "Redis commands per published message, by name; then each instance's share:"
+echo "On Redis: how long publishing took, Redis commands per published message by name, then each instance's share:"
 printf '%s\n' "${details[@]}" | sed '/^$/d'
