@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Scale-out on Redis, measured: `tickwire bench` with the hub embedded, on Redis with
 # one instance, and on Redis with two instances sharing the subscribers, each as one
-# burst and paced at 1,000 msg/s. Prints a markdown table, then what Redis spent per
+# burst and paced at 1,000 msg/s, and paced with 10 subscribers (the latency Redis adds
+# without the fan-out's queues). Prints a markdown table, then what Redis spent per
 # published message: its commands (INFO commandstats) and its CPU (INFO cpu), in those
 # runs and once more with the fan-out out of the way (one subscriber per instance).
 # Starts its own redis-server on a free port, without persistence, gone on exit.
@@ -76,25 +77,25 @@ rows=()
 details=()
 alone=()
 
-# measure SETUP PACE BENCH-FLAGS...: a run of the comparison, kept as a table row
-# (and, on Redis, its cost and the per-instance lines as details).
+# measure SETUP SUBSCRIBERS PACE BENCH-FLAGS...: a run of the comparison, kept as a
+# table row (and, on Redis, its cost and the per-instance lines as details).
 measure() {
-    local setup=$1 pace=$2 out=$dir/bench.out
-    shift 2
-    bench "$out" --subscribers "$subscribers" --messages "$messages" "$@"
+    local setup=$1 n=$2 pace=$3 out=$dir/bench.out
+    shift 3
+    bench "$out" --subscribers "$n" --messages "$messages" "$@"
     local delivered p50 p99 cpu commands names evalsha published
     delivered=$(grouped "$(awk '/^delivered:/ { print $2 }' "$out")")
     read -r p50 p99 < <(awk '/^publish→receive latency:/ { print $4, $7 }' "$out")
     if [[ " $* " == *" --redis-url "* ]]; then
         IFS=$'\t' read -r cpu commands names evalsha < <(redis_cost "$dir/before" "$dir/after" "$messages")
         published=$(sed -n 's/.*published through instance 0 in \(.*\)$/\1/p' "$out")
-        details+=("- $setup, $pace: published in $published; $names (EVALSHA $evalsha per call)"
+        details+=("- $setup, $n subscribers, $pace: published in $published; $names (EVALSHA $evalsha per call)"
             "$(sed -n 's/^instance /  - instance /p' "$out")")
     else
         cpu=—
         commands=—
     fi
-    rows+=("| $setup | $pace | $delivered | $p50 ms | $p99 ms | $cpu | $commands |")
+    rows+=("| $setup | $(grouped "$n") | $pace | $delivered | $p50 ms | $p99 ms | $cpu | $commands |")
 }
 
 # measure_alone INSTANCES: Redis's cost with the fan-out out of the way, one
@@ -110,21 +111,25 @@ measure_alone() {
     alone+=("| $setup | $(grouped "$(awk -v k="$k" -v s="$seconds" 'BEGIN { print k / s }')") | $cpu | $evalsha | $commands |")
 }
 
-paces=("one burst, batches of 100|--batch 100" "1,000 msg/s, batches of 10|--rate 1000 --batch 10")
-for pace in "${paces[@]}"; do
-    read -ra flags <<<"${pace#*|}"
-    pace=${pace%%|*}
-    measure "embedded, 1 instance" "$pace" "${flags[@]}"
-    measure "Redis, 1 instance" "$pace" "${flags[@]}" --redis-url "$url"
-    measure "Redis, 2 instances" "$pace" "${flags[@]}" --redis-url "$url" --instances 2
-done
+# compare SUBSCRIBERS PACE BENCH-FLAGS...: the three setups, one after the other.
+compare() {
+    measure "embedded, 1 instance" "$@"
+    measure "Redis, 1 instance" "$@" --redis-url "$url"
+    measure "Redis, 2 instances" "$@" --redis-url "$url" --instances 2
+}
+
+paced="1,000 msg/s, batches of 10"
+compare "$subscribers" "one burst, batches of 100" --batch 100
+compare "$subscribers" "$paced" --rate 1000 --batch 10
+# Light load: the latency Redis adds to a message, without the fan-out's queues.
+compare 10 "$paced" --rate 1000 --batch 10
 measure_alone 1
 measure_alone 2
 
-echo "$subscribers subscribers × $messages messages; every subscriber saw every seq in order."
+echo "$(grouped "$messages") messages in each run; every subscriber saw every seq in order."
 echo
-echo "| setup | publishing | deliveries/s | p50 | p99 | Redis CPU per message | Redis commands per message |"
-echo "| --- | --- | --- | --- | --- | --- | --- |"
+echo "| setup | subscribers | publishing | deliveries/s | p50 | p99 | Redis CPU per message | Redis commands per message |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${rows[@]}"
 echo
 echo "On Redis: how long publishing took, Redis commands per published message by name, then each instance's share:"
