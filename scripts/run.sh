@@ -3,7 +3,6 @@
 # http://127.0.0.1:3000. Extra arguments go to `tickwire serve` (see --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/build.sh
 source scripts/env.sh
-cargo leptos build --release
-exec target/release/tickwire serve "$@"
+exec "$TICKWIRE_RELEASE" serve "$@"

@@ -4,9 +4,7 @@
 # release server. Prints figures; BENCHMARKS.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-scripts/setup.sh --e2e
-export PATH="$HOME/.cargo/bin:$PATH"
-cargo leptos build --release
+scripts/build.sh --e2e
 
 wasm=target/site/pkg/tickwire.wasm
 raw=$(stat -c %s "$wasm")

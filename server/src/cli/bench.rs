@@ -6,6 +6,11 @@
 //! plays a stranger's flood: N polls and snapshots of random topic names, then N
 //! subscribes (each followed by its unsubscribe), and reports the server's memory and
 //! topic count after each and once the idle topics have been dropped.
+//!
+//! With `--redis-url`, the servers run on that Redis (SPEC section 8), and with
+//! `--instances N` there are N of them sharing the topic: the subscribers are spread
+//! evenly over the instances, the publisher posts to the first, and the report adds a
+//! line per instance.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -18,12 +23,15 @@ use clap::Args;
 use futures_util::StreamExt;
 use serde_json::json;
 use tokio::sync::Barrier;
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::routes::MAX_PUBLISH_BATCH;
 
 /// Flags of `tickwire bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
-    /// Subscribers on the one topic.
+    /// Subscribers on the one topic (spread evenly over the instances).
     #[arg(long, default_value_t = 1_000)]
     pub subscribers: usize,
     /// Messages published.
@@ -41,6 +49,14 @@ pub struct BenchArgs {
     /// Instead of the burst: this many requests on random topic names, each kind.
     #[arg(long)]
     pub random_topics: Option<usize>,
+    /// Run the servers on this Redis (`redis://HOST:PORT[/DB]`) instead of each
+    /// holding its topics in memory.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+    /// Servers to start; more than one needs `--redis-url`, through which they share
+    /// the topic.
+    #[arg(long, default_value_t = 1)]
+    pub instances: usize,
 }
 
 /// Kills the server child when the bench ends, however it ends.
@@ -69,6 +85,12 @@ impl ServerProcess {
     }
 }
 
+/// One server the bench started, and the `HOST:PORT` it listens on.
+struct Instance {
+    process: ServerProcess,
+    base: String,
+}
+
 /// The seq and the publish stamp (µs) of a bench message, found without a full JSON
 /// parse so the measuring clients take as little of the machine as possible.
 fn seq_and_stamp(frame: &str) -> Option<(u64, u64)> {
@@ -86,26 +108,77 @@ fn seq_and_stamp(frame: &str) -> Option<(u64, u64)> {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    check(&args)?;
     // Every connection is a file descriptor on both sides.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let (server, base) = start_server().await?;
     let http = reqwest::Client::new();
-    let idle_rss = server.rss_kib()?;
+    let instances = start_instances(&http, args.instances, args.redis_url.as_deref()).await?;
+    let idle_kib = rss_kib(&instances)?;
+    let first = &instances[0];
     match (args.idle, args.random_topics) {
-        (Some(n), _) => idle(&server, &base, n, idle_rss).await,
-        (None, Some(n)) => random_topics(&server, &base, &http, n, idle_rss).await,
-        (None, None) => burst(&server, &base, &http, &args, idle_rss).await,
+        (Some(n), _) => idle(&first.process, &first.base, n, idle_kib[0]).await,
+        (None, Some(n)) => random_topics(&first.process, &first.base, &http, n, idle_kib[0]).await,
+        (None, None) => burst(&instances, &http, &args, &idle_kib).await,
     }
 }
 
-async fn start_server() -> anyhow::Result<(ServerProcess, String)> {
+/// Refuses flag combinations the bench cannot run, saying why.
+fn check(args: &BenchArgs) -> anyhow::Result<()> {
+    let n = args.instances;
+    if n == 0 {
+        bail!("--instances must be at least 1");
+    }
+    if n > 1 && args.redis_url.is_none() {
+        bail!("--instances {n} needs --redis-url: instances share a topic only through Redis");
+    }
+    if n > 1 && (args.idle.is_some() || args.random_topics.is_some()) {
+        bail!("--idle and --random-topics measure one server: leave out --instances");
+    }
+    if args.idle.is_none() && args.random_topics.is_none() {
+        if args.subscribers < n {
+            bail!(
+                "--subscribers {} leaves an instance without any: give at least --instances ({n})",
+                args.subscribers
+            );
+        }
+        if args.messages == 0 {
+            bail!("--messages must be at least 1");
+        }
+        if !(1..=MAX_PUBLISH_BATCH).contains(&args.batch) {
+            bail!("--batch must be between 1 and {MAX_PUBLISH_BATCH} (the server's largest batch)");
+        }
+    }
+    Ok(())
+}
+
+/// Starts `n` servers on free ports (on `redis_url` if given) and waits until each
+/// says its backend is healthy.
+async fn start_instances(
+    http: &reqwest::Client,
+    n: usize,
+    redis_url: Option<&str>,
+) -> anyhow::Result<Vec<Instance>> {
+    let mut instances = Vec::with_capacity(n);
+    for _ in 0..n {
+        instances.push(start_server(redis_url)?);
+    }
+    for instance in &mut instances {
+        wait_healthy(http, instance).await?;
+    }
+    Ok(instances)
+}
+
+/// Starts `tickwire serve --feed off` on a free loopback port, with the caps raised.
+fn start_server(redis_url: Option<&str>) -> anyhow::Result<Instance> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let base = format!("127.0.0.1:{port}");
     let exe = std::env::current_exe()?;
-    let child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command
         .args([
             "serve",
             "--addr",
-            &format!("127.0.0.1:{port}"),
+            &base,
             "--feed",
             "off",
             "--outbox",
@@ -123,23 +196,48 @@ async fn start_server() -> anyhow::Result<(ServerProcess, String)> {
             "--topic-idle-secs",
             "2",
         ])
+        // The backend is the bench's flag, never one left in the environment.
+        .env_remove("TICKWIRE_REDIS_URL")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .context("starting the server")?;
-    let server = ServerProcess(child);
-    let base = format!("127.0.0.1:{port}");
-    let health = format!("http://{base}/api/ws/health");
-    for _ in 0..100 {
-        if reqwest::get(&health)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok((server, base));
+        .stdout(Stdio::null());
+    if let Some(url) = redis_url {
+        command.args(["--redis-url", url]);
+    }
+    let child = command.spawn().context("starting the server")?;
+    Ok(Instance {
+        process: ServerProcess(child),
+        base,
+    })
+}
+
+/// Waits (10 s at most) until `GET /api/ws/health` says `backend_healthy: true`.
+async fn wait_healthy(http: &reqwest::Client, instance: &mut Instance) -> anyhow::Result<()> {
+    let base = &instance.base;
+    let url = format!("http://{base}/api/ws/health");
+    let mut answered = None;
+    for _ in 0..200 {
+        if let Some(status) = instance.process.0.try_wait()? {
+            bail!("the server on {base} exited ({status}) before it became healthy");
+        }
+        if let Ok(response) = http.get(&url).send().await {
+            let health: Option<serde_json::Value> = response.json().await.ok();
+            if health
+                .as_ref()
+                .is_some_and(|h| h["backend_healthy"] == true)
+            {
+                return Ok(());
+            }
+            answered = health;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("the server did not become healthy on {base}")
+    match answered {
+        Some(health) => bail!(
+            "the server on {base} answers, but its {} backend was not healthy within 10 s",
+            health["backend"].as_str().unwrap_or("unknown")
+        ),
+        None => bail!("the server on {base} did not answer its health check within 10 s"),
+    }
 }
 
 async fn idle(server: &ServerProcess, base: &str, n: usize, before_kib: u64) -> anyhow::Result<()> {
@@ -173,22 +271,87 @@ async fn idle(server: &ServerProcess, base: &str, n: usize, before_kib: u64) -> 
     Ok(())
 }
 
+/// What one subscriber received: the latency of each message, and when it had all.
+struct Received {
+    /// The instance it was connected to.
+    instance: usize,
+    latencies_us: Vec<u64>,
+    done: Duration,
+}
+
+/// The subscribers' reads, each checking its seqs are contiguous.
+type Subscribers = Vec<JoinHandle<anyhow::Result<Received>>>;
+
 async fn burst(
-    server: &ServerProcess,
-    base: &str,
+    instances: &[Instance],
     http: &reqwest::Client,
     args: &BenchArgs,
-    before_kib: u64,
+    idle_kib: &[u64],
 ) -> anyhow::Result<()> {
-    let n = args.subscribers;
-    let k = args.messages;
+    // A name of its own, so a reused Redis never resumes an earlier run's topic.
+    let id = format!("bench-{}", ulid::Ulid::new());
     let clock = Instant::now();
-    let ready = Arc::new(Barrier::new(n + 1));
-    let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
-        let url = format!("ws://{base}/api/ws/stream/backtest/bench");
+    let ready = Arc::new(Barrier::new(args.subscribers + 1));
+    let subscribers = subscribe(instances, &id, args, clock, ready.clone()).await?;
+    ready.wait().await;
+    let connected_kib = rss_kib(instances)?;
+
+    let start = clock.elapsed();
+    let topic = format!("backtest:{id}");
+    publish(http, &instances[0].base, &topic, args, clock).await?;
+    let publishing = clock.elapsed() - start;
+    let mut received = Vec::with_capacity(subscribers.len());
+    for subscriber in subscribers {
+        let got = subscriber.await??;
+        if got.latencies_us.len() != args.messages {
+            bail!(
+                "a subscriber received {} of {} messages",
+                got.latencies_us.len(),
+                args.messages
+            );
+        }
+        received.push(got);
+    }
+    report(
+        instances,
+        args,
+        &Measured {
+            start,
+            publishing,
+            received,
+            idle_kib: idle_kib.to_vec(),
+            connected_kib,
+        },
+    );
+    Ok(())
+}
+
+/// Each instance's RSS, in instance order.
+fn rss_kib(instances: &[Instance]) -> anyhow::Result<Vec<u64>> {
+    instances.iter().map(|i| i.process.rss_kib()).collect()
+}
+
+/// Connects the subscribers to topic `backtest:{id}`, subscriber `i` to instance
+/// `i mod n`; each reads its first frames, waits at `ready`, then reads `--messages`.
+async fn subscribe(
+    instances: &[Instance],
+    id: &str,
+    args: &BenchArgs,
+    clock: Instant,
+    ready: Arc<Barrier>,
+) -> anyhow::Result<Subscribers> {
+    let k = args.messages;
+    let mut tasks = Vec::with_capacity(args.subscribers);
+    for i in 0..args.subscribers {
+        let instance = i % instances.len();
+        let url = format!(
+            "ws://{}/api/ws/stream/backtest/{id}",
+            instances[instance].base
+        );
         let ready = ready.clone();
-        let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+        let (mut socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .with_context(|| format!("subscriber {i} on instance {instance}"))?;
         tasks.push(tokio::spawn(async move {
             // connected, subscribed, snapshot
             for _ in 0..3 {
@@ -205,17 +368,31 @@ async fn burst(
                     continue;
                 };
                 if seq != last_seq + 1 {
-                    return Err(anyhow::anyhow!("gap: seq {seq} after {last_seq}"));
+                    bail!("gap on instance {instance}: seq {seq} after {last_seq}");
                 }
                 last_seq = seq;
                 latencies_us.push((clock.elapsed().as_micros() as u64).saturating_sub(sent_us));
             }
-            Ok((latencies_us, clock.elapsed()))
+            Ok(Received {
+                instance,
+                latencies_us,
+                done: clock.elapsed(),
+            })
         }));
     }
-    ready.wait().await;
-    let connected_kib = server.rss_kib()?;
+    Ok(tasks)
+}
 
+/// Posts `--messages` to `topic` through `base`'s `POST /api/publish`, in batches of
+/// `--batch`, at `--rate` if given; each message carries its send time on `clock`.
+async fn publish(
+    http: &reqwest::Client,
+    base: &str,
+    topic: &str,
+    args: &BenchArgs,
+    clock: Instant,
+) -> anyhow::Result<()> {
+    let k = args.messages;
     let start = clock.elapsed();
     let mut published = 0;
     while published < k {
@@ -227,7 +404,7 @@ async fn burst(
         }
         let now_us = clock.elapsed().as_micros() as u64;
         let messages: Vec<_> = (0..batch)
-            .map(|_| json!({"topic": "backtest:bench", "type": "log", "data": {"level": "info", "message": now_us.to_string(), "target": "bench"}}))
+            .map(|_| json!({"topic": topic, "type": "log", "data": {"level": "info", "message": now_us.to_string(), "target": "bench"}}))
             .collect();
         let response = http
             .post(format!("http://{base}/api/publish"))
@@ -243,43 +420,122 @@ async fn burst(
         }
         published += batch;
     }
-    let mut all = Vec::with_capacity(n * k);
-    let mut last_receive = start;
-    for task in tasks {
-        let (latencies, done) = task.await??;
-        if latencies.len() != k {
-            bail!("a subscriber received {} of {k} messages", latencies.len());
+    Ok(())
+}
+
+/// Deliveries per second and latency percentiles of some subscribers' messages.
+struct Figures {
+    deliveries: usize,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+}
+
+impl Figures {
+    /// Of the messages `received` after `start` (at least one of them has some).
+    fn of<'a>(received: impl Iterator<Item = &'a Received>, start: Duration) -> Self {
+        let mut all = Vec::new();
+        let mut last = start;
+        for r in received {
+            all.extend_from_slice(&r.latencies_us);
+            last = last.max(r.done);
         }
-        all.extend(latencies);
-        last_receive = last_receive.max(done);
+        all.sort_unstable();
+        let pct = |p: f64| {
+            let i = ((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1));
+            all.get(i).map_or(0.0, |&us| us as f64 / 1000.0)
+        };
+        Figures {
+            deliveries: all.len(),
+            per_second: all.len() as f64 / (last - start).as_secs_f64(),
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+            max_ms: pct(1.0),
+        }
     }
-    let seconds = (last_receive - start).as_secs_f64();
-    all.sort_unstable();
-    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)] as f64 / 1000.0;
+
+    fn latency(&self) -> String {
+        format!(
+            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.p50_ms, self.p99_ms, self.max_ms
+        )
+    }
+}
+
+/// What a burst measured.
+struct Measured {
+    /// When publishing started, on the bench's clock.
+    start: Duration,
+    /// How long publishing took (the last batch's answer included).
+    publishing: Duration,
+    received: Vec<Received>,
+    /// Each instance's RSS before the subscribers connected, and once they had.
+    idle_kib: Vec<u64>,
+    connected_kib: Vec<u64>,
+}
+
+/// Prints the run's figures; on Redis, how long publishing took and a line per
+/// instance too.
+fn report(instances: &[Instance], args: &BenchArgs, measured: &Measured) {
+    let Measured {
+        start,
+        publishing,
+        received,
+        idle_kib,
+        connected_kib,
+    } = measured;
+    let (start, n, k) = (*start, args.subscribers, args.messages);
+    let all = Figures::of(received.iter(), start);
+    let last = received.iter().map(|r| r.done).max().unwrap_or(start);
     let pace = if args.rate > 0 {
         format!("{} msg/s in batches of {}", args.rate, args.batch)
     } else {
         format!("one burst, batches of {}", args.batch)
     };
+    if args.redis_url.is_some() {
+        println!(
+            "backend:                 redis, {} instance(s); published through instance 0 in {:.3} s",
+            instances.len(),
+            publishing.as_secs_f64()
+        );
+    }
     println!(
         "subscribers × messages:  {n} × {k} = {} deliveries ({pace})",
-        n * k
+        all.deliveries
     );
     println!(
-        "delivered:               {:.0} msg/s over {seconds:.3} s",
-        (n * k) as f64 / seconds
+        "delivered:               {:.0} msg/s over {:.3} s",
+        all.per_second,
+        (last - start).as_secs_f64()
     );
+    println!("publish→receive latency: {}", all.latency());
+    let (idle, connected) = (
+        idle_kib.iter().sum::<u64>(),
+        connected_kib.iter().sum::<u64>(),
+    );
+    let servers = match instances.len() {
+        1 => "server RSS:".to_owned(),
+        m => format!("server RSS ({m} instances together):"),
+    };
     println!(
-        "publish→receive latency: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        pct(0.50),
-        pct(0.99),
-        pct(1.0)
+        "{servers} {idle} KiB idle, {connected} KiB with {n} subscribers ({:.1} KiB per connection)",
+        connected.saturating_sub(idle) as f64 / n as f64
     );
-    println!(
-        "server RSS: {before_kib} KiB idle, {connected_kib} KiB with {n} subscribers ({:.1} KiB per connection)",
-        connected_kib.saturating_sub(before_kib) as f64 / n as f64
-    );
-    Ok(())
+    if args.redis_url.is_some() {
+        for (i, instance) in instances.iter().enumerate() {
+            let mine = Figures::of(received.iter().filter(|r| r.instance == i), start);
+            println!(
+                "instance {i} ({}): {} subscribers, {:.0} msg/s, {}, RSS {} → {} KiB",
+                instance.base,
+                received.iter().filter(|r| r.instance == i).count(),
+                mine.per_second,
+                mine.latency(),
+                idle_kib[i],
+                connected_kib[i]
+            );
+        }
+    }
 }
 
 /// Sockets the random-topic subscribes are spread over.

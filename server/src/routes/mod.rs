@@ -18,7 +18,7 @@ mod ws;
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
 pub use origin::Origins;
-pub use publish::{parse_body as parse_publish_body, Publishable};
+pub use publish::{parse_body as parse_publish_body, Publishable, MAX_BATCH as MAX_PUBLISH_BATCH};
 pub use ws::Slots;
 
 use app::{shell, App};
