@@ -31,7 +31,7 @@ redis_counters() {
 
 # redis_cost BEFORE AFTER MESSAGES: Redis's work between two redis_counters per
 # published message, as four tab-separated fields: CPU µs, commands, the commands by
-# name, and the µs one EVALSHA took.
+# name, and the µs the scripts (EVALSHA) took per message.
 redis_cost() {
     awk -F'[:,=]' -v messages="$3" '
         /^cmdstat_/ {
@@ -49,7 +49,7 @@ redis_cost() {
                 total += per
                 if (per >= 0.005) names = names sprintf("%s%s %.2f", names == "" ? "" : ", ", order[i], per)
             }
-            evalsha = calls["evalsha"] ? usec["evalsha"] / calls["evalsha"] : 0
+            evalsha = usec["evalsha"] / messages
             printf "%.1f µs\t%.2f\t%s\t%.1f µs\n", cpu * 1e6 / messages, total, names, evalsha
         }' "$1" "$2"
 }
@@ -89,7 +89,7 @@ measure() {
     if [[ " $* " == *" --redis-url "* ]]; then
         IFS=$'\t' read -r cpu commands names evalsha < <(redis_cost "$dir/before" "$dir/after" "$messages")
         published=$(sed -n 's/.*published through instance 0 in \(.*\)$/\1/p' "$out")
-        details+=("- $setup, $n subscribers, $pace: published in $published; $names (EVALSHA $evalsha per call)"
+        details+=("- $setup, $n subscribers, $pace: published in $published; $names (the scripts: $evalsha per message)"
             "$(sed -n 's/^instance /  - instance /p' "$out")")
     else
         cpu=—
@@ -137,6 +137,6 @@ printf '%s\n' "${details[@]}" | sed '/^$/d'
 echo
 echo "Redis's own cost, one subscriber per instance, $(grouped $((messages * 10))) messages in one burst through instance 0:"
 echo
-echo "| setup | published msg/s | Redis CPU per message | EVALSHA | Redis commands per message |"
+echo "| setup | published msg/s | Redis CPU per message | of which the script | Redis commands per message |"
 echo "| --- | --- | --- | --- | --- |"
 printf '%s\n' "${alone[@]}"
