@@ -27,7 +27,7 @@ use super::super::owners::{Command, Owners};
 use super::super::topics::Topics;
 use super::super::{HubError, Unavailable};
 use super::scripts::EVENTS;
-use super::Store;
+use super::store::Store;
 
 /// How often the listener checks its subscription with a probe.
 pub const PROBE_EVERY: Duration = Duration::from_secs(2);
