@@ -399,7 +399,13 @@ async fn control_actions_reach_the_topic_owner() {
     still_open(&mut socket, 1).await;
     let mut got = vec![];
     for _ in 0..3 {
-        got.push(ownership.commands.recv().await.expect("a command"));
+        let command = tokio::time::timeout(FRAME_TIMEOUT, ownership.commands.recv());
+        got.push(
+            command
+                .await
+                .expect("a command in time")
+                .expect("a command"),
+        );
     }
     assert_eq!(got, [Command::Pause, Command::Resume, Command::Cancel]);
     running.shutdown.cancel();
