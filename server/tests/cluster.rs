@@ -552,16 +552,21 @@ async fn a_run_belongs_to_its_owner_on_every_instance() {
         403
     );
 
-    // Its owner controls it from the other instance.
+    // Its owner controls it from the other instance: resumed there, it runs to its end.
+    let resume = "/api/backtests/alices/resume";
     assert_eq!(
-        call(&b, Method::POST, control, Some(&alice), None).await.0,
+        call(&b, Method::POST, resume, Some(&alice), None).await.0,
         202
     );
-    eventually("the run ends cancelled", || async {
+    eventually("the run completes", || async {
         let state = call(&b, Method::GET, path, Some(&alice), None).await.1;
-        (state["state"]["data"]["status"] == "cancelled").then_some(())
+        (state["state"]["data"]["status"] == "complete").then_some(())
     })
     .await;
+    assert_eq!(
+        call(&b, Method::POST, control, Some(&alice), None).await.0,
+        409
+    );
 }
 
 #[tokio::test]

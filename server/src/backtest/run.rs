@@ -38,8 +38,15 @@ pub fn spawn(context: &RunContext, plan: Plan, on_end: impl FnOnce() + Send + 's
     let hub = context.hub.clone();
     context.tasks.spawn(async move {
         let mut run = StreamingRun::new(hub, Arc::new(plan), control.clone());
+        let mut resumed = None;
         loop {
-            let paused = match tokio::task::spawn_blocking(move || run.advance()).await {
+            // On a blocking thread: the stretch, and before it what a resume publishes
+            // (on Redis, publishing from the engine's side waits for the round trip).
+            let stretch = tokio::task::spawn_blocking(move || match resumed {
+                Some(wanted) => StreamingRun::after_pause(run, wanted).advance(),
+                None => run.advance(),
+            });
+            let paused = match stretch.await {
                 Ok(Stretch::Paused(paused)) => paused,
                 Ok(Stretch::Ended(_)) => break,
                 Err(e) => {
@@ -48,7 +55,8 @@ pub fn spawn(context: &RunContext, plan: Plan, on_end: impl FnOnce() + Send + 's
                 }
             };
             // Paused: no thread is held while waiting.
-            run = paused.after_pause(control.unpaused().await);
+            resumed = Some(control.unpaused().await);
+            run = *paused;
         }
         forward.abort();
         on_end();
