@@ -32,6 +32,13 @@ pub enum RequestError {
     Finished { kind: &'static str, id: String },
 }
 
+/// Redis away: the same refusal as [`RequestError::Hub`].
+impl From<crate::hub::Unavailable> for RequestError {
+    fn from(e: crate::hub::Unavailable) -> Self {
+        RequestError::Hub(e.into())
+    }
+}
+
 /// `problem` with `field`, as a refusal.
 pub fn invalid(field: &'static str, problem: impl std::fmt::Display) -> RequestError {
     FieldError::new(field, problem).into()

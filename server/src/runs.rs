@@ -95,14 +95,10 @@ impl<T: Run + Send + 'static> RunBook<T> {
         value: T,
         hub: &Hub,
     ) -> Result<(), RequestError> {
-        let taken = hub.last_seq(&topic).await.map_err(HubError::from)? > 0;
+        let taken = hub.last_seq(&topic).await? > 0;
         self.check_room(id, taken, hub)?;
         let record = self.record(caller.owner().as_deref(), &value, None, hub)?;
-        if !hub
-            .claim_run(self.kind, id, record)
-            .await
-            .map_err(HubError::from)?
-        {
+        if !hub.claim_run(self.kind, id, record).await? {
             return Err(self.exists(id));
         }
         {
@@ -241,11 +237,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
             Err(RequestError::NotFound { .. }) => {}
             here => return here,
         }
-        let Some(record) = hub
-            .run_elsewhere(self.kind, id)
-            .await
-            .map_err(HubError::from)?
-        else {
+        let Some(record) = hub.run_elsewhere(self.kind, id).await? else {
             return Err(self.not_found(id));
         };
         if !caller.may_reach(record.owner.as_deref()) {

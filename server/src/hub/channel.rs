@@ -97,13 +97,8 @@ impl Channel {
 
     /// A replica of what the backend holds.
     pub(super) fn replica(topic: Topic, history_limit: usize, loaded: Loaded) -> Self {
-        let channel = Self::with_epoch(topic, loaded.epoch, history_limit);
-        {
-            let mut inner = channel.lock();
-            inner.last_seq = loaded.last_seq;
-            inner.state = loaded.state;
-            inner.history = channel.retained_tail(loaded.retained);
-        }
+        let channel = Self::with_epoch(topic, loaded.epoch.clone(), history_limit);
+        channel.start_from(&mut channel.lock(), loaded);
         channel
     }
 
@@ -137,12 +132,8 @@ impl Channel {
     /// Whether nobody has subscribed to or published on it for `idle` (and it is not
     /// kept): it may be dropped.
     pub(super) fn is_idle(&self, idle: Duration) -> bool {
-        if self.kept.load(Ordering::Relaxed) {
-            return false;
-        }
-        let mut inner = self.lock();
-        inner.subscribers.retain(Outbox::is_open);
-        inner.subscribers.is_empty() && inner.last_active.elapsed() >= idle
+        // A subscribe between the two looks makes it active again: not idle either way.
+        !self.is_followed() && self.lock().last_active.elapsed() >= idle
     }
 
     /// Whether someone still follows it here (a subscriber, or a run that keeps it):
@@ -228,10 +219,7 @@ impl Channel {
             return;
         };
         tracing::warn!(topic = %self.topic, ?reason, from = %inner.epoch, to = %loaded.epoch, "replica starts over");
-        inner.epoch = loaded.epoch;
-        inner.last_seq = loaded.last_seq;
-        inner.state = loaded.state;
-        inner.history = self.retained_tail(loaded.retained);
+        self.start_from(&mut inner, loaded);
         let snapshot = self.snapshot_of(&inner);
         inner.subscribers.retain(|outbox| {
             outbox.push_control(Control::Resync {
@@ -241,17 +229,22 @@ impl Channel {
         });
     }
 
-    /// The last `history_limit` of `retained`, as history.
-    fn retained_tail(&self, retained: Vec<(Arc<Envelope>, Frame)>) -> VecDeque<Retained> {
-        let skip = retained.len().saturating_sub(self.history_limit);
-        retained
+    /// Takes `loaded` as the replica's whole content: epoch, last seq, state, and the
+    /// last `history_limit` retained messages as history.
+    fn start_from(&self, inner: &mut Inner, loaded: Loaded) {
+        let skip = loaded.retained.len().saturating_sub(self.history_limit);
+        inner.epoch = loaded.epoch;
+        inner.last_seq = loaded.last_seq;
+        inner.state = loaded.state;
+        inner.history = loaded
+            .retained
             .into_iter()
             .skip(skip)
             .map(|(envelope, frame)| Retained {
                 seq: envelope.seq,
                 frame,
             })
-            .collect()
+            .collect();
     }
 
     /// Appends the next message: history, state, and every subscriber's outbox.

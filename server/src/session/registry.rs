@@ -227,7 +227,7 @@ impl Sessions {
                 .unwrap_or(false);
         hub.unsubscribe(&topic, &outbox);
         if !stopped {
-            return Err(HubError::Unavailable(Unavailable).into());
+            return Err(Unavailable.into());
         }
         Ok(SessionInfo {
             running: false,

@@ -17,9 +17,10 @@ use tokio_util::sync::CancellationToken;
 
 /// The longest a call to Redis may take before the caller hears "redis unavailable".
 pub const CALL_TIMEOUT: Duration = Duration::from_millis(1500);
-/// Reconnect backoff: from the first delay, doubling up to the cap.
-const BACKOFF_FIRST: Duration = Duration::from_millis(100);
-const BACKOFF_CAP: Duration = Duration::from_secs(2);
+/// Reconnect backoff (this link's, and the listener's pub/sub connection's): from the
+/// first delay, doubling up to the cap.
+pub const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+pub const BACKOFF_CAP: Duration = Duration::from_secs(2);
 
 /// What a connection learnt about the server at its start.
 #[derive(Clone, Debug)]

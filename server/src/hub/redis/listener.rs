@@ -26,6 +26,7 @@ use super::super::outbox::Frame;
 use super::super::owners::{Command, Owners};
 use super::super::topics::Topics;
 use super::super::{HubError, Unavailable};
+use super::link::{CallError, Link, BACKOFF_CAP, BACKOFF_FIRST};
 use super::scripts::EVENTS;
 use super::store::Store;
 
@@ -39,6 +40,18 @@ const DROP: &str = "drop ";
 const PROBE: &str = "probe ";
 const COMMAND: &str = "command ";
 
+/// Publishes a notice on the events channel, for every instance's listener.
+pub async fn notify(link: &Link, notice: &str) -> Result<(), CallError> {
+    link.call(async |conn, _| {
+        redis::cmd("PUBLISH")
+            .arg(EVENTS)
+            .arg(notice)
+            .query_async::<()>(conn)
+            .await
+    })
+    .await
+}
+
 /// Asks whichever instance owns `topic` to apply `command`.
 pub fn command_notice(topic: &Topic, command: Command) -> String {
     format!("{COMMAND}{} {topic}", command.as_ref())
@@ -49,14 +62,12 @@ pub fn drop_notice(instance: &str, topic: &Topic) -> String {
     format!("{DROP}{instance} {topic}")
 }
 
-/// What the hub asks of the listener.
-pub enum Request {
-    /// This instance's replica of `topic`, loaded (or created, with `create`).
-    Load {
-        topic: Topic,
-        create: bool,
-        reply: oneshot::Sender<Result<Option<Arc<Channel>>, HubError>>,
-    },
+/// What the hub asks of the listener: this instance's replica of `topic`, loaded (or
+/// created, with `create`).
+pub struct Load {
+    pub topic: Topic,
+    pub create: bool,
+    pub reply: oneshot::Sender<Result<Option<Arc<Channel>>, HubError>>,
 }
 
 pub struct Listener {
@@ -65,7 +76,7 @@ pub struct Listener {
     topics: Arc<Topics>,
     /// What runs here, for commands sent from other instances.
     owners: Owners,
-    requests: mpsc::Receiver<Request>,
+    requests: mpsc::Receiver<Load>,
     listening: Arc<AtomicBool>,
     /// This instance, in notices.
     instance: Arc<str>,
@@ -86,7 +97,7 @@ impl Listener {
         store: Store,
         topics: Arc<Topics>,
         owners: Owners,
-        requests: mpsc::Receiver<Request>,
+        requests: mpsc::Receiver<Load>,
         listening: Arc<AtomicBool>,
     ) -> Self {
         Listener {
@@ -107,7 +118,7 @@ impl Listener {
     }
 
     async fn run(mut self, shutdown: CancellationToken) {
-        let mut delay = Duration::from_millis(100);
+        let mut delay = BACKOFF_FIRST;
         loop {
             self.listening.store(false, Ordering::Relaxed);
             let events = tokio::select! {
@@ -125,14 +136,16 @@ impl Listener {
                         tokio::select! {
                             _ = shutdown.cancelled() => return,
                             _ = &mut wait => break,
-                            Some(request) = self.requests.recv() => refuse(request),
+                            Some(load) = self.requests.recv() => {
+                                let _ = load.reply.send(Err(Unavailable.into()));
+                            }
                         }
                     }
-                    delay = (delay * 2).min(Duration::from_secs(2));
+                    delay = (delay * 2).min(BACKOFF_CAP);
                     continue;
                 }
             };
-            delay = Duration::from_millis(100);
+            delay = BACKOFF_FIRST;
             self.listening.store(true, Ordering::Relaxed);
             tracing::info!("listening to redis events");
             self.catch_up_all().await;
@@ -178,7 +191,9 @@ impl Listener {
                         Err(_) => tracing::warn!("a redis event is not UTF-8"),
                     }
                 }
-                Some(request) = self.requests.recv() => self.on_request(request).await,
+                Some(Load { topic, create, reply }) = self.requests.recv() => {
+                    let _ = reply.send(self.load(&topic, create).await);
+                }
                 _ = probes.tick() => {
                     if let Some(probe) = &pending {
                         if probe.sent.elapsed() >= PROBE_TIMEOUT {
@@ -191,13 +206,7 @@ impl Listener {
                     }
                     next_probe += 1;
                     let text = self.probe_text(next_probe);
-                    let sent = self
-                        .store
-                        .link
-                        .call(async |conn, _| {
-                            redis::cmd("PUBLISH").arg(EVENTS).arg(&text).query_async::<()>(conn).await
-                        })
-                        .await;
+                    let sent = notify(&self.store.link, &text).await;
                     // Unsent (Redis away): the connection's own end will show.
                     if sent.is_ok() {
                         pending = Some(Probe { id: next_probe, sent: Instant::now() });
@@ -271,18 +280,6 @@ impl Listener {
         }
     }
 
-    async fn on_request(&mut self, request: Request) {
-        match request {
-            Request::Load {
-                topic,
-                create,
-                reply,
-            } => {
-                let _ = reply.send(self.load(&topic, create).await);
-            }
-        }
-    }
-
     async fn load(&self, topic: &Topic, create: bool) -> Result<Option<Arc<Channel>>, HubError> {
         if let Some(channel) = self.topics.get(topic) {
             return Ok(Some(channel));
@@ -313,14 +310,6 @@ impl Listener {
                 self.behind = true;
                 return;
             }
-        }
-    }
-}
-
-fn refuse(request: Request) {
-    match request {
-        Request::Load { reply, .. } => {
-            let _ = reply.send(Err(Unavailable.into()));
         }
     }
 }

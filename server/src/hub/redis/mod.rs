@@ -36,7 +36,7 @@ use super::owners::{Command, Owners};
 use super::topics::Topics;
 use super::{HubError, PublishError, Unavailable};
 use link::{CallError, Link};
-use listener::{Listener, Request};
+use listener::{Listener, Load};
 use scripts::Scripts;
 use store::{durable, new_epoch, ttl_ms, Store};
 
@@ -47,7 +47,7 @@ const PENDING_LOADS: usize = 1024;
 pub(super) struct RedisBackend {
     link: Link,
     scripts: Arc<Scripts>,
-    requests: mpsc::Sender<Request>,
+    requests: mpsc::Sender<Load>,
     listening: Arc<AtomicBool>,
     topics: Arc<Topics>,
     /// Names this process in leases and notices.
@@ -120,7 +120,7 @@ impl RedisBackend {
             return Ok(Some(channel));
         }
         let (reply, answer) = oneshot::channel();
-        let request = Request::Load {
+        let request = Load {
             topic: topic.clone(),
             create,
             reply,
@@ -220,15 +220,7 @@ impl RedisBackend {
 
     /// Hands `command` to whichever instance runs what owns `topic`.
     pub async fn command(&self, topic: &Topic, command: Command) -> Result<(), Unavailable> {
-        let notice = listener::command_notice(topic, command);
-        self.link
-            .call(async |conn, _| {
-                redis::cmd("PUBLISH")
-                    .arg(scripts::EVENTS)
-                    .arg(&notice)
-                    .query_async::<()>(conn)
-                    .await
-            })
+        listener::notify(&self.link, &listener::command_notice(topic, command))
             .await
             .map_err(|_| Unavailable)
     }
