@@ -30,6 +30,13 @@ pub enum RequestError {
     /// It exists but has finished, so it takes no more commands (409).
     #[error("{kind} `{id}` is no longer running")]
     Finished { kind: &'static str, id: String },
+    /// It runs, but cannot take this request now, for the reason given (409).
+    #[error("{kind} `{id}` {why}")]
+    NotNow {
+        kind: &'static str,
+        id: String,
+        why: String,
+    },
 }
 
 /// Redis away: the same refusal as [`RequestError::Hub`].

@@ -135,6 +135,7 @@ async fn tokenless_forged_expired_and_other_algorithm_tokens_are_refused() {
         (reqwest::Method::GET, "/api/sessions/x"),
         (reqwest::Method::DELETE, "/api/sessions/x"),
         (reqwest::Method::POST, "/api/backtests/x/cancel"),
+        (reqwest::Method::POST, "/api/sessions/x/decision"),
     ];
     for (token, expected) in cases {
         for (method, path) in &endpoints {
@@ -287,8 +288,8 @@ async fn another_users_run_is_refused_over_rest_and_the_socket_and_nothing_chang
     .await;
     assert_eq!(status, 202);
 
-    // Sessions too: Bob can neither see nor stop Alice's.
-    let session = json!({"id": "alices-s", "symbol": "BTC-USD", "strategy": "buy_and_hold"});
+    // Sessions too: Bob can neither see nor stop Alice's, nor decide for her agent.
+    let session = json!({"id": "alices-s", "symbol": "BTC-USD", "strategy": "external"});
     assert_eq!(
         post_as(&running, "/api/sessions", &alice, session).await.0,
         201
@@ -303,6 +304,26 @@ async fn another_users_run_is_refused_over_rest_and_the_socket_and_nothing_chang
     )
     .await;
     assert_eq!(status, 403);
+    for (path, body) in [
+        (
+            "/api/sessions/alices-s/thinking",
+            json!({"chunk": "mine now"}),
+        ),
+        (
+            "/api/sessions/alices-s/decision",
+            json!({"action": "sell", "reasoning": "mine now"}),
+        ),
+    ] {
+        let (status, reply) = call(
+            &running,
+            reqwest::Method::POST,
+            path,
+            Some(&bob),
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 403, "{path}: {reply}");
+    }
     let (_, state) = get_as(&running, "/api/sessions/alices-s", &alice).await;
     assert_eq!(state["running"], true, "{state}");
     running.shutdown.cancel();

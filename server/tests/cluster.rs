@@ -507,6 +507,39 @@ async fn a_session_started_on_one_instance_is_listed_everywhere_and_stopped_thro
     .await;
 }
 
+#[tokio::test]
+async fn an_agent_drives_a_session_through_an_instance_that_does_not_run_it() {
+    let redis = Redis::start(Persistence::None).await;
+    let btc = |a: &mut ServeArgs| a.symbols = vec!["BTC-USD".parse().unwrap()];
+    let (a, b) = (
+        instance_with(&redis, btc).await,
+        instance_with(&redis, btc).await,
+    );
+    let body =
+        json!({"id": "agent", "symbol": "BTC-USD", "strategy": "external", "cash": 1_000_000.0});
+    let (status, started) = post_json(&a, "/api/sessions", &body).await;
+    assert_eq!(status, 201, "{started}");
+    eventually("a closed bar reaches the other instance", || async {
+        let state = get_json(&b, "/api/sessions/agent").await;
+        (state["state"]["data"]["candles"].as_array()?.iter()).find(|c| c["closed"] == true)?;
+        Some(())
+    })
+    .await;
+    let decision = json!({"action": "buy", "reasoning": "from afar"});
+    let (status, taken) = post_json(&b, "/api/sessions/agent/decision", &decision).await;
+    assert_eq!(status, 202, "{taken}");
+    eventually("the instance running it fills the decision", || async {
+        let state = get_json(&a, "/api/sessions/agent").await;
+        let data = &state["state"]["data"];
+        let decided = data["decisions"]
+            .as_array()?
+            .iter()
+            .any(|d| d["reasoning"] == "from afar");
+        (decided && data["open_positions"].as_array()?.len() == 1).then_some(())
+    })
+    .await;
+}
+
 const SECRET: &str = "cluster-secret";
 
 fn token(sub: &str) -> String {

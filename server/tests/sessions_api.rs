@@ -336,3 +336,138 @@ async fn bad_session_requests_are_refused_naming_the_field() {
     assert_eq!(response.status(), 404);
     running.shutdown.cancel();
 }
+
+/// A buy decision for session `id` is refused with 409 for the reason `expected`.
+async fn assert_refused_now(running: &server::serve::Running, id: &str, expected: &str) {
+    let path = format!("/api/sessions/{id}/decision");
+    let (status, reply) = post_json(running, &path, &json!({"action": "buy"})).await;
+    assert_eq!(status, 409, "{reply}");
+    let error = reply["error"].as_str().unwrap();
+    assert!(error.contains(expected), "{reply}");
+}
+
+#[tokio::test]
+async fn an_outside_agent_thinks_and_decides_and_the_server_fills_its_decision() {
+    let running = server(|a| a.symbols = vec!["BTC-USD".parse().unwrap()]).await;
+    let (status, info) = post(
+        &running,
+        json!({"id": "agent-1", "symbol": "BTC-USD", "strategy": "external", "cash": 1_000_000.0}),
+    )
+    .await;
+    assert_eq!(status, 201, "{info}");
+    assert_eq!(info["strategy"], "external");
+    let mut follower =
+        Follower::new(connect(&running, "/api/ws/stream/session/agent-1?since=0&epoch=x").await)
+            .await;
+    let bar = follower.until("candle").await;
+    assert_eq!(
+        bar["data"]["closed"], true,
+        "the agent is shown each closed bar"
+    );
+
+    let (status, taken) = post_json(
+        &running,
+        "/api/sessions/agent-1/thinking",
+        &json!({"chunk": "Momentum is up."}),
+    )
+    .await;
+    assert_eq!(status, 202, "{taken}");
+    let (status, taken) = post_json(
+        &running,
+        "/api/sessions/agent-1/decision",
+        &json!({"action": "buy", "reasoning": "Momentum is up: buy.", "confidence": 0.9}),
+    )
+    .await;
+    assert_eq!(status, 202, "{taken}");
+    let decided_bar = taken["bar_time"].clone();
+    let thinking = follower.until("thinking").await;
+    assert_eq!(thinking["data"]["chunk"], "Momentum is up.");
+    // A bar the agent let pass before its decision arrived is a hold: find the buy.
+    let decision = loop {
+        let decision = follower.until("decision").await;
+        if decision["data"]["action"] != "hold" {
+            break decision;
+        }
+        assert_eq!(
+            decision["data"]["reasoning"],
+            server::session::paper::NO_DECISION
+        );
+    };
+    assert_eq!(decision["data"]["action"], "buy", "{decision}");
+    assert_eq!(decision["data"]["confidence"], 0.9);
+    assert_eq!(decision["data"]["reasoning"], "Momentum is up: buy.");
+    let opened = follower.until("position_opened").await;
+    assert_eq!(opened["data"]["side"], "long");
+    follower.until("stats_update").await;
+    assert_eq!(follower.session().stats.as_ref().unwrap().trades, 0);
+    assert_eq!(follower.session().open_positions.len(), 1);
+
+    // One decision per bar: again on the same bar is refused; once the next bar has
+    // closed, a decision is due again.
+    let (status, reply) = post_json(
+        &running,
+        "/api/sessions/agent-1/decision",
+        &json!({"action": "sell"}),
+    )
+    .await;
+    if status == 409 {
+        assert!(
+            reply["error"]
+                .as_str()
+                .unwrap()
+                .contains("decided on its last bar"),
+            "{reply}"
+        );
+    } else {
+        assert_eq!(status, 202, "{reply}");
+        assert_ne!(reply["bar_time"], decided_bar, "only on a later bar");
+    }
+
+    // Bad bodies name the field; a built-in strategy's session takes no agent.
+    assert_unprocessable(
+        &running,
+        "/api/sessions/agent-1/decision",
+        &[
+            (json!({"action": "panic"}), "unknown variant `panic`"),
+            (
+                json!({"action": "close"}),
+                "`action` must be buy, sell or hold",
+            ),
+            (
+                json!({"action": "buy", "confidence": 1.5}),
+                "`confidence` must be between 0 and 1",
+            ),
+        ],
+    )
+    .await;
+    assert_unprocessable(
+        &running,
+        "/api/sessions/agent-1/thinking",
+        &[(json!({"chunk": " "}), "`chunk` must not be empty")],
+    )
+    .await;
+    post(
+        &running,
+        json!({"id": "rules-1", "symbol": "BTC-USD", "strategy": "buy_and_hold"}),
+    )
+    .await;
+    assert_refused_now(&running, "rules-1", "not by an outside agent").await;
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_agent_cannot_decide_before_a_bar_has_closed() {
+    let running = server(|a| {
+        a.symbols = vec!["BTC-USD".parse().unwrap()];
+        a.interval = "1h".parse().unwrap();
+    })
+    .await;
+    let (status, _) = post(
+        &running,
+        json!({"id": "early", "symbol": "BTC-USD", "strategy": "external"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_refused_now(&running, "early", "no closed bar yet").await;
+    running.shutdown.cancel();
+}

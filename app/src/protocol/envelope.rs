@@ -226,6 +226,9 @@ impl Message {
             }
             Decision(d) => {
                 texts(&[("reasoning", &d.reasoning)])?;
+                if let Some(c) = d.confidence {
+                    within("confidence", c, 0.0, 1.0)?;
+                }
                 positive("price", d.price)
             }
             PositionOpened(p) => {
@@ -477,6 +480,7 @@ mod tests {
                     action: DecisionAction::Buy,
                     reasoning: "cross up".into(),
                     price: 10.0,
+                    confidence: Some(0.7),
                 }),
                 Session,
             ),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::backtest::Side;
 use super::market::{Candle, Interval};
 use super::time::Timestamp;
+use super::validate::{non_empty, texts, within, FieldError};
 
 /// `session_initialized`: the session's set-up, sent once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,6 +48,54 @@ pub struct Decision {
     pub action: DecisionAction,
     pub reasoning: String,
     pub price: f64,
+    /// How sure an outside agent said it was, 0 to 1 (built-in strategies leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f64>,
+}
+
+/// `POST /api/sessions/{id}/thinking`: a chunk of an outside agent's reasoning about the
+/// bar that closed last.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentThinking {
+    pub chunk: String,
+}
+
+impl AgentThinking {
+    /// A chunk must say something, within the size of any message's text.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        texts(&[("chunk", &self.chunk)])?;
+        non_empty("chunk", &self.chunk)
+    }
+}
+
+/// `POST /api/sessions/{id}/decision`: an outside agent's decision for the bar that
+/// closed last (one per bar).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentDecision {
+    pub action: DecisionAction,
+    #[serde(default)]
+    pub reasoning: String,
+    /// 0 to 1.
+    pub confidence: Option<f64>,
+}
+
+impl AgentDecision {
+    /// Buy, sell or hold, with a reasoning of a message's size and a confidence in 0..=1.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        if self.action == DecisionAction::Close {
+            return Err(FieldError::new(
+                "action",
+                "must be buy, sell or hold, got close",
+            ));
+        }
+        texts(&[("reasoning", &self.reasoning)])?;
+        match self.confidence {
+            Some(c) => within("confidence", c, 0.0, 1.0),
+            None => Ok(()),
+        }
+    }
 }
 
 /// `position_opened`.

@@ -40,10 +40,12 @@ impl RunControl {
     /// Applies a client's command. Cancelling is final.
     pub fn apply(&self, command: Command) {
         self.wanted.send_modify(|wanted| {
-            *wanted = match (*wanted, command) {
+            *wanted = match (*wanted, &command) {
                 (Wanted::Cancelled, _) | (_, Command::Cancel | Command::Stop) => Wanted::Cancelled,
                 (_, Command::Pause) => Wanted::Paused,
                 (_, Command::Resume) => Wanted::Running,
+                // An outside agent drives sessions, not backtests.
+                (wanted, Command::Think(_) | Command::Decide(_)) => wanted,
             };
         });
     }

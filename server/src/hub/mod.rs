@@ -360,13 +360,13 @@ impl Hub {
         self.inner.owners.own(topic)
     }
 
-    /// Routes a client's `pause` / `resume` / `cancel` to the topic's owner: here, or
-    /// (on Redis) on whichever instance it runs.
+    /// Routes a client's command (`pause`, an agent's decision, …) to the topic's owner:
+    /// here, or (on Redis) on whichever instance it runs.
     pub async fn command(&self, topic: &Topic, command: Command) -> Result<(), NoOwner> {
-        let local = self.inner.owners.send(topic, command);
+        let local = self.inner.owners.send(topic, command.clone());
         match &self.inner.redis {
             Some(redis) if local.is_err() => redis
-                .command(topic, command)
+                .command(topic, &command)
                 .await
                 .map_err(|_| NoOwner(topic.clone())),
             _ => local,

@@ -4,19 +4,23 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use app::protocol::Topic;
+use app::protocol::{AgentDecision, AgentThinking, Topic};
+use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-/// A control request for whatever runs behind a topic (named as in notices between
-/// instances).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, strum::AsRefStr, strum::EnumString)]
-#[strum(serialize_all = "snake_case")]
+/// A request for whatever runs behind a topic (JSON in notices between instances).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
 pub enum Command {
     Pause,
     Resume,
     Cancel,
     /// End it as its owner asked (a session's `DELETE`): a backtest takes it as cancel.
     Stop,
+    /// An outside agent's reasoning, for a session it drives (others ignore it).
+    Think(AgentThinking),
+    /// An outside agent's decision, for a session it drives (others ignore it).
+    Decide(AgentDecision),
 }
 
 /// Why a command could not be delivered.

@@ -76,9 +76,9 @@ impl From<RequestError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({ "field": f.field }),
             ),
-            RequestError::Exists { id, .. } | RequestError::Finished { id, .. } => {
-                (StatusCode::CONFLICT, json!({ "id": id }))
-            }
+            RequestError::Exists { id, .. }
+            | RequestError::Finished { id, .. }
+            | RequestError::NotNow { id, .. } => (StatusCode::CONFLICT, json!({ "id": id })),
             RequestError::NotFound { id, .. } => (StatusCode::NOT_FOUND, json!({ "id": id })),
             RequestError::Forbidden { id, .. } => (StatusCode::FORBIDDEN, json!({ "id": id })),
             RequestError::TooMany { limit, .. } => {

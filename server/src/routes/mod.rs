@@ -46,6 +46,8 @@ pub fn router(state: AppState) -> Router {
         .route("/backtests/{id}/{action}", post(backtests::control))
         .route("/sessions", post(sessions::start).get(sessions::list))
         .route("/sessions/{id}", get(sessions::get).delete(sessions::stop))
+        .route("/sessions/{id}/thinking", post(sessions::thinking))
+        .route("/sessions/{id}/decision", post(sessions::decision))
         .route("/ws/health", get(health::health))
         .route("/me", get(me::me))
         .route("/market/symbols", get(market::symbols))

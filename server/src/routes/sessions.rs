@@ -1,6 +1,7 @@
-//! Paper-trading session endpoints: start, list, inspect, stop.
+//! Paper-trading session endpoints: start, list, inspect, stop, and an outside agent's
+//! thinking and decisions.
 
-use app::protocol::{Snapshot, Topic, TopicKind};
+use app::protocol::{AgentDecision, AgentThinking, Snapshot, Timestamp, Topic, TopicKind};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -9,6 +10,8 @@ use serde::Serialize;
 use super::json::JsonBody;
 use super::ApiError;
 use crate::auth::Caller;
+use crate::hub::Command;
+use crate::request::RequestError;
 use crate::session::{SessionInfo, SessionRequest};
 use crate::state::AppState;
 
@@ -69,4 +72,52 @@ pub async fn stop(
         info,
         state: state.hub.snapshot(&topic).await?,
     }))
+}
+
+/// What an agent's thinking or decision was taken for.
+#[derive(Serialize)]
+pub struct Taken {
+    session_id: String,
+    /// Open time of the bar the message is about.
+    bar_time: Timestamp,
+}
+
+async fn from_agent(
+    state: &AppState,
+    caller: &Caller,
+    id: String,
+    command: Command,
+) -> Result<(StatusCode, Json<Taken>), ApiError> {
+    let bar_time = state.sessions.from_agent(caller, &id, command).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Taken {
+            session_id: id,
+            bar_time,
+        }),
+    ))
+}
+
+/// `POST /api/sessions/{id}/thinking` → 202: a chunk of an outside agent's reasoning,
+/// published on the session's topic.
+pub async fn thinking(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(thinking): JsonBody<AgentThinking>,
+) -> Result<(StatusCode, Json<Taken>), ApiError> {
+    thinking.validate().map_err(RequestError::from)?;
+    from_agent(&state, &caller, id, Command::Think(thinking)).await
+}
+
+/// `POST /api/sessions/{id}/decision` → 202: an outside agent's decision on the last
+/// closed bar, filled at the next print like a built-in strategy's.
+pub async fn decision(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(decision): JsonBody<AgentDecision>,
+) -> Result<(StatusCode, Json<Taken>), ApiError> {
+    decision.validate().map_err(RequestError::from)?;
+    from_agent(&state, &caller, id, Command::Decide(decision)).await
 }

@@ -5,8 +5,10 @@
 //!
 //! - [`request`]: a request checked into a plan. [`registry`]: the sessions, by id.
 //! - `run`: one session's loop. [`paper`]: its trading logic, free of I/O.
+//! - [`brain`]: who decides, a built-in strategy or an outside agent.
 //! - `market`: the session's subscription to the market feed, resumed on gaps.
 
+pub mod brain;
 mod market;
 pub mod paper;
 pub mod registry;

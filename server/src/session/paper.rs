@@ -1,16 +1,30 @@
 //! A paper-trading session's logic, free of I/O: closed candles in → reasoning and a
-//! decision out; prints in → fills of the pending order (at the first print after the
-//! decision, i.e. the next bar's open, as in backtests), marks, P&L and risk out.
+//! decision out (from a built-in strategy at once, or from an outside agent within the
+//! bar); prints in → fills of the pending order (at the first print after the
+//! decision, as in backtests), marks, P&L and risk out.
 //! Sizing, fills and P&L are the backtest engine's own functions.
 
 use app::protocol::{
-    Candle, Decision, DecisionAction, Message, Order, OrderSide, OrderStatus, Pnl, Position,
-    PositionClosed, PositionOpened, PositionUpdated, Risk, SessionStats, Side, Symbol, Thinking,
-    Timestamp,
+    AgentDecision, Candle, Decision, DecisionAction, Message, Order, OrderSide, OrderStatus, Pnl,
+    Position, PositionClosed, PositionOpened, PositionUpdated, Risk, SessionStats, Side, Symbol,
+    Thinking, Timestamp,
 };
 
+use super::brain::Brain;
 use crate::backtest::engine::{self, ExitReason};
 use crate::backtest::strategy::{rsi, sma, Signal, Strategy, LONG, NONE, SHORT};
+
+/// The reasoning of a bar an outside agent let pass without a decision.
+pub const NO_DECISION: &str = "No decision came from the agent within the bar: hold.";
+
+/// Why an outside agent's message was not taken.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AgentRefusal {
+    #[error("this session is not driven by an outside agent")]
+    NotExternal,
+    #[error("no bar is waiting for a decision: the next one is due when the next bar closes")]
+    NothingToDecide,
+}
 
 /// Closes kept for the indicators.
 const MAX_CLOSES: usize = 2_000;
@@ -30,7 +44,9 @@ pub struct Outputs {
 pub struct PaperSession {
     id: String,
     symbol: Symbol,
-    strategy: Strategy,
+    brain: Brain,
+    /// The bar an outside agent is to decide on (its open time and close).
+    awaiting: Option<(Timestamp, f64)>,
     commission: f64,
     initial_cash: f64,
     cash: f64,
@@ -49,11 +65,12 @@ pub struct PaperSession {
 }
 
 impl PaperSession {
-    pub fn new(id: String, symbol: Symbol, strategy: Strategy, cash: f64, commission: f64) -> Self {
+    pub fn new(id: String, symbol: Symbol, brain: Brain, cash: f64, commission: f64) -> Self {
         PaperSession {
             id,
             symbol,
-            strategy,
+            brain,
+            awaiting: None,
             commission,
             initial_cash: cash,
             cash,
@@ -111,31 +128,39 @@ impl PaperSession {
         }
     }
 
-    /// A closed candle: reason about it and decide. A buy or sell is filled at the next print.
+    /// A closed candle: a built-in strategy reasons about it and decides; an outside
+    /// agent is given the bar to decide on (and a bar it let pass is a hold).
     pub fn on_closed_candle(&mut self, candle: &Candle) -> Outputs {
+        let mut out = Outputs::default();
+        if let Some((bar_time, price)) = self.awaiting.take() {
+            tracing::info!(session = %self.id, bar = %bar_time, "{NO_DECISION}");
+            self.decide(
+                bar_time,
+                price,
+                NONE,
+                NO_DECISION.to_owned(),
+                None,
+                &mut out,
+            );
+        }
         self.push_close(candle.close);
         self.bars += 1;
         self.last_price = Some(candle.close);
-        let signal = match self.strategy {
+        let strategy = match &self.brain {
+            Brain::External => {
+                self.awaiting = Some((candle.open_time, candle.close));
+                out.session.push(Message::StatsUpdate(self.stats()));
+                return out;
+            }
+            Brain::Rules(strategy) => strategy.clone(),
+        };
+        let signal = match strategy {
             // Long from the session's first bar on, whatever the warm-up closes were.
             Strategy::BuyAndHold => LONG,
-            _ => self
-                .strategy
-                .signals(&self.closes)
-                .last()
-                .copied()
-                .flatten(),
+            _ => strategy.signals(&self.closes).last().copied().flatten(),
         };
         let held: Signal = self.position.as_ref().map(|p| p.side);
-        let chunks = self.reasoning(candle.close, signal, held);
-        // A signal for the side already held changes nothing.
-        let act = signal.filter(|&side| held != Some(side));
-        let action = match act {
-            Some(Side::Long) => DecisionAction::Buy,
-            Some(Side::Short) => DecisionAction::Sell,
-            None => DecisionAction::Hold,
-        };
-        let mut out = Outputs::default();
+        let chunks = self.reasoning(&strategy, candle.close, signal, held);
         let bar_time = candle.open_time;
         out.session.extend(chunks.iter().map(|chunk| {
             Message::Thinking(Thinking {
@@ -143,36 +168,105 @@ impl PaperSession {
                 chunk: chunk.clone(),
             })
         }));
-        out.session.push(Message::Decision(Decision {
+        self.decide(
             bar_time,
-            action,
-            reasoning: chunks.join(" "),
-            price: candle.close,
-        }));
-        if let Some(side) = act {
-            let order_id = format!("{}-{}", self.id, self.next_order);
-            self.next_order += 1;
-            let estimate = (self.equity() / (candle.close * (1.0 + self.commission)))
-                .floor()
-                .max(1.0);
-            out.trading.push(self.order(
-                &order_id,
-                side,
-                estimate,
-                OrderStatus::Submitted,
-                candle.close,
-            ));
-            self.pending = Some((side, order_id));
-        }
+            candle.close,
+            signal,
+            chunks.join(" "),
+            None,
+            &mut out,
+        );
         // Equity marked at the close, once a bar (fills and stops send their own).
         out.session.push(Message::StatsUpdate(self.stats()));
         out
     }
 
-    fn reasoning(&self, close: f64, signal: Signal, held: Signal) -> Vec<String> {
+    /// A chunk of an outside agent's reasoning about the bar it is to decide on.
+    pub fn on_agent_thinking(&self, chunk: String) -> Result<Outputs, AgentRefusal> {
+        let (bar_time, _) = self.awaited()?;
+        Ok(Outputs {
+            session: vec![Message::Thinking(Thinking { bar_time, chunk })],
+            trading: Vec::new(),
+        })
+    }
+
+    /// An outside agent's decision on the bar it was given: filled at the next print,
+    /// like a built-in strategy's.
+    pub fn on_agent_decision(&mut self, decision: AgentDecision) -> Result<Outputs, AgentRefusal> {
+        let (bar_time, price) = self.awaited()?;
+        self.awaiting = None;
+        let signal = match decision.action {
+            DecisionAction::Buy => LONG,
+            DecisionAction::Sell => SHORT,
+            DecisionAction::Hold | DecisionAction::Close => NONE,
+        };
+        let mut out = Outputs::default();
+        self.decide(
+            bar_time,
+            price,
+            signal,
+            decision.reasoning,
+            decision.confidence,
+            &mut out,
+        );
+        Ok(out)
+    }
+
+    fn awaited(&self) -> Result<(Timestamp, f64), AgentRefusal> {
+        match (&self.brain, self.awaiting) {
+            (Brain::Rules(_), _) => Err(AgentRefusal::NotExternal),
+            (Brain::External, None) => Err(AgentRefusal::NothingToDecide),
+            (Brain::External, Some(bar)) => Ok(bar),
+        }
+    }
+
+    /// Publishes the decision for a bar and submits its order, if it changes the
+    /// position: a signal for the side already held changes nothing.
+    fn decide(
+        &mut self,
+        bar_time: Timestamp,
+        price: f64,
+        signal: Signal,
+        reasoning: String,
+        confidence: Option<f64>,
+        out: &mut Outputs,
+    ) {
+        let held: Signal = self.position.as_ref().map(|p| p.side);
+        let act = signal.filter(|&side| held != Some(side));
+        let action = match act {
+            Some(Side::Long) => DecisionAction::Buy,
+            Some(Side::Short) => DecisionAction::Sell,
+            None => DecisionAction::Hold,
+        };
+        out.session.push(Message::Decision(Decision {
+            bar_time,
+            action,
+            reasoning,
+            price,
+            confidence,
+        }));
+        if let Some(side) = act {
+            let order_id = format!("{}-{}", self.id, self.next_order);
+            self.next_order += 1;
+            let estimate = (self.equity() / (price * (1.0 + self.commission)))
+                .floor()
+                .max(1.0);
+            out.trading
+                .push(self.order(&order_id, side, estimate, OrderStatus::Submitted, price));
+            self.pending = Some((side, order_id));
+        }
+    }
+
+    fn reasoning(
+        &self,
+        strategy: &Strategy,
+        close: f64,
+        signal: Signal,
+        held: Signal,
+    ) -> Vec<String> {
         let n = self.closes.len();
         let mut chunks = vec![format!("Bar {} closed at {close:.5}.", self.bars)];
-        match self.strategy {
+        match *strategy {
             Strategy::SmaCross { fast, slow } => {
                 if n > slow {
                     let (f, s) = (
@@ -422,7 +516,7 @@ mod tests {
         let mut s = PaperSession::new(
             "s1".into(),
             Symbol::parse("X").unwrap(),
-            strategy,
+            Brain::Rules(strategy),
             1000.0,
             0.0,
         );
@@ -475,7 +569,7 @@ mod tests {
         let mut s = PaperSession::new(
             "s3".into(),
             Symbol::parse("X").unwrap(),
-            Strategy::BuyAndHold,
+            Brain::Rules(Strategy::BuyAndHold),
             1000.0,
             0.0,
         );
@@ -500,7 +594,7 @@ mod tests {
         let mut s = PaperSession::new(
             "s2".into(),
             Symbol::parse("X").unwrap(),
-            Strategy::SmaCross { fast: 2, slow: 3 },
+            Brain::Rules(Strategy::SmaCross { fast: 2, slow: 3 }),
             1000.0,
             0.0,
         );
@@ -519,5 +613,77 @@ mod tests {
             .on_price(10.0, Timestamp::from_unix_ms(0))
             .session
             .is_empty());
+    }
+
+    #[test]
+    fn an_agent_decides_on_the_last_closed_bar_and_a_bar_it_lets_pass_is_a_hold() {
+        let mut s = PaperSession::new(
+            "s4".into(),
+            Symbol::parse("X").unwrap(),
+            Brain::External,
+            1000.0,
+            0.0,
+        );
+        assert_eq!(
+            s.on_agent_thinking("too early".into()),
+            Err(AgentRefusal::NothingToDecide)
+        );
+        let out = s.on_closed_candle(&candle(0, 10.0));
+        assert_eq!(
+            types(&out.session),
+            ["stats_update"],
+            "the agent decides, not the server"
+        );
+        let out = s.on_agent_thinking("Looks cheap.".into()).unwrap();
+        assert!(
+            matches!(&out.session[..], [Message::Thinking(t)] if t.bar_time == candle(0, 10.0).open_time)
+        );
+        let decision = AgentDecision {
+            action: DecisionAction::Buy,
+            reasoning: "Looks cheap: buy.".into(),
+            confidence: Some(0.8),
+        };
+        let out = s.on_agent_decision(decision.clone()).unwrap();
+        let [Message::Decision(d)] = &out.session[..] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            (d.action, d.price, d.confidence, d.reasoning.as_str()),
+            (DecisionAction::Buy, 10.0, Some(0.8), "Looks cheap: buy.")
+        );
+        assert_eq!(
+            s.on_agent_decision(decision),
+            Err(AgentRefusal::NothingToDecide),
+            "one decision per bar"
+        );
+        let out = s.on_price(11.0, Timestamp::from_unix_ms(60_000));
+        assert_eq!(types(&out.session), ["position_opened", "stats_update"]);
+
+        s.on_closed_candle(&candle(1, 12.0));
+        let out = s.on_closed_candle(&candle(2, 13.0));
+        let Message::Decision(d) = &out.session[0] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(
+            (d.action, d.bar_time, d.reasoning.as_str()),
+            (DecisionAction::Hold, candle(1, 12.0).open_time, NO_DECISION)
+        );
+        assert!(out.trading.is_empty(), "a hold keeps the long position");
+    }
+
+    #[test]
+    fn a_built_in_strategy_takes_no_agent_messages() {
+        let mut s = PaperSession::new(
+            "s5".into(),
+            Symbol::parse("X").unwrap(),
+            Brain::Rules(Strategy::BuyAndHold),
+            1000.0,
+            0.0,
+        );
+        s.on_closed_candle(&candle(0, 10.0));
+        assert_eq!(
+            s.on_agent_thinking("hm".into()),
+            Err(AgentRefusal::NotExternal)
+        );
     }
 }

@@ -6,12 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::protocol::{
-    Control, Message, SessionCompleted, Snapshot, SnapshotData, SymbolInfo, Topic, TopicKind,
+    Control, Message, SessionCompleted, Snapshot, SnapshotData, SymbolInfo, Timestamp, Topic,
+    TopicKind,
 };
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::brain::EXTERNAL;
 use super::paper::PaperSession;
 use super::request::{plan, SessionRequest};
 use super::run::Runner;
@@ -131,8 +133,8 @@ impl Sessions {
             trading_topic: Topic::trading(&plan.symbol).to_string(),
             stream_url: format!("/api/ws/stream/session/{id}"),
             symbol: plan.symbol.to_string(),
-            strategy: plan.strategy.name().to_owned(),
-            params: plan.strategy.params(),
+            strategy: plan.brain.name().to_owned(),
+            params: plan.brain.params(),
             cash,
             commission,
             running: true,
@@ -151,7 +153,7 @@ impl Sessions {
         let session = PaperSession::new(
             id.clone(),
             plan.symbol.clone(),
-            plan.strategy,
+            plan.brain,
             cash,
             commission,
         );
@@ -178,6 +180,62 @@ impl Sessions {
         let hub = &self.context.hub;
         let _ = self.runs.with(id, hub, |e| e.info.running = false);
         self.runs.finish(id, hub);
+    }
+
+    /// Hands an outside agent's thinking or decision (SPEC section 5) to the session it
+    /// drives, wherever it runs; returns the open time of the bar it is about. Refused
+    /// when the session is not `external`, not running, paused, or has no bar waiting
+    /// for a decision (the topic says: the last closed candle is decided already).
+    pub async fn from_agent(
+        &self,
+        caller: &Caller,
+        id: &str,
+        command: Command,
+    ) -> Result<Timestamp, RequestError> {
+        let info = self.get(caller, id).await?;
+        let not_now = |why: String| RequestError::NotNow {
+            kind: "session",
+            id: id.to_owned(),
+            why,
+        };
+        if info.strategy != EXTERNAL {
+            return Err(not_now(format!(
+                "is driven by `{}`, not by an outside agent (start one with \"strategy\": \"{EXTERNAL}\")",
+                info.strategy
+            )));
+        }
+        let finished = || RequestError::Finished {
+            kind: "session",
+            id: id.to_owned(),
+        };
+        let hub = &self.context.hub;
+        let topic = Topic::new(TopicKind::Session, id).map_err(|e| invalid("id", e))?;
+        let SnapshotData::Session(state) = hub.snapshot(&topic).await?.data else {
+            return Err(finished());
+        };
+        if !info.running || state.completed.is_some() {
+            return Err(finished());
+        }
+        if state.paused {
+            return Err(not_now("is paused: resume it first".to_owned()));
+        }
+        let Some(bar) = state.candles.iter().rev().find(|c| c.closed) else {
+            return Err(not_now(
+                "has seen no closed bar yet: the first decision is due when one closes".to_owned(),
+            ));
+        };
+        if state
+            .decisions
+            .last()
+            .is_some_and(|d| d.bar_time >= bar.open_time)
+        {
+            return Err(not_now(format!(
+                "has decided on its last bar ({}) already: the next decision is due when the next bar closes",
+                bar.open_time
+            )));
+        }
+        hub.command(&topic, command).await.map_err(|_| finished())?;
+        Ok(bar.open_time)
     }
 
     /// Stops a session of `caller`'s (its position is closed at the last price); waits

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use app::protocol::{Interval, Symbol, SymbolInfo, Topic, TopicKind};
 use serde::{Deserialize, Serialize};
 
+use super::brain::Brain;
 use super::paper::RETAINED_CLOSES;
-use crate::backtest::{Account, Strategy, StrategyError};
+use crate::backtest::{Account, StrategyError};
 use crate::request::{invalid, RequestError};
 
 /// `POST /api/sessions`.
@@ -30,7 +31,7 @@ pub struct SessionPlan {
     pub symbol: Symbol,
     /// The market feed's candle interval for the symbol.
     pub interval: Interval,
-    pub strategy: Strategy,
+    pub brain: Brain,
     pub account: Account,
 }
 
@@ -47,15 +48,19 @@ pub fn plan(request: SessionRequest, feed: &[SymbolInfo]) -> Result<SessionPlan,
             )
         })?
         .interval;
-    let strategy = Strategy::from_params(&request.strategy, &request.params)
+    let brain = Brain::from_request(&request.strategy, &request.params)
         .map_err(|e| invalid("strategy", e))?;
-    if let Err(StrategyError::DataTooShort { needed, .. }) = strategy.check_data(RETAINED_CLOSES) {
-        return Err(invalid(
+    if let Brain::Rules(strategy) = &brain {
+        if let Err(StrategyError::DataTooShort { needed, .. }) =
+            strategy.check_data(RETAINED_CLOSES)
+        {
+            return Err(invalid(
             "params",
             format!(
                 "need {needed} bars of history, more than the {RETAINED_CLOSES} closes a session keeps"
             ),
-        ));
+            ));
+        }
     }
     let account = Account::from_request(request.cash, request.commission)?;
     let id = request
@@ -67,7 +72,7 @@ pub fn plan(request: SessionRequest, feed: &[SymbolInfo]) -> Result<SessionPlan,
         topic,
         symbol,
         interval,
-        strategy,
+        brain,
         account,
     })
 }

@@ -11,7 +11,7 @@ use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::market::{MarketFeed, MarketFrame};
-use super::paper::{Outputs, PaperSession};
+use super::paper::{AgentRefusal, Outputs, PaperSession};
 use super::registry::SessionInfo;
 use crate::hub::{Command, Delivery, Hub};
 
@@ -48,6 +48,17 @@ impl Runner {
         }
         if let Err(e) = self.hub.publish_all(batch).await {
             tracing::error!(topic = %self.topic, error = %e, "session could not publish");
+        }
+    }
+
+    /// Publishes what an outside agent's message produced, or says why it was not taken
+    /// (the endpoint checked first; this is a message that lost a race with the bar).
+    async fn take_from_agent(&self, out: Result<Outputs, AgentRefusal>) {
+        match out {
+            Ok(out) => self.publish(out).await,
+            Err(why) => {
+                tracing::info!(session = %self.info.session_id, "an agent's message is not taken: {why}");
+            }
         }
     }
 
@@ -100,6 +111,17 @@ impl Runner {
                         .await;
                 }
                 Event::Command(Some(Command::Pause | Command::Resume)) => {}
+                Event::Command(Some(Command::Think(_) | Command::Decide(_))) if paused => {
+                    tracing::info!(session = %self.info.session_id, "paused: an agent's message is not taken");
+                }
+                Event::Command(Some(Command::Think(thinking))) => {
+                    let out = session.on_agent_thinking(thinking.chunk);
+                    self.take_from_agent(out).await;
+                }
+                Event::Command(Some(Command::Decide(decision))) => {
+                    let out = session.on_agent_decision(decision);
+                    self.take_from_agent(out).await;
+                }
                 Event::Command(Some(Command::Cancel) | None) => break "cancelled".to_owned(),
                 Event::Command(Some(Command::Stop)) => break "stopped".to_owned(),
                 Event::Countdown => {

@@ -53,8 +53,10 @@ pub async fn notify(link: &Link, notice: &str) -> Result<(), CallError> {
 }
 
 /// Asks whichever instance owns `topic` to apply `command`.
-pub fn command_notice(topic: &Topic, command: Command) -> String {
-    format!("{COMMAND}{} {topic}", command.as_ref())
+pub fn command_notice(topic: &Topic, command: &Command) -> String {
+    // A command is plain data: it always serialises.
+    let json = serde_json::to_string(command).unwrap_or_default();
+    format!("{COMMAND}{topic} {json}")
 }
 
 /// Tells every other instance to drop its replica of `topic` (the sender has already).
@@ -222,10 +224,13 @@ impl Listener {
 
     /// A command for a topic: delivered if what owns it runs here.
     fn on_command(&self, notice: &str) {
-        let Some((command, topic)) = notice.split_once(' ') else {
+        let Some((topic, command)) = notice.split_once(' ') else {
             return;
         };
-        if let (Ok(command), Ok(topic)) = (command.parse::<Command>(), topic.parse::<Topic>()) {
+        if let (Ok(command), Ok(topic)) = (
+            serde_json::from_str::<Command>(command),
+            topic.parse::<Topic>(),
+        ) {
             let _ = self.owners.send(&topic, command);
         }
     }

@@ -219,7 +219,7 @@ impl RedisBackend {
     }
 
     /// Hands `command` to whichever instance runs what owns `topic`.
-    pub async fn command(&self, topic: &Topic, command: Command) -> Result<(), Unavailable> {
+    pub async fn command(&self, topic: &Topic, command: &Command) -> Result<(), Unavailable> {
         listener::notify(&self.link, &listener::command_notice(topic, command))
             .await
             .map_err(|_| Unavailable)
