@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of tickwire: the style gates (rustfmt, clippy on the server's and the
-# browser's targets), the Rust unit and integration tests, then the Playwright suite in
-# Debian's Chromium against the release build. Installs what is missing first.
+# browser's targets), the Rust unit and integration tests, the Python client's tests,
+# then the Playwright suite in Debian's Chromium against the release build. Installs
+# what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --e2e
@@ -18,6 +19,9 @@ cargo test --release -p app -p server
 
 echo "== Release build (server + hydrating wasm, optimised by wasm-opt)"
 cargo leptos build --release
+
+echo "== Python client tests (clients/python, against the release server)"
+TICKWIRE_BIN="$PWD/target/release/tickwire" clients/python/run-tests.sh
 
 echo "== Browser tests (Playwright, Chromium, release build)"
 cd end2end

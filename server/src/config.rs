@@ -49,6 +49,44 @@ pub enum FeedKind {
     Off,
 }
 
+/// Where a CSV replay starts (`--replay-from`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayStart {
+    /// At this bar (0 = the first).
+    Bar(usize),
+    /// At the first bar at or after this time (Unix ms).
+    Time(i64),
+}
+
+impl ReplayStart {
+    /// `120`, `2010-01-04` or `2010-01-04T15:00:00Z`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(bar) = text.parse::<usize>() {
+            return Ok(ReplayStart::Bar(bar));
+        }
+        if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+            return Ok(ReplayStart::Time(time.timestamp_millis()));
+        }
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .map(|time| ReplayStart::Time(time.and_utc().timestamp_millis()))
+            .ok_or_else(|| {
+                format!("`{text}` is neither a bar number nor a date like 2010-01-04 or 2010-01-04T15:00:00Z")
+            })
+    }
+
+    /// The bar of `times` (ascending, Unix ms) to start at; past the end when it names
+    /// none.
+    pub fn bar(self, times: &[i64]) -> usize {
+        match self {
+            ReplayStart::Bar(bar) => bar,
+            ReplayStart::Time(t) => times.partition_point(|&bar| bar < t),
+        }
+    }
+}
+
 /// Flags of `tickwire serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -153,6 +191,16 @@ pub struct ServeArgs {
     /// CSV files the `csv` feed replays (symbol = file stem), comma separated.
     #[arg(long, env = "TICKWIRE_REPLAY", value_delimiter = ',')]
     pub replay: Vec<PathBuf>,
+    /// Where the `csv` feed starts in each file: a bar number (0 = the first) or a
+    /// date (`2010-01-04`, or RFC 3339), meaning the first bar at or after it; the bars
+    /// before it are published as the chart's history (`--history-candles`).
+    #[arg(long, env = "TICKWIRE_REPLAY_FROM", default_value = "0", value_parser = ReplayStart::parse)]
+    pub replay_from: ReplayStart,
+    /// Closed candles a fresh market topic starts with, so the chart is full and the
+    /// analysis has a value from the first second: the synthetic model's own past
+    /// (same seed, same candles) or the replayed file's bars before `--replay-from`.
+    #[arg(long, env = "TICKWIRE_HISTORY_CANDLES", default_value_t = 300, value_parser = clap::value_parser!(u64).range(0..=500))]
+    pub history_candles: u64,
     /// Bars per second the `csv` feed replays.
     #[arg(long, env = "TICKWIRE_REPLAY_SPEED", default_value_t = 2.0)]
     pub replay_speed: f64,
@@ -204,6 +252,23 @@ pub fn duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replay_starts_at_a_bar_number_or_the_first_bar_at_or_after_a_date() {
+        let day = 86_400_000;
+        let times = [0, day, 2 * day, 5 * day];
+        let at = |text: &str| ReplayStart::parse(text).map(|s| s.bar(&times));
+        assert_eq!(at("2"), Ok(2));
+        assert_eq!(at("1970-01-02"), Ok(1));
+        assert_eq!(
+            at("1970-01-03T12:00:00Z"),
+            Ok(3),
+            "the next bar after a gap"
+        );
+        assert_eq!(at("1970-02-01"), Ok(4), "past the end");
+        let err = ReplayStart::parse("yesterday").unwrap_err();
+        assert!(err.contains("neither a bar number nor a date"), "{err}");
+    }
 
     #[test]
     fn no_subcommand_means_serve_with_the_spec_defaults() {

@@ -15,7 +15,7 @@ use crate::backtest::Backtests;
 use crate::config::{FeedKind, ServeArgs};
 use app::protocol::SymbolInfo;
 
-use crate::feed::replay::{self, ReplaySource};
+use crate::feed::replay::{self, ReplayConfig, ReplaySource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes::{self, Origins, Slots, TrustedProxies};
@@ -80,6 +80,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
                 interval: args.interval,
                 tick: args.tick(),
                 seed: args.seed,
+                history_candles: args.history_candles as usize,
             });
             let symbols = feed.symbols().to_vec();
             if !symbols.is_empty() {
@@ -104,9 +105,23 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
                 .map(|path| ReplaySource::load(path))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let infos = sources.iter().map(|s| s.info.clone()).collect();
-            let speed = args.replay_speed;
+            for source in &sources {
+                let from = args.replay_from.bar(&source.bars.time);
+                if from >= source.bars.len() {
+                    anyhow::bail!(
+                        "--replay-from is past the end of {} ({} bars)",
+                        source.symbol,
+                        source.bars.len()
+                    );
+                }
+            }
+            let config = ReplayConfig {
+                bars_per_second: args.replay_speed,
+                from: args.replay_from,
+                history_candles: args.history_candles as usize,
+            };
             spawn_feed(&hub, &shutdown, move |hub, stop| {
-                replay::spawn(sources.clone(), speed, hub, stop)
+                replay::spawn(sources.clone(), config, hub, stop)
             });
             infos
         }

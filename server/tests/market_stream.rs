@@ -48,7 +48,9 @@ async fn market_stream_sends_spec_envelopes_with_contiguous_seq_after_the_snapsh
         );
         let data = &m["data"];
         assert_eq!(data["symbol"], "BTC-USD");
-        assert_eq!(data["source"], "synthetic", "synthetic data says so");
+        if m["type"] != "analysis" {
+            assert_eq!(data["source"], "synthetic", "synthetic data says so: {m}");
+        }
         match m["type"].as_str() {
             Some("tick") => prices.push(data["price"].as_f64().expect("price")),
             Some("candle") => {
@@ -226,5 +228,28 @@ async fn the_csv_feed_replays_real_bars_as_ticks_and_candles() {
             "daily bars keep their dates"
         );
     }
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn the_chart_is_full_and_the_analysis_has_a_value_from_the_first_second() {
+    let running = server(|_| {}).await;
+    // The feed's past is published as it starts: a client that comes a moment later
+    // finds it in the snapshot (as the dashboard does), without waiting for a candle.
+    let snapshot = eventually("the feed's history is published", || async {
+        let snapshot = get_json(&running, "/api/streams/market:BTC-USD/snapshot").await;
+        let candles = snapshot["data"]["candles"].as_array()?;
+        (candles.len() >= 299).then_some(snapshot)
+    })
+    .await;
+    let candles = snapshot["data"]["candles"].as_array().unwrap();
+    assert!(candles[..299].iter().all(|c| c["closed"] == true));
+    let analysis = &snapshot["data"]["analysis"];
+    assert!(
+        analysis["indicators"]["rsi_14"].is_number(),
+        "the analysis panel has a value: {analysis}"
+    );
+    let rest = get_json(&running, "/api/market/BTC-USD/candles?limit=300").await;
+    assert!(rest.as_array().unwrap().len() >= 299, "and over REST");
     running.shutdown.cancel();
 }

@@ -64,6 +64,10 @@ const STRATEGIES: &[(&str, &str, &[Param])] = &[
     ("buy_and_hold", "Buy and hold", &[]),
 ];
 
+/// The choice sessions add: an outside agent posts the decisions (SPEC section 5).
+const EXTERNAL: (&str, &str, &[Param]) =
+    ("external", "Outside agent (decides through the API)", &[]);
+
 /// A strategy and its parameters as a form edits them, for backtests and sessions
 /// alike. `Copy`.
 #[derive(Clone, Copy)]
@@ -71,6 +75,8 @@ pub struct StrategyInput {
     pub strategy: RwSignal<String>,
     /// (strategy, parameter, text) for every parameter of every strategy.
     params: StoredValue<Vec<(&'static str, &'static str, RwSignal<String>)>>,
+    /// Whether an outside agent may be chosen (sessions).
+    external: bool,
 }
 
 impl StrategyInput {
@@ -90,6 +96,15 @@ impl StrategyInput {
         StrategyInput {
             strategy: RwSignal::new(strategy.to_owned()),
             params: StoredValue::new(params),
+            external: false,
+        }
+    }
+
+    /// Offers an outside agent too (for sessions).
+    pub fn with_external(self) -> Self {
+        StrategyInput {
+            external: true,
+            ..self
         }
     }
 
@@ -135,6 +150,7 @@ pub fn StrategyFields(input: StrategyInput) -> impl IntoView {
             >
                 {STRATEGIES
                     .iter()
+                    .chain(input.external.then_some(&EXTERNAL))
                     .map(|(id, label, _)| view! { <option value=*id>{*label}</option> })
                     .collect_view()}
             </select>

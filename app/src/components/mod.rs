@@ -5,6 +5,7 @@
 //!   [`metrics`] (stream metrics; grids of figures), [`table`], [`form`] fields and
 //!   [`format`] (how values are written).
 //! - Market: [`candle_chart`].
+//! - Backtests: [`csv_upload`] (a CSV from the user's disk).
 //! - A backtest run: [`run_header`] (title, status, pause/resume/cancel),
 //!   [`run_progress`], [`equity_charts`] (over [`line_chart`]), `metrics::RunMetrics`,
 //!   [`trades_table`], [`log_list`].
@@ -15,6 +16,7 @@
 //! `stream::use_topic_state`) and read only what they show.
 
 pub mod candle_chart;
+pub mod csv_upload;
 pub mod equity_charts;
 pub mod form;
 pub mod format;

@@ -1,4 +1,5 @@
-//! The backtests page: a form that starts a run on a server dataset, and every run
+//! The backtests page: a form that starts a run on a server dataset or an uploaded
+//! CSV, and every run
 //! streaming live — progress, equity and drawdown, trades, logs, final metrics. A run
 //! is its topic's state (`use_topic_state`) shown by the run components of
 //! `components/`.
@@ -7,6 +8,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::api;
+use crate::components::csv_upload::{CsvUpload, Upload};
 use crate::components::equity_charts::EquityCharts;
 use crate::components::form::{parse_number, Choice, NumberField, StrategyFields, StrategyInput};
 use crate::components::format::wire_name;
@@ -18,10 +20,16 @@ use crate::components::trades_table::TradesTable;
 use crate::protocol::{BacktestSnapshot, Topic, TopicKind};
 use crate::stream::use_topic_state;
 
-/// `POST /api/backtests`.
+/// `POST /api/backtests`: a server dataset by name, or an uploaded CSV's text.
 #[derive(Serialize)]
 struct StartRequest {
-    dataset: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    csv: Option<String>,
+    /// What the run's data is called (an upload's file name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    symbol: Option<String>,
     strategy: String,
     params: std::collections::BTreeMap<String, f64>,
     cash: f64,
@@ -39,6 +47,7 @@ pub fn BacktestsPage() -> impl IntoView {
     let runs = RwSignal::new(Vec::<String>::new());
     let datasets = RwSignal::new(Vec::<String>::new());
     let dataset = RwSignal::new(String::new());
+    let upload = RwSignal::new(None::<Upload>);
     let strategy = StrategyInput::new("sma_cross", &[]);
     let cash = RwSignal::new("10000".to_owned());
     let commission = RwSignal::new("0.001".to_owned());
@@ -67,8 +76,17 @@ pub fn BacktestsPage() -> impl IntoView {
     });
 
     let request = move || -> Result<StartRequest, String> {
+        let (dataset, csv, symbol) = match upload.get_untracked() {
+            Some(Upload { name, text }) => {
+                let stem = name.trim_end_matches(".csv").to_owned();
+                (None, Some(text), Some(stem))
+            }
+            None => (Some(dataset.get_untracked()), None, None),
+        };
         Ok(StartRequest {
-            dataset: dataset.get_untracked(),
+            dataset,
+            csv,
+            symbol,
             strategy: strategy.strategy.get_untracked(),
             params: strategy.params()?,
             cash: parse_number("cash", &cash.get_untracked())?,
@@ -87,6 +105,7 @@ pub fn BacktestsPage() -> impl IntoView {
             <form class="panel backtest-form" on:submit=submit>
                 <h2>"New backtest"</h2>
                 <Choice label="Dataset" name="dataset" value=dataset options=datasets />
+                <CsvUpload file=upload error />
                 <StrategyFields input=strategy />
                 <NumberField label="Cash" name="cash" value=cash />
                 <NumberField label="Commission" name="commission" value=commission />

@@ -40,7 +40,7 @@ pub fn SessionsPage() -> impl IntoView {
     let symbols = RwSignal::new(Vec::<String>::new());
     let symbol = RwSignal::new(String::new());
     // Shorter averages than a backtest's: a live session should act within minutes.
-    let strategy = StrategyInput::new("sma_cross", &[("fast", "3"), ("slow", "8")]);
+    let strategy = StrategyInput::new("sma_cross", &[("fast", "3"), ("slow", "8")]).with_external();
     let cash = RwSignal::new("100000".to_owned());
     let error = RwSignal::new(None::<String>);
     let navigate = leptos_router::hooks::use_navigate();

@@ -14,6 +14,16 @@ pub use synthetic::{SyntheticFeed, SyntheticFeedConfig};
 
 use app::protocol::{Candle, Message, Tick};
 
+/// What a feed publishes of its past, for a fresh topic's chart: closed candles and
+/// their analyses, no ticks or open candles.
+fn history_of(messages: Vec<Message>) -> impl Iterator<Item = Message> {
+    messages.into_iter().filter(|m| match m {
+        Message::Candle(c) => c.closed,
+        Message::Analysis(_) => true,
+        _ => false,
+    })
+}
+
 /// One price's messages, in the order every feed publishes them: the candle it closed
 /// (if any) and that candle's analysis, then the tick, then the open candle.
 fn price_messages(

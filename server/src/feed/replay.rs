@@ -14,8 +14,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::analysis::Analyzer;
 use super::candles::CandleBuilder;
-use super::price_messages;
+use super::{history_of, price_messages};
 use crate::backtest::Bars;
+use crate::config::ReplayStart;
 use crate::hub::Hub;
 
 /// One file to replay.
@@ -84,14 +85,24 @@ fn prints(open: f64, high: f64, low: f64, close: f64) -> [f64; 4] {
     }
 }
 
+/// How the files are replayed.
+#[derive(Clone, Copy, Debug)]
+pub struct ReplayConfig {
+    pub bars_per_second: f64,
+    /// Where each file starts.
+    pub from: ReplayStart,
+    /// Bars before the start a fresh topic gets as closed candles.
+    pub history_candles: usize,
+}
+
 /// Replays every source concurrently, `bars_per_second` bars each.
 pub fn spawn(
     sources: Vec<ReplaySource>,
-    bars_per_second: f64,
+    config: ReplayConfig,
     hub: Hub,
     shutdown: CancellationToken,
 ) -> Vec<JoinHandle<()>> {
-    let tick_every = Duration::from_secs_f64(1.0 / (bars_per_second * 4.0));
+    let tick_every = Duration::from_secs_f64(1.0 / (config.bars_per_second * 4.0));
     sources
         .into_iter()
         .map(|source| {
@@ -100,12 +111,25 @@ pub fn spawn(
                 let topic = Topic::market(&source.symbol);
                 let mut player = Player::new(&source);
                 let mut timer = tokio::time::interval(tick_every);
-                let first = resume_point(&hub, &topic, &source.bars).await;
-                for i in 0..first {
-                    // Published by the instance this feed moved from: only the
-                    // player's state is rebuilt.
-                    player.bar(&source.bars, i);
-                }
+                let first = match resume_point(&hub, &topic, &source.bars).await {
+                    Some(next) => {
+                        for i in 0..next {
+                            // Published by the instance this feed moved from: only the
+                            // player's state is rebuilt.
+                            player.bar(&source.bars, i);
+                        }
+                        next
+                    }
+                    None => {
+                        let from = config.from.bar(&source.bars.time);
+                        let past = player.history(&source.bars, from, config.history_candles);
+                        let batch = past.map(|m| (topic.clone(), m)).collect();
+                        if let Err(e) = hub.publish_all(batch).await {
+                            tracing::error!(%topic, error = %e, "replay could not publish its history");
+                        }
+                        from
+                    }
+                };
                 if first >= source.bars.len() {
                     return;
                 }
@@ -140,24 +164,20 @@ pub fn spawn(
         .collect()
 }
 
-/// The bar to replay from: 0 for a topic with no candle yet; after a move from an
-/// instance that died (SPEC section 8), the bar of the topic's last candle (replayed
-/// whole if it was still open, skipped if closed); past the end if the replay had
-/// finished.
-async fn resume_point(hub: &Hub, topic: &Topic, bars: &Bars) -> usize {
-    let Ok(snapshot) = hub.snapshot(topic).await else {
-        return 0;
-    };
+/// The bar to carry on from after a move from an instance that died (SPEC section 8):
+/// the bar of the topic's last candle (replayed whole if it was still open, skipped if
+/// closed), past the end if the replay had finished; `None` for a topic with no candle
+/// yet.
+async fn resume_point(hub: &Hub, topic: &Topic, bars: &Bars) -> Option<usize> {
+    let snapshot = hub.snapshot(topic).await.ok()?;
     let SnapshotData::Market(market) = snapshot.data else {
-        return 0;
+        return None;
     };
-    let Some(last) = market.candles.last() else {
-        return 0;
-    };
+    let last = market.candles.last()?;
     let at = bars.time.partition_point(|&t| t < last.open_time.unix_ms());
     let next = if last.closed { at + 1 } else { at };
     tracing::info!(%topic, bar = next, "the replay carries on where the topic stands");
-    next
+    Some(next)
 }
 
 /// Turns bars into messages.
@@ -202,6 +222,22 @@ impl Player {
                 price_messages(closed, &mut self.analyzer, tick, open)
             })
             .collect()
+    }
+
+    /// The `count` bars before bar `from`, played silently: their closed candles and
+    /// analyses (the last of them stays open until bar `from`'s first print).
+    fn history(
+        &mut self,
+        bars: &Bars,
+        from: usize,
+        count: usize,
+    ) -> impl Iterator<Item = Message> + use<> {
+        let from = from.min(bars.len());
+        let past: Vec<Message> = (from.saturating_sub(count)..from)
+            .flat_map(|i| self.bar(bars, i))
+            .flatten()
+            .collect();
+        history_of(past)
     }
 
     /// Closes the last candle at the end of the file.
@@ -302,7 +338,7 @@ mod tests {
         let topic = Topic::market(&source.symbol);
         assert_eq!(
             resume_point(&hub, &topic, &source.bars).await,
-            0,
+            None,
             "a new topic"
         );
         // Published elsewhere: bars 0 to 9 whole, bar 10 only begun.
@@ -318,8 +354,39 @@ mod tests {
         }
         assert_eq!(
             resume_point(&hub, &topic, &source.bars).await,
-            10,
+            Some(10),
             "the begun bar is replayed whole, no earlier one"
+        );
+    }
+
+    #[test]
+    fn a_replay_from_a_later_bar_starts_with_the_bars_before_it_as_history() {
+        let source = ReplaySource::load(&shared("GOOG.csv")).unwrap();
+        let mut player = Player::new(&source);
+        let from = ReplayStart::parse("2010-01-04")
+            .unwrap()
+            .bar(&source.bars.time);
+        let past: Vec<Message> = player.history(&source.bars, from, 300).collect();
+        let closed: Vec<_> = past
+            .iter()
+            .filter_map(|m| match m {
+                Message::Candle(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            closed.len(),
+            299,
+            "the last stays open until bar `from` begins"
+        );
+        let b = &source.bars;
+        assert_eq!(closed[0].open_time.unix_ms(), b.time[from - 300]);
+        assert_eq!(closed[298].close, b.close[from - 2]);
+        // The live replay carries on: bar `from`'s first print closes bar `from - 1`.
+        let first = player.bar(b, from).remove(0);
+        assert!(
+            matches!(&first[0], Message::Candle(c) if c.closed && c.close == b.close[from - 1]),
+            "{first:?}"
         );
     }
 }

@@ -23,7 +23,13 @@ pub struct SyntheticFeedConfig {
     /// Time between two ticks of one symbol.
     pub tick: Duration,
     pub seed: u64,
+    /// Closed candles of the model's past a fresh topic starts with.
+    pub history_candles: usize,
 }
+
+/// Steps of the model per candle of history at most: a 1h chart's past stays quick to
+/// make (steps are then longer than a live tick, with volume to match).
+const HISTORY_STEPS_PER_CANDLE: i64 = 240;
 
 /// One symbol's model and candle builder.
 struct Instrument {
@@ -132,8 +138,16 @@ impl SyntheticFeed {
         let config = self.config.clone();
         let mut instruments = self.instruments();
         tokio::spawn(async move {
+            let now_ms = Utc::now().timestamp_millis();
             for inst in &mut instruments {
-                inst.resume(&hub).await;
+                if inst.resume(&hub).await {
+                    continue;
+                }
+                let past = inst.history(&config, now_ms);
+                let batch = past.map(|m| (inst.topic.clone(), m)).collect();
+                if let Err(e) = hub.publish_all(batch).await {
+                    tracing::error!(topic = %inst.topic, error = %e, "synthetic feed could not publish its history");
+                }
             }
             let mut timer = tokio::time::interval(config.tick);
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -165,16 +179,16 @@ impl SyntheticFeed {
 impl Instrument {
     /// Carries on where the topic stands, if it has a price already (the feed moved
     /// here from an instance that died, SPEC section 8): same price path, same open
-    /// candle, same indicators; no jump in the chart.
-    async fn resume(&mut self, hub: &Hub) {
+    /// candle, same indicators; no jump in the chart. False for a fresh topic.
+    async fn resume(&mut self, hub: &Hub) -> bool {
         let Ok(snapshot) = hub.snapshot(&self.topic).await else {
-            return;
+            return false;
         };
         let SnapshotData::Market(market) = snapshot.data else {
-            return;
+            return false;
         };
         let Some(tick) = market.last_tick else {
-            return;
+            return false;
         };
         tracing::info!(topic = %self.topic, price = tick.price, "the feed carries on from the topic's last price");
         self.model.resume_at(tick.price);
@@ -185,6 +199,35 @@ impl Instrument {
                 self.candles.resume(candle);
             }
         }
+        true
+    }
+
+    /// The model's past up to `now_ms`: `history_candles` candles, of which all but the
+    /// last (still open until the first live tick closes it) are returned closed, with
+    /// their analyses. The prices depend on the seed alone; the times end at now.
+    fn history(
+        &mut self,
+        config: &SyntheticFeedConfig,
+        now_ms: i64,
+    ) -> impl Iterator<Item = Message> + use<> {
+        let interval_ms = config.interval.millis();
+        let tick_ms = (config.tick.as_millis() as i64).max(1);
+        let steps = (interval_ms / tick_ms).clamp(1, HISTORY_STEPS_PER_CANDLE);
+        let step_ms = interval_ms / steps;
+        let volume_scale = step_ms as f64 / tick_ms as f64;
+        let current = now_ms - now_ms.rem_euclid(interval_ms);
+        let from = current - config.history_candles as i64 * interval_ms;
+        let mut past = Vec::new();
+        for k in 0..config.history_candles as i64 * steps {
+            let (price, volume) = self.model.step(step_ms as f64 / 1000.0);
+            let (closed, _) = self
+                .candles
+                .update(from + k * step_ms, price, volume * volume_scale);
+            let analysis = closed.as_ref().and_then(|c| self.analyzer.on_closed(c));
+            past.extend(closed.map(Message::Candle));
+            past.extend(analysis.map(Message::Analysis));
+        }
+        past.into_iter()
     }
 
     /// Advances the model one tick and returns the messages it produced, in order.
@@ -212,6 +255,7 @@ mod tests {
             interval: "1m".parse().unwrap(),
             tick: Duration::from_millis(500),
             seed: 42,
+            history_candles: 300,
         }
     }
 
@@ -283,6 +327,47 @@ mod tests {
         assert!(
             matches!(across.as_slice(), [Message::Candle(c), Message::Tick(_), Message::Candle(o)] if c.closed && !o.closed)
         );
+    }
+
+    #[test]
+    fn a_fresh_topic_starts_with_the_models_past_the_same_for_the_same_seed() {
+        let feed = SyntheticFeed::new(config(&["GOOG"]));
+        let now = 1_700_000_000_000 + 12_345;
+        let past = |feed: &SyntheticFeed| -> Vec<Message> {
+            let mut inst = feed.instruments().remove(0);
+            inst.history(&feed.config, now).collect()
+        };
+        let messages = past(&feed);
+        let candles: Vec<_> = messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::Candle(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            candles.len(),
+            299,
+            "the 300th closes at the first live tick"
+        );
+        assert!(candles
+            .iter()
+            .all(|c| c.closed && c.source == DataSource::Synthetic));
+        assert!(candles
+            .windows(2)
+            .all(|w| w[1].open_time.unix_ms() - w[0].open_time.unix_ms() == 60_000));
+        let current = now - now.rem_euclid(60_000);
+        assert_eq!(candles[298].open_time.unix_ms(), current - 2 * 60_000);
+        assert!(
+            messages
+                .iter()
+                .any(|m| matches!(m, Message::Analysis(a) if a.indicators.contains_key("rsi_14"))),
+            "the analysis has values"
+        );
+        assert_eq!(messages, past(&feed), "the same seed, the same past");
+        let mut other = config(&["GOOG"]);
+        other.seed = 7;
+        assert_ne!(messages, past(&SyntheticFeed::new(other)));
     }
 
     #[tokio::test]
