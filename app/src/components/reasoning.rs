@@ -48,6 +48,7 @@ fn decision_item(d: &Decision) -> impl IntoView {
             <span class="decision-time">{d.bar_time.clock()}</span>
             " "
             {d.reasoning.clone()}
+            {d.confidence.map(|c| format!(" (confidence {c:.2})"))}
         </li>
     }
 }

@@ -190,7 +190,7 @@ fn AnalysisPanel(analysis: RwSignal<Option<Analysis>>, decimals: Signal<usize>) 
                 }
                 Some(a) => {
                     view! {
-                        <dl>
+                        <dl data-testid="analysis-values">
                             {a
                                 .indicators
                                 .iter()
@@ -202,7 +202,7 @@ fn AnalysisPanel(analysis: RwSignal<Option<Analysis>>, decimals: Signal<usize>) 
                                     };
                                     view! {
                                         <dt>{name.to_uppercase()}</dt>
-                                        <dd>{format!("{v:.d$}")}</dd>
+                                        <dd data-indicator=name.clone()>{format!("{v:.d$}")}</dd>
                                     }
                                 })
                                 .collect_view()} <dt>"Structure"</dt>
