@@ -11,11 +11,13 @@
 //! - [`routes`]: HTTP and WebSocket endpoints over the hub.
 //! - [`serve`]: wires them together and runs until shutdown.
 //! - [`cli`]: command-line clients (`bench`).
+//! - [`contract`]: the JSON Schema of the wire protocol and the OpenAPI document.
 
 pub mod auth;
 pub mod backtest;
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod feed;
 pub mod hub;
 pub mod indicators;

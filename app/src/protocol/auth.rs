@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// The answer of `GET /api/me`: who the server takes the caller for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Me {
     /// The server runs without a JWT key and trusts every caller.

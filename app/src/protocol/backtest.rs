@@ -9,6 +9,7 @@ use super::time::Timestamp;
 
 /// Long or short.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[derive(strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
@@ -19,6 +20,7 @@ pub enum Side {
 
 /// Whether a trade message opens or closes a position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[derive(strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
@@ -29,6 +31,7 @@ pub enum TradeAction {
 
 /// `started`: the run's parameters, sent once before any progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Started {
     pub backtest_id: String,
     pub strategy: String,
@@ -42,6 +45,7 @@ pub struct Started {
 
 /// `progress`: how far the run is, sent every N bars or T ms.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Progress {
     /// 0 to 100.
     pub pct: f64,
@@ -55,6 +59,7 @@ pub struct Progress {
 
 /// `trade`: one fill, sent at once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Trade {
     pub id: u64,
     pub side: Side,
@@ -72,16 +77,19 @@ pub struct Trade {
 
 /// One point of the equity curve: `[time, equity, drawdown_pct]` on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EquityPoint(pub Timestamp, pub f64, pub f64);
 
 /// `equity`: a batch of equity points.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EquityBatch {
     pub points: Vec<EquityPoint>,
 }
 
 /// `metrics`: performance figures of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Metrics {
     pub return_pct: f64,
     pub sharpe: f64,
@@ -98,6 +106,7 @@ pub struct Metrics {
 
 /// Severity of a `log` message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[derive(strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
@@ -111,6 +120,7 @@ pub enum LogLevel {
 
 /// `log`: one event of the engine's own tracing.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LogLine {
     pub level: LogLevel,
     pub message: String,
@@ -121,6 +131,7 @@ pub struct LogLine {
 
 /// `complete`: the run finished.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Complete {
     pub final_equity: f64,
     pub duration_ms: u64,
@@ -129,6 +140,7 @@ pub struct Complete {
 
 /// `paused`, `resumed`, `cancelled`: a lifecycle change, with who or what caused it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Lifecycle {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -136,6 +148,7 @@ pub struct Lifecycle {
 
 /// `error`: the run (or session) failed or refused something.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorInfo {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -144,6 +157,7 @@ pub struct ErrorInfo {
 
 /// Where a backtest stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[derive(strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
@@ -159,6 +173,7 @@ pub enum RunStatus {
 
 /// A backtest topic's state for a late joiner.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BacktestSnapshot {
     pub status: RunStatus,
     pub started: Option<Started>,

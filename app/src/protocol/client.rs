@@ -70,6 +70,7 @@ impl TryFrom<SinceFields> for Since {
 
 /// One client request, tagged by `action`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ClientAction {
     /// Start receiving `topic`; with `since`, resume after that seq.
@@ -105,6 +106,7 @@ pub enum ClientAction {
 
 /// A token as a client sends it; never shown by `Debug`, so it cannot reach a log.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct BearerToken(pub String);
 

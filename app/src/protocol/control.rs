@@ -13,6 +13,7 @@ use super::trading::TradingSnapshot;
 /// A topic's state, consistent with every message up to and including `last_seq`.
 /// (Not `seq`: control frames never carry one, so no client mistakes it for a message.)
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Snapshot {
     pub topic: Topic,
     pub epoch: Epoch,
@@ -23,6 +24,7 @@ pub struct Snapshot {
 
 /// The state a late joiner needs, per topic kind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SnapshotData {
     Market(MarketSnapshot),
@@ -33,6 +35,7 @@ pub enum SnapshotData {
 
 /// Why a `resync` replaced a resume.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ResyncReason {
     /// The client's epoch is not the topic's current one.
@@ -45,6 +48,7 @@ pub enum ResyncReason {
 
 /// A server frame that is not a published message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Control {
     /// First frame on every socket.
@@ -90,6 +94,7 @@ pub enum Control {
 
 /// Any frame the server sends: a published message (has `seq`) or a control message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 #[allow(
     clippy::large_enum_variant,

@@ -30,6 +30,7 @@ impl fmt::Display for Epoch {
 
 /// A message published on a topic: `type` + `data` on the wire (SPEC section 4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Message {
@@ -291,6 +292,7 @@ fn validate_metrics(m: &Metrics) -> Result<(), FieldError> {
 
 /// A published message with its place in the topic's sequence.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Envelope {
     #[serde(flatten)]
     pub message: Message,

@@ -10,6 +10,7 @@ use super::topic::Symbol;
 
 /// Where market data came from, so synthetic data is never mistaken for real.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DataSource {
     /// A seeded geometric-Brownian-motion model: not a real market.
@@ -103,6 +104,7 @@ impl From<Interval> for String {
 
 /// One OHLCV bar. An open candle is re-sent as it changes; `closed` marks the final one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Candle {
     pub symbol: Symbol,
     pub interval: Interval,
@@ -119,6 +121,7 @@ pub struct Candle {
 
 /// One trade print: the latest price of a symbol.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Tick {
     pub symbol: Symbol,
     pub price: f64,
@@ -131,6 +134,7 @@ pub struct Tick {
 
 /// Market structure read from recent swings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[derive(strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
@@ -142,6 +146,7 @@ pub enum Structure {
 
 /// `analysis`: indicators, candlestick patterns, structure and a confluence score.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Analysis {
     pub symbol: Symbol,
     /// Indicator name (`sma_20`, `ema_12`, `rsi_14`, …) → value on the last closed candle.
@@ -155,6 +160,7 @@ pub struct Analysis {
 
 /// A symbol the server's market feed publishes, as `GET /api/market/symbols` lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SymbolInfo {
     pub symbol: Symbol,
     pub topic: String,
@@ -168,6 +174,7 @@ pub struct SymbolInfo {
 
 /// A market topic's state for a late joiner: recent candles and the last tick.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MarketSnapshot {
     pub candles: Vec<Candle>,
     pub last_tick: Option<Tick>,

@@ -9,6 +9,8 @@ mod control;
 mod envelope;
 mod fold;
 mod market;
+#[cfg(feature = "schema")]
+pub mod schema;
 mod session;
 mod time;
 mod topic;

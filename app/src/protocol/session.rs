@@ -12,6 +12,7 @@ use super::validate::{non_empty, texts, within, FieldError};
 
 /// `session_initialized`: the session's set-up, sent once.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionInitialized {
     pub session_id: String,
     pub strategy: String,
@@ -23,6 +24,7 @@ pub struct SessionInitialized {
 
 /// What a decision does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[derive(strum::IntoStaticStr, strum::VariantArray)]
 #[strum(serialize_all = "snake_case")]
@@ -35,6 +37,7 @@ pub enum DecisionAction {
 
 /// `thinking`: one chunk of the reasoning behind the coming decision.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Thinking {
     /// Which bar's decision this belongs to.
     pub bar_time: Timestamp,
@@ -43,6 +46,7 @@ pub struct Thinking {
 
 /// `decision`: the final word for a bar, with the whole reasoning.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Decision {
     pub bar_time: Timestamp,
     pub action: DecisionAction,
@@ -56,6 +60,7 @@ pub struct Decision {
 /// `POST /api/sessions/{id}/thinking`: a chunk of an outside agent's reasoning about the
 /// bar that closed last.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentThinking {
     pub chunk: String,
@@ -72,6 +77,7 @@ impl AgentThinking {
 /// `POST /api/sessions/{id}/decision`: an outside agent's decision for the bar that
 /// closed last (one per bar).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AgentDecision {
     pub action: DecisionAction,
@@ -100,6 +106,7 @@ impl AgentDecision {
 
 /// `position_opened`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PositionOpened {
     pub position_id: u64,
     pub side: Side,
@@ -110,6 +117,7 @@ pub struct PositionOpened {
 
 /// `position_updated`: marked to the latest price.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PositionUpdated {
     pub position_id: u64,
     pub price: f64,
@@ -118,6 +126,7 @@ pub struct PositionUpdated {
 
 /// `position_closed`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PositionClosed {
     pub position_id: u64,
     pub exit_price: f64,
@@ -129,6 +138,7 @@ pub struct PositionClosed {
 
 /// `stats_update`: the session's running figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionStats {
     pub equity: f64,
     pub cash: f64,
@@ -142,12 +152,14 @@ pub struct SessionStats {
 
 /// `countdown`: time until the next bar closes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Countdown {
     pub seconds_to_next_bar: u64,
 }
 
 /// `session_completed`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionCompleted {
     pub reason: String,
     pub final_equity: f64,
@@ -155,6 +167,7 @@ pub struct SessionCompleted {
 
 /// An open position as a session snapshot lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OpenPosition {
     pub opened: PositionOpened,
     pub last_price: f64,
@@ -163,6 +176,7 @@ pub struct OpenPosition {
 
 /// A session topic's state for a late joiner.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionSnapshot {
     pub initialized: Option<SessionInitialized>,
     pub candles: Vec<Candle>,

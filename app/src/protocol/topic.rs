@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// The four kinds of stream a topic can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TopicKind {
     /// Candles, ticks and analysis of one symbol, published by the market feed.

@@ -7,6 +7,7 @@ use super::topic::Symbol;
 
 /// Buy or sell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderSide {
     Buy,
@@ -15,6 +16,7 @@ pub enum OrderSide {
 
 /// Where an order stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Submitted,
@@ -24,6 +26,7 @@ pub enum OrderStatus {
 
 /// `order`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Order {
     /// The paper-trading session this concerns (several may trade one symbol).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,6 +41,7 @@ pub struct Order {
 
 /// `position`: net position on the symbol (negative `qty` is short).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Position {
     /// The paper-trading session this concerns (several may trade one symbol).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,6 +55,7 @@ pub struct Position {
 
 /// `pnl`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pnl {
     /// The paper-trading session this concerns (several may trade one symbol).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,6 +67,7 @@ pub struct Pnl {
 
 /// `risk`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Risk {
     /// The paper-trading session this concerns (several may trade one symbol).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,6 +80,7 @@ pub struct Risk {
 
 /// A trading topic's state for a late joiner.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TradingSnapshot {
     pub orders: Vec<Order>,
     pub position: Option<Position>,

@@ -15,15 +15,17 @@ use crate::request::{invalid, RequestError};
 use crate::runs::{Run, RunBook, RunContext, RunLimits};
 
 /// What `POST /api/backtests` answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StartedRun {
     pub backtest_id: String,
+    /// `backtest:{ID}`.
     pub topic: String,
+    /// The dedicated socket of the run (`/api/ws/stream/backtest/{ID}`).
     pub stream_url: String,
 }
 
 /// One started backtest, as listed.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RunInfo {
     pub backtest_id: String,
     pub topic: String,
@@ -33,6 +35,8 @@ pub struct RunInfo {
     pub bars: usize,
     pub cash: f64,
     pub commission: f64,
+    /// When it was started (RFC 3339, UTC, milliseconds).
+    #[schema(value_type = String, format = DateTime)]
     pub created: Timestamp,
 }
 

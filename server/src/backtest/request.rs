@@ -16,7 +16,7 @@ use super::stream::Frequency;
 use crate::request::{invalid, RequestError};
 
 /// `POST /api/backtests`: exactly one of `dataset`, `csv`, `path` names the bars.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BacktestRequest {
     /// A CSV file in the server's `--data-dir`, by stem (`GOOG` for `GOOG.csv`).
@@ -30,7 +30,9 @@ pub struct BacktestRequest {
     pub strategy: String,
     #[serde(default)]
     pub params: BTreeMap<String, f64>,
+    /// Starting cash (default 10,000).
     pub cash: Option<f64>,
+    /// Commission, a fraction of each fill's notional (0.002 is 0.2 %; default 0).
     pub commission: Option<f64>,
     /// Progress at least every N bars (default 1,000)…
     pub progress_every_bars: Option<usize>,

@@ -15,7 +15,7 @@ pub struct HubStats {
 }
 
 /// A copy of the counters at one moment.
-#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct StatsSnapshot {
     pub connections: u64,
     pub messages_in: u64,

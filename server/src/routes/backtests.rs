@@ -6,7 +6,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 
+use super::error::ErrorBody;
 use super::json::JsonBody;
+use super::openapi::snapshot_schema;
 use super::ApiError;
 use crate::auth::Caller;
 use crate::backtest::{BacktestRequest, RunInfo, StartedRun};
@@ -15,6 +17,25 @@ use crate::request::RequestError;
 use crate::state::AppState;
 
 /// `POST /api/backtests` → 201 `{backtest_id, topic, stream_url}`.
+#[utoipa::path(
+    post,
+    path = "/api/backtests",
+    operation_id = "start_backtest",
+    tag = "backtests",
+    request_body(content = BacktestRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Started: follow `topic` on `stream_url`", body = StartedRun),
+        (status = 400, description = "Malformed JSON, or an id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "A foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 409, description = "The id is taken (`details.id`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not fit the request, or a value breaks a rule: `error` names the field, `details.field` too", body = ErrorBody),
+        (status = 429, description = "`--max-backtests` runs are active already (`details.limit`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn start(
     State(state): State<AppState>,
     caller: Caller,
@@ -25,11 +46,36 @@ pub async fn start(
 }
 
 /// `GET /api/backtests`.
+#[utoipa::path(
+    get,
+    path = "/api/backtests",
+    operation_id = "list_backtests",
+    tag = "backtests",
+    description = "The caller's backtests (every one for an admin or in anonymous mode).",
+    responses(
+        (status = 200, description = "The runs", body = [RunInfo]),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "A `Host` that is not this server's", body = ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<RunInfo>> {
     Json(state.backtests.list(&caller).await)
 }
 
 /// `GET /api/datasets`: what `dataset` may name in `POST /api/backtests`.
+#[utoipa::path(
+    get,
+    path = "/api/datasets",
+    operation_id = "list_datasets",
+    tag = "backtests",
+    description = "The CSV stems in `--data-dir`, sorted: what `dataset` may name.",
+    responses(
+        (status = 200, description = "The dataset names", body = [String]),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "A `Host` that is not this server's", body = ErrorBody),
+        (status = 500, description = "The data directory cannot be listed", body = ErrorBody),
+    )
+)]
 pub async fn datasets(
     State(state): State<AppState>,
     _caller: Caller,
@@ -42,10 +88,12 @@ pub async fn datasets(
 }
 
 /// A run's set-up and its state (the topic's snapshot), for late joiners and polling.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RunState {
     #[serde(flatten)]
     info: RunInfo,
+    /// The `backtest:{ID}` snapshot.
+    #[schema(schema_with = snapshot_schema)]
     state: Snapshot,
 }
 
@@ -54,6 +102,21 @@ fn topic(id: &str) -> Result<Topic, ApiError> {
 }
 
 /// `GET /api/backtests/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/backtests/{id}",
+    operation_id = "get_backtest",
+    tag = "backtests",
+    params(("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "The run and its state", body = RunState),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such run (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,6 +131,26 @@ pub async fn get(
 }
 
 /// `POST /api/backtests/{id}/{pause|resume|cancel}` → 202 once the run has the request.
+#[utoipa::path(
+    post,
+    path = "/api/backtests/{id}/{action}",
+    operation_id = "control_backtest",
+    tag = "backtests",
+    description = "Pauses, resumes or cancels a run; the run answers by publishing `paused`, `resumed` or `cancelled` on its topic. No body.",
+    params(
+        ("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)"),
+        ("action" = String, Path, description = "`pause`, `resume` or `cancel`"),
+    ),
+    responses(
+        (status = 202, description = "The run has the request"),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such run (`details.id`), or no such action", body = ErrorBody),
+        (status = 409, description = "The run is finished (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn control(
     State(state): State<AppState>,
     caller: Caller,

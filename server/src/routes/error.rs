@@ -13,6 +13,22 @@ use crate::hub::{HubError, PublishError, TopicsFull, Unavailable};
 use crate::request::RequestError;
 use crate::state::Denied;
 
+/// The body of every error answer, as the OpenAPI document describes it (the answer
+/// itself is built by [`ApiError`]'s `IntoResponse`).
+#[derive(utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "only its schema is used: `ApiError` writes the same two fields"
+)]
+pub struct ErrorBody {
+    /// What went wrong, in words a user can act on.
+    error: String,
+    /// What the message names, for programs (`{"field": …}`, `{"id": …}`,
+    /// `{"limit": …}`); absent when there is nothing to name.
+    #[schema(value_type = Option<Object>)]
+    details: Option<serde_json::Value>,
+}
+
 /// An error answer with a status and a message a user can act on.
 #[derive(Debug)]
 pub struct ApiError {

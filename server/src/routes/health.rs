@@ -8,20 +8,34 @@ use crate::hub::StatsSnapshot;
 use crate::state::AppState;
 
 /// The health report.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
+    /// `ok`, or `degraded` while the backend (Redis) is away.
+    #[schema(value_type = String)]
     status: &'static str,
     uptime_secs: u64,
     topics: usize,
     #[serde(flatten)]
     stats: StatsSnapshot,
     /// Where topics live: `memory` (this process) or `redis`.
+    #[schema(value_type = String)]
     backend: &'static str,
     backend_healthy: bool,
 }
 
 /// `ok`, or `degraded` while the backend (Redis) is away: sockets stay open and topics
 /// held here still serve, but nothing can be published or started.
+#[utoipa::path(
+    get,
+    path = "/api/ws/health",
+    operation_id = "health",
+    tag = "server",
+    security(()),
+    responses(
+        (status = 200, description = "Liveness and the hub's counters (no token needed)", body = Health),
+        (status = 403, description = "A `Host` that is not this server's", body = super::error::ErrorBody),
+    )
+)]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {
     let backend_healthy = state.hub.backend_healthy();
     Json(Health {

@@ -5,11 +5,23 @@ use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde::Deserialize;
 
+use super::error::ErrorBody;
 use super::ApiError;
 use crate::auth::Caller;
 use crate::state::AppState;
 
 /// The symbols the market feed publishes, with their topics and data source.
+#[utoipa::path(
+    get,
+    path = "/api/market/symbols",
+    operation_id = "market_symbols",
+    tag = "market",
+    responses(
+        (status = 200, description = "The symbols the market feed publishes", body = ref("#/components/schemas/SymbolInfoList")),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "A `Host` that is not this server's", body = ErrorBody),
+    )
+)]
 pub async fn symbols(State(state): State<AppState>, _caller: Caller) -> Json<Vec<SymbolInfo>> {
     Json(state.symbols.to_vec())
 }
@@ -21,6 +33,23 @@ pub struct CandlesQuery {
 
 /// The most recent candles of a symbol (oldest first, the open one last), at most
 /// `limit` (1 to 500, default 500): the same candles a market snapshot carries.
+#[utoipa::path(
+    get,
+    path = "/api/market/{symbol}/candles",
+    operation_id = "market_candles",
+    tag = "market",
+    params(
+        ("symbol" = String, Path, description = "A symbol (`[A-Z0-9][A-Z0-9._-]{0,31}`)"),
+        ("limit" = Option<u32>, Query, description = "At most this many, 1 to 500 (default 500)"),
+    ),
+    responses(
+        (status = 200, description = "The most recent candles, oldest first, the open one last", body = ref("#/components/schemas/CandleList")),
+        (status = 400, description = "A symbol or `limit` that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn candles(
     State(state): State<AppState>,
     caller: Caller,

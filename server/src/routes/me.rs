@@ -6,6 +6,18 @@ use axum::Json;
 
 use crate::auth::Caller;
 
+/// `GET /api/me`: `{"mode":"anonymous"}`, or the token's `sub`, `admin` and `exp`.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    operation_id = "me",
+    tag = "server",
+    responses(
+        (status = 200, description = "Whom the server takes the caller for", body = ref("#/components/schemas/Me")),
+        (status = 401, description = "Token mode without a valid token", body = super::error::ErrorBody),
+        (status = 403, description = "A `Host` that is not this server's", body = super::error::ErrorBody),
+    )
+)]
 pub async fn me(caller: Caller) -> Json<Me> {
     Json(match caller {
         Caller::Anonymous => Me::Anonymous,

@@ -8,6 +8,7 @@ mod json;
 mod market;
 mod me;
 mod metrics;
+mod openapi;
 mod origin;
 mod publish;
 mod resume;
@@ -17,6 +18,7 @@ mod ws;
 
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
+pub use openapi::api_doc;
 pub use origin::Origins;
 pub use publish::{parse_body as parse_publish_body, Publishable, MAX_BATCH as MAX_PUBLISH_BATCH};
 pub use ws::Slots;
@@ -49,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/thinking", post(sessions::thinking))
         .route("/sessions/{id}/decision", post(sessions::decision))
         .route("/ws/health", get(health::health))
+        // The contract documents: public, like health (docs/SECURITY.md).
+        .route("/schema.json", get(openapi::schema_json))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/me", get(me::me))
         .route("/market/symbols", get(market::symbols))
         .route("/market/{symbol}/candles", get(market::candles))

@@ -9,6 +9,7 @@ use serde::de::value::MapDeserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::error::ErrorBody;
 use super::json::{parse, JsonBody};
 use super::ApiError;
 use crate::auth::{bearer, Caller, TokenError};
@@ -41,18 +42,81 @@ fn empty_object() -> Value {
 }
 
 /// Where each published message landed.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Published {
     topic: String,
     seq: u64,
 }
 
-#[derive(Serialize)]
+/// What `POST /api/publish` answers: one entry per message, in the body's order.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PublishResponse {
     published: Vec<Published>,
 }
 
+/// One message to publish, as the OpenAPI document describes `POST /api/publish`'s body
+/// (the endpoint reads it from a JSON value itself, see [`parse_body`]).
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code, reason = "only its schema is used: `Item` reads the body")]
+pub struct PublishItem {
+    /// The topic to publish on (`#/components/schemas/Topic`).
+    #[schema(schema_with = topic_schema)]
+    topic: String,
+    /// The message type: a `type` of `#/components/schemas/Message`.
+    #[serde(rename = "type")]
+    kind: String,
+    /// The payload for `type` (`#/components/schemas/Message`); may be left out for
+    /// `paused` and `resumed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    data: Option<Value>,
+}
+
+/// A batch: at most [`MAX_BATCH`] messages, published all or none.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(
+    dead_code,
+    reason = "only its schema is used: `publishables` reads the body"
+)]
+pub struct PublishBatch {
+    messages: Vec<PublishItem>,
+}
+
+/// `POST /api/publish`'s body: one message or a batch.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(
+    dead_code,
+    reason = "only its schema is used: `publishables` reads the body"
+)]
+pub enum PublishBody {
+    One(PublishItem),
+    Batch(PublishBatch),
+}
+
+fn topic_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+    utoipa::openapi::Ref::from_schema_name("Topic").into()
+}
+
 /// Publishes one message or a batch; nothing is published unless every item is valid.
+#[utoipa::path(
+    post,
+    path = "/api/publish",
+    operation_id = "publish",
+    tag = "streams",
+    description = "Publishes `{topic, type, data}` or `{messages: [...]}` (at most 1,000), validated exactly like the server's own messages; nothing is published unless every item is valid. With `--api-key`, `Authorization: Bearer <key>` is required; in token mode, a token whose `publish` claim covers every topic.",
+    request_body(content = PublishBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Published: the seq each message got", body = PublishResponse),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No API key or token, a wrong API key, or a bad or expired token", body = ErrorBody),
+        (status = 403, description = "The token may not publish to a topic, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "An item does not fit (`messages[i]: ...`), or a value breaks a rule: `details.field` names it (`data.price`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn publish(
     State(state): State<AppState>,
     headers: HeaderMap,

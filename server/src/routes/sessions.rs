@@ -7,7 +7,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::Serialize;
 
+use super::error::ErrorBody;
 use super::json::JsonBody;
+use super::openapi::{snapshot_schema, timestamp_schema};
 use super::ApiError;
 use crate::auth::Caller;
 use crate::hub::Command;
@@ -16,6 +18,25 @@ use crate::session::{SessionInfo, SessionRequest};
 use crate::state::AppState;
 
 /// `POST /api/sessions` → 201 with the session's topics and stream.
+#[utoipa::path(
+    post,
+    path = "/api/sessions",
+    operation_id = "start_session",
+    tag = "sessions",
+    request_body(content = SessionRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Started", body = SessionInfo),
+        (status = 400, description = "Malformed JSON, or an id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "A foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 409, description = "The id is taken (`details.id`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field does not fit or breaks a rule (an unknown symbol or strategy, bad params): `details.field` names it", body = ErrorBody),
+        (status = 429, description = "`--max-sessions` sessions are active already (`details.limit`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn start(
     State(state): State<AppState>,
     caller: Caller,
@@ -26,15 +47,29 @@ pub async fn start(
 }
 
 /// `GET /api/sessions`.
+#[utoipa::path(
+    get,
+    path = "/api/sessions",
+    operation_id = "list_sessions",
+    tag = "sessions",
+    description = "The caller's sessions (every one for an admin or in anonymous mode).",
+    responses(
+        (status = 200, description = "The sessions", body = [SessionInfo]),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "A `Host` that is not this server's", body = ErrorBody),
+    )
+)]
 pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<SessionInfo>> {
     Json(state.sessions.list(&caller).await)
 }
 
 /// A session's set-up and its state (the topic's snapshot).
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionState {
     #[serde(flatten)]
     info: SessionInfo,
+    /// The `session:{ID}` snapshot.
+    #[schema(schema_with = snapshot_schema)]
     state: Snapshot,
 }
 
@@ -48,6 +83,21 @@ async fn lookup(
 }
 
 /// `GET /api/sessions/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}",
+    operation_id = "get_session",
+    tag = "sessions",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "The session and its state", body = SessionState),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -61,6 +111,22 @@ pub async fn get(
 }
 
 /// `DELETE /api/sessions/{id}`: stops it, closing any position at the last price.
+#[utoipa::path(
+    delete,
+    path = "/api/sessions/{id}",
+    operation_id = "stop_session",
+    tag = "sessions",
+    description = "Stops the session: an open position is closed at the last price and `session_completed {reason: \"stopped\"}` is published. Answers like GET.",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "Stopped: the session and its final state", body = SessionState),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn stop(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,10 +141,11 @@ pub async fn stop(
 }
 
 /// What an agent's thinking or decision was taken for.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Taken {
     session_id: String,
     /// Open time of the bar the message is about.
+    #[schema(schema_with = timestamp_schema)]
     bar_time: Timestamp,
 }
 
@@ -100,6 +167,27 @@ async fn from_agent(
 
 /// `POST /api/sessions/{id}/thinking` → 202: a chunk of an outside agent's reasoning,
 /// published on the session's topic.
+#[utoipa::path(
+    post,
+    path = "/api/sessions/{id}/thinking",
+    operation_id = "agent_thinking",
+    tag = "sessions",
+    description = "A chunk of an `external` session's reasoning about the bar that closed last, published as `thinking`. Owner only; any instance.",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    request_body(content = ref("#/components/schemas/AgentThinking"), content_type = "application/json"),
+    responses(
+        (status = 202, description = "Taken, for the bar that opened at `bar_time`", body = Taken),
+        (status = 400, description = "Malformed JSON, or an id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 409, description = "The session cannot take it now: not `external`, finished, paused, no closed bar yet, or its last bar is decided already (`details.id`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not fit the request, or a value breaks a rule: `error` names the field, `details.field` too", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn thinking(
     State(state): State<AppState>,
     caller: Caller,
@@ -112,6 +200,27 @@ pub async fn thinking(
 
 /// `POST /api/sessions/{id}/decision` → 202: an outside agent's decision on the last
 /// closed bar, filled at the next print like a built-in strategy's.
+#[utoipa::path(
+    post,
+    path = "/api/sessions/{id}/decision",
+    operation_id = "agent_decision",
+    tag = "sessions",
+    description = "An `external` session's decision (`buy`, `sell` or `hold`) on the bar that closed last, one per bar, filled at the next print. Owner only; any instance.",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    request_body(content = ref("#/components/schemas/AgentDecision"), content_type = "application/json"),
+    responses(
+        (status = 202, description = "Taken, for the bar that opened at `bar_time`", body = Taken),
+        (status = 400, description = "Malformed JSON, or an id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 409, description = "The session cannot take it now: not `external`, finished, paused, no closed bar yet, or its last bar is decided already (`details.id`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not fit, `action` is `close`, or `confidence` is outside 0..1: `details.field` names it", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn decision(
     State(state): State<AppState>,
     caller: Caller,

@@ -7,6 +7,8 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::error::ErrorBody;
+use super::openapi::{envelopes_schema, epoch_schema, resync_reason_schema, snapshot_schema};
 use super::resume::ResumeParams;
 use super::ApiError;
 use crate::auth::Caller;
@@ -25,10 +27,12 @@ pub struct PollQuery {
 }
 
 /// One page of a topic's messages.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PollPage {
+    #[schema(schema_with = epoch_schema)]
     epoch: Epoch,
     /// Envelopes, byte for byte as a socket subscriber received them.
+    #[schema(schema_with = envelopes_schema)]
     messages: Vec<Box<RawValue>>,
     /// Ask for `since = next_seq - 1` next time.
     next_seq: u64,
@@ -37,9 +41,12 @@ pub struct PollPage {
     resync: Option<Resync>,
 }
 
-#[derive(Serialize)]
+/// Why the poll could not resume, and the state to start again from.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Resync {
+    #[schema(schema_with = resync_reason_schema)]
     reason: ResyncReason,
+    #[schema(schema_with = snapshot_schema)]
     snapshot: Snapshot,
 }
 
@@ -48,6 +55,26 @@ pub fn parse_topic(topic: &str) -> Result<Topic, ApiError> {
 }
 
 /// `GET /api/streams/{topic}?since=S&epoch=E&limit=L`.
+#[utoipa::path(
+    get,
+    path = "/api/streams/{topic}",
+    operation_id = "poll_stream",
+    tag = "streams",
+    description = "The polling fallback: the retained envelopes after `since`, the same bytes a socket carries. Ask again with `since = next_seq - 1`. A topic that does not exist answers an empty page in the nil epoch.",
+    params(
+        ("topic" = String, Path, description = "`market:{SYMBOL}`, `backtest:{ID}`, `session:{ID}` or `trading:{SYMBOL}`"),
+        ("since" = Option<u64>, Query, description = "Resume after this seq; above 0 it needs `epoch` (`since=0` alone: from the oldest retained message)"),
+        ("epoch" = Option<String>, Query, description = "The epoch `since` belongs to"),
+        ("limit" = Option<u32>, Query, description = "Page size, 1 to 2,048 (default 500)"),
+    ),
+    responses(
+        (status = 200, description = "A page of envelopes, or a `resync` with a snapshot when `since` cannot be honoured", body = PollPage),
+        (status = 400, description = "A topic, `since`, `epoch` or `limit` that does not parse, or `since` above 0 without `epoch`", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn poll(
     State(state): State<AppState>,
     caller: Caller,
@@ -86,6 +113,21 @@ pub async fn poll(
 }
 
 /// `GET /api/streams/{topic}/snapshot`.
+#[utoipa::path(
+    get,
+    path = "/api/streams/{topic}/snapshot",
+    operation_id = "stream_snapshot",
+    tag = "streams",
+    description = "The topic's current state and the seq it is consistent with (`last_seq`).",
+    params(("topic" = String, Path, description = "`market:{SYMBOL}`, `backtest:{ID}`, `session:{ID}` or `trading:{SYMBOL}`")),
+    responses(
+        (status = 200, description = "The snapshot", body = ref("#/components/schemas/Snapshot")),
+        (status = 400, description = "A topic that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
 pub async fn snapshot(
     State(state): State<AppState>,
     caller: Caller,

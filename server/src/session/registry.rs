@@ -24,7 +24,7 @@ use crate::request::{invalid, RequestError};
 use crate::runs::{Run, RunBook, RunContext, RunLimits};
 
 /// A session as listed.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SessionInfo {
     pub session_id: String,
     pub topic: String,

@@ -12,15 +12,21 @@ use crate::backtest::{Account, StrategyError};
 use crate::request::{invalid, RequestError};
 
 /// `POST /api/sessions`.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
+    /// A symbol the market feed publishes (`GET /api/market/symbols`).
     pub symbol: String,
+    /// A backtest strategy, or `external` for decisions from an outside agent.
     pub strategy: String,
+    /// The strategy's parameters (as for backtests).
     #[serde(default)]
     pub params: BTreeMap<String, f64>,
+    /// Starting cash (default 10,000).
     pub cash: Option<f64>,
+    /// Commission, a fraction of each fill's notional (0.002 is 0.2 %; default 0).
     pub commission: Option<f64>,
+    /// Session id (default: generated).
     pub id: Option<String>,
 }
 

@@ -20,11 +20,27 @@ use serde::Deserialize;
 use identity::{Identity, UpgradeToken};
 
 use super::client_ip::ClientIp;
+use super::error::ErrorBody;
 use super::resume::ResumeParams;
 use super::ApiError;
 use crate::state::AppState;
 
 /// `/api/ws`: subscriptions are made by the client's `subscribe` actions.
+#[utoipa::path(
+    get,
+    path = "/api/ws",
+    operation_id = "socket",
+    tag = "sockets",
+    description = "WebSocket upgrade (HTTP/1.1 `Upgrade: websocket`; answered with 101). The multiplexed socket: the client subscribes, unsubscribes, pings and controls runs with `ClientAction` frames.",
+    security(()),
+    params(("token" = Option<String>, Query, description = "Token mode: the JWT (or send `{\"action\":\"auth\",\"token\":T}` first within 10 s, or `Authorization: Bearer T`); a refused token closes the socket with 1008")),
+    responses(
+        (status = 101, description = "Switching to WebSocket: the server sends `ServerFrame`s (`#/components/schemas/ServerFrame`, `connected` first), the client `ClientAction`s (`#/components/schemas/ClientAction`)"),
+        (status = 400, description = "Not a WebSocket upgrade", body = ErrorBody),
+        (status = 403, description = "A foreign `Origin` or `Host`", body = ErrorBody),
+        (status = 503, description = "`--max-connections` or `--max-connections-per-ip` is reached", body = ErrorBody),
+    )
+)]
 pub async fn multiplexed(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
@@ -36,6 +52,28 @@ pub async fn multiplexed(
 
 /// `/api/ws/stream/{stream}/{name}`: `market-data/{symbol}` → `market:{symbol}`,
 /// `backtest/{id}` → `backtest:{id}`, `session/{id}` → `session:{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/ws/stream/{stream}/{name}",
+    operation_id = "dedicated_stream",
+    tag = "sockets",
+    description = "WebSocket upgrade (answered with 101). A dedicated stream, subscribed on connect: `market-data/{SYMBOL}`, `backtest/{ID}` or `session/{ID}`.",
+    security(()),
+    params(
+        ("stream" = String, Path, description = "`market-data`, `backtest` or `session`"),
+        ("name" = String, Path, description = "The symbol or id"),
+        ("since" = Option<u64>, Query, description = "Resume after this seq; above 0 it needs `epoch` (`since=0` alone: from the oldest retained message)"),
+        ("epoch" = Option<String>, Query, description = "The epoch `since` belongs to"),
+        ("token" = Option<String>, Query, description = "Token mode: the JWT (or send `{\"action\":\"auth\",\"token\":T}` first within 10 s, or `Authorization: Bearer T`); a refused token closes the socket with 1008"),
+    ),
+    responses(
+        (status = 101, description = "Switching to WebSocket: the server sends `ServerFrame`s (`#/components/schemas/ServerFrame`, `connected` first), the client `ClientAction`s (`#/components/schemas/ClientAction`)"),
+        (status = 400, description = "A symbol, id or resume point that does not parse, or not a WebSocket upgrade", body = ErrorBody),
+        (status = 403, description = "A foreign `Origin` or `Host`", body = ErrorBody),
+        (status = 404, description = "No such stream", body = ErrorBody),
+        (status = 503, description = "`--max-connections` or `--max-connections-per-ip` is reached", body = ErrorBody),
+    )
+)]
 pub async fn dedicated(
     Path((stream, name)): Path<(String, String)>,
     Query(resume): Query<ResumeParams>,
@@ -68,6 +106,26 @@ pub struct LiveTradingQuery {
 
 /// `/api/ws/stream/live-trading?symbols=A,B`: `trading:A`, `trading:B`, … A resume
 /// point names one topic's seq, so `since` is only accepted with a single symbol.
+#[utoipa::path(
+    get,
+    path = "/api/ws/stream/live-trading",
+    operation_id = "live_trading_stream",
+    tag = "sockets",
+    description = "WebSocket upgrade (answered with 101). The `trading:{SYMBOL}` topic of every symbol named, subscribed on connect.",
+    security(()),
+    params(
+        ("symbols" = String, Query, description = "Comma-separated symbols, e.g. `BTC-USD,EURUSD`"),
+        ("since" = Option<u64>, Query, description = "Resume after this seq (a single symbol only); above 0 it needs `epoch`"),
+        ("epoch" = Option<String>, Query, description = "The epoch `since` belongs to"),
+        ("token" = Option<String>, Query, description = "Token mode: the JWT (or send `{\"action\":\"auth\",\"token\":T}` first within 10 s, or `Authorization: Bearer T`); a refused token closes the socket with 1008"),
+    ),
+    responses(
+        (status = 101, description = "Switching to WebSocket: the server sends `ServerFrame`s (`#/components/schemas/ServerFrame`, `connected` first), the client `ClientAction`s (`#/components/schemas/ClientAction`)"),
+        (status = 400, description = "No symbol, a symbol that does not parse, too many symbols, `since` with several symbols, or not a WebSocket upgrade", body = ErrorBody),
+        (status = 403, description = "A foreign `Origin` or `Host`", body = ErrorBody),
+        (status = 503, description = "`--max-connections` or `--max-connections-per-ip` is reached", body = ErrorBody),
+    )
+)]
 pub async fn live_trading(
     Query(query): Query<LiveTradingQuery>,
     State(state): State<AppState>,

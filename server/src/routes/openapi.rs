@@ -1,0 +1,173 @@
+//! The contract documents as endpoints — `GET /api/schema.json` (the wire protocol's JSON
+//! Schema) and `GET /api/openapi.json` (this API's OpenAPI document) — and the `utoipa`
+//! declaration that gathers every handler's `#[utoipa::path]` into the latter. Neither
+//! endpoint needs a token: they describe the public contract, like `/api/ws/health`.
+//!
+//! Protocol types (`app::protocol`) have no `utoipa::ToSchema`: handlers refer to them as
+//! `#/components/schemas/NAME`, which [`crate::contract::openapi`] fills with the
+//! schemars definitions of `docs/schema.json`.
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, Schema};
+use utoipa::OpenApi;
+
+use crate::contract;
+
+/// The schema of a protocol type, by name (`Snapshot`, `Epoch`, …).
+fn protocol(name: &str) -> RefOr<Schema> {
+    RefOr::Ref(Ref::from_schema_name(name))
+}
+
+/// `Snapshot`, for `#[schema(schema_with = …)]`.
+pub(super) fn snapshot_schema() -> RefOr<Schema> {
+    protocol("Snapshot")
+}
+
+/// `Epoch`, for `#[schema(schema_with = …)]`.
+pub(super) fn epoch_schema() -> RefOr<Schema> {
+    protocol("Epoch")
+}
+
+/// `Timestamp`, for `#[schema(schema_with = …)]`.
+pub(super) fn timestamp_schema() -> RefOr<Schema> {
+    protocol("Timestamp")
+}
+
+/// `ResyncReason`, for `#[schema(schema_with = …)]`.
+pub(super) fn resync_reason_schema() -> RefOr<Schema> {
+    protocol("ResyncReason")
+}
+
+/// A list of `Envelope`s, for `#[schema(schema_with = …)]`.
+pub(super) fn envelopes_schema() -> RefOr<Schema> {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(Ref::from_schema_name("Envelope"))
+        .description(Some(
+            "Envelopes, byte for byte as a socket subscriber received them",
+        ))
+        .into()
+}
+
+/// Adds the `bearer` scheme every `security(("bearer" = []))` names.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "Token mode (`--jwt-secret`): an HS256 JWT with `sub`, `exp`, `topics`, \
+                         `publish` and `admin` (docs/SECURITY.md). `POST /api/publish` also takes \
+                         the `--api-key` as the Bearer value. In anonymous mode no token is needed.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every HTTP endpoint of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tickwire HTTP API",
+        description = "Streams, backtests, paper-trading sessions and market data over HTTP. \
+                       Errors are `{\"error\": string, \"details\": any}` (`ErrorBody`). Bodies of \
+                       protocol types refer to the schemas of /api/schema.json, embedded under \
+                       components/schemas. The WebSocket endpoints are listed as GET requests \
+                       answered with 101; their frames are `ClientAction` and `ServerFrame`.",
+        license(name = "MIT")
+    ),
+    paths(
+        super::publish::publish,
+        super::streams::poll,
+        super::streams::snapshot,
+        super::backtests::datasets,
+        super::backtests::start,
+        super::backtests::list,
+        super::backtests::get,
+        super::backtests::control,
+        super::sessions::start,
+        super::sessions::list,
+        super::sessions::get,
+        super::sessions::stop,
+        super::sessions::thinking,
+        super::sessions::decision,
+        super::health::health,
+        super::me::me,
+        super::market::symbols,
+        super::market::candles,
+        super::ws::multiplexed,
+        super::ws::dedicated,
+        super::ws::live_trading,
+        schema_json,
+        openapi_json,
+    ),
+    components(schemas(super::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "streams", description = "Publishing and polling topics"),
+        (name = "backtests", description = "Backtest runs"),
+        (name = "sessions", description = "Paper-trading sessions and outside agents"),
+        (name = "market", description = "The market feed"),
+        (name = "sockets", description = "WebSocket upgrades (101)"),
+        (name = "server", description = "Health, identity and the contract documents"),
+    )
+)]
+struct ApiDoc;
+
+/// The OpenAPI document as utoipa builds it (before [`contract::openapi`] embeds the
+/// protocol's schemas).
+pub fn api_doc() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+static SCHEMA_JSON: LazyLock<String> = LazyLock::new(|| contract::pretty(&contract::json_schema()));
+static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| contract::pretty(&contract::openapi()));
+
+/// `GET /api/schema.json`: the JSON Schema of the wire protocol (docs/schema.json).
+#[utoipa::path(
+    get,
+    path = "/api/schema.json",
+    operation_id = "json_schema",
+    tag = "server",
+    security(()),
+    responses((
+        status = 200,
+        description = "The JSON Schema (draft 2020-12) of the wire protocol: the root validates one envelope, `$defs` every wire type",
+        content_type = "application/schema+json",
+        body = Object
+    ))
+)]
+pub async fn schema_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/schema+json")],
+        SCHEMA_JSON.as_str(),
+    )
+}
+
+/// `GET /api/openapi.json`: this document (docs/openapi.json).
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    operation_id = "openapi",
+    tag = "server",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document of the HTTP API", body = Object))
+)]
+pub async fn openapi_json() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI_JSON.as_str(),
+    )
+}

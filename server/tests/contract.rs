@@ -1,0 +1,807 @@
+//! The machine-readable contracts (docs/PROTOCOL.md): the committed `docs/schema.json`
+//! and `docs/openapi.json` are what the code generates, the schema accepts a real example
+//! of every message type and control frame (and what a live server sends), and refuses
+//! wrong shapes; both documents are served without a token.
+//!
+//! Regenerate the committed files with
+//! `TICKWIRE_BLESS=1 cargo test -p server --test contract committed`.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+
+use app::protocol::*;
+use common::*;
+use serde_json::{json, Value};
+use server::contract;
+
+const ULID: &str = "01KAP3ZK7Q8V6W2X4Y5Z6A7B8C";
+
+fn docs() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs")
+}
+
+#[test]
+fn committed_contract_documents_match_the_code() {
+    let bless = std::env::var_os("TICKWIRE_BLESS").is_some_and(|v| v == "1");
+    for (file, document) in [
+        ("schema.json", contract::json_schema()),
+        ("openapi.json", contract::openapi()),
+    ] {
+        let path = docs().join(file);
+        let generated = contract::pretty(&document);
+        if bless {
+            std::fs::write(&path, &generated).expect("write the document");
+            continue;
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "docs/{file} is not what the code generates (did a type in app/src/protocol or a \
+             #[utoipa::path] change?). Regenerate it with \
+             `TICKWIRE_BLESS=1 cargo test -p server --test contract committed` and commit it."
+        );
+    }
+}
+
+/// A validator of `$defs/{name}` of the protocol's schema (as the Python suite builds it),
+/// or of the root when `name` is `None`.
+fn validator(name: Option<&str>) -> jsonschema::Validator {
+    let schema = contract::json_schema();
+    let schema = match name {
+        None => schema,
+        Some(name) => json!({
+            "$schema": schema["$schema"],
+            "$ref": format!("#/$defs/{name}"),
+            "$defs": schema["$defs"],
+        }),
+    };
+    jsonschema::draft202012::new(&schema).expect("the schema compiles")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, value: &Value, what: &str) {
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{what} {value} fails: {errors:?}");
+}
+
+fn assert_invalid(validator: &jsonschema::Validator, value: &Value, what: &str) {
+    assert!(
+        !validator.is_valid(value),
+        "{what} {value} should be refused by the schema"
+    );
+}
+
+fn t(ms: i64) -> Timestamp {
+    Timestamp::from_unix_ms(1_795_356_191_123 + ms)
+}
+
+fn sym() -> Symbol {
+    Symbol::parse("BTC-USD").unwrap()
+}
+
+fn metrics() -> Metrics {
+    Metrics {
+        return_pct: 12.5,
+        sharpe: 1.1,
+        sortino: 1.4,
+        max_drawdown_pct: 8.0,
+        win_rate: 55.0,
+        profit_factor: None,
+        trades: 20,
+        exposure_pct: 70.0,
+    }
+}
+
+fn candle() -> Candle {
+    Candle {
+        symbol: sym(),
+        interval: "1m".parse().unwrap(),
+        open_time: t(0),
+        open: 10.0,
+        high: 12.0,
+        low: 9.0,
+        close: 11.0,
+        volume: 5.0,
+        closed: true,
+        source: DataSource::Synthetic,
+    }
+}
+
+fn tick() -> Tick {
+    Tick {
+        symbol: sym(),
+        price: 1.0,
+        change_pct: -0.5,
+        volume: 1.0,
+        source: DataSource::CsvReplay,
+    }
+}
+
+/// One message of every type, with the topic it is published on.
+fn every_message() -> Vec<(Message, Topic)> {
+    let market: Topic = "market:BTC-USD".parse().unwrap();
+    let backtest: Topic = "backtest:run-1".parse().unwrap();
+    let session: Topic = "session:s_1".parse().unwrap();
+    let trading: Topic = "trading:BTC-USD".parse().unwrap();
+    let params = [("fast".to_string(), 10.0), ("slow".to_string(), 20.0)]
+        .into_iter()
+        .collect();
+    let at = |messages: Vec<Message>, topic: &Topic| {
+        messages
+            .into_iter()
+            .map(|m| (m, topic.clone()))
+            .collect::<Vec<_>>()
+    };
+    let mut all = at(
+        vec![
+            Message::Candle(candle()),
+            Message::Tick(tick()),
+            Message::Analysis(Analysis {
+                symbol: sym(),
+                indicators: [("rsi_14".to_string(), 55.0)].into_iter().collect(),
+                patterns: vec!["doji".into()],
+                structure: Structure::Range,
+                confluence: 0.75,
+            }),
+        ],
+        &market,
+    );
+    all.extend(at(
+        vec![
+            Message::Started(Started {
+                backtest_id: "run-1".into(),
+                strategy: "sma_cross".into(),
+                params,
+                symbol: "GOOG".into(),
+                interval: None,
+                from: t(0),
+                to: t(1000),
+                total_bars: 2148,
+            }),
+            Message::Progress(Progress {
+                pct: 50.0,
+                bars_processed: 10,
+                total_bars: 20,
+                current_time: t(5),
+                trades: 2,
+                equity: 10_100.0,
+                pnl: 100.0,
+            }),
+            Message::Trade(Trade {
+                id: 1,
+                side: Side::Long,
+                action: TradeAction::Entry,
+                time: t(9),
+                price: 101.0,
+                size: 10.0,
+                pnl: None,
+                return_pct: None,
+                reason: "long signal".into(),
+            }),
+            Message::Trade(Trade {
+                id: 2,
+                side: Side::Short,
+                action: TradeAction::Exit,
+                time: t(9),
+                price: 101.0,
+                size: 10.0,
+                pnl: Some(-10.0),
+                return_pct: Some(-1.0),
+                reason: "end of data".into(),
+            }),
+            Message::Equity(EquityBatch {
+                points: vec![
+                    EquityPoint(t(1), 10_000.0, 0.0),
+                    EquityPoint(t(2), 9_900.0, 1.0),
+                ],
+            }),
+            Message::Metrics(metrics()),
+            Message::Log(LogLine {
+                level: LogLevel::Warn,
+                message: "fill".into(),
+                target: "backtest".into(),
+                bar: Some(3),
+            }),
+            Message::Paused(Lifecycle {
+                reason: Some("user".into()),
+            }),
+            Message::Resumed(Lifecycle::default()),
+            Message::Cancelled(Lifecycle::default()),
+            Message::Complete(Complete {
+                final_equity: 11_250.0,
+                duration_ms: 12,
+                metrics: Metrics {
+                    profit_factor: Some(1.6),
+                    ..metrics()
+                },
+            }),
+            Message::Error(ErrorInfo {
+                error: "dataset missing".into(),
+                details: Some("GOOG".into()),
+            }),
+        ],
+        &backtest,
+    ));
+    all.extend(at(
+        vec![
+            Message::SessionInitialized(SessionInitialized {
+                session_id: "s_1".into(),
+                strategy: "external".into(),
+                params: Default::default(),
+                symbol: "BTC-USD".into(),
+                interval: "1m".parse().unwrap(),
+                cash: 10_000.0,
+            }),
+            Message::Candle(candle()),
+            Message::Thinking(Thinking {
+                bar_time: t(60_000),
+                chunk: "fast SMA crossed".into(),
+            }),
+            Message::Decision(Decision {
+                bar_time: t(60_000),
+                action: DecisionAction::Close,
+                reasoning: "cross up".into(),
+                price: 10.0,
+                confidence: Some(0.7),
+            }),
+            Message::PositionOpened(PositionOpened {
+                position_id: 1,
+                side: Side::Short,
+                qty: 2.0,
+                entry_price: 10.0,
+                time: t(1),
+            }),
+            Message::PositionUpdated(PositionUpdated {
+                position_id: 1,
+                price: 9.0,
+                unrealized_pnl: 2.0,
+            }),
+            Message::PositionClosed(PositionClosed {
+                position_id: 1,
+                exit_price: 9.0,
+                pnl: 2.0,
+                return_pct: 10.0,
+                time: t(2),
+                reason: "signal".into(),
+            }),
+            Message::StatsUpdate(SessionStats {
+                equity: 10_002.0,
+                cash: 10_002.0,
+                realized_pnl: 2.0,
+                unrealized_pnl: 0.0,
+                return_pct: 0.02,
+                trades: 1,
+                win_rate: 100.0,
+            }),
+            Message::Countdown(Countdown {
+                seconds_to_next_bar: 42,
+            }),
+            Message::Paused(Lifecycle::default()),
+            Message::Error(ErrorInfo {
+                error: "feed stopped".into(),
+                details: None,
+            }),
+            Message::SessionCompleted(SessionCompleted {
+                reason: "stopped".into(),
+                final_equity: 10_002.0,
+            }),
+        ],
+        &session,
+    ));
+    all.extend(at(
+        vec![
+            Message::Order(Order {
+                session_id: Some("s_1".into()),
+                id: "o1".into(),
+                symbol: sym(),
+                side: OrderSide::Buy,
+                qty: 1.0,
+                status: OrderStatus::Filled,
+                price: 10.0,
+            }),
+            Message::Position(Position {
+                session_id: None,
+                symbol: sym(),
+                qty: -1.0,
+                avg_price: 10.0,
+                unrealized_pnl: 0.5,
+                realized_pnl: 0.0,
+            }),
+            Message::Pnl(Pnl {
+                session_id: None,
+                realized: 1.0,
+                unrealized: 0.5,
+                total: 1.5,
+            }),
+            Message::Risk(Risk {
+                session_id: None,
+                exposure: 10.0,
+                leverage: 0.001,
+                drawdown_pct: 0.0,
+            }),
+        ],
+        &trading,
+    ));
+    all
+}
+
+/// One snapshot of every topic kind, none of them empty.
+fn every_snapshot() -> Vec<Snapshot> {
+    let messages = every_message();
+    let of = |kind: TopicKind| -> Vec<Message> {
+        messages
+            .iter()
+            .filter(|(_, t)| t.kind() == kind)
+            .map(|(m, _)| m.clone())
+            .collect()
+    };
+    let market = MarketSnapshot {
+        candles: vec![candle()],
+        last_tick: Some(tick()),
+        analysis: of(TopicKind::Market).into_iter().find_map(|m| match m {
+            Message::Analysis(a) => Some(a),
+            _ => None,
+        }),
+    };
+    let mut backtest = BacktestSnapshot {
+        status: RunStatus::Complete,
+        ..Default::default()
+    };
+    for m in of(TopicKind::Backtest) {
+        match m {
+            Message::Started(s) => backtest.started = Some(s),
+            Message::Progress(p) => backtest.progress = Some(p),
+            Message::Trade(t) => backtest.trades.push(t),
+            Message::Equity(e) => backtest.equity.extend(e.points),
+            Message::Log(l) => backtest.logs.push(l),
+            Message::Metrics(m) => backtest.metrics = Some(m),
+            Message::Complete(c) => backtest.complete = Some(c),
+            Message::Error(e) => backtest.error = Some(e),
+            _ => {}
+        }
+    }
+    let mut session = SessionSnapshot {
+        paused: true,
+        ..Default::default()
+    };
+    for m in of(TopicKind::Session) {
+        match m {
+            Message::SessionInitialized(s) => session.initialized = Some(s),
+            Message::Candle(c) => session.candles.push(c),
+            Message::Thinking(t) => session.thinking.push(t),
+            Message::Decision(d) => session.decisions.push(d),
+            Message::PositionOpened(p) => session.open_positions.push(OpenPosition {
+                opened: p,
+                last_price: 9.5,
+                unrealized_pnl: 1.0,
+            }),
+            Message::PositionClosed(p) => session.closed_positions.push(p),
+            Message::StatsUpdate(s) => session.stats = Some(s),
+            Message::Countdown(c) => session.countdown = Some(c),
+            Message::SessionCompleted(c) => session.completed = Some(c),
+            _ => {}
+        }
+    }
+    let mut trading = TradingSnapshot::default();
+    for m in of(TopicKind::Trading) {
+        match m {
+            Message::Order(o) => trading.orders.push(o),
+            Message::Position(p) => trading.position = Some(p),
+            Message::Pnl(p) => trading.pnl = Some(p),
+            Message::Risk(r) => trading.risk = Some(r),
+            _ => {}
+        }
+    }
+    [
+        ("market:BTC-USD", SnapshotData::Market(market)),
+        ("backtest:run-1", SnapshotData::Backtest(backtest)),
+        ("session:s_1", SnapshotData::Session(session)),
+        ("trading:BTC-USD", SnapshotData::Trading(trading)),
+        (
+            "trading:EURUSD",
+            SnapshotData::Trading(TradingSnapshot::default()),
+        ),
+    ]
+    .into_iter()
+    .map(|(topic, data)| Snapshot {
+        topic: topic.parse().unwrap(),
+        epoch: Epoch(ULID.into()),
+        last_seq: 7,
+        data,
+    })
+    .collect()
+}
+
+/// Every kind of control frame, with every optional field both present and absent.
+fn every_control() -> Vec<Control> {
+    let topic: Topic = "market:BTC-USD".parse().unwrap();
+    let mut frames = vec![
+        Control::Connected {
+            connection_id: "c1".into(),
+            heartbeat_secs: 30,
+            max_message_bytes: 65_536,
+        },
+        Control::Subscribed {
+            topic: topic.clone(),
+            epoch: Epoch(ULID.into()),
+            next_seq: 8,
+        },
+        Control::Unsubscribed { topic },
+        Control::Pong { id: 3, t: 1234.5 },
+        Control::Heartbeat { timestamp: t(0) },
+        Control::Error {
+            topic: Some("market:x".into()),
+            error: "invalid topic".into(),
+            details: Some("no".into()),
+        },
+        Control::Error {
+            topic: None,
+            error: "malformed JSON".into(),
+            details: None,
+        },
+    ];
+    for (i, snapshot) in every_snapshot().into_iter().enumerate() {
+        frames.push(Control::Resync {
+            reason: [
+                ResyncReason::EpochChanged,
+                ResyncReason::OutsideHistory,
+                ResyncReason::AheadOfTopic,
+            ][i % 3],
+            snapshot: snapshot.clone(),
+        });
+        frames.push(Control::Snapshot(snapshot));
+    }
+    frames
+}
+
+fn every_client_action() -> Vec<ClientAction> {
+    let topic: Topic = "backtest:b1".parse().unwrap();
+    vec![
+        ClientAction::Subscribe {
+            topic: topic.clone(),
+            since: None,
+        },
+        ClientAction::Subscribe {
+            topic: topic.clone(),
+            since: Some(Since::after(9, Epoch(ULID.into()))),
+        },
+        ClientAction::Subscribe {
+            topic: topic.clone(),
+            since: Some(Since::FROM_OLDEST),
+        },
+        ClientAction::Unsubscribe {
+            topic: topic.clone(),
+        },
+        ClientAction::Ping { id: 1, t: 99.5 },
+        ClientAction::Pause {
+            topic: topic.clone(),
+        },
+        ClientAction::Resume {
+            topic: topic.clone(),
+        },
+        ClientAction::Cancel { topic },
+        ClientAction::Auth {
+            token: BearerToken("a.b.c".into()),
+        },
+    ]
+}
+
+#[test]
+fn the_schema_is_valid_draft_2020_12_with_every_named_definition() {
+    let schema = contract::json_schema();
+    jsonschema::meta::validate(&schema).expect("a valid JSON Schema");
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    for key in ["$id", "title", "description"] {
+        assert!(schema[key].is_string(), "{key}");
+    }
+    for name in [
+        "Message",
+        "Envelope",
+        "ServerFrame",
+        "Control",
+        "ClientAction",
+        "AgentThinking",
+        "AgentDecision",
+        "Snapshot",
+        "SymbolInfo",
+        "Me",
+    ] {
+        assert!(schema["$defs"][name].is_object(), "$defs/{name} missing");
+    }
+}
+
+#[test]
+fn every_message_type_validates_in_an_envelope_and_as_a_published_message() {
+    let envelope = validator(None);
+    let message = validator(Some("Message"));
+    let frame = validator(Some("ServerFrame"));
+    let samples = every_message();
+    let names: HashSet<&str> = samples.iter().map(|(m, _)| m.type_name()).collect();
+    assert_eq!(names.len(), 27, "one sample of every message type");
+    for (i, (m, topic)) in samples.into_iter().enumerate() {
+        m.validate_for(&topic).expect("a valid sample");
+        let value = serde_json::to_value(&m).unwrap();
+        assert_valid(&message, &value, "message");
+        let env = Envelope {
+            message: m,
+            topic,
+            seq: i as u64 + 1,
+            epoch: Epoch(ULID.into()),
+            timestamp: t(i as i64),
+        };
+        let value = serde_json::to_value(&env).unwrap();
+        assert_valid(&envelope, &value, "envelope");
+        assert_valid(&frame, &value, "server frame");
+    }
+}
+
+#[test]
+fn every_control_frame_and_client_action_validates() {
+    let frame = validator(Some("ServerFrame"));
+    let envelope = validator(None);
+    let snapshot = validator(Some("Snapshot"));
+    for control in every_control() {
+        let value = serde_json::to_value(ServerFrame::Control(control)).unwrap();
+        assert_valid(&frame, &value, "control frame");
+        assert_invalid(&envelope, &value, "a control frame as an envelope");
+    }
+    for s in every_snapshot() {
+        assert_valid(&snapshot, &serde_json::to_value(&s).unwrap(), "snapshot");
+    }
+    let action = validator(Some("ClientAction"));
+    for a in every_client_action() {
+        assert_valid(&action, &serde_json::to_value(&a).unwrap(), "client action");
+    }
+    let thinking = validator(Some("AgentThinking"));
+    assert_valid(&thinking, &json!({"chunk": "RSI is 71"}), "thinking");
+    let decision = validator(Some("AgentDecision"));
+    for d in [
+        json!({"action": "buy", "reasoning": "up", "confidence": 0.6}),
+        json!({"action": "hold"}),
+        json!({"action": "sell", "confidence": null}),
+    ] {
+        serde_json::from_value::<AgentDecision>(d.clone()).expect("the server reads it");
+        assert_valid(&decision, &d, "decision");
+    }
+    let symbol = validator(Some("SymbolInfo"));
+    let info = SymbolInfo {
+        symbol: sym(),
+        topic: "market:BTC-USD".into(),
+        interval: "5s".parse().unwrap(),
+        source: DataSource::Synthetic,
+        price_decimals: 2,
+        description: "GBM".into(),
+    };
+    assert_valid(
+        &symbol,
+        &serde_json::to_value(&info).unwrap(),
+        "symbol info",
+    );
+    let me = validator(Some("Me"));
+    for m in [
+        Me::Anonymous,
+        Me::Token {
+            sub: "ana".into(),
+            admin: true,
+            exp: 1,
+        },
+    ] {
+        assert_valid(&me, &serde_json::to_value(&m).unwrap(), "me");
+    }
+}
+
+#[test]
+fn wrong_shapes_are_refused_like_the_server_refuses_them() {
+    let message = validator(Some("Message"));
+    let envelope = validator(None);
+    let action = validator(Some("ClientAction"));
+    let tick_json = serde_json::to_value(Message::Tick(tick())).unwrap();
+    let mut wrong = vec![
+        json!({"type": "teleport", "data": {}}),
+        json!({"data": tick_json["data"]}),
+        json!({"type": "tick"}),
+        json!({"type": "tick", "data": {"symbol": "BTC-USD", "change_pct": 0, "volume": 1}}),
+        json!({"type": "tick", "data": {"symbol": "BTC-USD", "price": "high", "change_pct": 0, "volume": 1}}),
+        json!({"type": "tick", "data": {"symbol": "btc", "price": 1, "change_pct": 0, "volume": 1}}),
+        json!({"type": "tick", "data": {"symbol": "X", "price": 1, "change_pct": 0, "volume": 1, "source": "moon"}}),
+        json!({"type": "candle", "data": {"symbol": "X", "interval": "0m", "open_time": "2026-01-01T00:00:00Z",
+            "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1, "closed": true}}),
+        json!({"type": "candle", "data": {"symbol": "X", "interval": "1m", "open_time": "yesterday",
+            "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1, "closed": true}}),
+        json!({"type": "equity", "data": {"points": [["2026-01-01T00:00:00Z", 1.0]]}}),
+        json!({"type": "trade", "data": {"id": -1, "side": "long", "action": "entry", "time": "2026-01-01T00:00:00Z",
+            "price": 1, "size": 1, "reason": "x"}}),
+    ];
+    // Each is refused by the server's own parser too: the schema is not stricter than it.
+    for value in &wrong {
+        assert!(
+            serde_json::from_value::<Message>(value.clone()).is_err(),
+            "the server reads {value}"
+        );
+        assert_invalid(&message, value, "message");
+    }
+    let env = |change: &dyn Fn(&mut Value)| {
+        let mut value = serde_json::to_value(Envelope {
+            message: Message::Tick(tick()),
+            topic: "market:BTC-USD".parse().unwrap(),
+            seq: 1,
+            epoch: Epoch(ULID.into()),
+            timestamp: t(0),
+        })
+        .unwrap();
+        change(&mut value);
+        value
+    };
+    assert_valid(&envelope, &env(&|_| {}), "envelope");
+    wrong = vec![
+        env(&|v| drop(v.as_object_mut().unwrap().remove("seq"))),
+        env(&|v| v["seq"] = json!("1")),
+        env(&|v| v["seq"] = json!(-1)),
+        env(&|v| v["topic"] = json!("stocks:AAPL")),
+        env(&|v| v["timestamp"] = json!(12)),
+        env(&|v| v["type"] = json!("teleport")),
+        env(&|v| drop(v.as_object_mut().unwrap().remove("epoch"))),
+    ];
+    for value in &wrong {
+        assert!(serde_json::from_value::<Envelope>(value.clone()).is_err());
+        assert_invalid(&envelope, value, "envelope");
+    }
+    for value in [
+        json!({"action": "dance"}),
+        json!({"action": "subscribe"}),
+        json!({"action": "subscribe", "topic": "nope"}),
+        json!({"action": "subscribe", "topic": "market:X", "since": {"seq": 7}}),
+        json!({"action": "ping", "id": "one", "t": 1}),
+        json!({"action": "auth"}),
+    ] {
+        assert!(serde_json::from_value::<ClientAction>(value.clone()).is_err());
+        assert_invalid(&action, &value, "client action");
+    }
+    let decision = validator(Some("AgentDecision"));
+    for value in [
+        json!({"action": "buy", "mood": "bold"}),
+        json!({"action": "panic"}),
+        json!({"reasoning": "no action"}),
+    ] {
+        assert!(serde_json::from_value::<AgentDecision>(value.clone()).is_err());
+        assert_invalid(&decision, &value, "decision");
+    }
+}
+
+#[test]
+fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
+    let doc = contract::openapi();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let expected: BTreeSet<&str> = [
+        "/api/publish",
+        "/api/streams/{topic}",
+        "/api/streams/{topic}/snapshot",
+        "/api/datasets",
+        "/api/backtests",
+        "/api/backtests/{id}",
+        "/api/backtests/{id}/{action}",
+        "/api/sessions",
+        "/api/sessions/{id}",
+        "/api/sessions/{id}/thinking",
+        "/api/sessions/{id}/decision",
+        "/api/ws/health",
+        "/api/me",
+        "/api/market/symbols",
+        "/api/market/{symbol}/candles",
+        "/api/ws",
+        "/api/ws/stream/{stream}/{name}",
+        "/api/ws/stream/live-trading",
+        "/api/schema.json",
+        "/api/openapi.json",
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(paths, expected);
+    // Every operation has an id of its own (generators name functions after them).
+    let mut ids = HashSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(ids.insert(id), "{method} {path}: operationId `{id}` twice");
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .is_some_and(|r| !r.is_empty()),
+                "{method} {path}: no responses"
+            );
+        }
+    }
+    assert_eq!(ids.len(), 23);
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    // Every `$ref` points at a schema the document holds.
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        Value::String(s) if k == "$ref" => out.push(s),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(all.len() > 20);
+    for r in all {
+        let pointer = r
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{r} is not local"));
+        assert!(doc.pointer(pointer).is_some(), "{r} resolves to nothing");
+    }
+}
+
+/// The documents, served, are the committed ones; in token mode they need no token.
+#[tokio::test]
+async fn the_documents_are_served_without_a_token() {
+    let anonymous = server(|a| a.symbols.clear()).await;
+    let token_mode = server(|a| {
+        a.symbols.clear();
+        a.jwt_secret = Some("a secret of at least thirty-two bytes!".into());
+    })
+    .await;
+    for running in [&anonymous, &token_mode] {
+        for (path, document) in [
+            ("/api/schema.json", contract::json_schema()),
+            ("/api/openapi.json", contract::openapi()),
+        ] {
+            let response = reqwest::get(http(running, path)).await.unwrap();
+            assert_eq!(response.status(), 200, "{path}");
+            let text = response.text().await.unwrap();
+            assert_eq!(text, contract::pretty(&document), "{path}");
+        }
+    }
+    let (status, _) = call(&token_mode, reqwest::Method::GET, "/api/me", None, None).await;
+    assert_eq!(status, 401, "other endpoints still need a token");
+}
+
+/// What a live server sends over a socket and a poll fits the schema.
+#[tokio::test]
+async fn a_live_servers_frames_fit_the_schema() {
+    let running = server(|_| {}).await;
+    let frame = validator(Some("ServerFrame"));
+    let envelope = validator(None);
+    let mut socket = connect(&running, "/api/ws").await;
+    assert_valid(&frame, &next_json(&mut socket).await, "connected");
+    let subscribed = subscribe(&mut socket, "market:BTC-USD", None).await;
+    assert_valid(&frame, &subscribed, "subscribed");
+    let snapshot = next_of_type(&mut socket, "snapshot").await;
+    assert_valid(&frame, &snapshot, "snapshot");
+    for _ in 0..5 {
+        let value = next_json(&mut socket).await;
+        assert_valid(&frame, &value, "live frame");
+    }
+    send_json(&mut socket, json!({"action": "dance"})).await;
+    let error = next_of_type(&mut socket, "error").await;
+    assert_valid(&frame, &error, "error frame");
+    let page = get_json(&running, "/api/streams/market:BTC-USD?since=0").await;
+    let messages = page["messages"].as_array().unwrap();
+    assert!(!messages.is_empty());
+    for m in messages {
+        assert_valid(&envelope, m, "polled envelope");
+    }
+}
