@@ -123,6 +123,8 @@ fn message() -> impl Strategy<Value = (Topic, Message)> {
                     trades,
                     equity,
                     pnl,
+                    bars_per_sec: Some(equity.abs()),
+                    eta_ms: Some(trades),
                 };
                 (backtest_topic(), Message::Progress(progress))
             }),

@@ -69,3 +69,27 @@ test("a run's Resume and Cancel buttons control it on the server", async ({ page
   await expect(cancelled.getByTestId('backtest-resume')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('a paced run shows its speed and a time left that shrinks to the end', async ({ page, request }) => {
+  const errors = collectErrors(page);
+  const id = `ui-eta-${Date.now().toString(36)}`;
+  // 2,148 bars at 400 bars/s: about five seconds to watch.
+  const started = await request.post('/api/backtests', {
+    data: { id, dataset: 'GOOG', strategy: 'sma_cross', pace: 400, progress_every_ms: 100 },
+  });
+  expect(started.status()).toBe(201);
+  await page.goto('/backtests');
+  const run = page.locator(`[data-testid=backtest-run][data-backtest-id="${id}"]`);
+  const eta = run.getByTestId('backtest-eta');
+  const etaMs = async () => Number((await eta.getAttribute('data-eta-ms')) || NaN);
+  await expect.poll(etaMs).toBeGreaterThan(0);
+  const first = await etaMs();
+  await expect(eta).toHaveText(/^\d+ s left$/);
+  await expect(run.getByTestId('backtest-throughput')).toHaveText(/^\d+ bars\/s$/);
+  const speed = Number((await run.getByTestId('backtest-throughput').textContent())?.split(' ')[0]);
+  expect(speed).toBeLessThanOrEqual(404);
+  await expect.poll(etaMs).toBeLessThan(first - 1000);
+  await expect(run).toHaveAttribute('data-status', 'complete');
+  await expect(eta).toHaveText('ended');
+  expect(errors).toEqual([]);
+});

@@ -123,6 +123,46 @@ async fn a_goog_backtest_streams_from_started_to_complete_with_the_engines_resul
 }
 
 #[tokio::test]
+async fn a_paced_run_keeps_its_pace_and_says_how_fast_it_goes_and_how_long_it_has_left() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+    })
+    .await;
+    let mut socket = connect(&running, "/api/ws/stream/backtest/paced").await;
+    next_of_type(&mut socket, "snapshot").await;
+    // 5,000 bars at 10,000 bars/s: half a second, progress every 250 bars.
+    let (status, started) = post(
+        &running,
+        json!({"id": "paced", "dataset": "EURUSD", "strategy": "buy_and_hold", "pace": 10000,
+               "progress_every_bars": 250}),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let messages = messages_until(&mut socket, "complete").await;
+    let progress: Vec<&Value> = messages
+        .iter()
+        .filter(|m| m["type"] == "progress")
+        .map(|m| &m["data"])
+        .collect();
+    assert!(progress.len() >= 10, "{}", progress.len());
+    // A pace is a ceiling: sleeping can only make the run slower.
+    for p in &progress[1..] {
+        let speed = p["bars_per_sec"].as_f64().expect("the speed is reported");
+        assert!(speed <= 10_000.0 * 1.01, "{speed} bars/s beats the pace");
+    }
+    let etas: Vec<u64> = progress[1..]
+        .iter()
+        .map(|p| p["eta_ms"].as_u64().expect("the time left is reported"))
+        .collect();
+    assert!(
+        etas.first() > etas.last(),
+        "the time left shrinks as the run goes: {etas:?}"
+    );
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
 async fn bad_backtest_requests_are_refused_naming_the_field() {
     let running = server(|a| {
         a.symbols.clear();
@@ -134,6 +174,10 @@ async fn bad_backtest_requests_are_refused_naming_the_field() {
         (
             json!({"dataset": "GOOG", "strategy": "macd"}),
             "`strategy` unknown strategy `macd`",
+        ),
+        (
+            json!({"dataset": "GOOG", "strategy": "buy_and_hold", "pace": 0}),
+            "`pace` must be between 1 and 100000000",
         ),
         (
             json!({"dataset": "GOOG", "strategy": "sma_cross", "params": {"fast": 30, "slow": 20}}),

@@ -170,6 +170,8 @@ fn every_message() -> Vec<(Message, Topic)> {
                 trades: 2,
                 equity: 10_100.0,
                 pnl: 100.0,
+                bars_per_sec: Some(250_000.0),
+                eta_ms: Some(40),
             }),
             Message::Trade(Trade {
                 id: 1,

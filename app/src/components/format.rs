@@ -23,6 +23,16 @@ pub fn percent(value: f64, decimals: usize) -> String {
     format!("{value:.decimals$}%")
 }
 
+/// A duration left, from milliseconds: `42 s`, `3 min 05 s`, `2 h 07 min`.
+pub fn time_left(ms: u64) -> String {
+    let s = ms.div_ceil(1000);
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 /// `up` for a gain (or nothing), `down` for a loss.
 pub fn gain_class(value: f64) -> &'static str {
     if value < 0.0 {
@@ -36,6 +46,14 @@ pub fn gain_class(value: f64) -> &'static str {
 mod tests {
     use super::*;
     use crate::protocol::{LogLevel, RunStatus, Side};
+
+    #[test]
+    fn time_left_reads_in_the_largest_units_that_fit() {
+        assert_eq!(time_left(0), "0 s");
+        assert_eq!(time_left(1), "1 s", "a run not done is never 0 s away");
+        assert_eq!(time_left(185_000), "3 min 05 s");
+        assert_eq!(time_left(7_620_000), "2 h 07 min");
+    }
 
     #[test]
     fn enums_are_written_by_their_wire_names() {

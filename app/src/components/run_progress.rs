@@ -1,8 +1,10 @@
-//! A backtest run's progress bar: percent done, bars, trades and equity so far; and
-//! why the run failed, if it did.
+//! A backtest run's progress bar: percent done, bars, trades and equity so far, its
+//! speed and the time left (from the server's `progress`); and why the run failed, if
+//! it did.
 
 use leptos::prelude::*;
 
+use super::format::time_left;
 use crate::protocol::{BacktestSnapshot, RunStatus};
 
 /// The bar (its `data-pct` is the whole percent the tests wait for) and the run's error.
@@ -27,6 +29,34 @@ pub fn RunProgress(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoVi
             None => format!("{:.0}%", pct()),
         })
     };
+    let speed = move || {
+        state.with(|s| {
+            s.progress
+                .as_ref()
+                .and_then(|p| p.bars_per_sec)
+                .map_or_else(|| "–".to_owned(), |v| format!("{v:.0} bars/s"))
+        })
+    };
+    let ended = move || {
+        state.with(|s| {
+            matches!(
+                s.status,
+                RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
+            )
+        })
+    };
+    // The time left while the run can still go on; "ended" once it did.
+    let eta_ms = move || {
+        if ended() {
+            return None;
+        }
+        state.with(|s| s.progress.as_ref().and_then(|p| p.eta_ms))
+    };
+    let eta = move || match (ended(), eta_ms()) {
+        (true, _) => "ended".to_owned(),
+        (false, Some(ms)) => format!("{} left", time_left(ms)),
+        (false, None) => "–".to_owned(),
+    };
     let error = move || {
         state.with(|s| s.error.clone()).map(|e| {
             view! { <p class="error">{e.error}{e.details.map(|d| format!(": {d}"))}</p> }
@@ -41,6 +71,16 @@ pub fn RunProgress(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoVi
             <div class="progress-bar" style:width=move || format!("{:.1}%", pct())></div>
             <span class="progress-text">{text}</span>
         </div>
+        <p class="progress-speed muted">
+            <span data-testid="backtest-throughput">{speed}</span>
+            " · "
+            <span
+                data-testid="backtest-eta"
+                data-eta-ms=move || eta_ms().map(|ms| ms.to_string()).unwrap_or_default()
+            >
+                {eta}
+            </span>
+        </p>
         {error}
     }
 }

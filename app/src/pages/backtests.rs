@@ -34,6 +34,9 @@ struct StartRequest {
     params: std::collections::BTreeMap<String, f64>,
     cash: f64,
     commission: f64,
+    /// Bars per second to watch the run at (none: full speed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pace: Option<f64>,
 }
 
 /// A run as `POST /api/backtests` answers and `GET /api/backtests` lists it.
@@ -51,6 +54,7 @@ pub fn BacktestsPage() -> impl IntoView {
     let strategy = StrategyInput::new("sma_cross", &[]);
     let cash = RwSignal::new("10000".to_owned());
     let commission = RwSignal::new("0.001".to_owned());
+    let pace = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
 
     api::spawn(async move {
@@ -91,6 +95,10 @@ pub fn BacktestsPage() -> impl IntoView {
             params: strategy.params()?,
             cash: parse_number("cash", &cash.get_untracked())?,
             commission: parse_number("commission", &commission.get_untracked())?,
+            pace: match pace.get_untracked().trim() {
+                "" => None,
+                text => Some(parse_number("pace", text)?),
+            },
         })
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -109,6 +117,7 @@ pub fn BacktestsPage() -> impl IntoView {
                 <StrategyFields input=strategy />
                 <NumberField label="Cash" name="cash" value=cash />
                 <NumberField label="Commission" name="commission" value=commission />
+                <NumberField label="Pace (bars/s, blank: full speed)" name="pace" value=pace />
                 <button type="submit" data-testid="backtest-start">
                     "Start"
                 </button>

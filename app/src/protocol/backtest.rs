@@ -55,6 +55,12 @@ pub struct Progress {
     pub trades: u64,
     pub equity: f64,
     pub pnl: f64,
+    /// Bars per second of running time so far (pauses excluded), when the run knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bars_per_sec: Option<f64>,
+    /// Time left at that speed, in ms (or at the run's pace, if slower).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_ms: Option<u64>,
 }
 
 /// `trade`: one fill, sent at once.

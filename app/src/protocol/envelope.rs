@@ -181,6 +181,9 @@ impl Message {
                     ));
                 }
                 finite("equity", p.equity)?;
+                if let Some(speed) = p.bars_per_sec {
+                    non_negative("bars_per_sec", speed)?;
+                }
                 finite("pnl", p.pnl)
             }
             Trade(t) => {
@@ -399,6 +402,8 @@ mod tests {
                     trades: 2,
                     equity: 10_100.0,
                     pnl: 100.0,
+                    bars_per_sec: Some(1_000.0),
+                    eta_ms: Some(10),
                 }),
                 Backtest,
             ),
@@ -671,6 +676,8 @@ mod tests {
             trades: 0,
             equity: 1.0,
             pnl: 0.0,
+            bars_per_sec: None,
+            eta_ms: None,
         });
         let err = progress
             .validate_for(&topic_of(TopicKind::Backtest))

@@ -6,6 +6,7 @@
 //! - [`request`]: a request checked into a plan. [`run`]: a plan on a blocking thread.
 //! - [`registry`]: the runs of one server, by id.
 
+pub mod clock;
 pub mod control;
 pub mod data;
 pub mod engine;

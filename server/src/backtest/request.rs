@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use app::protocol::validate::{at_least, texts};
+use app::protocol::validate::{at_least, texts, within};
 use app::protocol::{self as wire, Topic, TopicKind};
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,9 @@ pub struct BacktestRequest {
     pub progress_every_ms: Option<u64>,
     /// Run id (default: generated).
     pub id: Option<String>,
+    /// Play at most this many bars per second, to watch the run unfold (default: as
+    /// fast as it goes).
+    pub pace: Option<f64>,
     /// Start paused at the first bar, until a client resumes it (default false).
     #[serde(default)]
     pub paused: bool,
@@ -56,6 +59,8 @@ pub struct Plan {
     pub frequency: Frequency,
     /// Paused before the first bar.
     pub start_paused: bool,
+    /// Bars per second the run may not exceed.
+    pub pace: Option<f64>,
 }
 
 /// Checks every field of a request and loads its bars.
@@ -74,6 +79,9 @@ pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, R
     }
     if let Some(symbol) = &request.symbol {
         texts(&[("symbol", symbol)])?;
+    }
+    if let Some(pace) = request.pace {
+        within("pace", pace, 1.0, 100_000_000.0)?;
     }
     let (bars, name) = load(&request, data_dir)?;
     strategy
@@ -96,6 +104,7 @@ pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, R
         account,
         frequency,
         start_paused: request.paused,
+        pace: request.pace,
     })
 }
 

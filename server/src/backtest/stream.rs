@@ -11,6 +11,7 @@ use app::protocol::{
     TradeAction,
 };
 
+use super::clock::RunClock;
 use super::control::{RunControl, Wanted};
 use super::engine::{Event, ExitReason, Flow, Observer, Outcome};
 use super::request::Plan;
@@ -37,8 +38,13 @@ impl Default for Frequency {
     }
 }
 
-/// Bars between two looks at the clock and at the run's control.
+/// Bars between two looks at the clock and at the run's control (every bar for a paced
+/// run).
 const CHECK_EVERY: usize = 256;
+
+/// The longest a paced run sleeps before it looks at its control again (a pace is at
+/// least one bar a second, so a bar never waits longer).
+const PACE_WAIT: Duration = Duration::from_secs(1);
 
 /// Owns what it needs, so a paused run (its streamer with it) is plain data.
 pub struct Streamer {
@@ -50,6 +56,8 @@ pub struct Streamer {
     stride: usize,
     last_progress_bar: usize,
     last_progress: Instant,
+    /// Running time (pauses excluded), for the speed and the pace.
+    clock: RunClock,
     equity: Vec<EquityPoint>,
     /// The last bar seen, its equity and drawdown: the run's last equity point (pushed
     /// by `finish` unless the stride already took it).
@@ -59,7 +67,7 @@ pub struct Streamer {
 
 impl Streamer {
     pub fn new(hub: Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Self {
-        let frequency = plan.frequency;
+        let (frequency, pace) = (plan.frequency, plan.pace);
         let initial_cash = plan.account.cash;
         let stride = (plan.bars.len() / frequency.equity_points.max(1)).max(1);
         Streamer {
@@ -71,6 +79,7 @@ impl Streamer {
             stride,
             last_progress_bar: 0,
             last_progress: Instant::now(),
+            clock: RunClock::start(pace),
             equity: Vec::new(),
             last_mark: None,
             warned_unaffordable: false,
@@ -97,15 +106,19 @@ impl Streamer {
             let points = std::mem::take(&mut self.equity);
             self.publish(Message::Equity(EquityBatch { points }));
         }
-        let total = self.plan.bars.len();
+        let total = self.plan.bars.len() as u64;
+        let done = i as u64 + 1;
+        let (bars_per_sec, left) = self.clock.estimate(done, total - done);
         self.publish(Message::Progress(Progress {
-            pct: (i + 1) as f64 / total as f64 * 100.0,
-            bars_processed: i as u64 + 1,
-            total_bars: total as u64,
+            pct: done as f64 / total as f64 * 100.0,
+            bars_processed: done,
+            total_bars: total,
             current_time: self.time(i),
             trades,
             equity,
             pnl: equity - self.initial_cash,
+            bars_per_sec,
+            eta_ms: left.map(|d| d.as_millis() as u64),
         }));
         self.last_progress_bar = i;
         self.last_progress = Instant::now();
@@ -131,12 +144,13 @@ impl Streamer {
 
     /// Between bars: go on, stop (cancelled), or hand the run back paused (`paused` is
     /// published; the run's driver waits, holding no thread, and calls [`Self::resumed`]).
-    fn check_in(&self) -> Flow {
+    fn check_in(&mut self) -> Flow {
         match self.control.wanted() {
             Wanted::Running => Flow::Continue,
             Wanted::Cancelled => Flow::Stop,
             Wanted::Paused => {
                 tracing::info!("paused");
+                self.clock.pause();
                 self.publish(Message::Paused(Lifecycle {
                     reason: Some("requested by a client".into()),
                 }));
@@ -147,7 +161,8 @@ impl Streamer {
 
     /// A paused run goes on: `resumed` first, so nothing, not even its log line, comes
     /// between `paused` and `resumed`.
-    pub fn resumed(&self) {
+    pub fn resumed(&mut self) {
+        self.clock.resume();
         self.publish(Message::Resumed(Lifecycle::default()));
         tracing::info!("resumed");
     }
@@ -161,7 +176,10 @@ impl Observer for Streamer {
         }
         // The last bar's progress comes from `finish`, once the outcome is known.
         let last = i + 1 == self.plan.bars.len();
-        let check = i.is_multiple_of(CHECK_EVERY);
+        let check = i.is_multiple_of(CHECK_EVERY) || self.clock.is_paced();
+        if self.clock.is_paced() {
+            self.clock.keep_pace(i as u64 + 1, PACE_WAIT);
+        }
         let due = !last
             && (i - self.last_progress_bar >= self.frequency.progress_bars
                 || (check && self.last_progress.elapsed() >= self.frequency.progress_interval));

@@ -85,6 +85,7 @@ fn measure(label: &str, bars: &Bars, strategy: &Strategy) -> (f64, f64) {
         account,
         frequency: Frequency::default(),
         start_paused: false,
+        pace: None,
     };
     let (plan, control) = (Arc::new(plan), Arc::new(RunControl::default()));
     let on = rate(min, || {
