@@ -7,6 +7,9 @@
 //!   in the browser by the `frontend` crate; `api` is its REST client and `auth` holds
 //!   the token it acts with on a server in token mode.
 
+/// Which build of this crate (protocol and pages) this is (see `build.rs`).
+pub const BUILD_ID: &str = env!("TICKWIRE_BUILD_ID");
+
 pub mod chart;
 pub mod protocol;
 pub mod stream;

@@ -426,6 +426,7 @@ fn every_control() -> Vec<Control> {
             connection_id: "c1".into(),
             heartbeat_secs: 30,
             max_message_bytes: 65_536,
+            build: "0123456789ab".into(),
         },
         Control::Subscribed {
             topic: topic.clone(),

@@ -118,7 +118,7 @@ mod paint {
     use web_sys::CanvasRenderingContext2d;
 
     use super::CHART_CANDLES;
-    use crate::chart::{CandleSeries, Change, Layout, PriceScale};
+    use crate::chart::{CandleSeries, Change, Layout, PriceScale, GRID, TEXT};
     use crate::protocol::Candle;
 
     /// Room on the right for price labels and at the bottom for times.
@@ -128,8 +128,6 @@ mod paint {
     const GRID_LINES: usize = 5;
     const UP: &str = "#26a69a";
     const DOWN: &str = "#ef5350";
-    const GRID: &str = "#262b36";
-    const TEXT: &str = "#8a93a6";
 
     /// What the next frame must paint.
     #[derive(Default)]

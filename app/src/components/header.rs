@@ -1,10 +1,11 @@
 //! The header on every page: the product name, the navigation, the connection status
-//! and, on a server in token mode, whose token the page uses.
+//! and, on a server in token mode, whose token the page uses; under it, a banner when
+//! the server runs a newer build than the page.
 
 use leptos::prelude::*;
 
 use super::sign_in::SignedInAs;
-use super::status::StatusIndicator;
+use super::status::{StatusIndicator, UpdateBanner};
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -21,5 +22,6 @@ pub fn Header() -> impl IntoView {
             <StatusIndicator />
             <SignedInAs />
         </header>
+        <UpdateBanner />
     }
 }

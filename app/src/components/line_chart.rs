@@ -42,11 +42,9 @@ mod paint {
     use wasm_bindgen::JsCast;
     use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
-    use crate::chart::PriceScale;
+    use crate::chart::{PriceScale, GRID, TEXT};
 
     const AXIS_RIGHT: f64 = 64.0;
-    const TEXT: &str = "#8a93a6";
-    const GRID: &str = "#262b36";
 
     pub fn paint(canvas: &HtmlCanvasElement, points: &[(f64, f64)], colour: &str, fill: bool) {
         let Some(ctx) = canvas

@@ -59,7 +59,12 @@ pub fn RunProgress(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoVi
     };
     let error = move || {
         state.with(|s| s.error.clone()).map(|e| {
-            view! { <p class="error">{e.error}{e.details.map(|d| format!(": {d}"))}</p> }
+            view! {
+                <p class="error" role="alert">
+                    {e.error}
+                    {e.details.map(|d| format!(": {d}"))}
+                </p>
+            }
         })
     };
     view! {

@@ -52,7 +52,17 @@ pub fn SessionHeader(
                     .with(|s| s.completed.is_none())
                     .then(|| view! { <button on:click=stop>"Stop session"</button> })
             }}
-            {move || stop_error.get().map(|e| view! { <p class="error">{e}</p> })}
+            {move || {
+                stop_error
+                    .get()
+                    .map(|e| {
+                        view! {
+                            <p class="error" role="alert">
+                                {e}
+                            </p>
+                        }
+                    })
+            }}
         </header>
     }
 }

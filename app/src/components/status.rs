@@ -41,7 +41,10 @@ pub fn StatusIndicator() -> impl IntoView {
             title=title
         >
             <span class=move || format!("dot dot-{}", s.state.get().colour())></span>
-            <span class="status-label">{label}</span>
+            // Announced to screen readers as it changes.
+            <span class="status-label" role="status" aria-live="polite">
+                {label}
+            </span>
             <span class="status-reconnects" title="reconnections">
                 {move || format!("↻{}", s.reconnects.get())}
             </span>
@@ -63,5 +66,31 @@ pub fn RealtimeToggle() -> impl IntoView {
             />
             " Real-time"
         </label>
+    }
+}
+
+/// After a deploy: the server runs another build than this page was compiled from, so
+/// its frames may not read as this page expects. Offers a reload instead of guessing.
+#[component]
+pub fn UpdateBanner() -> impl IntoView {
+    let s = expect_context::<StreamClient>().status;
+    let outdated = move || {
+        s.server_build
+            .get()
+            .is_some_and(|build| build != crate::BUILD_ID)
+    };
+    let reload = move |_| {
+        #[cfg(feature = "hydrate")]
+        let _ = window().location().reload();
+    };
+    view! {
+        <Show when=outdated>
+            <div class="update-banner" role="alert" data-testid="update-banner">
+                "A newer version of tickwire is running on the server. "
+                <button type="button" on:click=reload>
+                    "Reload"
+                </button>
+            </div>
+        </Show>
     }
 }

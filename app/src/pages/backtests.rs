@@ -126,7 +126,7 @@ pub fn BacktestsPage() -> impl IntoView {
                         .get()
                         .map(|e| {
                             view! {
-                                <p class="error" data-testid="backtest-error">
+                                <p class="error" role="alert" data-testid="backtest-error">
                                     {e}
                                 </p>
                             }

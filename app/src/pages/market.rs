@@ -111,7 +111,17 @@ pub fn MarketPage() -> impl IntoView {
                 </label>
                 <RealtimeToggle />
             </div>
-            {move || load_error.get().map(|e| view! { <p class="error">{e}</p> })}
+            {move || {
+                load_error
+                    .get()
+                    .map(|e| {
+                        view! {
+                            <p class="error" role="alert">
+                                {e}
+                            </p>
+                        }
+                    })
+            }}
             <div class="quote">
                 <div class="quote-symbol">
                     {move || selected.get().map(|s| s.to_string()).unwrap_or_else(|| "…".into())}

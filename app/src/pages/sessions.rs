@@ -88,7 +88,17 @@ pub fn SessionsPage() -> impl IntoView {
                 <button type="submit" data-testid="session-start">
                     "Start session"
                 </button>
-                {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+                {move || {
+                    error
+                        .get()
+                        .map(|e| {
+                            view! {
+                                <p class="error" role="alert">
+                                    {e}
+                                </p>
+                            }
+                        })
+                }}
             </form>
             <div class="panel">
                 <h2>"Sessions"</h2>

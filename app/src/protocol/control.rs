@@ -56,6 +56,9 @@ pub enum Control {
         connection_id: String,
         heartbeat_secs: u64,
         max_message_bytes: usize,
+        /// The server's build (`app::BUILD_ID`): a page of another build offers a reload.
+        #[serde(default)]
+        build: String,
     },
     /// A subscription is active; replayed or live messages follow.
     Subscribed {
@@ -146,6 +149,7 @@ mod tests {
                 connection_id: "c1".into(),
                 heartbeat_secs: 30,
                 max_message_bytes: 65_536,
+                build: "abc123".into(),
             },
             Control::Subscribed {
                 topic: topic.clone(),

@@ -233,6 +233,7 @@ impl Engine {
         show(s.latency_ms, &now.latency_ms, &was.latency_ms);
         show(s.last_update_ms, &now.last_update_ms, &was.last_update_ms);
         show(s.last_error, &now.last_error, &was.last_error);
+        show(s.server_build, &now.server_build, &was.server_build);
         self.shown = now;
     }
 

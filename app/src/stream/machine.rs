@@ -164,6 +164,8 @@ pub struct Status {
     pub latency_ms: Option<f64>,
     pub last_update_ms: Option<f64>,
     pub last_error: Option<String>,
+    /// The build the server said it runs (`connected`).
+    pub server_build: Option<String>,
 }
 
 impl Default for Status {
@@ -177,6 +179,7 @@ impl Default for Status {
             latency_ms: None,
             last_update_ms: None,
             last_error: None,
+            server_build: None,
         }
     }
 }
@@ -510,7 +513,12 @@ impl Machine {
                 entry.cursor.reset(&snapshot);
                 self.deliver(topic, Delivery::Reset(snapshot));
             }
-            ServerFrame::Control(Control::Connected { .. }) => self.greeted_now(now_ms),
+            ServerFrame::Control(Control::Connected { build, .. }) => {
+                if !build.is_empty() {
+                    self.status.server_build = Some(build);
+                }
+                self.greeted_now(now_ms);
+            }
             ServerFrame::Control(Control::Subscribed { topic, .. }) => {
                 if let Some(entry) = self.topics.get_mut(&topic) {
                     entry.awaiting = false;
@@ -753,6 +761,7 @@ mod tests {
             connection_id: "1".into(),
             heartbeat_secs: 30,
             max_message_bytes: 65_536,
+            build: "b1".into(),
         })
     }
 

@@ -73,6 +73,8 @@ pub struct StreamStatus {
     pub last_error: RwSignal<Option<String>>,
     /// The socket URL.
     pub endpoint: RwSignal<String>,
+    /// The build the server runs, once it has said.
+    pub server_build: RwSignal<Option<String>>,
 }
 
 impl StreamStatus {
@@ -88,6 +90,7 @@ impl StreamStatus {
             last_update_ms: RwSignal::new(None),
             last_error: RwSignal::new(None),
             endpoint: RwSignal::new("/api/ws".to_owned()),
+            server_build: RwSignal::new(None),
         }
     }
 }

@@ -65,6 +65,7 @@ pub async fn run(
         connection_id: conn.outbox.id().to_string(),
         heartbeat_secs: state.limits.heartbeat.as_secs(),
         max_message_bytes: state.limits.max_message_bytes,
+        build: app::BUILD_ID.to_owned(),
     });
     conn.subscribe_pending().await;
 
