@@ -5,6 +5,23 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+/// A request's error, announced as an alert; nothing while there is none.
+#[component]
+pub fn ErrorLine(
+    error: RwSignal<Option<String>>,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    move || {
+        error.get().map(|e| {
+            view! {
+                <p class="error" role="alert" data-testid=testid>
+                    {e}
+                </p>
+            }
+        })
+    }
+}
+
 /// A labelled number input.
 #[component]
 pub fn NumberField(

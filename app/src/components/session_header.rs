@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::form::strategy_title;
+use super::form::{strategy_title, ErrorLine};
 use crate::api;
 use crate::protocol::SessionSnapshot;
 
@@ -52,17 +52,7 @@ pub fn SessionHeader(
                     .with(|s| s.completed.is_none())
                     .then(|| view! { <button on:click=stop>"Stop session"</button> })
             }}
-            {move || {
-                stop_error
-                    .get()
-                    .map(|e| {
-                        view! {
-                            <p class="error" role="alert">
-                                {e}
-                            </p>
-                        }
-                    })
-            }}
+            <ErrorLine error=stop_error />
         </header>
     }
 }

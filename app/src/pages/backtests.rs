@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::api;
 use crate::components::csv_upload::{CsvUpload, Upload};
 use crate::components::equity_charts::EquityCharts;
-use crate::components::form::{parse_number, Choice, NumberField, StrategyFields, StrategyInput};
+use crate::components::form::{
+    parse_number, Choice, ErrorLine, NumberField, StrategyFields, StrategyInput,
+};
 use crate::components::format::wire_name;
 use crate::components::log_list::LogList;
 use crate::components::metrics::RunMetrics;
@@ -121,17 +123,7 @@ pub fn BacktestsPage() -> impl IntoView {
                 <button type="submit" data-testid="backtest-start">
                     "Start"
                 </button>
-                {move || {
-                    error
-                        .get()
-                        .map(|e| {
-                            view! {
-                                <p class="error" role="alert" data-testid="backtest-error">
-                                    {e}
-                                </p>
-                            }
-                        })
-                }}
+                <ErrorLine error=error testid="backtest-error" />
             </form>
             <div class="runs">
                 {move || {

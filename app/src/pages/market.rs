@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::candle_chart::{CandleChart, CandleFeed};
+use crate::components::form::ErrorLine;
 use crate::components::format::wire_name;
 use crate::components::metrics::MetricsPanel;
 use crate::components::status::RealtimeToggle;
@@ -111,17 +112,7 @@ pub fn MarketPage() -> impl IntoView {
                 </label>
                 <RealtimeToggle />
             </div>
-            {move || {
-                load_error
-                    .get()
-                    .map(|e| {
-                        view! {
-                            <p class="error" role="alert">
-                                {e}
-                            </p>
-                        }
-                    })
-            }}
+            <ErrorLine error=load_error />
             <div class="quote">
                 <div class="quote-symbol">
                     {move || selected.get().map(|s| s.to_string()).unwrap_or_else(|| "…".into())}

@@ -8,7 +8,9 @@ use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
 use crate::api;
-use crate::components::form::{parse_number, Choice, NumberField, StrategyFields, StrategyInput};
+use crate::components::form::{
+    parse_number, Choice, ErrorLine, NumberField, StrategyFields, StrategyInput,
+};
 use crate::components::metrics::SessionStats;
 use crate::components::positions_table::{ClosedPositions, OpenPositions};
 use crate::components::reasoning::Reasoning;
@@ -88,17 +90,7 @@ pub fn SessionsPage() -> impl IntoView {
                 <button type="submit" data-testid="session-start">
                     "Start session"
                 </button>
-                {move || {
-                    error
-                        .get()
-                        .map(|e| {
-                            view! {
-                                <p class="error" role="alert">
-                                    {e}
-                                </p>
-                            }
-                        })
-                }}
+                <ErrorLine error=error />
             </form>
             <div class="panel">
                 <h2>"Sessions"</h2>
