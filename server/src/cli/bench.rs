@@ -200,7 +200,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match (args.idle, args.random_topics) {
         (Some(n), _) => idle(first.pid, &first.base, n, fresh[0].rss_kib).await,
         (None, Some(n)) => random_topics(first.pid, &first.base, &http, n, fresh[0].rss_kib).await,
-        (None, None) => burst(&instances, &http, &args, &fresh).await,
+        (None, None) => burst(&instances, &args, &fresh).await,
     }
 }
 
@@ -410,12 +410,7 @@ struct Received {
 /// The subscribers' reads, each checking its seqs are contiguous.
 type Subscribers = Vec<JoinHandle<anyhow::Result<Received>>>;
 
-async fn burst(
-    instances: &[Instance],
-    http: &reqwest::Client,
-    args: &BenchArgs,
-    fresh: &[Usage],
-) -> anyhow::Result<()> {
+async fn burst(instances: &[Instance], args: &BenchArgs, fresh: &[Usage]) -> anyhow::Result<()> {
     // A name of its own, so a reused Redis never resumes an earlier run's topic.
     let id = format!("bench-{}", ulid::Ulid::new());
     let clock = Instant::now();
@@ -427,7 +422,7 @@ async fn burst(
 
     let start = clock.elapsed();
     let topic = format!("backtest:{id}");
-    publish(http, &instances[0].base, &topic, args, clock).await?;
+    publish_apart(&instances[0].base, &topic, args, clock).await?;
     let publishing = clock.elapsed() - start;
     let received = collect(subscribers, args.messages).await?;
     let measured = Measured {
@@ -493,8 +488,11 @@ async fn subscribe(
             let mut latencies_us = Vec::with_capacity(k);
             let mut last_seq = 0;
             while latencies_us.len() < k {
-                let Some(Ok(WsMessage::Text(text))) = socket.next().await else {
-                    break;
+                let text = match socket.next().await {
+                    Some(Ok(WsMessage::Text(text))) => text,
+                    // Pings (tungstenite answers them) and pongs.
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                    _ => break,
                 };
                 let Some((seq, sent_us)) = seq_and_stamp(&text) else {
                     continue;
@@ -514,6 +512,41 @@ async fn subscribe(
         }));
     }
     Ok(tasks)
+}
+
+/// [`publish`] on a thread and runtime of its own, so that the subscribers' reads never
+/// hold back a batch: the pace is the publisher's alone, even when the subscribers keep
+/// every other thread of the bench busy.
+async fn publish_apart(
+    base: &str,
+    topic: &str,
+    args: &BenchArgs,
+    clock: Instant,
+) -> anyhow::Result<()> {
+    let (base, topic, args) = (base.to_owned(), topic.to_owned(), args.clone());
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("bench-publisher".into())
+        .spawn(move || {
+            let published = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| {
+                    runtime.block_on(publish(
+                        &reqwest::Client::new(),
+                        &base,
+                        &topic,
+                        &args,
+                        clock,
+                    ))
+                });
+            let _ = done.send(published);
+        })
+        .context("starting the publisher's thread")?;
+    finished
+        .await
+        .context("the publisher's thread ended without an answer")?
 }
 
 /// Posts `--messages` to `topic` through `base`'s `POST /api/publish`, in batches of
