@@ -151,9 +151,11 @@ for line in open(sys.argv[1]):
     mib = lambda kib: kib / 1024
     window = f"{r['window_s']:.2f} s"
     # Paced: the window should be the offered messages/rate; much longer, and the
-    # server (or the generator) did not keep the pace: no steady state.
+    # figures are no steady state at that pace. If publishing took as long, the server
+    # answered late; if not, the deliveries lagged (the server's writes or the
+    # generator's reads).
     if r["rate"] and r["window_s"] > 1.1 * r["messages"] / r["rate"]:
-        window += " (behind the pace)"
+        window += f" (behind the pace; published in {r['publishing_s']:.2f} s)"
     print(
         f"| {workload} | {name} | {r['server_cpu_us_per_delivery']:.2f} µs | {r['deliveries_per_s']:,.0f} "
         f"| {window} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {mib(r['rss_fresh_kib']):.1f} → {mib(r['rss_after_kib']):.1f} MiB "
