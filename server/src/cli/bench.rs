@@ -11,20 +11,34 @@
 //! `--instances N` there are N of them sharing the topic: the subscribers are spread
 //! evenly over the instances, the publisher posts to the first, and the report adds a
 //! line per instance.
+//!
+//! With `--target URL --target-pid PID`, it drives a server that is already running on
+//! this machine (tickwire, or one of the peers of `scripts/bench/peers/`, which speak the
+//! same subset of the protocol) instead of starting one, and reads that process's
+//! `/proc` entries for its memory and CPU.
+//!
+//! A burst's server CPU per delivery is the server's user + system time (`/proc/PID/stat`,
+//! in clock ticks of `getconf CLK_TCK`) from just before the first publish to the last
+//! delivery — the subscribers hold their sockets open until it is read, so their closes
+//! are not counted — divided by the deliveries. With `--rate`, that window is the paced
+//! publishing itself plus whatever tail the server needs to catch up. `--json` prints the
+//! figures as one line of JSON instead of the report.
 
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::Args;
 use futures_util::StreamExt;
 use serde_json::json;
+use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::routes::MAX_PUBLISH_BATCH;
 
@@ -57,6 +71,17 @@ pub struct BenchArgs {
     /// the topic.
     #[arg(long, default_value_t = 1)]
     pub instances: usize,
+    /// Drive this already running server (`http://HOST:PORT`) instead of starting one;
+    /// needs `--target-pid`.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The `--target` server's process id, whose `/proc` entries give its CPU and RSS
+    /// (so the target runs on this machine).
+    #[arg(long, requires = "target")]
+    pub target_pid: Option<u32>,
+    /// Print a burst's figures as one line of JSON instead of the report.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Kills the server child when the bench ends, however it ends.
@@ -69,26 +94,80 @@ impl Drop for ServerProcess {
     }
 }
 
-impl ServerProcess {
-    fn rss_kib(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(
-            Path::new("/proc")
-                .join(self.0.id().to_string())
-                .join("status"),
-        )
-        .context("reading the server's /proc status (Linux only)")?;
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS in /proc status")
-    }
+/// A process's resident memory (`VmRSS` of `/proc/PID/status`), in KiB.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status"))
+        .with_context(|| format!("reading /proc/{pid}/status (Linux only)"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .with_context(|| format!("no VmRSS in /proc/{pid}/status"))
 }
 
-/// One server the bench started, and the `HOST:PORT` it listens on.
+/// The CPU a process has used so far, user + system, in clock ticks (`utime` and
+/// `stime` of `/proc/PID/stat`; they include its threads that have ended).
+fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat"))
+        .with_context(|| format!("reading /proc/{pid}/stat (Linux only)"))?;
+    // The name (field 2) is in parentheses and may hold spaces: count from after it.
+    // Then state is field 3, utime field 14 and stime field 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+    field(14)
+        .zip(field(15))
+        .map(|(utime, stime)| utime + stime)
+        .with_context(|| format!("no utime/stime in /proc/{pid}/stat"))
+}
+
+/// Clock ticks per second of `/proc/PID/stat`'s times (`getconf CLK_TCK`, read once);
+/// 100, Linux's value nearly everywhere, if `getconf` does not answer.
+fn clock_ticks_per_second() -> u64 {
+    static TICKS: OnceLock<u64> = OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let asked = Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|&t: &u64| t > 0);
+        asked.unwrap_or_else(|| {
+            eprintln!("bench: `getconf CLK_TCK` did not answer; assuming 100 ticks/s");
+            100
+        })
+    })
+}
+
+/// One server the bench measures: the `HOST:PORT` it listens on, its process id, and,
+/// when the bench started it, the child to stop at the end.
 struct Instance {
-    process: ServerProcess,
     base: String,
+    pid: u32,
+    child: Option<ServerProcess>,
+}
+
+/// What `/proc` says about one server at one moment.
+#[derive(Clone, Copy)]
+struct Usage {
+    rss_kib: u64,
+    cpu_ticks: u64,
+}
+
+/// Each instance's [`Usage`] now, in instance order.
+fn usage(instances: &[Instance]) -> anyhow::Result<Vec<Usage>> {
+    instances
+        .iter()
+        .map(|i| {
+            Ok(Usage {
+                rss_kib: rss_kib(i.pid)?,
+                cpu_ticks: cpu_ticks(i.pid)?,
+            })
+        })
+        .collect()
 }
 
 /// The seq and the publish stamp (µs) of a bench message, found without a full JSON
@@ -112,13 +191,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     // Every connection is a file descriptor on both sides.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let http = reqwest::Client::new();
-    let instances = start_instances(&http, args.instances, args.redis_url.as_deref()).await?;
-    let idle_kib = rss_kib(&instances)?;
+    let instances = match (&args.target, args.target_pid) {
+        (Some(url), Some(pid)) => vec![target(&http, url, pid).await?],
+        _ => start_instances(&http, args.instances, args.redis_url.as_deref()).await?,
+    };
+    let fresh = usage(&instances)?;
     let first = &instances[0];
     match (args.idle, args.random_topics) {
-        (Some(n), _) => idle(&first.process, &first.base, n, idle_kib[0]).await,
-        (None, Some(n)) => random_topics(&first.process, &first.base, &http, n, idle_kib[0]).await,
-        (None, None) => burst(&instances, &http, &args, &idle_kib).await,
+        (Some(n), _) => idle(first.pid, &first.base, n, fresh[0].rss_kib).await,
+        (None, Some(n)) => random_topics(first.pid, &first.base, &http, n, fresh[0].rss_kib).await,
+        (None, None) => burst(&instances, &args, &fresh).await,
     }
 }
 
@@ -133,6 +215,17 @@ fn check(args: &BenchArgs) -> anyhow::Result<()> {
     }
     if n > 1 && (args.idle.is_some() || args.random_topics.is_some()) {
         bail!("--idle and --random-topics measure one server: leave out --instances");
+    }
+    if args.target.is_some() {
+        if args.target_pid.is_none() {
+            bail!("--target needs --target-pid: the server's CPU and memory come from its /proc entries");
+        }
+        if n > 1 || args.redis_url.is_some() {
+            bail!("--target drives one running server: leave out --instances and --redis-url");
+        }
+    }
+    if args.json && (args.idle.is_some() || args.random_topics.is_some()) {
+        bail!("--json reports a burst: leave out --idle and --random-topics");
     }
     if args.idle.is_none() && args.random_topics.is_none() {
         if args.subscribers < n {
@@ -166,6 +259,33 @@ async fn start_instances(
         wait_healthy(http, instance).await?;
     }
     Ok(instances)
+}
+
+/// The running server at `url` (`http://HOST:PORT`), process `pid`, once it answers
+/// `GET /api/ws/health`.
+async fn target(http: &reqwest::Client, url: &str, pid: u32) -> anyhow::Result<Instance> {
+    let base = url
+        .strip_prefix("http://")
+        .unwrap_or(url)
+        .trim_end_matches('/');
+    if base.contains("://") || base.contains('/') {
+        bail!("--target {url}: give http://HOST:PORT");
+    }
+    let health = format!("http://{base}/api/ws/health");
+    let response = http
+        .get(&health)
+        .send()
+        .await
+        .with_context(|| format!("--target: nothing answers {health}"))?;
+    if !response.status().is_success() {
+        bail!("--target: {health} answered {}", response.status());
+    }
+    rss_kib(pid).with_context(|| format!("--target-pid {pid}: no such process here"))?;
+    Ok(Instance {
+        base: base.to_owned(),
+        pid,
+        child: None,
+    })
 }
 
 /// Starts `tickwire serve --feed off` on a free loopback port, with the caps raised.
@@ -205,7 +325,8 @@ fn start_server(redis_url: Option<&str>) -> anyhow::Result<Instance> {
     }
     let child = command.spawn().context("starting the server")?;
     Ok(Instance {
-        process: ServerProcess(child),
+        pid: child.id(),
+        child: Some(ServerProcess(child)),
         base,
     })
 }
@@ -216,8 +337,10 @@ async fn wait_healthy(http: &reqwest::Client, instance: &mut Instance) -> anyhow
     let url = format!("http://{base}/api/ws/health");
     let mut answered = None;
     for _ in 0..200 {
-        if let Some(status) = instance.process.0.try_wait()? {
-            bail!("the server on {base} exited ({status}) before it became healthy");
+        if let Some(child) = &mut instance.child {
+            if let Some(status) = child.0.try_wait()? {
+                bail!("the server on {base} exited ({status}) before it became healthy");
+            }
         }
         if let Ok(response) = http.get(&url).send().await {
             let health: Option<serde_json::Value> = response.json().await.ok();
@@ -240,7 +363,7 @@ async fn wait_healthy(http: &reqwest::Client, instance: &mut Instance) -> anyhow
     }
 }
 
-async fn idle(server: &ServerProcess, base: &str, n: usize, before_kib: u64) -> anyhow::Result<()> {
+async fn idle(pid: u32, base: &str, n: usize, before_kib: u64) -> anyhow::Result<()> {
     let mut sockets = Vec::with_capacity(n);
     let started = Instant::now();
     for i in 0..n {
@@ -257,7 +380,7 @@ async fn idle(server: &ServerProcess, base: &str, n: usize, before_kib: u64) -> 
         }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let after_kib = server.rss_kib()?;
+    let after_kib = rss_kib(pid)?;
     let per_conn = (after_kib.saturating_sub(before_kib) as f64 * 1024.0) / n as f64;
     println!(
         "idle connections:        {n} (connected in {:.1} s)",
@@ -271,64 +394,68 @@ async fn idle(server: &ServerProcess, base: &str, n: usize, before_kib: u64) -> 
     Ok(())
 }
 
+/// A subscriber's WebSocket.
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
 /// What one subscriber received: the latency of each message, and when it had all.
 struct Received {
     /// The instance it was connected to.
     instance: usize,
     latencies_us: Vec<u64>,
     done: Duration,
+    /// Held open until the servers' CPU has been read, so that closing it is not counted.
+    _socket: Socket,
 }
 
 /// The subscribers' reads, each checking its seqs are contiguous.
 type Subscribers = Vec<JoinHandle<anyhow::Result<Received>>>;
 
-async fn burst(
-    instances: &[Instance],
-    http: &reqwest::Client,
-    args: &BenchArgs,
-    idle_kib: &[u64],
-) -> anyhow::Result<()> {
+async fn burst(instances: &[Instance], args: &BenchArgs, fresh: &[Usage]) -> anyhow::Result<()> {
     // A name of its own, so a reused Redis never resumes an earlier run's topic.
     let id = format!("bench-{}", ulid::Ulid::new());
     let clock = Instant::now();
     let ready = Arc::new(Barrier::new(args.subscribers + 1));
     let subscribers = subscribe(instances, &id, args, clock, ready.clone()).await?;
     ready.wait().await;
-    let connected_kib = rss_kib(instances)?;
+    let connected = usage(instances)?;
+    let bench_before = cpu_ticks(std::process::id())?;
 
     let start = clock.elapsed();
     let topic = format!("backtest:{id}");
-    publish(http, &instances[0].base, &topic, args, clock).await?;
+    publish_apart(&instances[0].base, &topic, args, clock).await?;
     let publishing = clock.elapsed() - start;
+    let received = collect(subscribers, args.messages).await?;
+    let measured = Measured {
+        start,
+        publishing,
+        fresh: fresh.to_vec(),
+        connected,
+        after: usage(instances)?,
+        bench_ticks: cpu_ticks(std::process::id())?.saturating_sub(bench_before),
+        received,
+    };
+    if args.json {
+        println!("{}", measured.json(args));
+    } else {
+        report(instances, args, &measured);
+    }
+    Ok(())
+}
+
+/// Waits until every subscriber has read its `k` messages.
+async fn collect(subscribers: Subscribers, k: usize) -> anyhow::Result<Vec<Received>> {
     let mut received = Vec::with_capacity(subscribers.len());
     for subscriber in subscribers {
         let got = subscriber.await??;
-        if got.latencies_us.len() != args.messages {
+        if got.latencies_us.len() != k {
             bail!(
-                "a subscriber received {} of {} messages",
-                got.latencies_us.len(),
-                args.messages
+                "a subscriber received {} of {k} messages",
+                got.latencies_us.len()
             );
         }
         received.push(got);
     }
-    report(
-        instances,
-        args,
-        &Measured {
-            start,
-            publishing,
-            received,
-            idle_kib: idle_kib.to_vec(),
-            connected_kib,
-        },
-    );
-    Ok(())
-}
-
-/// Each instance's RSS, in instance order.
-fn rss_kib(instances: &[Instance]) -> anyhow::Result<Vec<u64>> {
-    instances.iter().map(|i| i.process.rss_kib()).collect()
+    Ok(received)
 }
 
 /// Connects the subscribers to topic `backtest:{id}`, subscriber `i` to instance
@@ -361,8 +488,11 @@ async fn subscribe(
             let mut latencies_us = Vec::with_capacity(k);
             let mut last_seq = 0;
             while latencies_us.len() < k {
-                let Some(Ok(WsMessage::Text(text))) = socket.next().await else {
-                    break;
+                let text = match socket.next().await {
+                    Some(Ok(WsMessage::Text(text))) => text,
+                    // Pings (tungstenite answers them) and pongs.
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                    _ => break,
                 };
                 let Some((seq, sent_us)) = seq_and_stamp(&text) else {
                     continue;
@@ -377,10 +507,46 @@ async fn subscribe(
                 instance,
                 latencies_us,
                 done: clock.elapsed(),
+                _socket: socket,
             })
         }));
     }
     Ok(tasks)
+}
+
+/// [`publish`] on a thread and runtime of its own, so that the subscribers' reads never
+/// hold back a batch: the pace is the publisher's alone, even when the subscribers keep
+/// every other thread of the bench busy.
+async fn publish_apart(
+    base: &str,
+    topic: &str,
+    args: &BenchArgs,
+    clock: Instant,
+) -> anyhow::Result<()> {
+    let (base, topic, args) = (base.to_owned(), topic.to_owned(), args.clone());
+    let (done, finished) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("bench-publisher".into())
+        .spawn(move || {
+            let published = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| {
+                    runtime.block_on(publish(
+                        &reqwest::Client::new(),
+                        &base,
+                        &topic,
+                        &args,
+                        clock,
+                    ))
+                });
+            let _ = done.send(published);
+        })
+        .context("starting the publisher's thread")?;
+    finished
+        .await
+        .context("the publisher's thread ended without an answer")?
 }
 
 /// Posts `--messages` to `topic` through `base`'s `POST /api/publish`, in batches of
@@ -426,6 +592,8 @@ async fn publish(
 /// Deliveries per second and latency percentiles of some subscribers' messages.
 struct Figures {
     deliveries: usize,
+    /// From the first publish to the last delivery.
+    window: Duration,
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -448,6 +616,7 @@ impl Figures {
         };
         Figures {
             deliveries: all.len(),
+            window: last - start,
             per_second: all.len() as f64 / (last - start).as_secs_f64(),
             p50_ms: pct(0.50),
             p99_ms: pct(0.99),
@@ -470,9 +639,58 @@ struct Measured {
     /// How long publishing took (the last batch's answer included).
     publishing: Duration,
     received: Vec<Received>,
-    /// Each instance's RSS before the subscribers connected, and once they had.
-    idle_kib: Vec<u64>,
-    connected_kib: Vec<u64>,
+    /// Each instance's `/proc` figures before the subscribers connected, once they
+    /// had (right before the first publish), and after the last delivery.
+    fresh: Vec<Usage>,
+    connected: Vec<Usage>,
+    after: Vec<Usage>,
+    /// The bench's own CPU from the first publish to the last delivery, in ticks.
+    bench_ticks: u64,
+}
+
+/// Clock ticks in µs.
+fn ticks_us(ticks: u64) -> f64 {
+    ticks as f64 * 1e6 / clock_ticks_per_second() as f64
+}
+
+/// RSS of all the instances together, in KiB.
+fn total_rss_kib(usage: &[Usage]) -> u64 {
+    usage.iter().map(|u| u.rss_kib).sum()
+}
+
+impl Measured {
+    /// The servers' CPU (all instances) from the first publish to the last delivery, µs.
+    fn server_cpu_us(&self) -> f64 {
+        let ticks = |usage: &[Usage]| usage.iter().map(|u| u.cpu_ticks).sum::<u64>();
+        ticks_us(ticks(&self.after).saturating_sub(ticks(&self.connected)))
+    }
+
+    /// One line of JSON: the figures `scripts/bench/peers.sh` tabulates.
+    fn json(&self, args: &BenchArgs) -> serde_json::Value {
+        let all = Figures::of(self.received.iter(), self.start);
+        let deliveries = all.deliveries.max(1) as f64;
+        json!({
+            "target": args.target,
+            "subscribers": args.subscribers,
+            "messages": args.messages,
+            "batch": args.batch,
+            "rate": args.rate,
+            "deliveries": all.deliveries,
+            "publishing_s": self.publishing.as_secs_f64(),
+            "window_s": all.window.as_secs_f64(),
+            "deliveries_per_s": all.per_second,
+            "p50_ms": all.p50_ms,
+            "p99_ms": all.p99_ms,
+            "max_ms": all.max_ms,
+            "server_cpu_ms": self.server_cpu_us() / 1000.0,
+            "server_cpu_us_per_delivery": self.server_cpu_us() / deliveries,
+            "bench_cpu_us_per_delivery": ticks_us(self.bench_ticks) / deliveries,
+            "clk_tck": clock_ticks_per_second(),
+            "rss_fresh_kib": total_rss_kib(&self.fresh),
+            "rss_connected_kib": total_rss_kib(&self.connected),
+            "rss_after_kib": total_rss_kib(&self.after),
+        })
+    }
 }
 
 /// Prints the run's figures; on Redis, how long publishing took and a line per
@@ -482,12 +700,13 @@ fn report(instances: &[Instance], args: &BenchArgs, measured: &Measured) {
         start,
         publishing,
         received,
-        idle_kib,
-        connected_kib,
+        fresh,
+        connected,
+        after,
+        bench_ticks,
     } = measured;
     let (start, n, k) = (*start, args.subscribers, args.messages);
     let all = Figures::of(received.iter(), start);
-    let last = received.iter().map(|r| r.done).max().unwrap_or(start);
     let pace = if args.rate > 0 {
         format!("{} msg/s in batches of {}", args.rate, args.batch)
     } else {
@@ -507,20 +726,31 @@ fn report(instances: &[Instance], args: &BenchArgs, measured: &Measured) {
     println!(
         "delivered:               {:.0} msg/s over {:.3} s",
         all.per_second,
-        (last - start).as_secs_f64()
+        all.window.as_secs_f64()
     );
     println!("publish→receive latency: {}", all.latency());
-    let (idle, connected) = (
-        idle_kib.iter().sum::<u64>(),
-        connected_kib.iter().sum::<u64>(),
+    let deliveries = all.deliveries.max(1) as f64;
+    let server_cpu_us = measured.server_cpu_us();
+    println!(
+        "server CPU:              {:.0} ms over those {:.3} s, {:.2} µs per delivery (the bench's own: {:.2} µs; {} ticks/s)",
+        server_cpu_us / 1000.0,
+        all.window.as_secs_f64(),
+        server_cpu_us / deliveries,
+        ticks_us(*bench_ticks) / deliveries,
+        clock_ticks_per_second()
+    );
+    let (idle, with_subscribers, then) = (
+        total_rss_kib(fresh),
+        total_rss_kib(connected),
+        total_rss_kib(after),
     );
     let servers = match instances.len() {
         1 => "server RSS:".to_owned(),
         m => format!("server RSS ({m} instances together):"),
     };
     println!(
-        "{servers} {idle} KiB idle, {connected} KiB with {n} subscribers ({:.1} KiB per connection)",
-        connected.saturating_sub(idle) as f64 / n as f64
+        "{servers} {idle} KiB idle, {with_subscribers} KiB with {n} subscribers ({:.1} KiB per connection), {then} KiB after the messages",
+        with_subscribers.saturating_sub(idle) as f64 / n as f64
     );
     if args.redis_url.is_some() {
         for (i, instance) in instances.iter().enumerate() {
@@ -531,8 +761,8 @@ fn report(instances: &[Instance], args: &BenchArgs, measured: &Measured) {
                 received.iter().filter(|r| r.instance == i).count(),
                 mine.per_second,
                 mine.latency(),
-                idle_kib[i],
-                connected_kib[i]
+                fresh[i].rss_kib,
+                connected[i].rss_kib
             );
         }
     }
@@ -555,7 +785,7 @@ async fn topic_count(http: &reqwest::Client, base: &str) -> anyhow::Result<u64> 
 }
 
 async fn random_topics(
-    server: &ServerProcess,
+    pid: u32,
     base: &str,
     http: &reqwest::Client,
     n: usize,
@@ -589,7 +819,7 @@ async fn random_topics(
     let took = started.elapsed().as_secs_f64();
     report(
         &format!("after {n} random polls/snapshots ({ok} OK, {took:.1} s)"),
-        server.rss_kib()?,
+        rss_kib(pid)?,
         topic_count(http, base).await?,
     );
 
@@ -602,7 +832,7 @@ async fn random_topics(
         let took = started.elapsed().as_secs_f64();
         report(
             &format!("flood {round}: {n} random subscribes ({subscribed} OK, {refused} refused, {took:.1} s)"),
-            server.rss_kib()?,
+            rss_kib(pid)?,
             topic_count(http, base).await?,
         );
         // Idle topics go (this bench sets --topic-idle-secs 2).
@@ -612,7 +842,7 @@ async fn random_topics(
         }
         report(
             &format!("flood {round}: once its idle topics are dropped"),
-            server.rss_kib()?,
+            rss_kib(pid)?,
             topic_count(http, base).await?,
         );
     }
