@@ -98,6 +98,12 @@ impl PaperSession {
         }
     }
 
+    /// A closed candle of the feed's past that arrived live (a feed publishing its
+    /// history after the session subscribed): indicator history, no decision.
+    pub fn remember(&mut self, candle: &Candle) {
+        self.push_close(candle.close);
+    }
+
     fn push_close(&mut self, close: f64) {
         self.closes.push(close);
         if self.closes.len() > MAX_CLOSES {

@@ -88,6 +88,8 @@ impl Runner {
         let mut open_time: Option<Timestamp> = None;
         let mut paused = false;
         let mut warmed_up = false;
+        // A print arrived since the last closed candle (or since subscribing).
+        let mut printed = false;
         let reason = loop {
             let fell_behind = market.fell_behind();
             let event = tokio::select! {
@@ -156,7 +158,11 @@ impl Runner {
                         warmed_up = true;
                     }
                     MarketFrame::Message(envelope) => match &envelope.message {
+                        // No print since the last close: the feed's past, published
+                        // after this session subscribed (a live bar always has prints).
+                        Message::Candle(c) if c.closed && !printed => session.remember(c),
                         Message::Candle(c) if c.closed => {
+                            printed = false;
                             self.send(&self.topic, Message::Candle(c.clone())).await;
                             if !paused {
                                 self.publish(session.on_closed_candle(c)).await;
@@ -164,8 +170,12 @@ impl Runner {
                         }
                         Message::Candle(c) => open_time = Some(c.open_time),
                         // Paused: prices still mark the position, but nothing fills.
-                        Message::Tick(t) if paused => session.mark(t.price),
+                        Message::Tick(t) if paused => {
+                            printed = true;
+                            session.mark(t.price);
+                        }
                         Message::Tick(t) => {
+                            printed = true;
                             self.publish(session.on_price(t.price, envelope.timestamp))
                                 .await;
                         }
