@@ -14,6 +14,18 @@ pub use synthetic::{SyntheticFeed, SyntheticFeedConfig};
 
 use app::protocol::{Candle, Message, Tick};
 
+/// The candles among `messages`, in order (for the feeds' tests).
+#[cfg(test)]
+fn candles_in(messages: &[Message]) -> Vec<&Candle> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Candle(c) => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
 /// What a feed publishes of its past, for a fresh topic's chart: closed candles and
 /// their analyses, no ticks or open candles.
 fn history_of(messages: Vec<Message>) -> impl Iterator<Item = Message> {

@@ -367,13 +367,7 @@ mod tests {
             .unwrap()
             .bar(&source.bars.time);
         let past: Vec<Message> = player.history(&source.bars, from, 300).collect();
-        let closed: Vec<_> = past
-            .iter()
-            .filter_map(|m| match m {
-                Message::Candle(c) => Some(c),
-                _ => None,
-            })
-            .collect();
+        let closed = crate::feed::candles_in(&past);
         assert_eq!(
             closed.len(),
             299,

@@ -338,13 +338,7 @@ mod tests {
             inst.history(&feed.config, now).collect()
         };
         let messages = past(&feed);
-        let candles: Vec<_> = messages
-            .iter()
-            .filter_map(|m| match m {
-                Message::Candle(c) => Some(c),
-                _ => None,
-            })
-            .collect();
+        let candles = crate::feed::candles_in(&messages);
         assert_eq!(
             candles.len(),
             299,
