@@ -263,8 +263,9 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
             .await
             .unwrap();
     }
-    // Then a closed candle at a time, until the session forwards one: it must not have
-    // gone silent.
+    // Then a print and a closed candle at a time, as a live feed sends them (a close with
+    // no print since the last is the feed's past, which a session only remembers), until
+    // the session forwards one: it must not have gone silent.
     let mut minute = 10_000_000i64;
     eventually("the session forwards closed candles again", || {
         minute += 1;
@@ -281,7 +282,15 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
             source: DataSource::Synthetic,
         };
         let (hub, market, session_topic) = (&running.hub, &market, &session_topic);
+        let print = Tick {
+            symbol: symbol.clone(),
+            price: 61_234.0,
+            change_pct: 0.0,
+            volume: 1.0,
+            source: DataSource::Synthetic,
+        };
         async move {
+            hub.publish(market, Message::Tick(print)).await.unwrap();
             hub.publish(market, Message::Candle(candle)).await.unwrap();
             let forwarded = match hub.snapshot(session_topic).await.unwrap().data {
                 SnapshotData::Session(s) => s.candles.iter().any(|c| c.close == 61_234.0),
