@@ -114,6 +114,14 @@ pub struct ServeArgs {
     /// Seconds between pings of an idle connection; silent for twice this, it is closed.
     #[arg(long, env = "TICKWIRE_HEARTBEAT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub heartbeat_secs: u64,
+    /// Least milliseconds between two writes to one socket while frames come faster
+    /// than that: what arrives meanwhile shares the next write (one wake-up and one
+    /// syscall for several frames under steady load, at up to this much added latency).
+    /// A frame that comes later than this after the last write, and a backlog, are
+    /// written at once. 0 writes every frame as it comes (BENCHMARKS.md, "Paced
+    /// fan-out").
+    #[arg(long, env = "TICKWIRE_WRITE_DELAY_MS", default_value_t = 50, value_parser = clap::value_parser!(u64).range(0..=1_000))]
+    pub write_delay_ms: u64,
     /// Largest client frame accepted; a larger one closes that socket with 1009.
     #[arg(long, env = "TICKWIRE_MAX_MESSAGE_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u64).range(256..=16_777_216))]
     pub max_message_bytes: u64,
@@ -223,6 +231,10 @@ impl ServeArgs {
 
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs(self.heartbeat_secs)
+    }
+
+    pub fn write_delay(&self) -> Duration {
+        Duration::from_millis(self.write_delay_ms)
     }
 
     pub fn tick(&self) -> Duration {

@@ -1,5 +1,6 @@
 //! Builds the app from [`ServeArgs`], starts the feed, and serves until shutdown.
 
+use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -171,6 +172,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         ),
         limits: ConnectionLimits {
             heartbeat: args.heartbeat(),
+            write_delay: args.write_delay(),
             max_message_bytes: args.max_message_bytes as usize,
             max_subscriptions: args.max_subscriptions as usize,
             max_body_bytes: args.max_body_bytes as usize,
@@ -185,6 +187,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     };
     let app = routes::router(state);
     let stop = shutdown.clone();
+    // No Nagle: a frame is written when the connection decides (`--write-delay-ms`),
+    // never held by the kernel for the peer's delayed ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let task = tokio::spawn(async move {
         axum::serve(
             listener,

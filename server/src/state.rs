@@ -19,6 +19,9 @@ use crate::session::Sessions;
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
     pub heartbeat: Duration,
+    /// How long a connection's first queued frame waits for others to share its write
+    /// (`--write-delay-ms`); zero writes at once.
+    pub write_delay: Duration,
     pub max_message_bytes: usize,
     pub max_subscriptions: usize,
     /// Largest HTTP request body (413 beyond).

@@ -172,6 +172,39 @@ async fn a_slow_consumer_is_closed_with_1013_while_a_fast_one_gets_everything() 
 }
 
 #[tokio::test]
+async fn a_write_delay_never_holds_back_a_backlog_nor_reorders_a_stream() {
+    // A delay far longer than a backlog may take: 3,000 frames are twelve writes of 256,
+    // and waiting out the delay between them would take 12 s.
+    let running = server(|a| {
+        a.symbols.clear();
+        a.write_delay_ms = 1_000;
+        a.outbox = 8192;
+    })
+    .await;
+    let topic: Topic = "backtest:delayed".parse().unwrap();
+    let mut socket = connect(&running, "/api/ws/stream/backtest/delayed").await;
+    next_of_type(&mut socket, "snapshot").await;
+    const TOTAL: usize = 3_000;
+    for i in 1..=TOTAL {
+        running
+            .hub
+            .publish(&topic, log(format!("line {i}")))
+            .await
+            .unwrap();
+    }
+    let received = tokio::time::timeout(Duration::from_secs(5), next_messages(&mut socket, TOTAL))
+        .await
+        .expect("a backlog is written as fast as the socket takes it, not one write per delay");
+    let seqs = seqs(&received);
+    assert_eq!(seqs.first(), Some(&1));
+    assert_contiguous(&seqs);
+    for (i, message) in received.iter().enumerate() {
+        assert_eq!(message["data"]["message"], format!("line {}", i + 1));
+    }
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
 async fn polling_returns_the_same_envelopes_as_the_socket() {
     let running = server(|a| a.symbols.clear()).await;
     let topic: Topic = "backtest:poll".parse().unwrap();

@@ -57,6 +57,10 @@ pub struct BenchArgs {
     /// Publisher pace in messages per second; 0 publishes the whole burst at once.
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// Seconds the servers are left idle after the last delivery, the subscribers still
+    /// connected, before their memory is read again (what a burst leaves behind).
+    #[arg(long, default_value_t = 5)]
+    pub settle_secs: u64,
     /// Instead of the burst: hold this many idle connections and report memory.
     #[arg(long)]
     pub idle: Option<usize>,
@@ -425,13 +429,18 @@ async fn burst(instances: &[Instance], args: &BenchArgs, fresh: &[Usage]) -> any
     publish_apart(&instances[0].base, &topic, args, clock).await?;
     let publishing = clock.elapsed() - start;
     let received = collect(subscribers, args.messages).await?;
+    let after = usage(instances)?;
+    let bench_ticks = cpu_ticks(std::process::id())?.saturating_sub(bench_before);
+    // Memory taken in the burst should be given back once the server is idle again.
+    tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
     let measured = Measured {
         start,
         publishing,
         fresh: fresh.to_vec(),
         connected,
-        after: usage(instances)?,
-        bench_ticks: cpu_ticks(std::process::id())?.saturating_sub(bench_before),
+        after,
+        settled: usage(instances)?,
+        bench_ticks,
         received,
     };
     if args.json {
@@ -644,6 +653,8 @@ struct Measured {
     fresh: Vec<Usage>,
     connected: Vec<Usage>,
     after: Vec<Usage>,
+    /// `--settle-secs` after the last delivery.
+    settled: Vec<Usage>,
     /// The bench's own CPU from the first publish to the last delivery, in ticks.
     bench_ticks: u64,
 }
@@ -689,6 +700,8 @@ impl Measured {
             "rss_fresh_kib": total_rss_kib(&self.fresh),
             "rss_connected_kib": total_rss_kib(&self.connected),
             "rss_after_kib": total_rss_kib(&self.after),
+            "rss_settled_kib": total_rss_kib(&self.settled),
+            "settle_s": args.settle_secs,
         })
     }
 }
@@ -703,6 +716,7 @@ fn report(instances: &[Instance], args: &BenchArgs, measured: &Measured) {
         fresh,
         connected,
         after,
+        settled,
         bench_ticks,
     } = measured;
     let (start, n, k) = (*start, args.subscribers, args.messages);
@@ -739,18 +753,20 @@ fn report(instances: &[Instance], args: &BenchArgs, measured: &Measured) {
         ticks_us(*bench_ticks) / deliveries,
         clock_ticks_per_second()
     );
-    let (idle, with_subscribers, then) = (
+    let (idle, with_subscribers, then, later) = (
         total_rss_kib(fresh),
         total_rss_kib(connected),
         total_rss_kib(after),
+        total_rss_kib(settled),
     );
     let servers = match instances.len() {
         1 => "server RSS:".to_owned(),
         m => format!("server RSS ({m} instances together):"),
     };
     println!(
-        "{servers} {idle} KiB idle, {with_subscribers} KiB with {n} subscribers ({:.1} KiB per connection), {then} KiB after the messages",
-        with_subscribers.saturating_sub(idle) as f64 / n as f64
+        "{servers} {idle} KiB idle, {with_subscribers} KiB with {n} subscribers ({:.1} KiB per connection), {then} KiB after the messages, {later} KiB {} s later",
+        with_subscribers.saturating_sub(idle) as f64 / n as f64,
+        args.settle_secs
     );
     if args.redis_url.is_some() {
         for (i, instance) in instances.iter().enumerate() {

@@ -6,7 +6,7 @@
 //! an in-process consumer (a session) receives typed [`Delivery`]s — the envelope the
 //! hub published, not JSON to parse again.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use app::protocol::{Control, Envelope};
@@ -38,7 +38,27 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Outbox {
     id: u64,
     sink: Sink,
-    slow: CancellationToken,
+    slow: Arc<Slow>,
+}
+
+/// The slow-consumer flag: an atomic the hub reads on every push (a token's
+/// `is_cancelled` takes a lock, and a message is pushed to every subscriber), and the
+/// token the reader waits on.
+#[derive(Debug)]
+struct Slow {
+    flagged: AtomicBool,
+    token: CancellationToken,
+}
+
+impl Slow {
+    fn is_flagged(&self) -> bool {
+        self.flagged.load(Ordering::Relaxed)
+    }
+
+    fn flag(&self) {
+        self.flagged.store(true, Ordering::Relaxed);
+        self.token.cancel();
+    }
 }
 
 /// The receiving side, drained by the connection's writer (`T` = [`Frame`]) or by an
@@ -75,14 +95,13 @@ pub(super) fn typed_channel(capacity: usize) -> (Outbox, OutboxReceiver<Delivery
 
 impl Outbox {
     fn new(sink: Sink) -> (Self, CancellationToken) {
-        let slow = CancellationToken::new();
+        let token = CancellationToken::new();
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let outbox = Outbox {
-            id,
-            sink,
-            slow: slow.clone(),
-        };
-        (outbox, slow)
+        let slow = Arc::new(Slow {
+            flagged: AtomicBool::new(false),
+            token: token.clone(),
+        });
+        (Outbox { id, sink, slow }, token)
     }
 
     /// Identifies the connection within this process.
@@ -110,7 +129,7 @@ impl Outbox {
                 Ok(envelope) => self.send(tx, Delivery::Message(Arc::new(envelope))),
                 Err(e) => {
                     tracing::error!(error = %e, "a retained frame does not parse back");
-                    self.slow.cancel();
+                    self.slow.flag();
                     Push::Overflow
                 }
             },
@@ -132,13 +151,13 @@ impl Outbox {
     }
 
     fn send<T>(&self, tx: &mpsc::Sender<T>, item: T) -> Push {
-        if self.slow.is_cancelled() {
+        if self.slow.is_flagged() {
             return Push::Overflow;
         }
         match tx.try_send(item) {
             Ok(()) => Push::Queued,
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.slow.cancel();
+                self.slow.flag();
                 Push::Overflow
             }
             Err(mpsc::error::TrySendError::Closed(_)) => Push::Closed,
@@ -156,7 +175,7 @@ impl Outbox {
 
     /// Whether this connection has been flagged as a slow consumer.
     pub fn is_slow(&self) -> bool {
-        self.slow.is_cancelled()
+        self.slow.is_flagged()
     }
 }
 

@@ -4,7 +4,10 @@
 //! or shutdown.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use app::protocol::{ClientAction, Control, Since, Timestamp, Topic};
@@ -14,6 +17,7 @@ use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::WaitForCancellationFuture;
 
 use super::identity::{Authenticated, Identity};
 use super::slots::Slot;
@@ -99,9 +103,15 @@ pub async fn run(
     }
 }
 
+/// The close to send when the connection ends; `None`: drop the socket without one.
+type Closing = Option<(u16, &'static str)>;
+
+/// The outbox overflowed: the client must resume.
+const SLOW_CONSUMER: Closing = Some((close::TRY_AGAIN_LATER, "slow consumer"));
+
 /// A write pending for twice the heartbeat: the peer stopped reading. The socket is
 /// dropped without a close frame (it could not be delivered).
-fn stalled() -> Option<(u16, &'static str)> {
+fn stalled() -> Closing {
     tracing::info!("peer stopped reading: dropping the connection");
     None
 }
@@ -114,14 +124,6 @@ struct Connection<'a> {
     identity: Identity,
     /// Subscriptions asked for before the peer's identity was known.
     pending: Vec<(Topic, Option<Since>)>,
-}
-
-/// Sleeps until `deadline`, or for ever without one.
-async fn until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// The client's frame rate (SPEC section 12): `rate` per second with bursts of `burst`.
@@ -169,36 +171,82 @@ impl Flood {
 
 impl Connection<'_> {
     /// Moves frames both ways until the connection should end; returns the close to send.
-    async fn pump(
-        &mut self,
-        socket: &mut WebSocket,
-        rx: &mut OutboxReceiver,
-    ) -> Option<(u16, &'static str)> {
-        let heartbeat = self.state.limits.heartbeat;
+    ///
+    /// A published frame costs this task one wake-up and one write, so the loop keeps
+    /// its waiters for the whole connection (the slow flag, shutdown, the token's
+    /// deadline) instead of making new ones per frame, and arms a stall timer only for a
+    /// write that cannot finish at once.
+    async fn pump(&mut self, socket: &mut WebSocket, rx: &mut OutboxReceiver) -> Closing {
+        let state = self.state;
+        let heartbeat = state.limits.heartbeat;
+        let write_delay = state.limits.write_delay;
         let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut last_heard = Instant::now();
         let mut sent_since_tick = false;
+        let OutboxReceiver { frames, slow } = rx;
+        let slow = slow.cancelled();
+        // A child of its own: waiting on the server's token itself would lock one mutex
+        // that every connection shares, at every wake-up.
+        let shutdown = state.shutdown.child_token();
+        let shutdown = shutdown.cancelled();
+        let mut deadline = self.identity.deadline();
+        let expiry =
+            tokio::time::sleep_until(deadline.as_ref().map_or_else(Instant::now, |(at, _)| *at));
+        // `--write-delay-ms`: writes at most once per delay while frames come faster
+        // than that, so that under steady load one wake-up and one write carry all that
+        // arrived meanwhile. A frame that comes more than the delay after the last write
+        // is written at once: a sparse stream waits for nothing.
+        let mut last_write = Instant::now();
+        let mut held: Option<Frame> = None;
+        let mut cooling = false;
+        let cooldown = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(slow, shutdown, expiry, cooldown);
         loop {
-            let deadline = self.identity.deadline();
             tokio::select! {
                 biased;
-                _ = rx.slow.cancelled() => return Some((close::TRY_AGAIN_LATER, "slow consumer")),
-                _ = self.state.shutdown.cancelled() => return Some((close::GOING_AWAY, "server shutting down")),
+                _ = &mut slow => return SLOW_CONSUMER,
+                _ = &mut shutdown => return Some((close::GOING_AWAY, "server shutting down")),
                 // No token in time, or it lapsed.
-                _ = until(deadline.as_ref().map(|(at, _)| *at)) => {
+                _ = &mut expiry, if deadline.is_some() => {
                     let reason = deadline.map_or("token expired", |(_, e)| e.reason());
                     return Some((close::POLICY, reason));
                 }
-                frame = rx.frames.recv() => {
+                _ = &mut cooldown, if cooling => {
+                    let first = match held.take() {
+                        Some(frame) => frame,
+                        None => match frames.try_recv() {
+                            Ok(frame) => frame,
+                            // Nothing came within the delay: the next frame goes at once.
+                            Err(mpsc::error::TryRecvError::Empty) => {
+                                cooling = false;
+                                continue;
+                            }
+                            Err(mpsc::error::TryRecvError::Disconnected) => return None,
+                        },
+                    };
+                    last_write = Instant::now();
+                    if let Err(closing) = send_queued(socket, first, frames, slow.as_mut(), heartbeat * 2).await {
+                        return closing;
+                    }
+                    sent_since_tick = true;
+                    // A backlog longer than one write goes on at once: the delay paces
+                    // a steady stream, it never caps a connection's throughput.
+                    let next = if frames.is_empty() { last_write + write_delay } else { last_write };
+                    cooldown.as_mut().reset(next);
+                }
+                frame = frames.recv(), if !cooling => {
                     let frame = frame?;
-                    let frames = &mut rx.frames;
-                    tokio::select! {
-                        sent = write_batch(socket, frame, frames) => sent.ok()?,
-                        _ = rx.slow.cancelled() => return Some((close::TRY_AGAIN_LATER, "slow consumer")),
-                        // A peer that stopped reading (zero window) never lets the write
-                        // finish; no close frame could reach it either.
-                        _ = tokio::time::sleep(heartbeat * 2) => return stalled(),
+                    let now = Instant::now();
+                    if now < last_write + write_delay {
+                        held = Some(frame);
+                        cooling = true;
+                        cooldown.as_mut().reset(last_write + write_delay);
+                        continue;
+                    }
+                    last_write = now;
+                    if let Err(closing) = send_queued(socket, frame, frames, slow.as_mut(), heartbeat * 2).await {
+                        return closing;
                     }
                     sent_since_tick = true;
                 }
@@ -226,6 +274,14 @@ impl Connection<'_> {
                             if let Some(close) = self.handle(text.as_str()).await {
                                 return Some(close);
                             }
+                            // An `auth` frame may have moved the deadline.
+                            let now = self.identity.deadline();
+                            if let Some((at, _)) = &now {
+                                if deadline.as_ref().map(|(was, _)| was) != Some(at) {
+                                    expiry.as_mut().reset(*at);
+                                }
+                            }
+                            deadline = now;
                         }
                         Ok(WsMessage::Binary(_)) => self.error(None, "binary frames are not supported", Some("send JSON text frames".into())),
                         Ok(WsMessage::Close(_)) => return None,
@@ -253,7 +309,7 @@ impl Connection<'_> {
     }
 
     /// Handles one client frame; returns the close to send when it ends the connection.
-    async fn handle(&mut self, text: &str) -> Option<(u16, &'static str)> {
+    async fn handle(&mut self, text: &str) -> Closing {
         let action = match serde_json::from_str::<ClientAction>(text) {
             Ok(action) => action,
             Err(e) => {
@@ -305,7 +361,7 @@ impl Connection<'_> {
     /// An `auth` frame: the first proof of a socket opened without a token (refused:
     /// closed), or a refresh (refused: the current token holds; accepted: subscriptions
     /// the new token does not allow are ended).
-    async fn authenticate(&mut self, token: &str) -> Option<(u16, &'static str)> {
+    async fn authenticate(&mut self, token: &str) -> Closing {
         match self
             .identity
             .authenticate(self.state.tokens.as_ref(), token)
@@ -401,6 +457,31 @@ impl Connection<'_> {
             error: error.to_owned(),
             details,
         });
+    }
+}
+
+/// Writes `first` and what is queued behind it. Most writes finish at once (the socket
+/// has room); only one that does not is raced against the slow flag and `stall` (a peer
+/// that stopped reading, zero window, never lets it finish, and no close frame could
+/// reach it either).
+async fn send_queued(
+    socket: &mut WebSocket,
+    first: Frame,
+    queued: &mut mpsc::Receiver<Frame>,
+    slow: Pin<&mut WaitForCancellationFuture<'_>>,
+    stall: Duration,
+) -> Result<(), Closing> {
+    let write = write_batch(socket, first, queued);
+    tokio::pin!(write);
+    if let Poll::Ready(sent) = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await
+    {
+        return sent.map_err(|_| None);
+    }
+    tokio::select! {
+        biased;
+        _ = slow => Err(SLOW_CONSUMER),
+        sent = &mut write => sent.map_err(|_| None),
+        _ = tokio::time::sleep(stall) => Err(stalled()),
     }
 }
 

@@ -165,7 +165,14 @@ pub async fn live_trading(
 }
 
 /// Bytes read from a socket at a time (tungstenite's default is 128 KiB per socket).
-const READ_BUFFER: usize = 4096;
+/// Client frames are small actions, and tungstenite zeroes this much before every read
+/// attempt, which every wake-up of the connection makes.
+const READ_BUFFER: usize = 1024;
+
+/// Bytes of outgoing frames gathered before they are written to the socket within one
+/// batch (tungstenite's default is 128 KiB). The buffer keeps the largest size it ever
+/// reached, so this bounds what a burst leaves behind per connection.
+const WRITE_BUFFER: usize = 2048;
 
 /// Upgrades once the request itself was found valid and a connection slot is free for
 /// `peer` (the socket holds it until it ends). A refused token is told on the socket,
@@ -187,5 +194,6 @@ fn upgrade(
         .max_frame_size(max)
         // Client frames are small actions: a small read buffer keeps idle sockets cheap.
         .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| connection::run(socket, state, slot, identity, initial)))
 }
