@@ -43,10 +43,61 @@ impl Timestamp {
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`: the wire form's length.
+const RFC3339_LEN: usize = 24;
+
+impl Timestamp {
+    /// The wire form written digit by digit into `buf`, for years 0 to 9999 (`None`
+    /// otherwise): this runs for every message and every equity point, and formatting
+    /// through `fmt` costs several times more.
+    fn rfc3339(self, buf: &mut [u8; RFC3339_LEN]) -> Option<&str> {
+        let ms = self.unix_ms();
+        let (days, ms_of_day) = (ms.div_euclid(86_400_000), ms.rem_euclid(86_400_000));
+        let (year, month, day) = civil_from_days(days);
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let fields = [
+            (0, 4, year as u32),
+            (5, 2, month),
+            (8, 2, day),
+            (11, 2, (ms_of_day / 3_600_000) as u32),
+            (14, 2, (ms_of_day / 60_000 % 60) as u32),
+            (17, 2, (ms_of_day / 1_000 % 60) as u32),
+            (20, 3, (ms_of_day % 1_000) as u32),
+        ];
+        *buf = *b"0000-00-00T00:00:00.000Z";
+        for (at, width, mut value) in fields {
+            for digit in buf[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        std::str::from_utf8(buf).ok()
+    }
+}
+
+/// Year, month (1–12) and day (1–31) of the proleptic Gregorian calendar, `days` after
+/// 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
 impl fmt::Display for Timestamp {
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, written field by field: this runs for every message
-    /// and every equity point, and chrono's general formatter is several times slower.
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.rfc3339(&mut [0; RFC3339_LEN]) {
+            return f.write_str(text);
+        }
         let t = self.0;
         write!(
             f,
@@ -64,7 +115,10 @@ impl fmt::Display for Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.rfc3339(&mut [0; RFC3339_LEN]) {
+            Some(text) => s.serialize_str(text),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -106,6 +160,8 @@ mod tests {
             1_795_356_191_123,
             951_782_400_000,
             -1_000,
+            -62_135_596_800_000,
+            253_402_300_799_999,
         ] {
             let t = Timestamp::from_unix_ms(ms);
             assert_eq!(
@@ -114,6 +170,20 @@ mod tests {
                     .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 "{ms}"
             );
+        }
+    }
+
+    #[test]
+    fn the_fast_formatter_matches_chrono_every_few_hours_from_1600_to_2600() {
+        let step = 37 * 3_600_000 + 61_001;
+        let mut ms = -11_676_096_000_000;
+        while ms < 19_880_899_200_000 {
+            let t = Timestamp::from_unix_ms(ms);
+            let chrono = t
+                .datetime()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            assert_eq!(t.to_string(), chrono, "{ms}");
+            ms += step;
         }
     }
 

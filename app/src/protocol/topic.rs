@@ -120,8 +120,8 @@ pub fn validate_id(s: &str) -> Result<(), TopicError> {
 }
 
 /// A validated topic name.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Topic {
     kind: TopicKind,
     name: String,
@@ -189,6 +189,13 @@ impl TryFrom<String> for Topic {
     type Error = TopicError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
         s.parse()
+    }
+}
+
+impl Serialize for Topic {
+    /// As its text, written without building a `String` (every envelope carries it).
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Routes `tracing` events emitted inside a backtest's span to that backtest's topic as
-//! `log` messages, so a watcher sees the engine's own logging live.
+//! `log` messages, so a watcher sees the engine's own logging live. A run's layer hands
+//! them to the run's publisher, in order with the rest of what it publishes.
 
 use std::fmt::Write as _;
 
@@ -11,6 +12,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
+use super::publisher::RunQueue;
 use crate::hub::Hub;
 
 thread_local! {
@@ -21,14 +23,40 @@ thread_local! {
 /// The span field that names the topic a span's events go to.
 pub const TOPIC_FIELD: &str = "backtest_topic";
 
-/// A layer that publishes events to the topic named by their enclosing span.
-pub struct TopicLogLayer {
-    hub: Hub,
+/// Where a layer's log lines go.
+pub trait LogSink: Send + Sync + 'static {
+    /// Sends `line` on `topic`.
+    fn log(&self, topic: &Topic, line: LogLine);
 }
 
-impl TopicLogLayer {
-    pub fn new(hub: Hub) -> Self {
-        TopicLogLayer { hub }
+impl LogSink for Hub {
+    /// Published at once.
+    fn log(&self, topic: &Topic, line: LogLine) {
+        // Whatever publishing logs (Redis away, say) must not come back here.
+        PUBLISHING.with(|publishing| {
+            if !publishing.replace(true) {
+                let _ = self.publish_blocking(topic, Message::Log(line));
+                publishing.set(false);
+            }
+        });
+    }
+}
+
+impl LogSink for RunQueue {
+    /// Queued with what the run publishes (the run's own topic).
+    fn log(&self, _: &Topic, line: LogLine) {
+        self.push_log(line);
+    }
+}
+
+/// A layer that sends events to the topic named by their enclosing span.
+pub struct TopicLogLayer<S> {
+    sink: S,
+}
+
+impl<S: LogSink> TopicLogLayer<S> {
+    pub fn new(sink: S) -> Self {
+        TopicLogLayer { sink }
     }
 }
 
@@ -93,7 +121,7 @@ fn level(l: &Level) -> LogLevel {
     }
 }
 
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TopicLogLayer {
+impl<K: LogSink, S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TopicLogLayer<K> {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         attrs.record(&mut fields);
@@ -128,13 +156,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TopicLogLayer {
             target: meta.target().to_owned(),
             bar: fields.bar,
         };
-        // Whatever publishing logs (Redis away, say) must not come back here.
-        PUBLISHING.with(|publishing| {
-            if !publishing.replace(true) {
-                let _ = self.hub.publish_blocking(&topic, Message::Log(line));
-                publishing.set(false);
-            }
-        });
+        self.sink.log(&topic, line);
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! - [`data`]: CSV → bars. [`strategy`]: signals. [`engine`]: fills, accounting, metrics.
 //! - [`stream`]: the observer that publishes progress, equity, trades with frequency control.
+//! - [`publisher`]: a run's messages serialised and published beside the engine, in order.
 //! - [`control`]: pause / resume / cancel. [`logs`]: engine `tracing` events → `log` messages.
 //! - [`request`]: a request checked into a plan. [`run`]: a plan on a blocking thread.
 //! - [`registry`]: the runs of one server, by id.
@@ -11,6 +12,7 @@ pub mod control;
 pub mod data;
 pub mod engine;
 pub mod logs;
+pub mod publisher;
 pub mod registry;
 pub mod request;
 pub mod run;

@@ -14,6 +14,7 @@ use tracing_subscriber::Layer as _;
 use super::control::{RunControl, Wanted};
 use super::engine::{Outcome, RunState};
 use super::logs::TopicLogLayer;
+use super::publisher::RunQueue;
 use super::request::Plan;
 use super::strategy::Signal;
 use super::stream::Streamer;
@@ -75,13 +76,14 @@ pub fn run_streaming(hub: &Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Ou
     }
 }
 
-/// A backtest in progress: its plan, the engine's state between bars, its streamer.
-/// Owned, so it moves to a blocking thread for each stretch of bars and back.
+/// A backtest in progress: its plan, the engine's state between bars, its streamer and
+/// publisher. Owned, so it moves to a blocking thread for each stretch of bars and back.
 pub struct StreamingRun {
     plan: Arc<Plan>,
     signals: Vec<Signal>,
     state: RunState,
     streamer: Streamer,
+    queue: RunQueue,
     clock: Option<Instant>,
     dispatch: tracing::Dispatch,
 }
@@ -96,15 +98,17 @@ pub enum Stretch {
 
 impl StreamingRun {
     fn new(hub: Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Self {
+        let queue = RunQueue::new(hub, plan.clone());
         // The engine's `tracing` events (info and above) inside the run go to its topic.
         let dispatch = tracing::Dispatch::new(
             tracing_subscriber::registry()
-                .with(TopicLogLayer::new(hub.clone()).with_filter(LevelFilter::INFO)),
+                .with(TopicLogLayer::new(queue.clone()).with_filter(LevelFilter::INFO)),
         );
         StreamingRun {
             signals: plan.strategy.signals(&plan.bars.close),
             state: RunState::new(plan.account),
-            streamer: Streamer::new(hub, plan.clone(), control),
+            streamer: Streamer::new(queue.clone(), plan.clone(), control),
+            queue,
             plan,
             clock: None,
             dispatch,
@@ -122,7 +126,7 @@ impl StreamingRun {
     }
 
     /// Runs bars (publishing `started` first, the first time) until the run ends or is
-    /// paused. Blocking work.
+    /// paused; returns once all it sent is published. Blocking work.
     pub fn advance(mut self) -> Stretch {
         let finished = self.logged(|run| {
             if run.clock.is_none() {
@@ -133,8 +137,13 @@ impl StreamingRun {
                 .advance(&run.plan.bars, &run.signals, &mut run.streamer)
         });
         if finished {
-            Stretch::Ended(self.end())
+            let queue = self.queue.clone();
+            let outcome = self.end();
+            queue.finish();
+            Stretch::Ended(outcome)
         } else {
+            // `paused` is out, and no publisher thread waits out the pause.
+            self.queue.finish();
             Stretch::Paused(Box::new(self))
         }
     }

@@ -1,21 +1,19 @@
 //! The streaming observer: turns a running backtest into messages on its topic with
 //! frequency control — progress every N bars or T ms (whichever comes first), equity
 //! points batched with each progress, trades at once — and checks in with the run's
-//! control so pause / resume / cancel take effect within a few hundred bars.
+//! control so pause / resume / cancel take effect within a few hundred bars. What it
+//! publishes goes through the run's [`RunQueue`], handed over at each check-in.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::protocol::{
-    self as wire, EquityBatch, EquityPoint, Lifecycle, Message, Progress, Side, Timestamp, Topic,
-    TradeAction,
-};
+use app::protocol::{EquityBatch, EquityPoint, Lifecycle, Message, Progress, Timestamp};
 
 use super::clock::RunClock;
 use super::control::{RunControl, Wanted};
-use super::engine::{Event, ExitReason, Flow, Observer, Outcome};
+use super::engine::{Event, Flow, Observer, Outcome, Position};
+use super::publisher::{Outgoing, RunQueue};
 use super::request::Plan;
-use crate::hub::Hub;
 
 /// How often a run reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,9 +36,9 @@ impl Default for Frequency {
     }
 }
 
-/// Bars between two looks at the clock and at the run's control (every bar for a paced
-/// run).
-const CHECK_EVERY: usize = 256;
+/// Bars between two looks at the clock and at the run's control, and two hand-overs to
+/// the publisher (every bar for a paced run).
+pub const CHECK_EVERY: usize = 256;
 
 /// The longest a paced run sleeps before it looks at its control again (a pace is at
 /// least one bar a second, so a bar never waits longer).
@@ -48,7 +46,7 @@ const PACE_WAIT: Duration = Duration::from_secs(1);
 
 /// Owns what it needs, so a paused run (its streamer with it) is plain data.
 pub struct Streamer {
-    hub: Hub,
+    queue: RunQueue,
     plan: Arc<Plan>,
     control: Arc<RunControl>,
     frequency: Frequency,
@@ -66,12 +64,12 @@ pub struct Streamer {
 }
 
 impl Streamer {
-    pub fn new(hub: Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Self {
+    pub fn new(queue: RunQueue, plan: Arc<Plan>, control: Arc<RunControl>) -> Self {
         let (frequency, pace) = (plan.frequency, plan.pace);
         let initial_cash = plan.account.cash;
         let stride = (plan.bars.len() / frequency.equity_points.max(1)).max(1);
         Streamer {
-            hub,
+            queue,
             plan,
             control,
             frequency,
@@ -86,15 +84,9 @@ impl Streamer {
         }
     }
 
-    fn topic(&self) -> &Topic {
-        &self.plan.topic
-    }
-
-    /// Publishes on the run's topic.
+    /// Publishes on the run's topic (queued after what came before).
     pub fn publish(&self, message: Message) {
-        if let Err(e) = self.hub.publish_blocking(self.topic(), message) {
-            tracing::error!(error = %e, "could not publish");
-        }
+        self.queue.push(Outgoing::Message(message));
     }
 
     fn time(&self, bar: usize) -> Timestamp {
@@ -186,6 +178,9 @@ impl Observer for Streamer {
         if due {
             self.progress(i, equity, trades);
         }
+        if check || due {
+            self.queue.flush();
+        }
         // The last bar ends the run whatever the control says.
         if (check || due) && !last {
             self.check_in()
@@ -195,7 +190,7 @@ impl Observer for Streamer {
     }
 
     fn event(&mut self, event: Event<'_>) {
-        let trade = match event {
+        match event {
             Event::Entry {
                 id,
                 side,
@@ -204,53 +199,21 @@ impl Observer for Streamer {
                 price,
             } => {
                 tracing::debug!(bar = bar as u64, "entered {side:?} {units} @ {price}");
-                wire::Trade {
+                self.queue.push(Outgoing::Entry(Position {
                     id,
                     side,
-                    action: TradeAction::Entry,
-                    time: self.time(bar),
-                    price,
-                    size: units,
-                    pnl: None,
-                    return_pct: None,
-                    reason: if side == Side::Long {
-                        "long signal".into()
-                    } else {
-                        "short signal".into()
-                    },
-                }
+                    units,
+                    entry_bar: bar,
+                    entry_price: price,
+                }));
             }
-            Event::Exit(t) => {
-                tracing::info!(
-                    bar = t.exit_bar as u64,
-                    "closed {:?} {} @ {}: P&L {:.2}",
-                    t.side,
-                    t.units,
-                    t.exit_price,
-                    t.pnl
-                );
-                wire::Trade {
-                    id: t.id,
-                    side: t.side,
-                    action: TradeAction::Exit,
-                    time: self.time(t.exit_bar),
-                    price: t.exit_price,
-                    size: t.units,
-                    pnl: Some(t.pnl),
-                    return_pct: Some(t.return_pct),
-                    reason: match t.exit_reason {
-                        ExitReason::Signal => "opposite signal".into(),
-                        ExitReason::EndOfData => "end of data".into(),
-                        ExitReason::Blown => "account blown".into(),
-                    },
-                }
-            }
+            // Its log line is written by the publisher, beside the engine.
+            Event::Exit(trade) => self.queue.push(Outgoing::Exit(trade.clone())),
             Event::Blown { bar, equity } => {
                 tracing::warn!(
                     bar = bar as u64,
                     "account blown: equity {equity:.2} at this close; the position is closed here, equity floored at 0, and the run ends"
                 );
-                return;
             }
             Event::Unaffordable { bar, price, cash } => {
                 if !self.warned_unaffordable {
@@ -260,9 +223,7 @@ impl Observer for Streamer {
                         "signal skipped: {cash:.2} cash cannot buy one unit at {price} (later ones are skipped without a warning)"
                     );
                 }
-                return;
             }
-        };
-        self.publish(Message::Trade(trade));
+        }
     }
 }

@@ -1,6 +1,10 @@
 //! `tickwire bench-engine`: backtest engine throughput in bars/s for `sma_cross`, on a
 //! CSV file and on a long seeded synthetic series, with streaming off (no observer) and
 //! on (progress, equity and trades published to a hub at the default frequency).
+//!
+//! One timing on a shared machine is noise (±40 % run to run), so each figure is the
+//! median of many samples, off and on taken in turn so both see the same conditions,
+//! printed with the samples' min–max.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +33,12 @@ pub struct BenchEngineArgs {
     pub fast: usize,
     #[arg(long, default_value_t = 20)]
     pub slow: usize,
+    /// Samples per figure (off and on taken in turn).
+    #[arg(long, default_value_t = 21)]
+    pub samples: usize,
+    /// Each sample repeats the run for at least this long (and runs it at least once).
+    #[arg(long, default_value_t = 100)]
+    pub sample_ms: u64,
 }
 
 /// A seeded GBM series of hourly bars (open = previous close), labelled synthetic.
@@ -56,7 +66,7 @@ pub fn synthetic_bars(n: usize, seed: u64) -> Bars {
 }
 
 /// Runs `f` until at least `min` has passed (and at least once); returns runs per second.
-fn rate(min: Duration, mut f: impl FnMut()) -> f64 {
+fn rate(min: Duration, f: &mut impl FnMut()) -> f64 {
     let start = Instant::now();
     let mut runs = 0u64;
     while runs == 0 || start.elapsed() < min {
@@ -66,14 +76,66 @@ fn rate(min: Duration, mut f: impl FnMut()) -> f64 {
     runs as f64 / start.elapsed().as_secs_f64()
 }
 
-fn measure(label: &str, bars: &Bars, strategy: &Strategy) -> (f64, f64) {
+/// The median, min and max of some samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// `None` for no samples (or a NaN among them).
+    pub fn of(samples: &[f64]) -> Option<Spread> {
+        let mut sorted = samples.to_vec();
+        if sorted.iter().any(|x| x.is_nan()) {
+            return None;
+        }
+        sorted.sort_by(f64::total_cmp);
+        let (min, max) = (*sorted.first()?, *sorted.last()?);
+        let mid = sorted.len() / 2;
+        let median = if sorted.len() % 2 == 1 {
+            sorted[mid]
+        } else {
+            (sorted[mid - 1] + sorted[mid]) / 2.0
+        };
+        Some(Spread { median, min, max })
+    }
+}
+
+impl std::fmt::Display for Spread {
+    /// In millions: `median 39.72 M (min 31.30, max 43.46)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "median {:>6.2} M (min {:>6.2}, max {:>6.2})",
+            self.median / 1e6,
+            self.min / 1e6,
+            self.max / 1e6
+        )
+    }
+}
+
+/// Bars/s of `off` and `on`, `samples` of each taken in turn.
+fn sample_pair(
+    samples: usize,
+    min: Duration,
+    bars: usize,
+    mut off: impl FnMut(),
+    mut on: impl FnMut(),
+) -> (Vec<f64>, Vec<f64>) {
+    let (mut offs, mut ons) = (Vec::new(), Vec::new());
+    for _ in 0..samples.max(1) {
+        offs.push(rate(min, &mut off) * bars as f64);
+        ons.push(rate(min, &mut on) * bars as f64);
+    }
+    (offs, ons)
+}
+
+fn measure(label: &str, bars: &Bars, strategy: &Strategy, args: &BenchEngineArgs) {
     let account = Account::default();
-    let min = Duration::from_secs(2);
     let mut trades = 0;
-    let off = rate(min, || {
-        trades = run(bars, strategy, account, &mut Silent).trades.len();
-    }) * bars.len() as f64;
-    // Streaming on: exactly what the server runs (progress, equity, trades and the log
+    // Streaming on: exactly what the server runs (progress, equity and trades and the log
     // layer, published to a hub) at the default frequency.
     let hub = Hub::new(HubConfig::default());
     let plan = Plan {
@@ -88,18 +150,41 @@ fn measure(label: &str, bars: &Bars, strategy: &Strategy) -> (f64, f64) {
         pace: None,
     };
     let (plan, control) = (Arc::new(plan), Arc::new(RunControl::default()));
-    let on = rate(min, || {
-        run_streaming(&hub, plan.clone(), control.clone());
-    }) * bars.len() as f64;
+    let (offs, ons) = sample_pair(
+        args.samples,
+        Duration::from_millis(args.sample_ms),
+        bars.len(),
+        || trades = run(bars, strategy, account, &mut Silent).trades.len(),
+        || {
+            run_streaming(&hub, plan.clone(), control.clone());
+        },
+    );
+    let costs: Vec<f64> = offs
+        .iter()
+        .zip(&ons)
+        .map(|(off, on)| (1.0 - on / off) * 100.0)
+        .collect();
+    let (Some(off), Some(on), Some(cost)) =
+        (Spread::of(&offs), Spread::of(&ons), Spread::of(&costs))
+    else {
+        println!("{label}: no samples");
+        return;
+    };
     println!(
-        "{label:<34} {:>10} bars {:>6} trades   off {:>12.0} bars/s   on {:>12.0} bars/s   streaming cost {:>5.1} %",
+        "{label:<34} {:>10} bars {:>6} trades   {} samples",
         bars.len(),
         trades,
-        off,
-        on,
-        (1.0 - on / off) * 100.0
+        offs.len()
     );
-    (off, on)
+    println!("    off  bars/s {off}");
+    println!("    on   bars/s {on}");
+    println!(
+        "    streaming cost {:>5.1} % of the medians (samples taken in turn: median {:.1} %, min {:.1} %, max {:.1} %)",
+        (1.0 - on.median / off.median) * 100.0,
+        cost.median,
+        cost.min,
+        cost.max
+    );
 }
 
 pub fn run_cli(args: BenchEngineArgs) -> anyhow::Result<()> {
@@ -114,11 +199,31 @@ pub fn run_cli(args: BenchEngineArgs) -> anyhow::Result<()> {
     let file =
         Bars::load(&args.data).with_context(|| format!("loading {}", args.data.display()))?;
     println!(
-        "sma_cross fast={} slow={}, cash 10000, commission 0 (release build, one core)",
-        args.fast, args.slow
+        "sma_cross fast={} slow={}, cash 10000, commission 0 (release build); {} samples of at least {} ms per figure, off and on in turn",
+        args.fast, args.slow, args.samples, args.sample_ms
     );
-    measure(&format!("{}", args.data.display()), &file, &strategy);
+    measure(&format!("{}", args.data.display()), &file, &strategy, &args);
     let synthetic = synthetic_bars(args.synthetic_bars, 42);
-    measure("synthetic GBM series (seed 42)", &synthetic, &strategy);
+    measure(
+        "synthetic GBM series (seed 42)",
+        &synthetic,
+        &strategy,
+        &args,
+    );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_spread_is_the_median_and_the_extremes() {
+        let odd = Spread::of(&[3.0, 1.0, 2.0]).expect("samples");
+        assert_eq!((odd.median, odd.min, odd.max), (2.0, 1.0, 3.0));
+        let even = Spread::of(&[4.0, 1.0, 2.0, 3.0]).expect("samples");
+        assert_eq!((even.median, even.min, even.max), (2.5, 1.0, 4.0));
+        assert_eq!(Spread::of(&[]), None);
+        assert_eq!(Spread::of(&[1.0, f64::NAN]), None);
+    }
 }

@@ -161,18 +161,40 @@ impl Channel {
 
     /// Publishes `message` as the topic's next seq (the in-process hub).
     pub(super) fn publish(&self, message: Message, stats: &HubStats) -> Result<u64, PublishError> {
+        self.publish_each(vec![message], stats)
+            .pop()
+            .unwrap_or(Err(PublishError::Unavailable(super::Unavailable)))
+    }
+
+    /// Publishes `messages` as the topic's next seqs, in order, under one lock and with
+    /// one timestamp (the in-process hub); each message's seq, or why it was refused (a
+    /// refused message takes no seq).
+    pub(super) fn publish_each(
+        &self,
+        messages: Vec<Message>,
+        stats: &HubStats,
+    ) -> Vec<Result<u64, PublishError>> {
+        let timestamp = Timestamp::from_datetime(Utc::now());
         let mut inner = self.lock();
-        let seq = inner.last_seq + 1;
-        let envelope = Envelope {
-            message,
-            topic: self.topic.clone(),
-            seq,
-            epoch: inner.epoch.clone(),
-            timestamp: Timestamp::from_datetime(Utc::now()),
-        };
-        let frame = Frame::from(serde_json::to_string(&envelope)?);
-        self.deliver(&mut inner, Arc::new(envelope), frame, stats);
-        Ok(seq)
+        let mut results = Vec::with_capacity(messages.len());
+        for message in messages {
+            let seq = inner.last_seq + 1;
+            let envelope = Envelope {
+                message,
+                topic: self.topic.clone(),
+                seq,
+                epoch: inner.epoch.clone(),
+                timestamp,
+            };
+            results.push(match serde_json::to_string(&envelope) {
+                Ok(json) => {
+                    self.deliver(&mut inner, Arc::new(envelope), Frame::from(json), stats);
+                    Ok(seq)
+                }
+                Err(e) => Err(e.into()),
+            });
+        }
+        results
     }
 
     /// Takes an envelope the backend sequenced (a replica): applied if it is the next

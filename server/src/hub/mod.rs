@@ -261,6 +261,49 @@ impl Hub {
         handle.block_on(self.publish(topic, message))
     }
 
+    /// Publishes `messages` on `topic`, in order, from a blocking thread: in memory under
+    /// one lock of the topic, on Redis in one round trip. A message that is not valid
+    /// for the topic is refused on its own and the others still go out; returns the
+    /// refusals (none: all were published).
+    pub fn publish_batch_blocking(
+        &self,
+        topic: &Topic,
+        messages: Vec<Message>,
+    ) -> Vec<PublishError> {
+        let mut refused = Vec::new();
+        let valid: Vec<Message> = messages
+            .into_iter()
+            .filter(|message| match message.validate_for(topic) {
+                Ok(()) => true,
+                Err(e) => {
+                    refused.push(e.into());
+                    false
+                }
+            })
+            .collect();
+        if valid.is_empty() {
+            return refused;
+        }
+        if self.inner.redis.is_none() {
+            match self.memory_channel(topic) {
+                Ok(channel) => refused.extend(
+                    channel
+                        .publish_each(valid, &self.inner.topics.stats)
+                        .into_iter()
+                        .filter_map(Result::err),
+                ),
+                Err(e) => refused.push(e.into()),
+            }
+            return refused;
+        }
+        let items = valid.into_iter().map(|m| (topic.clone(), m)).collect();
+        let published = tokio::runtime::Handle::try_current()
+            .map_err(|_| PublishError::from(Unavailable))
+            .and_then(|handle| handle.block_on(self.publish_all(items)));
+        refused.extend(published.err());
+        refused
+    }
+
     /// Publishes on the in-memory topic (created if need be).
     fn publish_here(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
         self.memory_channel(topic)?

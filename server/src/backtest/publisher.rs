@@ -1,0 +1,267 @@
+//! A run's publisher: the engine thread hands what the run has to say to a
+//! [`RunQueue`] as typed events, and a thread of the queue's own turns them into
+//! messages and publishes them in order, a drained batch at a time (one lock of the
+//! topic, or one Redis round trip, per batch), so serialising and fan-out run beside
+//! the bars instead of between them.
+//!
+//! - The queue is bounded: a publisher that falls behind makes the engine wait
+//!   (backpressure) instead of memory growing.
+//! - Events wait in the engine's hand until [`BATCH`] of them are queued or
+//!   [`HAND_OVER_EVERY`] has passed (looked at every check-in, at most
+//!   [`CHECK_EVERY`](super::stream::CHECK_EVERY) bars): a trade is still its own
+//!   message, published about a millisecond after it happens, and the publisher is not
+//!   woken for every few events (each wake-up costs the engine microseconds).
+//! - [`RunQueue::finish`] ends a stretch: everything is published when it returns, and
+//!   no thread is held while the run is paused (the next push starts a new publisher).
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use app::protocol::{self as wire, LogLevel, LogLine, Message, Side, Timestamp, TradeAction};
+
+use super::engine::{ExitReason, Position, Trade};
+use super::request::Plan;
+use crate::hub::Hub;
+
+/// Events handed over at once, at most.
+pub const BATCH: usize = 256;
+
+/// The longest events wait in the engine's hand (give or take a check-in).
+pub const HAND_OVER_EVERY: Duration = Duration::from_millis(1);
+
+/// Batches in flight between the engine and the publisher, at most: with [`BATCH`],
+/// the bound on what a run holds unpublished.
+const QUEUED_BATCHES: usize = 64;
+
+/// The `target` of the log line of a closed trade: the module that logged it when it
+/// was a `tracing` event on the engine thread.
+const EXIT_LOG_TARGET: &str = "server::backtest::stream";
+
+/// What the engine thread hands over, in the order it is to be published.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A message as it is.
+    Message(Message),
+    /// A position opened: its `trade` message.
+    Entry(Position),
+    /// A position closed: its `log` line, then its `trade` message.
+    Exit(Trade),
+}
+
+/// The engine's end of a run's publisher; cheap to clone (the run's log layer holds
+/// one).
+#[derive(Clone)]
+pub struct RunQueue {
+    shared: Arc<Mutex<Hand>>,
+}
+
+/// What the engine holds: events not yet handed over, and the running publisher.
+struct Hand {
+    hub: Hub,
+    plan: Arc<Plan>,
+    pending: Vec<Outgoing>,
+    /// The last hand-over (or the queue's start).
+    handed_over: Instant,
+    publisher: Option<Publisher>,
+}
+
+/// A publisher thread: where batches go, and a receiver that ends when it has
+/// published the last.
+struct Publisher {
+    batches: SyncSender<Vec<Outgoing>>,
+    done: Receiver<()>,
+}
+
+impl RunQueue {
+    pub fn new(hub: Hub, plan: Arc<Plan>) -> Self {
+        RunQueue {
+            shared: Arc::new(Mutex::new(Hand {
+                hub,
+                plan,
+                pending: Vec::with_capacity(BATCH),
+                handed_over: Instant::now(),
+                publisher: None,
+            })),
+        }
+    }
+
+    fn hand(&self) -> MutexGuard<'_, Hand> {
+        // Only the engine's thread takes this lock; a panic there ends the run anyway.
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues `event` after everything queued before it (handed over at [`BATCH`]).
+    pub fn push(&self, event: Outgoing) {
+        let mut hand = self.hand();
+        hand.pending.push(event);
+        if hand.pending.len() >= BATCH {
+            hand.hand_over();
+        }
+    }
+
+    /// Queues a log line, unless it comes from the queue's own work on this thread (a
+    /// publish failing where no publisher thread could start): that one is dropped
+    /// rather than come back here.
+    pub fn push_log(&self, line: LogLine) {
+        if let Ok(mut hand) = self.shared.try_lock() {
+            hand.pending.push(Outgoing::Message(Message::Log(line)));
+        }
+    }
+
+    /// Hands what is queued to the publisher if it has waited [`HAND_OVER_EVERY`]
+    /// (waiting while the publisher's queue is full).
+    pub fn flush(&self) {
+        let mut hand = self.hand();
+        if !hand.pending.is_empty() && hand.handed_over.elapsed() >= HAND_OVER_EVERY {
+            hand.hand_over();
+        }
+    }
+
+    /// Publishes everything queued and waits until it is: the stretch of the run is
+    /// over (paused or ended), and no publisher thread is left.
+    pub fn finish(&self) {
+        let publisher = {
+            let mut hand = self.hand();
+            hand.hand_over();
+            hand.publisher.take()
+        };
+        if let Some(publisher) = publisher {
+            drop(publisher.batches);
+            // Ends when the publisher has published its last batch (or died).
+            let _ = publisher.done.recv();
+        }
+    }
+}
+
+impl Hand {
+    fn hand_over(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH));
+        self.handed_over = Instant::now();
+        if self.publisher.is_none() {
+            self.publisher = start(self.hub.clone(), self.plan.clone());
+        }
+        let unsent = match &self.publisher {
+            Some(publisher) => publisher.batches.send(batch).err().map(|e| e.0),
+            None => Some(batch),
+        };
+        // No publisher thread (none could be started, or it died): publish here.
+        if let Some(batch) = unsent {
+            self.publisher = None;
+            publish(&self.hub, &self.plan, batch);
+        }
+    }
+}
+
+/// Starts a publisher: on the runtime's blocking pool when there is one (its threads
+/// are reused, and Redis needs the runtime), else on a thread of its own.
+fn start(hub: Hub, plan: Arc<Plan>) -> Option<Publisher> {
+    let (batches, receiver) = sync_channel(QUEUED_BATCHES);
+    let (finished, done) = sync_channel(0);
+    let work = move || {
+        drain(&hub, &plan, &receiver);
+        drop(finished);
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn_blocking(work)),
+        Err(_) => {
+            std::thread::Builder::new()
+                .name("backtest-publisher".into())
+                .spawn(work)
+                .ok()?;
+        }
+    }
+    Some(Publisher { batches, done })
+}
+
+/// Publishes batches as they come, every batch waiting at the time in one go, until
+/// the engine's end closes.
+fn drain(hub: &Hub, plan: &Plan, batches: &Receiver<Vec<Outgoing>>) {
+    while let Ok(first) = batches.recv() {
+        let mut events = first;
+        for more in batches.try_iter() {
+            events.extend(more);
+        }
+        publish(hub, plan, events);
+    }
+}
+
+/// Turns `events` into messages and publishes them in order.
+fn publish(hub: &Hub, plan: &Plan, events: Vec<Outgoing>) {
+    let mut messages = Vec::with_capacity(events.len() + events.len() / 2);
+    for event in events {
+        match event {
+            Outgoing::Message(message) => messages.push(message),
+            Outgoing::Entry(position) => {
+                messages.push(Message::Trade(entry_trade(plan, &position)));
+            }
+            Outgoing::Exit(trade) => {
+                messages.push(Message::Log(exit_log(&trade)));
+                messages.push(Message::Trade(exit_trade(plan, &trade)));
+            }
+        }
+    }
+    for e in hub.publish_batch_blocking(&plan.topic, messages) {
+        tracing::error!(topic = %plan.topic, error = %e, "could not publish");
+    }
+}
+
+fn time(plan: &Plan, bar: usize) -> Timestamp {
+    Timestamp::from_unix_ms(plan.bars.time[bar])
+}
+
+/// The `trade` message of an entry.
+fn entry_trade(plan: &Plan, p: &Position) -> wire::Trade {
+    wire::Trade {
+        id: p.id,
+        side: p.side,
+        action: TradeAction::Entry,
+        time: time(plan, p.entry_bar),
+        price: p.entry_price,
+        size: p.units,
+        pnl: None,
+        return_pct: None,
+        reason: if p.side == Side::Long {
+            "long signal".into()
+        } else {
+            "short signal".into()
+        },
+    }
+}
+
+/// The `trade` message of an exit.
+fn exit_trade(plan: &Plan, t: &Trade) -> wire::Trade {
+    wire::Trade {
+        id: t.id,
+        side: t.side,
+        action: TradeAction::Exit,
+        time: time(plan, t.exit_bar),
+        price: t.exit_price,
+        size: t.units,
+        pnl: Some(t.pnl),
+        return_pct: Some(t.return_pct),
+        reason: match t.exit_reason {
+            ExitReason::Signal => "opposite signal".into(),
+            ExitReason::EndOfData => "end of data".into(),
+            ExitReason::Blown => "account blown".into(),
+        },
+    }
+}
+
+/// The `log` line of an exit, as the engine's `tracing` event for it read.
+fn exit_log(t: &Trade) -> LogLine {
+    LogLine {
+        level: LogLevel::Info,
+        message: format!(
+            "closed {:?} {} @ {}: P&L {:.2}",
+            t.side, t.units, t.exit_price, t.pnl
+        ),
+        target: EXIT_LOG_TARGET.to_owned(),
+        bar: Some(t.exit_bar as u64),
+    }
+}
