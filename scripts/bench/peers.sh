@@ -7,15 +7,17 @@
 #   paced:  PEERS_SUBSCRIBERS subscribers, PEERS_PACED_MESSAGES messages, one every 10 ms
 # Each server is started afresh (on a free loopback port) for each workload and stopped
 # after it. Prints one markdown table: server CPU per delivery (from /proc), deliveries/s,
-# p50/p99 publish→receive latency, the server's RSS fresh and after the messages, and the
-# generator's own CPU per delivery. BENCHMARKS.md ("Side by side with the peers") records
-# the figures.
+# p50/p99 publish→receive latency, the server's RSS (fresh, with the subscribers, after
+# the messages, and settled: once idle for 5 s after the last delivery, the subscribers
+# still connected) and the generator's own CPU per delivery. BENCHMARKS.md ("Side by
+# side with the peers") records the figures.
 #
 #   scripts/bench/peers.sh    PEERS_SUBSCRIBERS (default 1000), PEERS_MESSAGES (1000),
 #                             PEERS_PACED_MESSAGES (500), PEERS_SERVERS ("tickwire node
 #                             fastapi"), PEERS_PIN (0, the default: server and generator
 #                             on every core; 1: the server on core 0 and the generator on
-#                             core 1, with taskset — less steady here, see BENCHMARKS.md)
+#                             core 1, with taskset — less steady here, see BENCHMARKS.md),
+#                             PEERS_WRITE_DELAY_MS (tickwire's --write-delay-ms, 50)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/env.sh
@@ -26,6 +28,7 @@ messages=${PEERS_MESSAGES:-1000}
 paced_messages=${PEERS_PACED_MESSAGES:-500}
 servers=${PEERS_SERVERS:-tickwire node fastapi}
 pin=${PEERS_PIN:-0}
+write_delay=${PEERS_WRITE_DELAY_MS:-50}
 peers=scripts/bench/peers
 venv=target/peers-venv
 
@@ -85,6 +88,7 @@ start_server() {
             # A load test raises SPEC section 12's caps rather than measure them, as
             # `tickwire bench` does for the servers it starts.
             command=("$TICKWIRE_RELEASE" serve --addr "127.0.0.1:$port" --feed off --outbox 65536
+                --write-delay-ms "$write_delay"
                 --max-connections 1000000 --max-connections-per-ip 1000000
                 --client-rate 1000000 --client-burst 1000000) ;;
         node) command=(node "$peers/node/server.js" "$port") ;;
@@ -135,12 +139,12 @@ done
 pinning="server on core 0, generator on core 1 (taskset)"
 [ "$pin" = 1 ] || pinning="server and generator unpinned, sharing all $(nproc) cores"
 echo "$(date -u +%F) · $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores · $pinning"
-echo "$subscribers subscribers on one topic · tickwire $(git rev-parse --short HEAD) · node $(node --version), ws $(node -p "require('./$peers/node/node_modules/ws/package.json').version") · python $("$venv/bin/python" -c 'import platform; print(platform.python_version())'), fastapi $("$venv/bin/python" -c 'import fastapi; print(fastapi.__version__)'), uvicorn $("$venv/bin/python" -c 'import uvicorn; print(uvicorn.__version__)')"
+echo "$subscribers subscribers on one topic · tickwire $(git rev-parse --short HEAD) (--write-delay-ms $write_delay) · node $(node --version), ws $(node -p "require('./$peers/node/node_modules/ws/package.json').version") · python $("$venv/bin/python" -c 'import platform; print(platform.python_version())'), fastapi $("$venv/bin/python" -c 'import fastapi; print(fastapi.__version__)'), uvicorn $("$venv/bin/python" -c 'import uvicorn; print(uvicorn.__version__)')"
 echo
 python3 - "$dir/results" <<'EOF'
 import json, sys
 
-print("| workload | server | server CPU / delivery | deliveries/s | window | p50 | p99 | RSS fresh → after | generator CPU / delivery |")
+print("| workload | server | server CPU / delivery | deliveries/s | window | p50 | p99 | RSS fresh → connected → after → settled | generator CPU / delivery |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for line in open(sys.argv[1]):
     workload, name, text = line.rstrip("\n").split("\t", 2)
@@ -158,7 +162,7 @@ for line in open(sys.argv[1]):
         window += f" (behind the pace; published in {r['publishing_s']:.2f} s)"
     print(
         f"| {workload} | {name} | {r['server_cpu_us_per_delivery']:.2f} µs | {r['deliveries_per_s']:,.0f} "
-        f"| {window} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {mib(r['rss_fresh_kib']):.1f} → {mib(r['rss_after_kib']):.1f} MiB "
+        f"| {window} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {mib(r['rss_fresh_kib']):.1f} → {mib(r['rss_connected_kib']):.1f} → {mib(r['rss_after_kib']):.1f} → {mib(r['rss_settled_kib']):.1f} MiB "
         f"| {r['bench_cpu_us_per_delivery']:.2f} µs |"
     )
 EOF

@@ -64,6 +64,7 @@ pub async fn run(
         flood: Flood::new(state.limits.client_rate, state.limits.client_burst),
         identity,
         pending: initial,
+        held: None,
     };
     conn.outbox.push_control(Control::Connected {
         connection_id: conn.outbox.id().to_string(),
@@ -78,19 +79,28 @@ pub async fn run(
     // Served no more: what is left is the closing handshake.
     drop((counted, slot));
     if let Some((code, reason)) = closing {
-        if code == close::TRY_AGAIN_LATER {
+        let slow = code == close::TRY_AGAIN_LATER;
+        if slow {
             stats.slow_consumer_disconnected();
         }
         let frame = CloseFrame {
             code,
             reason: Utf8Bytes::from_static(reason),
         };
-        // The closing handshake: send ours, then read (and drop) what the client had
-        // already sent until its close. Closing with its frames unread would reset the
-        // connection, and the client would never see why it was closed.
-        if let Ok(Ok(())) =
-            tokio::time::timeout(CLOSE_GRACE, socket.send(WsMessage::Close(Some(frame)))).await
-        {
+        // What was queued before the close goes first (the error that explains it, a
+        // frame waiting out `--write-delay-ms`); a slow consumer's queue is what it
+        // could not take. Then the closing handshake: send ours, then read (and drop)
+        // what the client had already sent until its close. Closing with its frames
+        // unread would reset the connection, and the client would never see why it was
+        // closed.
+        let held = if slow { None } else { conn.held.take() };
+        let last = async {
+            if !slow {
+                write_remaining(&mut socket, held, &mut rx.frames).await?;
+            }
+            socket.send(WsMessage::Close(Some(frame))).await
+        };
+        if let Ok(Ok(())) = tokio::time::timeout(CLOSE_GRACE, last).await {
             let _ = tokio::time::timeout(CLOSE_DRAIN, async {
                 while let Some(Ok(message)) = socket.recv().await {
                     if matches!(message, WsMessage::Close(_)) {
@@ -124,6 +134,8 @@ struct Connection<'a> {
     identity: Identity,
     /// Subscriptions asked for before the peer's identity was known.
     pending: Vec<(Topic, Option<Since>)>,
+    /// A frame waiting out `--write-delay-ms`.
+    held: Option<Frame>,
 }
 
 /// The client's frame rate (SPEC section 12): `rate` per second with bursts of `burst`.
@@ -198,7 +210,6 @@ impl Connection<'_> {
         // arrived meanwhile. A frame that comes more than the delay after the last write
         // is written at once: a sparse stream waits for nothing.
         let mut last_write = Instant::now();
-        let mut held: Option<Frame> = None;
         let mut cooling = false;
         let cooldown = tokio::time::sleep_until(Instant::now());
         tokio::pin!(slow, shutdown, expiry, cooldown);
@@ -213,7 +224,7 @@ impl Connection<'_> {
                     return Some((close::POLICY, reason));
                 }
                 _ = &mut cooldown, if cooling => {
-                    let first = match held.take() {
+                    let first = match self.held.take() {
                         Some(frame) => frame,
                         None => match frames.try_recv() {
                             Ok(frame) => frame,
@@ -239,7 +250,7 @@ impl Connection<'_> {
                     let frame = frame?;
                     let now = Instant::now();
                     if now < last_write + write_delay {
-                        held = Some(frame);
+                        self.held = Some(frame);
                         cooling = true;
                         cooldown.as_mut().reset(last_write + write_delay);
                         continue;
@@ -483,6 +494,20 @@ async fn send_queued(
         sent = &mut write => sent.map_err(|_| None),
         _ = tokio::time::sleep(stall) => Err(stalled()),
     }
+}
+
+/// Writes `held` and everything queued, before a close.
+async fn write_remaining(
+    socket: &mut WebSocket,
+    held: Option<Frame>,
+    queued: &mut mpsc::Receiver<Frame>,
+) -> Result<(), axum::Error> {
+    let mut next = held.or_else(|| queued.try_recv().ok());
+    while let Some(first) = next {
+        write_batch(socket, first, queued).await?;
+        next = queued.try_recv().ok();
+    }
+    Ok(())
 }
 
 /// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames),
