@@ -205,10 +205,12 @@ impl Connection<'_> {
         let mut deadline = self.identity.deadline();
         let expiry =
             tokio::time::sleep_until(deadline.as_ref().map_or_else(Instant::now, |(at, _)| *at));
-        // `--write-delay-ms`: writes at most once per delay while frames come faster
-        // than that, so that under steady load one wake-up and one write carry all that
-        // arrived meanwhile. A frame that comes more than the delay after the last write
-        // is written at once: a sparse stream waits for nothing.
+        // `--write-delay-ms`: while frames come faster than the delay, they are written
+        // on the delay's ticks (shared by every connection), so that under steady load
+        // one wake-up and one write carry all that arrived meanwhile. A frame that comes
+        // more than the delay after the last write is written at once: a sparse stream
+        // waits for nothing.
+        let epoch = Instant::from_std(state.started);
         let mut last_write = Instant::now();
         let mut cooling = false;
         let cooldown = tokio::time::sleep_until(Instant::now());
@@ -243,7 +245,7 @@ impl Connection<'_> {
                     sent_since_tick = true;
                     // A backlog longer than one write goes on at once: the delay paces
                     // a steady stream, it never caps a connection's throughput.
-                    let next = if frames.is_empty() { last_write + write_delay } else { last_write };
+                    let next = if frames.is_empty() { next_tick(epoch, write_delay, last_write) } else { last_write };
                     cooldown.as_mut().reset(next);
                 }
                 frame = frames.recv(), if !cooling => {
@@ -252,7 +254,7 @@ impl Connection<'_> {
                     if now < last_write + write_delay {
                         self.held = Some(frame);
                         cooling = true;
-                        cooldown.as_mut().reset(last_write + write_delay);
+                        cooldown.as_mut().reset(next_tick(epoch, write_delay, last_write));
                         continue;
                     }
                     last_write = now;
@@ -494,6 +496,16 @@ async fn send_queued(
         sent = &mut write => sent.map_err(|_| None),
         _ = tokio::time::sleep(stall) => Err(stalled()),
     }
+}
+
+/// The first tick of the `period` grid counted from `epoch` after `after`. Every
+/// connection's delayed writes fall on the same ticks, so the runtime serves them in one
+/// pass and a reader of many sockets is woken once for all of them.
+fn next_tick(epoch: Instant, period: Duration, after: Instant) -> Instant {
+    let period_ns = period.as_nanos().max(1);
+    let ticks = after.saturating_duration_since(epoch).as_nanos() / period_ns + 1;
+    let offset = u64::try_from(ticks * period_ns).unwrap_or(u64::MAX / 2);
+    epoch + Duration::from_nanos(offset)
 }
 
 /// Writes `held` and everything queued, before a close.
