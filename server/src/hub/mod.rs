@@ -16,6 +16,7 @@
 mod channel;
 mod outbox;
 mod owners;
+mod queue;
 mod redis;
 mod runs;
 mod stats;

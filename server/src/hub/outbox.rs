@@ -10,8 +10,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use app::protocol::{Control, Envelope};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use super::queue::{queue, Queue, QueueReader, Refused};
 
 /// One serialized server frame; cloning shares the bytes.
 pub type Frame = axum::extract::ws::Utf8Bytes;
@@ -27,8 +28,8 @@ pub enum Delivery {
 /// Where an outbox's items go.
 #[derive(Clone, Debug)]
 enum Sink {
-    Frames(mpsc::Sender<Frame>),
-    Typed(mpsc::Sender<Delivery>),
+    Frames(Queue<Frame>),
+    Typed(Queue<Delivery>),
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -64,7 +65,7 @@ impl Slow {
 /// The receiving side, drained by the connection's writer (`T` = [`Frame`]) or by an
 /// in-process consumer (`T` = [`Delivery`]).
 pub struct OutboxReceiver<T = Frame> {
-    pub frames: mpsc::Receiver<T>,
+    pub frames: QueueReader<T>,
     /// Cancelled when the queue overflowed: the subscriber fell behind and must resume.
     pub slow: CancellationToken,
 }
@@ -81,14 +82,14 @@ pub enum Push {
 
 /// A queue of serialized frames, for a socket.
 pub(super) fn channel(capacity: usize) -> (Outbox, OutboxReceiver<Frame>) {
-    let (tx, frames) = mpsc::channel(capacity.max(1));
+    let (tx, frames) = queue(capacity);
     let (outbox, slow) = Outbox::new(Sink::Frames(tx));
     (outbox, OutboxReceiver { frames, slow })
 }
 
 /// A queue of typed deliveries, for an in-process consumer.
 pub(super) fn typed_channel(capacity: usize) -> (Outbox, OutboxReceiver<Delivery>) {
-    let (tx, frames) = mpsc::channel(capacity.max(1));
+    let (tx, frames) = queue(capacity);
     let (outbox, slow) = Outbox::new(Sink::Typed(tx));
     (outbox, OutboxReceiver { frames, slow })
 }
@@ -150,17 +151,17 @@ impl Outbox {
         }
     }
 
-    fn send<T>(&self, tx: &mpsc::Sender<T>, item: T) -> Push {
+    fn send<T>(&self, tx: &Queue<T>, item: T) -> Push {
         if self.slow.is_flagged() {
             return Push::Overflow;
         }
-        match tx.try_send(item) {
+        match tx.push(item) {
             Ok(()) => Push::Queued,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Refused::Full) => {
                 self.slow.flag();
                 Push::Overflow
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Push::Closed,
+            Err(Refused::Gone) => Push::Closed,
         }
     }
 
@@ -185,14 +186,16 @@ mod tests {
 
     #[test]
     fn a_full_queue_flags_the_connection_as_slow_and_drops_later_frames() {
-        let (outbox, mut rx) = channel(2);
+        let (outbox, rx) = channel(2);
         assert_eq!(outbox.push_retained(&Frame::from("a")), Push::Queued);
         assert_eq!(outbox.push_retained(&Frame::from("b")), Push::Queued);
         assert!(!rx.slow.is_cancelled());
         assert_eq!(outbox.push_retained(&Frame::from("c")), Push::Overflow);
         assert!(rx.slow.is_cancelled());
         // Even after the reader catches up, a slow connection gets nothing more: it must resume.
-        assert_eq!(rx.frames.try_recv().unwrap().as_str(), "a");
+        let mut taken = std::collections::VecDeque::new();
+        assert!(rx.frames.take_all(&mut taken));
+        assert_eq!(taken[0].as_str(), "a");
         assert_eq!(outbox.push_retained(&Frame::from("d")), Push::Overflow);
     }
 

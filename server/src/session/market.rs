@@ -56,8 +56,8 @@ impl MarketFeed {
         self.rx.slow.clone()
     }
 
-    /// The next queued delivery; `None` once the hub is gone.
-    pub async fn next(&mut self) -> Option<Delivery> {
+    /// The next queued delivery.
+    pub async fn next(&mut self) -> Delivery {
         self.rx.frames.recv().await
     }
 

@@ -272,12 +272,8 @@ impl Sessions {
         hub.subscribe(&topic, None, &outbox).await?;
         let sent = hub.command(&topic, Command::Stop).await;
         let completed = async {
-            while let Some(delivery) = rx.frames.recv().await {
-                if ends_session(&delivery) {
-                    return true;
-                }
-            }
-            false
+            while !ends_session(&rx.frames.recv().await) {}
+            true
         };
         let stopped = sent.is_ok()
             && tokio::time::timeout(REMOTE_STOP_WAIT, completed)

@@ -21,7 +21,7 @@ enum Event {
     Command(Option<Command>),
     Countdown,
     FellBehind,
-    Market(Option<Delivery>),
+    Market(Delivery),
 }
 
 /// What a session's loop needs besides its [`PaperSession`].
@@ -145,8 +145,7 @@ impl Runner {
                         .resume(&self.hub, "fell behind the market feed")
                         .await;
                 }
-                Event::Market(None) => break "market feed ended".to_owned(),
-                Event::Market(Some(delivery)) => match market.read(delivery) {
+                Event::Market(delivery) => match market.read(delivery) {
                     MarketFrame::Snapshot(candles) => {
                         if warmed_up {
                             tracing::warn!(

@@ -3,7 +3,7 @@
 //! consumption, oversized frames, a frame flood, silence, a missing or lapsed token,
 //! or shutdown.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -15,7 +15,6 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use chrono::Utc;
 use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFuture;
 
@@ -35,6 +34,10 @@ mod close {
 
 /// Most frames written between two flushes.
 const WRITE_BATCH: usize = 256;
+
+/// Frames' room a connection keeps between writes; a larger deque (a burst's) is freed
+/// once written.
+const KEPT_BATCH: usize = 64;
 
 /// How long a close frame may wait behind already-queued data (a slow consumer has to
 /// read that first) before the socket is simply dropped.
@@ -64,7 +67,6 @@ pub async fn run(
         flood: Flood::new(state.limits.client_rate, state.limits.client_burst),
         identity,
         pending: initial,
-        held: None,
     };
     conn.outbox.push_control(Control::Connected {
         connection_id: conn.outbox.id().to_string(),
@@ -93,10 +95,11 @@ pub async fn run(
         // what the client had already sent until its close. Closing with its frames
         // unread would reset the connection, and the client would never see why it was
         // closed.
-        let held = if slow { None } else { conn.held.take() };
         let last = async {
             if !slow {
-                write_remaining(&mut socket, held, &mut rx.frames).await?;
+                let mut remaining = VecDeque::new();
+                rx.frames.take_all(&mut remaining);
+                write_all(&mut socket, &mut remaining).await?;
             }
             socket.send(WsMessage::Close(Some(frame))).await
         };
@@ -134,8 +137,6 @@ struct Connection<'a> {
     identity: Identity,
     /// Subscriptions asked for before the peer's identity was known.
     pending: Vec<(Topic, Option<Since>)>,
-    /// A frame waiting out `--write-delay-ms`.
-    held: Option<Frame>,
 }
 
 /// The client's frame rate (SPEC section 12): `rate` per second with bursts of `burst`.
@@ -214,6 +215,8 @@ impl Connection<'_> {
         let mut last_write = Instant::now();
         let mut cooling = false;
         let cooldown = tokio::time::sleep_until(Instant::now());
+        // Frames taken from the outbox, being written.
+        let mut batch = VecDeque::new();
         tokio::pin!(slow, shutdown, expiry, cooldown);
         loop {
             tokio::select! {
@@ -226,39 +229,31 @@ impl Connection<'_> {
                     return Some((close::POLICY, reason));
                 }
                 _ = &mut cooldown, if cooling => {
-                    let first = match self.held.take() {
-                        Some(frame) => frame,
-                        None => match frames.try_recv() {
-                            Ok(frame) => frame,
-                            // Nothing came within the delay: the next frame goes at once.
-                            Err(mpsc::error::TryRecvError::Empty) => {
-                                cooling = false;
-                                continue;
-                            }
-                            Err(mpsc::error::TryRecvError::Disconnected) => return None,
-                        },
-                    };
+                    if !frames.take_all(&mut batch) {
+                        // Nothing came within the delay: the next frame goes at once.
+                        cooling = false;
+                        continue;
+                    }
                     last_write = Instant::now();
-                    if let Err(closing) = send_queued(socket, first, frames, slow.as_mut(), heartbeat * 2).await {
+                    if let Err(closing) = send_queued(socket, &mut batch, slow.as_mut(), heartbeat * 2).await {
                         return closing;
                     }
                     sent_since_tick = true;
-                    // A backlog longer than one write goes on at once: the delay paces
-                    // a steady stream, it never caps a connection's throughput.
+                    // More came while writing: a backlog goes on at once, as the delay
+                    // paces a steady stream and never caps a connection's throughput.
                     let next = if frames.is_empty() { next_tick(epoch, write_delay, last_write) } else { last_write };
                     cooldown.as_mut().reset(next);
                 }
-                frame = frames.recv(), if !cooling => {
-                    let frame = frame?;
+                _ = frames.ready(), if !cooling => {
                     let now = Instant::now();
                     if now < last_write + write_delay {
-                        self.held = Some(frame);
                         cooling = true;
                         cooldown.as_mut().reset(next_tick(epoch, write_delay, last_write));
                         continue;
                     }
+                    frames.take_all(&mut batch);
                     last_write = now;
-                    if let Err(closing) = send_queued(socket, frame, frames, slow.as_mut(), heartbeat * 2).await {
+                    if let Err(closing) = send_queued(socket, &mut batch, slow.as_mut(), heartbeat * 2).await {
                         return closing;
                     }
                     sent_since_tick = true;
@@ -473,31 +468,6 @@ impl Connection<'_> {
     }
 }
 
-/// Writes `first` and what is queued behind it. Most writes finish at once (the socket
-/// has room); only one that does not is raced against the slow flag and `stall` (a peer
-/// that stopped reading, zero window, never lets it finish, and no close frame could
-/// reach it either).
-async fn send_queued(
-    socket: &mut WebSocket,
-    first: Frame,
-    queued: &mut mpsc::Receiver<Frame>,
-    slow: Pin<&mut WaitForCancellationFuture<'_>>,
-    stall: Duration,
-) -> Result<(), Closing> {
-    let write = write_batch(socket, first, queued);
-    tokio::pin!(write);
-    if let Poll::Ready(sent) = std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await
-    {
-        return sent.map_err(|_| None);
-    }
-    tokio::select! {
-        biased;
-        _ = slow => Err(SLOW_CONSUMER),
-        sent = &mut write => sent.map_err(|_| None),
-        _ = tokio::time::sleep(stall) => Err(stalled()),
-    }
-}
-
 /// The first tick of the `period` grid counted from `epoch` after `after`. Every
 /// connection's delayed writes fall on the same ticks, so the runtime serves them in one
 /// pass and a reader of many sockets is woken once for all of them.
@@ -508,35 +478,47 @@ fn next_tick(epoch: Instant, period: Duration, after: Instant) -> Instant {
     epoch + Duration::from_nanos(offset)
 }
 
-/// Writes `held` and everything queued, before a close.
-async fn write_remaining(
+/// Writes `batch` (emptying it). Most writes finish at once (the socket has room); only
+/// one that does not is raced against the slow flag and `stall` (a peer that stopped
+/// reading, zero window, never lets it finish, and no close frame could reach it either).
+async fn send_queued(
     socket: &mut WebSocket,
-    held: Option<Frame>,
-    queued: &mut mpsc::Receiver<Frame>,
-) -> Result<(), axum::Error> {
-    let mut next = held.or_else(|| queued.try_recv().ok());
-    while let Some(first) = next {
-        write_batch(socket, first, queued).await?;
-        next = queued.try_recv().ok();
+    batch: &mut VecDeque<Frame>,
+    slow: Pin<&mut WaitForCancellationFuture<'_>>,
+    stall: Duration,
+) -> Result<(), Closing> {
+    let sent = {
+        let write = write_all(socket, batch);
+        tokio::pin!(write);
+        match std::future::poll_fn(|cx| Poll::Ready(write.as_mut().poll(cx))).await {
+            Poll::Ready(sent) => sent,
+            Poll::Pending => tokio::select! {
+                biased;
+                _ = slow => return Err(SLOW_CONSUMER),
+                sent = &mut write => sent,
+                _ = tokio::time::sleep(stall) => return Err(stalled()),
+            },
+        }
+    };
+    sent.map_err(|_| None)?;
+    // A burst's deque goes once written; a small one is kept for the next frames.
+    if batch.capacity() > KEPT_BATCH {
+        *batch = VecDeque::new();
     }
     Ok(())
 }
 
-/// Writes `first` and whatever else is already queued (up to [`WRITE_BATCH`] frames),
-/// then flushes once: one syscall for a burst instead of one per frame.
-async fn write_batch(
-    socket: &mut WebSocket,
-    first: Frame,
-    queued: &mut mpsc::Receiver<Frame>,
-) -> Result<(), axum::Error> {
-    socket.feed(WsMessage::Text(first)).await?;
-    for _ in 1..WRITE_BATCH {
-        match queued.try_recv() {
-            Ok(frame) => socket.feed(WsMessage::Text(frame)).await?,
-            Err(_) => break,
+/// Writes every frame of `batch`, flushing once per [`WRITE_BATCH`] frames: one syscall
+/// for a burst instead of one per frame.
+async fn write_all(socket: &mut WebSocket, batch: &mut VecDeque<Frame>) -> Result<(), axum::Error> {
+    while !batch.is_empty() {
+        let n = batch.len().min(WRITE_BATCH);
+        for frame in batch.drain(..n) {
+            socket.feed(WsMessage::Text(frame)).await?;
         }
+        socket.flush().await?;
     }
-    socket.flush().await
+    Ok(())
 }
 
 /// Whether a read failed because the client's frame was over the size limit.

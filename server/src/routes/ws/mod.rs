@@ -167,12 +167,12 @@ pub async fn live_trading(
 /// Bytes read from a socket at a time (tungstenite's default is 128 KiB per socket).
 /// Client frames are small actions, and tungstenite zeroes this much before every read
 /// attempt, which every wake-up of the connection makes.
-const READ_BUFFER: usize = 1024;
+const READ_BUFFER: usize = 256;
 
 /// Bytes of outgoing frames gathered before they are written to the socket within one
 /// batch (tungstenite's default is 128 KiB). The buffer keeps the largest size it ever
 /// reached, so this bounds what a burst leaves behind per connection.
-const WRITE_BUFFER: usize = 2048;
+const WRITE_BUFFER: usize = 1024;
 
 /// Upgrades once the request itself was found valid and a connection slot is free for
 /// `peer` (the socket holds it until it ends). A refused token is told on the socket,
