@@ -22,7 +22,7 @@ use crate::hub::{Hub, HubConfig};
 use crate::routes::{self, Origins, Slots, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
-use crate::state::{AppState, ConnectionLimits};
+use crate::state::{AppState, ConnectionLimits, Services};
 
 /// A started server.
 pub struct Running {
@@ -151,7 +151,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         max_active: max_active as usize,
         retain: args.retain_runs,
     };
-    let state = AppState {
+    let state = AppState::new(Services {
         origins,
         slots: Slots::new(
             args.max_connections as usize,
@@ -184,7 +184,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         leptos,
         started: Instant::now(),
         shutdown: shutdown.clone(),
-    };
+    });
     let app = routes::router(state);
     let stop = shutdown.clone();
     // No Nagle: a frame is written when the connection decides (`--write-delay-ms`),

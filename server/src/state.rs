@@ -31,9 +31,28 @@ pub struct ConnectionLimits {
     pub client_burst: NonZeroU32,
 }
 
-/// Shared application state; cheap to clone.
+/// Shared application state: one pointer to [`Services`], so that every request and
+/// every socket's task holds 8 bytes rather than a copy of every handle (a socket's task
+/// is most of what an idle connection costs).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What every request handler can reach, through [`AppState`].
+pub struct Services {
     pub hub: Hub,
     pub symbols: Arc<[SymbolInfo]>,
     pub backtests: Backtests,

@@ -74,7 +74,7 @@ pub async fn run(
         max_message_bytes: state.limits.max_message_bytes,
         build: app::BUILD_ID.to_owned(),
     });
-    conn.subscribe_pending().await;
+    Box::pin(conn.subscribe_pending()).await;
 
     let closing = conn.pump(&mut socket, &mut rx).await;
     conn.unsubscribe_all();
@@ -103,7 +103,7 @@ pub async fn run(
             }
             socket.send(WsMessage::Close(Some(frame))).await
         };
-        if let Ok(Ok(())) = tokio::time::timeout(CLOSE_GRACE, last).await {
+        if let Ok(Ok(())) = tokio::time::timeout(CLOSE_GRACE, Box::pin(last)).await {
             let _ = tokio::time::timeout(CLOSE_DRAIN, async {
                 while let Some(Ok(message)) = socket.recv().await {
                     if matches!(message, WsMessage::Close(_)) {
@@ -279,7 +279,9 @@ impl Connection<'_> {
                     }
                     match incoming {
                         Ok(WsMessage::Text(text)) => {
-                            if let Some(close) = self.handle(text.as_str()).await {
+                            // Boxed: a client action (which may go to Redis) is rare,
+                            // and inline its future would size every connection's task.
+                            if let Some(close) = Box::pin(self.handle(text.as_str())).await {
                                 return Some(close);
                             }
                             // An `auth` frame may have moved the deadline.
