@@ -161,9 +161,8 @@ impl Channel {
 
     /// Publishes `message` as the topic's next seq (the in-process hub).
     pub(super) fn publish(&self, message: Message, stats: &HubStats) -> Result<u64, PublishError> {
-        self.publish_each(vec![message], stats)
-            .pop()
-            .unwrap_or(Err(PublishError::Unavailable(super::Unavailable)))
+        let timestamp = Timestamp::from_datetime(Utc::now());
+        self.publish_next(&mut self.lock(), message, timestamp, stats)
     }
 
     /// Publishes `messages` as the topic's next seqs, in order, under one lock and with
@@ -176,25 +175,31 @@ impl Channel {
     ) -> Vec<Result<u64, PublishError>> {
         let timestamp = Timestamp::from_datetime(Utc::now());
         let mut inner = self.lock();
-        let mut results = Vec::with_capacity(messages.len());
-        for message in messages {
-            let seq = inner.last_seq + 1;
-            let envelope = Envelope {
-                message,
-                topic: self.topic.clone(),
-                seq,
-                epoch: inner.epoch.clone(),
-                timestamp,
-            };
-            results.push(match serde_json::to_string(&envelope) {
-                Ok(json) => {
-                    self.deliver(&mut inner, Arc::new(envelope), Frame::from(json), stats);
-                    Ok(seq)
-                }
-                Err(e) => Err(e.into()),
-            });
-        }
-        results
+        messages
+            .into_iter()
+            .map(|message| self.publish_next(&mut inner, message, timestamp, stats))
+            .collect()
+    }
+
+    /// Sequences, serialises and delivers one message, the lock held.
+    fn publish_next(
+        &self,
+        inner: &mut Inner,
+        message: Message,
+        timestamp: Timestamp,
+        stats: &HubStats,
+    ) -> Result<u64, PublishError> {
+        let seq = inner.last_seq + 1;
+        let envelope = Envelope {
+            message,
+            topic: self.topic.clone(),
+            seq,
+            epoch: inner.epoch.clone(),
+            timestamp,
+        };
+        let frame = Frame::from(serde_json::to_string(&envelope)?);
+        self.deliver(inner, Arc::new(envelope), frame, stats);
+        Ok(seq)
     }
 
     /// Takes an envelope the backend sequenced (a replica): applied if it is the next
