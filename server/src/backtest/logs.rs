@@ -1,10 +1,10 @@
 //! Routes `tracing` events emitted inside a backtest's span to that backtest's topic as
-//! `log` messages, so a watcher sees the engine's own logging live. A run's layer hands
-//! them to the run's publisher, in order with the rest of what it publishes.
+//! `log` messages, so a watcher sees the engine's own logging live: the run's layer
+//! hands them to the run's publisher, in order with the rest of what it publishes.
 
 use std::fmt::Write as _;
 
-use app::protocol::{LogLevel, LogLine, Message, Topic};
+use app::protocol::{LogLevel, LogLine, Topic};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
@@ -13,54 +13,24 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
 use super::publisher::RunQueue;
-use crate::hub::Hub;
-
-thread_local! {
-    /// Set while this thread publishes a log line.
-    static PUBLISHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
 
 /// The span field that names the topic a span's events go to.
 pub const TOPIC_FIELD: &str = "backtest_topic";
 
-/// Where a layer's log lines go.
-pub trait LogSink: Send + Sync + 'static {
-    /// Sends `line` on `topic`.
-    fn log(&self, topic: &Topic, line: LogLine);
+/// A layer that queues the events inside a backtest's span on the run's publisher, in
+/// order with the rest of what the run publishes on its topic.
+pub struct TopicLogLayer {
+    queue: RunQueue,
 }
 
-impl LogSink for Hub {
-    /// Published at once.
-    fn log(&self, topic: &Topic, line: LogLine) {
-        // Whatever publishing logs (Redis away, say) must not come back here.
-        PUBLISHING.with(|publishing| {
-            if !publishing.replace(true) {
-                let _ = self.publish_blocking(topic, Message::Log(line));
-                publishing.set(false);
-            }
-        });
+impl TopicLogLayer {
+    pub fn new(queue: RunQueue) -> Self {
+        TopicLogLayer { queue }
     }
 }
 
-impl LogSink for RunQueue {
-    /// Queued with what the run publishes (the run's own topic).
-    fn log(&self, _: &Topic, line: LogLine) {
-        self.push_log(line);
-    }
-}
-
-/// A layer that sends events to the topic named by their enclosing span.
-pub struct TopicLogLayer<S> {
-    sink: S,
-}
-
-impl<S: LogSink> TopicLogLayer<S> {
-    pub fn new(sink: S) -> Self {
-        TopicLogLayer { sink }
-    }
-}
-
-struct SpanTopic(Topic);
+/// Marks a span that names a backtest's topic: the events inside it are the run's.
+struct RunSpan;
 
 #[derive(Default)]
 struct Fields {
@@ -121,13 +91,15 @@ fn level(l: &Level) -> LogLevel {
     }
 }
 
-impl<K: LogSink, S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TopicLogLayer<K> {
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TopicLogLayer {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         attrs.record(&mut fields);
-        if let (Some(topic), Some(span)) = (fields.topic.and_then(|t| t.parse().ok()), ctx.span(id))
-        {
-            span.extensions_mut().insert(SpanTopic(topic));
+        if fields.topic.is_none_or(|t| t.parse::<Topic>().is_err()) {
+            return;
+        }
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(RunSpan);
         }
     }
 
@@ -135,12 +107,13 @@ impl<K: LogSink, S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TopicLogLa
         let Some(scope) = ctx.event_scope(event) else {
             return;
         };
-        let Some(topic) = scope
+        // Only events inside the run's span: its topic is the queue's.
+        if !scope
             .into_iter()
-            .find_map(|span| span.extensions().get::<SpanTopic>().map(|t| t.0.clone()))
-        else {
+            .any(|span| span.extensions().get::<RunSpan>().is_some())
+        {
             return;
-        };
+        }
         let mut fields = Fields::default();
         event.record(&mut fields);
         let message = format!("{}{}", fields.message, fields.extra)
@@ -156,28 +129,46 @@ impl<K: LogSink, S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for TopicLogLa
             target: meta.target().to_owned(),
             bar: fields.bar,
         };
-        self.sink.log(&topic, line);
+        self.queue.push_log(line);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::hub::HubConfig;
+    use crate::backtest::request::Plan;
+    use crate::backtest::stream::Frequency;
+    use crate::backtest::{Account, Bars, Strategy};
+    use crate::hub::{Hub, HubConfig};
     use app::protocol::SnapshotData;
     use tracing_subscriber::layer::SubscriberExt;
 
     #[test]
     fn events_inside_a_backtest_span_become_log_messages_on_its_topic() {
         let hub = Hub::new(HubConfig::default());
-        let subscriber = tracing_subscriber::registry().with(TopicLogLayer::new(hub.clone()));
+        let topic: Topic = "backtest:b7".parse().unwrap();
+        let plan = Plan {
+            id: "b7".into(),
+            topic: topic.clone(),
+            symbol: "TEST".into(),
+            bars: Bars::default(),
+            strategy: Strategy::SmaCross { fast: 2, slow: 3 },
+            account: Account::default(),
+            frequency: Frequency::default(),
+            start_paused: false,
+            pace: None,
+        };
+        let queue = RunQueue::new(hub.clone(), Arc::new(plan));
+        let subscriber = tracing_subscriber::registry().with(TopicLogLayer::new(queue.clone()));
         tracing::subscriber::with_default(subscriber, || {
             tracing::info!("outside any backtest");
             let span = tracing::info_span!("backtest", backtest_topic = "backtest:b7");
             let _entered = span.enter();
             tracing::warn!(bar = 12u64, price = 3.5, "cannot afford one unit");
         });
-        let topic: Topic = "backtest:b7".parse().unwrap();
+        queue.finish();
         let snapshot = futures_util::FutureExt::now_or_never(hub.snapshot(&topic))
             .expect("memory answers at once")
             .unwrap();
