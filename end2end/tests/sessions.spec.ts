@@ -44,4 +44,6 @@ test('a session started from the form trades live, and two pages show the same p
     await expect(page.getByTestId('session-countdown')).toContainText('Ended: stopped');
   }
   expect(errors).toEqual([]);
+  // Pages of their own contexts outlive the test unless closed (their sockets too).
+  await Promise.all([first.close(), second.close()]);
 });

@@ -22,7 +22,7 @@ use crate::hub::{Hub, HubConfig};
 use crate::routes::{self, Origins, Slots, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
-use crate::state::{AppState, ConnectionLimits, Services};
+use crate::state::{AppState, ConnectionLimits, Services, StaleAfter};
 
 /// A started server.
 pub struct Running {
@@ -129,6 +129,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         FeedKind::Off => Vec::new(),
     };
 
+    // How often the feed publishes each symbol (a `tick` and its candle).
+    let market_period = match args.feed {
+        _ if symbols.is_empty() => None,
+        FeedKind::Synthetic => Some(args.tick()),
+        FeedKind::Csv => Duration::try_from_secs_f64(args.replay_speed.recip()).ok(),
+        FeedKind::Off => None,
+    };
     let symbols: Arc<[SymbolInfo]> = Arc::from(symbols);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -178,6 +185,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             max_body_bytes: args.max_body_bytes as usize,
             client_rate: args.client_rate,
             client_burst: args.client_burst,
+            stale_after: StaleAfter { market_period },
         },
         api_key: args.api_key.as_deref().map(Arc::from),
         tokens,

@@ -1,5 +1,6 @@
 //! What every request handler can reach.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +11,11 @@ use leptos::config::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Caller, TokenKeys};
+use crate::backtest::stream::REPORTS_AT_LEAST_EVERY;
 use crate::backtest::Backtests;
 use crate::hub::{Hub, HubError};
 use crate::routes::{Origins, Slots, TrustedProxies};
-use crate::session::Sessions;
+use crate::session::{Sessions, COUNTDOWN_EVERY};
 
 /// Per-connection and per-request limits (SPEC section 12).
 #[derive(Clone, Copy, Debug)]
@@ -29,6 +31,39 @@ pub struct ConnectionLimits {
     /// Client frames per second per connection, and the burst allowed above it.
     pub client_rate: NonZeroU32,
     pub client_burst: NonZeroU32,
+    /// Told to every socket in its `connected` frame.
+    pub stale_after: StaleAfter,
+}
+
+/// How long a live stream of each kind may stay silent before a page calls it stale
+/// (SPEC section 7): [`StaleAfter::PERIODS`] of its producer's longest quiet, and never
+/// under [`StaleAfter::FLOOR`] (a page looks once a second). Market topics have a
+/// threshold only when this server runs a feed: an outside producer's pace is unknown.
+#[derive(Clone, Copy, Debug)]
+pub struct StaleAfter {
+    /// How often the market feed publishes each symbol, if it runs.
+    pub market_period: Option<Duration>,
+}
+
+impl StaleAfter {
+    pub const PERIODS: u32 = 4;
+    pub const FLOOR: Duration = Duration::from_secs(3);
+
+    /// Milliseconds per topic kind, as the `connected` frame carries them.
+    pub fn by_kind(&self) -> BTreeMap<TopicKind, u64> {
+        let periods = [
+            (TopicKind::Market, self.market_period),
+            (TopicKind::Backtest, Some(REPORTS_AT_LEAST_EVERY)),
+            (TopicKind::Session, Some(COUNTDOWN_EVERY)),
+        ];
+        periods
+            .into_iter()
+            .filter_map(|(kind, period)| {
+                let after = (period? * Self::PERIODS).max(Self::FLOOR);
+                Some((kind, u64::try_from(after.as_millis()).unwrap_or(u64::MAX)))
+            })
+            .collect()
+    }
 }
 
 /// Shared application state: one pointer to [`Services`], so that every request and
@@ -126,5 +161,32 @@ impl AppState {
             TopicKind::Market | TopicKind::Trading => Ok(None),
         };
         owner.map_err(Denied::Unknown)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_is_stale_after_four_of_its_periods_and_never_under_three_seconds() {
+        let fast = StaleAfter {
+            market_period: Some(Duration::from_millis(250)),
+        };
+        let slow = StaleAfter {
+            market_period: Some(Duration::from_secs(3)),
+        };
+        assert_eq!(fast.by_kind()[&TopicKind::Market], 3_000);
+        assert_eq!(slow.by_kind()[&TopicKind::Market], 12_000);
+        assert_eq!(slow.by_kind()[&TopicKind::Backtest], 4_000);
+        assert_eq!(slow.by_kind()[&TopicKind::Session], 4_000);
+        // No feed here: an outside producer's market topic has no threshold, and
+        // trading topics never have one.
+        let no_feed = StaleAfter {
+            market_period: None,
+        }
+        .by_kind();
+        assert!(!no_feed.contains_key(&TopicKind::Market));
+        assert!(!no_feed.contains_key(&TopicKind::Trading));
     }
 }

@@ -427,6 +427,12 @@ fn every_control() -> Vec<Control> {
             heartbeat_secs: 30,
             max_message_bytes: 65_536,
             build: "0123456789ab".into(),
+            stale_after_ms: [
+                (TopicKind::Market, 2_000),
+                (TopicKind::Backtest, 4_000),
+                (TopicKind::Session, 4_000),
+            ]
+            .into(),
         },
         Control::Subscribed {
             topic: topic.clone(),

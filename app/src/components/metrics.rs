@@ -5,12 +5,14 @@
 use leptos::prelude::*;
 
 use super::format::{money, percent};
-use crate::protocol::{BacktestSnapshot, SessionSnapshot};
+use super::status::{tab_role_text, LastMessage};
+use crate::protocol::{BacktestSnapshot, SessionSnapshot, Topic};
 use crate::stream::StreamClient;
 
-/// The stream's metrics, from the [`StreamClient`] in context.
+/// The stream's metrics, from the [`StreamClient`] in context, and how long `topic`
+/// (the page's stream) has been silent.
 #[component]
-pub fn MetricsPanel() -> impl IntoView {
+pub fn MetricsPanel(#[prop(into)] topic: Signal<Option<Topic>>) -> impl IntoView {
     let s = expect_context::<StreamClient>().status;
     let latency = move || {
         s.latency_ms
@@ -46,6 +48,18 @@ pub fn MetricsPanel() -> impl IntoView {
                 <span class="k">"Last update"</span>
                 <span class="v" data-testid="metrics-last-update">
                     {last_update}
+                </span>
+            </div>
+            <div>
+                <span class="k">"Tab"</span>
+                <span class="v" data-testid="tab-role" data-role=move || s.tab_role.get().as_str()>
+                    {move || tab_role_text(s)}
+                </span>
+            </div>
+            <div>
+                <span class="k">"Stream"</span>
+                <span class="v">
+                    <LastMessage topic />
                 </span>
             </div>
             <div>

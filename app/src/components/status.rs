@@ -1,10 +1,12 @@
-//! The connection status dot in the header: green connected, yellow reconnecting, red
-//! polling or disconnected; its tooltip tells state, endpoint, attempts, last error and
-//! latency, and a counter shows reconnections so far.
+//! The connection status dot in the header: green connected, yellow reconnecting or
+//! stale (a stream that should move is silent), red polling or disconnected; its tooltip
+//! tells state, endpoint, attempts, last error, latency and the stale streams, and a
+//! counter shows reconnections so far. [`LastMessage`] tells one stream's silence.
 
 use leptos::prelude::*;
 
-use crate::stream::StreamClient;
+use crate::protocol::Topic;
+use crate::stream::{StreamClient, StreamStatus, TabRole};
 
 #[component]
 pub fn StatusIndicator() -> impl IntoView {
@@ -30,6 +32,13 @@ pub fn StatusIndicator() -> impl IntoView {
         if let Some(e) = s.last_error.get() {
             lines.push(format!("Last error: {e}"));
         }
+        lines.push(format!("Tab: {}", tab_role_text(s)));
+        s.streams.with(|streams| {
+            for stream in streams.iter().filter(|s| s.stale) {
+                let silent = stream.silent_secs.unwrap_or_default();
+                lines.push(format!("Stale: {} silent for {silent} s", stream.topic));
+            }
+        });
         lines.join("\n")
     };
     view! {
@@ -48,6 +57,45 @@ pub fn StatusIndicator() -> impl IntoView {
             <span class="status-reconnects" title="reconnections">
                 {move || format!("↻{}", s.reconnects.get())}
             </span>
+        </span>
+    }
+}
+
+/// What this tab does about the one socket all tabs share.
+pub fn tab_role_text(s: StreamStatus) -> String {
+    match s.tab_role.get() {
+        TabRole::Alone => "has its own socket".to_owned(),
+        TabRole::Leader => match s.tab_followers.get() {
+            0 => "leads (no other tab yet)".to_owned(),
+            1 => "leads, for 1 other tab".to_owned(),
+            n => format!("leads, for {n} other tabs"),
+        },
+        TabRole::Follower => "follows the leading tab's socket".to_owned(),
+    }
+}
+
+/// "last message N s ago" for `topic`'s stream, refreshed once a second;
+/// `data-stale` when the header calls it stale.
+#[component]
+pub fn LastMessage(#[prop(into)] topic: Signal<Option<Topic>>) -> impl IntoView {
+    let s = expect_context::<StreamClient>().status;
+    let age = Memo::new(move |_| {
+        let topic = topic.get()?;
+        s.streams
+            .with(|streams| streams.iter().find(|a| a.topic == topic).cloned())
+    });
+    let text = move || match age.get().and_then(|a| a.silent_secs) {
+        Some(secs) => format!("last message {secs} s ago"),
+        None => "no message yet".to_owned(),
+    };
+    view! {
+        <span
+            class="stream-age"
+            data-testid="stream-age"
+            data-topic=move || topic.get().map(|t| t.to_string())
+            data-stale=move || age.get().is_some_and(|a| a.stale).to_string()
+        >
+            {text}
         </span>
     }
 }

@@ -18,6 +18,7 @@ use crate::components::log_list::LogList;
 use crate::components::metrics::RunMetrics;
 use crate::components::run_header::RunHeader;
 use crate::components::run_progress::RunProgress;
+use crate::components::status::LastMessage;
 use crate::components::trades_table::TradesTable;
 use crate::protocol::{BacktestSnapshot, Topic, TopicKind};
 use crate::stream::use_topic_state;
@@ -146,7 +147,8 @@ pub fn BacktestsPage() -> impl IntoView {
 #[component]
 fn BacktestRun(id: String) -> impl IntoView {
     let topic = Topic::new(TopicKind::Backtest, &id).ok();
-    let state = use_topic_state::<BacktestSnapshot>(Signal::derive(move || topic.clone()));
+    let topic = Signal::derive(move || topic.clone());
+    let state = use_topic_state::<BacktestSnapshot>(topic);
     let status = move || wire_name(state.with(|s| s.status));
     let backtest_id = id.clone();
     view! {
@@ -157,6 +159,7 @@ fn BacktestRun(id: String) -> impl IntoView {
             data-status=status
         >
             <RunHeader id state />
+            <LastMessage topic />
             <RunProgress state />
             <EquityCharts state />
             <RunMetrics state />

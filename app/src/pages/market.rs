@@ -171,7 +171,7 @@ pub fn MarketPage() -> impl IntoView {
                 <CandleChart feed decimals />
             </div>
             <div class="market-side">
-                <MetricsPanel />
+                <MetricsPanel topic />
                 <AnalysisPanel analysis decimals />
             </div>
         </section>

@@ -15,6 +15,7 @@ use crate::components::metrics::SessionStats;
 use crate::components::positions_table::{ClosedPositions, OpenPositions};
 use crate::components::reasoning::Reasoning;
 use crate::components::session_header::SessionHeader;
+use crate::components::status::LastMessage;
 use crate::protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
 use crate::stream::use_topic_state;
 
@@ -126,6 +127,7 @@ pub fn SessionPage() -> impl IntoView {
     view! {
         <section class="session" data-testid="session-view" data-session-id=move || id.get()>
             <SessionHeader id state />
+            <LastMessage topic />
             <SessionStats state />
             <div class="panel">
                 <h3>"Open positions"</h3>

@@ -1,5 +1,7 @@
 //! Control messages (no `seq`) and the frame type a client decodes every server frame into.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::backtest::BacktestSnapshot;
@@ -7,7 +9,7 @@ use super::envelope::{Envelope, Epoch};
 use super::market::MarketSnapshot;
 use super::session::SessionSnapshot;
 use super::time::Timestamp;
-use super::topic::Topic;
+use super::topic::{Topic, TopicKind};
 use super::trading::TradingSnapshot;
 
 /// A topic's state, consistent with every message up to and including `last_seq`.
@@ -59,6 +61,11 @@ pub enum Control {
         /// The server's build (`app::BUILD_ID`): a page of another build offers a reload.
         #[serde(default)]
         build: String,
+        /// Per topic kind, how long a stream that should be moving (see
+        /// [`SnapshotData::is_moving`]) may stay silent before a page calls it stale. A
+        /// kind without an entry is never stale.
+        #[serde(default)]
+        stale_after_ms: BTreeMap<TopicKind, u64>,
     },
     /// A subscription is active; replayed or live messages follow.
     Subscribed {
@@ -150,6 +157,7 @@ mod tests {
                 heartbeat_secs: 30,
                 max_message_bytes: 65_536,
                 build: "abc123".into(),
+                stale_after_ms: BTreeMap::from([(TopicKind::Market, 2_000)]),
             },
             Control::Subscribed {
                 topic: topic.clone(),

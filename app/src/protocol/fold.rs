@@ -33,6 +33,21 @@ impl SnapshotData {
         }
     }
 
+    /// Whether a stream in this state should be moving, so that its silence means a
+    /// stall (SPEC section 7, `stale_after_ms`): market data always, a backtest while
+    /// it runs, a session from its start to its end unless paused. Trading topics are
+    /// fed by sessions' fills, which may be rare, so their silence means nothing.
+    pub fn is_moving(&self) -> bool {
+        match self {
+            SnapshotData::Market(_) => true,
+            SnapshotData::Backtest(s) => s.status == RunStatus::Running,
+            SnapshotData::Session(s) => {
+                s.initialized.is_some() && s.completed.is_none() && !s.paused
+            }
+            SnapshotData::Trading(_) => false,
+        }
+    }
+
     /// Folds one message into the state. Messages of another topic kind are ignored.
     pub fn apply(&mut self, message: &Message) {
         match self {
@@ -40,6 +55,27 @@ impl SnapshotData {
             SnapshotData::Backtest(s) => s.apply(message),
             SnapshotData::Session(s) => s.apply(message),
             SnapshotData::Trading(s) => s.apply(message),
+        }
+    }
+}
+
+impl Message {
+    /// What this message says of its stream's motion (see [`SnapshotData::is_moving`]):
+    /// `Some(true)` for a run that starts, resumes or reports, `Some(false)` for one
+    /// that pauses or ends, `None` for the rest.
+    pub fn moving(&self) -> Option<bool> {
+        match self {
+            Message::Started(_)
+            | Message::Progress(_)
+            | Message::Resumed(_)
+            | Message::SessionInitialized(_)
+            | Message::Countdown(_) => Some(true),
+            Message::Paused(_)
+            | Message::Cancelled(_)
+            | Message::Complete(_)
+            | Message::Error(_)
+            | Message::SessionCompleted(_) => Some(false),
+            _ => None,
         }
     }
 }
@@ -268,5 +304,76 @@ mod tests {
             panic!()
         };
         assert_eq!(b.status, RunStatus::Cancelled);
+    }
+
+    /// Folds `messages` in turn and checks, after each, that the state's motion is what
+    /// the message said (`Some`) or what it was (`None`).
+    fn assert_motion(kind: TopicKind, messages: &[(Message, bool)]) {
+        let mut state = SnapshotData::empty(kind);
+        assert!(!state.is_moving(), "{kind:?} moves before any message");
+        for (message, moving) in messages {
+            state.apply(message);
+            assert_eq!(state.is_moving(), *moving, "{kind:?} after {message:?}");
+            if let Some(said) = message.moving() {
+                assert_eq!(said, *moving, "{message:?} says otherwise");
+            }
+        }
+    }
+
+    #[test]
+    fn a_run_moves_from_its_start_to_its_end_except_while_paused() {
+        use crate::protocol::{
+            Countdown, Lifecycle, LogLevel, LogLine, SessionCompleted, SessionInitialized,
+        };
+        let lifecycle = Lifecycle::default;
+        assert_motion(
+            TopicKind::Backtest,
+            &[
+                (Message::Resumed(lifecycle()), true),
+                (
+                    Message::Log(LogLine {
+                        level: LogLevel::Info,
+                        message: "bar 1".into(),
+                        target: "engine".into(),
+                        bar: Some(1),
+                    }),
+                    true,
+                ),
+                (Message::Paused(lifecycle()), false),
+                (Message::Resumed(lifecycle()), true),
+                (Message::Cancelled(lifecycle()), false),
+            ],
+        );
+        let initialized = SessionInitialized {
+            session_id: "s1".into(),
+            strategy: "sma_cross".into(),
+            params: Default::default(),
+            symbol: "X".into(),
+            interval: "1m".parse().unwrap(),
+            cash: 10_000.0,
+        };
+        assert_motion(
+            TopicKind::Session,
+            &[
+                (Message::SessionInitialized(initialized), true),
+                (
+                    Message::Countdown(Countdown {
+                        seconds_to_next_bar: 3,
+                    }),
+                    true,
+                ),
+                (Message::Paused(lifecycle()), false),
+                (Message::Resumed(lifecycle()), true),
+                (
+                    Message::SessionCompleted(SessionCompleted {
+                        reason: "stopped".into(),
+                        final_equity: 10_000.0,
+                    }),
+                    false,
+                ),
+            ],
+        );
+        assert!(SnapshotData::empty(TopicKind::Market).is_moving());
+        assert!(!SnapshotData::empty(TopicKind::Trading).is_moving());
     }
 }

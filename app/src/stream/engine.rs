@@ -23,12 +23,17 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use super::client::{Listener, TopicEvent};
+use super::leader::Tabs;
 use super::machine::{Delivery, Effect, Input, Machine, PollError, Polled, Status, Timer};
 use super::policy::ReconnectPolicy;
+use super::relay::Relay;
 use super::status::StreamStatus;
+use super::status::TabRole;
 use crate::api::{self, Method};
 use crate::auth::Auth;
 use crate::protocol::{BearerToken, Envelope, ServerFrame, Snapshot, Topic};
+
+mod sharing;
 
 pub type Shared = Rc<RefCell<Engine>>;
 
@@ -54,6 +59,49 @@ impl Drop for Armed {
             Armed::Once(handle) => handle.clear(),
             Armed::Every(handle) => handle.clear(),
         }
+    }
+}
+
+/// How this tab reaches the server's stream.
+enum Link {
+    None,
+    /// Its own socket (alone, or leading the other tabs).
+    Socket(Socket),
+    /// Through the leading tab (`sharing.rs`): `greeted` once the leader sent this tab
+    /// the socket's greeting; `give_up` fails the attempt of a leader that never
+    /// answers.
+    Relayed {
+        generation: u64,
+        greeted: bool,
+        _give_up: Option<Armed>,
+    },
+}
+
+/// A DOM event listener, removed when dropped.
+struct Listening {
+    target: web_sys::EventTarget,
+    event: &'static str,
+    callback: Closure<dyn FnMut()>,
+}
+
+impl Listening {
+    fn new(target: web_sys::EventTarget, event: &'static str, f: impl FnMut() + 'static) -> Self {
+        let callback = Closure::<dyn FnMut()>::new(f);
+        let _ = target.add_event_listener_with_callback(event, callback.as_ref().unchecked_ref());
+        Listening {
+            target,
+            event,
+            callback,
+        }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.target.remove_event_listener_with_callback(
+            self.event,
+            self.callback.as_ref().unchecked_ref(),
+        );
     }
 }
 
@@ -96,11 +144,20 @@ pub struct Engine {
     auth: Auth,
     listeners: HashMap<Topic, Vec<(u64, Listener)>>,
     next_listener: u64,
-    socket: Option<Socket>,
+    link: Link,
     timers: HashMap<Timer, Armed>,
-    /// Samples the message rate every second.
-    ticker: Option<Armed>,
     online: Option<WindowListenerHandle>,
+    /// Tells the machine when the page is hidden and shown.
+    visibility: Option<Listening>,
+    /// Tells the leading tab this one is going.
+    page_hide: Option<Listening>,
+    /// The origin's other tabs, when the browser can share one socket among them.
+    tabs: Option<Tabs>,
+    role: TabRole,
+    /// The leader's bookkeeping of the shared socket.
+    relay: Relay,
+    /// The machine has begun (once this tab knew its role).
+    begun: bool,
     /// What the signals show now (only changes are written to them).
     shown: Status,
     weak: Weak<RefCell<Engine>>,
@@ -118,6 +175,18 @@ fn storage() -> Option<web_sys::Storage> {
 fn run(shared: &Shared, input: Input) {
     let ready = shared.borrow_mut().handle(input);
     deliver(ready);
+}
+
+/// What a server frame's `text` tells the machine of the link of `generation`.
+fn frame_input(generation: u64, text: &str) -> Input {
+    match serde_json::from_str::<ServerFrame>(text) {
+        Ok(frame) => Input::Frame {
+            generation,
+            frame,
+            now_ms: now_ms(),
+        },
+        Err(e) => Input::Undecodable(e.to_string()),
+    }
 }
 
 fn deliver(ready: Ready) {
@@ -147,10 +216,15 @@ impl Engine {
                 auth,
                 listeners: HashMap::new(),
                 next_listener: 0,
-                socket: None,
+                link: Link::None,
                 timers: HashMap::new(),
-                ticker: None,
                 online: None,
+                visibility: None,
+                page_hide: None,
+                tabs: None,
+                role: TabRole::Alone,
+                relay: Relay::default(),
+                begun: false,
                 weak: weak.clone(),
             })
         })
@@ -168,7 +242,10 @@ impl Engine {
                 }
             }
         }
-        self.show_status();
+        // A hidden page does no DOM work: the status is shown when it is back.
+        if !self.machine.hidden() {
+            self.show_status();
+        }
         ready
     }
 
@@ -183,13 +260,12 @@ impl Engine {
     /// Carries out one effect; an effect that fails at once reports back as an input.
     fn apply(&mut self, effect: Effect, ready: &mut Ready) -> Option<Input> {
         match effect {
-            Effect::Open { generation } => return self.open(generation),
-            Effect::Close => self.socket = None,
-            Effect::Send(action) => {
-                if let (Some(socket), Ok(text)) = (&self.socket, serde_json::to_string(&action)) {
-                    let _ = socket.ws.send_with_str(&text);
-                }
+            Effect::Open { generation } if self.role == TabRole::Follower => {
+                self.open_relayed(generation);
             }
+            Effect::Open { generation } => return self.open(generation),
+            Effect::Close => self.close_link(),
+            Effect::Send(action) => self.send(action),
             Effect::Poll { topic, url, resume } => self.poll(topic, url, resume),
             Effect::Deliver { topic, delivery } => {
                 let listeners = self
@@ -234,6 +310,8 @@ impl Engine {
         show(s.last_update_ms, &now.last_update_ms, &was.last_update_ms);
         show(s.last_error, &now.last_error, &was.last_error);
         show(s.server_build, &now.server_build, &was.server_build);
+        show(s.rate, &now.rate, &was.rate);
+        show(s.streams, &now.streams, &was.streams);
         self.shown = now;
     }
 
@@ -254,7 +332,7 @@ impl Engine {
         let every = Duration::from_millis(ms as u64);
         match timer {
             Timer::Retry => set_timeout_with_handle(fire, every).ok().map(Armed::Once),
-            Timer::Ping | Timer::Poll => {
+            Timer::Ping | Timer::Poll | Timer::Watch => {
                 set_interval_with_handle(fire, every).ok().map(Armed::Every)
             }
         }
@@ -277,14 +355,8 @@ impl Engine {
         let weak = self.weak.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             if let (Some(shared), Some(text)) = (weak.upgrade(), event.data().as_string()) {
-                let input = match serde_json::from_str::<ServerFrame>(&text) {
-                    Ok(frame) => Input::Frame {
-                        generation,
-                        frame,
-                        now_ms: now_ms(),
-                    },
-                    Err(e) => Input::Undecodable(e.to_string()),
-                };
+                let input = frame_input(generation, &text);
+                shared.borrow_mut().share_frame(text, &input);
                 run(&shared, input);
             }
         });
@@ -292,6 +364,7 @@ impl Engine {
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
             if let Some(shared) = weak.upgrade() {
                 let (code, reason) = (event.code(), event.reason());
+                shared.borrow_mut().share_close(code, &reason);
                 run(
                     &shared,
                     Input::Closed {
@@ -304,7 +377,7 @@ impl Engine {
         });
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        self.socket = Some(Socket {
+        self.link = Link::Socket(Socket {
             ws,
             _on_message: on_message,
             _on_close: on_close,
@@ -334,7 +407,7 @@ impl Engine {
     /// Starts streaming (or polling, if real-time was switched off in an earlier visit).
     /// Called once the page has hydrated, so status signals change only after it.
     pub fn begin(&mut self) {
-        if self.ticker.is_some() {
+        if self.online.is_some() {
             return;
         }
         let weak = self.weak.clone();
@@ -343,19 +416,20 @@ impl Engine {
                 run(&shared, Input::Online);
             }
         }));
-        let weak = self.weak.clone();
-        self.ticker = set_interval_with_handle(
-            move || {
-                if let Some(shared) = weak.upgrade() {
-                    let mut engine = shared.borrow_mut();
-                    let received = engine.machine.take_received();
-                    engine.status.rate.set(f64::from(received));
-                }
-            },
-            Duration::from_secs(1),
-        )
-        .ok()
-        .map(Armed::Every);
+        self.watch_visibility();
+        // The machine begins once this tab knows whether it leads (at once when the
+        // browser cannot share a socket).
+        if !self.join_tabs() {
+            self.start();
+        }
+    }
+
+    /// Begins the machine: streaming, or polling if real-time was switched off in an
+    /// earlier visit.
+    fn start(&mut self) {
+        if std::mem::replace(&mut self.begun, true) {
+            return;
+        }
         let realtime = storage()
             .and_then(|s| s.get_item(REALTIME_KEY).ok().flatten())
             .is_none_or(|v| v != "off");
@@ -363,15 +437,33 @@ impl Engine {
         self.handle_later(Input::Begin { realtime, token });
     }
 
+    /// Reports the page's visibility now and whenever it changes.
+    fn watch_visibility(&mut self) {
+        let weak = self.weak.clone();
+        self.visibility = Some(Listening::new(
+            document().into(),
+            "visibilitychange",
+            move || {
+                if let Some(shared) = weak.upgrade() {
+                    run(&shared, Input::Visible(!document().hidden()));
+                }
+            },
+        ));
+        if document().hidden() {
+            self.handle_later(Input::Visible(false));
+        }
+    }
+
     /// Stops everything: socket, timers, listeners.
     pub fn shutdown(&mut self) {
         self.handle_later(Input::Shutdown);
-        self.socket = None;
+        self.close_link();
         self.timers.clear();
-        self.ticker = None;
         if let Some(handle) = self.online.take() {
             handle.remove();
         }
+        self.visibility = None;
+        self.page_hide = None;
         self.listeners.clear();
     }
 

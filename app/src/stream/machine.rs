@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 
 use super::cursor::{Cursor, Verdict};
 use super::policy::ReconnectPolicy;
-use super::status::{ConnectionState, Mode};
+use super::status::{ConnectionState, Mode, StreamAge};
 use crate::protocol::{
     BearerToken, ClientAction, Control, Envelope, ServerFrame, Snapshot, TokenRefusal, Topic,
+    TopicKind,
 };
 
 /// The timers the shell keeps for the machine.
@@ -30,7 +31,13 @@ pub enum Timer {
     Ping,
     /// Repeating: poll every topic.
     Poll,
+    /// Every second from the start: the message rate, and how long each stream has
+    /// been silent.
+    Watch,
 }
+
+/// How often [`Timer::Watch`] fires.
+pub const WATCH_MS: f64 = 1_000.0;
 
 /// What one poll brought back.
 #[derive(Debug)]
@@ -72,6 +79,8 @@ pub enum Input {
     SetRealtime(bool),
     /// The browser is back online.
     Online,
+    /// The page was hidden (`false`) or shown again (`true`).
+    Visible(bool),
     /// The socket of `generation` could not even be created.
     OpenFailed { generation: u64, reason: String },
     /// A frame arrived on the socket of `generation`.
@@ -89,6 +98,9 @@ pub enum Input {
         code: u16,
         reason: String,
     },
+    /// The link of `generation` moved (another tab took over the shared socket, or
+    /// this one did): reconnect at once, as a planned move rather than a loss.
+    Moved { generation: u64, reason: String },
     /// A poll of `topic` came back.
     Polled {
         topic: Topic,
@@ -166,6 +178,10 @@ pub struct Status {
     pub last_error: Option<String>,
     /// The build the server said it runs (`connected`).
     pub server_build: Option<String>,
+    /// Messages received in the last [`Timer::Watch`] period.
+    pub rate: f64,
+    /// Every followed stream's silence, as of the last [`Timer::Watch`].
+    pub streams: Vec<StreamAge>,
 }
 
 impl Default for Status {
@@ -180,6 +196,8 @@ impl Default for Status {
             last_update_ms: None,
             last_error: None,
             server_build: None,
+            rate: 0.0,
+            streams: Vec::new(),
         }
     }
 }
@@ -191,6 +209,16 @@ struct TopicEntry {
     awaiting: bool,
     /// A poll request is in flight.
     polling: bool,
+    /// When the topic last brought a message or a snapshot, or was subscribed.
+    heard_ms: Option<f64>,
+    /// Its state says it should be moving
+    /// ([`SnapshotData::is_moving`](crate::protocol::SnapshotData::is_moving)).
+    moving: bool,
+    /// Deliveries held while the page is hidden, handed out when it is shown.
+    held: Vec<Delivery>,
+    /// More than the policy's `hidden_backlog` arrived while hidden: what is held was
+    /// dropped, and the topic starts over from a snapshot when the page is shown.
+    behind: bool,
 }
 
 impl TopicEntry {
@@ -199,6 +227,36 @@ impl TopicEntry {
             cursor: Cursor::default(),
             awaiting: false,
             polling: false,
+            heard_ms: None,
+            moving: false,
+            held: Vec::new(),
+            behind: false,
+        }
+    }
+
+    /// Keeps `delivery` for the page's return, up to `backlog` of them.
+    fn hold(&mut self, delivery: Delivery, backlog: usize) {
+        if let Delivery::Reset(_) = delivery {
+            // A snapshot replaces everything before it, a backlog too.
+            self.held.clear();
+            self.behind = false;
+        } else if self.behind {
+            return;
+        } else if self.held.len() >= backlog {
+            self.held = Vec::new();
+            self.behind = true;
+            return;
+        }
+        self.held.push(delivery);
+    }
+
+    /// Whether it has been silent for longer than `limit_ms` while it should move.
+    fn stale(&self, now_ms: f64, limit_ms: Option<u64>) -> bool {
+        match (self.heard_ms, limit_ms) {
+            (Some(heard), Some(limit)) => {
+                self.moving && !self.awaiting && now_ms - heard > limit as f64
+            }
+            _ => false,
         }
     }
 }
@@ -230,8 +288,12 @@ pub struct Machine {
     polling: bool,
     next_ping: u64,
     last_pong_ms: f64,
-    /// Messages received since [`Machine::take_received`] was last called.
+    /// Messages received since the last [`Timer::Watch`].
     received: u32,
+    /// The server's `stale_after_ms` (`connected`).
+    stale_after_ms: BTreeMap<TopicKind, u64>,
+    /// The page is hidden: deliveries are held, not handed out.
+    hidden: bool,
     effects: Vec<Effect>,
 }
 
@@ -252,6 +314,8 @@ impl Machine {
             next_ping: 0,
             last_pong_ms: 0.0,
             received: 0,
+            stale_after_ms: BTreeMap::new(),
+            hidden: false,
             effects: Vec::new(),
         }
     }
@@ -260,9 +324,9 @@ impl Machine {
         &self.status
     }
 
-    /// Messages received since the last call (the shell samples it every second).
-    pub fn take_received(&mut self) -> u32 {
-        std::mem::take(&mut self.received)
+    /// Whether the page is hidden (the shell then leaves the status signals alone).
+    pub fn hidden(&self) -> bool {
+        self.hidden
     }
 
     /// Applies one input; returns what the shell must do, in order.
@@ -276,6 +340,7 @@ impl Machine {
             Input::Listen(topic) => self.listen(topic),
             Input::Forget(topic) => self.forget(&topic),
             Input::SetRealtime(on) => self.set_realtime(on),
+            Input::Visible(visible) => self.set_visible(visible),
             Input::Online => {
                 if self.status.realtime && !self.signed_out && !self.greeted() {
                     self.connect();
@@ -307,6 +372,12 @@ impl Machine {
                     self.closed(code, reason);
                 }
             }
+            Input::Moved { generation, reason } => {
+                if self.is_current(generation) && self.status.realtime && !self.signed_out {
+                    self.connect();
+                    self.status.last_error = Some(reason);
+                }
+            }
             Input::Polled {
                 topic,
                 result,
@@ -317,10 +388,12 @@ impl Machine {
                 Timer::Retry => self.connect(),
                 Timer::Ping => self.ping(now_ms),
                 Timer::Poll => self.poll_now(),
+                Timer::Watch => self.watch(now_ms),
             },
             Input::Shutdown => {
                 self.drop_socket();
                 self.stop_polling();
+                self.emit(Effect::Disarm(Timer::Watch));
                 self.topics.clear();
             }
         }
@@ -338,6 +411,10 @@ impl Machine {
             return;
         }
         self.status.realtime = realtime;
+        self.emit(Effect::Arm {
+            timer: Timer::Watch,
+            ms: WATCH_MS,
+        });
         if realtime {
             self.connect();
         } else {
@@ -346,20 +423,50 @@ impl Machine {
     }
 
     fn listen(&mut self, topic: Topic) {
-        let fresh = !self.topics.contains_key(&topic);
-        let greeted = self.greeted();
         // A late listener needs the whole state: the topic starts over from a snapshot
         // (every listener of the topic replaces its state with it).
-        let entry = self
-            .topics
+        self.topics
             .entry(topic.clone())
             .or_insert_with(TopicEntry::new);
+        self.start_over(topic);
+    }
+
+    /// Forgets where `topic` stood and asks for its snapshot: over the socket, or by
+    /// the next poll.
+    fn start_over(&mut self, topic: Topic) {
+        let greeted = self.greeted();
+        let Some(entry) = self.topics.get_mut(&topic) else {
+            return;
+        };
         entry.cursor = Cursor::default();
         if greeted {
             entry.awaiting = true;
             self.emit(Effect::Send(ClientAction::Subscribe { topic, since: None }));
-        } else if !fresh || self.polling {
+        } else {
             self.poll_now();
+        }
+    }
+
+    /// Hidden, the page holds what arrives; shown, it gets it all at once, and a topic
+    /// that fell too far behind starts over from a snapshot instead.
+    fn set_visible(&mut self, visible: bool) {
+        self.hidden = !visible;
+        if !visible {
+            return;
+        }
+        let mut behind = Vec::new();
+        let mut held = Vec::new();
+        for (topic, entry) in &mut self.topics {
+            if std::mem::take(&mut entry.behind) {
+                behind.push(topic.clone());
+            }
+            held.extend(entry.held.drain(..).map(|d| (topic.clone(), d)));
+        }
+        for (topic, delivery) in held {
+            self.emit(Effect::Deliver { topic, delivery });
+        }
+        for topic in behind {
+            self.start_over(topic);
         }
     }
 
@@ -479,8 +586,12 @@ impl Machine {
     fn frame(&mut self, frame: ServerFrame, now_ms: f64) {
         match frame {
             ServerFrame::Message(envelope) => {
-                self.note_message(now_ms);
                 let topic = envelope.topic.clone();
+                // A socket shared with other tabs brings their topics too.
+                if !self.topics.contains_key(&topic) {
+                    return;
+                }
+                self.note_message(now_ms);
                 let Some(entry) = self.topics.get_mut(&topic) else {
                     return;
                 };
@@ -488,7 +599,7 @@ impl Machine {
                     return;
                 }
                 match entry.cursor.check(&envelope) {
-                    Verdict::Apply => self.deliver(topic, Delivery::Message(envelope)),
+                    Verdict::Apply => self.deliver(topic, Delivery::Message(envelope), now_ms),
                     Verdict::Duplicate => {}
                     Verdict::Gap { expected, got } => {
                         // A loss on a live socket: resume the topic from the cursor.
@@ -511,17 +622,23 @@ impl Machine {
                     return;
                 }
                 entry.cursor.reset(&snapshot);
-                self.deliver(topic, Delivery::Reset(snapshot));
+                self.deliver(topic, Delivery::Reset(snapshot), now_ms);
             }
-            ServerFrame::Control(Control::Connected { build, .. }) => {
+            ServerFrame::Control(Control::Connected {
+                build,
+                stale_after_ms,
+                ..
+            }) => {
                 if !build.is_empty() {
                     self.status.server_build = Some(build);
                 }
+                self.stale_after_ms = stale_after_ms;
                 self.greeted_now(now_ms);
             }
             ServerFrame::Control(Control::Subscribed { topic, .. }) => {
                 if let Some(entry) = self.topics.get_mut(&topic) {
                     entry.awaiting = false;
+                    entry.heard_ms = Some(now_ms);
                 }
             }
             ServerFrame::Control(Control::Pong { t, .. }) => {
@@ -647,8 +764,62 @@ impl Machine {
         self.status.last_update_ms = Some(now_ms);
     }
 
-    fn deliver(&mut self, topic: Topic, delivery: Delivery) {
+    fn deliver(&mut self, topic: Topic, delivery: Delivery, now_ms: f64) {
+        if let Some(entry) = self.topics.get_mut(&topic) {
+            entry.heard_ms = Some(now_ms);
+            match &delivery {
+                Delivery::Reset(snapshot) => entry.moving = snapshot.data.is_moving(),
+                Delivery::Message(envelope) => {
+                    entry.moving = envelope.message.moving().unwrap_or(entry.moving);
+                }
+            }
+        }
+        if self.status.state == ConnectionState::Stale {
+            // The stream that stalled may have moved again: say so now, not in a second.
+            self.look_at_streams(now_ms);
+        }
+        if self.hidden {
+            let backlog = self.policy.hidden_backlog;
+            if let Some(entry) = self.topics.get_mut(&topic) {
+                entry.hold(delivery, backlog);
+            }
+            return;
+        }
         self.emit(Effect::Deliver { topic, delivery });
+    }
+
+    // ---- staleness -------------------------------------------------------------------
+
+    /// Once a second: the message rate, and every stream's silence.
+    fn watch(&mut self, now_ms: f64) {
+        self.status.rate = f64::from(std::mem::take(&mut self.received));
+        self.look_at_streams(now_ms);
+    }
+
+    /// How long each stream has been silent; a greeted socket whose moving stream
+    /// has been silent past its kind's threshold is `Stale` (and `Connected` again
+    /// once none is).
+    fn look_at_streams(&mut self, now_ms: f64) {
+        let live = self.greeted();
+        self.status.streams = self
+            .topics
+            .iter()
+            .map(|(topic, entry)| StreamAge {
+                topic: topic.clone(),
+                silent_secs: entry
+                    .heard_ms
+                    .map(|heard| ((now_ms - heard).max(0.0) / 1000.0) as u64),
+                stale: live && entry.stale(now_ms, self.stale_after_ms.get(&topic.kind()).copied()),
+            })
+            .collect();
+        if live {
+            let stale = self.status.streams.iter().any(|s| s.stale);
+            self.status.state = if stale {
+                ConnectionState::Stale
+            } else {
+                ConnectionState::Connected
+            };
+        }
     }
 
     // ---- polling ---------------------------------------------------------------------
@@ -736,7 +907,7 @@ impl Machine {
             if matches!(delivery, Delivery::Message(_)) {
                 self.note_message(now_ms);
             }
-            self.deliver(topic.clone(), delivery);
+            self.deliver(topic.clone(), delivery, now_ms);
         }
     }
 }
@@ -744,7 +915,7 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Epoch, ResyncReason};
+    use crate::protocol::{Epoch, Lifecycle, Message, ResyncReason, Since};
     use crate::stream::fixtures::{envelope, snapshot, topic};
 
     fn machine() -> Machine {
@@ -762,6 +933,7 @@ mod tests {
             heartbeat_secs: 30,
             max_message_bytes: 65_536,
             build: "b1".into(),
+            stale_after_ms: BTreeMap::from([(TopicKind::Backtest, 4_000)]),
         })
     }
 
@@ -835,7 +1007,12 @@ mod tests {
 
     /// A machine following `topic()` on a greeted socket whose snapshot is at seq 3.
     fn live() -> (Machine, u64) {
-        let mut m = machine();
+        live_with(ReconnectPolicy::default())
+    }
+
+    /// [`live`] with `policy`.
+    fn live_with(policy: ReconnectPolicy) -> (Machine, u64) {
+        let mut m = Machine::new(policy, Box::new(|| 0.5));
         m.step(Input::Listen(topic()));
         let g = opened(&m.step(Input::Begin {
             realtime: true,
@@ -1066,7 +1243,7 @@ mod tests {
             sent(&effects)[0],
             ClientAction::Subscribe {
                 topic: topic(),
-                since: Some(crate::protocol::Since::after(6, Epoch("E".into())))
+                since: Some(Since::after(6, Epoch("E".into())))
             }
         );
         assert_eq!(m.status().mode, Mode::Realtime);
@@ -1101,7 +1278,7 @@ mod tests {
             sent(&effects),
             [ClientAction::Subscribe {
                 topic: topic(),
-                since: Some(crate::protocol::Since::after(3, Epoch("E".into())))
+                since: Some(Since::after(3, Epoch("E".into())))
             }]
         );
         assert!(m
@@ -1377,7 +1554,7 @@ mod tests {
                 auth("t2"),
                 ClientAction::Subscribe {
                     topic: topic(),
-                    since: Some(crate::protocol::Since::after(4, Epoch("E".into())))
+                    since: Some(Since::after(4, Epoch("E".into())))
                 }
             ]
         );
@@ -1448,5 +1625,187 @@ mod tests {
         assert_eq!(m.status().state, ConnectionState::Disconnected);
         assert!(m.step(Input::Online).is_empty());
         assert!(opens(&m.step(Input::Token(token("t2")))));
+    }
+
+    // ---- staleness -------------------------------------------------------------------
+
+    /// `live()`, whose run is running: its snapshot says so, heard at 1 s.
+    fn live_run() -> (Machine, u64) {
+        let (mut m, g) = live();
+        let mut running = snapshot(3, "E");
+        running.data.apply(&Message::Resumed(Lifecycle::default()));
+        let resync = Control::Resync {
+            reason: ResyncReason::OutsideHistory,
+            snapshot: running,
+        };
+        frame(&mut m, g, control(resync));
+        (m, g)
+    }
+
+    fn watch(m: &mut Machine, now_ms: f64) {
+        m.step(Input::Tick {
+            timer: Timer::Watch,
+            now_ms,
+        });
+    }
+
+    fn run_stream(m: &Machine) -> StreamAge {
+        m.status().streams[0].clone()
+    }
+
+    #[test]
+    fn a_running_stream_silent_past_its_threshold_is_stale_until_it_moves() {
+        let (mut m, g) = live_run();
+        watch(&mut m, 4_900.0);
+        assert_eq!(m.status().state, ConnectionState::Connected);
+        assert_eq!(run_stream(&m).silent_secs, Some(3));
+        assert!(!run_stream(&m).stale);
+
+        // 4 s of silence is the server's threshold for backtests; past it, stale.
+        watch(&mut m, 5_100.0);
+        assert_eq!(m.status().state, ConnectionState::Stale);
+        assert_eq!(m.status().state.colour(), "yellow");
+        assert!(run_stream(&m).stale);
+
+        // The next message clears it at once, not at the next look.
+        m.step(Input::Frame {
+            generation: g,
+            frame: ServerFrame::Message(envelope(4, "E")),
+            now_ms: 5_500.0,
+        });
+        assert_eq!(m.status().state, ConnectionState::Connected);
+        assert_eq!(run_stream(&m).silent_secs, Some(0));
+    }
+
+    #[test]
+    fn a_stream_that_should_not_move_is_never_stale() {
+        // Pending (the fixture's snapshot), then paused: silence is expected.
+        let (mut m, _) = live();
+        watch(&mut m, 60_000.0);
+        assert_eq!(m.status().state, ConnectionState::Connected);
+        let (mut m, g) = live_run();
+        let mut paused = envelope(4, "E");
+        paused.message = Message::Paused(Lifecycle::default());
+        frame(&mut m, g, ServerFrame::Message(paused));
+        watch(&mut m, 60_000.0);
+        assert_eq!(m.status().state, ConnectionState::Connected);
+        assert_eq!(run_stream(&m).silent_secs, Some(59));
+    }
+
+    #[test]
+    fn staleness_is_about_a_live_socket_and_a_kind_the_server_named() {
+        // The socket drops: reconnecting, whatever the silence.
+        let (mut m, g) = live_run();
+        m.step(Input::Closed {
+            generation: g,
+            code: 1006,
+            reason: String::new(),
+        });
+        watch(&mut m, 60_000.0);
+        assert_eq!(m.status().state, ConnectionState::Reconnecting);
+        assert!(!run_stream(&m).stale);
+
+        // A server that names no threshold for the kind: never stale.
+        let mut m = machine();
+        m.step(Input::Listen(topic()));
+        let g = opened(&m.step(Input::Begin {
+            realtime: true,
+            token: None,
+        }));
+        let quiet_server = Control::Connected {
+            connection_id: "1".into(),
+            heartbeat_secs: 30,
+            max_message_bytes: 65_536,
+            build: "b1".into(),
+            stale_after_ms: BTreeMap::new(),
+        };
+        frame(&mut m, g, control(quiet_server));
+        frame(&mut m, g, subscribed(1));
+        let mut running = snapshot(0, "E");
+        running.data.apply(&Message::Resumed(Lifecycle::default()));
+        frame(&mut m, g, control(Control::Snapshot(running)));
+        watch(&mut m, 60_000.0);
+        assert_eq!(m.status().state, ConnectionState::Connected);
+    }
+
+    #[test]
+    fn the_watch_reports_the_message_rate_of_its_last_second() {
+        let (mut m, g) = live_run();
+        for seq in 4..7 {
+            frame(&mut m, g, ServerFrame::Message(envelope(seq, "E")));
+        }
+        watch(&mut m, 2_000.0);
+        assert_eq!(m.status().rate, 3.0);
+        watch(&mut m, 3_000.0);
+        assert_eq!(m.status().rate, 0.0);
+    }
+
+    // ---- hidden pages ----------------------------------------------------------------
+
+    fn messages(m: &mut Machine, g: u64, seqs: std::ops::Range<u64>) -> Vec<Effect> {
+        seqs.flat_map(|seq| frame(m, g, ServerFrame::Message(envelope(seq, "E"))))
+            .collect()
+    }
+
+    #[test]
+    fn a_hidden_page_holds_its_messages_and_gets_them_all_when_shown() {
+        let (mut m, g) = live();
+        m.step(Input::Visible(false));
+        assert!(m.hidden());
+        assert!(delivered(&messages(&mut m, g, 4..9)).is_empty());
+        let shown = m.step(Input::Visible(true));
+        assert_eq!(seqs(&delivered(&shown)), [4, 5, 6, 7, 8]);
+        assert!(sent(&shown).is_empty(), "no snapshot needed");
+        assert_eq!(seqs(&delivered(&messages(&mut m, g, 9..10))), [9]);
+    }
+
+    #[test]
+    fn a_topic_too_far_behind_starts_over_from_a_snapshot_when_shown() {
+        let (mut m, g) = live_with(ReconnectPolicy::default().with_overrides("hidden_backlog=3"));
+        m.step(Input::Visible(false));
+        messages(&mut m, g, 4..20);
+        let shown = m.step(Input::Visible(true));
+        assert!(delivered(&shown).is_empty(), "nothing replayed");
+        assert_eq!(
+            sent(&shown),
+            [ClientAction::Subscribe {
+                topic: topic(),
+                since: None
+            }]
+        );
+        // Frames already on their way belong to the old subscription.
+        assert!(delivered(&messages(&mut m, g, 20..21)).is_empty());
+        frame(&mut m, g, subscribed(31));
+        let caught_up = frame(&mut m, g, control(Control::Snapshot(snapshot(30, "E"))));
+        assert_eq!(seqs(&delivered(&caught_up)), [30]);
+        assert_eq!(seqs(&delivered(&messages(&mut m, g, 31..32))), [31]);
+    }
+
+    #[test]
+    fn a_link_that_moves_to_another_tab_reconnects_at_once_and_resumes() {
+        let (mut m, g) = live();
+        let effects = m.step(Input::Moved {
+            generation: g,
+            reason: "another tab leads the stream now".into(),
+        });
+        let g2 = opened(&effects);
+        assert!(g2 > g);
+        assert_eq!(retry_delay(&effects), None, "no backoff");
+        assert_eq!(m.status().state, ConnectionState::Reconnecting);
+        let effects = frame(&mut m, g2, connected());
+        assert_eq!(
+            sent(&effects)[0],
+            ClientAction::Subscribe {
+                topic: topic(),
+                since: Some(Since::after(3, Epoch("E".into())))
+            }
+        );
+        // A move reported for an older link changes nothing.
+        assert!(m
+            .step(Input::Moved {
+                generation: g,
+                reason: String::new()
+            })
+            .is_empty());
     }
 }

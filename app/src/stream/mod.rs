@@ -5,13 +5,16 @@
 //! - [`machine`]: the rules as a sans-IO state machine (inputs in, effects out; tested
 //!   natively).
 //! - [`policy`]: backoff, fallback, ping and poll timing.
+//! - [`relay`]: one socket for all tabs — the leading tab's books (who follows what).
 //! - [`cursor`]: per-topic seq bookkeeping: apply, drop a duplicate, or detect a gap.
 //! - [`status`]: the signals the header and metrics panel show.
 //! - [`client`]: what components call (`use_topic`, the real-time toggle).
 //! - [`topic_state`]: `use_topic_state`, a topic's folded state as a signal (what pages
 //!   use).
 //! - `engine` (browser only): the shell that wires sockets, timers and polls to the
-//!   machine.
+//!   machine, and shares the leader's socket with the other tabs (`engine/sharing.rs`).
+//! - `leader` (browser only): which tab leads (Web Locks) and how tabs talk
+//!   (BroadcastChannel).
 
 pub mod client;
 pub mod cursor;
@@ -19,11 +22,14 @@ pub mod cursor;
 mod engine;
 #[cfg(test)]
 mod fixtures;
+#[cfg(feature = "hydrate")]
+mod leader;
 pub mod machine;
 pub mod policy;
+pub mod relay;
 pub mod status;
 pub mod topic_state;
 
 pub use client::{use_topic, StreamClient, TopicEvent};
-pub use status::{ConnectionState, Mode, StreamStatus};
+pub use status::{ConnectionState, Mode, StreamStatus, TabRole};
 pub use topic_state::{use_topic_state, TopicState};

@@ -20,6 +20,9 @@ pub struct ReconnectPolicy {
     pub pong_timeout_ms: f64,
     /// Poll interval while in polling mode.
     pub poll_ms: f64,
+    /// Messages a hidden page holds per topic for its return; a topic past it starts
+    /// over from a snapshot when the page is shown again.
+    pub hidden_backlog: usize,
 }
 
 impl Default for ReconnectPolicy {
@@ -33,6 +36,7 @@ impl Default for ReconnectPolicy {
             ping_ms: 5_000.0,
             pong_timeout_ms: 15_000.0,
             poll_ms: 1_000.0,
+            hidden_backlog: 1_000,
         }
     }
 }
@@ -54,7 +58,8 @@ impl ReconnectPolicy {
 
     /// Applies `name=value` pairs (a URL query string without `?`): `reconnect_base_ms`,
     /// `reconnect_factor`, `reconnect_cap_ms`, `reconnect_jitter`,
-    /// `reconnect_failures`, `ping_ms`, `pong_timeout_ms`, `poll_ms`. Unknown names and
+    /// `reconnect_failures`, `ping_ms`, `pong_timeout_ms`, `poll_ms`, `hidden_backlog`
+    /// (at most 100,000). Unknown names and
     /// values that are not positive numbers are ignored.
     pub fn with_overrides(mut self, query: &str) -> Self {
         for pair in query.split('&') {
@@ -76,6 +81,7 @@ impl ReconnectPolicy {
                 "ping_ms" if value > 0.0 => self.ping_ms = value,
                 "pong_timeout_ms" if value > 0.0 => self.pong_timeout_ms = value,
                 "poll_ms" if value > 0.0 => self.poll_ms = value,
+                "hidden_backlog" if value <= 100_000.0 => self.hidden_backlog = value as usize,
                 _ => {}
             }
         }

@@ -4,11 +4,16 @@
 
 use leptos::prelude::*;
 
+use crate::protocol::Topic;
+
 /// Where the stream's connection stands; `as_str` is the `data-state` attribute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConnectionState {
     /// The socket is open and the server has greeted it.
     Connected,
+    /// The socket is open, but a stream that should be moving has been silent for
+    /// longer than the server's `stale_after_ms` for its kind.
+    Stale,
     /// Trying to (re)open the socket; data paused until it opens or polling starts.
     Reconnecting,
     /// Data arrives by HTTP polling (fallback after failed attempts, or real-time off).
@@ -21,18 +26,40 @@ impl ConnectionState {
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectionState::Connected => "connected",
+            ConnectionState::Stale => "stale",
             ConnectionState::Reconnecting => "reconnecting",
             ConnectionState::Polling => "polling",
             ConnectionState::Disconnected => "disconnected",
         }
     }
 
-    /// The dot's colour: green connected, yellow reconnecting, red otherwise.
+    /// The dot's colour: green connected, yellow reconnecting or stale, red otherwise.
     pub fn colour(self) -> &'static str {
         match self {
             ConnectionState::Connected => "green",
-            ConnectionState::Reconnecting => "yellow",
+            ConnectionState::Reconnecting | ConnectionState::Stale => "yellow",
             ConnectionState::Polling | ConnectionState::Disconnected => "red",
+        }
+    }
+}
+
+/// This tab's part in sharing the socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TabRole {
+    /// No sharing here: this tab has its own socket.
+    Alone,
+    /// This tab holds the socket for every tab of the origin.
+    Leader,
+    /// Another tab holds the socket; this one talks through it.
+    Follower,
+}
+
+impl TabRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TabRole::Alone => "alone",
+            TabRole::Leader => "leader",
+            TabRole::Follower => "follower",
         }
     }
 }
@@ -75,6 +102,23 @@ pub struct StreamStatus {
     pub endpoint: RwSignal<String>,
     /// The build the server runs, once it has said.
     pub server_build: RwSignal<Option<String>>,
+    /// Every followed stream's silence, refreshed once a second.
+    pub streams: RwSignal<Vec<StreamAge>>,
+    /// This tab's part in sharing one socket among the origin's tabs.
+    pub tab_role: RwSignal<TabRole>,
+    /// While this tab leads: how many other tabs stream through it.
+    pub tab_followers: RwSignal<usize>,
+}
+
+/// How long a followed stream has been silent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamAge {
+    pub topic: Topic,
+    /// Whole seconds since its last message (or its subscription); `None` before any.
+    pub silent_secs: Option<u64>,
+    /// It should be moving, the socket is up, and it has been silent for longer than
+    /// the server's threshold for its kind.
+    pub stale: bool,
 }
 
 impl StreamStatus {
@@ -91,6 +135,9 @@ impl StreamStatus {
             last_error: RwSignal::new(None),
             endpoint: RwSignal::new("/api/ws".to_owned()),
             server_build: RwSignal::new(None),
+            streams: RwSignal::new(Vec::new()),
+            tab_role: RwSignal::new(TabRole::Alone),
+            tab_followers: RwSignal::new(0),
         }
     }
 }

@@ -44,6 +44,11 @@ pub const CHECK_EVERY: usize = 256;
 /// least one bar a second, so a bar never waits longer).
 const PACE_WAIT: Duration = Duration::from_secs(1);
 
+/// The longest a running backtest stays silent with the default [`Frequency`]: an
+/// unpaced run reports every 250 ms, a paced one after every bar (at least one a
+/// second). Pages call a run silent for four times this stale.
+pub const REPORTS_AT_LEAST_EVERY: Duration = PACE_WAIT;
+
 /// Owns what it needs, so a paused run (its streamer with it) is plain data.
 pub struct Streamer {
     queue: RunQueue,

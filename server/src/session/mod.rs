@@ -17,3 +17,4 @@ mod run;
 
 pub use registry::{SessionInfo, Sessions};
 pub use request::{SessionPlan, SessionRequest};
+pub use run::COUNTDOWN_EVERY;

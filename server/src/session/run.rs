@@ -15,6 +15,9 @@ use super::paper::{AgentRefusal, Outputs, PaperSession};
 use super::registry::SessionInfo;
 use crate::hub::{Command, Delivery, Hub};
 
+/// A running session publishes its countdown this often (once it has seen a candle).
+pub const COUNTDOWN_EVERY: Duration = Duration::from_secs(1);
+
 /// What woke a session's loop.
 enum Event {
     Stop,
@@ -84,7 +87,7 @@ impl Runner {
             }),
         )
         .await;
-        let mut countdown = tokio::time::interval(Duration::from_secs(1));
+        let mut countdown = tokio::time::interval(COUNTDOWN_EVERY);
         let mut open_time: Option<Timestamp> = None;
         let mut paused = false;
         let mut warmed_up = false;

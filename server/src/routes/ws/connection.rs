@@ -73,6 +73,7 @@ pub async fn run(
         heartbeat_secs: state.limits.heartbeat.as_secs(),
         max_message_bytes: state.limits.max_message_bytes,
         build: app::BUILD_ID.to_owned(),
+        stale_after_ms: state.limits.stale_after.by_kind(),
     });
     Box::pin(conn.subscribe_pending()).await;
 
