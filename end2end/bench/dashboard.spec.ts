@@ -110,3 +110,41 @@ test('chart frame times with 1,000 candles and 50 messages/s', async ({ page, re
       `${slow} frames over 20 ms; ${longTasks.length} long tasks`,
   );
 });
+
+test('leader tab takeover: the leader closes, the others stream again', async ({ browser }) => {
+  const rounds = 5;
+  const times: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const context = await browser.newContext();
+    const pages = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await context.newPage();
+      await page.goto('/');
+      await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+      pages.push(page);
+    }
+    const roles = await Promise.all(pages.map((p) => p.getByTestId('tab-role').getAttribute('data-role')));
+    const leader = pages[roles.indexOf('leader')];
+    const rest = pages.filter((p) => p !== leader);
+    const seqs = await Promise.all(rest.map(async (p) => Number(await p.getByTestId('price-chart').getAttribute('data-last-seq'))));
+    // From the leader's close to the first message after it in every other tab
+    // (a message is due every 250 ms: `--tick-ms 250`).
+    const closed = Date.now();
+    await leader.close();
+    await Promise.all(
+      rest.map((p, i) =>
+        p.waitForFunction(
+          (seq) => Number(document.querySelector('[data-testid=price-chart]')?.getAttribute('data-last-seq')) > seq,
+          seqs[i],
+          { polling: 'raf', timeout: 10_000 },
+        ),
+      ),
+    );
+    times.push(Date.now() - closed);
+    await context.close();
+  }
+  const s = stats(times);
+  console.log(
+    `leader tab closed → new data in both other tabs: median ${s.p50} ms, min ${s.min} ms, max ${s.max} ms over ${rounds} takeovers`,
+  );
+});
