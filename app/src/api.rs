@@ -41,13 +41,27 @@ pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, String> {
     request(Method::Delete, url, None).await
 }
 
-/// Sends a request with the token in context; a 401 tells the page's identity. Runs
-/// inside [`spawn`], which keeps the component's context at hand.
+/// `GET url`, its body as text (an error answer: the server's words).
+pub async fn get_text(url: &str) -> Result<String, String> {
+    let answer = answered(Method::Get, url, None).await?;
+    match answer.status {
+        200..=299 => Ok(answer.text),
+        _ => Err(answer.error()),
+    }
+}
+
+/// Sends a request with the token in context and reads its JSON answer.
 async fn request<T: DeserializeOwned>(
     method: Method,
     url: &str,
     body: Option<String>,
 ) -> Result<T, String> {
+    answered(method, url, body).await?.json()
+}
+
+/// Sends a request with the token in context; a 401 tells the page's identity. Runs
+/// inside [`spawn`], which keeps the component's context at hand.
+async fn answered(method: Method, url: &str, body: Option<String>) -> Result<Answer, String> {
     let auth = use_context::<Auth>();
     let token = auth.and_then(|a| a.token_untracked());
     let answer = send(method, url, body, token.as_deref()).await?;
@@ -56,7 +70,7 @@ async fn request<T: DeserializeOwned>(
             auth.refused(&answer.error());
         }
     }
-    answer.json()
+    Ok(answer)
 }
 
 /// Sends one request, with `Authorization: Bearer token` when there is a token; the

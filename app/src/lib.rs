@@ -3,15 +3,21 @@
 //! - [`protocol`]: the wire types every server, dashboard and outside client agrees on.
 //! - [`stream`]: the browser side of tickwire's streams: one reconnecting client per page.
 //! - [`chart`]: chart geometry (the canvas drawing is in `components`).
+//! - [`replay`]: a finished run's record as a tape to play back.
 //! - `components` and `pages`: the Leptos dashboard, rendered on the server and hydrated
 //!   in the browser by the `frontend` crate; `api` is its REST client and `auth` holds
 //!   the token it acts with on a server in token mode.
+
+// Leptos views are deeply nested types; the async hydration of a run's panel needs more
+// than the default 128 levels to lay out.
+#![recursion_limit = "256"]
 
 /// Which build of this crate (protocol and pages) this is (see `build.rs`).
 pub const BUILD_ID: &str = env!("TICKWIRE_BUILD_ID");
 
 pub mod chart;
 pub mod protocol;
+pub mod replay;
 pub mod stream;
 
 mod api;

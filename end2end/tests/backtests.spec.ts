@@ -93,3 +93,63 @@ test('a paced run shows its speed and a time left that shrinks to the end', asyn
   await expect(eta).toHaveText('ended');
   expect(errors).toEqual([]);
 });
+
+test('a finished run replays to the same final metrics, from its record and from an exported NDJSON file', async ({
+  page,
+  request,
+}, testInfo) => {
+  const errors = collectErrors(page);
+  const id = `replay-${Date.now().toString(36)}`;
+  // Paced, so the live run and its record span a second and a half.
+  const started = await request.post('/api/backtests', {
+    data: { id, dataset: 'GOOG', strategy: 'sma_cross', params: { fast: 10, slow: 20 }, pace: 1500, progress_every_ms: 100 },
+  });
+  expect(started.status()).toBe(201);
+  await page.goto('/backtests');
+  const run = page.locator(`[data-testid=backtest-run][data-backtest-id="${id}"]`);
+  await expect(run).toHaveAttribute('data-status', 'complete');
+  const live = (await run.getByTestId('backtest-metrics').first().textContent()) ?? '';
+  expect(live).toContain('Final equity');
+
+  // From the run's record, at 100×: the same components end on the same figures.
+  await run.getByTestId('replay-open').click();
+  const replay = run.getByTestId('replay');
+  await expect(replay).toContainText(`Replay of backtest:${id}`);
+  const position = replay.getByTestId('replay-position');
+  const length = Number(await position.getAttribute('data-length'));
+  expect(length).toBeGreaterThan(20);
+  await expect(position).toHaveAttribute('data-position', '0');
+  await replay.getByTestId('replay-speed').selectOption('100');
+  await replay.getByTestId('replay-play').click();
+  await expect(position).toHaveAttribute('data-position', String(length));
+  await expect(replay.getByTestId('backtest-metrics')).toHaveText(live);
+  await expect(replay.getByTestId('backtest-progress')).toHaveAttribute('data-pct', '100');
+
+  // The scrubber goes back to the start: no metrics yet, nothing traded.
+  await replay.getByTestId('replay-scrubber').fill('0');
+  await expect(position).toHaveAttribute('data-position', '0');
+  await expect(replay.getByTestId('backtest-metrics')).toHaveCount(0);
+
+  // Exported, then imported: a replay of the file ends the same way.
+  const [download] = await Promise.all([page.waitForEvent('download'), replay.getByTestId('replay-export').click()]);
+  expect(download.suggestedFilename()).toBe(`backtest-${id}.ndjson`);
+  const file = testInfo.outputPath('record.ndjson');
+  await download.saveAs(file);
+  await page.getByTestId('replay-import').setInputFiles(file);
+  const imported = page.locator('.runs > [data-testid=replay]');
+  await expect(imported).toContainText(`Replay of backtest:${id} (record.ndjson)`);
+  await imported.getByTestId('replay-speed').selectOption('100');
+  await imported.getByTestId('replay-play').click();
+  await expect(imported.getByTestId('replay-position')).toHaveAttribute('data-position', String(length));
+  await expect(imported.getByTestId('backtest-metrics')).toHaveText(live);
+
+  // A file that is not a record is refused, naming the file and the line.
+  await page.getByTestId('replay-import').setInputFiles({
+    name: 'notes.ndjson',
+    mimeType: 'application/x-ndjson',
+    buffer: Buffer.from('{"type":"tick"}\n'),
+  });
+  await expect(page.locator('form [data-testid=replay-error]')).toContainText('notes.ndjson: line 1 is not an envelope');
+  await expect(page.locator('.runs > [data-testid=replay]')).toHaveCount(1);
+  expect(errors).toEqual([]);
+});

@@ -108,6 +108,11 @@ pub struct ServeArgs {
     /// when its instance dies, another takes the feed over within this.
     #[arg(long, env = "TICKWIRE_LEASE_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub lease_secs: u64,
+    /// Messages a backtest's or session's topic records from its start, kept with the
+    /// run for `--retain-runs` and replayed from `GET /api/streams/{topic}/record`; a
+    /// longer run's record stops there (and says so).
+    #[arg(long, env = "TICKWIRE_RECORD_MESSAGES", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub record_messages: u64,
     /// Messages retained per topic for resuming clients.
     #[arg(long, env = "TICKWIRE_HISTORY", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub history: u64,

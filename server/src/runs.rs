@@ -118,7 +118,8 @@ impl<T: Run + Send + 'static> RunBook<T> {
             if caller.sub().is_some() {
                 hub.drop_topic(&topic).await?;
             }
-            hub.keep(&topic).await
+            hub.keep(&topic).await?;
+            hub.record(&topic).await
         };
         if let Err(e) = fresh.await {
             self.lock(hub).remove(id);

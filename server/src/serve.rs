@@ -60,6 +60,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         outbox_capacity: history + args.outbox as usize,
         max_topics: args.max_topics as usize,
         topic_idle: Duration::from_secs(args.topic_idle_secs),
+        record: args.record_messages as usize,
     };
     let shutdown = CancellationToken::new();
     let hub = match args.redis_url.as_deref() {

@@ -490,3 +490,81 @@ async fn runs_are_paused_resumed_and_cancelled_through_rest_and_the_socket() {
     assert_eq!(state["state"]["data"]["status"], "cancelled");
     running.shutdown.cancel();
 }
+
+/// GETs a topic's record: its completeness header and its envelopes.
+async fn record(running: &server::serve::Running, topic: &str) -> (String, Vec<Value>) {
+    let response = reqwest::get(http(running, &format!("/api/streams/{topic}/record")))
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/x-ndjson",
+        "NDJSON"
+    );
+    let completeness = response.headers()["x-tickwire-record"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    let body = response.text().await.expect("a body");
+    let envelopes = body
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("one envelope per line"))
+        .collect();
+    (completeness, envelopes)
+}
+
+#[tokio::test]
+async fn a_finished_run_keeps_its_whole_stream_for_replays_beyond_the_resume_history() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+        // A resume history far shorter than the run, and a record limit for the second run.
+        a.history = 16;
+        a.record_messages = 2_000;
+    })
+    .await;
+    let mut socket = connect(&running, "/api/ws/stream/backtest/whole").await;
+    next_of_type(&mut socket, "snapshot").await;
+    let (status, _) = post(
+        &running,
+        json!({"id": "whole", "dataset": "GOOG", "strategy": "sma_cross", "params": {"fast": 10, "slow": 20},
+               "progress_every_bars": 100}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let live = messages_until(&mut socket, "complete").await;
+    assert!(
+        live.len() > 16 && live.len() < 2_000,
+        "{} messages",
+        live.len()
+    );
+
+    let (completeness, recorded) = record(&running, "backtest:whole").await;
+    assert_eq!(completeness, "complete");
+    assert_eq!(
+        recorded, live,
+        "the record is the live stream, message for message"
+    );
+
+    // A run longer than the record limit (progress at every one of its 2,148 bars): its
+    // first 2,000 messages, said to be partial.
+    let (status, _) = post(
+        &running,
+        json!({"id": "long", "dataset": "GOOG", "strategy": "sma_cross", "params": {"fast": 2, "slow": 3},
+               "progress_every_bars": 1}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (completeness, recorded) = eventually("the long run ends", || async {
+        let (completeness, recorded) = record(&running, "backtest:long").await;
+        (completeness == "partial").then_some((completeness, recorded))
+    })
+    .await;
+    assert_eq!(completeness, "partial");
+    assert_eq!(seqs(&recorded), (1..=2_000).collect::<Vec<u64>>());
+
+    // A topic that is not a run's answers with its retained history.
+    let (completeness, recorded) = record(&running, "market:NOPE").await;
+    assert_eq!((completeness.as_str(), recorded.len()), ("complete", 0));
+}

@@ -698,6 +698,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
         "/api/publish",
         "/api/streams/{topic}",
         "/api/streams/{topic}/snapshot",
+        "/api/streams/{topic}/record",
         "/api/datasets",
         "/api/backtests",
         "/api/backtests/{id}",
@@ -733,7 +734,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
             );
         }
     }
-    assert_eq!(ids.len(), 23);
+    assert_eq!(ids.len(), 24);
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

@@ -64,7 +64,7 @@ pub fn CsvUpload(file: RwSignal<Option<Upload>>, error: RwSignal<Option<String>>
 }
 
 #[cfg(feature = "hydrate")]
-fn read_picked(
+pub(super) fn read_picked(
     input: &web_sys::HtmlInputElement,
     file: RwSignal<Option<Upload>>,
     error: RwSignal<Option<String>>,
@@ -88,7 +88,7 @@ fn read_picked(
 
 /// Files are picked in the browser only.
 #[cfg(not(feature = "hydrate"))]
-fn read_picked(
+pub(super) fn read_picked(
     _: &leptos::web_sys::HtmlInputElement,
     _: RwSignal<Option<Upload>>,
     _: RwSignal<Option<String>>,

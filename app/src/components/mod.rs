@@ -5,12 +5,14 @@
 //!   [`metrics`] (stream metrics; grids of figures), [`table`], [`form`] fields and
 //!   [`format`] (how values are written).
 //! - Market: [`candle_chart`].
-//! - Backtests: [`csv_upload`] (a CSV from the user's disk).
-//! - A backtest run: [`run_header`] (title, status, pause/resume/cancel),
-//!   [`run_progress`], [`equity_charts`] (over [`line_chart`]), `metrics::RunMetrics`,
-//!   [`trades_table`], [`log_list`].
-//! - A session: [`session_header`] (countdown, stop), `metrics::SessionStats`,
-//!   [`positions_table`], [`reasoning`] (thinking and decisions).
+//! - Backtests: [`csv_upload`] (a CSV from the user's disk), [`replay`] (a finished
+//!   run's record played back into the run's components, or an NDJSON file of one).
+//! - A backtest run: [`run_header`] (title, status, pause/resume/cancel), then
+//!   [`run_body`]: [`run_progress`], [`equity_charts`] (over [`line_chart`]),
+//!   `metrics::RunMetrics`, [`trades_table`], [`log_list`].
+//! - A session: [`session_header`] (countdown, stop), then [`session_body`]:
+//!   `metrics::SessionStats`, [`positions_table`], [`reasoning`] (thinking and
+//!   decisions).
 //!
 //! Run and session components take the topic's state signal (from
 //! `stream::use_topic_state`) and read only what they show.
@@ -26,8 +28,11 @@ pub mod log_list;
 pub mod metrics;
 pub mod positions_table;
 pub mod reasoning;
+pub mod replay;
+pub mod run_body;
 pub mod run_header;
 pub mod run_progress;
+pub mod session_body;
 pub mod session_header;
 pub mod sign_in;
 pub mod status;

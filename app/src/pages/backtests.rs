@@ -4,23 +4,23 @@
 //! is its topic's state (`use_topic_state`) shown by the run components of
 //! `components/`.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::api;
 use crate::components::csv_upload::{CsvUpload, Upload};
-use crate::components::equity_charts::EquityCharts;
 use crate::components::form::{
     parse_number, Choice, ErrorLine, NumberField, StrategyFields, StrategyInput,
 };
 use crate::components::format::wire_name;
-use crate::components::log_list::LogList;
-use crate::components::metrics::RunMetrics;
+use crate::components::replay::{RecordReplay, Replay, ReplayImport};
+use crate::components::run_body::RunBody;
 use crate::components::run_header::RunHeader;
-use crate::components::run_progress::RunProgress;
 use crate::components::status::LastMessage;
-use crate::components::trades_table::TradesTable;
-use crate::protocol::{BacktestSnapshot, Topic, TopicKind};
+use crate::protocol::{BacktestSnapshot, RunStatus, Topic, TopicKind};
+use crate::replay::Tape;
 use crate::stream::use_topic_state;
 
 /// `POST /api/backtests`: a server dataset by name, or an uploaded CSV's text.
@@ -51,6 +51,7 @@ struct RunRef {
 #[component]
 pub fn BacktestsPage() -> impl IntoView {
     let runs = RwSignal::new(Vec::<String>::new());
+    let replays = RwSignal::new(Vec::<(Arc<Tape>, String)>::new());
     let datasets = RwSignal::new(Vec::<String>::new());
     let dataset = RwSignal::new(String::new());
     let upload = RwSignal::new(None::<Upload>);
@@ -125,8 +126,16 @@ pub fn BacktestsPage() -> impl IntoView {
                     "Start"
                 </button>
                 <ErrorLine error=error testid="backtest-error" />
+                <ReplayImport replays />
             </form>
             <div class="runs">
+                <For
+                    each=move || replays.get()
+                    key=|(tape, _)| Arc::as_ptr(tape) as usize
+                    let:replay
+                >
+                    <Replay tape=replay.0 origin=replay.1 />
+                </For>
                 {move || {
                     runs.with(Vec::is_empty)
                         .then(|| {
@@ -134,7 +143,8 @@ pub fn BacktestsPage() -> impl IntoView {
                                 <p class="muted">"No backtests yet: start one with the form."</p>
                             }
                         })
-                }} <For each=move || runs.get() key=|id| id.clone() let:id>
+                }}
+                <For each=move || runs.get() key=|id| id.clone() let:id>
                     <BacktestRun id />
                 </For>
             </div>
@@ -150,6 +160,14 @@ fn BacktestRun(id: String) -> impl IntoView {
     let topic = Signal::derive(move || topic.clone());
     let state = use_topic_state::<BacktestSnapshot>(topic);
     let status = move || wire_name(state.with(|s| s.status));
+    let finished = move || {
+        state.with(|s| {
+            matches!(
+                s.status,
+                RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
+            )
+        })
+    };
     let backtest_id = id.clone();
     view! {
         <article
@@ -160,11 +178,8 @@ fn BacktestRun(id: String) -> impl IntoView {
         >
             <RunHeader id state />
             <LastMessage topic />
-            <RunProgress state />
-            <EquityCharts state />
-            <RunMetrics state />
-            <TradesTable state />
-            <LogList state />
+            <RunBody state />
+            <RecordReplay topic finished=Signal::derive(finished) />
         </article>
     }
     .into_any()

@@ -11,9 +11,8 @@ use crate::api;
 use crate::components::form::{
     parse_number, Choice, ErrorLine, NumberField, StrategyFields, StrategyInput,
 };
-use crate::components::metrics::SessionStats;
-use crate::components::positions_table::{ClosedPositions, OpenPositions};
-use crate::components::reasoning::Reasoning;
+use crate::components::replay::RecordReplay;
+use crate::components::session_body::SessionBody;
 use crate::components::session_header::SessionHeader;
 use crate::components::status::LastMessage;
 use crate::protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
@@ -128,14 +127,11 @@ pub fn SessionPage() -> impl IntoView {
         <section class="session" data-testid="session-view" data-session-id=move || id.get()>
             <SessionHeader id state />
             <LastMessage topic />
-            <SessionStats state />
-            <div class="panel">
-                <h3>"Open positions"</h3>
-                <OpenPositions state />
-                <h3>"Closed positions"</h3>
-                <ClosedPositions state />
-            </div>
-            <Reasoning state />
+            <SessionBody state />
+            <RecordReplay
+                topic
+                finished=Signal::derive(move || state.with(|s| s.completed.is_some()))
+            />
         </section>
     }
     .into_any()

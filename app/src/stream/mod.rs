@@ -21,7 +21,7 @@ pub mod cursor;
 #[cfg(feature = "hydrate")]
 mod engine;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(feature = "hydrate")]
 mod leader;
 pub mod machine;

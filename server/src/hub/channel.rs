@@ -39,6 +39,23 @@ pub struct Page {
     pub resync: Option<(ResyncReason, Snapshot)>,
 }
 
+/// A topic's record, for replays.
+pub struct Recorded {
+    /// Serialized envelopes in seq order, byte for byte what a socket carried.
+    pub messages: Vec<Frame>,
+    /// From seq 1 with nothing left out: the topic is recorded here and its record
+    /// did not reach its limit (else: its retained history, or a record cut short).
+    pub complete: bool,
+}
+
+/// The envelopes of a run's topic from its start (up to `limit`).
+struct Record {
+    frames: Vec<Frame>,
+    limit: usize,
+    /// A message came past the limit.
+    cut: bool,
+}
+
 /// What became of an envelope offered to a replica.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Applied {
@@ -75,6 +92,8 @@ struct Inner {
     subscribers: Vec<Outbox>,
     /// The last publish, subscribe or unsubscribe.
     last_active: Instant,
+    /// Kept from the start for replays (a run's topic, on the instance it runs on).
+    record: Option<Record>,
 }
 
 pub(super) struct Channel {
@@ -120,6 +139,7 @@ impl Channel {
                 state,
                 subscribers: Vec::new(),
                 last_active: Instant::now(),
+                record: None,
             }),
         }
     }
@@ -127,6 +147,30 @@ impl Channel {
     /// Marks the topic as kept whatever its idleness (a run's).
     pub(super) fn keep(&self) {
         self.kept.store(true, Ordering::Relaxed);
+    }
+
+    /// Records every message from here on, up to `limit`.
+    pub(super) fn record(&self, limit: usize) {
+        self.lock().record.get_or_insert(Record {
+            frames: Vec::new(),
+            limit,
+            cut: false,
+        });
+    }
+
+    /// The record, or the retained history where there is none.
+    pub(super) fn recorded(&self) -> Recorded {
+        let inner = self.lock();
+        match &inner.record {
+            Some(record) => Recorded {
+                messages: record.frames.clone(),
+                complete: !record.cut,
+            },
+            None => Recorded {
+                messages: inner.history.iter().map(|r| r.frame.clone()).collect(),
+                complete: inner.history.front().is_none_or(|r| r.seq == 1),
+            },
+        }
     }
 
     /// Whether nobody has subscribed to or published on it for `idle` (and it is not
@@ -287,6 +331,13 @@ impl Channel {
             seq,
             frame: frame.clone(),
         });
+        if let Some(record) = &mut inner.record {
+            if record.frames.len() < record.limit {
+                record.frames.push(frame.clone());
+            } else {
+                record.cut = true;
+            }
+        }
 
         let (mut delivered, mut dropped) = (0, 0);
         inner

@@ -22,7 +22,7 @@ mod runs;
 mod stats;
 mod topics;
 
-pub use channel::{Page, SubscribeOutcome};
+pub use channel::{Page, Recorded, SubscribeOutcome};
 pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
 pub use redis::Lease;
@@ -52,6 +52,8 @@ pub struct HubConfig {
     pub max_topics: usize,
     /// A topic nobody subscribed to or published on for this long may be dropped.
     pub topic_idle: Duration,
+    /// Messages a run's topic records from its start, for replays (`--record-messages`).
+    pub record: usize,
 }
 
 impl Default for HubConfig {
@@ -61,6 +63,7 @@ impl Default for HubConfig {
             outbox_capacity: 4096,
             max_topics: 100_000,
             topic_idle: Duration::from_secs(600),
+            record: 50_000,
         }
     }
 }
@@ -357,6 +360,20 @@ impl Hub {
     pub async fn keep(&self, topic: &Topic) -> Result<(), HubError> {
         self.existing_or_new(topic).await?.keep();
         Ok(())
+    }
+
+    /// Records `topic` from here on (a run's, from its start), up to the configured
+    /// number of messages: its full record for replays, beyond the resume history.
+    pub async fn record(&self, topic: &Topic) -> Result<(), HubError> {
+        let limit = self.inner.topics.config.record;
+        self.existing_or_new(topic).await?.record(limit);
+        Ok(())
+    }
+
+    /// `topic`'s record when this instance keeps one, else its retained history; a
+    /// topic that does not exist is an empty record.
+    pub async fn recorded(&self, topic: &Topic) -> Result<Recorded, Unavailable> {
+        Ok(self.existing_or_empty(topic).await?.recorded())
     }
 
     /// Forgets `topic`: its history, snapshot and subscribers. Used on it again, it

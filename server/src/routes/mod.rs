@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/stream/live-trading", get(ws::live_trading))
         .route("/streams/{topic}", get(streams::poll))
         .route("/streams/{topic}/snapshot", get(streams::snapshot))
+        .route("/streams/{topic}/record", get(streams::record))
         .route("/publish", post(publish::publish))
         .route("/datasets", get(backtests::datasets))
         .route("/backtests", post(backtests::start).get(backtests::list))

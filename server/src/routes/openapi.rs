@@ -91,6 +91,7 @@ impl utoipa::Modify for BearerAuth {
         super::publish::publish,
         super::streams::poll,
         super::streams::snapshot,
+        super::streams::record,
         super::backtests::datasets,
         super::backtests::start,
         super::backtests::list,

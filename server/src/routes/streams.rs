@@ -1,8 +1,11 @@
 //! Polling endpoints: `GET /api/streams/{topic}` (the same envelopes the sockets carry)
-//! and `GET /api/streams/{topic}/snapshot`.
+//! and `GET /api/streams/{topic}/snapshot`; and a run's full record for replays,
+//! `GET /api/streams/{topic}/record`.
 
 use app::protocol::{Epoch, ResyncReason, Snapshot, Topic};
 use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderName};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -136,4 +139,52 @@ pub async fn snapshot(
     let topic = parse_topic(&topic)?;
     state.may_follow(&caller, &topic).await?;
     Ok(Json(state.hub.snapshot(&topic).await?))
+}
+
+/// Says whether a record is a run's whole stream (`complete`) or not (`partial`).
+pub const RECORD_HEADER: &str = "x-tickwire-record";
+
+/// `GET /api/streams/{topic}/record`.
+#[utoipa::path(
+    get,
+    path = "/api/streams/{topic}/record",
+    operation_id = "stream_record",
+    tag = "streams",
+    description = "A backtest's or session's whole stream for replays, as NDJSON: one envelope per line, in seq order, the same bytes a socket carried. Kept from the run's start (up to `--record-messages`) for `--retain-runs` by the instance that ran it; elsewhere, and for other topics, the retained history. The `x-tickwire-record` header says `complete` (from seq 1, nothing left out) or `partial`.",
+    params(("topic" = String, Path, description = "`backtest:{ID}` or `session:{ID}` (any topic: its retained history)")),
+    responses(
+        (status = 200, description = "NDJSON envelopes", content_type = "application/x-ndjson", body = String),
+        (status = 400, description = "A topic that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away", body = ErrorBody),
+    )
+)]
+pub async fn record(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(topic): Path<String>,
+) -> Result<Response, ApiError> {
+    let topic = parse_topic(&topic)?;
+    state.may_follow(&caller, &topic).await?;
+    let recorded = state.hub.recorded(&topic).await?;
+    let length = recorded.messages.iter().map(|m| m.len() + 1).sum();
+    let mut body = String::with_capacity(length);
+    for message in &recorded.messages {
+        body.push_str(message.as_str());
+        body.push('\n');
+    }
+    let completeness = if recorded.complete {
+        "complete"
+    } else {
+        "partial"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/x-ndjson"),
+            (HeaderName::from_static(RECORD_HEADER), completeness),
+        ],
+        body,
+    )
+        .into_response())
 }

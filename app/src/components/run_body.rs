@@ -1,0 +1,23 @@
+//! What a backtest run shows below its header, live or replayed: progress, equity and
+//! drawdown, final metrics, trades and logs.
+
+use leptos::prelude::*;
+
+use super::equity_charts::EquityCharts;
+use super::log_list::LogList;
+use super::metrics::RunMetrics;
+use super::run_progress::RunProgress;
+use super::trades_table::TradesTable;
+use crate::protocol::BacktestSnapshot;
+
+#[component]
+pub fn RunBody(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoView {
+    view! {
+        <RunProgress state />
+        <EquityCharts state />
+        <RunMetrics state />
+        <TradesTable state />
+        <LogList state />
+    }
+    .into_any()
+}

@@ -1,0 +1,24 @@
+//! What a session shows below its header, live or replayed: statistics, open and
+//! closed positions, reasoning and decisions.
+
+use leptos::prelude::*;
+
+use super::metrics::SessionStats;
+use super::positions_table::{ClosedPositions, OpenPositions};
+use super::reasoning::Reasoning;
+use crate::protocol::SessionSnapshot;
+
+#[component]
+pub fn SessionBody(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoView {
+    view! {
+        <SessionStats state />
+        <div class="panel">
+            <h3>"Open positions"</h3>
+            <OpenPositions state />
+            <h3>"Closed positions"</h3>
+            <ClosedPositions state />
+        </div>
+        <Reasoning state />
+    }
+    .into_any()
+}
