@@ -193,9 +193,22 @@ impl TryFrom<String> for Topic {
 }
 
 impl Serialize for Topic {
-    /// As its text, written without building a `String` (every envelope carries it).
+    /// As its text, put together on the stack (every envelope carries it: going
+    /// through `Display` costs twice as much, and a `String` an allocation).
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        let (prefix, name) = (self.kind.prefix().as_bytes(), self.name.as_bytes());
+        let mut buf = [0u8; 96];
+        let Some(text) = buf.get_mut(..prefix.len() + 1 + name.len()) else {
+            return s.collect_str(self);
+        };
+        let (head, tail) = text.split_at_mut(prefix.len());
+        head.copy_from_slice(prefix);
+        tail[0] = b':';
+        tail[1..].copy_from_slice(name);
+        match std::str::from_utf8(text) {
+            Ok(text) => s.serialize_str(text),
+            Err(_) => s.collect_str(self),
+        }
     }
 }
 

@@ -7,13 +7,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use app::protocol::{Complete, Lifecycle, Message, Started, Timestamp};
-use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::Layer as _;
 
 use super::control::{RunControl, Wanted};
 use super::engine::{Outcome, RunState};
-use super::logs::TopicLogLayer;
+use super::logs;
 use super::publisher::RunQueue;
 use super::request::Plan;
 use super::strategy::Signal;
@@ -85,7 +82,6 @@ pub struct StreamingRun {
     streamer: Streamer,
     queue: RunQueue,
     clock: Option<Instant>,
-    dispatch: tracing::Dispatch,
 }
 
 /// How a stretch of bars ended.
@@ -99,11 +95,6 @@ pub enum Stretch {
 impl StreamingRun {
     fn new(hub: Hub, plan: Arc<Plan>, control: Arc<RunControl>) -> Self {
         let queue = RunQueue::new(hub, plan.clone());
-        // The engine's `tracing` events (info and above) inside the run go to its topic.
-        let dispatch = tracing::Dispatch::new(
-            tracing_subscriber::registry()
-                .with(TopicLogLayer::new(queue.clone()).with_filter(LevelFilter::INFO)),
-        );
         StreamingRun {
             signals: plan.strategy.signals(&plan.bars.close),
             state: RunState::new(plan.account),
@@ -111,18 +102,13 @@ impl StreamingRun {
             queue,
             plan,
             clock: None,
-            dispatch,
         }
     }
 
-    /// `f` with the run's log lines going to its topic.
+    /// `f` with the run's `tracing` events (info and above) going to its topic.
     fn logged<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
-        let dispatch = self.dispatch.clone();
-        tracing::dispatcher::with_default(&dispatch, || {
-            let span = tracing::info_span!("backtest", backtest_topic = %self.plan.topic);
-            let _entered = span.enter();
-            f(self)
-        })
+        let queue = self.queue.clone();
+        logs::logged(&queue, || f(self))
     }
 
     /// Runs bars (publishing `started` first, the first time) until the run ends or is

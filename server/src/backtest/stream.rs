@@ -57,6 +57,9 @@ pub struct Streamer {
     frequency: Frequency,
     initial_cash: f64,
     stride: usize,
+    /// The next multiple of `stride` (a bar's check is then a comparison, not a
+    /// division: it runs on every bar).
+    next_point: usize,
     last_progress_bar: usize,
     last_progress: Instant,
     /// Running time (pauses excluded), for the speed and the pace.
@@ -80,6 +83,7 @@ impl Streamer {
             frequency,
             initial_cash,
             stride,
+            next_point: 0,
             last_progress_bar: 0,
             last_progress: Instant::now(),
             clock: RunClock::start(pace),
@@ -168,8 +172,11 @@ impl Streamer {
 impl Observer for Streamer {
     fn bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow {
         self.last_mark = Some((i, equity, drawdown_pct));
-        if i.is_multiple_of(self.stride) {
-            self.push_point(i, equity, drawdown_pct);
+        if i >= self.next_point {
+            self.next_point = (i / self.stride + 1) * self.stride;
+            if i.is_multiple_of(self.stride) {
+                self.push_point(i, equity, drawdown_pct);
+            }
         }
         // The last bar's progress comes from `finish`, once the outcome is known.
         let last = i + 1 == self.plan.bars.len();

@@ -104,6 +104,36 @@ pub(super) struct Channel {
     inner: Mutex<Inner>,
 }
 
+/// Bytes set aside for serialising one frame before it is copied out at its own size.
+const FRAME_CAPACITY: usize = 512;
+
+/// What the messages published in one go share: the time they came (one clock read for
+/// all, on the wire and for idleness) and the buffer each is serialised into.
+struct Batch {
+    timestamp: Timestamp,
+    now: Instant,
+    scratch: Vec<u8>,
+}
+
+impl Batch {
+    fn new(capacity: usize) -> Self {
+        Batch {
+            timestamp: Timestamp::from_datetime(Utc::now()),
+            now: Instant::now(),
+            scratch: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// `envelope` serialised, in a frame of its own size: the buffer is reused across
+    /// the batch, so a frame is one allocation instead of a string grown several times.
+    fn frame(&mut self, envelope: &Envelope) -> Result<Frame, serde_json::Error> {
+        self.scratch.clear();
+        serde_json::to_writer(&mut self.scratch, envelope)?;
+        let text = std::str::from_utf8(&self.scratch).map_err(serde::ser::Error::custom)?;
+        Ok(Frame::from(text.to_owned()))
+    }
+}
+
 enum ResumePoint {
     After(u64),
     Resync(ResyncReason),
@@ -205,8 +235,8 @@ impl Channel {
 
     /// Publishes `message` as the topic's next seq (the in-process hub).
     pub(super) fn publish(&self, message: Message, stats: &HubStats) -> Result<u64, PublishError> {
-        let timestamp = Timestamp::from_datetime(Utc::now());
-        self.publish_next(&mut self.lock(), message, timestamp, stats)
+        let mut batch = Batch::new(FRAME_CAPACITY);
+        self.publish_next(&mut self.lock(), message, &mut batch, stats)
     }
 
     /// Publishes `messages` as the topic's next seqs, in order, under one lock and with
@@ -217,11 +247,11 @@ impl Channel {
         messages: Vec<Message>,
         stats: &HubStats,
     ) -> Vec<Result<u64, PublishError>> {
-        let timestamp = Timestamp::from_datetime(Utc::now());
+        let mut batch = Batch::new(FRAME_CAPACITY * 4);
         let mut inner = self.lock();
         messages
             .into_iter()
-            .map(|message| self.publish_next(&mut inner, message, timestamp, stats))
+            .map(|message| self.publish_next(&mut inner, message, &mut batch, stats))
             .collect()
     }
 
@@ -230,7 +260,7 @@ impl Channel {
         &self,
         inner: &mut Inner,
         message: Message,
-        timestamp: Timestamp,
+        batch: &mut Batch,
         stats: &HubStats,
     ) -> Result<u64, PublishError> {
         let seq = inner.last_seq + 1;
@@ -239,10 +269,10 @@ impl Channel {
             topic: self.topic.clone(),
             seq,
             epoch: inner.epoch.clone(),
-            timestamp,
+            timestamp: batch.timestamp,
         };
-        let frame = Frame::from(serde_json::to_string(&envelope)?);
-        self.deliver(inner, Arc::new(envelope), frame, stats);
+        let frame = batch.frame(&envelope)?;
+        self.deliver(inner, Arc::new(envelope), frame, batch.now, stats);
         Ok(seq)
     }
 
@@ -257,7 +287,7 @@ impl Channel {
             std::cmp::Ordering::Less => Applied::Old,
             std::cmp::Ordering::Greater => Applied::Gap,
             std::cmp::Ordering::Equal => {
-                self.deliver(&mut inner, envelope, frame, stats);
+                self.deliver(&mut inner, envelope, frame, Instant::now(), stats);
                 Applied::Next
             }
         }
@@ -282,9 +312,10 @@ impl Channel {
             None
         };
         let Some(reason) = reason else {
+            let now = Instant::now();
             for (envelope, frame) in loaded.retained {
                 if envelope.seq == inner.last_seq + 1 {
-                    self.deliver(&mut inner, envelope, frame, stats);
+                    self.deliver(&mut inner, envelope, frame, now, stats);
                 }
             }
             return;
@@ -318,11 +349,19 @@ impl Channel {
             .collect();
     }
 
-    /// Appends the next message: history, state, and every subscriber's outbox.
-    fn deliver(&self, inner: &mut Inner, envelope: Arc<Envelope>, frame: Frame, stats: &HubStats) {
+    /// Appends the next message (`now`: when it came): history, state, and every
+    /// subscriber's outbox.
+    fn deliver(
+        &self,
+        inner: &mut Inner,
+        envelope: Arc<Envelope>,
+        frame: Frame,
+        now: Instant,
+        stats: &HubStats,
+    ) {
         let seq = envelope.seq;
         inner.last_seq = seq;
-        inner.last_active = Instant::now();
+        inner.last_active = now;
         inner.state.apply(&envelope.message);
         if inner.history.len() == self.history_limit {
             inner.history.pop_front();

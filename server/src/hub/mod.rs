@@ -254,17 +254,6 @@ impl Hub {
             .collect())
     }
 
-    /// [`Hub::publish`] from a blocking thread (a backtest's): in memory it never
-    /// waits; on Redis it waits for the round trip.
-    pub fn publish_blocking(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
-        if self.inner.redis.is_none() {
-            message.validate_for(topic)?;
-            return self.publish_here(topic, message);
-        }
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| Unavailable)?;
-        handle.block_on(self.publish(topic, message))
-    }
-
     /// Publishes `messages` on `topic`, in order, from a blocking thread: in memory under
     /// one lock of the topic, on Redis in one round trip. A message that is not valid
     /// for the topic is refused on its own and the others still go out; returns the
