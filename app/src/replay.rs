@@ -5,7 +5,7 @@
 //! scrubber: the state at any position is the fold of the messages before it, from an
 //! empty state, exactly as the hub folds them.
 
-use crate::protocol::{Envelope, Topic};
+use crate::protocol::{decode, Envelope, Topic};
 use crate::stream::TopicState;
 
 /// A silence in the record plays as at most this long (a run paused for an hour does
@@ -33,7 +33,7 @@ impl Tape {
                 continue;
             }
             let line_no = i + 1;
-            let envelope: Envelope = serde_json::from_str(line)
+            let envelope = decode::envelope(line)
                 .map_err(|e| format!("line {line_no} is not an envelope: {e}"))?;
             if let Some(last) = envelopes.last() {
                 if envelope.topic != last.topic {

@@ -13,9 +13,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use app::protocol::{
-    Candle, ClientAction, DataSource, Envelope, Epoch, Interval, LogLevel, LogLine, Message,
-    PositionOpened, Progress, ServerFrame, Side, SnapshotData, Symbol, Thinking, Tick, Timestamp,
-    Topic, TopicKind, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT,
+    decode, Candle, ClientAction, DataSource, Envelope, Epoch, Interval, LogLevel, LogLine,
+    Message, PositionOpened, Progress, ServerFrame, Side, SnapshotData, Symbol, Thinking, Tick,
+    Timestamp, Topic, TopicKind, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT,
 };
 use proptest::prelude::*;
 
@@ -155,7 +155,9 @@ proptest! {
         };
         let json = serde_json::to_string(&envelope).unwrap();
         let back: ServerFrame = serde_json::from_str(&json).unwrap();
-        prop_assert_eq!(back, ServerFrame::Message(envelope));
+        prop_assert_eq!(&back, &ServerFrame::Message(envelope.clone()));
+        // The clients' decoder, keyed on `type`, reads the same.
+        prop_assert_eq!(decode::server_frame(&json).unwrap(), ServerFrame::Message(envelope));
     }
 
     #[test]
@@ -175,6 +177,9 @@ proptest! {
     #[test]
     fn any_bytes_give_a_server_frame_or_a_clean_error(bytes in prop::collection::vec(any::<u8>(), 0..4096)) {
         let (_, allocated) = allocated_by(|| serde_json::from_slice::<ServerFrame>(&bytes).ok());
+        prop_assert!(allocated <= 16 * bytes.len() + 4096);
+        let text = String::from_utf8_lossy(&bytes);
+        let (_, allocated) = allocated_by(|| decode::server_frame(&text).ok());
         prop_assert!(allocated <= 16 * bytes.len() + 4096);
     }
 

@@ -422,7 +422,7 @@ fn every_snapshot() -> Vec<Snapshot> {
 fn every_control() -> Vec<Control> {
     let topic: Topic = "market:BTC-USD".parse().unwrap();
     let mut frames = vec![
-        Control::Connected {
+        Control::Connected(Connected {
             connection_id: "c1".into(),
             heartbeat_secs: 30,
             max_message_bytes: 65_536,
@@ -433,35 +433,35 @@ fn every_control() -> Vec<Control> {
                 (TopicKind::Session, 4_000),
             ]
             .into(),
-        },
-        Control::Subscribed {
+        }),
+        Control::Subscribed(Subscribed {
             topic: topic.clone(),
             epoch: Epoch(ULID.into()),
             next_seq: 8,
-        },
-        Control::Unsubscribed { topic },
-        Control::Pong { id: 3, t: 1234.5 },
-        Control::Heartbeat { timestamp: t(0) },
-        Control::Error {
+        }),
+        Control::Unsubscribed(Unsubscribed { topic }),
+        Control::Pong(Pong { id: 3, t: 1234.5 }),
+        Control::Heartbeat(Heartbeat { timestamp: t(0) }),
+        Control::Error(ErrorFrame {
             topic: Some("market:x".into()),
             error: "invalid topic".into(),
             details: Some("no".into()),
-        },
-        Control::Error {
+        }),
+        Control::Error(ErrorFrame {
             topic: None,
             error: "malformed JSON".into(),
             details: None,
-        },
+        }),
     ];
     for (i, snapshot) in every_snapshot().into_iter().enumerate() {
-        frames.push(Control::Resync {
+        frames.push(Control::Resync(Resync {
             reason: [
                 ResyncReason::EpochChanged,
                 ResyncReason::OutsideHistory,
                 ResyncReason::AheadOfTopic,
             ][i % 3],
             snapshot: snapshot.clone(),
-        });
+        }));
         frames.push(Control::Snapshot(snapshot));
     }
     frames
@@ -548,6 +548,51 @@ fn every_message_type_validates_in_an_envelope_and_as_a_published_message() {
         let value = serde_json::to_value(&env).unwrap();
         assert_valid(&envelope, &value, "envelope");
         assert_valid(&frame, &value, "server frame");
+    }
+}
+
+/// Every frame the server can send reads back, through the clients' decoder keyed on
+/// `type` (`app::protocol::decode`), as exactly what was sent: one sample of every
+/// message type and every control frame, polled pages and snapshots included.
+#[test]
+fn every_frame_reads_back_through_the_clients_decoder() {
+    let frames: Vec<ServerFrame> = every_message()
+        .into_iter()
+        .enumerate()
+        .map(|(i, (message, topic))| {
+            ServerFrame::Message(Envelope {
+                message,
+                topic,
+                seq: i as u64 + 1,
+                epoch: Epoch(ULID.into()),
+                timestamp: t(i as i64),
+            })
+        })
+        .chain(every_control().into_iter().map(ServerFrame::Control))
+        .collect();
+    for frame in &frames {
+        let text = serde_json::to_string(frame).unwrap();
+        assert_eq!(&decode::server_frame(&text).unwrap(), frame, "{text}");
+    }
+    for snapshot in every_snapshot() {
+        let text = serde_json::to_string(&snapshot).unwrap();
+        assert_eq!(decode::snapshot(&text).unwrap(), snapshot, "{text}");
+    }
+    let page = json!({"epoch": ULID, "next_seq": 3, "messages": [
+        serde_json::to_value(&frames[0]).unwrap(), serde_json::to_value(&frames[1]).unwrap()]});
+    let (messages, resync) = decode::poll_page(&page.to_string()).unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(resync, None);
+    for (text, error) in [
+        (r#"{"type":"dance"}"#, "unknown frame type `dance`"),
+        (
+            r#"{"type":"dance","seq":1,"topic":"market:X","epoch":"E","timestamp":"2026-01-01T00:00:00.000Z","data":{}}"#,
+            "unknown message type `dance`",
+        ),
+        (r#"{"seq":1}"#, "missing field `type`"),
+    ] {
+        let refused = decode::server_frame(text).unwrap_err().to_string();
+        assert!(refused.contains(error), "{text}: {refused}");
     }
 }
 

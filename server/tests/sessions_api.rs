@@ -3,7 +3,8 @@
 mod common;
 
 use app::protocol::{
-    Candle, Control, DataSource, Message, ServerFrame, Snapshot, SnapshotData, Tick, Timestamp,
+    Candle, Control, DataSource, Message, Resync, ServerFrame, Snapshot, SnapshotData, Tick,
+    Timestamp,
 };
 use common::*;
 use serde_json::{json, Value};
@@ -28,7 +29,7 @@ impl Follower {
                 serde_json::from_value(next_json(&mut socket).await).expect("a frame");
             match frame {
                 ServerFrame::Control(Control::Snapshot(s))
-                | ServerFrame::Control(Control::Resync { snapshot: s, .. }) => break s,
+                | ServerFrame::Control(Control::Resync(Resync { snapshot: s, .. })) => break s,
                 _ => continue,
             }
         };

@@ -54,52 +54,87 @@ pub enum ResyncReason {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Control {
     /// First frame on every socket.
-    Connected {
-        connection_id: String,
-        heartbeat_secs: u64,
-        max_message_bytes: usize,
-        /// The server's build (`app::BUILD_ID`): a page of another build offers a reload.
-        #[serde(default)]
-        build: String,
-        /// Per topic kind, how long a stream that should be moving (see
-        /// [`SnapshotData::is_moving`]) may stay silent before a page calls it stale. A
-        /// kind without an entry is never stale.
-        #[serde(default)]
-        stale_after_ms: BTreeMap<TopicKind, u64>,
-    },
+    Connected(Connected),
     /// A subscription is active; replayed or live messages follow.
-    Subscribed {
-        topic: Topic,
-        epoch: Epoch,
-        next_seq: u64,
-    },
-    Unsubscribed {
-        topic: Topic,
-    },
+    Subscribed(Subscribed),
+    Unsubscribed(Unsubscribed),
     /// Answer to a client `ping`, echoing its `id` and `t`.
-    Pong {
-        id: u64,
-        t: f64,
-    },
+    Pong(Pong),
     /// Application-level liveness, sent when the connection has been quiet.
-    Heartbeat {
-        timestamp: Timestamp,
-    },
+    Heartbeat(Heartbeat),
     /// Something the client sent was refused; `topic` when it concerned one.
-    Error {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        topic: Option<String>,
-        error: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        details: Option<String>,
-    },
+    Error(ErrorFrame),
     /// The requested resume point cannot be replayed: replace state with this snapshot.
-    Resync {
-        reason: ResyncReason,
-        snapshot: Snapshot,
-    },
+    Resync(Resync),
     /// The current state of a topic, for a subscribe without `since`.
     Snapshot(Snapshot),
+}
+
+/// First frame on every socket.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Connected {
+    pub connection_id: String,
+    pub heartbeat_secs: u64,
+    pub max_message_bytes: usize,
+    /// The server's build (`app::BUILD_ID`): a page of another build offers a reload.
+    #[serde(default)]
+    pub build: String,
+    /// Per topic kind, how long a stream that should be moving (see
+    /// [`SnapshotData::is_moving`]) may stay silent before a page calls it stale. A
+    /// kind without an entry is never stale.
+    #[serde(default)]
+    pub stale_after_ms: BTreeMap<TopicKind, u64>,
+}
+
+/// A subscription is active; replayed or live messages follow.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Subscribed {
+    pub topic: Topic,
+    pub epoch: Epoch,
+    pub next_seq: u64,
+}
+
+/// A subscription ended (the answer to `unsubscribe`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Unsubscribed {
+    pub topic: Topic,
+}
+
+/// Answer to a client `ping`, echoing its `id` and `t`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Pong {
+    pub id: u64,
+    pub t: f64,
+}
+
+/// Application-level liveness, sent when the connection has been quiet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Heartbeat {
+    pub timestamp: Timestamp,
+}
+
+/// Something the client sent was refused; `topic` when it concerned one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct ErrorFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<String>,
+}
+
+/// The requested resume point cannot be replayed: replace state with this snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Resync {
+    pub reason: ResyncReason,
+    pub snapshot: Snapshot,
 }
 
 /// Any frame the server sends: a published message (has `seq`) or a control message.
@@ -152,32 +187,32 @@ mod tests {
     fn every_control_message_round_trips_without_seq() {
         let topic: Topic = "market:EURUSD".parse().unwrap();
         let frames = [
-            Control::Connected {
+            Control::Connected(Connected {
                 connection_id: "c1".into(),
                 heartbeat_secs: 30,
                 max_message_bytes: 65_536,
                 build: "abc123".into(),
                 stale_after_ms: BTreeMap::from([(TopicKind::Market, 2_000)]),
-            },
-            Control::Subscribed {
+            }),
+            Control::Subscribed(Subscribed {
                 topic: topic.clone(),
                 epoch: Epoch("E1".into()),
                 next_seq: 8,
-            },
-            Control::Unsubscribed { topic },
-            Control::Pong { id: 3, t: 1234.5 },
-            Control::Heartbeat {
+            }),
+            Control::Unsubscribed(Unsubscribed { topic }),
+            Control::Pong(Pong { id: 3, t: 1234.5 }),
+            Control::Heartbeat(Heartbeat {
                 timestamp: Timestamp::from_unix_ms(0),
-            },
-            Control::Error {
+            }),
+            Control::Error(ErrorFrame {
                 topic: Some("market:x".into()),
                 error: "invalid topic".into(),
                 details: None,
-            },
-            Control::Resync {
+            }),
+            Control::Resync(Resync {
                 reason: ResyncReason::OutsideHistory,
                 snapshot: snapshot(),
-            },
+            }),
             Control::Snapshot(snapshot()),
         ];
         for control in frames {

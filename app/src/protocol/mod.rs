@@ -6,6 +6,7 @@ mod auth;
 mod backtest;
 mod client;
 mod control;
+pub mod decode;
 mod envelope;
 mod fold;
 mod market;
@@ -20,7 +21,10 @@ pub mod validate;
 pub use auth::{Me, TokenRefusal, POLICY_CLOSE};
 pub use backtest::*;
 pub use client::{BearerToken, ClientAction, Since, SinceWithoutEpoch};
-pub use control::{Control, ResyncReason, ServerFrame, Snapshot, SnapshotData};
+pub use control::{
+    Connected, Control, ErrorFrame, Heartbeat, Pong, Resync, ResyncReason, ServerFrame, Snapshot,
+    SnapshotData, Subscribed, Unsubscribed,
+};
 pub use envelope::{Envelope, Epoch, InvalidMessage, Message};
 pub use fold::{upsert_candle, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT};
 pub use market::{

@@ -17,7 +17,6 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use leptos::prelude::*;
-use serde::Deserialize;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -31,7 +30,7 @@ use super::status::StreamStatus;
 use super::status::TabRole;
 use crate::api::{self, Method};
 use crate::auth::Auth;
-use crate::protocol::{BearerToken, Envelope, ServerFrame, Snapshot, Topic};
+use crate::protocol::{decode, BearerToken, Topic};
 
 mod sharing;
 
@@ -120,18 +119,6 @@ impl Drop for Socket {
     }
 }
 
-/// What the shell reads of a page of `GET /api/streams/{topic}` (serde skips the rest).
-#[derive(Deserialize)]
-struct PollPage {
-    messages: Vec<Envelope>,
-    resync: Option<PollResync>,
-}
-
-#[derive(Deserialize)]
-struct PollResync {
-    snapshot: Snapshot,
-}
-
 /// Deliveries to hand to listeners once the engine is no longer borrowed.
 type Ready = Vec<(Vec<Listener>, Delivery)>;
 
@@ -179,7 +166,7 @@ fn run(shared: &Shared, input: Input) {
 
 /// What a server frame's `text` tells the machine of the link of `generation`.
 fn frame_input(generation: u64, text: &str) -> Input {
-    match serde_json::from_str::<ServerFrame>(text) {
+    match decode::server_frame(text) {
         Ok(frame) => Input::Frame {
             generation,
             frame,
@@ -510,12 +497,9 @@ async fn fetch_poll(url: &str, resume: bool, token: Option<&str>) -> Result<Poll
         status => return Err(PollError::Failed(format!("poll failed: HTTP {status}"))),
     }
     let polled = if resume {
-        serde_json::from_str::<PollPage>(&answer.text).map(|page| Polled::Page {
-            messages: page.messages,
-            resync: page.resync.map(|r| r.snapshot),
-        })
+        decode::poll_page(&answer.text).map(|(messages, resync)| Polled::Page { messages, resync })
     } else {
-        serde_json::from_str(&answer.text).map(Polled::Snapshot)
+        decode::snapshot(&answer.text).map(Polled::Snapshot)
     };
     polled.map_err(|e| PollError::Failed(format!("poll answer unreadable: {e}")))
 }

@@ -18,8 +18,8 @@ use super::cursor::{Cursor, Verdict};
 use super::policy::ReconnectPolicy;
 use super::status::{ConnectionState, Mode, StreamAge};
 use crate::protocol::{
-    BearerToken, ClientAction, Control, Envelope, ServerFrame, Snapshot, TokenRefusal, Topic,
-    TopicKind,
+    BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Pong, Resync, ServerFrame,
+    Snapshot, Subscribed, TokenRefusal, Topic, TopicKind,
 };
 
 /// The timers the shell keeps for the machine.
@@ -613,7 +613,7 @@ impl Machine {
                 }
             }
             ServerFrame::Control(Control::Snapshot(snapshot))
-            | ServerFrame::Control(Control::Resync { snapshot, .. }) => {
+            | ServerFrame::Control(Control::Resync(Resync { snapshot, .. })) => {
                 let topic = snapshot.topic.clone();
                 let Some(entry) = self.topics.get_mut(&topic) else {
                     return;
@@ -624,28 +624,28 @@ impl Machine {
                 entry.cursor.reset(&snapshot);
                 self.deliver(topic, Delivery::Reset(snapshot), now_ms);
             }
-            ServerFrame::Control(Control::Connected {
+            ServerFrame::Control(Control::Connected(Connected {
                 build,
                 stale_after_ms,
                 ..
-            }) => {
+            })) => {
                 if !build.is_empty() {
                     self.status.server_build = Some(build);
                 }
                 self.stale_after_ms = stale_after_ms;
                 self.greeted_now(now_ms);
             }
-            ServerFrame::Control(Control::Subscribed { topic, .. }) => {
+            ServerFrame::Control(Control::Subscribed(Subscribed { topic, .. })) => {
                 if let Some(entry) = self.topics.get_mut(&topic) {
                     entry.awaiting = false;
                     entry.heard_ms = Some(now_ms);
                 }
             }
-            ServerFrame::Control(Control::Pong { t, .. }) => {
+            ServerFrame::Control(Control::Pong(Pong { t, .. })) => {
                 self.last_pong_ms = now_ms;
                 self.status.latency_ms = Some((now_ms - t).max(0.0));
             }
-            ServerFrame::Control(Control::Error { topic, error, .. }) => {
+            ServerFrame::Control(Control::Error(ErrorFrame { topic, error, .. })) => {
                 self.status.last_error = Some(match topic {
                     Some(t) => format!("{t}: {error}"),
                     None => error,
@@ -928,21 +928,21 @@ mod tests {
     }
 
     fn connected() -> ServerFrame {
-        control(Control::Connected {
+        control(Control::Connected(Connected {
             connection_id: "1".into(),
             heartbeat_secs: 30,
             max_message_bytes: 65_536,
             build: "b1".into(),
             stale_after_ms: BTreeMap::from([(TopicKind::Backtest, 4_000)]),
-        })
+        }))
     }
 
     fn subscribed(next_seq: u64) -> ServerFrame {
-        control(Control::Subscribed {
+        control(Control::Subscribed(Subscribed {
             topic: topic(),
             epoch: Epoch("E".into()),
             next_seq,
-        })
+        }))
     }
 
     /// The generation of the socket the last `Open` asked for.
@@ -1309,10 +1309,10 @@ mod tests {
         let effects = frame(
             &mut m,
             g,
-            control(Control::Resync {
+            control(Control::Resync(Resync {
                 reason: ResyncReason::EpochChanged,
                 snapshot: snapshot(10, "F"),
-            }),
+            })),
         );
         assert_eq!(delivered(&effects), [Delivery::Reset(snapshot(10, "F"))]);
         assert_eq!(
@@ -1634,10 +1634,10 @@ mod tests {
         let (mut m, g) = live();
         let mut running = snapshot(3, "E");
         running.data.apply(&Message::Resumed(Lifecycle::default()));
-        let resync = Control::Resync {
+        let resync = Control::Resync(Resync {
             reason: ResyncReason::OutsideHistory,
             snapshot: running,
-        };
+        });
         frame(&mut m, g, control(resync));
         (m, g)
     }
@@ -1712,13 +1712,13 @@ mod tests {
             realtime: true,
             token: None,
         }));
-        let quiet_server = Control::Connected {
+        let quiet_server = Control::Connected(Connected {
             connection_id: "1".into(),
             heartbeat_secs: 30,
             max_message_bytes: 65_536,
             build: "b1".into(),
             stale_after_ms: BTreeMap::new(),
-        };
+        });
         frame(&mut m, g, control(quiet_server));
         frame(&mut m, g, subscribed(1));
         let mut running = snapshot(0, "E");

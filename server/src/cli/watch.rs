@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use app::protocol::{
-    BearerToken, ClientAction, Control, Envelope, Message, RunStatus, ServerFrame, Snapshot,
-    SnapshotData, Topic, TopicKind,
+    decode, BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Message, Resync,
+    RunStatus, ServerFrame, Snapshot, SnapshotData, Topic, TopicKind,
 };
 use app::stream::cursor::{Cursor, Verdict};
 use app::stream::policy::ReconnectPolicy;
@@ -169,7 +169,7 @@ async fn follow(
             WsMessage::Close(close) => anyhow::bail!("server closed the socket: {close:?}"),
             _ => continue,
         };
-        match serde_json::from_str::<ServerFrame>(&text)? {
+        match decode::server_frame(&text)? {
             ServerFrame::Message(envelope) => match cursor.check(&envelope) {
                 Verdict::Apply => {
                     if view.show(&envelope) {
@@ -181,24 +181,26 @@ async fn follow(
                     anyhow::bail!("gap: expected seq {expected}, got {got}")
                 }
             },
-            ServerFrame::Control(Control::Connected { .. }) => *greeted = true,
+            ServerFrame::Control(Control::Connected(Connected { .. })) => *greeted = true,
             ServerFrame::Control(Control::Snapshot(snapshot))
-            | ServerFrame::Control(Control::Resync { snapshot, .. }) => {
+            | ServerFrame::Control(Control::Resync(Resync { snapshot, .. })) => {
                 cursor.reset(&snapshot);
                 if view.snapshot(&snapshot) {
                     return Ok(Finished);
                 }
             }
             // Refused our topic (another user's run, outside the token's topics).
-            ServerFrame::Control(Control::Error {
+            ServerFrame::Control(Control::Error(ErrorFrame {
                 topic: Some(refused),
                 error,
                 ..
-            }) if refused == topic.to_string() => return Err(Refused(error).into()),
-            ServerFrame::Control(Control::Error { error, details, .. }) => view.note(&format!(
-                "error: {error}{}",
-                details.map(|d| format!(" ({d})")).unwrap_or_default()
-            )),
+            })) if refused == topic.to_string() => return Err(Refused(error).into()),
+            ServerFrame::Control(Control::Error(ErrorFrame { error, details, .. })) => {
+                view.note(&format!(
+                    "error: {error}{}",
+                    details.map(|d| format!(" ({d})")).unwrap_or_default()
+                ));
+            }
             ServerFrame::Control(_) => {}
         }
     }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use app::protocol::{
-    Control, Envelope, Epoch, Message, ResyncReason, Since, Snapshot, SnapshotData, Timestamp,
-    Topic,
+    Control, Envelope, Epoch, Message, Resync, ResyncReason, Since, Snapshot, SnapshotData,
+    Subscribed, Timestamp, Topic,
 };
 use chrono::Utc;
 
@@ -324,10 +324,10 @@ impl Channel {
         self.start_from(&mut inner, loaded);
         let snapshot = self.snapshot_of(&inner);
         inner.subscribers.retain(|outbox| {
-            outbox.push_control(Control::Resync {
+            outbox.push_control(Control::Resync(Resync {
                 reason,
                 snapshot: snapshot.clone(),
-            }) == Push::Queued
+            })) == Push::Queued
         });
     }
 
@@ -411,21 +411,21 @@ impl Channel {
             Some(ResumePoint::After(seq)) => seq + 1,
             _ => inner.last_seq + 1,
         };
-        outbox.push_control(Control::Subscribed {
+        outbox.push_control(Control::Subscribed(Subscribed {
             topic: self.topic.clone(),
             epoch: inner.epoch.clone(),
             next_seq,
-        });
+        }));
         let outcome = match point {
             None => {
                 outbox.push_control(Control::Snapshot(self.snapshot_of(&inner)));
                 SubscribeOutcome::Snapshot
             }
             Some(ResumePoint::Resync(reason)) => {
-                outbox.push_control(Control::Resync {
+                outbox.push_control(Control::Resync(Resync {
                     reason,
                     snapshot: self.snapshot_of(&inner),
-                });
+                }));
                 SubscribeOutcome::Resync(reason)
             }
             Some(ResumePoint::After(seq)) => {

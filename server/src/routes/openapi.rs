@@ -37,9 +37,10 @@ pub(super) fn timestamp_schema() -> RefOr<Schema> {
     protocol("Timestamp")
 }
 
-/// `ResyncReason`, for `#[schema(schema_with = …)]`.
-pub(super) fn resync_reason_schema() -> RefOr<Schema> {
-    protocol("ResyncReason")
+/// `Resync` (why a poll could not resume, and the snapshot to start again from), for
+/// `#[schema(schema_with = …)]`.
+pub(super) fn resync_schema() -> RefOr<Schema> {
+    protocol("Resync")
 }
 
 /// A list of `Envelope`s, for `#[schema(schema_with = …)]`.

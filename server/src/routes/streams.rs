@@ -2,7 +2,7 @@
 //! and `GET /api/streams/{topic}/snapshot`; and a run's full record for replays,
 //! `GET /api/streams/{topic}/record`.
 
-use app::protocol::{Epoch, ResyncReason, Snapshot, Topic};
+use app::protocol::{Epoch, Resync, Snapshot, Topic};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderName};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::error::ErrorBody;
-use super::openapi::{envelopes_schema, epoch_schema, resync_reason_schema, snapshot_schema};
+use super::openapi::{envelopes_schema, epoch_schema, resync_schema};
 use super::resume::ResumeParams;
 use super::ApiError;
 use crate::auth::Caller;
@@ -39,18 +39,11 @@ pub struct PollPage {
     messages: Vec<Box<RawValue>>,
     /// Ask for `since = next_seq - 1` next time.
     next_seq: u64,
-    /// Present when `since` could not be honoured: replace state with this snapshot.
+    /// Present when `since` could not be honoured: why, and the snapshot to replace
+    /// state with.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(schema_with = resync_schema)]
     resync: Option<Resync>,
-}
-
-/// Why the poll could not resume, and the state to start again from.
-#[derive(Serialize, utoipa::ToSchema)]
-struct Resync {
-    #[schema(schema_with = resync_reason_schema)]
-    reason: ResyncReason,
-    #[schema(schema_with = snapshot_schema)]
-    snapshot: Snapshot,
 }
 
 pub fn parse_topic(topic: &str) -> Result<Topic, ApiError> {

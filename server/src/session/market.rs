@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use app::protocol::{Candle, Control, Envelope, Since, SnapshotData, Symbol, Topic};
+use app::protocol::{Candle, Control, Envelope, Resync, Since, SnapshotData, Symbol, Topic};
 use app::stream::cursor::{Cursor, Verdict};
 use tokio_util::sync::CancellationToken;
 
@@ -65,7 +65,7 @@ impl MarketFeed {
     pub fn read(&mut self, delivery: Delivery) -> MarketFrame {
         match delivery {
             Delivery::Control(control) => match &*control {
-                Control::Snapshot(s) | Control::Resync { snapshot: s, .. } => {
+                Control::Snapshot(s) | Control::Resync(Resync { snapshot: s, .. }) => {
                     self.cursor.reset(s);
                     match &s.data {
                         SnapshotData::Market(m) => MarketFrame::Snapshot(m.candles.clone()),

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::protocol::{
-    Control, Message, SessionCompleted, Snapshot, SnapshotData, SymbolInfo, Timestamp, Topic,
-    TopicKind,
+    Control, Message, Resync, SessionCompleted, Snapshot, SnapshotData, SymbolInfo, Timestamp,
+    Topic, TopicKind,
 };
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
@@ -73,7 +73,7 @@ fn ends_session(delivery: &Delivery) -> bool {
     match delivery {
         Delivery::Message(envelope) => matches!(envelope.message, Message::SessionCompleted(_)),
         Delivery::Control(control) => match &**control {
-            Control::Snapshot(s) | Control::Resync { snapshot: s, .. } => {
+            Control::Snapshot(s) | Control::Resync(Resync { snapshot: s, .. }) => {
                 matches!(&s.data, SnapshotData::Session(s) if s.completed.is_some())
             }
             _ => false,

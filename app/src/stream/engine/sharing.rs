@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use super::{frame_input, run, Armed, Engine, Link, Listening};
-use crate::protocol::{ClientAction, Control, ServerFrame};
+use crate::protocol::{ClientAction, Connected, Control, ServerFrame};
 use crate::stream::leader::{TabMessage, Tabs};
 use crate::stream::machine::Input;
 use crate::stream::status::TabRole;
@@ -251,7 +251,7 @@ impl Engine {
         let greeting = matches!(
             input,
             Input::Frame {
-                frame: ServerFrame::Control(Control::Connected { .. }),
+                frame: ServerFrame::Control(Control::Connected(Connected { .. })),
                 ..
             }
         );

@@ -10,7 +10,10 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use app::protocol::{ClientAction, Control, Since, Timestamp, Topic};
+use app::protocol::{
+    ClientAction, Connected, Control, ErrorFrame, Heartbeat, Pong, Since, Timestamp, Topic,
+    Unsubscribed,
+};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use chrono::Utc;
 use futures_util::SinkExt;
@@ -68,13 +71,13 @@ pub async fn run(
         identity,
         pending: initial,
     };
-    conn.outbox.push_control(Control::Connected {
+    conn.outbox.push_control(Control::Connected(Connected {
         connection_id: conn.outbox.id().to_string(),
         heartbeat_secs: state.limits.heartbeat.as_secs(),
         max_message_bytes: state.limits.max_message_bytes,
         build: app::BUILD_ID.to_owned(),
         stale_after_ms: state.limits.stale_after.by_kind(),
-    });
+    }));
     Box::pin(conn.subscribe_pending()).await;
 
     let closing = conn.pump(&mut socket, &mut rx).await;
@@ -306,7 +309,7 @@ impl Connection<'_> {
                         return Some((close::GOING_AWAY, "heartbeat timeout"));
                     }
                     if !sent_since_tick {
-                        self.outbox.push_control(Control::Heartbeat { timestamp: Timestamp::from_datetime(Utc::now()) });
+                        self.outbox.push_control(Control::Heartbeat(Heartbeat { timestamp: Timestamp::from_datetime(Utc::now()) }));
                     }
                     sent_since_tick = false;
                     let ping = socket.send(WsMessage::Ping(Default::default()));
@@ -353,13 +356,14 @@ impl Connection<'_> {
             }
             ClientAction::Unsubscribe { topic } => {
                 if self.topics.remove(&topic) && self.state.hub.unsubscribe(&topic, &self.outbox) {
-                    self.outbox.push_control(Control::Unsubscribed { topic });
+                    self.outbox
+                        .push_control(Control::Unsubscribed(Unsubscribed { topic }));
                 } else {
                     self.error(Some(&topic), &format!("not subscribed to {topic}"), None);
                 }
             }
             ClientAction::Ping { id, t } => {
-                self.outbox.push_control(Control::Pong { id, t });
+                self.outbox.push_control(Control::Pong(Pong { id, t }));
             }
             ClientAction::Pause { topic } => self.command(&caller, topic, Command::Pause).await,
             ClientAction::Resume { topic } => self.command(&caller, topic, Command::Resume).await,
@@ -463,11 +467,11 @@ impl Connection<'_> {
     }
 
     fn error(&self, topic: Option<&Topic>, error: &str, details: Option<String>) {
-        self.outbox.push_control(Control::Error {
+        self.outbox.push_control(Control::Error(ErrorFrame {
             topic: topic.map(Topic::to_string),
             error: error.to_owned(),
             details,
-        });
+        }));
     }
 }
 
