@@ -45,10 +45,16 @@ impl Engine {
         if self.tabs.is_none() {
             return false;
         }
+        // A follower that goes gives its topics up; a leader that goes says nothing:
+        // the next tab takes the lock and announces itself, and every link moves at
+        // once (a "closed" from the leader first would make them wait for a retry).
         let weak = self.weak.clone();
         self.page_hide = Some(Listening::new(window().into(), "pagehide", move || {
             if let Some(shared) = weak.upgrade() {
-                shared.borrow_mut().close_link();
+                let mut engine = shared.borrow_mut();
+                if engine.relayed().is_some() {
+                    engine.close_link();
+                }
             }
         }));
         true
