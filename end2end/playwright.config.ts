@@ -1,7 +1,7 @@
 import { defineConfig } from '@playwright/test';
 import { JWT_SECRET } from './tests/helpers';
 
-// The suite runs against the release build that `cargo leptos build --release` wrote
+// The suite runs against the release build that `build_release` (scripts/env.sh) wrote
 // (scripts/test.sh builds it first), served by the real tickwire binary: every spec
 // against an anonymous server, and auth.spec.ts against a second one in token mode
 // (`--jwt-secret`, SPEC section 12) on the next port.

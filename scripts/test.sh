@@ -18,7 +18,7 @@ echo "== Rust tests (release profile, shared with the release build below)"
 cargo test --release -p app -p server
 
 echo "== Release build (server + hydrating wasm, optimised by wasm-opt)"
-cargo leptos build --release
+build_release
 
 echo "== Python client tests (clients/python, against the release server)"
 TICKWIRE_BIN="$PWD/target/release/tickwire" clients/python/run-tests.sh

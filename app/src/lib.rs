@@ -26,9 +26,9 @@ mod components;
 mod pages;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{ParamSegment, StaticSegment};
+use leptos_router::{Lazy, ParamSegment, StaticSegment};
 
 use auth::Auth;
 use components::sign_in::SignInPanel;
@@ -44,6 +44,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                // The stylesheet's name carries its hash in a release build (hash-files).
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -65,7 +67,6 @@ pub fn App() -> impl IntoView {
     let auth = Auth::provide();
     StreamClient::provide(move |text| toasts.push(text), auth);
     view! {
-        <Stylesheet id="leptos" href="/pkg/tickwire.css" />
         <Title text="tickwire" />
         <Router>
             <components::header::Header />
@@ -75,20 +76,18 @@ pub fn App() -> impl IntoView {
                 // expired token kept from it.
                 {move || {
                     auth.track_sign_ins();
+                    let backtests = Lazy::<pages::Backtests>::new();
+                    let sessions = Lazy::<pages::Sessions>::new();
+                    let session = Lazy::<pages::Session>::new();
+                    // The three lazy routes above: their pages load with the route.
                     view! {
                         <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                             <Route path=StaticSegment("") view=pages::market::MarketPage />
-                            <Route
-                                path=StaticSegment("backtests")
-                                view=pages::backtests::BacktestsPage
-                            />
-                            <Route
-                                path=StaticSegment("sessions")
-                                view=pages::sessions::SessionsPage
-                            />
+                            <Route path=StaticSegment("backtests") view=backtests />
+                            <Route path=StaticSegment("sessions") view=sessions />
                             <Route
                                 path=(StaticSegment("sessions"), ParamSegment("id"))
-                                view=pages::sessions::SessionPage
+                                view=session
                             />
                         </Routes>
                     }

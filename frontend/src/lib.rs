@@ -4,5 +4,6 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy routes (the backtests and sessions pages) hydrate once their chunk is loaded.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -147,6 +147,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         .site_root(args.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(addr)
+        .hash_files(routes::hashed_site("hash.txt"))
         .build();
     let origins = Origins::new(addr, args.public_url.as_deref(), &args.allowed_origins)?;
     let tasks = TaskTracker::new();

@@ -44,7 +44,7 @@ fn decision_item(d: &Decision) -> impl IntoView {
     let action = wire_name(d.action);
     view! {
         <li>
-            <span class=format!("decision decision-{action}")>{action.to_uppercase()}</span>
+            <span class=format!("decision decision-{action}")>{action.to_ascii_uppercase()}</span>
             <span class="decision-time">{d.bar_time.clock()}</span>
             " "
             {d.reasoning.clone()}

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use crate::auth::{Auth, Identity};
+use crate::protocol::Timestamp;
 
 /// Asks for a token while the server wants one: why, a field to paste it into, and a
 /// button that signs in with it. Hidden otherwise.
@@ -97,15 +98,18 @@ pub fn SignedInAs() -> impl IntoView {
     }
 }
 
-/// A token's expiry (Unix seconds) as UTC date and time.
+/// A token's expiry (Unix seconds) as UTC date and time, from the wire timestamp's own
+/// formatter (no strftime in the browser's bundle).
 fn until(exp: u64) -> String {
-    i64::try_from(exp)
+    let utc = i64::try_from(exp)
         .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map_or_else(
-            || format!("{exp} (Unix time)"),
-            |t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        )
+        .and_then(|s| s.checked_mul(1_000))
+        .map(|ms| Timestamp::from_unix_ms(ms).to_string())
+        .filter(|t| t.len() == 24);
+    match utc {
+        Some(t) => format!("{} {} UTC", &t[..10], &t[11..19]),
+        None => format!("{exp} (Unix time)"),
+    }
 }
 
 #[cfg(test)]
@@ -116,5 +120,7 @@ mod tests {
     fn an_expiry_reads_as_utc_time() {
         assert_eq!(until(1_764_500_000), "2025-11-30 10:53:20 UTC");
         assert_eq!(until(u64::MAX), format!("{} (Unix time)", u64::MAX));
+        // Past year 9999 the wire form has no four-digit year to show.
+        assert_eq!(until(253_402_300_800), "253402300800 (Unix time)");
     }
 }

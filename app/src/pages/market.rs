@@ -202,7 +202,7 @@ fn AnalysisPanel(analysis: RwSignal<Option<Analysis>>, decimals: Signal<usize>) 
                                         decimals.get()
                                     };
                                     view! {
-                                        <dt>{name.to_uppercase()}</dt>
+                                        <dt>{name.to_ascii_uppercase()}</dt>
                                         <dd data-indicator=name.clone()>{format!("{v:.d$}")}</dd>
                                     }
                                 })

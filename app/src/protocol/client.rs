@@ -121,7 +121,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn client_actions_round_trip() {
+    fn client_actions_round_trip_through_serde_and_the_leading_tabs_decoder() {
         let topic: Topic = "backtest:b1".parse().unwrap();
         let actions = [
             ClientAction::Subscribe {
@@ -158,7 +158,22 @@ mod tests {
                 a,
                 "{json}"
             );
+            assert_eq!(
+                crate::protocol::decode::client_action(&json).unwrap(),
+                a,
+                "{json}"
+            );
         }
+    }
+
+    #[test]
+    fn the_leading_tabs_decoder_names_what_is_wrong() {
+        use crate::protocol::decode::client_action;
+        let err = |text| client_action(text).unwrap_err().to_string();
+        assert!(err(r#"{"action":"dance"}"#).contains("unknown action `dance`"));
+        assert!(err(r#"{"action":"subscribe"}"#).contains("missing field `topic`"));
+        assert!(err(r#"{"action":"ping","id":1}"#).contains("missing field `t`"));
+        assert!(err(r#"{"action":"subscribe","topic":"nope"}"#).contains("nope"));
     }
 
     #[test]

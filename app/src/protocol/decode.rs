@@ -6,7 +6,8 @@
 //! `Envelope`) by buffering it whole and trying shapes, which costs time per frame and,
 //! in the browser, a second copy of every message type's decoding code. The derives
 //! still describe the wire (serialisation, the schema); every client reads frames here:
-//! the dashboard (socket, polls, replays) and `tickwire watch`.
+//! the dashboard (socket, polls, replays) and `tickwire watch`. The leading tab reads
+//! its followers' requests here too ([`client_action`]).
 
 use std::borrow::Cow;
 
@@ -15,6 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Error;
 
+use super::client::{BearerToken, ClientAction, Since};
 use super::control::{Control, ServerFrame, Snapshot, SnapshotData};
 use super::envelope::{Envelope, Epoch, Message};
 use super::time::Timestamp;
@@ -184,4 +186,50 @@ pub fn poll_page(text: &str) -> Result<(Vec<Envelope>, Option<Snapshot>), Error>
         .map(|r| snapshot(r.snapshot.get()))
         .transpose()?;
     Ok((messages, resync))
+}
+
+/// A client's request, as a follower tab hands it to the leading one: every field an
+/// action may have, read in one pass, then the one action `action` names (serde's
+/// internally tagged derive, which the server uses, would buffer it first).
+pub fn client_action(text: &str) -> Result<ClientAction, Error> {
+    #[derive(Deserialize)]
+    struct Fields<'a> {
+        #[serde(borrow)]
+        action: Cow<'a, str>,
+        topic: Option<Topic>,
+        since: Option<Since>,
+        id: Option<u64>,
+        t: Option<f64>,
+        token: Option<BearerToken>,
+    }
+    fn given<T>(field: Option<T>, name: &'static str) -> Result<T, Error> {
+        field.ok_or_else(|| Error::missing_field(name))
+    }
+    let f: Fields<'_> = serde_json::from_str(text)?;
+    Ok(match f.action.as_ref() {
+        "subscribe" => ClientAction::Subscribe {
+            topic: given(f.topic, "topic")?,
+            since: f.since,
+        },
+        "unsubscribe" => ClientAction::Unsubscribe {
+            topic: given(f.topic, "topic")?,
+        },
+        "ping" => ClientAction::Ping {
+            id: given(f.id, "id")?,
+            t: given(f.t, "t")?,
+        },
+        "pause" => ClientAction::Pause {
+            topic: given(f.topic, "topic")?,
+        },
+        "resume" => ClientAction::Resume {
+            topic: given(f.topic, "topic")?,
+        },
+        "cancel" => ClientAction::Cancel {
+            topic: given(f.topic, "topic")?,
+        },
+        "auth" => ClientAction::Auth {
+            token: given(f.token, "token")?,
+        },
+        other => return Err(Error::custom(format!("unknown action `{other}`"))),
+    })
 }

@@ -1,5 +1,6 @@
 //! HTTP and WebSocket endpoints over the hub, plus the server-rendered dashboard.
 
+mod assets;
 mod backtests;
 mod client_ip;
 mod error;
@@ -16,6 +17,7 @@ mod sessions;
 mod streams;
 mod ws;
 
+pub use assets::hashed_site;
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
 pub use openapi::api_doc;
@@ -61,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::no_such_endpoint);
     Router::new()
         .nest("/api", api)
+        .nest("/pkg", assets::pkg(&leptos))
         .route("/metrics", get(metrics::metrics))
         .leptos_routes(&state, generate_route_list(App), move || {
             shell(leptos.clone())

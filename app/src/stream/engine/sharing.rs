@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use super::{frame_input, run, Armed, Engine, Link, Listening};
-use crate::protocol::{ClientAction, Connected, Control, ServerFrame};
+use crate::protocol::{decode, ClientAction, Connected, Control, ServerFrame};
 use crate::stream::leader::{TabMessage, Tabs};
 use crate::stream::machine::Input;
 use crate::stream::status::TabRole;
@@ -108,7 +108,7 @@ impl Engine {
                 None
             }
             (TabRole::Leader, TabMessage::Send { from, text }) => {
-                let action = serde_json::from_str::<ClientAction>(&text).ok()?;
+                let action = decode::client_action(&text).ok()?;
                 let action = self.relay.action(from, action)?;
                 self.send_on_socket(&action);
                 None
