@@ -141,10 +141,15 @@ impl Answer {
 
     /// The JSON of a success, or the error of a refusal.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, String> {
+        self.read(|text| serde_json::from_str(text))
+    }
+
+    /// A success as `decode` reads it, or the error of a refusal.
+    pub fn read<T>(&self, decode: impl FnOnce(&str) -> serde_json::Result<T>) -> Result<T, String> {
         if !(200..300).contains(&self.status) {
             return Err(self.error());
         }
-        serde_json::from_str(&self.text).map_err(|e| format!("unreadable answer: {e}"))
+        decode(&self.text).map_err(|e| format!("unreadable answer: {e}"))
     }
 }
 

@@ -13,7 +13,7 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::protocol::{Me, TokenRefusal};
+use crate::protocol::{decode, Me, TokenRefusal};
 
 /// Who the server takes this browser for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,7 +167,7 @@ async fn who(token: Option<&str>) -> Result<Identity, String> {
     if answer.status == 401 {
         return Ok(Identity::needed(&answer.error()));
     }
-    answer.json::<Me>().map(Identity::of)
+    answer.read(decode::me).map(Identity::of)
 }
 
 /// In the browser: the token in localStorage.

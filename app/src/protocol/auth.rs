@@ -85,6 +85,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn both_answers_of_api_me_read_back_through_the_pages_decoder() {
+        for me in [
+            Me::Anonymous,
+            Me::Token {
+                sub: "alice".into(),
+                admin: true,
+                exp: 1_764_500_000,
+            },
+        ] {
+            let json = serde_json::to_string(&me).unwrap();
+            assert_eq!(super::super::decode::me(&json).unwrap(), me, "{json}");
+        }
+        let err = |text| super::super::decode::me(text).unwrap_err().to_string();
+        assert!(err(r#"{"mode":"token","sub":"a"}"#).contains("missing field `exp`"));
+        assert!(err(r#"{"mode":"root"}"#).contains("unknown mode `root`"));
+    }
+
+    #[test]
     fn both_answers_of_api_me_parse() {
         let me: Me = serde_json::from_str(r#"{"mode":"anonymous"}"#).unwrap();
         assert_eq!(me, Me::Anonymous);

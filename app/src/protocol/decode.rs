@@ -7,7 +7,8 @@
 //! in the browser, a second copy of every message type's decoding code. The derives
 //! still describe the wire (serialisation, the schema); every client reads frames here:
 //! the dashboard (socket, polls, replays) and `tickwire watch`. The leading tab reads
-//! its followers' requests here too ([`client_action`]).
+//! its followers' requests here too ([`client_action`]), and the page its identity
+//! ([`me`]).
 
 use std::borrow::Cow;
 
@@ -16,6 +17,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Error;
 
+use super::auth::Me;
 use super::client::{BearerToken, ClientAction, Since};
 use super::control::{Control, ServerFrame, Snapshot, SnapshotData};
 use super::envelope::{Envelope, Epoch, Message};
@@ -72,6 +74,11 @@ struct RawResync<'a> {
 
 fn read<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
     serde_json::from_str(text)
+}
+
+/// A field a shape needs, which its flat reading left optional.
+fn given<T>(field: Option<T>, name: &'static str) -> Result<T, Error> {
+    field.ok_or_else(|| Error::missing_field(name))
 }
 
 /// Any frame: a published message (it has `seq`) or a control message.
@@ -202,9 +209,6 @@ pub fn client_action(text: &str) -> Result<ClientAction, Error> {
         t: Option<f64>,
         token: Option<BearerToken>,
     }
-    fn given<T>(field: Option<T>, name: &'static str) -> Result<T, Error> {
-        field.ok_or_else(|| Error::missing_field(name))
-    }
     let f: Fields<'_> = serde_json::from_str(text)?;
     Ok(match f.action.as_ref() {
         "subscribe" => ClientAction::Subscribe {
@@ -232,4 +236,27 @@ pub fn client_action(text: &str) -> Result<ClientAction, Error> {
         },
         other => return Err(Error::custom(format!("unknown action `{other}`"))),
     })
+}
+
+/// `GET /api/me`'s answer, keyed on `mode` the same way.
+pub fn me(text: &str) -> Result<Me, Error> {
+    #[derive(Deserialize)]
+    struct Fields<'a> {
+        #[serde(borrow)]
+        mode: Cow<'a, str>,
+        sub: Option<String>,
+        #[serde(default)]
+        admin: bool,
+        exp: Option<u64>,
+    }
+    let f: Fields<'_> = serde_json::from_str(text)?;
+    match f.mode.as_ref() {
+        "anonymous" => Ok(Me::Anonymous),
+        "token" => Ok(Me::Token {
+            sub: given(f.sub, "sub")?,
+            admin: f.admin,
+            exp: given(f.exp, "exp")?,
+        }),
+        other => Err(Error::custom(format!("unknown mode `{other}`"))),
+    }
 }
