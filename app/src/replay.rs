@@ -33,8 +33,10 @@ impl Tape {
                 continue;
             }
             let line_no = i + 1;
-            let envelope = decode::envelope(line)
-                .map_err(|e| format!("line {line_no} is not an envelope: {e}"))?;
+            // Every kind is read, so there is always an envelope when there is no error.
+            let envelope = decode::envelope(line, &decode::EveryKind)
+                .map_err(|e| format!("line {line_no} is not an envelope: {e}"))?
+                .ok_or_else(|| format!("line {line_no} is not an envelope"))?;
             if let Some(last) = envelopes.last() {
                 if envelope.topic != last.topic {
                     return Err(format!(

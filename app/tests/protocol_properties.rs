@@ -12,6 +12,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use app::protocol::decode::{EveryKind, KindReader};
 use app::protocol::{
     decode, Candle, ClientAction, DataSource, Envelope, Epoch, Interval, LogLevel, LogLine,
     Message, PositionOpened, Progress, ServerFrame, Side, SnapshotData, Symbol, Thinking, Tick,
@@ -156,8 +157,21 @@ proptest! {
         let json = serde_json::to_string(&envelope).unwrap();
         let back: ServerFrame = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(&back, &ServerFrame::Message(envelope.clone()));
-        // The clients' decoder, keyed on `type`, reads the same.
-        prop_assert_eq!(decode::server_frame(&json).unwrap(), ServerFrame::Message(envelope));
+        // The clients' decoder, keyed on `type`, reads the same, reading every kind or
+        // only the topic's own (as a page does).
+        let frame = Some(ServerFrame::Message(envelope.clone()));
+        prop_assert_eq!(&decode::server_frame(&json, &EveryKind).unwrap(), &frame);
+        let own = KindReader::of(envelope.topic.kind());
+        prop_assert_eq!(decode::server_frame(&json, &own).unwrap(), frame);
+        // A page that reads other kinds only passes it by.
+        let others = [TopicKind::Market, TopicKind::Backtest, TopicKind::Session, TopicKind::Trading]
+            .into_iter()
+            .filter(|k| *k != envelope.topic.kind())
+            .fold(decode::Readers::default(), |mut readers, k| {
+                readers.add(KindReader::of(k));
+                readers
+            });
+        prop_assert_eq!(decode::server_frame(&json, &others).unwrap(), None);
     }
 
     #[test]
@@ -179,7 +193,7 @@ proptest! {
         let (_, allocated) = allocated_by(|| serde_json::from_slice::<ServerFrame>(&bytes).ok());
         prop_assert!(allocated <= 16 * bytes.len() + 4096);
         let text = String::from_utf8_lossy(&bytes);
-        let (_, allocated) = allocated_by(|| decode::server_frame(&text).ok());
+        let (_, allocated) = allocated_by(|| decode::server_frame(&text, &EveryKind).ok());
         prop_assert!(allocated <= 16 * bytes.len() + 4096);
     }
 

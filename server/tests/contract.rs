@@ -11,6 +11,7 @@ mod common;
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 
+use app::protocol::decode::{EveryKind, KindReader};
 use app::protocol::*;
 use common::*;
 use serde_json::{json, Value};
@@ -572,15 +573,35 @@ fn every_frame_reads_back_through_the_clients_decoder() {
         .collect();
     for frame in &frames {
         let text = serde_json::to_string(frame).unwrap();
-        assert_eq!(&decode::server_frame(&text).unwrap(), frame, "{text}");
+        let read = decode::server_frame(&text, &EveryKind).unwrap();
+        assert_eq!(read.as_ref(), Some(frame), "{text}");
+        // A page reads its topic's kind alone, to the same frame.
+        if let ServerFrame::Message(envelope) = frame {
+            let own = KindReader::of(envelope.topic.kind());
+            let read = decode::server_frame(&text, &own).unwrap();
+            assert_eq!(read.as_ref(), Some(frame), "{text}");
+        }
     }
     for snapshot in every_snapshot() {
         let text = serde_json::to_string(&snapshot).unwrap();
-        assert_eq!(decode::snapshot(&text).unwrap(), snapshot, "{text}");
+        let read = decode::snapshot(&text, &EveryKind).unwrap();
+        assert_eq!(read.as_ref(), Some(&snapshot), "{text}");
+        let own = KindReader::of(snapshot.topic.kind());
+        let read = decode::snapshot(&text, &own).unwrap();
+        assert_eq!(read.as_ref(), Some(&snapshot), "{text}");
     }
+    // A page's reader refuses what does not belong on its kind's topics, naming it.
+    let tick_on_a_backtest = r#"{"type":"tick","seq":1,"topic":"backtest:b1","epoch":"E","timestamp":"2026-01-01T00:00:00.000Z","data":{"symbol":"X","price":1.5,"change_pct":0.1,"volume":3}}"#;
+    let refused = decode::server_frame(tick_on_a_backtest, &KindReader::BACKTEST)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("unknown message type `tick` on a backtest topic"),
+        "{refused}"
+    );
     let page = json!({"epoch": ULID, "next_seq": 3, "messages": [
         serde_json::to_value(&frames[0]).unwrap(), serde_json::to_value(&frames[1]).unwrap()]});
-    let (messages, resync) = decode::poll_page(&page.to_string()).unwrap();
+    let (messages, resync) = decode::poll_page(&page.to_string(), &EveryKind).unwrap();
     assert_eq!(messages.len(), 2);
     assert_eq!(resync, None);
     for (text, error) in [
@@ -591,7 +612,9 @@ fn every_frame_reads_back_through_the_clients_decoder() {
         ),
         (r#"{"seq":1}"#, "missing field `type`"),
     ] {
-        let refused = decode::server_frame(text).unwrap_err().to_string();
+        let refused = decode::server_frame(text, &EveryKind)
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains(error), "{text}: {refused}");
     }
 }

@@ -8,6 +8,7 @@ use crate::components::form::ErrorLine;
 use crate::components::format::wire_name;
 use crate::components::metrics::MetricsPanel;
 use crate::components::status::RealtimeToggle;
+use crate::protocol::decode::KindReader;
 use crate::protocol::{
     Analysis, Candle, DataSource, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic,
 };
@@ -40,7 +41,7 @@ pub fn MarketPage() -> impl IntoView {
     });
 
     let topic = Signal::derive(move || selected.get().map(|s| Topic::market(&s)));
-    use_topic(topic, move |event| match event {
+    use_topic(topic, KindReader::MARKET, move |event| match event {
         TopicEvent::Reset(snapshot) => {
             let SnapshotData::Market(m) = &snapshot.data else {
                 return;

@@ -9,6 +9,10 @@
 //! the dashboard (socket, polls, replays) and `tickwire watch`. The leading tab reads
 //! its followers' requests here too ([`client_action`]), and the page its identity
 //! ([`me`]).
+//!
+//! A payload is read by its topic kind's [`KindReader`], among the [`Kinds`] a client
+//! reads: the dashboard only those its pages follow, so each page's lazy chunk brings
+//! the reading code of its own kind.
 
 use std::borrow::Cow;
 
@@ -22,7 +26,7 @@ use super::client::{BearerToken, ClientAction, Since};
 use super::control::{Control, ServerFrame, Snapshot, SnapshotData};
 use super::envelope::{Envelope, Epoch, Message};
 use super::time::Timestamp;
-use super::topic::Topic;
+use super::topic::{Topic, TopicKind};
 use super::ResyncReason;
 
 /// What a frame says about itself before it is read.
@@ -81,11 +85,107 @@ fn given<T>(field: Option<T>, name: &'static str) -> Result<T, Error> {
     field.ok_or_else(|| Error::missing_field(name))
 }
 
-/// Any frame: a published message (it has `seq`) or a control message.
-pub fn server_frame(text: &str) -> Result<ServerFrame, Error> {
+/// How to read the payloads of one topic kind: its messages' `data`, by type, and its
+/// snapshots' state.
+#[derive(Clone, Copy, Debug)]
+pub struct KindReader {
+    pub kind: TopicKind,
+    message: fn(&str, &str) -> Result<Message, Error>,
+    snapshot: fn(&str) -> Result<SnapshotData, Error>,
+}
+
+/// The topic kinds a client reads the payloads of.
+///
+/// The dashboard reads the kinds its pages follow (each page names its kind's
+/// [`KindReader`] when it follows a topic, `stream::use_topic`), so the code that reads
+/// a backtest's or a session's messages ships in the lazy chunk of the page that shows
+/// them, not in the first download. [`EveryKind`] reads everything.
+pub trait Kinds {
+    fn reader(&self, kind: TopicKind) -> Option<KindReader>;
+}
+
+/// Reads every topic kind, and any message type on any topic (which one belongs where
+/// is [`Message::allowed_on`]'s business): `tickwire watch`, replays, tests.
+pub struct EveryKind;
+
+impl Kinds for EveryKind {
+    fn reader(&self, kind: TopicKind) -> Option<KindReader> {
+        Some(KindReader {
+            kind,
+            message,
+            snapshot: any_snapshot,
+        })
+    }
+}
+
+/// A reader reads its own kind.
+impl Kinds for KindReader {
+    fn reader(&self, kind: TopicKind) -> Option<KindReader> {
+        (kind == self.kind).then_some(*self)
+    }
+}
+
+/// The kinds a client has been given readers for, as it went (the dashboard: as its
+/// pages followed topics).
+#[derive(Default)]
+pub struct Readers(Vec<KindReader>);
+
+impl Readers {
+    /// Reads `reader`'s kind from now on.
+    pub fn add(&mut self, reader: KindReader) {
+        if self.reader(reader.kind).is_none() {
+            self.0.push(reader);
+        }
+    }
+}
+
+impl Kinds for Readers {
+    fn reader(&self, kind: TopicKind) -> Option<KindReader> {
+        self.0.iter().find(|r| r.kind == kind).copied()
+    }
+}
+
+impl KindReader {
+    pub const MARKET: KindReader = KindReader {
+        kind: TopicKind::Market,
+        message: market_message,
+        snapshot: |data| own_snapshot(data, TopicKind::Market).map(SnapshotData::Market),
+    };
+    pub const BACKTEST: KindReader = KindReader {
+        kind: TopicKind::Backtest,
+        message: backtest_message,
+        snapshot: |data| own_snapshot(data, TopicKind::Backtest).map(SnapshotData::Backtest),
+    };
+    pub const SESSION: KindReader = KindReader {
+        kind: TopicKind::Session,
+        message: session_message,
+        snapshot: |data| own_snapshot(data, TopicKind::Session).map(SnapshotData::Session),
+    };
+    pub const TRADING: KindReader = KindReader {
+        kind: TopicKind::Trading,
+        message: trading_message,
+        snapshot: |data| own_snapshot(data, TopicKind::Trading).map(SnapshotData::Trading),
+    };
+
+    /// The reader of `kind` (tools and tests; a page names its kind's constant, so that
+    /// only that kind's code ships with it).
+    pub fn of(kind: TopicKind) -> KindReader {
+        match kind {
+            TopicKind::Market => KindReader::MARKET,
+            TopicKind::Backtest => KindReader::BACKTEST,
+            TopicKind::Session => KindReader::SESSION,
+            TopicKind::Trading => KindReader::TRADING,
+        }
+    }
+}
+
+/// Any frame: a published message (it has `seq`) or a control message. `None`: a
+/// message or snapshot of a topic kind `kinds` does not read (a leading tab's socket
+/// also carries the other tabs' topics).
+pub fn server_frame(text: &str, kinds: &impl Kinds) -> Result<Option<ServerFrame>, Error> {
     let head: Head<'_> = serde_json::from_str(text)?;
     if head.seq.is_some() && head.kind != "snapshot" {
-        return envelope(text).map(ServerFrame::Message);
+        return Ok(envelope(text, kinds)?.map(ServerFrame::Message));
     }
     let control = match head.kind.as_ref() {
         "connected" => Control::Connected(read(text)?),
@@ -96,35 +196,77 @@ pub fn server_frame(text: &str) -> Result<ServerFrame, Error> {
         "error" => Control::Error(read(text)?),
         "resync" => {
             let raw: RawResync<'_> = serde_json::from_str(text)?;
+            let Some(snapshot) = snapshot(raw.snapshot.get(), kinds)? else {
+                return Ok(None);
+            };
             Control::Resync(super::Resync {
                 reason: raw.reason,
-                snapshot: snapshot(raw.snapshot.get())?,
+                snapshot,
             })
         }
-        "snapshot" => Control::Snapshot(snapshot(text)?),
+        "snapshot" => match snapshot(text, kinds)? {
+            Some(snapshot) => Control::Snapshot(snapshot),
+            None => return Ok(None),
+        },
         other => return Err(Error::custom(format!("unknown frame type `{other}`"))),
     };
-    Ok(ServerFrame::Control(control))
+    Ok(Some(ServerFrame::Control(control)))
 }
 
-/// A published message.
-pub fn envelope(text: &str) -> Result<Envelope, Error> {
+/// A published message (`None`: of a topic kind `kinds` does not read).
+pub fn envelope(text: &str, kinds: &impl Kinds) -> Result<Option<Envelope>, Error> {
     let raw: RawEnvelope<'_> = serde_json::from_str(text)?;
-    Ok(Envelope {
-        message: message(&raw.kind, raw.data.get())?,
+    let Some(reader) = kinds.reader(raw.topic.kind()) else {
+        return Ok(None);
+    };
+    Ok(Some(Envelope {
+        message: (reader.message)(&raw.kind, raw.data.get())?,
         topic: raw.topic,
         seq: raw.seq,
         epoch: raw.epoch,
         timestamp: raw.timestamp,
-    })
+    }))
 }
 
-/// A message's payload `data` of type `kind`.
+/// A message's payload `data` of type `kind`, whatever its topic.
 pub fn message(kind: &str, data: &str) -> Result<Message, Error> {
+    match kind {
+        "candle" | "tick" | "analysis" => market_message(kind, data),
+        "order" | "position" | "pnl" | "risk" => trading_message(kind, data),
+        "started" | "progress" | "trade" | "equity" | "metrics" | "log" | "cancelled"
+        | "complete" | "error" | "paused" | "resumed" => backtest_message(kind, data),
+        "session_initialized"
+        | "thinking"
+        | "decision"
+        | "position_opened"
+        | "position_updated"
+        | "position_closed"
+        | "stats_update"
+        | "countdown"
+        | "session_completed" => session_message(kind, data),
+        other => Err(Error::custom(format!("unknown message type `{other}`"))),
+    }
+}
+
+/// A message type that does not belong on a topic of `topic`'s kind.
+fn foreign(kind: &str, topic: TopicKind) -> Error {
+    Error::custom(format!(
+        "unknown message type `{kind}` on a {} topic",
+        topic.prefix()
+    ))
+}
+
+fn market_message(kind: &str, data: &str) -> Result<Message, Error> {
     Ok(match kind {
         "candle" => Message::Candle(read(data)?),
         "tick" => Message::Tick(read(data)?),
         "analysis" => Message::Analysis(read(data)?),
+        other => return Err(foreign(other, TopicKind::Market)),
+    })
+}
+
+fn backtest_message(kind: &str, data: &str) -> Result<Message, Error> {
+    Ok(match kind {
         "started" => Message::Started(read(data)?),
         "progress" => Message::Progress(read(data)?),
         "trade" => Message::Trade(read(data)?),
@@ -136,6 +278,16 @@ pub fn message(kind: &str, data: &str) -> Result<Message, Error> {
         "cancelled" => Message::Cancelled(read(data)?),
         "complete" => Message::Complete(read(data)?),
         "error" => Message::Error(read(data)?),
+        other => return Err(foreign(other, TopicKind::Backtest)),
+    })
+}
+
+fn session_message(kind: &str, data: &str) -> Result<Message, Error> {
+    Ok(match kind {
+        "candle" => Message::Candle(read(data)?),
+        "error" => Message::Error(read(data)?),
+        "paused" => Message::Paused(read(data)?),
+        "resumed" => Message::Resumed(read(data)?),
         "session_initialized" => Message::SessionInitialized(read(data)?),
         "thinking" => Message::Thinking(read(data)?),
         "decision" => Message::Decision(read(data)?),
@@ -145,36 +297,66 @@ pub fn message(kind: &str, data: &str) -> Result<Message, Error> {
         "stats_update" => Message::StatsUpdate(read(data)?),
         "countdown" => Message::Countdown(read(data)?),
         "session_completed" => Message::SessionCompleted(read(data)?),
+        other => return Err(foreign(other, TopicKind::Session)),
+    })
+}
+
+fn trading_message(kind: &str, data: &str) -> Result<Message, Error> {
+    Ok(match kind {
         "order" => Message::Order(read(data)?),
         "position" => Message::Position(read(data)?),
         "pnl" => Message::Pnl(read(data)?),
         "risk" => Message::Risk(read(data)?),
-        other => return Err(Error::custom(format!("unknown message type `{other}`"))),
+        other => return Err(foreign(other, TopicKind::Trading)),
     })
 }
 
-/// A topic's snapshot (`GET /api/streams/{topic}/snapshot`, or inside a frame).
-pub fn snapshot(text: &str) -> Result<Snapshot, Error> {
+/// A topic's snapshot (`GET /api/streams/{topic}/snapshot`, or inside a frame); `None`:
+/// of a topic kind `kinds` does not read.
+pub fn snapshot(text: &str, kinds: &impl Kinds) -> Result<Option<Snapshot>, Error> {
     let raw: RawSnapshot<'_> = serde_json::from_str(text)?;
-    let data = raw.data.get();
+    let Some(reader) = kinds.reader(raw.topic.kind()) else {
+        return Ok(None);
+    };
+    Ok(Some(Snapshot {
+        data: (reader.snapshot)(raw.data.get())?,
+        topic: raw.topic,
+        epoch: raw.epoch,
+        last_seq: raw.last_seq,
+    }))
+}
+
+/// A snapshot's state of whichever kind it names.
+fn any_snapshot(data: &str) -> Result<SnapshotData, Error> {
     let kind: Kind<'_> = serde_json::from_str(data)?;
-    let data = match kind.kind.as_ref() {
+    Ok(match kind.kind.as_ref() {
         "market" => SnapshotData::Market(read(data)?),
         "backtest" => SnapshotData::Backtest(read(data)?),
         "session" => SnapshotData::Session(read(data)?),
         "trading" => SnapshotData::Trading(read(data)?),
         other => return Err(Error::custom(format!("unknown snapshot kind `{other}`"))),
-    };
-    Ok(Snapshot {
-        topic: raw.topic,
-        epoch: raw.epoch,
-        last_seq: raw.last_seq,
-        data,
     })
 }
 
+/// A snapshot's state, which must be of its topic's kind.
+fn own_snapshot<T: DeserializeOwned>(data: &str, topic: TopicKind) -> Result<T, Error> {
+    let kind: Kind<'_> = serde_json::from_str(data)?;
+    if kind.kind != topic.prefix() {
+        return Err(Error::custom(format!(
+            "a `{}` snapshot on a {} topic",
+            kind.kind,
+            topic.prefix()
+        )));
+    }
+    read(data)
+}
+
 /// A page of `GET /api/streams/{topic}`: its envelopes, and the snapshot of a resync.
-pub fn poll_page(text: &str) -> Result<(Vec<Envelope>, Option<Snapshot>), Error> {
+/// The page is of a topic the client follows, so `kinds` must read it.
+pub fn poll_page(
+    text: &str,
+    kinds: &impl Kinds,
+) -> Result<(Vec<Envelope>, Option<Snapshot>), Error> {
     #[derive(Deserialize)]
     struct RawPage<'a> {
         #[serde(borrow)]
@@ -182,15 +364,18 @@ pub fn poll_page(text: &str) -> Result<(Vec<Envelope>, Option<Snapshot>), Error>
         #[serde(borrow, default)]
         resync: Option<RawResync<'a>>,
     }
+    fn unread<T>(read: Option<T>) -> Result<T, Error> {
+        read.ok_or_else(|| Error::custom("a polled topic of a kind this page does not read"))
+    }
     let page: RawPage<'_> = serde_json::from_str(text)?;
     let messages = page
         .messages
         .iter()
-        .map(|m| envelope(m.get()))
+        .map(|m| unread(envelope(m.get(), kinds)?))
         .collect::<Result<_, _>>()?;
     let resync = page
         .resync
-        .map(|r| snapshot(r.snapshot.get()))
+        .map(|r| unread(snapshot(r.snapshot.get(), kinds)?))
         .transpose()?;
     Ok((messages, resync))
 }

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::status::StreamStatus;
 use crate::auth::Auth;
+use crate::protocol::decode::KindReader;
 use crate::protocol::{Envelope, Snapshot, Topic};
 
 /// What a topic's listener receives, in order.
@@ -84,7 +85,13 @@ impl StreamClient {
 
 /// Follows whichever topic `topic` holds (none: nothing), calling `listener` with its
 /// events; switches when the signal changes and stops when the component goes away.
-pub fn use_topic(topic: Signal<Option<Topic>>, listener: impl Fn(TopicEvent<'_>) + 'static) {
+/// `reader` reads the payloads of `topic`'s kind: the page that follows a kind brings
+/// the code that reads it (`decode::Kinds`).
+pub fn use_topic(
+    topic: Signal<Option<Topic>>,
+    reader: KindReader,
+    listener: impl Fn(TopicEvent<'_>) + 'static,
+) {
     let client = expect_context::<StreamClient>();
     #[cfg(feature = "hydrate")]
     {
@@ -100,7 +107,9 @@ pub fn use_topic(topic: Signal<Option<Topic>>, listener: impl Fn(TopicEvent<'_>)
             leave();
             if let Some(topic) = next {
                 let mut id = None;
-                client.with_engine(|e| id = Some(e.add_listener(topic.clone(), listener.clone())));
+                client.with_engine(|e| {
+                    id = Some(e.add_listener(topic.clone(), reader, listener.clone()));
+                });
                 if let Some(id) = id {
                     current.set_value(Some((topic, id)));
                 }
@@ -109,5 +118,5 @@ pub fn use_topic(topic: Signal<Option<Topic>>, listener: impl Fn(TopicEvent<'_>)
         on_cleanup(leave);
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (client, topic, listener);
+    let _ = (client, topic, reader, listener);
 }

@@ -30,7 +30,8 @@ use super::status::StreamStatus;
 use super::status::TabRole;
 use crate::api::{self, Method};
 use crate::auth::Auth;
-use crate::protocol::{decode, BearerToken, Topic};
+use crate::protocol::decode::{self, KindReader, Kinds, Readers};
+use crate::protocol::{BearerToken, Topic};
 
 mod sharing;
 
@@ -131,6 +132,8 @@ pub struct Engine {
     auth: Auth,
     listeners: HashMap<Topic, Vec<(u64, Listener)>>,
     next_listener: u64,
+    /// The topic kinds whose payloads this page reads: those its listeners follow.
+    readers: Readers,
     link: Link,
     timers: HashMap<Timer, Armed>,
     online: Option<WindowListenerHandle>,
@@ -164,15 +167,17 @@ fn run(shared: &Shared, input: Input) {
     deliver(ready);
 }
 
-/// What a server frame's `text` tells the machine of the link of `generation`.
-fn frame_input(generation: u64, text: &str) -> Input {
-    match decode::server_frame(text) {
-        Ok(frame) => Input::Frame {
+/// What a server frame's `text` tells the machine of the link of `generation`: nothing
+/// when it is about a topic of a kind this page does not read (so follows no topic of:
+/// another tab's, on the leader's socket).
+fn frame_input(generation: u64, text: &str, kinds: &Readers) -> Option<Input> {
+    match decode::server_frame(text, kinds) {
+        Ok(frame) => frame.map(|frame| Input::Frame {
             generation,
             frame,
             now_ms: now_ms(),
-        },
-        Err(e) => Input::Undecodable(e.to_string()),
+        }),
+        Err(e) => Some(Input::Undecodable(e.to_string())),
     }
 }
 
@@ -203,6 +208,7 @@ impl Engine {
                 auth,
                 listeners: HashMap::new(),
                 next_listener: 0,
+                readers: Readers::default(),
                 link: Link::None,
                 timers: HashMap::new(),
                 online: None,
@@ -342,9 +348,11 @@ impl Engine {
         let weak = self.weak.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             if let (Some(shared), Some(text)) = (weak.upgrade(), event.data().as_string()) {
-                let input = frame_input(generation, &text);
-                shared.borrow_mut().share_frame(text, &input);
-                run(&shared, input);
+                let input = frame_input(generation, &text, &shared.borrow().readers);
+                shared.borrow_mut().share_frame(text, input.as_ref());
+                if let Some(input) = input {
+                    run(&shared, input);
+                }
             }
         });
         let weak = self.weak.clone();
@@ -376,8 +384,10 @@ impl Engine {
     fn poll(&self, topic: Topic, url: String, resume: bool) {
         let weak = self.weak.clone();
         let token = self.auth.token_untracked();
+        // A polled topic is one a listener follows, so its kind is read.
+        let reader = self.readers.reader(topic.kind());
         leptos::task::spawn_local(async move {
-            let result = fetch_poll(&url, resume, token.as_deref()).await;
+            let result = fetch_poll(&url, resume, token.as_deref(), reader).await;
             if let Some(shared) = weak.upgrade() {
                 run(
                     &shared,
@@ -454,7 +464,9 @@ impl Engine {
         self.listeners.clear();
     }
 
-    pub fn add_listener(&mut self, topic: Topic, listener: Listener) -> u64 {
+    /// Calls `listener` with `topic`'s events, read by `reader` (the topic's kind).
+    pub fn add_listener(&mut self, topic: Topic, reader: KindReader, listener: Listener) -> u64 {
+        self.readers.add(reader);
         let id = self.next_listener;
         self.next_listener += 1;
         self.listeners
@@ -486,8 +498,16 @@ impl Engine {
     }
 }
 
-/// `GET url` with the page's token: a page of messages when `resume`, else a snapshot.
-async fn fetch_poll(url: &str, resume: bool, token: Option<&str>) -> Result<Polled, PollError> {
+/// `GET url` with the page's token: a page of messages when `resume`, else a snapshot,
+/// read by `reader` (the polled topic's kind).
+async fn fetch_poll(
+    url: &str,
+    resume: bool,
+    token: Option<&str>,
+    reader: Option<KindReader>,
+) -> Result<Polled, PollError> {
+    let unread = || PollError::Failed("poll answer of a kind this page does not read".to_owned());
+    let reader = reader.ok_or_else(unread)?;
     let answer = api::send(Method::Get, url, None, token)
         .await
         .map_err(|e| PollError::Failed(format!("poll failed: {e}")))?;
@@ -496,10 +516,16 @@ async fn fetch_poll(url: &str, resume: bool, token: Option<&str>) -> Result<Poll
         200..=299 => {}
         status => return Err(PollError::Failed(format!("poll failed: HTTP {status}"))),
     }
-    let polled = if resume {
-        decode::poll_page(&answer.text).map(|(messages, resync)| Polled::Page { messages, resync })
+    let unreadable =
+        |e: serde_json::Error| PollError::Failed(format!("poll answer unreadable: {e}"));
+    if resume {
+        decode::poll_page(&answer.text, &reader)
+            .map(|(messages, resync)| Polled::Page { messages, resync })
+            .map_err(unreadable)
     } else {
-        decode::snapshot(&answer.text).map(Polled::Snapshot)
-    };
-    polled.map_err(|e| PollError::Failed(format!("poll answer unreadable: {e}")))
+        decode::snapshot(&answer.text, &reader)
+            .map_err(unreadable)?
+            .map(Polled::Snapshot)
+            .ok_or_else(unread)
+    }
 }

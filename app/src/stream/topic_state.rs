@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use super::client::{use_topic, TopicEvent};
+use crate::protocol::decode::KindReader;
 use crate::protocol::{
     BacktestSnapshot, Envelope, MarketSnapshot, SessionSnapshot, Snapshot, SnapshotData, Topic,
     TradingSnapshot,
@@ -15,6 +16,8 @@ use crate::protocol::{
 /// State a page keeps for a topic: replaced by a snapshot, then folded message by
 /// message.
 pub trait TopicState: Default + Send + Sync + 'static {
+    /// Reads the payloads of the state's topic kind.
+    const READER: KindReader;
     /// Replaces the state with the one `snapshot` holds (a snapshot of another topic
     /// kind leaves it as it is).
     fn reset(&mut self, snapshot: &Snapshot);
@@ -25,8 +28,10 @@ pub trait TopicState: Default + Send + Sync + 'static {
 /// Each topic kind's snapshot is its state: reset copies it out of [`SnapshotData`],
 /// apply is the protocol's fold.
 macro_rules! snapshot_is_topic_state {
-    ($($state:ident => $kind:ident),* $(,)?) => {$(
+    ($($state:ident => $kind:ident, $reader:ident),* $(,)?) => {$(
         impl TopicState for $state {
+            const READER: KindReader = KindReader::$reader;
+
             fn reset(&mut self, snapshot: &Snapshot) {
                 if let SnapshotData::$kind(state) = &snapshot.data {
                     self.clone_from(state);
@@ -41,10 +46,10 @@ macro_rules! snapshot_is_topic_state {
 }
 
 snapshot_is_topic_state!(
-    MarketSnapshot => Market,
-    BacktestSnapshot => Backtest,
-    SessionSnapshot => Session,
-    TradingSnapshot => Trading,
+    MarketSnapshot => Market, MARKET,
+    BacktestSnapshot => Backtest, BACKTEST,
+    SessionSnapshot => Session, SESSION,
+    TradingSnapshot => Trading, TRADING,
 );
 
 /// Follows whichever topic `topic` holds and returns its state, `S::default()` until
@@ -52,7 +57,7 @@ snapshot_is_topic_state!(
 /// snapshot replaces it; the subscription ends with the component.
 pub fn use_topic_state<S: TopicState>(topic: Signal<Option<Topic>>) -> Signal<S> {
     let state = RwSignal::new(S::default());
-    use_topic(topic, move |event| match event {
+    use_topic(topic, S::READER, move |event| match event {
         TopicEvent::Reset(snapshot) => state.update(|s| s.reset(snapshot)),
         TopicEvent::Message(envelope) => state.update(|s| s.apply(envelope)),
     });

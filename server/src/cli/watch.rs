@@ -169,7 +169,11 @@ async fn follow(
             WsMessage::Close(close) => anyhow::bail!("server closed the socket: {close:?}"),
             _ => continue,
         };
-        match decode::server_frame(&text)? {
+        // Every kind is read, so every frame that reads is one.
+        let Some(frame) = decode::server_frame(&text, &decode::EveryKind)? else {
+            continue;
+        };
+        match frame {
             ServerFrame::Message(envelope) => match cursor.check(&envelope) {
                 Verdict::Apply => {
                     if view.show(&envelope) {

@@ -138,7 +138,7 @@ impl Engine {
                     None if !*greeted => return None,
                     None => {}
                 }
-                Some(frame_input(*generation, &text))
+                frame_input(*generation, &text, &self.readers)
             }
             (TabRole::Follower, TabMessage::Closed { code, reason }) => {
                 let generation = self.relayed()?;
@@ -250,16 +250,16 @@ impl Engine {
 
     /// The leader hands each frame of its socket to the other tabs: the greeting to
     /// the tabs waiting for it, everything else to all.
-    pub(super) fn share_frame(&mut self, text: String, input: &Input) {
+    pub(super) fn share_frame(&mut self, text: String, input: Option<&Input>) {
         if self.role != TabRole::Leader {
             return;
         }
         let greeting = matches!(
             input,
-            Input::Frame {
+            Some(Input::Frame {
                 frame: ServerFrame::Control(Control::Connected(Connected { .. })),
                 ..
-            }
+            })
         );
         if !greeting {
             return self.post(&TabMessage::Frame { to: None, text });
