@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The dashboard's budgets: release wasm sizes (main and lazy chunks), navigation → first live data, and chart
-# frame times with 1,000 candles at 50 messages/s, in Debian's Chromium against the
-# release server. Prints figures; BENCHMARKS.md records them.
+# The dashboard's budgets: release wasm sizes (main and lazy chunks), navigation →
+# first live data, and chart frame times with 1,000 candles at 50 messages/s, in
+# Debian's Chromium against the release server. Prints figures; BENCHMARKS.md records them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/build.sh --e2e
