@@ -32,6 +32,7 @@ use leptos_router::{Lazy, ParamSegment, StaticSegment};
 
 use auth::Auth;
 use components::sign_in::SignInPanel;
+use components::sync_view::sync_view;
 use components::toast::{ToastList, Toasts};
 use stream::StreamClient;
 
@@ -69,9 +70,10 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="tickwire" />
         <Router>
-            <components::header::Header />
+            // Only the way down to <Routes> hydrates asynchronously (components::sync_view).
+            {sync_view(view! { <components::header::Header /> })}
             <main>
-                <SignInPanel />
+                {sync_view(view! { <SignInPanel /> })}
                 // The page is rebuilt on each sign-in: it reloads what a missing or
                 // expired token kept from it.
                 {move || {
@@ -82,7 +84,10 @@ pub fn App() -> impl IntoView {
                     // The three lazy routes above: their pages load with the route.
                     view! {
                         <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                            <Route path=StaticSegment("") view=pages::market::MarketPage />
+                            <Route
+                                path=StaticSegment("")
+                                view=|| sync_view(view! { <pages::market::MarketPage /> })
+                            />
                             <Route path=StaticSegment("backtests") view=backtests />
                             <Route path=StaticSegment("sessions") view=sessions />
                             <Route
@@ -92,8 +97,7 @@ pub fn App() -> impl IntoView {
                         </Routes>
                     }
                 }}
-            </main>
-            <ToastList />
+            </main> {sync_view(view! { <ToastList /> })}
         </Router>
     }
 }

@@ -36,6 +36,7 @@ pub mod session_body;
 pub mod session_header;
 pub mod sign_in;
 pub mod status;
+pub mod sync_view;
 pub mod table;
 pub mod toast;
 pub mod trades_table;

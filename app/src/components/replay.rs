@@ -7,6 +7,8 @@ use std::sync::Arc;
 use leptos::html::Input;
 use leptos::prelude::*;
 
+use crate::components::sync_view::SyncAny;
+
 use super::csv_upload::{read_picked, Upload};
 use super::form::ErrorLine;
 use super::run_body::RunBody;
@@ -38,7 +40,7 @@ pub fn Replay(tape: Arc<Tape>, origin: String) -> impl IntoView {
                 <ReplayControls tape state />
                 <SessionBody state />
             }
-            .into_any()
+            .into_sync_any()
         }
         _ => {
             let state = RwSignal::new(BacktestSnapshot::default());
@@ -46,7 +48,7 @@ pub fn Replay(tape: Arc<Tape>, origin: String) -> impl IntoView {
                 <ReplayControls tape state />
                 <RunBody state />
             }
-            .into_any()
+            .into_sync_any()
         }
     };
     view! {
@@ -56,7 +58,7 @@ pub fn Replay(tape: Arc<Tape>, origin: String) -> impl IntoView {
             {body}
         </article>
     }
-    .into_any()
+    .into_sync_any()
 }
 
 /// A finished run's Replay button, and its replay once loaded from the server's record.
@@ -92,7 +94,7 @@ pub fn RecordReplay(topic: Signal<Option<Topic>>, finished: Signal<bool>) -> imp
             replay.get().map(|tape| view! { <Replay tape origin="its record".to_owned() /> })
         }}
     }
-    .into_any()
+    .into_sync_any()
 }
 
 /// Play / pause, speed, the scrubber and the export of a tape that drives `state`.

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::sync_view::SyncAny;
+
 use super::equity_charts::EquityCharts;
 use super::log_list::LogList;
 use super::metrics::RunMetrics;
@@ -19,5 +21,5 @@ pub fn RunBody(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoView {
         <TradesTable state />
         <LogList state />
     }
-    .into_any()
+    .into_sync_any()
 }

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::sync_view::SyncAny;
+
 use super::metrics::SessionStats;
 use super::positions_table::{ClosedPositions, OpenPositions};
 use super::reasoning::Reasoning;
@@ -20,5 +22,5 @@ pub fn SessionBody(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoVie
         </div>
         <Reasoning state />
     }
-    .into_any()
+    .into_sync_any()
 }

@@ -4,20 +4,21 @@
 use leptos::prelude::*;
 
 /// `<table>` with `headers` as its header row and `children` (the rows) as its body.
+/// The rows keep their type (`TypedChildren`, not an `AnyView`: see `sync_view`).
 #[component]
-pub fn Table(
+pub fn Table<C: IntoView + 'static>(
     headers: &'static [&'static str],
     /// The table's `data-testid`, if the tests look for it.
     #[prop(optional)]
     testid: Option<&'static str>,
-    children: Children,
+    children: TypedChildren<C>,
 ) -> impl IntoView {
     view! {
         <table data-testid=testid>
             <thead>
                 <tr>{headers.iter().map(|h| view! { <th>{*h}</th> }).collect_view()}</tr>
             </thead>
-            <tbody>{children()}</tbody>
+            <tbody>{children.into_inner()()}</tbody>
         </table>
     }
 }

@@ -7,6 +7,8 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
+
+use crate::components::sync_view::SyncAny;
 use serde::{Deserialize, Serialize};
 
 use crate::api;
@@ -150,7 +152,7 @@ pub fn BacktestsPage() -> impl IntoView {
             </div>
         </section>
     }
-    .into_any()
+    .into_sync_any()
 }
 
 /// One run, following `backtest:{id}`.
@@ -182,5 +184,5 @@ fn BacktestRun(id: String) -> impl IntoView {
             <RecordReplay topic finished=Signal::derive(finished) />
         </article>
     }
-    .into_any()
+    .into_sync_any()
 }

@@ -2,6 +2,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::sync_view::SyncAny;
+
 use crate::api;
 use crate::components::candle_chart::{CandleChart, CandleFeed};
 use crate::components::form::ErrorLine;
@@ -177,7 +179,7 @@ pub fn MarketPage() -> impl IntoView {
             </div>
         </section>
     }
-    .into_any()
+    .into_sync_any()
 }
 
 /// Indicators, patterns, structure and confluence of the last closed candle.
@@ -188,7 +190,8 @@ fn AnalysisPanel(analysis: RwSignal<Option<Analysis>>, decimals: Signal<usize>) 
             <h3>"Analysis"</h3>
             {move || match analysis.get() {
                 None => {
-                    view! { <p class="muted">"Waiting for the first closed candle."</p> }.into_any()
+                    view! { <p class="muted">"Waiting for the first closed candle."</p> }
+                        .into_sync_any()
                 }
                 Some(a) => {
                     view! {
@@ -218,10 +221,10 @@ fn AnalysisPanel(analysis: RwSignal<Option<Analysis>>, decimals: Signal<usize>) 
                             </dd> <dt>"Confluence"</dt><dd>{format!("{:.2}", a.confluence)}</dd>
                         </dl>
                     }
-                        .into_any()
+                        .into_sync_any()
                 }
             }}
         </section>
     }
-    .into_any()
+    .into_sync_any()
 }

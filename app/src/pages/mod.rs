@@ -10,6 +10,8 @@ pub mod market;
 pub mod sessions;
 
 use leptos::prelude::*;
+
+use crate::components::sync_view::SyncAny;
 use leptos_router::{lazy_route, LazyRoute};
 
 /// A route whose page loads lazily: `$route` is its [`LazyRoute`] (no data of its own;
@@ -26,7 +28,7 @@ macro_rules! lazy_page {
             }
 
             fn view(_this: Self) -> AnyView {
-                $page().into_any()
+                $page().into_sync_any()
             }
         }
     };

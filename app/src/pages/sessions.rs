@@ -4,6 +4,8 @@
 //! same messages).
 
 use leptos::prelude::*;
+
+use crate::components::sync_view::SyncAny;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +115,7 @@ pub fn SessionsPage() -> impl IntoView {
             </div>
         </section>
     }
-    .into_any()
+    .into_sync_any()
 }
 
 /// One session, following `session:{id}`.
@@ -134,5 +136,5 @@ pub fn SessionPage() -> impl IntoView {
             />
         </section>
     }
-    .into_any()
+    .into_sync_any()
 }
