@@ -20,7 +20,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use app::protocol::{self as wire, LogLevel, LogLine, Message, Side, Timestamp, TradeAction};
+use app::protocol::{self as wire, LogLine, Message, Side, Timestamp, TradeAction};
 
 use super::engine::{ExitReason, Position, Trade};
 use super::request::Plan;
@@ -42,10 +42,6 @@ const INLINE_FOR: Duration = Duration::from_millis(2);
 /// the bound on what a run holds unpublished.
 const QUEUED_BATCHES: usize = 64;
 
-/// The `target` of the log line of a closed trade: the module that logged it when it
-/// was a `tracing` event on the engine thread.
-const EXIT_LOG_TARGET: &str = "server::backtest::stream";
-
 /// What the engine thread hands over, in the order it is to be published.
 #[derive(Debug)]
 pub enum Outgoing {
@@ -53,7 +49,9 @@ pub enum Outgoing {
     Message(Message),
     /// A position opened: its `trade` message.
     Entry(Position),
-    /// A position closed: its `log` line, then its `trade` message.
+    /// A position closed: its `trade` message. Like an entry, it has no `log` line:
+    /// the trades table says it, and a run's log is for what the trades do not say
+    /// (the run's course, warnings).
     Exit(Trade),
 }
 
@@ -210,17 +208,14 @@ fn drain(hub: &Hub, plan: &Plan, batches: &Receiver<Vec<Outgoing>>) {
 
 /// Turns `events` into messages and publishes them in order.
 fn publish(hub: &Hub, plan: &Plan, events: Vec<Outgoing>) {
-    let mut messages = Vec::with_capacity(events.len() + events.len() / 2);
+    let mut messages = Vec::with_capacity(events.len());
     for event in events {
         match event {
             Outgoing::Message(message) => messages.push(message),
             Outgoing::Entry(position) => {
                 messages.push(Message::Trade(entry_trade(plan, &position)));
             }
-            Outgoing::Exit(trade) => {
-                messages.push(Message::Log(exit_log(&trade)));
-                messages.push(Message::Trade(exit_trade(plan, &trade)));
-            }
+            Outgoing::Exit(trade) => messages.push(Message::Trade(exit_trade(plan, &trade))),
         }
     }
     for e in hub.publish_batch_blocking(&plan.topic, messages) {
@@ -267,18 +262,5 @@ fn exit_trade(plan: &Plan, t: &Trade) -> wire::Trade {
             ExitReason::EndOfData => "end of data".into(),
             ExitReason::Blown => "account blown".into(),
         },
-    }
-}
-
-/// The `log` line of an exit, as the engine's `tracing` event for it read.
-fn exit_log(t: &Trade) -> LogLine {
-    LogLine {
-        level: LogLevel::Info,
-        message: format!(
-            "closed {:?} {} @ {}: P&L {:.2}",
-            t.side, t.units, t.exit_price, t.pnl
-        ),
-        target: EXIT_LOG_TARGET.to_owned(),
-        bar: Some(t.exit_bar as u64),
     }
 }

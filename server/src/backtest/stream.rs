@@ -219,7 +219,6 @@ impl Observer for Streamer {
                     entry_price: price,
                 }));
             }
-            // Its log line is written by the publisher, beside the engine.
             Event::Exit(trade) => self.queue.push(Outgoing::Exit(trade.clone())),
             Event::Blown { bar, equity } => {
                 tracing::warn!(

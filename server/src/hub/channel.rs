@@ -12,6 +12,7 @@ use app::protocol::{
 };
 use chrono::Utc;
 
+use super::frame;
 use super::outbox::{Frame, Outbox, Push};
 use super::stats::HubStats;
 use super::PublishError;
@@ -108,10 +109,13 @@ pub(super) struct Channel {
 const FRAME_CAPACITY: usize = 512;
 
 /// What the messages published in one go share: the time they came (one clock read for
-/// all, on the wire and for idleness) and the buffer each is serialised into.
+/// all, on the wire and for idleness), the envelope fields serialised once for all, and
+/// the buffer each frame is written in.
 struct Batch {
     timestamp: Timestamp,
     now: Instant,
+    /// Made with the first frame (the epoch is the topic's, read under its lock).
+    shared: Option<frame::Shared>,
     scratch: Vec<u8>,
 }
 
@@ -120,17 +124,24 @@ impl Batch {
         Batch {
             timestamp: Timestamp::from_datetime(Utc::now()),
             now: Instant::now(),
+            shared: None,
             scratch: Vec::with_capacity(capacity),
         }
     }
 
-    /// `envelope` serialised, in a frame of its own size: the buffer is reused across
-    /// the batch, so a frame is one allocation instead of a string grown several times.
-    fn frame(&mut self, envelope: &Envelope) -> Result<Frame, serde_json::Error> {
-        self.scratch.clear();
-        serde_json::to_writer(&mut self.scratch, envelope)?;
-        let text = std::str::from_utf8(&self.scratch).map_err(serde::ser::Error::custom)?;
-        Ok(Frame::from(text.to_owned()))
+    /// The frame of `message` as envelope `seq` of `topic` in `epoch`.
+    fn frame(
+        &mut self,
+        topic: &Topic,
+        epoch: &Epoch,
+        seq: u64,
+        message: &Message,
+    ) -> Result<Frame, serde_json::Error> {
+        let shared = match &mut self.shared {
+            Some(shared) => shared,
+            none => none.insert(frame::Shared::new(topic, epoch, &self.timestamp)?),
+        };
+        shared.frame(&mut self.scratch, seq, message)
     }
 }
 
@@ -264,6 +275,7 @@ impl Channel {
         stats: &HubStats,
     ) -> Result<u64, PublishError> {
         let seq = inner.last_seq + 1;
+        let frame = batch.frame(&self.topic, &inner.epoch, seq, &message)?;
         let envelope = Envelope {
             message,
             topic: self.topic.clone(),
@@ -271,7 +283,6 @@ impl Channel {
             epoch: inner.epoch.clone(),
             timestamp: batch.timestamp,
         };
-        let frame = batch.frame(&envelope)?;
         self.deliver(inner, Arc::new(envelope), frame, batch.now, stats);
         Ok(seq)
     }

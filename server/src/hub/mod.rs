@@ -14,6 +14,7 @@
 //! publishers are doing.
 
 mod channel;
+mod frame;
 mod outbox;
 mod owners;
 mod queue;

@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::channel::Channel;
+use super::frame;
 use super::outbox::Frame;
 use super::owners::{Command, Owners};
 use super::topics::Topics;
@@ -140,7 +141,8 @@ impl RedisBackend {
         lease: Option<&Lease>,
     ) -> Result<Vec<(Arc<Envelope>, Frame)>, PublishError> {
         let timestamp = Timestamp::from_datetime(Utc::now());
-        let tail = format!(",\"timestamp\":{}}}", serde_json::to_string(&timestamp)?);
+        let mut tail = Vec::with_capacity(40);
+        frame::write_tail(&mut tail, &timestamp)?;
         let heads = items
             .iter()
             .map(|(topic, message)| envelope_head(topic, message))
@@ -267,12 +269,10 @@ impl RedisBackend {
 }
 
 /// `{"type":…,"data":…}` without its closing brace, then the topic: the script adds
-/// seq and epoch, the tail the timestamp and the brace (the field order serde writes
-/// an `Envelope` in).
-fn envelope_head(topic: &Topic, message: &Message) -> Result<String, serde_json::Error> {
-    let mut head = serde_json::to_string(message)?;
-    head.pop();
-    head.push_str(",\"topic\":");
-    head.push_str(&serde_json::to_string(topic)?);
+/// seq and epoch, the tail the timestamp and the brace (`hub::frame`).
+fn envelope_head(topic: &Topic, message: &Message) -> Result<Vec<u8>, serde_json::Error> {
+    let mut head = Vec::with_capacity(256);
+    frame::write_message_open(&mut head, message)?;
+    frame::write_topic(&mut head, topic)?;
     Ok(head)
 }
