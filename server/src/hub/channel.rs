@@ -145,6 +145,53 @@ impl Batch {
     }
 }
 
+/// A message being delivered to a topic's history, state and subscribers.
+enum Published {
+    /// An envelope the backend sequenced, applied to a replica.
+    Replica(Arc<Envelope>),
+    /// A message sequenced here; its `Envelope` is only made for an in-process
+    /// subscriber (sockets, the usual subscribers, take the frame).
+    Here {
+        message: Message,
+        seq: u64,
+        timestamp: Timestamp,
+    },
+}
+
+impl Published {
+    fn seq(&self) -> u64 {
+        match self {
+            Published::Replica(envelope) => envelope.seq,
+            Published::Here { seq, .. } => *seq,
+        }
+    }
+
+    fn message(&self) -> &Message {
+        match self {
+            Published::Replica(envelope) => &envelope.message,
+            Published::Here { message, .. } => message,
+        }
+    }
+
+    /// The envelope of `topic` in `epoch`, for an in-process subscriber.
+    fn envelope(&self, topic: &Topic, epoch: &Epoch) -> Arc<Envelope> {
+        match self {
+            Published::Replica(envelope) => envelope.clone(),
+            Published::Here {
+                message,
+                seq,
+                timestamp,
+            } => Arc::new(Envelope {
+                message: message.clone(),
+                topic: topic.clone(),
+                seq: *seq,
+                epoch: epoch.clone(),
+                timestamp: *timestamp,
+            }),
+        }
+    }
+}
+
 enum ResumePoint {
     After(u64),
     Resync(ResyncReason),
@@ -276,14 +323,12 @@ impl Channel {
     ) -> Result<u64, PublishError> {
         let seq = inner.last_seq + 1;
         let frame = batch.frame(&self.topic, &inner.epoch, seq, &message)?;
-        let envelope = Envelope {
+        let published = Published::Here {
             message,
-            topic: self.topic.clone(),
             seq,
-            epoch: inner.epoch.clone(),
             timestamp: batch.timestamp,
         };
-        self.deliver(inner, Arc::new(envelope), frame, batch.now, stats);
+        self.deliver(inner, published, frame, batch.now, stats);
         Ok(seq)
     }
 
@@ -298,7 +343,8 @@ impl Channel {
             std::cmp::Ordering::Less => Applied::Old,
             std::cmp::Ordering::Greater => Applied::Gap,
             std::cmp::Ordering::Equal => {
-                self.deliver(&mut inner, envelope, frame, Instant::now(), stats);
+                let published = Published::Replica(envelope);
+                self.deliver(&mut inner, published, frame, Instant::now(), stats);
                 Applied::Next
             }
         }
@@ -326,7 +372,7 @@ impl Channel {
             let now = Instant::now();
             for (envelope, frame) in loaded.retained {
                 if envelope.seq == inner.last_seq + 1 {
-                    self.deliver(&mut inner, envelope, frame, now, stats);
+                    self.deliver(&mut inner, Published::Replica(envelope), frame, now, stats);
                 }
             }
             return;
@@ -365,15 +411,15 @@ impl Channel {
     fn deliver(
         &self,
         inner: &mut Inner,
-        envelope: Arc<Envelope>,
+        published: Published,
         frame: Frame,
         now: Instant,
         stats: &HubStats,
     ) {
-        let seq = envelope.seq;
+        let seq = published.seq();
         inner.last_seq = seq;
         inner.last_active = now;
-        inner.state.apply(&envelope.message);
+        inner.state.apply(published.message());
         if inner.history.len() == self.history_limit {
             inner.history.pop_front();
         }
@@ -390,9 +436,17 @@ impl Channel {
         }
 
         let (mut delivered, mut dropped) = (0, 0);
+        // Made for the first in-process subscriber, if any: a socket takes the frame.
+        let mut envelope: Option<Arc<Envelope>> = None;
+        let (topic, epoch) = (&self.topic, &inner.epoch);
+        let mut shared = || {
+            envelope
+                .get_or_insert_with(|| published.envelope(topic, epoch))
+                .clone()
+        };
         inner
             .subscribers
-            .retain(|outbox| match outbox.push_message(&frame, &envelope) {
+            .retain(|outbox| match outbox.push_message(&frame, &mut shared) {
                 Push::Queued => {
                     delivered += 1;
                     true

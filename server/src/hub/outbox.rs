@@ -111,11 +111,12 @@ impl Outbox {
     }
 
     /// Queues a published message without waiting: its frame for a socket, the
-    /// envelope itself for an in-process consumer.
-    pub fn push_message(&self, frame: &Frame, envelope: &Arc<Envelope>) -> Push {
+    /// envelope itself (made by `envelope`, only asked for then) for an in-process
+    /// consumer.
+    pub fn push_message(&self, frame: &Frame, envelope: impl FnOnce() -> Arc<Envelope>) -> Push {
         match &self.sink {
             Sink::Frames(tx) => self.send(tx, frame.clone()),
-            Sink::Typed(tx) => self.send(tx, Delivery::Message(envelope.clone())),
+            Sink::Typed(tx) => self.send(tx, Delivery::Message(envelope())),
         }
     }
 
