@@ -7,12 +7,11 @@ use std::sync::Arc;
 use leptos::html::Input;
 use leptos::prelude::*;
 
-use crate::components::sync_view::SyncAny;
-
 use super::csv_upload::{read_picked, Upload};
 use super::form::ErrorLine;
 use super::run_body::RunBody;
 use super::session_body::SessionBody;
+use super::sync_view::SyncAny;
 use crate::api;
 use crate::protocol::{BacktestSnapshot, SessionSnapshot, Topic, TopicKind};
 use crate::replay::{Tape, SPEEDS};

@@ -3,12 +3,11 @@
 
 use leptos::prelude::*;
 
-use crate::components::sync_view::SyncAny;
-
 use super::equity_charts::EquityCharts;
 use super::log_list::LogList;
 use super::metrics::RunMetrics;
 use super::run_progress::RunProgress;
+use super::sync_view::SyncAny;
 use super::trades_table::TradesTable;
 use crate::protocol::BacktestSnapshot;
 

@@ -3,11 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::components::sync_view::SyncAny;
-
 use super::metrics::SessionStats;
 use super::positions_table::{ClosedPositions, OpenPositions};
 use super::reasoning::Reasoning;
+use super::sync_view::SyncAny;
 use crate::protocol::SessionSnapshot;
 
 #[component]

@@ -7,8 +7,6 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-
-use crate::components::sync_view::SyncAny;
 use serde::{Deserialize, Serialize};
 
 use crate::api;
@@ -21,6 +19,7 @@ use crate::components::replay::{RecordReplay, Replay, ReplayImport};
 use crate::components::run_body::RunBody;
 use crate::components::run_header::RunHeader;
 use crate::components::status::LastMessage;
+use crate::components::sync_view::SyncAny;
 use crate::protocol::{BacktestSnapshot, RunStatus, Topic, TopicKind};
 use crate::replay::Tape;
 use crate::stream::use_topic_state;

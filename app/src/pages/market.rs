@@ -2,14 +2,13 @@
 
 use leptos::prelude::*;
 
-use crate::components::sync_view::SyncAny;
-
 use crate::api;
 use crate::components::candle_chart::{CandleChart, CandleFeed};
 use crate::components::form::ErrorLine;
 use crate::components::format::wire_name;
 use crate::components::metrics::MetricsPanel;
 use crate::components::status::RealtimeToggle;
+use crate::components::sync_view::SyncAny;
 use crate::protocol::decode::KindReader;
 use crate::protocol::{
     Analysis, Candle, DataSource, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic,

@@ -10,9 +10,9 @@ pub mod market;
 pub mod sessions;
 
 use leptos::prelude::*;
+use leptos_router::{lazy_route, LazyRoute};
 
 use crate::components::sync_view::SyncAny;
-use leptos_router::{lazy_route, LazyRoute};
 
 /// A route whose page loads lazily: `$route` is its [`LazyRoute`] (no data of its own;
 /// the page loads what it needs), `$page` the page's component.

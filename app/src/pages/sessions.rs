@@ -4,8 +4,6 @@
 //! same messages).
 
 use leptos::prelude::*;
-
-use crate::components::sync_view::SyncAny;
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +15,7 @@ use crate::components::replay::RecordReplay;
 use crate::components::session_body::SessionBody;
 use crate::components::session_header::SessionHeader;
 use crate::components::status::LastMessage;
+use crate::components::sync_view::SyncAny;
 use crate::protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
 use crate::stream::use_topic_state;
 
