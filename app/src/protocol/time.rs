@@ -5,9 +5,15 @@ use std::fmt;
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A point in time as the protocol carries it.
+/// A point in time as the protocol carries it: milliseconds since the Unix epoch, within
+/// chrono's range (every message carries one, so it is made and written without a
+/// calendar; [`Timestamp::datetime`] gives one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(DateTime<Utc>);
+pub struct Timestamp(i64);
+
+/// chrono's range, in milliseconds since the Unix epoch.
+const MIN_MS: i64 = DateTime::<Utc>::MIN_UTC.timestamp_millis();
+const MAX_MS: i64 = DateTime::<Utc>::MAX_UTC.timestamp_millis();
 
 impl Timestamp {
     /// Wraps a UTC time, truncated to whole milliseconds.
@@ -17,28 +23,27 @@ impl Timestamp {
 
     /// The time `ms` milliseconds after the Unix epoch (clamped to chrono's range).
     pub fn from_unix_ms(ms: i64) -> Self {
-        Timestamp(
-            Utc.timestamp_millis_opt(ms)
-                .single()
-                .unwrap_or(DateTime::<Utc>::MIN_UTC),
-        )
+        Timestamp(ms.clamp(MIN_MS, MAX_MS))
     }
 
     /// Milliseconds since the Unix epoch.
     pub fn unix_ms(self) -> i64 {
-        self.0.timestamp_millis()
+        self.0
     }
 
     /// The underlying UTC time.
     pub fn datetime(self) -> DateTime<Utc> {
-        self.0
+        // In range by construction; the minimum only if chrono's range ever shrank.
+        Utc.timestamp_millis_opt(self.0)
+            .single()
+            .unwrap_or(DateTime::<Utc>::MIN_UTC)
     }
 }
 
 impl Timestamp {
     /// `HH:MM:SS` (UTC), the wall-clock part the dashboard shows.
     pub fn clock(self) -> String {
-        let t = self.0;
+        let t = self.datetime();
         format!("{:02}:{:02}:{:02}", t.hour(), t.minute(), t.second())
     }
 }
@@ -98,7 +103,7 @@ impl fmt::Display for Timestamp {
         if let Some(text) = self.rfc3339(&mut [0; RFC3339_LEN]) {
             return f.write_str(text);
         }
-        let t = self.0;
+        let t = self.datetime();
         write!(
             f,
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",

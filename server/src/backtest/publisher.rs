@@ -8,16 +8,21 @@
 //!   (backpressure) instead of memory growing.
 //! - Events wait in the engine's hand until [`BATCH`] of them are queued or
 //!   [`HAND_OVER_EVERY`] has passed (looked at every check-in, at most
-//!   [`CHECK_EVERY`](super::stream::CHECK_EVERY) bars): a trade is still its own
-//!   message, published about a millisecond after it happens, and the publisher is not
-//!   woken for every few events (each wake-up costs the engine microseconds).
+//!   [`CHECK_EVERY`](super::stream::CHECK_EVERY) bars).
+//! - The engine never wakes the publisher: the publisher looks at the queue every
+//!   [`HAND_OVER_EVERY`] and publishes what it finds, so a trade is still its own
+//!   message, published a millisecond or two after it happens. A wake-up per hand-over
+//!   cost the engine more than the bars: on a two-core machine the woken publisher
+//!   often took the engine's core, and a 10 M-bar run spent 40–70 ms of its 0.3 s
+//!   waiting in the hand-over. Only the end of a stretch wakes it, to finish at once.
 //! - For its first [`INLINE_FOR`] a run publishes on its own thread: a short run is
 //!   over before a publisher thread would have been woken and have woken it back.
 //! - [`RunQueue::finish`] ends a stretch: everything is published when it returns, and
 //!   no thread is held while the run is paused (the next push starts a new publisher).
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use app::protocol::{self as wire, LogLine, Message, Side, Timestamp, TradeAction};
@@ -29,7 +34,8 @@ use crate::hub::Hub;
 /// Events handed over at once, at most.
 pub const BATCH: usize = 256;
 
-/// The longest events wait in the engine's hand (give or take a check-in).
+/// The longest events wait in the engine's hand (give or take a check-in), and how often
+/// the publisher looks for them.
 pub const HAND_OVER_EVERY: Duration = Duration::from_millis(1);
 
 /// For this long after the queue starts, batches are published on the engine's own
@@ -39,14 +45,18 @@ pub const HAND_OVER_EVERY: Duration = Duration::from_millis(1);
 const INLINE_FOR: Duration = Duration::from_millis(2);
 
 /// Batches in flight between the engine and the publisher, at most: with [`BATCH`],
-/// the bound on what a run holds unpublished.
-const QUEUED_BATCHES: usize = 64;
+/// the bound on what a run holds unpublished (262,144 events of 80 bytes, 21 MB; a
+/// run that long holds its bars too, 40 bytes each). The publisher keeps up on average
+/// (a 10 M-bar run publishes in a third of the engine's time) but not in a run's
+/// dense stretches, where a trade comes every few bars: with 64 batches a 10 M-bar run
+/// waited for the publisher about 50 ms of its 0.3 s; with this many, not at all.
+const QUEUED_BATCHES: usize = 1024;
 
 /// What the engine thread hands over, in the order it is to be published.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// A message as it is.
-    Message(Message),
+    /// A message as it is (boxed: the hot events, trades, stay small).
+    Message(Box<Message>),
     /// A position opened: its `trade` message.
     Entry(Position),
     /// A position closed: its `trade` message. Like an entry, it has no `log` line:
@@ -74,10 +84,11 @@ struct Hand {
     publisher: Option<Publisher>,
 }
 
-/// A publisher thread: where batches go, and a receiver that ends when it has
-/// published the last.
+/// A publisher thread: where batches go, the thread once it runs (to wake it at the
+/// end), and a receiver that ends when it has published the last.
 struct Publisher {
     batches: SyncSender<Vec<Outgoing>>,
+    thread: Arc<OnceLock<Thread>>,
     done: Receiver<()>,
 }
 
@@ -116,7 +127,8 @@ impl RunQueue {
     /// rather than come back here.
     pub fn push_log(&self, line: LogLine) {
         if let Ok(mut hand) = self.shared.try_lock() {
-            hand.pending.push(Outgoing::Message(Message::Log(line)));
+            hand.pending
+                .push(Outgoing::Message(Box::new(Message::Log(line))));
         }
     }
 
@@ -139,6 +151,10 @@ impl RunQueue {
         };
         if let Some(publisher) = publisher {
             drop(publisher.batches);
+            // Not started yet: it will find the queue closed when it looks.
+            if let Some(thread) = publisher.thread.get() {
+                thread.unpark();
+            }
             // Ends when the publisher has published its last batch (or died).
             let _ = publisher.done.recv();
         }
@@ -178,7 +194,12 @@ impl Hand {
 fn start(hub: Hub, plan: Arc<Plan>) -> Option<Publisher> {
     let (batches, receiver) = sync_channel(QUEUED_BATCHES);
     let (finished, done) = sync_channel(0);
+    let thread = Arc::new(OnceLock::new());
+    let running = thread.clone();
     let work = move || {
+        // Before the first look at the queue: an end that comes before this finds the
+        // queue closed at that look, one after it wakes this thread.
+        let _ = running.set(std::thread::current());
         drain(&hub, &plan, &receiver);
         drop(finished);
     };
@@ -191,18 +212,31 @@ fn start(hub: Hub, plan: Arc<Plan>) -> Option<Publisher> {
                 .ok()?;
         }
     }
-    Some(Publisher { batches, done })
+    Some(Publisher {
+        batches,
+        thread,
+        done,
+    })
 }
 
-/// Publishes batches as they come, every batch waiting at the time in one go, until
-/// the engine's end closes.
+/// Publishes what is queued, every [`HAND_OVER_EVERY`] (or when woken), every batch
+/// waiting at the time in one go, until the engine's end closes and all is published.
+/// It never waits on the queue itself: a receiver waiting there would be woken by every
+/// hand-over.
 fn drain(hub: &Hub, plan: &Plan, batches: &Receiver<Vec<Outgoing>>) {
-    while let Ok(first) = batches.recv() {
-        let mut events = first;
-        for more in batches.try_iter() {
-            events.extend(more);
+    loop {
+        // Batch by batch: one that came while the last was published is taken next.
+        let closed = loop {
+            match batches.try_recv() {
+                Ok(events) => publish(hub, plan, events),
+                Err(TryRecvError::Empty) => break false,
+                Err(TryRecvError::Disconnected) => break true,
+            }
+        };
+        if closed {
+            return;
         }
-        publish(hub, plan, events);
+        std::thread::park_timeout(HAND_OVER_EVERY);
     }
 }
 
@@ -211,7 +245,7 @@ fn publish(hub: &Hub, plan: &Plan, events: Vec<Outgoing>) {
     let mut messages = Vec::with_capacity(events.len());
     for event in events {
         match event {
-            Outgoing::Message(message) => messages.push(message),
+            Outgoing::Message(message) => messages.push(*message),
             Outgoing::Entry(position) => {
                 messages.push(Message::Trade(entry_trade(plan, &position)));
             }

@@ -62,6 +62,9 @@ pub struct Streamer {
     next_point: usize,
     last_progress_bar: usize,
     last_progress: Instant,
+    /// The first bar with anything to do but remember its mark: the next equity point,
+    /// check-in or progress by bar count (most bars do nothing else).
+    next_due: usize,
     /// Running time (pauses excluded), for the speed and the pace.
     clock: RunClock,
     equity: Vec<EquityPoint>,
@@ -86,6 +89,7 @@ impl Streamer {
             next_point: 0,
             last_progress_bar: 0,
             last_progress: Instant::now(),
+            next_due: 0,
             clock: RunClock::start(pace),
             equity: Vec::new(),
             last_mark: None,
@@ -95,7 +99,7 @@ impl Streamer {
 
     /// Publishes on the run's topic (queued after what came before).
     pub fn publish(&self, message: Message) {
-        self.queue.push(Outgoing::Message(message));
+        self.queue.push(Outgoing::Message(Box::new(message)));
     }
 
     fn time(&self, bar: usize) -> Timestamp {
@@ -167,11 +171,10 @@ impl Streamer {
         self.publish(Message::Resumed(Lifecycle::default()));
         tracing::info!("resumed");
     }
-}
 
-impl Observer for Streamer {
-    fn bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow {
-        self.last_mark = Some((i, equity, drawdown_pct));
+    /// A bar with something due (see `next_due`): an equity point, a check-in with the
+    /// clock and the control, a progress, a hand-over to the publisher.
+    fn due_bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow {
         if i >= self.next_point {
             self.next_point = (i / self.stride + 1) * self.stride;
             if i.is_multiple_of(self.stride) {
@@ -199,6 +202,24 @@ impl Observer for Streamer {
         } else {
             Flow::Continue
         }
+    }
+}
+
+impl Observer for Streamer {
+    fn bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow {
+        self.last_mark = Some((i, equity, drawdown_pct));
+        if i < self.next_due {
+            return Flow::Continue;
+        }
+        let flow = self.due_bar(i, equity, drawdown_pct, trades);
+        self.next_due = if self.clock.is_paced() {
+            i + 1
+        } else {
+            let next_check = (i / CHECK_EVERY + 1) * CHECK_EVERY;
+            let next_progress = self.last_progress_bar + self.frequency.progress_bars;
+            self.next_point.min(next_check).min(next_progress)
+        };
+        flow
     }
 
     fn event(&mut self, event: Event<'_>) {

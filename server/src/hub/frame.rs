@@ -9,11 +9,14 @@
 
 use app::protocol::{Epoch, Message, Timestamp, Topic};
 
+use super::hot_json;
 use super::outbox::Frame;
 
 /// `{"type":…,"data":…}` without its closing brace, appended to `out`.
 pub fn write_message_open(out: &mut Vec<u8>, message: &Message) -> Result<(), serde_json::Error> {
-    serde_json::to_writer(&mut *out, message)?;
+    if !hot_json::write(out, message)? {
+        serde_json::to_writer(&mut *out, message)?;
+    }
     // A message is an object (`type` and `data`), so this is its closing brace.
     match out.pop() {
         Some(b'}') => Ok(()),

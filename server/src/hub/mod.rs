@@ -15,6 +15,7 @@
 
 mod channel;
 mod frame;
+mod hot_json;
 mod outbox;
 mod owners;
 mod queue;
