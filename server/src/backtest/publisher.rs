@@ -11,10 +11,9 @@
 //!   [`CHECK_EVERY`](super::stream::CHECK_EVERY) bars).
 //! - The engine never wakes the publisher: the publisher looks at the queue every
 //!   [`HAND_OVER_EVERY`] and publishes what it finds, so a trade is still its own
-//!   message, published a millisecond or two after it happens. A wake-up per hand-over
-//!   cost the engine more than the bars: on a two-core machine the woken publisher
-//!   often took the engine's core, and a 10 M-bar run spent 40–70 ms of its 0.3 s
-//!   waiting in the hand-over. Only the end of a stretch wakes it, to finish at once.
+//!   message, published a millisecond or two after it happens, and a hand-over costs
+//!   the engine no system call (a woken publisher could also take the engine's core on
+//!   a two-core machine). Only the end of a stretch wakes it, to finish at once.
 //! - For its first [`INLINE_FOR`] a run publishes on its own thread: a short run is
 //!   over before a publisher thread would have been woken and have woken it back.
 //! - [`RunQueue::finish`] ends a stretch: everything is published when it returns, and
