@@ -218,8 +218,8 @@ fn start(hub: Hub, plan: Arc<Plan>) -> Option<Publisher> {
     })
 }
 
-/// Publishes what is queued, every [`HAND_OVER_EVERY`] (or when woken), every batch
-/// waiting at the time in one go, until the engine's end closes and all is published.
+/// Publishes what is queued, every [`HAND_OVER_EVERY`] (or when woken), a batch at a
+/// time, until the engine's end closes and all is published.
 /// It never waits on the queue itself: a receiver waiting there would be woken by every
 /// hand-over.
 fn drain(hub: &Hub, plan: &Plan, batches: &Receiver<Vec<Outgoing>>) {

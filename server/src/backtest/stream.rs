@@ -216,7 +216,7 @@ impl Streamer {
 impl Observer for Streamer {
     // Inlined into the engine's loop, with what is due out of line: a call on every bar
     // made the loop save and reload its floats around it (a call may overwrite every
-    // float register); on 10 M bars that was 16 % of the run against 8–9 % now.
+    // float register); on 10 M bars that was 16 % of the run against 7.5–9 % now.
     #[inline(always)]
     fn bar(&mut self, i: usize, equity: f64, drawdown_pct: f64, trades: u64) -> Flow {
         self.last_mark = Some((i, equity, drawdown_pct));
