@@ -4,7 +4,11 @@
 # load generator — `tickwire bench --target URL --target-pid PID`, a process of its
 # own — for two workloads:
 #   burst:  PEERS_SUBSCRIBERS subscribers, PEERS_MESSAGES messages in batches of 200
-#   paced:  PEERS_SUBSCRIBERS subscribers, PEERS_PACED_MESSAGES messages, one every 10 ms
+#   paced:  PEERS_SUBSCRIBERS subscribers, PEERS_PACED_MESSAGES messages, PEERS_PACED_RATE
+#           a second (100: one every 10 ms)
+# and, beside them, the loopback floor of the paced load (scripts/bench/loopback_floor.py):
+# the kernel's own cost per delivery of writing each frame to each socket at once, and of
+# writing tickwire's --write-delay-ms worth of frames in one write.
 # Each server is started afresh (on a free loopback port) for each workload and stopped
 # after it. Prints one markdown table: server CPU per delivery (from /proc), deliveries/s,
 # p50/p99 publish→receive latency, the server's RSS (fresh, with the subscribers, after
@@ -13,7 +17,8 @@
 # side with the peers") records the figures.
 #
 #   scripts/bench/peers.sh    PEERS_SUBSCRIBERS (default 1000), PEERS_MESSAGES (1000),
-#                             PEERS_PACED_MESSAGES (500), PEERS_SERVERS ("tickwire node
+#                             PEERS_PACED_MESSAGES (500), PEERS_PACED_RATE (100),
+#                             PEERS_SERVERS ("tickwire node
 #                             fastapi"), PEERS_PIN (0, the default: server and generator
 #                             on every core; 1: the server on core 0 and the generator on
 #                             core 1, with taskset — less steady here, see BENCHMARKS.md),
@@ -26,6 +31,10 @@ source scripts/lib/redis.sh # free_port
 subscribers=${PEERS_SUBSCRIBERS:-1000}
 messages=${PEERS_MESSAGES:-1000}
 paced_messages=${PEERS_PACED_MESSAGES:-500}
+paced_rate=${PEERS_PACED_RATE:-100}
+case $paced_rate in
+    '' | *[!0-9]* | 0) echo "peers: PEERS_PACED_RATE must be a whole number of messages a second, at least 1 (got '$paced_rate')" >&2; exit 2 ;;
+esac
 servers=${PEERS_SERVERS:-tickwire node fastapi}
 pin=${PEERS_PIN:-0}
 write_delay=${PEERS_WRITE_DELAY_MS:-50}
@@ -130,11 +139,23 @@ measure() {
 }
 
 burst="burst: $messages msgs, batches of 200"
-paced="paced: $paced_messages msgs, 1 every 10 ms"
+paced_interval_ms=$(python3 -c "print(f'{1000 / $paced_rate:g}')")
+paced="paced: $paced_messages msgs, 1 every $paced_interval_ms ms"
 for name in $servers; do
     measure "$burst" "$name" --messages "$messages" --batch 200
-    measure "$paced" "$name" --messages "$paced_messages" --rate 100 --batch 1
+    measure "$paced" "$name" --messages "$paced_messages" --rate "$paced_rate" --batch 1
 done
+
+# The paced load's floor: one write per frame, and one per write delay's worth of frames.
+say "the loopback floor of the paced load"
+gathered=$(( write_delay * paced_rate / 1000 ))
+[ "$gathered" -ge 1 ] || gathered=1
+floor() {
+    python3 scripts/bench/loopback_floor.py --sockets "$subscribers" --interval-ms "$paced_interval_ms" \
+        --messages "$paced_messages" --frames-per-write "$1" | sed -n 's/^sender system time: .*, \([0-9.]*\) µs per delivered frame.*/\1/p'
+}
+floor_each=$(floor 1)
+floor_gathered=$(floor "$gathered")
 
 pinning="server on core 0, generator on core 1 (taskset)"
 [ "$pin" = 1 ] || pinning="server and generator unpinned, sharing all $(nproc) cores"
@@ -144,7 +165,7 @@ echo
 python3 - "$dir/results" <<'EOF'
 import json, sys
 
-print("| workload | server | server CPU / delivery | deliveries/s | window | p50 | p99 | RSS fresh → connected → after → settled | generator CPU / delivery |")
+print("| workload | server | server CPU / delivery (system) | deliveries/s | window | p50 | p99 | RSS fresh → connected → after → settled | generator CPU / delivery |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for line in open(sys.argv[1]):
     workload, name, text = line.rstrip("\n").split("\t", 2)
@@ -161,10 +182,11 @@ for line in open(sys.argv[1]):
     if r["rate"] and r["window_s"] > 1.1 * r["messages"] / r["rate"]:
         window += f" (behind the pace; published in {r['publishing_s']:.2f} s)"
     print(
-        f"| {workload} | {name} | {r['server_cpu_us_per_delivery']:.2f} µs | {r['deliveries_per_s']:,.0f} "
+        f"| {workload} | {name} | {r['server_cpu_us_per_delivery']:.2f} µs ({r['server_system_us_per_delivery']:.2f}) | {r['deliveries_per_s']:,.0f} "
         f"| {window} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {mib(r['rss_fresh_kib']):.1f} → {mib(r['rss_connected_kib']):.1f} → {mib(r['rss_after_kib']):.1f} → {mib(r['rss_settled_kib']):.1f} MiB "
         f"| {r['bench_cpu_us_per_delivery']:.2f} µs |"
     )
 EOF
 echo
-echo "Server CPU: /proc/PID/stat utime + stime ($(getconf CLK_TCK) ticks/s) over the window, from just before the first publish to the last delivery."
+echo "Server CPU: /proc/PID/stat utime + stime ($(getconf CLK_TCK) ticks/s) over the window, from just before the first publish to the last delivery; in parentheses stime alone."
+echo "Loopback floor of the paced load (scripts/bench/loopback_floor.py, the kernel's system time alone): $floor_each µs per delivery writing each frame at once; $floor_gathered µs writing $gathered frame(s) at a time (--write-delay-ms $write_delay)."

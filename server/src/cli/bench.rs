@@ -109,9 +109,28 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
         .with_context(|| format!("no VmRSS in /proc/{pid}/status"))
 }
 
-/// The CPU a process has used so far, user + system, in clock ticks (`utime` and
-/// `stime` of `/proc/PID/stat`; they include its threads that have ended).
-fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
+/// The CPU a process has used so far, in clock ticks.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    /// User + system.
+    total: u64,
+    /// System alone: the kernel's work for the process (on loopback, a `send` includes
+    /// the receiver's side of TCP).
+    system: u64,
+}
+
+impl Cpu {
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            total: self.total.saturating_sub(before.total),
+            system: self.system.saturating_sub(before.system),
+        }
+    }
+}
+
+/// The CPU a process has used so far (`utime` and `stime` of `/proc/PID/stat`; they
+/// include its threads that have ended).
+fn cpu(pid: u32) -> anyhow::Result<Cpu> {
     let stat = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("stat"))
         .with_context(|| format!("reading /proc/{pid}/stat (Linux only)"))?;
     // The name (field 2) is in parentheses and may hold spaces: count from after it.
@@ -123,7 +142,10 @@ fn cpu_ticks(pid: u32) -> anyhow::Result<u64> {
     let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
     field(14)
         .zip(field(15))
-        .map(|(utime, stime)| utime + stime)
+        .map(|(utime, stime)| Cpu {
+            total: utime + stime,
+            system: stime,
+        })
         .with_context(|| format!("no utime/stime in /proc/{pid}/stat"))
 }
 
@@ -158,7 +180,7 @@ struct Instance {
 #[derive(Clone, Copy)]
 struct Usage {
     rss_kib: u64,
-    cpu_ticks: u64,
+    cpu: Cpu,
 }
 
 /// Each instance's [`Usage`] now, in instance order.
@@ -168,7 +190,7 @@ fn usage(instances: &[Instance]) -> anyhow::Result<Vec<Usage>> {
         .map(|i| {
             Ok(Usage {
                 rss_kib: rss_kib(i.pid)?,
-                cpu_ticks: cpu_ticks(i.pid)?,
+                cpu: cpu(i.pid)?,
             })
         })
         .collect()
@@ -422,7 +444,7 @@ async fn burst(instances: &[Instance], args: &BenchArgs, fresh: &[Usage]) -> any
     let subscribers = subscribe(instances, &id, args, clock, ready.clone()).await?;
     ready.wait().await;
     let connected = usage(instances)?;
-    let bench_before = cpu_ticks(std::process::id())?;
+    let bench_before = cpu(std::process::id())?;
 
     let start = clock.elapsed();
     let topic = format!("backtest:{id}");
@@ -430,7 +452,7 @@ async fn burst(instances: &[Instance], args: &BenchArgs, fresh: &[Usage]) -> any
     let publishing = clock.elapsed() - start;
     let received = collect(subscribers, args.messages).await?;
     let after = usage(instances)?;
-    let bench_ticks = cpu_ticks(std::process::id())?.saturating_sub(bench_before);
+    let bench_ticks = cpu(std::process::id())?.since(bench_before).total;
     // Memory taken in the burst should be given back once the server is idle again.
     tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
     let measured = Measured {
@@ -670,16 +692,24 @@ fn total_rss_kib(usage: &[Usage]) -> u64 {
 }
 
 impl Measured {
-    /// The servers' CPU (all instances) from the first publish to the last delivery, µs.
-    fn server_cpu_us(&self) -> f64 {
-        let ticks = |usage: &[Usage]| usage.iter().map(|u| u.cpu_ticks).sum::<u64>();
-        ticks_us(ticks(&self.after).saturating_sub(ticks(&self.connected)))
+    /// The servers' CPU (all instances) from the first publish to the last delivery:
+    /// user + system and system alone, µs.
+    fn server_cpu_us(&self) -> (f64, f64) {
+        let sum = |usage: &[Usage]| {
+            usage.iter().fold(Cpu::default(), |all, u| Cpu {
+                total: all.total + u.cpu.total,
+                system: all.system + u.cpu.system,
+            })
+        };
+        let used = sum(&self.after).since(sum(&self.connected));
+        (ticks_us(used.total), ticks_us(used.system))
     }
 
     /// One line of JSON: the figures `scripts/bench/peers.sh` tabulates.
     fn json(&self, args: &BenchArgs) -> serde_json::Value {
         let all = Figures::of(self.received.iter(), self.start);
         let deliveries = all.deliveries.max(1) as f64;
+        let (server_cpu_us, server_system_us) = self.server_cpu_us();
         json!({
             "target": args.target,
             "subscribers": args.subscribers,
@@ -693,8 +723,9 @@ impl Measured {
             "p50_ms": all.p50_ms,
             "p99_ms": all.p99_ms,
             "max_ms": all.max_ms,
-            "server_cpu_ms": self.server_cpu_us() / 1000.0,
-            "server_cpu_us_per_delivery": self.server_cpu_us() / deliveries,
+            "server_cpu_ms": server_cpu_us / 1000.0,
+            "server_cpu_us_per_delivery": server_cpu_us / deliveries,
+            "server_system_us_per_delivery": server_system_us / deliveries,
             "bench_cpu_us_per_delivery": ticks_us(self.bench_ticks) / deliveries,
             "clk_tck": clock_ticks_per_second(),
             "rss_fresh_kib": total_rss_kib(&self.fresh),
@@ -744,12 +775,13 @@ fn report(instances: &[Instance], args: &BenchArgs, measured: &Measured) {
     );
     println!("publish→receive latency: {}", all.latency());
     let deliveries = all.deliveries.max(1) as f64;
-    let server_cpu_us = measured.server_cpu_us();
+    let (server_cpu_us, server_system_us) = measured.server_cpu_us();
     println!(
-        "server CPU:              {:.0} ms over those {:.3} s, {:.2} µs per delivery (the bench's own: {:.2} µs; {} ticks/s)",
+        "server CPU:              {:.0} ms over those {:.3} s, {:.2} µs per delivery, {:.2} of it system (the bench's own: {:.2} µs; {} ticks/s)",
         server_cpu_us / 1000.0,
         all.window.as_secs_f64(),
         server_cpu_us / deliveries,
+        server_system_us / deliveries,
         ticks_us(*bench_ticks) / deliveries,
         clock_ticks_per_second()
     );
