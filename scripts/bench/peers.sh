@@ -154,8 +154,16 @@ floor() {
     python3 scripts/bench/loopback_floor.py --sockets "$subscribers" --interval-ms "$paced_interval_ms" \
         --messages "$paced_messages" --frames-per-write "$1" | sed -n 's/^sender system time: .*, \([0-9.]*\) µs per delivered frame.*/\1/p'
 }
-floor_each=$(floor 1)
-floor_gathered=$(floor "$gathered")
+# A floor that cannot run (say, too many sockets for the open-file limit: its error is
+# above) is n/a, and does not cost the table.
+floor_each=$(floor 1) || floor_each="n/a"
+floor_line="$floor_each µs per delivery writing each frame at once"
+if [ "$gathered" -gt 1 ]; then
+    floor_gathered=$(floor "$gathered") || floor_gathered="n/a"
+    floor_line+="; $floor_gathered µs writing $gathered frames at a time (--write-delay-ms $write_delay)"
+else
+    floor_line+=" (--write-delay-ms $write_delay gathers nothing at this pace)"
+fi
 
 pinning="server on core 0, generator on core 1 (taskset)"
 [ "$pin" = 1 ] || pinning="server and generator unpinned, sharing all $(nproc) cores"
@@ -189,4 +197,4 @@ for line in open(sys.argv[1]):
 EOF
 echo
 echo "Server CPU: /proc/PID/stat utime + stime ($(getconf CLK_TCK) ticks/s) over the window, from just before the first publish to the last delivery; in parentheses stime alone."
-echo "Loopback floor of the paced load (scripts/bench/loopback_floor.py, the kernel's system time alone): $floor_each µs per delivery writing each frame at once; $floor_gathered µs writing $gathered frame(s) at a time (--write-delay-ms $write_delay)."
+echo "Loopback floor of the paced load (scripts/bench/loopback_floor.py, the kernel's system time alone): $floor_line."
