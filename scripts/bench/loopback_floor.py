@@ -39,7 +39,10 @@ def reader(port: int, sockets: int, expected: int) -> None:
     print("connected", flush=True)
     got = 0
     while got < expected:
-        for key, _ in selector.select(timeout=30):
+        ready = selector.select(timeout=30)
+        if not ready:
+            sys.exit(f"reader: nothing came for 30 s ({got} of {expected} bytes read)")
+        for key, _ in ready:
             try:
                 data = key.fileobj.recv(65536)
             except BlockingIOError:
@@ -74,6 +77,13 @@ def main() -> None:
     for name in ("sockets", "messages", "bytes", "frames_per_write"):
         if getattr(args, name) < 1:
             sys.exit(f"--{name.replace('_', '-')} must be at least 1")
+    if args.interval_ms <= 0:
+        sys.exit("--interval-ms must be above 0")
+    # Each process holds one descriptor per socket, and a few of its own.
+    open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if args.sockets > open_files - 16:
+        sys.exit(f"--sockets {args.sockets} needs more open files than this process may "
+                 f"have ({open_files}, `ulimit -n`)")
     if args.reader is not None:
         return reader(args.reader, args.sockets, args.expected)
 
