@@ -19,7 +19,6 @@ Standard library only; Linux only (epoll, getrusage).
 """
 
 import argparse
-import os
 import resource
 import selectors
 import socket
@@ -79,6 +78,8 @@ def main() -> None:
             sys.exit(f"--{name.replace('_', '-')} must be at least 1")
     if args.interval_ms <= 0:
         sys.exit("--interval-ms must be above 0")
+    if args.messages < args.frames_per_write:
+        sys.exit("--messages must be at least --frames-per-write (one write's worth)")
     # Each process holds one descriptor per socket, and a few of its own.
     open_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     if args.sockets > open_files - 16:
@@ -95,11 +96,18 @@ def main() -> None:
         [sys.executable, __file__, "--reader", str(port), "--sockets", str(args.sockets),
          "--expected", str(len(write) * writes * args.sockets)],
         stdout=subprocess.PIPE, text=True)
+    # A reader that cannot open them all (say, out of local ports) must not hang us.
+    listener.settimeout(30)
     conns = []
-    for _ in range(args.sockets):
-        conn, _ = listener.accept()
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conns.append(conn)
+    try:
+        for _ in range(args.sockets):
+            conn, _ = listener.accept()
+            conn.settimeout(None)
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conns.append(conn)
+    except TimeoutError:
+        child.kill()
+        sys.exit(f"reader: only {len(conns)} of {args.sockets} sockets connected within 30 s")
     if child.stdout.readline().strip() != "connected":
         sys.exit("reader: did not connect")
 
@@ -125,7 +133,7 @@ def main() -> None:
     print(f"sender system time: {system_us / sends:.2f} µs per send, "
           f"{system_us / (sends * args.frames_per_write):.2f} µs per delivered frame "
           f"(user: {user_us / sends:.2f} µs per send, Python's own)")
-    os.close(listener.detach())
+    listener.close()
 
 
 if __name__ == "__main__":

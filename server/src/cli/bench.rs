@@ -128,6 +128,16 @@ impl Cpu {
     }
 }
 
+/// Several processes' CPU together.
+impl std::iter::Sum for Cpu {
+    fn sum<I: Iterator<Item = Cpu>>(all: I) -> Cpu {
+        all.fold(Cpu::default(), |sum, cpu| Cpu {
+            total: sum.total + cpu.total,
+            system: sum.system + cpu.system,
+        })
+    }
+}
+
 /// The CPU a process has used so far (`utime` and `stime` of `/proc/PID/stat`; they
 /// include its threads that have ended).
 fn cpu(pid: u32) -> anyhow::Result<Cpu> {
@@ -695,12 +705,7 @@ impl Measured {
     /// The servers' CPU (all instances) from the first publish to the last delivery:
     /// user + system and system alone, µs.
     fn server_cpu_us(&self) -> (f64, f64) {
-        let sum = |usage: &[Usage]| {
-            usage.iter().fold(Cpu::default(), |all, u| Cpu {
-                total: all.total + u.cpu.total,
-                system: all.system + u.cpu.system,
-            })
-        };
+        let sum = |usage: &[Usage]| usage.iter().map(|u| u.cpu).sum::<Cpu>();
         let used = sum(&self.after).since(sum(&self.connected));
         (ticks_us(used.total), ticks_us(used.system))
     }
