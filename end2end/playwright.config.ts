@@ -4,7 +4,7 @@ import { JWT_SECRET } from './tests/helpers';
 // The suite runs against the release build that `build_release` (scripts/env.sh) wrote
 // (scripts/test.sh builds it first), served by the real tickwire binary: every spec
 // against an anonymous server, and auth.spec.ts against a second one in token mode
-// (`--jwt-secret`, SPEC section 12) on the next port.
+// (`--jwt-secret`, docs/SPEC.md section 12) on the next port.
 const port = Number(process.env.TICKWIRE_E2E_PORT ?? 3100);
 const authPort = port + 1;
 

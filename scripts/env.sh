@@ -3,6 +3,8 @@
 export PATH="$PWD/scripts/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # The release binary cargo builds (under CARGO_TARGET_DIR when that is set).
 TICKWIRE_RELEASE="${CARGO_TARGET_DIR:-target}/release/tickwire"
+# The benchmark harness beside it (the `bench` crate; scripts/bench/ build it).
+TICKWIRE_BENCH="${CARGO_TARGET_DIR:-target}/release/tickwire-bench"
 # The one release build: the server, and the dashboard's wasm split at its lazy routes
 # (--split: the backtests and sessions pages load their own chunks), with content-hashed
 # file names (hash-files in Cargo.toml) and a brotli and a gzip copy beside each file

@@ -11,11 +11,11 @@ source scripts/env.sh
 echo "== Style: rustfmt and leptosfmt, then clippy with warnings as errors (native, wasm32)"
 cargo fmt --all --check
 leptosfmt --check --quiet app/src
-cargo clippy --all-targets -p app -p server -- -D warnings
+cargo clippy --all-targets -p protocol -p app -p server -p bench -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 echo "== Rust tests (release profile, shared with the release build below)"
-cargo test --release -p app -p server
+cargo test --release -p protocol -p app -p server -p bench
 
 echo "== Release build (server + hydrating wasm, optimised by wasm-opt)"
 build_release

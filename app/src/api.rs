@@ -13,16 +13,11 @@
 use std::future::Future;
 
 use leptos::prelude::{use_context, RwSignal, Set};
+use protocol::api::ErrorBody;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::auth::Auth;
-
-/// The body of an error answer.
-#[derive(Deserialize)]
-struct ApiError {
-    error: String,
-}
 
 /// `GET url`, its JSON answer.
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, String> {
@@ -133,7 +128,7 @@ pub struct Answer {
 impl Answer {
     /// The server's error text, or the status when it sent none.
     pub fn error(&self) -> String {
-        match serde_json::from_str::<ApiError>(&self.text) {
+        match serde_json::from_str::<ErrorBody>(&self.text) {
             Ok(e) => e.error,
             Err(_) => format!("HTTP {}", self.status),
         }

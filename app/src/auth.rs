@@ -1,4 +1,4 @@
-//! Who the dashboard acts as (SPEC section 12). A server started with a JWT secret
+//! Who the dashboard acts as (docs/SPEC.md section 12). A server started with a JWT secret
 //! wants a token on every request: the user pastes one (minted with `tickwire token`),
 //! the browser keeps it in localStorage (`tickwire.token`) and sends it as
 //! `Authorization: Bearer` on REST calls and polls (`api`) and as the socket's first
@@ -13,7 +13,7 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::protocol::{decode, Me, TokenRefusal};
+use protocol::{decode, Me, TokenRefusal};
 
 /// Who the server takes this browser for.
 #[derive(Clone, Debug, PartialEq, Eq)]

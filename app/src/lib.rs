@@ -1,6 +1,8 @@
 //! tickwire's shared crate.
 //!
-//! - [`protocol`]: the wire types every server, dashboard and outside client agrees on.
+//! The wire types every server, dashboard and outside client agrees on are the
+//! `protocol` crate's; this one renders them.
+//!
 //! - [`stream`]: the browser side of tickwire's streams: one reconnecting client per page.
 //! - [`chart`]: chart geometry (the canvas drawing is in `components`).
 //! - [`replay`]: a finished run's record as a tape to play back.
@@ -12,11 +14,7 @@
 // than the default 128 levels to lay out.
 #![recursion_limit = "256"]
 
-/// Which build of this crate (protocol and pages) this is (see `build.rs`).
-pub const BUILD_ID: &str = env!("TICKWIRE_BUILD_ID");
-
 pub mod chart;
-pub mod protocol;
 pub mod replay;
 pub mod stream;
 

@@ -5,8 +5,8 @@
 //! scrubber: the state at any position is the fold of the messages before it, from an
 //! empty state, exactly as the hub folds them.
 
-use crate::protocol::{decode, Envelope, Topic};
 use crate::stream::TopicState;
+use protocol::{decode, Envelope, Topic};
 
 /// A silence in the record plays as at most this long (a run paused for an hour does
 /// not hold its replay for an hour).
@@ -133,8 +133,8 @@ impl Tape {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{BacktestSnapshot, Lifecycle, Message, RunStatus, Timestamp};
-    use crate::stream::fixtures::envelope;
+    use protocol::fixtures::envelope;
+    use protocol::{BacktestSnapshot, Lifecycle, Message, RunStatus, Timestamp};
 
     fn at(seq: u64, ms: i64) -> Envelope {
         Envelope {

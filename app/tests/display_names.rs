@@ -2,7 +2,7 @@
 //! their wire names (serde): the page's `data-status="running"` or `class="log-info"`
 //! says exactly what the message said.
 
-use app::protocol::{DecisionAction, LogLevel, RunStatus, Side, Structure, TradeAction};
+use protocol::{DecisionAction, LogLevel, RunStatus, Side, Structure, TradeAction};
 use serde::Serialize;
 use strum::VariantArray;
 

@@ -2,7 +2,7 @@
 //! action that parses serialises back to JSON that parses to the same action.
 #![no_main]
 
-use app::protocol::ClientAction;
+use protocol::ClientAction;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -3,8 +3,8 @@
 //! that parses is valid or invalid for its topic without a panic, and round-trips.
 #![no_main]
 
-use app::protocol::decode::{self, EveryKind};
-use app::protocol::ServerFrame;
+use protocol::decode::{self, EveryKind};
+use protocol::ServerFrame;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! snapshot: no panic, and every list within its cap.
 #![no_main]
 
-use app::protocol::{
+use protocol::{
     Message, SnapshotData, TopicKind, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT,
 };
 use libfuzzer_sys::fuzz_target;

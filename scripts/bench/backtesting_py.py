@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The same sma_cross strategy in Python's `backtesting` package (PyPI), for a
-side-by-side speed comparison with `tickwire bench-engine` (run both with engines.sh).
+side-by-side speed comparison with `tickwire-bench bench-engine` (run both with engines.sh).
 
     backtesting_py.py DATA.csv [--fast 10] [--slow 20]
 """

@@ -13,6 +13,7 @@ if ! "$venv/bin/python" -c "import backtesting; assert backtesting.__version__ =
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet "backtesting==$BACKTESTING_VERSION"
 fi
-cargo build --release --quiet -p server
-target/release/tickwire bench-engine --data "$data"
+source scripts/env.sh
+cargo build --release --quiet -p bench
+"$TICKWIRE_BENCH" bench-engine --data "$data"
 "$venv/bin/python" scripts/bench/backtesting_py.py "$data"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side by side with the peers: tickwire, a Node server on `ws` and a FastAPI server with
 # the seeds' ConnectionManager (scripts/bench/peers/, see its README), driven by the same
-# load generator — `tickwire bench --target URL --target-pid PID`, a process of its
+# load generator — `tickwire-bench bench --target URL --target-pid PID`, a process of its
 # own — for two workloads:
 #   burst:  PEERS_SUBSCRIBERS subscribers, PEERS_MESSAGES messages in batches of 200
 #   paced:  PEERS_SUBSCRIBERS subscribers, PEERS_PACED_MESSAGES messages, PEERS_PACED_RATE
@@ -64,7 +64,7 @@ install_peers() {
 
 install_peers
 say "building tickwire (release) if it is not up to date"
-cargo build --release --quiet -p server --bin tickwire
+cargo build --release --quiet -p server --bin tickwire -p bench
 
 # The peers know nothing of these; tickwire runs here as it would without them.
 unset TICKWIRE_REDIS_URL TICKWIRE_JWT_SECRET TICKWIRE_API_KEY
@@ -94,8 +94,8 @@ start_server() {
     local name=$1 port=$2 command
     case $name in
         tickwire)
-            # A load test raises SPEC section 12's caps rather than measure them, as
-            # `tickwire bench` does for the servers it starts.
+            # A load test raises docs/SPEC.md section 12's caps rather than measure them, as
+            # `tickwire-bench bench` does for the servers it starts.
             command=("$TICKWIRE_RELEASE" serve --addr "127.0.0.1:$port" --feed off --outbox 65536
                 --write-delay-ms "$write_delay"
                 --max-connections 1000000 --max-connections-per-ip 1000000
@@ -128,7 +128,7 @@ measure() {
     port=$(free_port)
     start_server "$name" "$port"
     say "$workload, $name ($subscribers subscribers)"
-    if out=$("${generator_cpus[@]}" "$TICKWIRE_RELEASE" bench --target "http://127.0.0.1:$port" \
+    if out=$("${generator_cpus[@]}" "$TICKWIRE_BENCH" bench --target "http://127.0.0.1:$port" \
         --target-pid "$server_pid" --subscribers "$subscribers" --json "$@" 2>"$dir/bench.err"); then
         printf '%s\t%s\t%s\n' "$workload" "$name" "$out" >>"$dir/results"
     else

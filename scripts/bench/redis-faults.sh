@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How fast tickwire answers while Redis is away (SPEC section 8: 503 within 2 s), and
+# How fast tickwire answers while Redis is away (docs/SPEC.md section 8: 503 within 2 s), and
 # how fast it recovers. One instance on a redis-server of its own; a publish and a run
 # start are timed with Redis up, hung (SIGSTOP: its connections stay open and nothing
 # answers, the worst case), then killed (SIGKILL: the port refuses), then restarted.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scale-out on Redis, measured: `tickwire bench` with the hub embedded, on Redis with
+# Scale-out on Redis, measured: `tickwire-bench bench` with the hub embedded, on Redis with
 # one instance, and on Redis with two instances sharing the subscribers, each as one
 # burst and paced at 1,000 msg/s, and paced with 10 subscribers (the latency Redis adds
 # without the fan-out's queues). Prints a markdown table, then what Redis spent per
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 command -v redis-server >/dev/null || scripts/setup.sh --redis
 source scripts/env.sh
 source scripts/lib/redis.sh
-cargo build --release --quiet -p server --bin tickwire
+cargo build --release --quiet -p server --bin tickwire -p bench
 
 subscribers=${SUBSCRIBERS:-1000}
 messages=${MESSAGES:-1000}
@@ -63,13 +63,13 @@ grouped() {
     }'
 }
 
-# bench OUT BENCH-FLAGS...: one `tickwire bench` run into OUT, Redis's counters
+# bench OUT BENCH-FLAGS...: one `tickwire-bench bench` run into OUT, Redis's counters
 # around it in $dir/before and $dir/after.
 bench() {
     local out=$1
     shift
     redis_counters >"$dir/before"
-    "$TICKWIRE_RELEASE" bench "$@" >"$out"
+    "$TICKWIRE_BENCH" bench "$@" >"$out"
     redis_counters >"$dir/after"
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent implementation of tickwire's backtest rules (SPEC section 10) and
+"""An independent implementation of tickwire's backtest rules (docs/SPEC.md section 10) and
 metrics (docs/BACKTEST.md), in plain Python with no dependencies, written from the spec
 rather than from the Rust code. The Rust test `reference_agreement` runs it on every
 dataset in data/ and requires the two to agree trade for trade and metric for metric.

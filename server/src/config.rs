@@ -5,8 +5,8 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use app::protocol::{Interval, Symbol};
 use clap::{Args, Parser, Subcommand};
+use protocol::{Interval, Symbol};
 
 /// tickwire: streams market data, backtests and paper-trading sessions to the browser.
 #[derive(Parser, Debug)]
@@ -30,10 +30,6 @@ pub enum Command {
     Watch(crate::cli::watch::WatchArgs),
     /// Run a backtest in-process (or on a server with --url) and print its result.
     Backtest(crate::cli::backtest::BacktestArgs),
-    /// Measure the backtest engine in bars/s, streaming off and on.
-    BenchEngine(crate::cli::bench_engine::BenchEngineArgs),
-    /// Measure the hub: N subscribers × K published messages, or N idle connections.
-    Bench(crate::cli::bench::BenchArgs),
     /// Sign a token for a server in token mode (same --jwt-secret).
     Token(crate::cli::token::TokenArgs),
 }
@@ -100,7 +96,7 @@ pub struct ServeArgs {
     #[arg(long, env = "TICKWIRE_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Share every topic with the other instances through this Redis
-    /// (`redis://HOST:PORT[/DB]`, SPEC section 8); without it, topics live in this
+    /// (`redis://HOST:PORT[/DB]`, docs/SPEC.md section 8); without it, topics live in this
     /// process.
     #[arg(long, env = "TICKWIRE_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,

@@ -29,8 +29,6 @@ async fn main() {
         Some(Command::Serve(args)) => server::serve::run(args).await,
         Some(Command::Watch(args)) => server::cli::watch::run(args).await,
         Some(Command::Backtest(args)) => server::cli::backtest::run_cli(args).await,
-        Some(Command::BenchEngine(args)) => server::cli::bench_engine::run_cli(args),
-        Some(Command::Bench(args)) => server::cli::bench::run(args).await,
         Some(Command::Token(args)) => server::cli::token::run(&args),
         None => server::serve::run(cli.serve).await,
     };

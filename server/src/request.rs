@@ -1,7 +1,7 @@
 //! Why a request to start or reach a run was refused, shared by backtests and sessions:
 //! one shape for every refusal, which `routes` turns into its HTTP status and body.
 
-use app::protocol::FieldError;
+use protocol::FieldError;
 
 /// A refused request.
 #[derive(Debug, thiserror::Error, PartialEq)]

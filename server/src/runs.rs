@@ -1,10 +1,10 @@
 //! The book of one kind of run (backtests, sessions) on one server: entries by id, a cap
 //! on how many are active at once (`--max-backtests`, `--max-sessions`: 429 beyond), and
 //! how long a finished one is kept (`--retain-runs`) before it leaves listings and
-//! memory, its topic with it (SPEC section 12). Every run started is tracked, so
+//! memory, its topic with it (docs/SPEC.md section 12). Every run started is tracked, so
 //! shutdown can wait for all of them to publish their ends.
 //!
-//! On Redis the book is this instance's share of the cluster's runs (SPEC section 8):
+//! On Redis the book is this instance's share of the cluster's runs (docs/SPEC.md section 8):
 //! each run is also recorded in Redis, so any instance lists it, checks its owner and
 //! routes commands to it, and a run whose instance died is marked failed (its end
 //! published on its topic) by whichever instance notices first.
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use app::protocol::{Message, Snapshot, Topic};
+use protocol::{Message, Snapshot, Topic};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;

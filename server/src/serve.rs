@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::TokenKeys;
 use crate::backtest::Backtests;
 use crate::config::{FeedKind, ServeArgs};
-use app::protocol::SymbolInfo;
+use protocol::SymbolInfo;
 
 use crate::feed::replay::{self, ReplayConfig, ReplaySource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
@@ -36,7 +36,7 @@ pub struct Running {
     pub tasks: TaskTracker,
 }
 
-/// How long shutdown waits for runs and sessions to end (SPEC section 12: exit within 5 s).
+/// How long shutdown waits for runs and sessions to end (docs/SPEC.md section 12: exit within 5 s).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
 /// Binds the listener, starts the feed and serves in the background.
@@ -247,7 +247,7 @@ fn spawn_feed(
     });
 }
 
-/// Drops idle topics (SPEC section 12) every quarter of the idle time, at most a minute
+/// Drops idle topics (docs/SPEC.md section 12) every quarter of the idle time, at most a minute
 /// apart, until shutdown.
 fn spawn_idle_sweeper(hub: Hub, shutdown: CancellationToken) {
     let every = (hub.topic_idle() / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));

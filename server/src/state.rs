@@ -5,9 +5,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::protocol::{SymbolInfo, Topic, TopicKind};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
+use protocol::{SymbolInfo, Topic, TopicKind};
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Caller, TokenKeys};
@@ -17,7 +17,7 @@ use crate::hub::{Hub, HubError};
 use crate::routes::{Origins, Slots, TrustedProxies};
 use crate::session::{Sessions, COUNTDOWN_EVERY};
 
-/// Per-connection and per-request limits (SPEC section 12).
+/// Per-connection and per-request limits (docs/SPEC.md section 12).
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
     pub heartbeat: Duration,
@@ -36,7 +36,7 @@ pub struct ConnectionLimits {
 }
 
 /// How long a live stream of each kind may stay silent before a page calls it stale
-/// (SPEC section 7): [`StaleAfter::PERIODS`] of its producer's longest quiet, and never
+/// (docs/SPEC.md section 7): [`StaleAfter::PERIODS`] of its producer's longest quiet, and never
 /// under [`StaleAfter::FLOOR`] (a page looks once a second). Market topics have a
 /// threshold only when this server runs a feed: an outside producer's pace is unknown.
 #[derive(Clone, Copy, Debug)]

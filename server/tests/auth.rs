@@ -1,4 +1,4 @@
-//! Token mode (SPEC section 12), attacked: tokenless, forged, expired and
+//! Token mode (docs/SPEC.md section 12), attacked: tokenless, forged, expired and
 //! wrong-algorithm tokens; another user's run over REST and the socket; subscriptions
 //! and publishes outside a token's claims; a token lapsing on a live socket. Each
 //! refusal leaves everything as it was for everyone else.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use app::protocol::Side;
+use protocol::Side;
 use server::backtest::{run, Account, Bars, Event, Flow, Observer, Strategy};
 
 fn shared(file: &str) -> Bars {

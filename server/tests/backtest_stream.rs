@@ -8,11 +8,12 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::protocol::{Since, Topic};
 use common::data_dir;
+use protocol::api::BacktestRequest;
+use protocol::{Since, Topic};
 use serde_json::Value;
 use server::backtest::control::RunControl;
-use server::backtest::{plan, run_streaming, BacktestRequest, Plan};
+use server::backtest::{plan, run_streaming, Plan};
 use server::hub::{Hub, HubConfig};
 
 /// A plan on a data file with progress by bar count only (the run's timing does not

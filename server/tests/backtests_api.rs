@@ -4,9 +4,10 @@
 mod common;
 
 use common::*;
+use protocol::api::BacktestRequest;
 use serde_json::{json, Value};
 use server::backtest::{control::RunControl, run, Account, Silent, Strategy};
-use server::backtest::{plan, run_streaming, BacktestRequest};
+use server::backtest::{plan, run_streaming};
 use server::hub::Command;
 
 async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {
@@ -291,7 +292,7 @@ async fn several_backtests_run_at_once_and_all_complete() {
 }
 
 /// The types of every message retained on `topic`, in seq order.
-fn types_on(hub: &server::hub::Hub, topic: &app::protocol::Topic) -> Vec<String> {
+fn types_on(hub: &server::hub::Hub, topic: &protocol::Topic) -> Vec<String> {
     // The in-memory hub answers at once.
     futures_util::FutureExt::now_or_never(hub.page(topic, None, 2048))
         .expect("an in-memory hub answers at once")
@@ -308,7 +309,7 @@ fn types_on(hub: &server::hub::Hub, topic: &app::protocol::Topic) -> Vec<String>
 }
 
 /// Waits, with a deadline, until `topic` carries a message of type `ty`; returns the types.
-fn wait_for_type(hub: &server::hub::Hub, topic: &app::protocol::Topic, ty: &str) -> Vec<String> {
+fn wait_for_type(hub: &server::hub::Hub, topic: &protocol::Topic, ty: &str) -> Vec<String> {
     let deadline = std::time::Instant::now() + TYPE_TIMEOUT;
     loop {
         let types = types_on(hub, topic);
@@ -357,10 +358,10 @@ async fn a_paused_run_publishes_nothing_and_a_cancel_ends_it_where_it_stood() {
     let snapshot = futures_util::FutureExt::now_or_never(hub.snapshot(&topic))
         .expect("an in-memory hub answers at once")
         .unwrap();
-    let app::protocol::SnapshotData::Backtest(b) = snapshot.data else {
+    let protocol::SnapshotData::Backtest(b) = snapshot.data else {
         panic!("not a backtest")
     };
-    assert_eq!(b.status, app::protocol::RunStatus::Cancelled);
+    assert_eq!(b.status, protocol::RunStatus::Cancelled);
     assert!(b.metrics.is_some(), "partial metrics are published");
 }
 

@@ -1,4 +1,4 @@
-//! Bad input (SPEC section 9): each case is answered with an `error` or a 4xx naming the
+//! Bad input (docs/SPEC.md section 9): each case is answered with an `error` or a 4xx naming the
 //! problem, the socket stays open where that is safe, and nobody else notices.
 
 mod common;
@@ -359,7 +359,7 @@ async fn metrics_are_exported_in_prometheus_text() {
         .hub
         .publish(
             &"backtest:m".parse().unwrap(),
-            app::protocol::Message::Cancelled(Default::default()),
+            protocol::Message::Cancelled(Default::default()),
         )
         .await
         .unwrap();

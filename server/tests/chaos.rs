@@ -1,6 +1,6 @@
 //! Chaos: real clients reach the real server through a fault-injecting proxy
 //! (`common/proxy.rs`) that cuts, stalls and throttles connections while publishing goes
-//! on. Every scenario checks the one invariant of SPEC section 6 — a subscriber sees
+//! on. Every scenario checks the one invariant of docs/SPEC.md section 6 — a subscriber sees
 //! seq == last + 1, or an explicit `resync`; never a hole, never a duplicate.
 //!
 //! The short versions run in the README's test command; `scripts/soak.sh` runs the long
@@ -10,10 +10,10 @@ mod common;
 
 use std::time::Duration;
 
-use app::protocol::{LogLevel, LogLine, Message, Topic};
 use common::proxy::{Fault, Proxy};
 use common::*;
 use futures_util::StreamExt;
+use protocol::{LogLevel, LogLine, Message, Topic};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message as WsMessage;

@@ -1,13 +1,13 @@
-//! Scale-out on Redis (SPEC section 8), against a real `redis-server` and several real
+//! Scale-out on Redis (docs/SPEC.md section 8), against a real `redis-server` and several real
 //! tickwire instances sharing it: one sequence per topic across the cluster, resume on
 //! any instance, equal polls and snapshots, producers once per cluster, and Redis
 //! faults that never become a silent hole.
 
 mod common;
 
-use app::protocol::Topic;
 use common::redis::{Persistence, Redis};
 use common::*;
+use protocol::Topic;
 use reqwest::Method;
 use serde_json::{json, Value};
 use server::auth::{now_secs, Claims, TokenKeys};

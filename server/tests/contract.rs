@@ -11,9 +11,9 @@ mod common;
 use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
 
-use app::protocol::decode::{EveryKind, KindReader};
-use app::protocol::*;
 use common::*;
+use protocol::decode::{EveryKind, KindReader};
+use protocol::*;
 use serde_json::{json, Value};
 use server::contract;
 
@@ -553,7 +553,7 @@ fn every_message_type_validates_in_an_envelope_and_as_a_published_message() {
 }
 
 /// Every frame the server can send reads back, through the clients' decoder keyed on
-/// `type` (`app::protocol::decode`), as exactly what was sent: one sample of every
+/// `type` (`protocol::decode`), as exactly what was sent: one sample of every
 /// message type and every control frame, polled pages and snapshots included.
 #[test]
 fn every_frame_reads_back_through_the_clients_decoder() {

@@ -1,11 +1,11 @@
-//! The delivery guarantees of SPEC section 6, over real sockets against the real server.
+//! The delivery guarantees of docs/SPEC.md section 6, over real sockets against the real server.
 
 mod common;
 
 use std::time::Duration;
 
-use app::protocol::{Message, Topic};
 use common::*;
+use protocol::{Message, Topic};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -258,7 +258,7 @@ async fn polling_returns_the_same_envelopes_as_the_socket() {
 
 #[tokio::test]
 async fn dedicated_paths_subscribe_on_connect() {
-    use app::protocol::{Order, OrderSide, OrderStatus, Symbol};
+    use protocol::{Order, OrderSide, OrderStatus, Symbol};
     let running = server(|a| a.symbols.clear()).await;
     let mut trading = connect(&running, "/api/ws/stream/live-trading?symbols=AAA,BBB").await;
     let mut topics = vec![];

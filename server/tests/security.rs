@@ -1,4 +1,4 @@
-//! Attacks from outside (SPEC section 12): each is refused before anything happens, and
+//! Attacks from outside (docs/SPEC.md section 12): each is refused before anything happens, and
 //! nothing changes for anyone else.
 
 mod common;

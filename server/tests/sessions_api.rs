@@ -2,11 +2,11 @@
 
 mod common;
 
-use app::protocol::{
+use common::*;
+use protocol::{
     Candle, Control, DataSource, Message, Resync, ServerFrame, Snapshot, SnapshotData, Tick,
     Timestamp,
 };
-use common::*;
 use serde_json::{json, Value};
 
 async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {
@@ -76,7 +76,7 @@ impl Follower {
         }
     }
 
-    fn session(&self) -> &app::protocol::SessionSnapshot {
+    fn session(&self) -> &protocol::SessionSnapshot {
         match &self.state {
             SnapshotData::Session(s) => s,
             other => panic!("not a session: {other:?}"),
@@ -248,7 +248,7 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
     .await;
 
     let market = "market:BTC-USD".parse().unwrap();
-    let symbol = app::protocol::Symbol::parse("BTC-USD").unwrap();
+    let symbol = protocol::Symbol::parse("BTC-USD").unwrap();
     // A burst the session cannot read in between (the test holds the runtime).
     for i in 0..50 {
         let tick = Tick {

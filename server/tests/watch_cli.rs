@@ -5,8 +5,8 @@ mod common;
 
 use std::process::Stdio;
 
-use app::protocol::{Complete, LogLevel, LogLine, Message, Metrics, Topic};
 use common::*;
+use protocol::{Complete, LogLevel, LogLine, Message, Metrics, Topic};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Publishes a backtest's `complete` on `topic`.

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use crate::protocol::Candle;
+use protocol::Candle;
 
 /// What an update did to the series; the chart redraws accordingly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,7 +95,7 @@ impl CandleSeries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DataSource, Symbol, Timestamp};
+    use protocol::{DataSource, Symbol, Timestamp};
 
     pub(crate) fn candle(minute: i64, close: f64) -> Candle {
         Candle {

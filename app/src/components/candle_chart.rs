@@ -9,7 +9,7 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 
-use crate::protocol::Candle;
+use protocol::Candle;
 
 /// Candles a chart keeps (the canvas shows the most recent that fit).
 pub const CHART_CANDLES: usize = 1_000;
@@ -119,7 +119,7 @@ mod paint {
 
     use super::CHART_CANDLES;
     use crate::chart::{CandleSeries, Change, Layout, PriceScale, GRID, TEXT};
-    use crate::protocol::Candle;
+    use protocol::Candle;
 
     /// Room on the right for price labels and at the bottom for times.
     const AXIS_RIGHT: f64 = 72.0;

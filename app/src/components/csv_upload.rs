@@ -1,5 +1,5 @@
 //! A CSV file picked in the browser and read as text, for a backtest on data the server
-//! does not have. Uploads travel inside the JSON request (SPEC section 12), so the
+//! does not have. Uploads travel inside the JSON request (docs/SPEC.md section 12), so the
 //! server's body limit and its CSV checks answer a file too big or malformed in their
 //! own words, which the form shows.
 

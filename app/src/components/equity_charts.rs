@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use super::line_chart::LineChart;
-use crate::protocol::{BacktestSnapshot, EquityPoint};
+use protocol::{BacktestSnapshot, EquityPoint};
 
 /// Both charts of the run's equity points. Equity arrives in batches; other messages
 /// (progress, trades, logs) do not rebuild the charts' points.

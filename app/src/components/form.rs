@@ -81,7 +81,7 @@ const STRATEGIES: &[(&str, &str, &[Param])] = &[
     ("buy_and_hold", "Buy and hold", &[]),
 ];
 
-/// The choice sessions add: an outside agent posts the decisions (SPEC section 5).
+/// The choice sessions add: an outside agent posts the decisions (docs/SPEC.md section 5).
 const EXTERNAL: (&str, &str, &[Param]) =
     ("external", "Outside agent (decides through the API)", &[]);
 

@@ -45,7 +45,7 @@ pub fn gain_class(value: f64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{LogLevel, RunStatus, Side};
+    use protocol::{LogLevel, RunStatus, Side};
 
     #[test]
     fn time_left_reads_in_the_largest_units_that_fit() {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::format::wire_name;
 use super::table::newest_first;
-use crate::protocol::{BacktestSnapshot, LogLine};
+use protocol::{BacktestSnapshot, LogLine};
 
 /// Log lines shown (the most recent).
 const RECENT_LINES: usize = 50;

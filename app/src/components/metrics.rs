@@ -6,8 +6,8 @@ use leptos::prelude::*;
 
 use super::format::{money, percent};
 use super::status::{tab_role_text, LastMessage};
-use crate::protocol::{BacktestSnapshot, SessionSnapshot, Topic};
 use crate::stream::StreamClient;
+use protocol::{BacktestSnapshot, SessionSnapshot, Topic};
 
 /// The stream's metrics, from the [`StreamClient`] in context, and how long `topic`
 /// (the page's stream) has been silent.
@@ -21,7 +21,7 @@ pub fn MetricsPanel(#[prop(into)] topic: Signal<Option<Topic>>) -> impl IntoView
     };
     let last_update = move || {
         s.last_update_ms.get().map_or("—".to_owned(), |ms| {
-            crate::protocol::Timestamp::from_unix_ms(ms as i64).clock()
+            protocol::Timestamp::from_unix_ms(ms as i64).clock()
         })
     };
     view! {

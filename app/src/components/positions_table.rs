@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::format::{gain_class, money, percent, price, wire_name};
 use super::table::{newest_first, Table};
-use crate::protocol::{OpenPosition, PositionClosed, SessionSnapshot};
+use protocol::{OpenPosition, PositionClosed, SessionSnapshot};
 
 /// The open positions; each row's `data-*` attributes say what two pages must agree on
 /// (id, side, quantity, entry price).

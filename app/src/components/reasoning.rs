@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::format::wire_name;
 use super::table::newest_first;
-use crate::protocol::{Decision, SessionSnapshot};
+use protocol::{Decision, SessionSnapshot};
 
 /// Decisions shown (the most recent).
 const RECENT_DECISIONS: usize = 20;

@@ -13,9 +13,9 @@ use super::run_body::RunBody;
 use super::session_body::SessionBody;
 use super::sync_view::SyncAny;
 use crate::api;
-use crate::protocol::{BacktestSnapshot, SessionSnapshot, Topic, TopicKind};
 use crate::replay::{Tape, SPEEDS};
 use crate::stream::TopicState;
+use protocol::{BacktestSnapshot, SessionSnapshot, Topic, TopicKind};
 
 /// How often a playing replay moves on, in ms of the page's time.
 const STEP_MS: f64 = 50.0;

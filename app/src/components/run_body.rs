@@ -9,7 +9,7 @@ use super::metrics::RunMetrics;
 use super::run_progress::RunProgress;
 use super::sync_view::SyncAny;
 use super::trades_table::TradesTable;
-use crate::protocol::BacktestSnapshot;
+use protocol::BacktestSnapshot;
 
 #[component]
 pub fn RunBody(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoView {

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::form::strategy_title;
 use super::format::wire_name;
 use crate::api;
-use crate::protocol::{BacktestSnapshot, RunStatus};
+use protocol::{BacktestSnapshot, RunStatus};
 
 /// What a run's buttons ask the server; the wire name is the URL's last segment
 /// (`POST /api/backtests/{id}/pause`) and names the button's `data-testid`.

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use super::format::time_left;
-use crate::protocol::{BacktestSnapshot, RunStatus};
+use protocol::{BacktestSnapshot, RunStatus};
 
 /// The bar (its `data-pct` is the whole percent the tests wait for) and the run's error.
 #[component]

@@ -7,7 +7,7 @@ use super::metrics::SessionStats;
 use super::positions_table::{ClosedPositions, OpenPositions};
 use super::reasoning::Reasoning;
 use super::sync_view::SyncAny;
-use crate::protocol::SessionSnapshot;
+use protocol::SessionSnapshot;
 
 #[component]
 pub fn SessionBody(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoView {

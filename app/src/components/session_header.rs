@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::form::{strategy_title, ErrorLine};
 use crate::api;
-use crate::protocol::SessionSnapshot;
+use protocol::SessionSnapshot;
 
 /// Title, countdown and the stop button of session `id`.
 #[component]

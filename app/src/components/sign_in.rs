@@ -1,4 +1,4 @@
-//! Signing in to a server that wants a token (SPEC section 12): the panel that asks for
+//! Signing in to a server that wants a token (docs/SPEC.md section 12): the panel that asks for
 //! one whenever the page's identity is `Needed`, and the header's "signed in as" with
 //! its sign-out button. Both read and drive [`Auth`] only; the stream and the pages
 //! follow it.
@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::auth::{Auth, Identity};
-use crate::protocol::Timestamp;
+use protocol::Timestamp;
 
 /// Asks for a token while the server wants one: why, a field to paste it into, and a
 /// button that signs in with it. Hidden otherwise.

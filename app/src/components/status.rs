@@ -5,8 +5,8 @@
 
 use leptos::prelude::*;
 
-use crate::protocol::Topic;
 use crate::stream::{StreamClient, StreamStatus, TabRole};
+use protocol::Topic;
 
 #[component]
 pub fn StatusIndicator() -> impl IntoView {
@@ -125,7 +125,7 @@ pub fn UpdateBanner() -> impl IntoView {
     let outdated = move || {
         s.server_build
             .get()
-            .is_some_and(|build| build != crate::BUILD_ID)
+            .is_some_and(|build| build != protocol::BUILD_ID)
     };
     let reload = move |_| {
         #[cfg(feature = "hydrate")]

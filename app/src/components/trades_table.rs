@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use super::format::{gain_class, money, price, wire_name};
 use super::table::{newest_first, Table};
-use crate::protocol::{BacktestSnapshot, Trade};
+use protocol::{BacktestSnapshot, Trade};
 
 /// Trades shown (the most recent).
 const RECENT_TRADES: usize = 50;

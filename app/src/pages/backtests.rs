@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::api;
 use crate::components::csv_upload::{CsvUpload, Upload};
@@ -20,34 +19,10 @@ use crate::components::run_body::RunBody;
 use crate::components::run_header::RunHeader;
 use crate::components::status::LastMessage;
 use crate::components::sync_view::SyncAny;
-use crate::protocol::{BacktestSnapshot, RunStatus, Topic, TopicKind};
 use crate::replay::Tape;
 use crate::stream::use_topic_state;
-
-/// `POST /api/backtests`: a server dataset by name, or an uploaded CSV's text.
-#[derive(Serialize)]
-struct StartRequest {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dataset: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    csv: Option<String>,
-    /// What the run's data is called (an upload's file name).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    symbol: Option<String>,
-    strategy: String,
-    params: std::collections::BTreeMap<String, f64>,
-    cash: f64,
-    commission: f64,
-    /// Bars per second to watch the run at (none: full speed).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pace: Option<f64>,
-}
-
-/// A run as `POST /api/backtests` answers and `GET /api/backtests` lists it.
-#[derive(Clone, Deserialize)]
-struct RunRef {
-    backtest_id: String,
-}
+use protocol::api::{BacktestRequest, RunInfo, StartedRun};
+use protocol::{BacktestSnapshot, RunStatus, Topic, TopicKind};
 
 #[component]
 pub fn BacktestsPage() -> impl IntoView {
@@ -73,7 +48,7 @@ pub fn BacktestsPage() -> impl IntoView {
             }
             Err(e) => error.set(Some(format!("could not list datasets: {e}"))),
         }
-        if let Ok(list) = api::get::<Vec<RunRef>>("/api/backtests").await {
+        if let Ok(list) = api::get::<Vec<RunInfo>>("/api/backtests").await {
             runs.update(|r| {
                 for run in list.into_iter().rev() {
                     if !r.contains(&run.backtest_id) {
@@ -84,7 +59,7 @@ pub fn BacktestsPage() -> impl IntoView {
         }
     });
 
-    let request = move || -> Result<StartRequest, String> {
+    let request = move || -> Result<BacktestRequest, String> {
         let (dataset, csv, symbol) = match upload.get_untracked() {
             Some(Upload { name, text }) => {
                 let stem = name.trim_end_matches(".csv").to_owned();
@@ -92,25 +67,31 @@ pub fn BacktestsPage() -> impl IntoView {
             }
             None => (Some(dataset.get_untracked()), None, None),
         };
-        Ok(StartRequest {
+        Ok(BacktestRequest {
             dataset,
             csv,
             symbol,
             strategy: strategy.strategy.get_untracked(),
             params: strategy.params()?,
-            cash: parse_number("cash", &cash.get_untracked())?,
-            commission: parse_number("commission", &commission.get_untracked())?,
+            cash: Some(parse_number("cash", &cash.get_untracked())?),
+            commission: Some(parse_number("commission", &commission.get_untracked())?),
             pace: match pace.get_untracked().trim() {
                 "" => None,
                 text => Some(parse_number("pace", text)?),
             },
+            ..BacktestRequest::default()
         })
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        api::submit("/api/backtests", request(), error, move |run: RunRef| {
-            runs.update(|r| r.insert(0, run.backtest_id));
-        });
+        api::submit(
+            "/api/backtests",
+            request(),
+            error,
+            move |run: StartedRun| {
+                runs.update(|r| r.insert(0, run.backtest_id));
+            },
+        );
     };
 
     view! {

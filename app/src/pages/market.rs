@@ -9,11 +9,11 @@ use crate::components::format::wire_name;
 use crate::components::metrics::MetricsPanel;
 use crate::components::status::RealtimeToggle;
 use crate::components::sync_view::SyncAny;
-use crate::protocol::decode::KindReader;
-use crate::protocol::{
+use crate::stream::{use_topic, TopicEvent};
+use protocol::decode::KindReader;
+use protocol::{
     Analysis, Candle, DataSource, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic,
 };
-use crate::stream::{use_topic, TopicEvent};
 
 #[component]
 pub fn MarketPage() -> impl IntoView {

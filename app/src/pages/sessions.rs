@@ -5,7 +5,6 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use serde::{Deserialize, Serialize};
 
 use crate::api;
 use crate::components::form::{
@@ -16,30 +15,13 @@ use crate::components::session_body::SessionBody;
 use crate::components::session_header::SessionHeader;
 use crate::components::status::LastMessage;
 use crate::components::sync_view::SyncAny;
-use crate::protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
 use crate::stream::use_topic_state;
-
-/// `POST /api/sessions`.
-#[derive(Serialize)]
-struct StartRequest {
-    symbol: String,
-    strategy: String,
-    params: std::collections::BTreeMap<String, f64>,
-    cash: f64,
-}
-
-/// A session as `GET /api/sessions` lists it.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-struct SessionRef {
-    session_id: String,
-    symbol: String,
-    strategy: String,
-    running: bool,
-}
+use protocol::api::{SessionInfo, SessionRequest};
+use protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let sessions = RwSignal::new(Vec::<SessionRef>::new());
+    let sessions = RwSignal::new(Vec::<SessionInfo>::new());
     let symbols = RwSignal::new(Vec::<String>::new());
     let symbol = RwSignal::new(String::new());
     // Shorter averages than a backtest's: a live session should act within minutes.
@@ -59,7 +41,7 @@ pub fn SessionsPage() -> impl IntoView {
             }
             Err(e) => error.set(Some(format!("could not load symbols: {e}"))),
         }
-        match api::get::<Vec<SessionRef>>("/api/sessions").await {
+        match api::get::<Vec<SessionInfo>>("/api/sessions").await {
             Ok(list) => sessions.set(list),
             Err(e) => error.set(Some(format!("could not list sessions: {e}"))),
         }
@@ -67,16 +49,18 @@ pub fn SessionsPage() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = (|| -> Result<StartRequest, String> {
-            Ok(StartRequest {
+        let body = (|| -> Result<SessionRequest, String> {
+            Ok(SessionRequest {
                 symbol: symbol.get_untracked(),
                 strategy: strategy.strategy.get_untracked(),
                 params: strategy.params()?,
-                cash: parse_number("cash", &cash.get_untracked())?,
+                cash: Some(parse_number("cash", &cash.get_untracked())?),
+                commission: None,
+                id: None,
             })
         })();
         let navigate = navigate.clone();
-        api::submit("/api/sessions", body, error, move |s: SessionRef| {
+        api::submit("/api/sessions", body, error, move |s: SessionInfo| {
             navigate(&format!("/sessions/{}", s.session_id), Default::default());
         });
     };

@@ -9,8 +9,8 @@ use leptos::prelude::*;
 
 use super::status::StreamStatus;
 use crate::auth::Auth;
-use crate::protocol::decode::KindReader;
-use crate::protocol::{Envelope, Snapshot, Topic};
+use protocol::decode::KindReader;
+use protocol::{Envelope, Snapshot, Topic};
 
 /// What a topic's listener receives, in order.
 #[derive(Clone, Copy, Debug)]

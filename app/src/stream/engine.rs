@@ -23,15 +23,17 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use super::client::{Listener, TopicEvent};
 use super::leader::Tabs;
-use super::machine::{Delivery, Effect, Input, Machine, PollError, Polled, Status, Timer};
-use super::policy::ReconnectPolicy;
 use super::relay::Relay;
 use super::status::StreamStatus;
 use super::status::TabRole;
 use crate::api::{self, Method};
 use crate::auth::Auth;
-use crate::protocol::decode::{self, KindReader, Kinds, Readers};
-use crate::protocol::{BearerToken, Topic};
+use protocol::client::machine::{
+    Delivery, Effect, Input, Machine, PollError, Polled, Status, Timer,
+};
+use protocol::client::ReconnectPolicy;
+use protocol::decode::{self, KindReader, Kinds, Readers};
+use protocol::{BearerToken, Topic};
 
 mod sharing;
 

@@ -1,12 +1,11 @@
 //! The browser side of tickwire's streams: one reconnecting client per page that
 //! follows any number of topics over `/api/ws`, falls back to polling and climbs back,
-//! and resumes every topic from its last seq (SPEC sections 6 and 7).
+//! and resumes every topic from its last seq (docs/SPEC.md sections 6 and 7).
 //!
-//! - [`machine`]: the rules as a sans-IO state machine (inputs in, effects out; tested
-//!   natively).
-//! - [`policy`]: backoff, fallback, ping and poll timing.
+//! - The rules themselves are `protocol::client`'s, shared with `tickwire watch`: the
+//!   sans-IO machine (inputs in, effects out; tested natively), its reconnect policy
+//!   and each topic's cursor.
 //! - [`relay`]: one socket for all tabs — the leading tab's books (who follows what).
-//! - [`cursor`]: per-topic seq bookkeeping: apply, drop a duplicate, or detect a gap.
 //! - [`status`]: the signals the header and metrics panel show.
 //! - [`client`]: what components call (`use_topic`, the real-time toggle).
 //! - [`topic_state`]: `use_topic_state`, a topic's folded state as a signal (what pages
@@ -17,15 +16,10 @@
 //!   (BroadcastChannel).
 
 pub mod client;
-pub mod cursor;
 #[cfg(feature = "hydrate")]
 mod engine;
-#[cfg(test)]
-pub(crate) mod fixtures;
 #[cfg(feature = "hydrate")]
 mod leader;
-pub mod machine;
-pub mod policy;
 pub mod relay;
 pub mod status;
 pub mod topic_state;

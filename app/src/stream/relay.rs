@@ -1,5 +1,5 @@
 //! One socket for all tabs: the leading tab's bookkeeping, sans IO. Every tab of an
-//! origin runs its own [`Machine`](super::machine::Machine) (its own cursors, gaps and
+//! origin runs its own [`Machine`](protocol::client::Machine) (its own cursors, gaps and
 //! resumes); only the leader holds the WebSocket, and the others' machines talk to it
 //! through the leader (`leader.rs` in the browser). The socket is shared, so:
 //!
@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::protocol::{ClientAction, Topic};
+use protocol::{ClientAction, Topic};
 
 /// A tab, named at random when its page starts.
 pub type TabId = u64;
@@ -111,7 +111,7 @@ impl Relay {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::fixtures::topic;
+    use protocol::fixtures::topic;
 
     const LEADER: TabId = 1;
     const A: TabId = 2;

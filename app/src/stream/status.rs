@@ -1,47 +1,11 @@
 //! What the dashboard shows about its stream: connection state, mode, attempts,
 //! latency, message rate, last update — signals that render the same on the server
-//! (initial values) and in the browser (live).
+//! (initial values) and in the browser (live). The values themselves are
+//! `protocol::client`'s, shared with the machine that sets them.
 
 use leptos::prelude::*;
 
-use crate::protocol::Topic;
-
-/// Where the stream's connection stands; `as_str` is the `data-state` attribute.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnectionState {
-    /// The socket is open and the server has greeted it.
-    Connected,
-    /// The socket is open, but a stream that should be moving has been silent for
-    /// longer than the server's `stale_after_ms` for its kind.
-    Stale,
-    /// Trying to (re)open the socket; data paused until it opens or polling starts.
-    Reconnecting,
-    /// Data arrives by HTTP polling (fallback after failed attempts, or real-time off).
-    Polling,
-    /// Neither the socket nor polling reaches the server.
-    Disconnected,
-}
-
-impl ConnectionState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionState::Connected => "connected",
-            ConnectionState::Stale => "stale",
-            ConnectionState::Reconnecting => "reconnecting",
-            ConnectionState::Polling => "polling",
-            ConnectionState::Disconnected => "disconnected",
-        }
-    }
-
-    /// The dot's colour: green connected, yellow reconnecting or stale, red otherwise.
-    pub fn colour(self) -> &'static str {
-        match self {
-            ConnectionState::Connected => "green",
-            ConnectionState::Reconnecting | ConnectionState::Stale => "yellow",
-            ConnectionState::Polling | ConnectionState::Disconnected => "red",
-        }
-    }
-}
+pub use protocol::client::{ConnectionState, Mode, StreamAge};
 
 /// This tab's part in sharing the socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,22 +24,6 @@ impl TabRole {
             TabRole::Alone => "alone",
             TabRole::Leader => "leader",
             TabRole::Follower => "follower",
-        }
-    }
-}
-
-/// How data is being delivered right now.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Realtime,
-    Polling,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Realtime => "real-time",
-            Mode::Polling => "polling",
         }
     }
 }
@@ -108,17 +56,6 @@ pub struct StreamStatus {
     pub tab_role: RwSignal<TabRole>,
     /// While this tab leads: how many other tabs stream through it.
     pub tab_followers: RwSignal<usize>,
-}
-
-/// How long a followed stream has been silent.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StreamAge {
-    pub topic: Topic,
-    /// Whole seconds since its last message (or its subscription); `None` before any.
-    pub silent_secs: Option<u64>,
-    /// It should be moving, the socket is up, and it has been silent for longer than
-    /// the server's threshold for its kind.
-    pub stale: bool,
 }
 
 impl StreamStatus {

@@ -7,8 +7,8 @@
 use leptos::prelude::*;
 
 use super::client::{use_topic, TopicEvent};
-use crate::protocol::decode::KindReader;
-use crate::protocol::{
+use protocol::decode::KindReader;
+use protocol::{
     BacktestSnapshot, Envelope, MarketSnapshot, SessionSnapshot, Snapshot, SnapshotData, Topic,
     TradingSnapshot,
 };

@@ -2,7 +2,7 @@
 candle, posts thinking chunks and a buy decision, and the session's topic shows
 `thinking`, `decision` and `position_opened`; the endpoints' refusals (403 another
 user, 404 unknown session, 409 not external, 422 bad field) reach the caller as
-ApiError. Needs the server's external-session endpoints (SPEC section 5)."""
+ApiError. Needs the server's external-session endpoints (docs/SPEC.md section 5)."""
 
 import unittest
 

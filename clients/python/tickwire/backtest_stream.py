@@ -2,7 +2,7 @@
 shapes of ``app/src/protocol/backtest.rs`` (what the dashboard and ``tickwire watch``
 render for the server's own runs).
 
-Frequency control follows SPEC section 4: ``progress`` at most every N bars or T ms
+Frequency control follows docs/SPEC.md section 4: ``progress`` at most every N bars or T ms
 (whichever comes first; by default every call is sent), equity points batched (one
 ``equity`` message per ``equity_batch`` points, and before every other message so the
 curve is never behind), trades and errors sent at once.

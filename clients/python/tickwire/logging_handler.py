@@ -14,7 +14,7 @@ from typing import Optional
 
 from .publisher import Publisher
 
-#: Longest text the server accepts in one field, in UTF-8 bytes (SPEC section 12).
+#: Longest text the server accepts in one field, in UTF-8 bytes (docs/SPEC.md section 12).
 MAX_TEXT_BYTES = 8 * 1024
 
 

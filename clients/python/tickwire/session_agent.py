@@ -1,5 +1,5 @@
 """A client for an outside "brain" that drives a paper-trading session started with
-``"strategy": "external"`` (SPEC section 5).
+``"strategy": "external"`` (docs/SPEC.md section 5).
 
 The agent follows the session's topic ``session:{ID}`` through the polling endpoint
 ``GET /api/streams/{topic}?since=S&epoch=E&limit=L`` (no WebSocket library needed),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::protocol::Topic;
+use protocol::Topic;
 
 use super::Claims;
 

@@ -1,4 +1,4 @@
-//! Who is calling, and what they may do (SPEC section 12).
+//! Who is calling, and what they may do (docs/SPEC.md section 12).
 //!
 //! Without a JWT key the server is anonymous: every caller is [`Caller::Anonymous`] and
 //! may do anything. With `--jwt-secret` every caller proves a token ([`TokenKeys`]):

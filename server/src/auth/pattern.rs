@@ -1,7 +1,7 @@
 //! Topic patterns of a token's `topics` and `publish` claims: a topic name, or a prefix
 //! ending in `*` that matches any suffix (`market:*`, `backtest:nightly-*`, `*`).
 
-use app::protocol::Topic;
+use protocol::Topic;
 
 /// A list of patterns; a topic is allowed when any of them matches.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,11 +1,11 @@
 //! Tokens: JWTs signed with HS256 under the server's `--jwt-secret`, carrying the claims
-//! SPEC section 12 names. Errors say what is wrong without echoing the token.
+//! docs/SPEC.md section 12 names. Errors say what is wrong without echoing the token.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use app::protocol::TokenRefusal;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use protocol::TokenRefusal;
 use serde::{Deserialize, Serialize};
 
 use super::TopicPatterns;

@@ -1,11 +1,11 @@
-//! The backtest engine (SPEC section 10): market orders fill at the next bar's open,
+//! The backtest engine (docs/SPEC.md section 10): market orders fill at the next bar's open,
 //! whole units sized to the available cash net of commission, long and short, reversal
 //! on an opposite signal, the last position closed at the last close. Metrics are
 //! accumulated in the same pass. An [`Observer`] sees every bar and trade; with
 //! [`Silent`] the loop compiles to nothing but the arithmetic.
 
-use app::protocol::validate::{positive, within, FieldError};
-use app::protocol::{Metrics, Side};
+use protocol::validate::{positive, within, FieldError};
+use protocol::{Metrics, Side};
 
 use super::data::Bars;
 use super::strategy::{Signal, Strategy};

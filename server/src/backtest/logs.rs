@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::LazyLock;
 
-use app::protocol::{LogLevel, LogLine};
+use protocol::{LogLevel, LogLine};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
@@ -168,7 +168,7 @@ mod tests {
     use crate::backtest::stream::Frequency;
     use crate::backtest::{Account, Bars, Strategy};
     use crate::hub::{Hub, HubConfig};
-    use app::protocol::{SnapshotData, Topic};
+    use protocol::{SnapshotData, Topic};
 
     #[test]
     fn events_while_a_run_works_become_log_messages_on_its_topic() {

@@ -23,7 +23,7 @@ pub use data::{Bars, DataError};
 pub use engine::{
     run, run_signals, Account, Event, ExitReason, Flow, Observer, Outcome, Silent, Trade,
 };
-pub use registry::{Backtests, RunInfo, StartedRun};
-pub use request::{plan, BacktestRequest, Plan};
+pub use registry::Backtests;
+pub use request::{plan, Plan};
 pub use run::run_streaming;
 pub use strategy::{Strategy, StrategyError};

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use app::protocol::{self as wire, LogLine, Message, Side, Timestamp, TradeAction};
+use protocol::{self as wire, LogLine, Message, Side, Timestamp, TradeAction};
 
 use super::engine::{ExitReason, Position, Trade};
 use super::request::Plan;

@@ -1,44 +1,17 @@
 //! The backtests of one server: what was started, by id, and starting more.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use app::protocol::{ErrorInfo, Message, Snapshot, Timestamp};
-use serde::{Deserialize, Serialize};
+use protocol::api::{BacktestRequest, RunInfo, StartedRun};
+use protocol::{ErrorInfo, Message, Snapshot, Timestamp};
 
-use super::request::{plan, BacktestRequest};
+use super::request::plan;
 use super::run::spawn;
 use crate::auth::Caller;
 use crate::hub::HubError;
 use crate::request::{invalid, RequestError};
 use crate::runs::{Run, RunBook, RunContext, RunLimits};
-
-/// What `POST /api/backtests` answers.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct StartedRun {
-    pub backtest_id: String,
-    /// `backtest:{ID}`.
-    pub topic: String,
-    /// The dedicated socket of the run (`/api/ws/stream/backtest/{ID}`).
-    pub stream_url: String,
-}
-
-/// One started backtest, as listed.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct RunInfo {
-    pub backtest_id: String,
-    pub topic: String,
-    pub strategy: String,
-    pub params: BTreeMap<String, f64>,
-    pub symbol: String,
-    pub bars: usize,
-    pub cash: f64,
-    pub commission: f64,
-    /// When it was started (RFC 3339, UTC, milliseconds).
-    #[schema(value_type = String, format = DateTime)]
-    pub created: Timestamp,
-}
 
 impl Run for RunInfo {
     type Info = RunInfo;

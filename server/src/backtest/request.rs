@@ -1,52 +1,18 @@
 //! `POST /api/backtests`: the request, and its validation into a [`Plan`] — every field
 //! checked and the bars loaded — or a [`RequestError`] naming the field.
 
-use std::collections::BTreeMap;
 use std::path::{Component, Path};
 use std::time::Duration;
 
-use app::protocol::validate::{at_least, texts, within};
-use app::protocol::{self as wire, Topic, TopicKind};
-use serde::{Deserialize, Serialize};
+use protocol::api::BacktestRequest;
+use protocol::validate::{at_least, texts, within};
+use protocol::{self as wire, Topic, TopicKind};
 
 use super::data::Bars;
 use super::engine::Account;
 use super::strategy::Strategy;
 use super::stream::Frequency;
 use crate::request::{invalid, RequestError};
-
-/// `POST /api/backtests`: exactly one of `dataset`, `csv`, `path` names the bars.
-#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BacktestRequest {
-    /// A CSV file in the server's `--data-dir`, by stem (`GOOG` for `GOOG.csv`).
-    pub dataset: Option<String>,
-    /// CSV text uploaded with the request.
-    pub csv: Option<String>,
-    /// A CSV file inside the server's `--data-dir`, by path.
-    pub path: Option<String>,
-    /// Label shown for the data (defaults to the dataset name).
-    pub symbol: Option<String>,
-    pub strategy: String,
-    #[serde(default)]
-    pub params: BTreeMap<String, f64>,
-    /// Starting cash (default 10,000).
-    pub cash: Option<f64>,
-    /// Commission, a fraction of each fill's notional (0.002 is 0.2 %; default 0).
-    pub commission: Option<f64>,
-    /// Progress at least every N bars (default 1,000)…
-    pub progress_every_bars: Option<usize>,
-    /// …or every T ms (default 250), whichever comes first.
-    pub progress_every_ms: Option<u64>,
-    /// Run id (default: generated).
-    pub id: Option<String>,
-    /// Play at most this many bars per second, to watch the run unfold (default: as
-    /// fast as it goes).
-    pub pace: Option<f64>,
-    /// Start paused at the first bar, until a client resumes it (default false).
-    #[serde(default)]
-    pub paused: bool,
-}
 
 /// A validated request, ready to run.
 pub struct Plan {

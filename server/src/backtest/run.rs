@@ -1,12 +1,12 @@
 //! Running a [`Plan`] with its topic owned (so pause, resume and cancel reach it),
 //! publishing `started`, the stream, and the result. The bars run on a blocking thread
 //! in stretches: a pause ends a stretch and hands the run's state back, and an async
-//! task waits for resume or cancel holding no thread (SPEC section 12).
+//! task waits for resume or cancel holding no thread (docs/SPEC.md section 12).
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use app::protocol::{Complete, Lifecycle, Message, Started, Timestamp};
+use protocol::{Complete, Lifecycle, Message, Started, Timestamp};
 
 use super::control::{RunControl, Wanted};
 use super::engine::{Outcome, RunState};

@@ -1,10 +1,10 @@
 //! Built-in strategies. Each turns the closes into one signal per bar, computed on that
-//! bar's close: go long, go short, or nothing (SPEC section 10).
+//! bar's close: go long, go short, or nothing (docs/SPEC.md section 10).
 
 use std::collections::BTreeMap;
 
-use app::protocol::validate::{within, FieldError};
-use app::protocol::Side;
+use protocol::validate::{within, FieldError};
+use protocol::Side;
 use strum::VariantNames as _;
 
 use crate::indicators::Rsi;
@@ -214,7 +214,7 @@ pub fn sma(close: &[f64], n: usize) -> Vec<f64> {
     out
 }
 
-/// Two indicator values within this relative distance are equal (SPEC section 10), so
+/// Two indicator values within this relative distance are equal (docs/SPEC.md section 10), so
 /// a result never depends on the order in which a mean was summed.
 pub const TIE: f64 = 1e-9;
 

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use app::protocol::{EquityBatch, EquityPoint, Lifecycle, Message, Progress, Timestamp};
+use protocol::{EquityBatch, EquityPoint, Lifecycle, Message, Progress, Timestamp};
 
 use super::clock::RunClock;
 use super::control::{RunControl, Wanted};

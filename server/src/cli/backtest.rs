@@ -6,14 +6,15 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
-use app::protocol::Metrics;
 use clap::Args;
+use protocol::Metrics;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::backtest::{plan, BacktestRequest, StartedRun};
+use crate::backtest::plan;
 use crate::backtest::{run, Silent};
 use crate::cli::watch::{self, Output, WatchArgs};
+use protocol::api::{BacktestRequest, StartedRun};
 
 /// Flags of `tickwire backtest`.
 #[derive(Args, Debug, Clone)]

@@ -1,5 +1,5 @@
 //! `tickwire token`: signs a token for a server started with the same `--jwt-secret`
-//! (SPEC sections 11 and 12), printed alone on stdout.
+//! (docs/SPEC.md sections 11 and 12), printed alone on stdout.
 
 use std::time::Duration;
 

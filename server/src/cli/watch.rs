@@ -8,15 +8,15 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use app::protocol::{
-    decode, BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Message, Resync,
-    RunStatus, ServerFrame, Snapshot, SnapshotData, Topic, TopicKind,
-};
-use app::stream::cursor::{Cursor, Verdict};
-use app::stream::policy::ReconnectPolicy;
 use clap::Args;
 use futures_util::{SinkExt, StreamExt};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use protocol::client::ReconnectPolicy;
+use protocol::client::{Cursor, Verdict};
+use protocol::{
+    decode, BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Message, Resync,
+    RunStatus, ServerFrame, Snapshot, SnapshotData, Topic, TopicKind,
+};
 use rand::{Rng, SeedableRng};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
@@ -264,7 +264,7 @@ impl View {
         finished
     }
 
-    fn progress(&self, p: &app::protocol::Progress) {
+    fn progress(&self, p: &protocol::Progress) {
         if let Some(bar) = &self.bar {
             bar.set_position(p.pct.round() as u64);
             bar.set_message(format!(
@@ -334,7 +334,7 @@ pub fn format_line(e: &Envelope) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::{DataSource, Epoch, Symbol, Tick, Timestamp};
+    use protocol::{DataSource, Epoch, Symbol, Tick, Timestamp};
 
     fn secs(d: Duration) -> f64 {
         d.as_secs_f64()

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use app::protocol::{Analysis, Candle, Structure, Symbol};
+use protocol::{Analysis, Candle, Structure, Symbol};
 
 use crate::indicators::{Ema, Rsi};
 
@@ -153,7 +153,7 @@ pub fn patterns(previous: Option<&Candle>, current: &Candle) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::{DataSource, Timestamp};
+    use protocol::{DataSource, Timestamp};
 
     fn candle(i: i64, open: f64, high: f64, low: f64, close: f64) -> Candle {
         Candle {

@@ -2,7 +2,7 @@
 //! the minute). Each update yields the changed open candle, preceded by the closed one
 //! when a boundary was crossed.
 
-use app::protocol::{Candle, DataSource, Interval, Symbol, Timestamp};
+use protocol::{Candle, DataSource, Interval, Symbol, Timestamp};
 
 /// Builds one symbol's candles of one interval.
 pub struct CandleBuilder {

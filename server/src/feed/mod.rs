@@ -12,7 +12,7 @@ pub use candles::CandleBuilder;
 pub use gbm::{Gbm, GbmParams};
 pub use synthetic::{SyntheticFeed, SyntheticFeedConfig};
 
-use app::protocol::{Candle, Message, Tick};
+use protocol::{Candle, Message, Tick};
 
 /// The candles among `messages`, in order (for the feeds' tests).
 #[cfg(test)]

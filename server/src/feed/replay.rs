@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use app::protocol::{DataSource, Interval, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic};
+use protocol::{DataSource, Interval, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -164,7 +164,7 @@ pub fn spawn(
         .collect()
 }
 
-/// The bar to carry on from after a move from an instance that died (SPEC section 8):
+/// The bar to carry on from after a move from an instance that died (docs/SPEC.md section 8):
 /// the bar of the topic's last candle (replayed whole if it was still open, skipped if
 /// closed), past the end if the replay had finished; `None` for a topic with no candle
 /// yet.
@@ -186,7 +186,7 @@ struct Player {
     reference: f64,
     candles: CandleBuilder,
     analyzer: Analyzer,
-    last: Option<app::protocol::Candle>,
+    last: Option<protocol::Candle>,
 }
 
 impl Player {

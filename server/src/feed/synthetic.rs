@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use app::protocol::{DataSource, Interval, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic};
 use chrono::Utc;
+use protocol::{DataSource, Interval, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -178,7 +178,7 @@ impl SyntheticFeed {
 
 impl Instrument {
     /// Carries on where the topic stands, if it has a price already (the feed moved
-    /// here from an instance that died, SPEC section 8): same price path, same open
+    /// here from an instance that died, docs/SPEC.md section 8): same price path, same open
     /// candle, same indicators; no jump in the chart. False for a fresh topic.
     async fn resume(&mut self, hub: &Hub) -> bool {
         let Ok(snapshot) = hub.snapshot(&self.topic).await else {

@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use app::protocol::{
+use chrono::Utc;
+use protocol::{
     Control, Envelope, Epoch, Message, Resync, ResyncReason, Since, Snapshot, SnapshotData,
     Subscribed, Timestamp, Topic,
 };
-use chrono::Utc;
 
 use super::frame;
 use super::outbox::{Frame, Outbox, Push};

@@ -7,7 +7,7 @@
 //! message; the Redis backend writes the message and topic here and lets its script
 //! add seq and epoch.
 
-use app::protocol::{Epoch, Message, Timestamp, Topic};
+use protocol::{Epoch, Message, Timestamp, Topic};
 
 use super::hot_json;
 use super::outbox::Frame;
@@ -88,7 +88,7 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::{Envelope, LogLevel, LogLine, Progress};
+    use protocol::{Envelope, LogLevel, LogLine, Progress};
 
     #[test]
     fn a_frame_from_parts_is_what_serde_writes_for_the_envelope() {

@@ -6,7 +6,7 @@
 //!
 //! Every other message goes through serde ([`write`] says whether it wrote).
 
-use app::protocol::{EquityBatch, Message, Trade};
+use protocol::{EquityBatch, Message, Trade};
 use serde::Serialize;
 
 /// Writes `{"type":…,"data":{…}}` of `message` to `out` if it is one of the hot
@@ -73,7 +73,7 @@ fn write_equity(out: &mut Vec<u8>, batch: &EquityBatch) -> Result<(), serde_json
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::{EquityPoint, LogLevel, LogLine, Side, Timestamp, TradeAction};
+    use protocol::{EquityPoint, LogLevel, LogLine, Side, Timestamp, TradeAction};
 
     fn by_hand(message: &Message) -> Option<String> {
         let mut out = Vec::new();

@@ -35,7 +35,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::protocol::{InvalidMessage, Message, Since, Snapshot, Topic};
+use protocol::{InvalidMessage, Message, Since, Snapshot, Topic};
 use tokio_util::sync::CancellationToken;
 
 use channel::Channel;
@@ -50,7 +50,7 @@ pub struct HubConfig {
     pub history: usize,
     /// Frames a connection's outbox holds before its owner counts as a slow consumer.
     pub outbox_capacity: usize,
-    /// Topics held at once (SPEC section 12): creating one more fails with [`TopicsFull`].
+    /// Topics held at once (docs/SPEC.md section 12): creating one more fails with [`TopicsFull`].
     pub max_topics: usize,
     /// A topic nobody subscribed to or published on for this long may be dropped.
     pub topic_idle: Duration,
@@ -77,7 +77,7 @@ pub struct TopicsFull {
     pub limit: usize,
 }
 
-/// The shared backend (Redis) is away or did not answer in time (SPEC section 8).
+/// The shared backend (Redis) is away or did not answer in time (docs/SPEC.md section 8).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("redis unavailable")]
 pub struct Unavailable;
@@ -430,7 +430,7 @@ impl Hub {
         self.inner.redis.as_ref().map(RedisBackend::lease_period)
     }
 
-    /// Runs a producer once per cluster (SPEC section 8): in memory, here and now; on
+    /// Runs a producer once per cluster (docs/SPEC.md section 8): in memory, here and now; on
     /// Redis, whenever this instance holds the lease `name` (renewed every third of
     /// the lease period, taken over within a period of its holder's death), stopping it
     /// when the lease is lost. The producer publishes through the hub it is given,

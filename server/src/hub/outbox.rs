@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use app::protocol::{Control, Envelope};
+use protocol::{Control, Envelope};
 use tokio_util::sync::CancellationToken;
 
 use super::queue::{queue, Queue, QueueReader, Refused};

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use app::protocol::{AgentDecision, AgentThinking, Topic};
+use protocol::{AgentDecision, AgentThinking, Topic};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 

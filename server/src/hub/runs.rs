@@ -1,4 +1,4 @@
-//! Runs as the whole cluster sees them (SPEC section 8): a backtest or session runs on
+//! Runs as the whole cluster sees them (docs/SPEC.md section 8): a backtest or session runs on
 //! the instance that started it, and every instance lists it, checks its owner and
 //! routes commands to it. In memory there is only this instance, and the run books
 //! (`crate::runs`) hold everything; on Redis each run also has a [`RunRecord`].

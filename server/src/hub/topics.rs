@@ -1,11 +1,11 @@
-//! The topics this process holds, by name, under a cap (SPEC section 12): in memory
+//! The topics this process holds, by name, under a cap (docs/SPEC.md section 12): in memory
 //! they are the topics themselves; with Redis, replicas of the ones used here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
-use app::protocol::Topic;
+use protocol::Topic;
 
 use super::channel::Channel;
 use super::stats::HubStats;

@@ -1,20 +1,20 @@
 //! Backtest endpoints: start, list, inspect, and pause / resume / cancel.
 
-use app::protocol::{RunStatus, Snapshot, SnapshotData, Topic, TopicKind};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use protocol::{RunStatus, Snapshot, SnapshotData, Topic, TopicKind};
 use serde::Serialize;
 
-use super::error::ErrorBody;
 use super::json::JsonBody;
 use super::openapi::snapshot_schema;
 use super::ApiError;
 use crate::auth::Caller;
-use crate::backtest::{BacktestRequest, RunInfo, StartedRun};
 use crate::hub::Command;
 use crate::request::RequestError;
 use crate::state::AppState;
+use protocol::api::ErrorBody;
+use protocol::api::{BacktestRequest, RunInfo, StartedRun};
 
 /// `POST /api/backtests` → 201 `{backtest_id, topic, stream_url}`.
 #[utoipa::path(

@@ -1,4 +1,4 @@
-//! The client's address, for the per-address connection cap (SPEC section 12): the TCP
+//! The client's address, for the per-address connection cap (docs/SPEC.md section 12): the TCP
 //! peer, unless that peer is one of `--trusted-proxies`, in which case the address the
 //! proxies forwarded (`X-Forwarded-For`, read from the right, past every trusted hop).
 //! A client cannot pick its own address by sending the header: only a trusted peer's

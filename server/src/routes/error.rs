@@ -1,33 +1,18 @@
 //! Errors as the HTTP API returns them: `{"error": "...", "details": ...}` and a status.
 //! Domain errors become an [`ApiError`] through `From`, so handlers use `?`.
 
-use app::protocol::{InvalidMessage, TopicError};
 use axum::extract::OriginalUri;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use protocol::api::ErrorBody;
+use protocol::{InvalidMessage, TopicError};
 use serde_json::json;
 
 use crate::auth::TokenError;
 use crate::hub::{HubError, PublishError, TopicsFull, Unavailable};
 use crate::request::RequestError;
 use crate::state::Denied;
-
-/// The body of every error answer, as the OpenAPI document describes it (the answer
-/// itself is built by [`ApiError`]'s `IntoResponse`).
-#[derive(utoipa::ToSchema)]
-#[allow(
-    dead_code,
-    reason = "only its schema is used: `ApiError` writes the same two fields"
-)]
-pub struct ErrorBody {
-    /// What went wrong, in words a user can act on.
-    error: String,
-    /// What the message names, for programs (`{"field": …}`, `{"id": …}`,
-    /// `{"limit": …}`); absent when there is nothing to name.
-    #[schema(value_type = Option<Object>)]
-    details: Option<serde_json::Value>,
-}
 
 /// An error answer with a status and a message a user can act on.
 #[derive(Debug)]
@@ -125,7 +110,7 @@ impl From<PublishError> for ApiError {
     }
 }
 
-/// Redis is away (SPEC section 8): 503 `{"error":"redis unavailable"}`.
+/// Redis is away (docs/SPEC.md section 8): 503 `{"error":"redis unavailable"}`.
 impl From<Unavailable> for ApiError {
     fn from(e: Unavailable) -> Self {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e)
@@ -174,9 +159,9 @@ impl From<TopicError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = match self.details {
-            Some(details) => json!({ "error": self.error, "details": details }),
-            None => json!({ "error": self.error }),
+        let body = ErrorBody {
+            error: self.error,
+            details: self.details,
         };
         (self.status, Json(body)).into_response()
     }

@@ -33,7 +33,7 @@ pub struct Health {
     security(()),
     responses(
         (status = 200, description = "Liveness and the hub's counters (no token needed)", body = Health),
-        (status = 403, description = "A `Host` that is not this server's", body = super::error::ErrorBody),
+        (status = 403, description = "A `Host` that is not this server's", body = protocol::api::ErrorBody),
     )
 )]
 pub async fn health(State(state): State<AppState>) -> Json<Health> {

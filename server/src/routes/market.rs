@@ -1,14 +1,14 @@
 //! Market-data endpoints: `GET /api/market/symbols` and `GET /api/market/{symbol}/candles`.
 
-use app::protocol::{Candle, SnapshotData, Symbol, SymbolInfo, Topic, SNAPSHOT_CANDLES};
 use axum::extract::{Path, Query, State};
 use axum::Json;
+use protocol::{Candle, SnapshotData, Symbol, SymbolInfo, Topic, SNAPSHOT_CANDLES};
 use serde::Deserialize;
 
-use super::error::ErrorBody;
 use super::ApiError;
 use crate::auth::Caller;
 use crate::state::AppState;
+use protocol::api::ErrorBody;
 
 /// The symbols the market feed publishes, with their topics and data source.
 #[utoipa::path(

@@ -1,8 +1,8 @@
 //! `GET /api/me`: whom the server takes the caller for (the dashboard asks at start-up,
 //! and after a sign-in).
 
-use app::protocol::Me;
 use axum::Json;
+use protocol::Me;
 
 use crate::auth::Caller;
 
@@ -14,8 +14,8 @@ use crate::auth::Caller;
     tag = "server",
     responses(
         (status = 200, description = "Whom the server takes the caller for", body = ref("#/components/schemas/Me")),
-        (status = 401, description = "Token mode without a valid token", body = super::error::ErrorBody),
-        (status = 403, description = "A `Host` that is not this server's", body = super::error::ErrorBody),
+        (status = 401, description = "Token mode without a valid token", body = protocol::api::ErrorBody),
+        (status = 403, description = "A `Host` that is not this server's", body = protocol::api::ErrorBody),
     )
 )]
 pub async fn me(caller: Caller) -> Json<Me> {

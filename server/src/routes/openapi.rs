@@ -3,7 +3,7 @@
 //! declaration that gathers every handler's `#[utoipa::path]` into the latter. Neither
 //! endpoint needs a token: they describe the public contract, like `/api/ws/health`.
 //!
-//! Protocol types (`app::protocol`) have no `utoipa::ToSchema`: handlers refer to them as
+//! Protocol types (`protocol`) have no `utoipa::ToSchema`: handlers refer to them as
 //! `#/components/schemas/NAME`, which [`crate::contract::openapi`] fills with the
 //! schemars definitions of `docs/schema.json`.
 
@@ -114,7 +114,7 @@ impl utoipa::Modify for BearerAuth {
         schema_json,
         openapi_json,
     ),
-    components(schemas(super::error::ErrorBody)),
+    components(schemas(protocol::api::ErrorBody)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(

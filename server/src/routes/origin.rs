@@ -1,4 +1,4 @@
-//! Which web pages may drive this server (SPEC section 12, "Origins"). A browser sends
+//! Which web pages may drive this server (docs/SPEC.md section 12, "Origins"). A browser sends
 //! `Origin` with every WebSocket upgrade and every state-changing request; unless it is
 //! one of the server's own origins or in `--allowed-origins`, the request is refused with
 //! 403 before a handler runs, so a page the user happens to visit cannot open a socket

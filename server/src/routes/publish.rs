@@ -1,20 +1,20 @@
 //! `POST /api/publish`: outside producers push messages into any topic, validated exactly
 //! like the server's own. `{topic, type, data}` or `{messages: [...]}`; answers the seqs.
 
-use app::protocol::{Message, Topic, TopicError};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
+use protocol::{Message, Topic, TopicError};
 use serde::de::value::MapDeserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::error::ErrorBody;
 use super::json::{parse, JsonBody};
 use super::ApiError;
 use crate::auth::{bearer, Caller, TokenError};
 use crate::hub::PublishError;
 use crate::state::AppState;
+use protocol::api::ErrorBody;
 
 /// Most messages one batch may carry.
 pub const MAX_BATCH: usize = 1_000;

@@ -1,6 +1,6 @@
 //! `?since=S&epoch=E`: the resume point of a dedicated stream or a poll.
 
-use app::protocol::{Epoch, Since};
+use protocol::{Epoch, Since};
 use serde::Deserialize;
 
 use super::ApiError;

@@ -1,21 +1,21 @@
 //! Paper-trading session endpoints: start, list, inspect, stop, and an outside agent's
 //! thinking and decisions.
 
-use app::protocol::{AgentDecision, AgentThinking, Snapshot, Timestamp, Topic, TopicKind};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use protocol::{AgentDecision, AgentThinking, Snapshot, Timestamp, Topic, TopicKind};
 use serde::Serialize;
 
-use super::error::ErrorBody;
 use super::json::JsonBody;
 use super::openapi::{snapshot_schema, timestamp_schema};
 use super::ApiError;
 use crate::auth::Caller;
 use crate::hub::Command;
 use crate::request::RequestError;
-use crate::session::{SessionInfo, SessionRequest};
 use crate::state::AppState;
+use protocol::api::ErrorBody;
+use protocol::api::{SessionInfo, SessionRequest};
 
 /// `POST /api/sessions` → 201 with the session's topics and stream.
 #[utoipa::path(

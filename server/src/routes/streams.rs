@@ -2,20 +2,20 @@
 //! and `GET /api/streams/{topic}/snapshot`; and a run's full record for replays,
 //! `GET /api/streams/{topic}/record`.
 
-use app::protocol::{Epoch, Resync, Snapshot, Topic};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderName};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use protocol::{Epoch, Resync, Snapshot, Topic};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::error::ErrorBody;
 use super::openapi::{envelopes_schema, epoch_schema, resync_schema};
 use super::resume::ResumeParams;
 use super::ApiError;
 use crate::auth::Caller;
 use crate::state::AppState;
+use protocol::api::ErrorBody;
 
 /// Largest page a poll may ask for.
 pub const MAX_PAGE: usize = 2048;

@@ -1,6 +1,6 @@
 //! Who decides a session's trades: one of the built-in strategies, run on each closed
 //! candle, or an outside agent (an LLM, any program) that posts its reasoning and
-//! decision through `POST /api/sessions/{id}/thinking|decision` (SPEC section 5).
+//! decision through `POST /api/sessions/{id}/thinking|decision` (docs/SPEC.md section 5).
 
 use std::collections::BTreeMap;
 

@@ -9,8 +9,8 @@
 
 use std::sync::Arc;
 
-use app::protocol::{Candle, Control, Envelope, Resync, Since, SnapshotData, Symbol, Topic};
-use app::stream::cursor::{Cursor, Verdict};
+use protocol::client::{Cursor, Verdict};
+use protocol::{Candle, Control, Envelope, Resync, Since, SnapshotData, Symbol, Topic};
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::{Delivery, Hub, Outbox, OutboxReceiver};

@@ -15,6 +15,6 @@ pub mod registry;
 pub mod request;
 mod run;
 
-pub use registry::{SessionInfo, Sessions};
-pub use request::{SessionPlan, SessionRequest};
+pub use registry::Sessions;
+pub use request::SessionPlan;
 pub use run::COUNTDOWN_EVERY;

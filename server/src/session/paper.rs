@@ -4,7 +4,7 @@
 //! decision, as in backtests), marks, P&L and risk out.
 //! Sizing, fills and P&L are the backtest engine's own functions.
 
-use app::protocol::{
+use protocol::{
     AgentDecision, Candle, Decision, DecisionAction, Message, Order, OrderSide, OrderStatus, Pnl,
     Position, PositionClosed, PositionOpened, PositionUpdated, Risk, SessionStats, Side, Symbol,
     Thinking, Timestamp,
@@ -367,7 +367,7 @@ impl PaperSession {
                     self.next_position_id += 1;
                     self.position = Some(p);
                 }
-                None => out.session.push(Message::Error(app::protocol::ErrorInfo {
+                None => out.session.push(Message::Error(protocol::ErrorInfo {
                     error: format!("{:.2} cash cannot buy one unit at {price}", self.cash),
                     details: None,
                 })),
@@ -495,7 +495,7 @@ impl PaperSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::protocol::DataSource;
+    use protocol::DataSource;
 
     fn candle(i: i64, close: f64) -> Candle {
         Candle {

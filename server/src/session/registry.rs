@@ -1,42 +1,26 @@
 //! The sessions of one server: what was started, by id, starting more and stopping them.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use std::time::Duration;
 
-use app::protocol::{
+use protocol::{
     Control, Message, Resync, SessionCompleted, Snapshot, SnapshotData, SymbolInfo, Timestamp,
     Topic, TopicKind,
 };
-use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::brain::EXTERNAL;
 use super::paper::PaperSession;
-use super::request::{plan, SessionRequest};
+use super::request::plan;
 use super::run::Runner;
 use crate::auth::Caller;
 use crate::backtest::Account;
 use crate::hub::{Command, Delivery, HubError, Unavailable};
 use crate::request::{invalid, RequestError};
 use crate::runs::{Run, RunBook, RunContext, RunLimits};
-
-/// A session as listed.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct SessionInfo {
-    pub session_id: String,
-    pub topic: String,
-    pub trading_topic: String,
-    pub stream_url: String,
-    pub symbol: String,
-    pub strategy: String,
-    pub params: BTreeMap<String, f64>,
-    pub cash: f64,
-    pub commission: f64,
-    pub running: bool,
-}
+use protocol::api::{SessionInfo, SessionRequest};
 
 struct Entry {
     info: SessionInfo,
@@ -182,7 +166,7 @@ impl Sessions {
         self.runs.finish(id, hub);
     }
 
-    /// Hands an outside agent's thinking or decision (SPEC section 5) to the session it
+    /// Hands an outside agent's thinking or decision (docs/SPEC.md section 5) to the session it
     /// drives, wherever it runs; returns the open time of the bar it is about. Refused
     /// when the session is not `external`, not running, paused, or has no bar waiting
     /// for a decision (the topic says: the last closed candle is decided already).

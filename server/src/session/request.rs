@@ -1,34 +1,13 @@
 //! `POST /api/sessions`: the request, and its validation into a [`SessionPlan`] against
 //! the symbols the market feed publishes, or a [`RequestError`] naming the field.
 
-use std::collections::BTreeMap;
-
-use app::protocol::{Interval, Symbol, SymbolInfo, Topic, TopicKind};
-use serde::{Deserialize, Serialize};
+use protocol::api::SessionRequest;
+use protocol::{Interval, Symbol, SymbolInfo, Topic, TopicKind};
 
 use super::brain::Brain;
 use super::paper::RETAINED_CLOSES;
 use crate::backtest::{Account, StrategyError};
 use crate::request::{invalid, RequestError};
-
-/// `POST /api/sessions`.
-#[derive(Clone, Debug, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SessionRequest {
-    /// A symbol the market feed publishes (`GET /api/market/symbols`).
-    pub symbol: String,
-    /// A backtest strategy, or `external` for decisions from an outside agent.
-    pub strategy: String,
-    /// The strategy's parameters (as for backtests).
-    #[serde(default)]
-    pub params: BTreeMap<String, f64>,
-    /// Starting cash (default 10,000).
-    pub cash: Option<f64>,
-    /// Commission, a fraction of each fill's notional (0.002 is 0.2 %; default 0).
-    pub commission: Option<f64>,
-    /// Session id (default: generated).
-    pub id: Option<String>,
-}
 
 /// A validated session request, ready to run.
 pub struct SessionPlan {

@@ -3,17 +3,17 @@
 
 use std::time::Duration;
 
-use app::protocol::{
+use chrono::Utc;
+use protocol::{
     Countdown, Interval, Lifecycle, Message, SessionCompleted, SessionInitialized, Symbol,
     Timestamp, Topic,
 };
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::market::{MarketFeed, MarketFrame};
 use super::paper::{AgentRefusal, Outputs, PaperSession};
-use super::registry::SessionInfo;
 use crate::hub::{Command, Delivery, Hub};
+use protocol::api::SessionInfo;
 
 /// A running session publishes its countdown this often (once it has seen a candle).
 pub const COUNTDOWN_EVERY: Duration = Duration::from_secs(1);

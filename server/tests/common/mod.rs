@@ -196,9 +196,9 @@ pub async fn assert_unprocessable(running: &Running, path: &str, cases: &[(Value
 }
 
 /// A log line with `text`: a valid message on any backtest topic.
-pub fn log(text: String) -> app::protocol::Message {
-    app::protocol::Message::Log(app::protocol::LogLine {
-        level: app::protocol::LogLevel::Info,
+pub fn log(text: String) -> protocol::Message {
+    protocol::Message::Log(protocol::LogLine {
+        level: protocol::LogLevel::Info,
         message: text,
         target: "test".into(),
         bar: None,

@@ -9,10 +9,10 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use super::{frame_input, run, Armed, Engine, Link, Listening};
-use crate::protocol::{decode, ClientAction, Connected, Control, ServerFrame};
 use crate::stream::leader::{TabMessage, Tabs};
-use crate::stream::machine::Input;
 use crate::stream::status::TabRole;
+use protocol::client::machine::Input;
+use protocol::{decode, ClientAction, Connected, Control, ServerFrame};
 
 /// How long a follower waits for the leader to greet its link before the attempt
 /// counts as failed (the machine then retries, and falls back to polling like any

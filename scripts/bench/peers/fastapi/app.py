@@ -1,6 +1,6 @@
 """The FastAPI peer of scripts/bench/peers.sh: the seeds' design (a ConnectionManager
 holding the active connections per topic, broadcasting with asyncio.gather), speaking
-the subset of tickwire's protocol that `tickwire bench` uses (see ../README.md).
+the subset of tickwire's protocol that `tickwire-bench bench` uses (see ../README.md).
 
     python app.py PORT        uvicorn, one worker, on 127.0.0.1:PORT
 

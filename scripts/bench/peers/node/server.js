@@ -1,5 +1,5 @@
 // The Node peer of scripts/bench/peers.sh: a plain `http` server and `ws`, speaking the
-// subset of tickwire's protocol that `tickwire bench` uses (see ../README.md).
+// subset of tickwire's protocol that `tickwire-bench bench` uses (see ../README.md).
 //
 //   node server.js PORT        listens on 127.0.0.1:PORT
 //

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::protocol::{Envelope, Topic};
 use futures_util::StreamExt;
+use protocol::{Envelope, Topic};
 use redis::aio::PubSubStream;
 use redis::Client;
 use tokio::sync::{mpsc, oneshot};

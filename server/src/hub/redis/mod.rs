@@ -1,4 +1,4 @@
-//! The Redis backend (SPEC section 8): Redis sequences every topic for the whole
+//! The Redis backend (docs/SPEC.md section 8): Redis sequences every topic for the whole
 //! cluster, and each instance keeps replicas of the topics its clients use.
 //!
 //! - Publishing a batch runs one script that, for each message, assigns its topic's
@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::protocol::{Envelope, Epoch, Message, Timestamp, Topic};
 use chrono::Utc;
+use protocol::{Envelope, Epoch, Message, Timestamp, Topic};
 use redis::Client;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;

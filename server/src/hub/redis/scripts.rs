@@ -16,7 +16,7 @@
 //! persistence the tail may be gone, so a topic last written by another `run_id` starts
 //! over in a new epoch (empty): never a reused seq, so never a silent hole.
 
-use app::protocol::Topic;
+use protocol::Topic;
 use redis::Script;
 
 /// The channel every envelope (and the instances' notices) goes out on.

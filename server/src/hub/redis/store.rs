@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::protocol::{Envelope, Epoch, SnapshotData, Topic};
+use protocol::{Envelope, Epoch, SnapshotData, Topic};
 use redis::Value;
 
 use super::super::channel::{Channel, Loaded};

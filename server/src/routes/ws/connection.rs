@@ -10,14 +10,14 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use app::protocol::{
-    ClientAction, Connected, Control, ErrorFrame, Heartbeat, Pong, Since, Timestamp, Topic,
-    Unsubscribed,
-};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use chrono::Utc;
 use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use protocol::{
+    ClientAction, Connected, Control, ErrorFrame, Heartbeat, Pong, Since, Timestamp, Topic,
+    Unsubscribed,
+};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFuture;
 
@@ -75,7 +75,7 @@ pub async fn run(
         connection_id: conn.outbox.id().to_string(),
         heartbeat_secs: state.limits.heartbeat.as_secs(),
         max_message_bytes: state.limits.max_message_bytes,
-        build: app::BUILD_ID.to_owned(),
+        build: protocol::BUILD_ID.to_owned(),
         stale_after_ms: state.limits.stale_after.by_kind(),
     }));
     Box::pin(conn.subscribe_pending()).await;
@@ -143,7 +143,7 @@ struct Connection<'a> {
     pending: Vec<(Topic, Option<Since>)>,
 }
 
-/// The client's frame rate (SPEC section 12): `rate` per second with bursts of `burst`.
+/// The client's frame rate (docs/SPEC.md section 12): `rate` per second with bursts of `burst`.
 /// A frame over it is not handled; the first of a run of them gets an `error`, and a
 /// client that sends another `burst` frames while over is closed with 1008.
 struct Flood {

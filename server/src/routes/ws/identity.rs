@@ -1,4 +1,4 @@
-//! Who is on a socket (SPEC section 12). Anonymous mode: everyone, for good. Token
+//! Who is on a socket (docs/SPEC.md section 12). Anonymous mode: everyone, for good. Token
 //! mode: the token on the upgrade (`?token=` or `Authorization: Bearer`), or a first
 //! `auth` frame within [`AUTH_WINDOW`]; the socket is closed with 1008 when the token
 //! lapses, unless a fresh one (same `sub`) came in an `auth` frame before.

@@ -10,20 +10,20 @@ pub use slots::Slots;
 
 use std::net::IpAddr;
 
-use app::protocol::{Since, Symbol, Topic, TopicKind};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
+use protocol::{Since, Symbol, Topic, TopicKind};
 use serde::Deserialize;
 
 use identity::{Identity, UpgradeToken};
 
 use super::client_ip::ClientIp;
-use super::error::ErrorBody;
 use super::resume::ResumeParams;
 use super::ApiError;
 use crate::state::AppState;
+use protocol::api::ErrorBody;
 
 /// `/api/ws`: subscriptions are made by the client's `subscribe` actions.
 #[utoipa::path(

@@ -1,4 +1,4 @@
-//! How many sockets the server holds (SPEC section 12): at most `--max-connections` in
+//! How many sockets the server holds (docs/SPEC.md section 12): at most `--max-connections` in
 //! all and `--max-connections-per-ip` from one address. A slot is taken before the
 //! upgrade — one over either cap is a 503, and the socket is never opened — and given
 //! back when the connection ends.

@@ -1,7 +1,7 @@
 //! Where a client stands in one topic's sequence, and what each arriving message means
 //! for it: the next one, one already held, or one past a gap.
 
-use crate::protocol::{Envelope, Epoch, Since, Snapshot};
+use crate::{Envelope, Epoch, Since, Snapshot};
 
 /// What to do with an arriving message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +77,7 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stream::fixtures::{envelope, snapshot};
+    use crate::fixtures::{envelope, snapshot};
 
     #[test]
     fn contiguous_messages_apply_and_repeats_are_dropped() {

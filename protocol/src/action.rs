@@ -7,7 +7,7 @@ use super::topic::Topic;
 
 /// A resume point: the last seq the client holds, in the epoch it came from — or seq 0
 /// without an epoch: "everything still retained, from the oldest", the first request
-/// of a client that knows no epoch yet (SPEC section 5).
+/// of a client that knows no epoch yet (docs/SPEC.md section 5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "SinceFields")]
 pub struct Since {
@@ -158,17 +158,13 @@ mod tests {
                 a,
                 "{json}"
             );
-            assert_eq!(
-                crate::protocol::decode::client_action(&json).unwrap(),
-                a,
-                "{json}"
-            );
+            assert_eq!(crate::decode::client_action(&json).unwrap(), a, "{json}");
         }
     }
 
     #[test]
     fn the_leading_tabs_decoder_names_what_is_wrong() {
-        use crate::protocol::decode::client_action;
+        use crate::decode::client_action;
         let err = |text| client_action(text).unwrap_err().to_string();
         assert!(err(r#"{"action":"dance"}"#).contains("unknown action `dance`"));
         assert!(err(r#"{"action":"subscribe"}"#).contains("missing field `topic`"));

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 
-use super::client::Since;
+use super::action::Since;
 use super::envelope::Epoch;
 use super::market::Interval;
 use super::time::Timestamp;

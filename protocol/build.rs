@@ -1,6 +1,6 @@
-//! Names this build of the shared crate (`app::BUILD_ID`): the server says it in every
-//! `connected` frame, and a page compiled from another build offers a reload instead of
-//! misreading frames. `TICKWIRE_BUILD_ID` when set (a deploy pipeline), else the git
+//! Names this build of the protocol and the pages (`protocol::BUILD_ID`): the server
+//! says it in every `connected` frame, and a page compiled from another build offers a
+//! reload instead of misreading frames. `TICKWIRE_BUILD_ID` when set (a deploy pipeline), else the git
 //! commit (`+dirty` with uncommitted changes), else the package version.
 
 use std::process::Command;

@@ -77,7 +77,7 @@ pub struct Connected {
     pub connection_id: String,
     pub heartbeat_secs: u64,
     pub max_message_bytes: usize,
-    /// The server's build (`app::BUILD_ID`): a page of another build offers a reload.
+    /// The server's build (`protocol::BUILD_ID`): a page of another build offers a reload.
     #[serde(default)]
     pub build: String,
     /// Per topic kind, how long a stream that should be moving (see
@@ -153,9 +153,9 @@ pub enum ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::envelope::Message;
-    use crate::protocol::market::{DataSource, Tick};
-    use crate::protocol::topic::Symbol;
+    use crate::envelope::Message;
+    use crate::market::{DataSource, Tick};
+    use crate::topic::Symbol;
 
     fn round_trip(frame: &ServerFrame) -> serde_json::Value {
         let json = serde_json::to_string(frame).unwrap();

@@ -1,6 +1,6 @@
 //! When the reconnecting stream retries, gives up on the socket, pings and polls.
 
-/// The stream's timing rules (SPEC section 7). Every field can be overridden from the
+/// The stream's timing rules (docs/SPEC.md section 7). Every field can be overridden from the
 /// page's query string (see [`ReconnectPolicy::with_overrides`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReconnectPolicy {

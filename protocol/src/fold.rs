@@ -19,7 +19,7 @@ pub const SNAPSHOT_TRADES: usize = 5_000;
 /// Log lines, decisions, closed positions, orders and reasoning chunks kept (the most
 /// recent).
 pub const SNAPSHOT_RECENT: usize = 200;
-/// Open positions kept in a session snapshot (SPEC section 12).
+/// Open positions kept in a session snapshot (docs/SPEC.md section 12).
 pub const SNAPSHOT_POSITIONS: usize = 1_000;
 
 impl SnapshotData {
@@ -34,7 +34,7 @@ impl SnapshotData {
     }
 
     /// Whether a stream in this state should be moving, so that its silence means a
-    /// stall (SPEC section 7, `stale_after_ms`): market data always, a backtest while
+    /// stall (docs/SPEC.md section 7, `stale_after_ms`): market data always, a backtest while
     /// it runs, a session from its start to its end unless paused. Trading topics are
     /// fed by sessions' fills, which may be rare, so their silence means nothing.
     pub fn is_moving(&self) -> bool {
@@ -216,7 +216,7 @@ pub fn upsert_candle(candles: &mut Vec<Candle>, candle: &Candle) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DataSource, Symbol, Timestamp};
+    use crate::{DataSource, Symbol, Timestamp};
 
     fn candle(open_ms: i64, close: f64, closed: bool) -> Candle {
         Candle {
@@ -248,7 +248,7 @@ mod tests {
     fn reasoning_chunks_are_capped() {
         let mut state = SessionSnapshot::default();
         for i in 0..1_000 {
-            state.apply(&Message::Thinking(crate::protocol::Thinking {
+            state.apply(&Message::Thinking(crate::Thinking {
                 bar_time: Timestamp::from_unix_ms(0),
                 chunk: format!("chunk {i}"),
             }));
@@ -292,7 +292,7 @@ mod tests {
 
     #[test]
     fn a_backtest_snapshot_tracks_status_through_its_lifecycle() {
-        use crate::protocol::{Lifecycle, RunStatus};
+        use crate::{Lifecycle, RunStatus};
         let mut state = SnapshotData::empty(TopicKind::Backtest);
         state.apply(&Message::Paused(Lifecycle::default()));
         let SnapshotData::Backtest(b) = &state else {
@@ -322,7 +322,7 @@ mod tests {
 
     #[test]
     fn a_run_moves_from_its_start_to_its_end_except_while_paused() {
-        use crate::protocol::{
+        use crate::{
             Countdown, Lifecycle, LogLevel, LogLine, SessionCompleted, SessionInitialized,
         };
         let lifecycle = Lifecycle::default;

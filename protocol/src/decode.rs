@@ -21,8 +21,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Error;
 
+use super::action::{BearerToken, ClientAction, Since};
 use super::auth::Me;
-use super::client::{BearerToken, ClientAction, Since};
 use super::control::{Control, ServerFrame, Snapshot, SnapshotData};
 use super::envelope::{Envelope, Epoch, Message};
 use super::time::Timestamp;

@@ -12,13 +12,13 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use app::protocol::decode::{EveryKind, KindReader};
-use app::protocol::{
+use proptest::prelude::*;
+use protocol::decode::{EveryKind, KindReader};
+use protocol::{
     decode, Candle, ClientAction, DataSource, Envelope, Epoch, Interval, LogLevel, LogLine,
     Message, PositionOpened, Progress, ServerFrame, Side, SnapshotData, Symbol, Thinking, Tick,
     Timestamp, Topic, TopicKind, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT,
 };
-use proptest::prelude::*;
 
 // --- an allocator that counts what this thread allocates -----------------------------
 

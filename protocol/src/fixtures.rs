@@ -1,7 +1,7 @@
 //! Test fixtures shared by the stream's unit tests: one backtest topic, its envelopes
 //! and its snapshots.
 
-use crate::protocol::{
+use crate::{
     Envelope, Epoch, LogLevel, LogLine, Message, Snapshot, SnapshotData, Timestamp, Topic,
     TopicKind,
 };

@@ -28,7 +28,7 @@ impl fmt::Display for Epoch {
     }
 }
 
-/// A message published on a topic: `type` + `data` on the wire (SPEC section 4).
+/// A message published on a topic: `type` + `data` on the wire (docs/SPEC.md section 4).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
@@ -310,11 +310,11 @@ pub struct Envelope {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::backtest::*;
-    use crate::protocol::market::{DataSource, Structure};
-    use crate::protocol::session::*;
-    use crate::protocol::topic::Symbol;
-    use crate::protocol::trading::*;
+    use crate::backtest::*;
+    use crate::market::{DataSource, Structure};
+    use crate::session::*;
+    use crate::topic::Symbol;
+    use crate::trading::*;
 
     fn t(ms: i64) -> Timestamp {
         Timestamp::from_unix_ms(ms)

@@ -1,4 +1,4 @@
-//! The reconnecting stream's rules (SPEC section 7) as a sans-IO state machine. The
+//! The reconnecting stream's rules (docs/SPEC.md section 7) as a sans-IO state machine. The
 //! browser shell (`engine`) reports what happened — socket frames and closes, poll
 //! answers, timer ticks, the browser's `online` event, listeners coming and going, the
 //! real-time toggle — and carries out the [`Effect`]s that come back: open or close the
@@ -6,7 +6,7 @@
 //! arm or disarm a timer. It touches no socket, timer or signal, so native tests drive
 //! every rule; `tickwire watch` follows the same [`ReconnectPolicy`] and [`Cursor`].
 //!
-//! Tokens (SPEC section 12): the machine holds the token the user signed in with and
+//! Tokens (docs/SPEC.md section 12): the machine holds the token the user signed in with and
 //! sends it as the first frame of every greeted socket. A server that refuses it
 //! (a 1008 close naming the token, a 401 on a poll) stops the stream: nothing
 //! reconnects or polls until the user enters a token, which restarts it (or, on a live
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::cursor::{Cursor, Verdict};
 use super::policy::ReconnectPolicy;
 use super::status::{ConnectionState, Mode, StreamAge};
-use crate::protocol::{
+use crate::{
     BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Pong, Resync, ServerFrame,
     Snapshot, Subscribed, TokenRefusal, Topic, TopicKind,
 };
@@ -212,7 +212,7 @@ struct TopicEntry {
     /// When the topic last brought a message or a snapshot, or was subscribed.
     heard_ms: Option<f64>,
     /// Its state says it should be moving
-    /// ([`SnapshotData::is_moving`](crate::protocol::SnapshotData::is_moving)).
+    /// ([`SnapshotData::is_moving`](crate::SnapshotData::is_moving)).
     moving: bool,
     /// Deliveries held while the page is hidden, handed out when it is shown.
     held: Vec<Delivery>,
@@ -915,8 +915,8 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Epoch, Lifecycle, Message, ResyncReason, Since};
-    use crate::stream::fixtures::{envelope, snapshot, topic};
+    use crate::fixtures::{envelope, snapshot, topic};
+    use crate::{Epoch, Lifecycle, Message, ResyncReason, Since};
 
     fn machine() -> Machine {
         // Jitter fixed at the middle: delays are the nominal ones.

@@ -1,4 +1,4 @@
-//! Tokens on the wire (SPEC section 12): the answer of `GET /api/me`, and the refusals
+//! Tokens on the wire (docs/SPEC.md section 12): the answer of `GET /api/me`, and the refusals
 //! a server in token mode answers with: a 401's `error` text over HTTP, the reason of a
 //! 1008 close on a socket. The token itself travels as `Authorization: Bearer T` and as
 //! the socket's first frame, [`ClientAction::Auth`](super::ClientAction::Auth).

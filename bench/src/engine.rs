@@ -1,4 +1,4 @@
-//! `tickwire bench-engine`: backtest engine throughput in bars/s for `sma_cross`, on a
+//! `tickwire-bench bench-engine`: backtest engine throughput in bars/s for `sma_cross`, on a
 //! CSV file and on a long seeded synthetic series, with streaming off (no observer) and
 //! on (progress, equity and trades published to a hub at the default frequency).
 //!
@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
-use crate::backtest::control::RunControl;
-use crate::backtest::stream::Frequency;
-use crate::backtest::{run, Account, Bars, Silent, Strategy};
-use crate::backtest::{run_streaming, Plan};
-use crate::feed::{Gbm, GbmParams};
-use crate::hub::{Hub, HubConfig};
+use server::backtest::control::RunControl;
+use server::backtest::stream::Frequency;
+use server::backtest::{run, Account, Bars, Silent, Strategy};
+use server::backtest::{run_streaming, Plan};
+use server::feed::{Gbm, GbmParams};
+use server::hub::{Hub, HubConfig};
 
-/// Flags of `tickwire bench-engine`.
+/// Flags of `tickwire-bench bench-engine`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchEngineArgs {
     /// CSV file to run on (e.g. data/EURUSD.csv).

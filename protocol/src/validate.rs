@@ -96,7 +96,7 @@ pub fn non_empty(field: &'static str, s: &str) -> Result<(), FieldError> {
     }
 }
 
-/// The longest text one field of a message may carry (SPEC section 12).
+/// The longest text one field of a message may carry (docs/SPEC.md section 12).
 pub const MAX_TEXT_BYTES: usize = 8 * 1024;
 
 /// Each `(field, text)` is at most [`MAX_TEXT_BYTES`] long.

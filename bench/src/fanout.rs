@@ -1,4 +1,4 @@
-//! `tickwire bench`: measures the hub end to end. Starts a real server as a child
+//! `tickwire-bench bench`: measures the hub end to end. Starts a real `tickwire` as a child
 //! process, connects N subscribers to one topic over WebSockets, pushes K messages
 //! through `POST /api/publish`, and prints delivered msg/s, publish-to-receive latency
 //! percentiles and the server's memory per connection. With `--idle`, measures the
@@ -7,7 +7,7 @@
 //! subscribes (each followed by its unsubscribe), and reports the server's memory and
 //! topic count after each and once the idle topics have been dropped.
 //!
-//! With `--redis-url`, the servers run on that Redis (SPEC section 8), and with
+//! With `--redis-url`, the servers run on that Redis (docs/SPEC.md section 8), and with
 //! `--instances N` there are N of them sharing the topic: the subscribers are spread
 //! evenly over the instances, the publisher posts to the first, and the report adds a
 //! line per instance.
@@ -40,9 +40,9 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::routes::MAX_PUBLISH_BATCH;
+use server::routes::MAX_PUBLISH_BATCH;
 
-/// Flags of `tickwire bench`.
+/// Flags of `tickwire-bench bench`.
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
     /// Subscribers on the one topic (spread evenly over the instances).
@@ -86,6 +86,10 @@ pub struct BenchArgs {
     /// Print a burst's figures as one line of JSON instead of the report.
     #[arg(long)]
     pub json: bool,
+    /// The `tickwire` binary to start (without `--target`); by default the one beside
+    /// this benchmark, built by the same `cargo build`.
+    #[arg(long)]
+    pub server_bin: Option<std::path::PathBuf>,
 }
 
 /// Kills the server child when the bench ends, however it ends.
@@ -229,7 +233,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
     let instances = match (&args.target, args.target_pid) {
         (Some(url), Some(pid)) => vec![target(&http, url, pid).await?],
-        _ => start_instances(&http, args.instances, args.redis_url.as_deref()).await?,
+        _ => {
+            start_instances(
+                &http,
+                &server_bin(&args)?,
+                args.instances,
+                args.redis_url.as_deref(),
+            )
+            .await?
+        }
     };
     let fresh = usage(&instances)?;
     let first = &instances[0];
@@ -284,12 +296,13 @@ fn check(args: &BenchArgs) -> anyhow::Result<()> {
 /// says its backend is healthy.
 async fn start_instances(
     http: &reqwest::Client,
+    exe: &Path,
     n: usize,
     redis_url: Option<&str>,
 ) -> anyhow::Result<Vec<Instance>> {
     let mut instances = Vec::with_capacity(n);
     for _ in 0..n {
-        instances.push(start_server(redis_url)?);
+        instances.push(start_server(exe, redis_url)?);
     }
     for instance in &mut instances {
         wait_healthy(http, instance).await?;
@@ -324,11 +337,26 @@ async fn target(http: &reqwest::Client, url: &str, pid: u32) -> anyhow::Result<I
     })
 }
 
+/// The `tickwire` binary to start: `--server-bin`, else the one beside this benchmark.
+fn server_bin(args: &BenchArgs) -> anyhow::Result<std::path::PathBuf> {
+    if let Some(bin) = &args.server_bin {
+        return Ok(bin.clone());
+    }
+    let me = std::env::current_exe().context("locating tickwire-bench")?;
+    let beside = me.with_file_name("tickwire");
+    if !beside.is_file() {
+        bail!(
+            "no tickwire binary at {}: build it (cargo build --release -p server) or pass --server-bin",
+            beside.display()
+        );
+    }
+    Ok(beside)
+}
+
 /// Starts `tickwire serve --feed off` on a free loopback port, with the caps raised.
-fn start_server(redis_url: Option<&str>) -> anyhow::Result<Instance> {
+fn start_server(exe: &Path, redis_url: Option<&str>) -> anyhow::Result<Instance> {
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let base = format!("127.0.0.1:{port}");
-    let exe = std::env::current_exe()?;
     let mut command = Command::new(exe);
     command
         .args([
@@ -339,7 +367,7 @@ fn start_server(redis_url: Option<&str>) -> anyhow::Result<Instance> {
             "off",
             "--outbox",
             "65536",
-            // A load test raises SPEC section 12's caps rather than measure them.
+            // A load test raises docs/SPEC.md section 12's caps rather than measure them.
             "--max-connections",
             "1000000",
             "--max-connections-per-ip",
@@ -348,7 +376,7 @@ fn start_server(redis_url: Option<&str>) -> anyhow::Result<Instance> {
             "1000000",
             "--client-burst",
             "1000000",
-            // The flood's topics are dropped soon after it (SPEC default: 600 s).
+            // The flood's topics are dropped soon after it (docs/SPEC.md default: 600 s).
             "--topic-idle-secs",
             "2",
         ])

@@ -1,0 +1,176 @@
+//! The bodies of the REST API that both sides handle: what a client sends to start a
+//! backtest or a session, what the server answers and lists, and the shape of every
+//! error answer (docs/SPEC.md section 5). The routes take and give these types and the
+//! dashboard's pages send and read them, so neither side re-declares one.
+//!
+//! Optional fields a client leaves out are left out when a client writes them too, so a
+//! body says only what its sender chose.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+
+/// `POST /api/backtests`: exactly one of `dataset`, `csv`, `path` names the bars.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct BacktestRequest {
+    /// A CSV file in the server's `--data-dir`, by stem (`GOOG` for `GOOG.csv`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    /// CSV text uploaded with the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv: Option<String>,
+    /// A CSV file inside the server's `--data-dir`, by path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Label shown for the data (defaults to the dataset name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    pub strategy: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// Starting cash (default 10,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cash: Option<f64>,
+    /// Commission, a fraction of each fill's notional (0.002 is 0.2 %; default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission: Option<f64>,
+    /// Progress at least every N bars (default 1,000)…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_every_bars: Option<usize>,
+    /// …or every T ms (default 250), whichever comes first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress_every_ms: Option<u64>,
+    /// Run id (default: generated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Play at most this many bars per second, to watch the run unfold (default: as
+    /// fast as it goes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pace: Option<f64>,
+    /// Start paused at the first bar, until a client resumes it (default false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub paused: bool,
+}
+
+/// What `POST /api/backtests` answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct StartedRun {
+    pub backtest_id: String,
+    /// `backtest:{ID}`.
+    pub topic: String,
+    /// The dedicated socket of the run (`/api/ws/stream/backtest/{ID}`).
+    pub stream_url: String,
+}
+
+/// One started backtest, as `GET /api/backtests` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct RunInfo {
+    pub backtest_id: String,
+    pub topic: String,
+    pub strategy: String,
+    pub params: BTreeMap<String, f64>,
+    pub symbol: String,
+    pub bars: usize,
+    pub cash: f64,
+    pub commission: f64,
+    /// When it was started (RFC 3339, UTC, milliseconds).
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub created: Timestamp,
+}
+
+/// `POST /api/sessions`.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    /// A symbol the market feed publishes (`GET /api/market/symbols`).
+    pub symbol: String,
+    /// A backtest strategy, or `external` for decisions from an outside agent.
+    pub strategy: String,
+    /// The strategy's parameters (as for backtests).
+    #[serde(default)]
+    pub params: BTreeMap<String, f64>,
+    /// Starting cash (default 10,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cash: Option<f64>,
+    /// Commission, a fraction of each fill's notional (0.002 is 0.2 %; default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission: Option<f64>,
+    /// Session id (default: generated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// A session as `GET /api/sessions` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub topic: String,
+    pub trading_topic: String,
+    pub stream_url: String,
+    pub symbol: String,
+    pub strategy: String,
+    pub params: BTreeMap<String, f64>,
+    pub cash: f64,
+    pub commission: f64,
+    pub running: bool,
+}
+
+/// The body of every error answer: `{"error": "...", "details": ...}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// What went wrong, in words a user can act on.
+    pub error: String,
+    /// What the message names, for programs (`{"field": …}`, `{"id": …}`,
+    /// `{"limit": …}`); absent when there is nothing to name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<Object>))]
+    pub details: Option<serde_json::Value>,
+}
+
+fn is_false(value: &bool) -> bool {
+    !value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_says_only_what_its_sender_set() {
+        let request = BacktestRequest {
+            dataset: Some("GOOG".into()),
+            strategy: "buy_and_hold".into(),
+            cash: Some(10_000.0),
+            ..BacktestRequest::default()
+        };
+        let json = serde_json::to_string(&request).expect("serialises");
+        assert_eq!(
+            json,
+            r#"{"dataset":"GOOG","strategy":"buy_and_hold","params":{},"cash":10000.0}"#
+        );
+        let back: BacktestRequest = serde_json::from_str(&json).expect("parses back");
+        assert_eq!(back, request);
+    }
+
+    #[test]
+    fn an_error_body_without_details_has_none_on_the_wire() {
+        let body = ErrorBody {
+            error: "no such backtest".into(),
+            details: None,
+        };
+        let json = serde_json::to_string(&body).expect("serialises");
+        assert_eq!(json, r#"{"error":"no such backtest"}"#);
+        let named: ErrorBody =
+            serde_json::from_str(r#"{"error":"bad","details":{"field":"cash"}}"#).expect("parses");
+        assert_eq!(named.details, Some(serde_json::json!({"field": "cash"})));
+    }
+}

@@ -1,0 +1,59 @@
+//! tickwire's wire protocol, shared by the server, the dashboard, `tickwire watch` and
+//! outside clients; the contract is docs/SPEC.md, the field-by-field reference
+//! docs/PROTOCOL.md. Pure data and rules, no I/O and no Leptos, so it compiles for the
+//! server and for WASM.
+//!
+//! - Topics ([`Topic`], [`TopicKind`]), the [`Envelope`] and every [`Message`] type, by
+//!   topic kind: `market`, `backtest`, `session`, `trading`.
+//! - Control frames ([`Control`], [`Snapshot`]) and what a client sends
+//!   ([`ClientAction`]); `decode` reads frames keyed on their type; `auth` the token
+//!   answers ([`Me`]).
+//! - Snapshot folds (`fold`): one topic's state from its messages, the same on both
+//!   sides; `validate` the field rules messages and requests share; `time` the wire's
+//!   timestamps.
+//! - [`client`]: the rules every client follows (cursor, reconnect policy, the stream
+//!   machine).
+//! - `schema` (feature `schema`): the JSON Schema of the wire; `fixtures` (feature
+//!   `fixtures`, and in tests): sample topics, envelopes and snapshots for tests.
+
+/// Which build of the protocol and the pages this is (see `build.rs`).
+pub const BUILD_ID: &str = env!("TICKWIRE_BUILD_ID");
+
+mod action;
+pub mod api;
+mod auth;
+mod backtest;
+pub mod client;
+mod control;
+pub mod decode;
+mod envelope;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
+mod fold;
+mod market;
+#[cfg(feature = "schema")]
+pub mod schema;
+mod session;
+mod time;
+mod topic;
+mod trading;
+pub mod validate;
+
+pub use action::{BearerToken, ClientAction, Since, SinceWithoutEpoch};
+pub use auth::{Me, TokenRefusal, POLICY_CLOSE};
+pub use backtest::*;
+pub use control::{
+    Connected, Control, ErrorFrame, Heartbeat, Pong, Resync, ResyncReason, ServerFrame, Snapshot,
+    SnapshotData, Subscribed, Unsubscribed,
+};
+pub use envelope::{Envelope, Epoch, InvalidMessage, Message};
+pub use fold::{upsert_candle, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT};
+pub use market::{
+    Analysis, Candle, DataSource, Interval, IntervalError, MarketSnapshot, Structure, SymbolInfo,
+    Tick,
+};
+pub use session::*;
+pub use time::Timestamp;
+pub use topic::{validate_id, Symbol, Topic, TopicError, TopicKind};
+pub use trading::*;
+pub use validate::FieldError;
