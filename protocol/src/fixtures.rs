@@ -1,4 +1,4 @@
-//! Test fixtures shared by the stream's unit tests: one backtest topic, its envelopes
+//! Sample values for tests, shared by every crate's: one backtest topic, its envelopes
 //! and its snapshots.
 
 use crate::{

@@ -13,8 +13,11 @@
 //!   timestamps.
 //! - [`client`]: the rules every client follows (cursor, reconnect policy, the stream
 //!   machine).
-//! - `schema` (feature `schema`): the JSON Schema of the wire; `fixtures` (feature
-//!   `fixtures`, and in tests): sample topics, envelopes and snapshots for tests.
+//! - `schema` (feature `schema`): the JSON Schema of the wire; [`fixtures`]: sample
+//!   topics, envelopes and snapshots for every crate's tests. Always compiled: a
+//!   feature that only tests switch on would make `cargo test` and the release build
+//!   compile this crate, and everything above it, twice; unused, it costs the release
+//!   builds nothing.
 
 /// Which build of the protocol and the pages this is (see `build.rs`).
 pub const BUILD_ID: &str = env!("TICKWIRE_BUILD_ID");
@@ -27,7 +30,6 @@ pub mod client;
 mod control;
 pub mod decode;
 mod envelope;
-#[cfg(any(test, feature = "fixtures"))]
 pub mod fixtures;
 mod fold;
 mod market;
