@@ -18,6 +18,8 @@ if rustup toolchain list | grep -q '^nightly'; then
 else
     export RUSTC_BOOTSTRAP=1
 fi
+# Each target starts from one valid input of every message type (protocol::fixtures).
+cargo run --quiet -p protocol --example fuzz_seeds -- fuzz/corpus
 cd fuzz
 for target in $(cargo "${toolchain[@]}" fuzz list); do
     echo "== $target: $seconds s"

@@ -8,11 +8,13 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --e2e
 source scripts/env.sh
 
-echo "== Style: rustfmt and leptosfmt, then clippy with warnings as errors (native, wasm32)"
+echo "== Style: rustfmt and leptosfmt, clippy with warnings as errors (native, wasm32), the server's layers"
 cargo fmt --all --check
 leptosfmt --check --quiet app/src
 cargo clippy --all-targets -p protocol -p app -p server -p bench -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+# The server's layers point down, with no import cycle (docs/ARCHITECTURE.md).
+python3 scripts/check/layers.py
 
 echo "== Rust tests (release profile, shared with the release build below)"
 cargo test --release -p protocol -p app -p server -p bench

@@ -14,7 +14,7 @@ use anyhow::Context;
 use clap::Args;
 
 use server::backtest::control::RunControl;
-use server::backtest::stream::Frequency;
+use server::backtest::request::Frequency;
 use server::backtest::{run, Account, Bars, Silent, Strategy};
 use server::backtest::{run_streaming, Plan};
 use server::feed::{Gbm, GbmParams};

@@ -153,8 +153,8 @@ pub enum ServerFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::Message;
     use crate::market::{DataSource, Tick};
+    use crate::messages::Message;
     use crate::topic::Symbol;
 
     fn round_trip(frame: &ServerFrame) -> serde_json::Value {

@@ -24,7 +24,8 @@ use serde_json::Error;
 use super::action::{BearerToken, ClientAction, Since};
 use super::auth::Me;
 use super::control::{Control, ServerFrame, Snapshot, SnapshotData};
-use super::envelope::{Envelope, Epoch, Message};
+use super::envelope::{Envelope, Epoch};
+use super::messages::{read as read_kind, Message};
 use super::time::Timestamp;
 use super::topic::{Topic, TopicKind};
 use super::ResyncReason;
@@ -76,7 +77,7 @@ struct RawResync<'a> {
     snapshot: &'a RawValue,
 }
 
-fn read<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
+pub(crate) fn read<T: DeserializeOwned>(text: &str) -> Result<T, Error> {
     serde_json::from_str(text)
 }
 
@@ -148,22 +149,22 @@ impl Kinds for Readers {
 impl KindReader {
     pub const MARKET: KindReader = KindReader {
         kind: TopicKind::Market,
-        message: market_message,
+        message: read_kind::market,
         snapshot: |data| own_snapshot(data, TopicKind::Market).map(SnapshotData::Market),
     };
     pub const BACKTEST: KindReader = KindReader {
         kind: TopicKind::Backtest,
-        message: backtest_message,
+        message: read_kind::backtest,
         snapshot: |data| own_snapshot(data, TopicKind::Backtest).map(SnapshotData::Backtest),
     };
     pub const SESSION: KindReader = KindReader {
         kind: TopicKind::Session,
-        message: session_message,
+        message: read_kind::session,
         snapshot: |data| own_snapshot(data, TopicKind::Session).map(SnapshotData::Session),
     };
     pub const TRADING: KindReader = KindReader {
         kind: TopicKind::Trading,
-        message: trading_message,
+        message: read_kind::trading,
         snapshot: |data| own_snapshot(data, TopicKind::Trading).map(SnapshotData::Trading),
     };
 
@@ -228,87 +229,13 @@ pub fn envelope(text: &str, kinds: &impl Kinds) -> Result<Option<Envelope>, Erro
     }))
 }
 
-/// A message's payload `data` of type `kind`, whatever its topic.
-pub fn message(kind: &str, data: &str) -> Result<Message, Error> {
-    match kind {
-        "candle" | "tick" | "analysis" => market_message(kind, data),
-        "order" | "position" | "pnl" | "risk" => trading_message(kind, data),
-        "started" | "progress" | "trade" | "equity" | "metrics" | "log" | "cancelled"
-        | "complete" | "error" | "paused" | "resumed" => backtest_message(kind, data),
-        "session_initialized"
-        | "thinking"
-        | "decision"
-        | "position_opened"
-        | "position_updated"
-        | "position_closed"
-        | "stats_update"
-        | "countdown"
-        | "session_completed" => session_message(kind, data),
-        other => Err(Error::custom(format!("unknown message type `{other}`"))),
+/// A message's payload `data` of type `name`, whatever its topic (read as on the first
+/// kind the table puts it on).
+pub fn message(name: &str, data: &str) -> Result<Message, Error> {
+    match Message::kinds_of(name).first() {
+        Some(kind) => (KindReader::of(*kind).message)(name, data),
+        None => Err(Error::custom(format!("unknown message type `{name}`"))),
     }
-}
-
-/// A message type that does not belong on a topic of `topic`'s kind.
-fn foreign(kind: &str, topic: TopicKind) -> Error {
-    Error::custom(format!(
-        "unknown message type `{kind}` on a {} topic",
-        topic.prefix()
-    ))
-}
-
-fn market_message(kind: &str, data: &str) -> Result<Message, Error> {
-    Ok(match kind {
-        "candle" => Message::Candle(read(data)?),
-        "tick" => Message::Tick(read(data)?),
-        "analysis" => Message::Analysis(read(data)?),
-        other => return Err(foreign(other, TopicKind::Market)),
-    })
-}
-
-fn backtest_message(kind: &str, data: &str) -> Result<Message, Error> {
-    Ok(match kind {
-        "started" => Message::Started(read(data)?),
-        "progress" => Message::Progress(read(data)?),
-        "trade" => Message::Trade(read(data)?),
-        "equity" => Message::Equity(read(data)?),
-        "metrics" => Message::Metrics(read(data)?),
-        "log" => Message::Log(read(data)?),
-        "paused" => Message::Paused(read(data)?),
-        "resumed" => Message::Resumed(read(data)?),
-        "cancelled" => Message::Cancelled(read(data)?),
-        "complete" => Message::Complete(read(data)?),
-        "error" => Message::Error(read(data)?),
-        other => return Err(foreign(other, TopicKind::Backtest)),
-    })
-}
-
-fn session_message(kind: &str, data: &str) -> Result<Message, Error> {
-    Ok(match kind {
-        "candle" => Message::Candle(read(data)?),
-        "error" => Message::Error(read(data)?),
-        "paused" => Message::Paused(read(data)?),
-        "resumed" => Message::Resumed(read(data)?),
-        "session_initialized" => Message::SessionInitialized(read(data)?),
-        "thinking" => Message::Thinking(read(data)?),
-        "decision" => Message::Decision(read(data)?),
-        "position_opened" => Message::PositionOpened(read(data)?),
-        "position_updated" => Message::PositionUpdated(read(data)?),
-        "position_closed" => Message::PositionClosed(read(data)?),
-        "stats_update" => Message::StatsUpdate(read(data)?),
-        "countdown" => Message::Countdown(read(data)?),
-        "session_completed" => Message::SessionCompleted(read(data)?),
-        other => return Err(foreign(other, TopicKind::Session)),
-    })
-}
-
-fn trading_message(kind: &str, data: &str) -> Result<Message, Error> {
-    Ok(match kind {
-        "order" => Message::Order(read(data)?),
-        "position" => Message::Position(read(data)?),
-        "pnl" => Message::Pnl(read(data)?),
-        "risk" => Message::Risk(read(data)?),
-        other => return Err(foreign(other, TopicKind::Trading)),
-    })
 }
 
 /// A topic's snapshot (`GET /api/streams/{topic}/snapshot`, or inside a frame); `None`:

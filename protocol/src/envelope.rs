@@ -1,20 +1,14 @@
-//! The envelope every published message travels in, and the message types it carries.
+//! The envelope every published message travels in, and the rules a message must keep
+//! to be published (its topic kind, from the table in `messages`, and its fields).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::backtest::{
-    Complete, EquityBatch, ErrorInfo, Lifecycle, LogLine, Metrics, Progress, Started, Trade,
-};
-use super::market::{Analysis, Candle, Tick};
-use super::session::{
-    Countdown, Decision, PositionClosed, PositionOpened, PositionUpdated, SessionCompleted,
-    SessionInitialized, SessionStats, Thinking,
-};
+use super::backtest::Metrics;
+use super::messages::Message;
 use super::time::Timestamp;
-use super::topic::{Topic, TopicKind};
-use super::trading::{Order, Pnl, Position, Risk};
+use super::topic::Topic;
 use super::validate::{finite, non_empty, non_negative, positive, texts, within, FieldError};
 
 /// Names one lifetime of a topic's sequence; a new epoch means seq restarted at 1.
@@ -26,45 +20,6 @@ impl fmt::Display for Epoch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// A message published on a topic: `type` + `data` on the wire (docs/SPEC.md section 4).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
-#[serde(tag = "type", content = "data", rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Message {
-    // market (candle also on session topics)
-    Candle(Candle),
-    Tick(Tick),
-    Analysis(Analysis),
-    // backtest (error also on session topics)
-    Started(Started),
-    Progress(Progress),
-    Trade(Trade),
-    Equity(EquityBatch),
-    Metrics(Metrics),
-    Log(LogLine),
-    Paused(Lifecycle),
-    Resumed(Lifecycle),
-    Cancelled(Lifecycle),
-    Complete(Complete),
-    Error(ErrorInfo),
-    // session
-    SessionInitialized(SessionInitialized),
-    Thinking(Thinking),
-    Decision(Decision),
-    PositionOpened(PositionOpened),
-    PositionUpdated(PositionUpdated),
-    PositionClosed(PositionClosed),
-    StatsUpdate(SessionStats),
-    Countdown(Countdown),
-    SessionCompleted(SessionCompleted),
-    // trading
-    Order(Order),
-    Position(Position),
-    Pnl(Pnl),
-    Risk(Risk),
 }
 
 /// Why a message may not be published.
@@ -81,34 +36,9 @@ pub enum InvalidMessage {
 }
 
 impl Message {
-    /// The wire name of this message's type (serde's `type` tag, from the same
-    /// snake_case rule).
+    /// The wire name of this message's type (serde's `type` tag, from the table).
     pub fn type_name(&self) -> &'static str {
         self.into()
-    }
-
-    /// Whether this message belongs on a topic of `kind`.
-    pub fn allowed_on(&self, kind: TopicKind) -> bool {
-        use Message::*;
-        match self {
-            Candle(_) => matches!(kind, TopicKind::Market | TopicKind::Session),
-            Tick(_) | Analysis(_) => kind == TopicKind::Market,
-            Error(_) | Paused(_) | Resumed(_) => {
-                matches!(kind, TopicKind::Backtest | TopicKind::Session)
-            }
-            Started(_) | Progress(_) | Trade(_) | Equity(_) | Metrics(_) | Log(_)
-            | Cancelled(_) | Complete(_) => kind == TopicKind::Backtest,
-            SessionInitialized(_)
-            | Thinking(_)
-            | Decision(_)
-            | PositionOpened(_)
-            | PositionUpdated(_)
-            | PositionClosed(_)
-            | StatsUpdate(_)
-            | Countdown(_)
-            | SessionCompleted(_) => kind == TopicKind::Session,
-            Order(_) | Position(_) | Pnl(_) | Risk(_) => kind == TopicKind::Trading,
-        }
     }
 
     /// Checks that this message may be published on `topic` and that its numbers make
@@ -311,284 +241,9 @@ pub struct Envelope {
 mod tests {
     use super::*;
     use crate::backtest::*;
-    use crate::market::{DataSource, Structure};
-    use crate::session::*;
-    use crate::topic::Symbol;
-    use crate::trading::*;
-
-    fn t(ms: i64) -> Timestamp {
-        Timestamp::from_unix_ms(ms)
-    }
-
-    fn sym() -> Symbol {
-        Symbol::parse("BTC-USD").unwrap()
-    }
-
-    fn metrics() -> Metrics {
-        Metrics {
-            return_pct: 12.5,
-            sharpe: 1.1,
-            sortino: 1.4,
-            max_drawdown_pct: 8.0,
-            win_rate: 55.0,
-            profit_factor: Some(1.6),
-            trades: 20,
-            exposure_pct: 70.0,
-        }
-    }
-
-    fn candle() -> Candle {
-        Candle {
-            symbol: sym(),
-            interval: "1m".parse().unwrap(),
-            open_time: t(0),
-            open: 10.0,
-            high: 12.0,
-            low: 9.0,
-            close: 11.0,
-            volume: 5.0,
-            closed: false,
-            source: DataSource::Synthetic,
-        }
-    }
-
-    /// One valid message of every type, with the topic kind it is published on.
-    fn samples() -> Vec<(Message, TopicKind)> {
-        use TopicKind::*;
-        let params = [("fast".to_string(), 10.0), ("slow".to_string(), 20.0)]
-            .into_iter()
-            .collect();
-        vec![
-            (Message::Candle(candle()), Market),
-            (
-                Message::Tick(Tick {
-                    symbol: sym(),
-                    price: 1.0,
-                    change_pct: 0.5,
-                    volume: 1.0,
-                    source: DataSource::Synthetic,
-                }),
-                Market,
-            ),
-            (
-                Message::Analysis(Analysis {
-                    symbol: sym(),
-                    indicators: [("rsi_14".to_string(), 55.0)].into_iter().collect(),
-                    patterns: vec!["doji".into()],
-                    structure: Structure::Uptrend,
-                    confluence: 0.75,
-                }),
-                Market,
-            ),
-            (
-                Message::Started(Started {
-                    backtest_id: "b1".into(),
-                    strategy: "sma_cross".into(),
-                    params,
-                    symbol: "GOOG".into(),
-                    interval: Some("1d".parse().unwrap()),
-                    from: t(0),
-                    to: t(1000),
-                    total_bars: 2148,
-                }),
-                Backtest,
-            ),
-            (
-                Message::Progress(Progress {
-                    pct: 50.0,
-                    bars_processed: 10,
-                    total_bars: 20,
-                    current_time: t(5),
-                    trades: 2,
-                    equity: 10_100.0,
-                    pnl: 100.0,
-                    bars_per_sec: Some(1_000.0),
-                    eta_ms: Some(10),
-                }),
-                Backtest,
-            ),
-            (
-                Message::Trade(Trade {
-                    id: 1,
-                    side: Side::Long,
-                    action: TradeAction::Exit,
-                    time: t(9),
-                    price: 101.0,
-                    size: 10.0,
-                    pnl: Some(10.0),
-                    return_pct: Some(1.0),
-                    reason: "cross down".into(),
-                }),
-                Backtest,
-            ),
-            (
-                Message::Equity(EquityBatch {
-                    points: vec![
-                        EquityPoint(t(1), 10_000.0, 0.0),
-                        EquityPoint(t(2), 9_900.0, 1.0),
-                    ],
-                }),
-                Backtest,
-            ),
-            (Message::Metrics(metrics()), Backtest),
-            (
-                Message::Log(LogLine {
-                    level: LogLevel::Info,
-                    message: "fill".into(),
-                    target: "backtest".into(),
-                    bar: Some(3),
-                }),
-                Backtest,
-            ),
-            (
-                Message::Paused(Lifecycle {
-                    reason: Some("user".into()),
-                }),
-                Backtest,
-            ),
-            (Message::Resumed(Lifecycle::default()), Backtest),
-            (Message::Cancelled(Lifecycle::default()), Backtest),
-            (
-                Message::Complete(Complete {
-                    final_equity: 11_250.0,
-                    duration_ms: 12,
-                    metrics: metrics(),
-                }),
-                Backtest,
-            ),
-            (
-                Message::Error(ErrorInfo {
-                    error: "dataset missing".into(),
-                    details: None,
-                }),
-                Session,
-            ),
-            (
-                Message::SessionInitialized(SessionInitialized {
-                    session_id: "s1".into(),
-                    strategy: "sma_cross".into(),
-                    params: Default::default(),
-                    symbol: "BTC-USD".into(),
-                    interval: "1m".parse().unwrap(),
-                    cash: 10_000.0,
-                }),
-                Session,
-            ),
-            (
-                Message::Thinking(Thinking {
-                    bar_time: t(60_000),
-                    chunk: "fast SMA crossed".into(),
-                }),
-                Session,
-            ),
-            (
-                Message::Decision(Decision {
-                    bar_time: t(60_000),
-                    action: DecisionAction::Buy,
-                    reasoning: "cross up".into(),
-                    price: 10.0,
-                    confidence: Some(0.7),
-                }),
-                Session,
-            ),
-            (
-                Message::PositionOpened(PositionOpened {
-                    position_id: 1,
-                    side: Side::Short,
-                    qty: 2.0,
-                    entry_price: 10.0,
-                    time: t(1),
-                }),
-                Session,
-            ),
-            (
-                Message::PositionUpdated(PositionUpdated {
-                    position_id: 1,
-                    price: 9.0,
-                    unrealized_pnl: 2.0,
-                }),
-                Session,
-            ),
-            (
-                Message::PositionClosed(PositionClosed {
-                    position_id: 1,
-                    exit_price: 9.0,
-                    pnl: 2.0,
-                    return_pct: 10.0,
-                    time: t(2),
-                    reason: "signal".into(),
-                }),
-                Session,
-            ),
-            (
-                Message::StatsUpdate(SessionStats {
-                    equity: 10_002.0,
-                    cash: 10_002.0,
-                    realized_pnl: 2.0,
-                    unrealized_pnl: 0.0,
-                    return_pct: 0.02,
-                    trades: 1,
-                    win_rate: 100.0,
-                }),
-                Session,
-            ),
-            (
-                Message::Countdown(Countdown {
-                    seconds_to_next_bar: 42,
-                }),
-                Session,
-            ),
-            (
-                Message::SessionCompleted(SessionCompleted {
-                    reason: "stopped".into(),
-                    final_equity: 10_002.0,
-                }),
-                Session,
-            ),
-            (Message::Candle(candle()), Session),
-            (
-                Message::Order(Order {
-                    session_id: None,
-                    id: "o1".into(),
-                    symbol: sym(),
-                    side: OrderSide::Buy,
-                    qty: 1.0,
-                    status: OrderStatus::Filled,
-                    price: 10.0,
-                }),
-                Trading,
-            ),
-            (
-                Message::Position(Position {
-                    session_id: None,
-                    symbol: sym(),
-                    qty: -1.0,
-                    avg_price: 10.0,
-                    unrealized_pnl: 0.5,
-                    realized_pnl: 0.0,
-                }),
-                Trading,
-            ),
-            (
-                Message::Pnl(Pnl {
-                    session_id: None,
-                    realized: 1.0,
-                    unrealized: 0.5,
-                    total: 1.5,
-                }),
-                Trading,
-            ),
-            (
-                Message::Risk(Risk {
-                    session_id: None,
-                    exposure: 10.0,
-                    leverage: 0.001,
-                    drawdown_pct: 0.0,
-                }),
-                Trading,
-            ),
-        ]
-    }
+    use crate::fixtures::{at as t, candle, every_message, symbol as sym};
+    use crate::market::{DataSource, Tick};
+    use crate::topic::TopicKind;
 
     fn topic_of(kind: TopicKind) -> Topic {
         let name = if kind.keyed_by_symbol() {
@@ -601,14 +256,18 @@ mod tests {
 
     #[test]
     fn every_message_type_round_trips_in_an_envelope() {
-        let samples = samples();
-        let names: std::collections::HashSet<_> =
+        let samples = every_message();
+        let names: std::collections::BTreeSet<_> =
             samples.iter().map(|(m, _)| m.type_name()).collect();
-        assert_eq!(names.len(), 27, "one sample per message type");
-        for (message, kind) in samples {
+        let types: std::collections::BTreeSet<_> = Message::TYPES.iter().copied().collect();
+        assert_eq!(
+            names, types,
+            "a fixture for every message type of the table"
+        );
+        for (message, topic) in samples {
             let env = Envelope {
                 message,
-                topic: topic_of(kind),
+                topic,
                 seq: 1,
                 epoch: Epoch("E".into()),
                 timestamp: t(0),
@@ -640,7 +299,7 @@ mod tests {
             err.to_string(),
             "message type `tick` cannot be published on a backtest topic"
         );
-        let order = samples()
+        let order = every_message()
             .into_iter()
             .find(|(m, _)| m.type_name() == "order")
             .unwrap()

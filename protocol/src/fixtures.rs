@@ -1,9 +1,14 @@
-//! Sample values for tests, shared by every crate's: one backtest topic, its envelopes
-//! and its snapshots.
+//! Sample values for tests, shared by every crate's: one valid message of every type
+//! ([`every_message`], which the protocol's tests, the server's contract tests and the
+//! fuzz seeds all use), and one backtest topic with its envelopes and snapshots.
 
 use crate::{
-    Envelope, Epoch, LogLevel, LogLine, Message, Snapshot, SnapshotData, Timestamp, Topic,
-    TopicKind,
+    Analysis, Candle, Complete, Countdown, DataSource, Decision, DecisionAction, Envelope, Epoch,
+    EquityBatch, EquityPoint, ErrorInfo, Lifecycle, LogLevel, LogLine, Message, Metrics, Order,
+    OrderSide, OrderStatus, Pnl, Position, PositionClosed, PositionOpened, PositionUpdated,
+    Progress, Risk, SessionCompleted, SessionInitialized, SessionStats, Side, Snapshot,
+    SnapshotData, Started, Structure, Symbol, Thinking, Tick, Timestamp, Topic, TopicKind, Trade,
+    TradeAction,
 };
 
 /// `backtest:b1`.
@@ -35,4 +40,266 @@ pub fn snapshot(last_seq: u64, epoch: &str) -> Snapshot {
         last_seq,
         data: SnapshotData::empty(TopicKind::Backtest),
     }
+}
+
+/// `ms` milliseconds after a fixed instant (2026-11-22T…Z, as a live server would write).
+pub fn at(ms: i64) -> Timestamp {
+    Timestamp::from_unix_ms(1_795_356_191_123 + ms)
+}
+
+/// `BTC-USD`.
+pub fn symbol() -> Symbol {
+    Symbol::parse("BTC-USD").unwrap()
+}
+
+/// A run's metrics (no losing trade: `profit_factor` is null).
+pub fn metrics() -> Metrics {
+    Metrics {
+        return_pct: 12.5,
+        sharpe: 1.1,
+        sortino: 1.4,
+        max_drawdown_pct: 8.0,
+        win_rate: 55.0,
+        profit_factor: None,
+        trades: 20,
+        exposure_pct: 70.0,
+    }
+}
+
+/// A closed one-minute `BTC-USD` candle.
+pub fn candle() -> Candle {
+    Candle {
+        symbol: symbol(),
+        interval: "1m".parse().unwrap(),
+        open_time: at(0),
+        open: 10.0,
+        high: 12.0,
+        low: 9.0,
+        close: 11.0,
+        volume: 5.0,
+        closed: true,
+        source: DataSource::Synthetic,
+    }
+}
+
+/// A `BTC-USD` tick.
+pub fn tick() -> Tick {
+    Tick {
+        symbol: symbol(),
+        price: 1.0,
+        change_pct: -0.5,
+        volume: 1.0,
+        source: DataSource::CsvReplay,
+    }
+}
+
+/// One valid message of every type (two trades: an entry and an exit; `candle`,
+/// `paused` and `error` on each kind they belong to), with the topic it is published on.
+pub fn every_message() -> Vec<(Message, Topic)> {
+    let market: Topic = "market:BTC-USD".parse().unwrap();
+    let backtest: Topic = "backtest:run-1".parse().unwrap();
+    let session: Topic = "session:s_1".parse().unwrap();
+    let trading: Topic = "trading:BTC-USD".parse().unwrap();
+    let params = [("fast".to_string(), 10.0), ("slow".to_string(), 20.0)]
+        .into_iter()
+        .collect();
+    let on = |messages: Vec<Message>, topic: &Topic| {
+        messages
+            .into_iter()
+            .map(|m| (m, topic.clone()))
+            .collect::<Vec<_>>()
+    };
+    let mut all = on(
+        vec![
+            Message::Candle(candle()),
+            Message::Tick(tick()),
+            Message::Analysis(Analysis {
+                symbol: symbol(),
+                indicators: [("rsi_14".to_string(), 55.0)].into_iter().collect(),
+                patterns: vec!["doji".into()],
+                structure: Structure::Range,
+                confluence: 0.75,
+            }),
+        ],
+        &market,
+    );
+    all.extend(on(
+        vec![
+            Message::Started(Started {
+                backtest_id: "run-1".into(),
+                strategy: "sma_cross".into(),
+                params,
+                symbol: "GOOG".into(),
+                interval: None,
+                from: at(0),
+                to: at(1000),
+                total_bars: 2148,
+            }),
+            Message::Progress(Progress {
+                pct: 50.0,
+                bars_processed: 10,
+                total_bars: 20,
+                current_time: at(5),
+                trades: 2,
+                equity: 10_100.0,
+                pnl: 100.0,
+                bars_per_sec: Some(250_000.0),
+                eta_ms: Some(40),
+            }),
+            Message::Trade(Trade {
+                id: 1,
+                side: Side::Long,
+                action: TradeAction::Entry,
+                time: at(9),
+                price: 101.0,
+                size: 10.0,
+                pnl: None,
+                return_pct: None,
+                reason: "long signal".into(),
+            }),
+            Message::Trade(Trade {
+                id: 2,
+                side: Side::Short,
+                action: TradeAction::Exit,
+                time: at(9),
+                price: 101.0,
+                size: 10.0,
+                pnl: Some(-10.0),
+                return_pct: Some(-1.0),
+                reason: "end of data".into(),
+            }),
+            Message::Equity(EquityBatch {
+                points: vec![
+                    EquityPoint(at(1), 10_000.0, 0.0),
+                    EquityPoint(at(2), 9_900.0, 1.0),
+                ],
+            }),
+            Message::Metrics(metrics()),
+            Message::Log(LogLine {
+                level: LogLevel::Warn,
+                message: "fill".into(),
+                target: "backtest".into(),
+                bar: Some(3),
+            }),
+            Message::Paused(Lifecycle {
+                reason: Some("user".into()),
+            }),
+            Message::Resumed(Lifecycle::default()),
+            Message::Cancelled(Lifecycle::default()),
+            Message::Complete(Complete {
+                final_equity: 11_250.0,
+                duration_ms: 12,
+                metrics: Metrics {
+                    profit_factor: Some(1.6),
+                    ..metrics()
+                },
+            }),
+            Message::Error(ErrorInfo {
+                error: "dataset missing".into(),
+                details: Some("GOOG".into()),
+            }),
+        ],
+        &backtest,
+    ));
+    all.extend(on(
+        vec![
+            Message::SessionInitialized(SessionInitialized {
+                session_id: "s_1".into(),
+                strategy: "external".into(),
+                params: Default::default(),
+                symbol: "BTC-USD".into(),
+                interval: "1m".parse().unwrap(),
+                cash: 10_000.0,
+            }),
+            Message::Candle(candle()),
+            Message::Thinking(Thinking {
+                bar_time: at(60_000),
+                chunk: "fast SMA crossed".into(),
+            }),
+            Message::Decision(Decision {
+                bar_time: at(60_000),
+                action: DecisionAction::Close,
+                reasoning: "cross up".into(),
+                price: 10.0,
+                confidence: Some(0.7),
+            }),
+            Message::PositionOpened(PositionOpened {
+                position_id: 1,
+                side: Side::Short,
+                qty: 2.0,
+                entry_price: 10.0,
+                time: at(1),
+            }),
+            Message::PositionUpdated(PositionUpdated {
+                position_id: 1,
+                price: 9.0,
+                unrealized_pnl: 2.0,
+            }),
+            Message::PositionClosed(PositionClosed {
+                position_id: 1,
+                exit_price: 9.0,
+                pnl: 2.0,
+                return_pct: 10.0,
+                time: at(2),
+                reason: "signal".into(),
+            }),
+            Message::StatsUpdate(SessionStats {
+                equity: 10_002.0,
+                cash: 10_002.0,
+                realized_pnl: 2.0,
+                unrealized_pnl: 0.0,
+                return_pct: 0.02,
+                trades: 1,
+                win_rate: 100.0,
+            }),
+            Message::Countdown(Countdown {
+                seconds_to_next_bar: 42,
+            }),
+            Message::Paused(Lifecycle::default()),
+            Message::Error(ErrorInfo {
+                error: "feed stopped".into(),
+                details: None,
+            }),
+            Message::SessionCompleted(SessionCompleted {
+                reason: "stopped".into(),
+                final_equity: 10_002.0,
+            }),
+        ],
+        &session,
+    ));
+    all.extend(on(
+        vec![
+            Message::Order(Order {
+                session_id: Some("s_1".into()),
+                id: "o1".into(),
+                symbol: symbol(),
+                side: OrderSide::Buy,
+                qty: 1.0,
+                status: OrderStatus::Filled,
+                price: 10.0,
+            }),
+            Message::Position(Position {
+                session_id: None,
+                symbol: symbol(),
+                qty: -1.0,
+                avg_price: 10.0,
+                unrealized_pnl: 0.5,
+                realized_pnl: 0.0,
+            }),
+            Message::Pnl(Pnl {
+                session_id: None,
+                realized: 1.0,
+                unrealized: 0.5,
+                total: 1.5,
+            }),
+            Message::Risk(Risk {
+                session_id: None,
+                exposure: 10.0,
+                leverage: 0.001,
+                drawdown_pct: 0.0,
+            }),
+        ],
+        &trading,
+    ));
+    all
 }

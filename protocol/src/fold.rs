@@ -4,8 +4,8 @@
 
 use super::backtest::{BacktestSnapshot, RunStatus};
 use super::control::SnapshotData;
-use super::envelope::Message;
 use super::market::{Candle, MarketSnapshot};
+use super::messages::Message;
 use super::session::{OpenPosition, SessionSnapshot};
 use super::topic::TopicKind;
 use super::trading::TradingSnapshot;

@@ -3,8 +3,9 @@
 //! docs/PROTOCOL.md. Pure data and rules, no I/O and no Leptos, so it compiles for the
 //! server and for WASM.
 //!
-//! - Topics ([`Topic`], [`TopicKind`]), the [`Envelope`] and every [`Message`] type, by
-//!   topic kind: `market`, `backtest`, `session`, `trading`.
+//! - Topics ([`Topic`], [`TopicKind`]), the [`Envelope`] and every [`Message`] type:
+//!   `messages` is the one table of types (wire name, payload, topic kinds); the
+//!   payloads are declared by topic kind in `market`, `backtest`, `session`, `trading`.
 //! - Control frames ([`Control`], [`Snapshot`]) and what a client sends
 //!   ([`ClientAction`]); `decode` reads frames keyed on their type; `auth` the token
 //!   answers ([`Me`]).
@@ -33,6 +34,7 @@ mod envelope;
 pub mod fixtures;
 mod fold;
 mod market;
+mod messages;
 #[cfg(feature = "schema")]
 pub mod schema;
 mod session;
@@ -48,12 +50,13 @@ pub use control::{
     Connected, Control, ErrorFrame, Heartbeat, Pong, Resync, ResyncReason, ServerFrame, Snapshot,
     SnapshotData, Subscribed, Unsubscribed,
 };
-pub use envelope::{Envelope, Epoch, InvalidMessage, Message};
+pub use envelope::{Envelope, Epoch, InvalidMessage};
 pub use fold::{upsert_candle, SNAPSHOT_CANDLES, SNAPSHOT_POSITIONS, SNAPSHOT_RECENT};
 pub use market::{
     Analysis, Candle, DataSource, Interval, IntervalError, MarketSnapshot, Structure, SymbolInfo,
     Tick,
 };
+pub use messages::Message;
 pub use session::*;
 pub use time::Timestamp;
 pub use topic::{validate_id, Symbol, Topic, TopicError, TopicKind};

@@ -1,38 +1,15 @@
-//! The command line: `tickwire [serve]` and its flags, each with a `TICKWIRE_*` twin.
+//! `tickwire serve`'s flags, each with a `TICKWIRE_*` twin, and what they mean for
+//! the server (the command line itself is `cli`'s).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Args;
 use protocol::{Interval, Symbol};
 
-/// tickwire: streams market data, backtests and paper-trading sessions to the browser.
-#[derive(Parser, Debug)]
-#[command(name = "tickwire", version, args_conflicts_with_subcommands = true)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    #[command(flatten)]
-    pub serve: ServeArgs,
-}
-
-#[derive(Subcommand, Debug)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "parsed once at start-up and consumed at once"
-)]
-pub enum Command {
-    /// Serve the dashboard, the API and the sockets on one port (the default).
-    Serve(ServeArgs),
-    /// Follow a topic in the terminal (a progress bar for backtests); resumes across reconnects.
-    Watch(crate::cli::watch::WatchArgs),
-    /// Run a backtest in-process (or on a server with --url) and print its result.
-    Backtest(crate::cli::backtest::BacktestArgs),
-    /// Sign a token for a server in token mode (same --jwt-secret).
-    Token(crate::cli::token::TokenArgs),
-}
+use crate::feed::csv_feed::CsvStart;
 
 /// Which market feed the server runs.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,44 +20,6 @@ pub enum FeedKind {
     Csv,
     /// No feed: only what producers publish.
     Off,
-}
-
-/// Where a CSV replay starts (`--replay-from`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ReplayStart {
-    /// At this bar (0 = the first).
-    Bar(usize),
-    /// At the first bar at or after this time (Unix ms).
-    Time(i64),
-}
-
-impl ReplayStart {
-    /// `120`, `2010-01-04` or `2010-01-04T15:00:00Z`.
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        if let Ok(bar) = text.parse::<usize>() {
-            return Ok(ReplayStart::Bar(bar));
-        }
-        if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-            return Ok(ReplayStart::Time(time.timestamp_millis()));
-        }
-        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .ok()
-            .and_then(|date| date.and_hms_opt(0, 0, 0))
-            .map(|time| ReplayStart::Time(time.and_utc().timestamp_millis()))
-            .ok_or_else(|| {
-                format!("`{text}` is neither a bar number nor a date like 2010-01-04 or 2010-01-04T15:00:00Z")
-            })
-    }
-
-    /// The bar of `times` (ascending, Unix ms) to start at; past the end when it names
-    /// none.
-    pub fn bar(self, times: &[i64]) -> usize {
-        match self {
-            ReplayStart::Bar(bar) => bar,
-            ReplayStart::Time(t) => times.partition_point(|&bar| bar < t),
-        }
-    }
 }
 
 /// Flags of `tickwire serve`.
@@ -203,8 +142,8 @@ pub struct ServeArgs {
     /// Where the `csv` feed starts in each file: a bar number (0 = the first) or a
     /// date (`2010-01-04`, or RFC 3339), meaning the first bar at or after it; the bars
     /// before it are published as the chart's history (`--history-candles`).
-    #[arg(long, env = "TICKWIRE_REPLAY_FROM", default_value = "0", value_parser = ReplayStart::parse)]
-    pub replay_from: ReplayStart,
+    #[arg(long, env = "TICKWIRE_REPLAY_FROM", default_value = "0", value_parser = CsvStart::parse)]
+    pub replay_from: CsvStart,
     /// Closed candles a fresh market topic starts with, so the chart is full and the
     /// analysis has a value from the first second: the synthetic model's own past
     /// (same seed, same candles) or the replayed file's bars before `--replay-from`.
@@ -227,7 +166,13 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The flags as they would be with nothing given (tests start from here).
     pub fn defaults() -> Self {
-        Cli::parse_from(["tickwire"]).serve
+        /// `serve`'s flags alone, as a command line of their own.
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        <Flags as clap::Parser>::parse_from(["tickwire"]).serve
     }
 
     pub fn heartbeat(&self) -> Duration {
@@ -267,58 +212,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_replay_starts_at_a_bar_number_or_the_first_bar_at_or_after_a_date() {
-        let day = 86_400_000;
-        let times = [0, day, 2 * day, 5 * day];
-        let at = |text: &str| ReplayStart::parse(text).map(|s| s.bar(&times));
-        assert_eq!(at("2"), Ok(2));
-        assert_eq!(at("1970-01-02"), Ok(1));
-        assert_eq!(
-            at("1970-01-03T12:00:00Z"),
-            Ok(3),
-            "the next bar after a gap"
-        );
-        assert_eq!(at("1970-02-01"), Ok(4), "past the end");
-        let err = ReplayStart::parse("yesterday").unwrap_err();
-        assert!(err.contains("neither a bar number nor a date"), "{err}");
-    }
-
-    #[test]
-    fn no_subcommand_means_serve_with_the_spec_defaults() {
-        let cli = Cli::try_parse_from(["tickwire"]).unwrap();
-        assert!(cli.command.is_none());
-        assert_eq!(cli.serve.addr.to_string(), "127.0.0.1:3000");
-        assert_eq!(cli.serve.history, 2048);
-        assert_eq!(cli.serve.heartbeat_secs, 30);
-        assert_eq!(cli.serve.max_message_bytes, 65_536);
-        assert_eq!(cli.serve.max_backtests, 16);
-        assert_eq!(cli.serve.max_sessions, 64);
-        assert_eq!(cli.serve.retain_runs, Duration::from_secs(3600));
-        assert_eq!(cli.serve.max_body_bytes, 16 << 20);
-        assert_eq!(cli.serve.max_topics, 100_000);
-        assert_eq!(cli.serve.topic_idle_secs, 600);
-        assert!(cli.serve.jwt_secret.is_none() && !cli.serve.allow_anonymous);
-    }
-
-    #[test]
     fn durations_take_a_unit_or_mean_seconds() {
         assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(duration("0"), Ok(Duration::ZERO));
         assert!(duration("1d").unwrap_err().contains("unknown unit"));
         assert!(duration("soon").is_err());
-    }
-
-    #[test]
-    fn bad_flag_values_are_refused_with_the_reason() {
-        let err = Cli::try_parse_from(["tickwire", "serve", "--symbols", "BTC-USD,bad sym"])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("invalid symbol `bad sym`"), "{err}");
-        let err = Cli::try_parse_from(["tickwire", "--interval", "5x"])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("invalid interval `5x`"), "{err}");
-        assert!(Cli::try_parse_from(["tickwire", "--history", "0"]).is_err());
     }
 }

@@ -1,18 +1,24 @@
 //! tickwire's server: one axum app that serves the dashboard, the HTTP API and the
 //! WebSocket streams on one port.
 //!
-//! - [`auth`]: tokens, callers and what they may do (docs/SPEC.md section 12).
+//! The layers, top down (each imports only from the ones below it; `scripts/check/layers.py`
+//! holds it so in the test command):
+//!
+//! - [`cli`]: the command line (`serve`, the default, and the clients `watch`,
+//!   `backtest`, `token`); [`config`]: `serve`'s flags; [`serve`]: wires everything
+//!   together and runs until shutdown.
+//! - [`routes`]: HTTP and WebSocket endpoints, their state and the `Caller` extractor;
+//!   [`contract`]: the JSON Schema of the wire and the OpenAPI document they serve.
+//! - [`access`]: who may follow or control a topic, over the run books (one place).
+//! - [`backtest`], [`session`]: the run engines and their books; [`runs`]: the book of
+//!   runs of one kind (ids, owners, the cap on active ones, retention); [`refusal`]:
+//!   why a request to start or reach a run was refused.
+//! - [`feed`]: market-data producers publishing into the hub; [`indicators`]: the moving
+//!   averages and oscillators they and the engines share.
 //! - [`hub`]: topics, sequence numbers, history, snapshots, fan-out (no HTTP).
-//! - [`feed`]: market-data producers publishing into the hub.
-//! - [`backtest`]: the backtest engine, its strategies and its streaming.
-//! - [`session`]: paper-trading sessions on the live feed.
-//! - [`request`]: why a request was refused, one shape for backtests and sessions.
-//! - [`runs`]: the book of runs of one kind: ids, the cap on active ones, retention.
-//! - [`routes`]: HTTP and WebSocket endpoints over the hub.
-//! - [`serve`]: wires them together and runs until shutdown.
-//! - [`cli`]: command-line clients (`watch`, `backtest`, `token`).
-//! - [`contract`]: the JSON Schema of the wire protocol and the OpenAPI document.
+//! - [`auth`]: tokens, topic patterns and callers (docs/SPEC.md section 12; no HTTP).
 
+pub mod access;
 pub mod auth;
 pub mod backtest;
 pub mod cli;
@@ -21,9 +27,8 @@ pub mod contract;
 pub mod feed;
 pub mod hub;
 pub mod indicators;
-pub mod request;
+pub mod refusal;
 pub mod routes;
 pub mod runs;
 pub mod serve;
 pub mod session;
-pub mod state;

@@ -1,7 +1,7 @@
 //! The `tickwire` binary: parse the command line, then hand off.
 
 use clap::Parser;
-use server::config::{Cli, Command};
+use server::cli::{Cli, Command};
 
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

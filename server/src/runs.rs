@@ -21,7 +21,25 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::Caller;
 use crate::hub::{Hub, HubError, RunRecord};
-use crate::request::RequestError;
+use crate::refusal::RequestError;
+
+/// Who a topic's run belongs to, as access is decided on it (`crate::access`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// No run of the cluster has this topic (a market or trading topic, or no such run).
+    NotARun,
+    /// A run started in anonymous mode: no one's in token mode but the admins'.
+    Anonymous,
+    /// A run started by this token `sub`.
+    User(Arc<str>),
+}
+
+impl Owner {
+    /// The owner of a run started by `sub` (none in anonymous mode).
+    fn of_run(sub: Option<Arc<str>>) -> Self {
+        sub.map_or(Owner::Anonymous, Owner::User)
+    }
+}
 
 /// How many runs of a kind may be active, and how long a finished one is kept.
 #[derive(Clone, Copy, Debug)]
@@ -174,7 +192,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
         hub: &Hub,
     ) -> Result<RunRecord, RequestError> {
         let info = serde_json::to_value(value.info())
-            .map_err(|e| crate::request::invalid("info", format!("cannot be recorded: {e}")))?;
+            .map_err(|e| crate::refusal::invalid("info", format!("cannot be recorded: {e}")))?;
         Ok(RunRecord {
             owner: owner.map(str::to_owned),
             instance: hub.instance().to_owned(),
@@ -245,7 +263,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
             return Err(self.forbidden(id));
         }
         serde_json::from_value(record.info)
-            .map_err(|e| crate::request::invalid("info", format!("unreadable: {e}")))
+            .map_err(|e| crate::refusal::invalid("info", format!("unreadable: {e}")))
     }
 
     /// Whether the run with this id runs on this instance.
@@ -253,14 +271,13 @@ impl<T: Run + Send + 'static> RunBook<T> {
         self.lock(hub).contains_key(id)
     }
 
-    /// Who started the run with this id, wherever it runs (`None`: no such run;
-    /// `Some(None)`: an anonymous one).
-    pub async fn owner(&self, id: &str, hub: &Hub) -> Result<Option<Option<Arc<str>>>, HubError> {
+    /// Who started the run with this id, wherever it runs.
+    pub async fn owner(&self, id: &str, hub: &Hub) -> Result<Owner, HubError> {
         if let Some(owner) = self.lock(hub).get(id).map(|e| e.owner.clone()) {
-            return Ok(Some(owner));
+            return Ok(Owner::of_run(owner));
         }
         let record = hub.run_elsewhere(self.kind, id).await?;
-        Ok(record.map(|r| r.owner.map(Arc::from)))
+        Ok(record.map_or(Owner::NotARun, |r| Owner::of_run(r.owner.map(Arc::from))))
     }
 
     /// The info of every run in the cluster `caller` may reach (this instance's in id

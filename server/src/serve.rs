@@ -11,18 +11,19 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::access::Access;
 use crate::auth::TokenKeys;
 use crate::backtest::Backtests;
 use crate::config::{FeedKind, ServeArgs};
 use protocol::SymbolInfo;
 
-use crate::feed::replay::{self, ReplayConfig, ReplaySource};
+use crate::feed::csv_feed::{self, CsvFeedConfig, CsvSource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
+use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
 use crate::routes::{self, Origins, Slots, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
-use crate::state::{AppState, ConnectionLimits, Services, StaleAfter};
 
 /// A started server.
 pub struct Running {
@@ -104,7 +105,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             let sources = args
                 .replay
                 .iter()
-                .map(|path| ReplaySource::load(path))
+                .map(|path| CsvSource::load(path))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let infos = sources.iter().map(|s| s.info.clone()).collect();
             for source in &sources {
@@ -117,13 +118,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
                     );
                 }
             }
-            let config = ReplayConfig {
+            let config = CsvFeedConfig {
                 bars_per_second: args.replay_speed,
                 from: args.replay_from,
                 history_candles: args.history_candles as usize,
             };
             spawn_feed(&hub, &shutdown, move |hub, stop| {
-                replay::spawn(sources.clone(), config, hub, stop)
+                csv_feed::spawn(sources.clone(), config, hub, stop)
             });
             infos
         }
@@ -160,6 +161,16 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         max_active: max_active as usize,
         retain: args.retain_runs,
     };
+    let sessions = Sessions::new(
+        context.clone(),
+        symbols.clone(),
+        run_limits(args.max_sessions),
+    );
+    let backtests = Backtests::new(
+        context,
+        args.data_dir.clone(),
+        run_limits(args.max_backtests),
+    );
     let state = AppState::new(Services {
         origins,
         slots: Slots::new(
@@ -168,17 +179,10 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         ),
         trusted_proxies: TrustedProxies::new(&args.trusted_proxies),
         hub: hub.clone(),
-        sessions: Sessions::new(
-            context.clone(),
-            symbols.clone(),
-            run_limits(args.max_sessions),
-        ),
+        access: Access::new(backtests.clone(), sessions.clone()),
+        sessions,
         symbols,
-        backtests: Backtests::new(
-            context,
-            args.data_dir.clone(),
-            run_limits(args.max_backtests),
-        ),
+        backtests,
         limits: ConnectionLimits {
             heartbeat: args.heartbeat(),
             write_delay: args.write_delay(),

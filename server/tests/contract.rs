@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use common::*;
 use protocol::decode::{EveryKind, KindReader};
+use protocol::fixtures::{at as t, candle, every_message, symbol as sym, tick};
 use protocol::*;
 use serde_json::{json, Value};
 use server::contract;
@@ -28,7 +29,7 @@ fn committed_contract_documents_match_the_code() {
     let bless = std::env::var_os("TICKWIRE_BLESS").is_some_and(|v| v == "1");
     for (file, document) in [
         ("schema.json", contract::json_schema()),
-        ("openapi.json", contract::openapi()),
+        ("openapi.json", server::routes::openapi_document()),
     ] {
         let path = docs().join(file);
         let generated = contract::pretty(&document);
@@ -39,7 +40,7 @@ fn committed_contract_documents_match_the_code() {
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
             committed == generated,
-            "docs/{file} is not what the code generates (did a type in app/src/protocol or a \
+            "docs/{file} is not what the code generates (did a type in protocol/src or a \
              #[utoipa::path] change?). Regenerate it with \
              `TICKWIRE_BLESS=1 cargo test -p server --test contract committed` and commit it."
         );
@@ -74,262 +75,6 @@ fn assert_invalid(validator: &jsonschema::Validator, value: &Value, what: &str) 
         !validator.is_valid(value),
         "{what} {value} should be refused by the schema"
     );
-}
-
-fn t(ms: i64) -> Timestamp {
-    Timestamp::from_unix_ms(1_795_356_191_123 + ms)
-}
-
-fn sym() -> Symbol {
-    Symbol::parse("BTC-USD").unwrap()
-}
-
-fn metrics() -> Metrics {
-    Metrics {
-        return_pct: 12.5,
-        sharpe: 1.1,
-        sortino: 1.4,
-        max_drawdown_pct: 8.0,
-        win_rate: 55.0,
-        profit_factor: None,
-        trades: 20,
-        exposure_pct: 70.0,
-    }
-}
-
-fn candle() -> Candle {
-    Candle {
-        symbol: sym(),
-        interval: "1m".parse().unwrap(),
-        open_time: t(0),
-        open: 10.0,
-        high: 12.0,
-        low: 9.0,
-        close: 11.0,
-        volume: 5.0,
-        closed: true,
-        source: DataSource::Synthetic,
-    }
-}
-
-fn tick() -> Tick {
-    Tick {
-        symbol: sym(),
-        price: 1.0,
-        change_pct: -0.5,
-        volume: 1.0,
-        source: DataSource::CsvReplay,
-    }
-}
-
-/// One message of every type, with the topic it is published on.
-fn every_message() -> Vec<(Message, Topic)> {
-    let market: Topic = "market:BTC-USD".parse().unwrap();
-    let backtest: Topic = "backtest:run-1".parse().unwrap();
-    let session: Topic = "session:s_1".parse().unwrap();
-    let trading: Topic = "trading:BTC-USD".parse().unwrap();
-    let params = [("fast".to_string(), 10.0), ("slow".to_string(), 20.0)]
-        .into_iter()
-        .collect();
-    let at = |messages: Vec<Message>, topic: &Topic| {
-        messages
-            .into_iter()
-            .map(|m| (m, topic.clone()))
-            .collect::<Vec<_>>()
-    };
-    let mut all = at(
-        vec![
-            Message::Candle(candle()),
-            Message::Tick(tick()),
-            Message::Analysis(Analysis {
-                symbol: sym(),
-                indicators: [("rsi_14".to_string(), 55.0)].into_iter().collect(),
-                patterns: vec!["doji".into()],
-                structure: Structure::Range,
-                confluence: 0.75,
-            }),
-        ],
-        &market,
-    );
-    all.extend(at(
-        vec![
-            Message::Started(Started {
-                backtest_id: "run-1".into(),
-                strategy: "sma_cross".into(),
-                params,
-                symbol: "GOOG".into(),
-                interval: None,
-                from: t(0),
-                to: t(1000),
-                total_bars: 2148,
-            }),
-            Message::Progress(Progress {
-                pct: 50.0,
-                bars_processed: 10,
-                total_bars: 20,
-                current_time: t(5),
-                trades: 2,
-                equity: 10_100.0,
-                pnl: 100.0,
-                bars_per_sec: Some(250_000.0),
-                eta_ms: Some(40),
-            }),
-            Message::Trade(Trade {
-                id: 1,
-                side: Side::Long,
-                action: TradeAction::Entry,
-                time: t(9),
-                price: 101.0,
-                size: 10.0,
-                pnl: None,
-                return_pct: None,
-                reason: "long signal".into(),
-            }),
-            Message::Trade(Trade {
-                id: 2,
-                side: Side::Short,
-                action: TradeAction::Exit,
-                time: t(9),
-                price: 101.0,
-                size: 10.0,
-                pnl: Some(-10.0),
-                return_pct: Some(-1.0),
-                reason: "end of data".into(),
-            }),
-            Message::Equity(EquityBatch {
-                points: vec![
-                    EquityPoint(t(1), 10_000.0, 0.0),
-                    EquityPoint(t(2), 9_900.0, 1.0),
-                ],
-            }),
-            Message::Metrics(metrics()),
-            Message::Log(LogLine {
-                level: LogLevel::Warn,
-                message: "fill".into(),
-                target: "backtest".into(),
-                bar: Some(3),
-            }),
-            Message::Paused(Lifecycle {
-                reason: Some("user".into()),
-            }),
-            Message::Resumed(Lifecycle::default()),
-            Message::Cancelled(Lifecycle::default()),
-            Message::Complete(Complete {
-                final_equity: 11_250.0,
-                duration_ms: 12,
-                metrics: Metrics {
-                    profit_factor: Some(1.6),
-                    ..metrics()
-                },
-            }),
-            Message::Error(ErrorInfo {
-                error: "dataset missing".into(),
-                details: Some("GOOG".into()),
-            }),
-        ],
-        &backtest,
-    ));
-    all.extend(at(
-        vec![
-            Message::SessionInitialized(SessionInitialized {
-                session_id: "s_1".into(),
-                strategy: "external".into(),
-                params: Default::default(),
-                symbol: "BTC-USD".into(),
-                interval: "1m".parse().unwrap(),
-                cash: 10_000.0,
-            }),
-            Message::Candle(candle()),
-            Message::Thinking(Thinking {
-                bar_time: t(60_000),
-                chunk: "fast SMA crossed".into(),
-            }),
-            Message::Decision(Decision {
-                bar_time: t(60_000),
-                action: DecisionAction::Close,
-                reasoning: "cross up".into(),
-                price: 10.0,
-                confidence: Some(0.7),
-            }),
-            Message::PositionOpened(PositionOpened {
-                position_id: 1,
-                side: Side::Short,
-                qty: 2.0,
-                entry_price: 10.0,
-                time: t(1),
-            }),
-            Message::PositionUpdated(PositionUpdated {
-                position_id: 1,
-                price: 9.0,
-                unrealized_pnl: 2.0,
-            }),
-            Message::PositionClosed(PositionClosed {
-                position_id: 1,
-                exit_price: 9.0,
-                pnl: 2.0,
-                return_pct: 10.0,
-                time: t(2),
-                reason: "signal".into(),
-            }),
-            Message::StatsUpdate(SessionStats {
-                equity: 10_002.0,
-                cash: 10_002.0,
-                realized_pnl: 2.0,
-                unrealized_pnl: 0.0,
-                return_pct: 0.02,
-                trades: 1,
-                win_rate: 100.0,
-            }),
-            Message::Countdown(Countdown {
-                seconds_to_next_bar: 42,
-            }),
-            Message::Paused(Lifecycle::default()),
-            Message::Error(ErrorInfo {
-                error: "feed stopped".into(),
-                details: None,
-            }),
-            Message::SessionCompleted(SessionCompleted {
-                reason: "stopped".into(),
-                final_equity: 10_002.0,
-            }),
-        ],
-        &session,
-    ));
-    all.extend(at(
-        vec![
-            Message::Order(Order {
-                session_id: Some("s_1".into()),
-                id: "o1".into(),
-                symbol: sym(),
-                side: OrderSide::Buy,
-                qty: 1.0,
-                status: OrderStatus::Filled,
-                price: 10.0,
-            }),
-            Message::Position(Position {
-                session_id: None,
-                symbol: sym(),
-                qty: -1.0,
-                avg_price: 10.0,
-                unrealized_pnl: 0.5,
-                realized_pnl: 0.0,
-            }),
-            Message::Pnl(Pnl {
-                session_id: None,
-                realized: 1.0,
-                unrealized: 0.5,
-                total: 1.5,
-            }),
-            Message::Risk(Risk {
-                session_id: None,
-                exposure: 10.0,
-                leverage: 0.001,
-                drawdown_pct: 0.0,
-            }),
-        ],
-        &trading,
-    ));
-    all
 }
 
 /// One snapshot of every topic kind, none of them empty.
@@ -754,7 +499,7 @@ fn wrong_shapes_are_refused_like_the_server_refuses_them() {
 
 #[test]
 fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
-    let doc = contract::openapi();
+    let doc = server::routes::openapi_document();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths: BTreeSet<&str> = doc["paths"]
         .as_object()
@@ -845,7 +590,7 @@ async fn the_documents_are_served_without_a_token() {
     for running in [&anonymous, &token_mode] {
         for (path, document) in [
             ("/api/schema.json", contract::json_schema()),
-            ("/api/openapi.json", contract::openapi()),
+            ("/api/openapi.json", server::routes::openapi_document()),
         ] {
             let response = reqwest::get(http(running, path)).await.unwrap();
             assert_eq!(response.status(), 200, "{path}");

@@ -1,7 +1,7 @@
 //! A topic's state as a signal, for any page: [`use_topic_state`] follows a topic and
 //! keeps its state the way the hub does — the snapshot on every reset (a first
 //! subscribe, a resync, a late join), then each message folded in with the protocol's
-//! own fold (`app/src/protocol/fold.rs`). Pages read the signal; none writes its own
+//! own fold (`protocol/src/fold.rs`). Pages read the signal; none writes its own
 //! reset/apply match.
 
 use leptos::prelude::*;

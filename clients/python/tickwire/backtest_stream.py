@@ -1,5 +1,5 @@
 """Streams a backtest run by an outside engine into ``backtest:{ID}``, in exactly the
-shapes of ``app/src/protocol/backtest.rs`` (what the dashboard and ``tickwire watch``
+shapes of ``protocol/src/backtest.rs`` (what the dashboard and ``tickwire watch``
 render for the server's own runs).
 
 Frequency control follows docs/SPEC.md section 4: ``progress`` at most every N bars or T ms

@@ -1,6 +1,6 @@
 """A :class:`logging.Handler` that streams records into a tickwire topic as ``log``
 messages ``{level, message, target, bar?}`` (``LogLine`` in
-``app/src/protocol/backtest.rs``).
+``protocol/src/backtest.rs``).
 
 The server accepts ``log`` only on ``backtest:{ID}`` topics. Python levels map onto the
 protocol's five: below DEBUG → ``trace``, DEBUG → ``debug``, INFO → ``info``, WARNING →

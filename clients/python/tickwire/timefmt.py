@@ -1,5 +1,5 @@
 """Wire timestamps: RFC 3339, UTC, millisecond precision (``2026-11-22T14:03:11.123Z``),
-as ``app/src/protocol/time.rs`` writes them.
+as ``protocol/src/time.rs`` writes them.
 """
 
 import datetime as _dt

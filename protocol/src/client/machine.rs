@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 use super::cursor::{Cursor, Verdict};
 use super::policy::ReconnectPolicy;
 use super::status::{ConnectionState, Mode, StreamAge};
+pub use super::topics::Delivery;
+use super::topics::Followed;
 use crate::{
     BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Pong, Resync, ServerFrame,
     Snapshot, Subscribed, TokenRefusal, Topic, TopicKind,
@@ -113,19 +115,6 @@ pub enum Input {
     Shutdown,
 }
 
-/// What a topic's listeners are to be told.
-#[derive(Clone, Debug, PartialEq)]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "one per frame, handed straight to the listeners"
-)]
-pub enum Delivery {
-    /// Replace all state with this snapshot.
-    Reset(Snapshot),
-    /// The next message, exactly one seq after the last one delivered.
-    Message(Envelope),
-}
-
 /// What the shell must do.
 #[derive(Clone, Debug, PartialEq)]
 #[allow(
@@ -202,65 +191,6 @@ impl Default for Status {
     }
 }
 
-struct TopicEntry {
-    cursor: Cursor,
-    /// A subscribe is in flight: drop the topic's frames until its `subscribed`
-    /// arrives (they were queued under the previous subscription).
-    awaiting: bool,
-    /// A poll request is in flight.
-    polling: bool,
-    /// When the topic last brought a message or a snapshot, or was subscribed.
-    heard_ms: Option<f64>,
-    /// Its state says it should be moving
-    /// ([`SnapshotData::is_moving`](crate::SnapshotData::is_moving)).
-    moving: bool,
-    /// Deliveries held while the page is hidden, handed out when it is shown.
-    held: Vec<Delivery>,
-    /// More than the policy's `hidden_backlog` arrived while hidden: what is held was
-    /// dropped, and the topic starts over from a snapshot when the page is shown.
-    behind: bool,
-}
-
-impl TopicEntry {
-    fn new() -> Self {
-        TopicEntry {
-            cursor: Cursor::default(),
-            awaiting: false,
-            polling: false,
-            heard_ms: None,
-            moving: false,
-            held: Vec::new(),
-            behind: false,
-        }
-    }
-
-    /// Keeps `delivery` for the page's return, up to `backlog` of them.
-    fn hold(&mut self, delivery: Delivery, backlog: usize) {
-        if let Delivery::Reset(_) = delivery {
-            // A snapshot replaces everything before it, a backlog too.
-            self.held.clear();
-            self.behind = false;
-        } else if self.behind {
-            return;
-        } else if self.held.len() >= backlog {
-            self.held = Vec::new();
-            self.behind = true;
-            return;
-        }
-        self.held.push(delivery);
-    }
-
-    /// Whether it has been silent for longer than `limit_ms` while it should move.
-    fn stale(&self, now_ms: f64, limit_ms: Option<u64>) -> bool {
-        match (self.heard_ms, limit_ms) {
-            (Some(heard), Some(limit)) => {
-                self.moving && !self.awaiting && now_ms - heard > limit as f64
-            }
-            _ => false,
-        }
-    }
-}
-
 struct Socket {
     generation: u64,
     /// The server's `connected` frame arrived: only then is the attempt a success (a
@@ -274,7 +204,7 @@ pub struct Machine {
     /// Uniform in [0, 1): the backoff's jitter.
     random: Box<dyn FnMut() -> f64>,
     status: Status,
-    topics: BTreeMap<Topic, TopicEntry>,
+    topics: BTreeMap<Topic, Followed>,
     started: bool,
     socket: Option<Socket>,
     generation: u64,
@@ -427,7 +357,7 @@ impl Machine {
         // (every listener of the topic replaces its state with it).
         self.topics
             .entry(topic.clone())
-            .or_insert_with(TopicEntry::new);
+            .or_insert_with(Followed::new);
         self.start_over(topic);
     }
 
@@ -457,10 +387,11 @@ impl Machine {
         let mut behind = Vec::new();
         let mut held = Vec::new();
         for (topic, entry) in &mut self.topics {
-            if std::mem::take(&mut entry.behind) {
+            let (deliveries, fell_behind) = entry.take_held();
+            if fell_behind {
                 behind.push(topic.clone());
             }
-            held.extend(entry.held.drain(..).map(|d| (topic.clone(), d)));
+            held.extend(deliveries.into_iter().map(|d| (topic.clone(), d)));
         }
         for (topic, delivery) in held {
             self.emit(Effect::Deliver { topic, delivery });
@@ -766,13 +697,7 @@ impl Machine {
 
     fn deliver(&mut self, topic: Topic, delivery: Delivery, now_ms: f64) {
         if let Some(entry) = self.topics.get_mut(&topic) {
-            entry.heard_ms = Some(now_ms);
-            match &delivery {
-                Delivery::Reset(snapshot) => entry.moving = snapshot.data.is_moving(),
-                Delivery::Message(envelope) => {
-                    entry.moving = envelope.message.moving().unwrap_or(entry.moving);
-                }
-            }
+            entry.heard(&delivery, now_ms);
         }
         if self.status.state == ConnectionState::Stale {
             // The stream that stalled may have moved again: say so now, not in a second.
@@ -804,12 +729,9 @@ impl Machine {
         self.status.streams = self
             .topics
             .iter()
-            .map(|(topic, entry)| StreamAge {
-                topic: topic.clone(),
-                silent_secs: entry
-                    .heard_ms
-                    .map(|heard| ((now_ms - heard).max(0.0) / 1000.0) as u64),
-                stale: live && entry.stale(now_ms, self.stale_after_ms.get(&topic.kind()).copied()),
+            .map(|(topic, entry)| {
+                let limit_ms = self.stale_after_ms.get(&topic.kind()).copied();
+                entry.age(topic, now_ms, live.then_some(limit_ms).flatten())
             })
             .collect();
         if live {

@@ -8,14 +8,13 @@
 //! - [`token`]: the claims, issuing and verifying (HS256, 5 s of leeway).
 //! - [`pattern`]: topic patterns (`market:*`).
 //! - [`caller`]: the caller of one request or socket, and what it may do.
-//! - [`extract`]: the caller of an HTTP request (`Authorization: Bearer`).
+//!
+//! Nothing here knows HTTP: the routes read a request's caller (`routes::caller`).
 
 mod caller;
-mod extract;
 mod pattern;
 mod token;
 
 pub use caller::Caller;
-pub use extract::bearer;
 pub use pattern::TopicPatterns;
 pub use token::{now_secs, Claims, TokenError, TokenKeys, LEEWAY};

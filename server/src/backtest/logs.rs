@@ -164,8 +164,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::backtest::request::Plan;
-    use crate::backtest::stream::Frequency;
+    use crate::backtest::request::{Frequency, Plan};
     use crate::backtest::{Account, Bars, Strategy};
     use crate::hub::{Hub, HubConfig};
     use protocol::{SnapshotData, Topic};

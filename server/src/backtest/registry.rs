@@ -1,7 +1,6 @@
 //! The backtests of one server: what was started, by id, and starting more.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use protocol::api::{BacktestRequest, RunInfo, StartedRun};
 use protocol::{ErrorInfo, Message, Snapshot, Timestamp};
@@ -10,8 +9,8 @@ use super::request::plan;
 use super::run::spawn;
 use crate::auth::Caller;
 use crate::hub::HubError;
-use crate::request::{invalid, RequestError};
-use crate::runs::{Run, RunBook, RunContext, RunLimits};
+use crate::refusal::{invalid, RequestError};
+use crate::runs::{Owner, Run, RunBook, RunContext, RunLimits};
 
 impl Run for RunInfo {
     type Info = RunInfo;
@@ -78,7 +77,7 @@ impl Backtests {
     }
 
     /// Who started the run with this id (see [`RunBook::owner`]).
-    pub async fn owner(&self, id: &str) -> Result<Option<Option<Arc<str>>>, HubError> {
+    pub async fn owner(&self, id: &str) -> Result<Owner, HubError> {
         self.runs.owner(id, &self.context.hub).await
     }
 

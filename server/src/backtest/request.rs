@@ -11,8 +11,28 @@ use protocol::{self as wire, Topic, TopicKind};
 use super::data::Bars;
 use super::engine::Account;
 use super::strategy::Strategy;
-use super::stream::Frequency;
-use crate::request::{invalid, RequestError};
+use crate::refusal::{invalid, RequestError};
+
+/// How often a run reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Frequency {
+    /// Progress at least every this many bars…
+    pub progress_bars: usize,
+    /// …or after this long, whichever comes first.
+    pub progress_interval: Duration,
+    /// Equity points sent over the whole run (one every `total / equity_points` bars).
+    pub equity_points: usize,
+}
+
+impl Default for Frequency {
+    fn default() -> Self {
+        Frequency {
+            progress_bars: 1_000,
+            progress_interval: Duration::from_millis(250),
+            equity_points: 1_000,
+        }
+    }
+}
 
 /// A validated request, ready to run.
 pub struct Plan {

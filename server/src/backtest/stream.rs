@@ -13,28 +13,7 @@ use super::clock::RunClock;
 use super::control::{RunControl, Wanted};
 use super::engine::{Event, Flow, Observer, Outcome, Position};
 use super::publisher::{Outgoing, RunQueue};
-use super::request::Plan;
-
-/// How often a run reports.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Frequency {
-    /// Progress at least every this many bars…
-    pub progress_bars: usize,
-    /// …or after this long, whichever comes first.
-    pub progress_interval: Duration,
-    /// Equity points sent over the whole run (one every `total / equity_points` bars).
-    pub equity_points: usize,
-}
-
-impl Default for Frequency {
-    fn default() -> Self {
-        Frequency {
-            progress_bars: 1_000,
-            progress_interval: Duration::from_millis(250),
-            equity_points: 1_000,
-        }
-    }
-}
+use super::request::{Frequency, Plan};
 
 /// Bars between two looks at the clock and at the run's control, and two hand-overs to
 /// the publisher (every bar for a paced run).

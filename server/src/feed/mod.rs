@@ -3,8 +3,8 @@
 
 mod analysis;
 mod candles;
+pub mod csv_feed;
 mod gbm;
-pub mod replay;
 mod synthetic;
 
 pub use analysis::Analyzer;

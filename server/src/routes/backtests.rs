@@ -7,12 +7,12 @@ use protocol::{RunStatus, Snapshot, SnapshotData, Topic, TopicKind};
 use serde::Serialize;
 
 use super::json::JsonBody;
-use super::openapi::snapshot_schema;
+use super::schemas::snapshot_schema;
 use super::ApiError;
 use crate::auth::Caller;
 use crate::hub::Command;
-use crate::request::RequestError;
-use crate::state::AppState;
+use crate::refusal::RequestError;
+use crate::routes::state::AppState;
 use protocol::api::ErrorBody;
 use protocol::api::{BacktestRequest, RunInfo, StartedRun};
 

@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::HeaderMap;
 
 use super::ApiError;
-use crate::state::AppState;
+use crate::routes::state::AppState;
 
 /// The proxies whose `X-Forwarded-For` is believed.
 #[derive(Clone, Debug, Default)]

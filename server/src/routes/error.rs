@@ -9,10 +9,10 @@ use protocol::api::ErrorBody;
 use protocol::{InvalidMessage, TopicError};
 use serde_json::json;
 
+use crate::access::Denied;
 use crate::auth::TokenError;
 use crate::hub::{HubError, PublishError, TopicsFull, Unavailable};
-use crate::request::RequestError;
-use crate::state::Denied;
+use crate::refusal::RequestError;
 
 /// An error answer with a status and a message a user can act on.
 #[derive(Debug)]

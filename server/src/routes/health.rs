@@ -5,7 +5,7 @@ use axum::Json;
 use serde::Serialize;
 
 use crate::hub::StatsSnapshot;
-use crate::state::AppState;
+use crate::routes::state::AppState;
 
 /// The health report.
 #[derive(Serialize, utoipa::ToSchema)]

@@ -13,7 +13,7 @@ use serde_json::error::Category;
 use serde_json::json;
 
 use super::ApiError;
-use crate::state::AppState;
+use crate::routes::state::AppState;
 
 /// A request body parsed as `T`; its rejection is an [`ApiError`].
 pub struct JsonBody<T>(pub T);

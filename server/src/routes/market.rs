@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::ApiError;
 use crate::auth::Caller;
-use crate::state::AppState;
+use crate::routes::state::AppState;
 use protocol::api::ErrorBody;
 
 /// The symbols the market feed publishes, with their topics and data source.
@@ -58,7 +58,7 @@ pub async fn candles(
 ) -> Result<Json<Vec<Candle>>, ApiError> {
     let symbol = Symbol::parse(&symbol)?;
     let topic = Topic::market(&symbol);
-    state.may_follow(&caller, &topic).await?;
+    state.access.may_follow(&caller, &topic).await?;
     let limit = match query.limit {
         None => SNAPSHOT_CANDLES,
         Some(l) => match l.parse::<usize>() {

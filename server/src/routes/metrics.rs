@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use metrics::{counter, gauge};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
-use crate::state::AppState;
+use crate::routes::state::AppState;
 
 /// Renders the current counters. Each server owns its recorder (no global state), so
 /// several servers in one process (the tests) report their own figures.

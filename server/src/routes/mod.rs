@@ -2,6 +2,7 @@
 
 mod assets;
 mod backtests;
+mod caller;
 mod client_ip;
 mod error;
 mod health;
@@ -13,14 +14,17 @@ mod openapi;
 mod origin;
 mod publish;
 mod resume;
+mod schemas;
 mod sessions;
+pub mod state;
 mod streams;
 mod ws;
 
 pub use assets::hashed_site;
+pub use caller::bearer;
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
-pub use openapi::api_doc;
+pub use openapi::openapi_document;
 pub use origin::Origins;
 pub use publish::{parse_body as parse_publish_body, Publishable, MAX_BATCH as MAX_PUBLISH_BATCH};
 pub use ws::Slots;
@@ -32,7 +36,7 @@ use axum::Router;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
 
-use crate::state::AppState;
+use state::AppState;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {

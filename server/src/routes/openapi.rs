@@ -4,7 +4,7 @@
 //! endpoint needs a token: they describe the public contract, like `/api/ws/health`.
 //!
 //! Protocol types (`protocol`) have no `utoipa::ToSchema`: handlers refer to them as
-//! `#/components/schemas/NAME`, which [`crate::contract::openapi`] fills with the
+//! `#/components/schemas/NAME` (`schemas`), which [`contract::openapi`] fills with the
 //! schemars definitions of `docs/schema.json`.
 
 use std::sync::LazyLock;
@@ -12,46 +12,9 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::OpenApi;
 
 use crate::contract;
-
-/// The schema of a protocol type, by name (`Snapshot`, `Epoch`, …).
-fn protocol(name: &str) -> RefOr<Schema> {
-    RefOr::Ref(Ref::from_schema_name(name))
-}
-
-/// `Snapshot`, for `#[schema(schema_with = …)]`.
-pub(super) fn snapshot_schema() -> RefOr<Schema> {
-    protocol("Snapshot")
-}
-
-/// `Epoch`, for `#[schema(schema_with = …)]`.
-pub(super) fn epoch_schema() -> RefOr<Schema> {
-    protocol("Epoch")
-}
-
-/// `Timestamp`, for `#[schema(schema_with = …)]`.
-pub(super) fn timestamp_schema() -> RefOr<Schema> {
-    protocol("Timestamp")
-}
-
-/// `Resync` (why a poll could not resume, and the snapshot to start again from), for
-/// `#[schema(schema_with = …)]`.
-pub(super) fn resync_schema() -> RefOr<Schema> {
-    protocol("Resync")
-}
-
-/// A list of `Envelope`s, for `#[schema(schema_with = …)]`.
-pub(super) fn envelopes_schema() -> RefOr<Schema> {
-    utoipa::openapi::schema::ArrayBuilder::new()
-        .items(Ref::from_schema_name("Envelope"))
-        .description(Some(
-            "Envelopes, byte for byte as a socket subscriber received them",
-        ))
-        .into()
-}
 
 /// Adds the `bearer` scheme every `security(("bearer" = []))` names.
 struct BearerAuth;
@@ -128,14 +91,14 @@ impl utoipa::Modify for BearerAuth {
 )]
 struct ApiDoc;
 
-/// The OpenAPI document as utoipa builds it (before [`contract::openapi`] embeds the
-/// protocol's schemas).
-pub fn api_doc() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The OpenAPI document of this API, with the protocol's schemas embedded
+/// (docs/openapi.json).
+pub fn openapi_document() -> serde_json::Value {
+    contract::openapi(ApiDoc::openapi())
 }
 
 static SCHEMA_JSON: LazyLock<String> = LazyLock::new(|| contract::pretty(&contract::json_schema()));
-static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| contract::pretty(&contract::openapi()));
+static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| contract::pretty(&openapi_document()));
 
 /// `GET /api/schema.json`: the JSON Schema of the wire protocol (docs/schema.json).
 #[utoipa::path(

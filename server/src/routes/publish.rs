@@ -9,11 +9,13 @@ use serde::de::value::MapDeserializer;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use super::bearer;
 use super::json::{parse, JsonBody};
+use super::schemas::topic_schema;
 use super::ApiError;
-use crate::auth::{bearer, Caller, TokenError};
+use crate::auth::{Caller, TokenError};
 use crate::hub::PublishError;
-use crate::state::AppState;
+use crate::routes::state::AppState;
 use protocol::api::ErrorBody;
 
 /// Most messages one batch may carry.
@@ -92,10 +94,6 @@ pub struct PublishBatch {
 pub enum PublishBody {
     One(PublishItem),
     Batch(PublishBatch),
-}
-
-fn topic_schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
-    utoipa::openapi::Ref::from_schema_name("Topic").into()
 }
 
 /// Publishes one message or a batch; nothing is published unless every item is valid.

@@ -10,11 +10,11 @@ use protocol::{Epoch, Resync, Snapshot, Topic};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::openapi::{envelopes_schema, epoch_schema, resync_schema};
 use super::resume::ResumeParams;
+use super::schemas::{envelopes_schema, epoch_schema, resync_schema};
 use super::ApiError;
 use crate::auth::Caller;
-use crate::state::AppState;
+use crate::routes::state::AppState;
 use protocol::api::ErrorBody;
 
 /// Largest page a poll may ask for.
@@ -78,7 +78,7 @@ pub async fn poll(
     Query(query): Query<PollQuery>,
 ) -> Result<Json<PollPage>, ApiError> {
     let topic = parse_topic(&topic)?;
-    state.may_follow(&caller, &topic).await?;
+    state.access.may_follow(&caller, &topic).await?;
     let since = query.resume.into_since()?;
     let limit = match query.limit {
         None => DEFAULT_PAGE,
@@ -130,7 +130,7 @@ pub async fn snapshot(
     Path(topic): Path<String>,
 ) -> Result<Json<Snapshot>, ApiError> {
     let topic = parse_topic(&topic)?;
-    state.may_follow(&caller, &topic).await?;
+    state.access.may_follow(&caller, &topic).await?;
     Ok(Json(state.hub.snapshot(&topic).await?))
 }
 
@@ -159,7 +159,7 @@ pub async fn record(
     Path(topic): Path<String>,
 ) -> Result<Response, ApiError> {
     let topic = parse_topic(&topic)?;
-    state.may_follow(&caller, &topic).await?;
+    state.access.may_follow(&caller, &topic).await?;
     let recorded = state.hub.recorded(&topic).await?;
     let length = recorded.messages.iter().map(|m| m.len() + 1).sum();
     let mut body = String::with_capacity(length);

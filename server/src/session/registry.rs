@@ -18,8 +18,8 @@ use super::run::Runner;
 use crate::auth::Caller;
 use crate::backtest::Account;
 use crate::hub::{Command, Delivery, HubError, Unavailable};
-use crate::request::{invalid, RequestError};
-use crate::runs::{Run, RunBook, RunContext, RunLimits};
+use crate::refusal::{invalid, RequestError};
+use crate::runs::{Owner, Run, RunBook, RunContext, RunLimits};
 use protocol::api::{SessionInfo, SessionRequest};
 
 struct Entry {
@@ -98,7 +98,7 @@ impl Sessions {
     }
 
     /// Who started the session with this id (see [`RunBook::owner`]).
-    pub async fn owner(&self, id: &str) -> Result<Option<Option<Arc<str>>>, HubError> {
+    pub async fn owner(&self, id: &str) -> Result<Owner, HubError> {
         self.runs.owner(id, &self.context.hub).await
     }
 

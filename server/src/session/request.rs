@@ -7,7 +7,7 @@ use protocol::{Interval, Symbol, SymbolInfo, Topic, TopicKind};
 use super::brain::Brain;
 use super::paper::RETAINED_CLOSES;
 use crate::backtest::{Account, StrategyError};
-use crate::request::{invalid, RequestError};
+use crate::refusal::{invalid, RequestError};
 
 /// A validated session request, ready to run.
 pub struct SessionPlan {

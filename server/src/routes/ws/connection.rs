@@ -5,7 +5,6 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
-use std::num::NonZeroU32;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::Duration;
@@ -13,7 +12,6 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use chrono::Utc;
 use futures_util::SinkExt;
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use protocol::{
     ClientAction, Connected, Control, ErrorFrame, Heartbeat, Pong, Since, Timestamp, Topic,
     Unsubscribed,
@@ -21,11 +19,13 @@ use protocol::{
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFuture;
 
+use super::flood::{Admit, Flood};
 use super::identity::{Authenticated, Identity};
+use super::pacer::{Beat, Ready, WritePacer};
 use super::slots::Slot;
-use crate::auth::Caller;
+use crate::auth::{Caller, TokenError};
 use crate::hub::{Command, Frame, Outbox, OutboxReceiver};
-use crate::state::AppState;
+use crate::routes::state::AppState;
 
 /// Close codes this server sends.
 mod close {
@@ -143,49 +143,6 @@ struct Connection<'a> {
     pending: Vec<(Topic, Option<Since>)>,
 }
 
-/// The client's frame rate (docs/SPEC.md section 12): `rate` per second with bursts of `burst`.
-/// A frame over it is not handled; the first of a run of them gets an `error`, and a
-/// client that sends another `burst` frames while over is closed with 1008.
-struct Flood {
-    limiter: DefaultDirectRateLimiter,
-    rate: u32,
-    burst: u32,
-    over: u32,
-}
-
-/// What to do with one client frame.
-#[derive(Debug, PartialEq, Eq)]
-enum Admit {
-    Handle,
-    /// Over the rate: dropped; `true` for the first of a run (the client is told).
-    Drop(bool),
-    Close,
-}
-
-impl Flood {
-    fn new(rate: NonZeroU32, burst: NonZeroU32) -> Self {
-        Flood {
-            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
-            rate: rate.get(),
-            burst: burst.get(),
-            over: 0,
-        }
-    }
-
-    fn admit(&mut self) -> Admit {
-        if self.limiter.check().is_ok() {
-            self.over = 0;
-            return Admit::Handle;
-        }
-        self.over += 1;
-        if self.over > self.burst {
-            Admit::Close
-        } else {
-            Admit::Drop(self.over == 1)
-        }
-    }
-}
-
 impl Connection<'_> {
     /// Moves frames both ways until the connection should end; returns the close to send.
     ///
@@ -196,11 +153,14 @@ impl Connection<'_> {
     async fn pump(&mut self, socket: &mut WebSocket, rx: &mut OutboxReceiver) -> Closing {
         let state = self.state;
         let heartbeat = state.limits.heartbeat;
-        let write_delay = state.limits.write_delay;
+        let mut pacer = WritePacer::new(
+            state.limits.write_delay,
+            heartbeat,
+            Instant::from_std(state.started),
+            Instant::now(),
+        );
         let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut last_heard = Instant::now();
-        let mut sent_since_tick = false;
         let OutboxReceiver { frames, slow } = rx;
         let slow = slow.cancelled();
         // A child of its own: waiting on the server's token itself would lock one mutex
@@ -210,18 +170,11 @@ impl Connection<'_> {
         let mut deadline = self.identity.deadline();
         let expiry =
             tokio::time::sleep_until(deadline.as_ref().map_or_else(Instant::now, |(at, _)| *at));
-        // `--write-delay-ms`: while frames come faster than the delay, they are written
-        // on the delay's ticks (shared by every connection), so that under steady load
-        // one wake-up and one write carry all that arrived meanwhile. A frame that comes
-        // more than the delay after the last write is written at once: a sparse stream
-        // waits for nothing.
-        let epoch = Instant::from_std(state.started);
-        let mut last_write = Instant::now();
-        let mut cooling = false;
-        let cooldown = tokio::time::sleep_until(Instant::now());
+        // The pacer's next look while frames wait for a tick (`--write-delay-ms`).
+        let next_look = tokio::time::sleep_until(Instant::now());
         // Frames taken from the outbox, being written.
         let mut batch = VecDeque::new();
-        tokio::pin!(slow, shutdown, expiry, cooldown);
+        tokio::pin!(slow, shutdown, expiry, next_look);
         loop {
             tokio::select! {
                 biased;
@@ -232,86 +185,40 @@ impl Connection<'_> {
                     let reason = deadline.map_or("token expired", |(_, e)| e.reason());
                     return Some((close::POLICY, reason));
                 }
-                _ = &mut cooldown, if cooling => {
-                    if !frames.take_all(&mut batch) {
-                        // Nothing came within the delay: the next frame goes at once.
-                        cooling = false;
+                _ = &mut next_look, if pacer.waiting() => {
+                    let queued = frames.take_all(&mut batch);
+                    if !pacer.wait_over(Instant::now(), queued) {
                         continue;
                     }
-                    last_write = Instant::now();
                     if let Err(closing) = send_queued(socket, &mut batch, slow.as_mut(), heartbeat * 2).await {
                         return closing;
                     }
-                    sent_since_tick = true;
-                    // More came while writing: a backlog goes on at once, as the delay
-                    // paces a steady stream and never caps a connection's throughput.
-                    let next = if frames.is_empty() { next_tick(epoch, write_delay, last_write) } else { last_write };
-                    cooldown.as_mut().reset(next);
+                    next_look.as_mut().reset(pacer.next_look(!frames.is_empty()));
                 }
-                _ = frames.ready(), if !cooling => {
-                    let now = Instant::now();
-                    if now < last_write + write_delay {
-                        cooling = true;
-                        cooldown.as_mut().reset(next_tick(epoch, write_delay, last_write));
-                        continue;
+                _ = frames.ready(), if !pacer.waiting() => {
+                    match pacer.frames_ready(Instant::now()) {
+                        Ready::WaitUntil(tick) => next_look.as_mut().reset(tick),
+                        Ready::WriteNow => {
+                            frames.take_all(&mut batch);
+                            if let Err(closing) = send_queued(socket, &mut batch, slow.as_mut(), heartbeat * 2).await {
+                                return closing;
+                            }
+                        }
                     }
-                    frames.take_all(&mut batch);
-                    last_write = now;
-                    if let Err(closing) = send_queued(socket, &mut batch, slow.as_mut(), heartbeat * 2).await {
-                        return closing;
-                    }
-                    sent_since_tick = true;
                 }
                 incoming = socket.recv() => {
-                    last_heard = Instant::now();
-                    let incoming = incoming?;
-                    if matches!(incoming, Ok(WsMessage::Text(_) | WsMessage::Binary(_))) {
-                        match self.flood.admit() {
-                            Admit::Handle => {}
-                            Admit::Drop(first) => {
-                                if first {
-                                    let error = format!(
-                                        "too many frames: at most {} per second (bursts of {}); frames over it are dropped",
-                                        self.flood.rate, self.flood.burst
-                                    );
-                                    self.error(None, &error, None);
-                                }
-                                continue;
-                            }
-                            Admit::Close => return Some((close::POLICY, "too many frames")),
-                        }
-                    }
-                    match incoming {
-                        Ok(WsMessage::Text(text)) => {
-                            // Boxed: a client action (which may go to Redis) is rare,
-                            // and inline its future would size every connection's task.
-                            if let Some(close) = Box::pin(self.handle(text.as_str())).await {
-                                return Some(close);
-                            }
-                            // An `auth` frame may have moved the deadline.
-                            let now = self.identity.deadline();
-                            if let Some((at, _)) = &now {
-                                if deadline.as_ref().map(|(was, _)| was) != Some(at) {
-                                    expiry.as_mut().reset(*at);
-                                }
-                            }
-                            deadline = now;
-                        }
-                        Ok(WsMessage::Binary(_)) => self.error(None, "binary frames are not supported", Some("send JSON text frames".into())),
-                        Ok(WsMessage::Close(_)) => return None,
-                        Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => {}
-                        Err(e) if is_too_big(&e) => return Some((close::TOO_BIG, "message too big")),
-                        Err(_) => return None,
+                    pacer.heard(Instant::now());
+                    if let Some(closing) = self.received(incoming?, &mut deadline, expiry.as_mut()).await {
+                        return closing;
                     }
                 }
                 _ = ticker.tick() => {
-                    if last_heard.elapsed() > heartbeat * 2 {
+                    let Beat::Ping { heartbeat_frame } = pacer.beat(Instant::now()) else {
                         return Some((close::GOING_AWAY, "heartbeat timeout"));
-                    }
-                    if !sent_since_tick {
+                    };
+                    if heartbeat_frame {
                         self.outbox.push_control(Control::Heartbeat(Heartbeat { timestamp: Timestamp::from_datetime(Utc::now()) }));
                     }
-                    sent_since_tick = false;
                     let ping = socket.send(WsMessage::Ping(Default::default()));
                     match tokio::time::timeout(heartbeat * 2, ping).await {
                         Ok(sent) => sent.ok()?,
@@ -319,6 +226,62 @@ impl Connection<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// One frame from the client: counted against the flood limit, then handled; an
+    /// `auth` frame may move the token's `deadline` (and the `expiry` timer with it).
+    /// `Some` ends the connection with that close.
+    async fn received(
+        &mut self,
+        incoming: Result<WsMessage, axum::Error>,
+        deadline: &mut Option<(Instant, TokenError)>,
+        mut expiry: Pin<&mut tokio::time::Sleep>,
+    ) -> Option<Closing> {
+        if matches!(incoming, Ok(WsMessage::Text(_) | WsMessage::Binary(_))) {
+            match self.flood.admit() {
+                Admit::Handle => {}
+                Admit::Drop(first) => {
+                    if first {
+                        let error = format!(
+                            "too many frames: at most {} per second (bursts of {}); frames over it are dropped",
+                            self.flood.rate, self.flood.burst
+                        );
+                        self.error(None, &error, None);
+                    }
+                    return None;
+                }
+                Admit::Close => return Some(Some((close::POLICY, "too many frames"))),
+            }
+        }
+        match incoming {
+            Ok(WsMessage::Text(text)) => {
+                // Boxed: a client action (which may go to Redis) is rare, and inline its
+                // future would size every connection's task.
+                if let Some(close) = Box::pin(self.handle(text.as_str())).await {
+                    return Some(Some(close));
+                }
+                let now = self.identity.deadline();
+                if let Some((at, _)) = &now {
+                    if deadline.as_ref().map(|(was, _)| was) != Some(at) {
+                        expiry.as_mut().reset(*at);
+                    }
+                }
+                *deadline = now;
+                None
+            }
+            Ok(WsMessage::Binary(_)) => {
+                self.error(
+                    None,
+                    "binary frames are not supported",
+                    Some("send JSON text frames".into()),
+                );
+                None
+            }
+            Ok(WsMessage::Close(_)) => Some(None),
+            Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => None,
+            Err(e) if is_too_big(&e) => Some(Some((close::TOO_BIG, "message too big"))),
+            Err(_) => Some(None),
         }
     }
 
@@ -398,7 +361,7 @@ impl Connection<'_> {
 
     /// Routes a control action to the topic's owner; the owner answers on the topic.
     async fn command(&self, caller: &Caller, topic: Topic, command: Command) {
-        let sent = match self.state.may_control(caller, &topic).await {
+        let sent = match self.state.access.may_control(caller, &topic).await {
             Ok(()) => self
                 .state
                 .hub
@@ -414,7 +377,7 @@ impl Connection<'_> {
 
     /// Subscribes, if the caller may follow the topic and the hub has room for it.
     async fn subscribe(&mut self, caller: &Caller, topic: Topic, since: Option<Since>) {
-        if let Err(denied) = self.state.may_follow(caller, &topic).await {
+        if let Err(denied) = self.state.access.may_follow(caller, &topic).await {
             return self.error(Some(&topic), &denied.to_string(), None);
         }
         match self
@@ -449,7 +412,7 @@ impl Connection<'_> {
         };
         let mut denied: Vec<(Topic, String)> = vec![];
         for topic in &self.topics {
-            if let Err(e) = self.state.may_follow(&caller, topic).await {
+            if let Err(e) = self.state.access.may_follow(&caller, topic).await {
                 denied.push((topic.clone(), e.to_string()));
             }
         }
@@ -473,16 +436,6 @@ impl Connection<'_> {
             details,
         }));
     }
-}
-
-/// The first tick of the `period` grid counted from `epoch` after `after`. Every
-/// connection's delayed writes fall on the same ticks, so the runtime serves them in one
-/// pass and a reader of many sockets is woken once for all of them.
-fn next_tick(epoch: Instant, period: Duration, after: Instant) -> Instant {
-    let period_ns = period.as_nanos().max(1);
-    let ticks = after.saturating_duration_since(epoch).as_nanos() / period_ns + 1;
-    let offset = u64::try_from(ticks * period_ns).unwrap_or(u64::MAX / 2);
-    epoch + Duration::from_nanos(offset)
 }
 
 /// Writes `batch` (emptying it). Most writes finish at once (the socket has room); only
@@ -538,26 +491,4 @@ fn is_too_big(error: &axum::Error) -> bool {
         source = e.source();
     }
     false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_flood_is_told_once_then_closed_and_a_pause_forgives_it() {
-        let (rate, burst) = (NonZeroU32::new(1).unwrap(), NonZeroU32::new(3).unwrap());
-        let mut flood = Flood::new(rate, burst);
-        for _ in 0..3 {
-            assert_eq!(flood.admit(), Admit::Handle, "the burst");
-        }
-        assert_eq!(flood.admit(), Admit::Drop(true), "told once");
-        assert_eq!(flood.admit(), Admit::Drop(false));
-        assert_eq!(flood.admit(), Admit::Drop(false));
-        assert_eq!(
-            flood.admit(),
-            Admit::Close,
-            "a burst's worth more while over"
-        );
-    }
 }

@@ -11,7 +11,8 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::auth::{bearer, Caller, TokenError, TokenKeys};
+use crate::auth::{Caller, TokenError, TokenKeys};
+use crate::routes::bearer;
 
 /// How long a socket opened without a token may wait before sending one.
 pub const AUTH_WINDOW: Duration = Duration::from_secs(10);

@@ -3,7 +3,9 @@
 //! checked before the upgrade, so a bad one is answered with a JSON 400 naming it.
 
 mod connection;
+mod flood;
 mod identity;
+mod pacer;
 mod slots;
 
 pub use slots::Slots;
@@ -22,7 +24,7 @@ use identity::{Identity, UpgradeToken};
 use super::client_ip::ClientIp;
 use super::resume::ResumeParams;
 use super::ApiError;
-use crate::state::AppState;
+use crate::routes::state::AppState;
 use protocol::api::ErrorBody;
 
 /// `/api/ws`: subscriptions are made by the client's `subscribe` actions.

@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use protocol::{SymbolInfo, Topic, TopicKind};
+use protocol::{SymbolInfo, TopicKind};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{Caller, TokenKeys};
+use super::{Origins, Slots, TrustedProxies};
+use crate::access::Access;
+use crate::auth::TokenKeys;
 use crate::backtest::stream::REPORTS_AT_LEAST_EVERY;
 use crate::backtest::Backtests;
-use crate::hub::{Hub, HubError};
-use crate::routes::{Origins, Slots, TrustedProxies};
+use crate::hub::Hub;
 use crate::session::{Sessions, COUNTDOWN_EVERY};
 
 /// Per-connection and per-request limits (docs/SPEC.md section 12).
@@ -92,6 +93,8 @@ pub struct Services {
     pub symbols: Arc<[SymbolInfo]>,
     pub backtests: Backtests,
     pub sessions: Sessions,
+    /// Who may follow and control each topic, over the run books above.
+    pub access: Access,
     pub limits: ConnectionLimits,
     /// Which pages may drive the server, and which host names it answers to.
     pub origins: Origins,
@@ -113,54 +116,6 @@ pub struct Services {
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos.clone()
-    }
-}
-
-/// Why a caller may not follow or control a topic: 403, or an `error` frame.
-#[derive(Debug, thiserror::Error)]
-pub enum Denied {
-    #[error("{0} belongs to another user")]
-    NotYours(Topic),
-    #[error("your token does not allow {topic}: it allows {allowed}")]
-    OutsideTopics { topic: Topic, allowed: String },
-    /// Whose run it is cannot be known now (Redis away): refused, not guessed.
-    #[error(transparent)]
-    Unknown(#[from] HubError),
-}
-
-impl AppState {
-    /// Whether `caller` may follow `topic` (subscribe, replay, resync, poll, snapshot):
-    /// a run's topic only by its owner and admins, any other by the token's `topics`.
-    pub async fn may_follow(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
-        match self.run_owner(topic).await? {
-            Some(owner) if caller.may_reach(owner.as_deref()) => Ok(()),
-            Some(_) => Err(Denied::NotYours(topic.clone())),
-            None if caller.may_follow(topic) => Ok(()),
-            None => Err(Denied::OutsideTopics {
-                topic: topic.clone(),
-                allowed: caller.topics_text(),
-            }),
-        }
-    }
-
-    /// Whether `caller` may pause, resume or cancel what runs behind `topic`.
-    pub async fn may_control(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
-        match self.run_owner(topic).await? {
-            Some(owner) if !caller.may_reach(owner.as_deref()) => {
-                Err(Denied::NotYours(topic.clone()))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Who started the run behind `topic` (`None`: it is not a run of the cluster).
-    async fn run_owner(&self, topic: &Topic) -> Result<Option<Option<Arc<str>>>, Denied> {
-        let owner = match topic.kind() {
-            TopicKind::Backtest => self.backtests.owner(topic.name()).await,
-            TopicKind::Session => self.sessions.owner(topic.name()).await,
-            TopicKind::Market | TopicKind::Trading => Ok(None),
-        };
-        owner.map_err(Denied::Unknown)
     }
 }
 

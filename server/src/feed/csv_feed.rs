@@ -1,4 +1,4 @@
-//! The CSV replay feed: plays real OHLCV history (any file of the shared data's shape)
+//! The `csv` feed (`--feed csv --replay FILES`): plays real OHLCV history (any file of the shared data's shape)
 //! as a live market at a chosen speed. Each bar becomes four ticks — open, the nearer
 //! extreme, the other extreme, close — spread over its slot, folded into candles that
 //! keep the bar's own timestamps, labelled `source: csv_replay`. Playback stops at the
@@ -16,21 +16,58 @@ use super::analysis::Analyzer;
 use super::candles::CandleBuilder;
 use super::{history_of, price_messages};
 use crate::backtest::Bars;
-use crate::config::ReplayStart;
 use crate::hub::Hub;
+
+/// Where a CSV replay starts (`--replay-from`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CsvStart {
+    /// At this bar (0 = the first).
+    Bar(usize),
+    /// At the first bar at or after this time (Unix ms).
+    Time(i64),
+}
+
+impl CsvStart {
+    /// `120`, `2010-01-04` or `2010-01-04T15:00:00Z`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if let Ok(bar) = text.parse::<usize>() {
+            return Ok(CsvStart::Bar(bar));
+        }
+        if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+            return Ok(CsvStart::Time(time.timestamp_millis()));
+        }
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .map(|time| CsvStart::Time(time.and_utc().timestamp_millis()))
+            .ok_or_else(|| {
+                format!("`{text}` is neither a bar number nor a date like 2010-01-04 or 2010-01-04T15:00:00Z")
+            })
+    }
+
+    /// The bar of `times` (ascending, Unix ms) to start at; past the end when it names
+    /// none.
+    pub fn bar(self, times: &[i64]) -> usize {
+        match self {
+            CsvStart::Bar(bar) => bar,
+            CsvStart::Time(t) => times.partition_point(|&bar| bar < t),
+        }
+    }
+}
 
 /// One file to replay.
 #[derive(Clone)]
-pub struct ReplaySource {
+pub struct CsvSource {
     pub symbol: Symbol,
     pub bars: Bars,
     pub interval: Interval,
     pub info: SymbolInfo,
 }
 
-impl ReplaySource {
+impl CsvSource {
     /// Loads `path`; the symbol is the file's stem in upper case (`EURUSD.csv` → EURUSD).
-    pub fn load(path: &Path) -> anyhow::Result<ReplaySource> {
+    pub fn load(path: &Path) -> anyhow::Result<CsvSource> {
         let stem = path
             .file_stem()
             .map(|s| s.to_string_lossy().to_uppercase())
@@ -49,7 +86,7 @@ impl ReplaySource {
             price_decimals,
             description: format!("replay of {} ({} bars)", path.display(), bars.len()),
         };
-        Ok(ReplaySource {
+        Ok(CsvSource {
             symbol,
             bars,
             interval,
@@ -87,18 +124,18 @@ fn prints(open: f64, high: f64, low: f64, close: f64) -> [f64; 4] {
 
 /// How the files are replayed.
 #[derive(Clone, Copy, Debug)]
-pub struct ReplayConfig {
+pub struct CsvFeedConfig {
     pub bars_per_second: f64,
     /// Where each file starts.
-    pub from: ReplayStart,
+    pub from: CsvStart,
     /// Bars before the start a fresh topic gets as closed candles.
     pub history_candles: usize,
 }
 
 /// Replays every source concurrently, `bars_per_second` bars each.
 pub fn spawn(
-    sources: Vec<ReplaySource>,
-    config: ReplayConfig,
+    sources: Vec<CsvSource>,
+    config: CsvFeedConfig,
     hub: Hub,
     shutdown: CancellationToken,
 ) -> Vec<JoinHandle<()>> {
@@ -190,7 +227,7 @@ struct Player {
 }
 
 impl Player {
-    fn new(source: &ReplaySource) -> Self {
+    fn new(source: &CsvSource) -> Self {
         Player {
             symbol: source.symbol.clone(),
             reference: source.bars.open[0],
@@ -258,6 +295,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_replay_starts_at_a_bar_number_or_the_first_bar_at_or_after_a_date() {
+        let day = 86_400_000;
+        let times = [0, day, 2 * day, 5 * day];
+        let at = |text: &str| CsvStart::parse(text).map(|s| s.bar(&times));
+        assert_eq!(at("2"), Ok(2));
+        assert_eq!(at("1970-01-02"), Ok(1));
+        assert_eq!(
+            at("1970-01-03T12:00:00Z"),
+            Ok(3),
+            "the next bar after a gap"
+        );
+        assert_eq!(at("1970-02-01"), Ok(4), "past the end");
+        let err = CsvStart::parse("yesterday").unwrap_err();
+        assert!(err.contains("neither a bar number nor a date"), "{err}");
+    }
+
+    #[test]
     fn a_bar_goes_from_its_open_to_the_nearer_extreme_first() {
         // Up bar opening near its high: the high comes first (not always the low).
         assert_eq!(prints(10.0, 10.5, 8.0, 10.2), [10.0, 10.5, 8.0, 10.2]);
@@ -278,7 +332,7 @@ mod tests {
 
     #[test]
     fn sources_take_their_symbol_interval_and_precision_from_the_file() {
-        let eurusd = ReplaySource::load(&shared("EURUSD.csv")).unwrap();
+        let eurusd = CsvSource::load(&shared("EURUSD.csv")).unwrap();
         assert_eq!(
             (
                 eurusd.symbol.as_str(),
@@ -287,7 +341,7 @@ mod tests {
             ),
             ("EURUSD", "1h", 5)
         );
-        let goog = ReplaySource::load(&shared("GOOG.csv")).unwrap();
+        let goog = CsvSource::load(&shared("GOOG.csv")).unwrap();
         assert_eq!(
             (
                 goog.interval.to_string().as_str(),
@@ -300,7 +354,7 @@ mod tests {
 
     #[test]
     fn each_bar_replays_as_four_prints_and_candles_match_the_file() {
-        let source = ReplaySource::load(&shared("GOOG.csv")).unwrap();
+        let source = CsvSource::load(&shared("GOOG.csv")).unwrap();
         let mut player = Player::new(&source);
         let mut closed = vec![];
         for i in 0..3 {
@@ -333,7 +387,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_replay_that_moves_here_starts_at_the_topics_last_bar() {
-        let source = ReplaySource::load(&shared("GOOG.csv")).unwrap();
+        let source = CsvSource::load(&shared("GOOG.csv")).unwrap();
         let hub = Hub::new(crate::hub::HubConfig::default());
         let topic = Topic::market(&source.symbol);
         assert_eq!(
@@ -361,9 +415,9 @@ mod tests {
 
     #[test]
     fn a_replay_from_a_later_bar_starts_with_the_bars_before_it_as_history() {
-        let source = ReplaySource::load(&shared("GOOG.csv")).unwrap();
+        let source = CsvSource::load(&shared("GOOG.csv")).unwrap();
         let mut player = Player::new(&source);
-        let from = ReplayStart::parse("2010-01-04")
+        let from = CsvStart::parse("2010-01-04")
             .unwrap()
             .bar(&source.bars.time);
         let past: Vec<Message> = player.history(&source.bars, from, 300).collect();

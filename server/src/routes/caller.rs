@@ -1,5 +1,6 @@
-//! The caller of an HTTP request: anonymous without a JWT key; otherwise the holder of
-//! the token in `Authorization: Bearer`, or a 401 naming what is wrong with it.
+//! The caller of an HTTP request (the `Caller` extractor): anonymous without a JWT key;
+//! otherwise the holder of the token in `Authorization: Bearer`, or a 401 naming what
+//! is wrong with it.
 
 use std::sync::Arc;
 
@@ -7,9 +8,9 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 
-use super::{Caller, TokenError};
-use crate::routes::ApiError;
-use crate::state::AppState;
+use super::state::AppState;
+use super::ApiError;
+use crate::auth::{Caller, TokenError};
 
 /// The token in `Authorization: Bearer <token>`, if any.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -1,0 +1,163 @@
+//! Who may follow or control a topic: the one place access is decided
+//! (docs/SPEC.md section 12, "Ownership"). A run's topic (`backtest:`, `session:`) is
+//! reached only by its owner and admins, whatever a token's `topics` say; any other
+//! topic follows the token's `topics`. The owner comes from the run books, wherever in
+//! the cluster the run is; the rule itself ([`follow`], [`control`]) is pure.
+
+use std::sync::Arc;
+
+use protocol::{Topic, TopicKind};
+
+use crate::auth::Caller;
+use crate::backtest::Backtests;
+use crate::hub::HubError;
+use crate::runs::Owner;
+use crate::session::Sessions;
+
+/// Why a caller may not follow or control a topic: 403, or an `error` frame.
+#[derive(Debug, thiserror::Error)]
+pub enum Denied {
+    #[error("{0} belongs to another user")]
+    NotYours(Topic),
+    #[error("your token does not allow {topic}: it allows {allowed}")]
+    OutsideTopics { topic: Topic, allowed: String },
+    /// Whose run it is cannot be known now (Redis away): refused, not guessed.
+    #[error(transparent)]
+    Unknown(#[from] HubError),
+}
+
+/// The run books access is decided over.
+#[derive(Clone)]
+pub struct Access {
+    backtests: Backtests,
+    sessions: Sessions,
+}
+
+impl Access {
+    pub fn new(backtests: Backtests, sessions: Sessions) -> Self {
+        Access {
+            backtests,
+            sessions,
+        }
+    }
+
+    /// Whether `caller` may follow `topic` (subscribe, replay, resync, poll, snapshot).
+    pub async fn may_follow(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        follow(caller, topic, &self.owner(topic).await?)
+    }
+
+    /// Whether `caller` may pause, resume or cancel what runs behind `topic`.
+    pub async fn may_control(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        control(caller, topic, &self.owner(topic).await?)
+    }
+
+    /// Who started the run behind `topic`, wherever in the cluster it runs.
+    async fn owner(&self, topic: &Topic) -> Result<Owner, HubError> {
+        match topic.kind() {
+            TopicKind::Backtest => self.backtests.owner(topic.name()).await,
+            TopicKind::Session => self.sessions.owner(topic.name()).await,
+            TopicKind::Market | TopicKind::Trading => Ok(Owner::NotARun),
+        }
+    }
+}
+
+/// The rule for following: a run by whoever may reach its owner's runs, anything else
+/// by the token's `topics`.
+pub fn follow(caller: &Caller, topic: &Topic, owner: &Owner) -> Result<(), Denied> {
+    match owner.run_by() {
+        Some(owner) if caller.may_reach(owner) => Ok(()),
+        Some(_) => Err(Denied::NotYours(topic.clone())),
+        None if caller.may_follow(topic) => Ok(()),
+        None => Err(Denied::OutsideTopics {
+            topic: topic.clone(),
+            allowed: caller.topics_text(),
+        }),
+    }
+}
+
+/// The rule for control: a run only by whoever may reach its owner's runs; a topic
+/// that is not a run has nothing to control (the hub answers that it has no owner).
+pub fn control(caller: &Caller, topic: &Topic, owner: &Owner) -> Result<(), Denied> {
+    match owner.run_by() {
+        Some(owner) if !caller.may_reach(owner) => Err(Denied::NotYours(topic.clone())),
+        _ => Ok(()),
+    }
+}
+
+impl Owner {
+    /// `None` when the topic is not a run; else the `sub` that started it (`Some(None)`
+    /// for a run started in anonymous mode).
+    fn run_by(&self) -> Option<Option<&str>> {
+        match self {
+            Owner::NotARun => None,
+            Owner::Anonymous => Some(None),
+            Owner::User(sub) => Some(Some(Arc::as_ref(sub))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Claims;
+
+    fn token(sub: &str, topics: &[&str], admin: bool) -> Caller {
+        Caller::Token(Arc::new(Claims {
+            sub: sub.into(),
+            exp: 0,
+            topics: Some(topics.iter().map(|t| (*t).to_owned()).collect()),
+            publish: Vec::new(),
+            admin,
+        }))
+    }
+
+    fn topic(text: &str) -> Topic {
+        text.parse().expect("a topic")
+    }
+
+    #[test]
+    fn a_run_is_followed_and_controlled_only_by_its_owner_and_admins() {
+        let run = topic("backtest:b1");
+        let alice = Owner::User(Arc::from("alice"));
+        let bob = token("bob", &["backtest:*"], false);
+        assert!(follow(&token("alice", &[], false), &run, &alice).is_ok());
+        assert!(control(&token("alice", &[], false), &run, &alice).is_ok());
+        // Bob's topics allow every backtest, but this one is Alice's.
+        assert!(matches!(
+            follow(&bob, &run, &alice),
+            Err(Denied::NotYours(_))
+        ));
+        assert!(matches!(
+            control(&bob, &run, &alice),
+            Err(Denied::NotYours(_))
+        ));
+        assert!(follow(&token("root", &[], true), &run, &alice).is_ok());
+        assert!(control(&token("root", &[], true), &run, &alice).is_ok());
+    }
+
+    #[test]
+    fn an_anonymous_run_is_reached_only_by_admins_in_token_mode_and_by_anyone_without() {
+        let run = topic("session:s1");
+        let bob = token("bob", &["session:*"], false);
+        assert!(matches!(
+            follow(&bob, &run, &Owner::Anonymous),
+            Err(Denied::NotYours(_))
+        ));
+        assert!(follow(&token("root", &[], true), &run, &Owner::Anonymous).is_ok());
+        assert!(follow(&Caller::Anonymous, &run, &Owner::Anonymous).is_ok());
+        assert!(control(&Caller::Anonymous, &run, &Owner::Anonymous).is_ok());
+    }
+
+    #[test]
+    fn a_topic_that_is_not_a_run_follows_the_tokens_topics() {
+        let bob = token("bob", &["market:*"], false);
+        assert!(follow(&bob, &topic("market:GOOG"), &Owner::NotARun).is_ok());
+        let refused = follow(&bob, &topic("trading:GOOG"), &Owner::NotARun);
+        assert!(
+            matches!(&refused, Err(Denied::OutsideTopics { allowed, .. }) if allowed.contains("market:*")),
+            "{refused:?}"
+        );
+        // Nothing runs behind it, so there is nothing to refuse control of.
+        assert!(control(&bob, &topic("trading:GOOG"), &Owner::NotARun).is_ok());
+    }
+}
