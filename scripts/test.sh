@@ -13,8 +13,10 @@ cargo fmt --all --check
 leptosfmt --check --quiet app/src
 cargo clippy --all-targets -p protocol -p app -p server -p bench -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
-# The server's layers point down, with no import cycle (docs/ARCHITECTURE.md).
+# The server's layers point down, with no import cycle (docs/ARCHITECTURE.md), and every
+# citation of the contract names a section docs/SPEC.md has.
 python3 scripts/check/layers.py
+python3 scripts/check/citations.py
 
 echo "== Rust tests (release profile, shared with the release build below)"
 cargo test --release -p protocol -p app -p server -p bench

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 
-use server::backtest::control::RunControl;
+use server::backtest::live::control::RunControl;
 use server::backtest::request::Frequency;
 use server::backtest::{run, Account, Bars, Silent, Strategy};
 use server::backtest::{run_streaming, Plan};

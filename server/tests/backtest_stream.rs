@@ -12,7 +12,7 @@ use common::data_dir;
 use protocol::api::BacktestRequest;
 use protocol::{Since, Topic};
 use serde_json::Value;
-use server::backtest::control::RunControl;
+use server::backtest::live::control::RunControl;
 use server::backtest::{plan, run_streaming, Plan};
 use server::hub::{Hub, HubConfig};
 

@@ -6,8 +6,9 @@ mod common;
 use common::*;
 use protocol::api::BacktestRequest;
 use serde_json::{json, Value};
-use server::backtest::{control::RunControl, run, Account, Silent, Strategy};
+use server::backtest::live::control::RunControl;
 use server::backtest::{plan, run_streaming};
+use server::backtest::{run, Account, Silent, Strategy};
 use server::hub::Command;
 
 async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {

@@ -4,12 +4,14 @@
 //!
 //! - [`cursor`]: per-topic seq bookkeeping: apply, drop a duplicate, or detect a gap.
 //! - [`policy`]: backoff, fallback, ping and poll timing.
-//! - [`machine`]: the reconnecting stream as a state machine: the socket and its
-//!   polling fallback, the token, and the followed topics (`topics`).
+//! - [`machine`]: the reconnecting stream as a state machine, composed of the socket
+//!   (`link`), the token (`credentials`) and the followed topics (`topics`), each with
+//!   its own rules and tests; the machine decides between socket and polling fallback.
 //! - [`status`]: where the stream stands, as the dashboard shows it.
-//! - `topics`: each followed topic's standing: cursor, hidden backlog, staleness.
 
+mod credentials;
 pub mod cursor;
+mod link;
 pub mod machine;
 pub mod policy;
 pub mod status;

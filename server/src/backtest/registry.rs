@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use protocol::api::{BacktestRequest, RunInfo, StartedRun};
 use protocol::{ErrorInfo, Message, Snapshot, Timestamp};
 
+use super::live::run::spawn;
 use super::request::plan;
-use super::run::spawn;
 use crate::auth::Caller;
 use crate::hub::HubError;
 use crate::refusal::{invalid, RequestError};

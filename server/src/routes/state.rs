@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::{Origins, Slots, TrustedProxies};
 use crate::access::Access;
 use crate::auth::TokenKeys;
-use crate::backtest::stream::REPORTS_AT_LEAST_EVERY;
+use crate::backtest::live::observer::REPORTS_AT_LEAST_EVERY;
 use crate::backtest::Backtests;
 use crate::hub::Hub;
 use crate::session::{Sessions, COUNTDOWN_EVERY};

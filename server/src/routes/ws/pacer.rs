@@ -250,11 +250,13 @@ mod tests {
             },
             "a written frame showed the connection live"
         );
+        pacer.heard(opened + HEARTBEAT * 2 + ms(500));
         assert_eq!(
             pacer.beat(opened + HEARTBEAT * 3),
             Beat::Ping {
                 heartbeat_frame: true
-            }
+            },
+            "nothing written since: the heartbeat frame again"
         );
     }
 }

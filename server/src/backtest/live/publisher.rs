@@ -8,7 +8,7 @@
 //!   (backpressure) instead of memory growing.
 //! - Events wait in the engine's hand until [`BATCH`] of them are queued or
 //!   [`HAND_OVER_EVERY`] has passed (looked at every check-in, at most
-//!   [`CHECK_EVERY`](super::stream::CHECK_EVERY) bars).
+//!   [`CHECK_EVERY`](super::observer::CHECK_EVERY) bars).
 //! - The engine never wakes the publisher: the publisher looks at the queue every
 //!   [`HAND_OVER_EVERY`] and publishes what it finds, so a trade is still its own
 //!   message, published a millisecond or two after it happens, and a hand-over costs
@@ -26,8 +26,8 @@ use std::time::{Duration, Instant};
 
 use protocol::{self as wire, LogLine, Message, Side, Timestamp, TradeAction};
 
-use super::engine::{ExitReason, Position, Trade};
-use super::request::Plan;
+use crate::backtest::engine::{ExitReason, Position, Trade};
+use crate::backtest::request::Plan;
 use crate::hub::Hub;
 
 /// Events handed over at once, at most.

@@ -9,12 +9,12 @@ use std::time::Instant;
 use protocol::{Complete, Lifecycle, Message, Started, Timestamp};
 
 use super::control::{RunControl, Wanted};
-use super::engine::{Outcome, RunState};
-use super::logs;
+use super::logs::{self, RUN_TARGET};
+use super::observer::LiveObserver;
 use super::publisher::RunQueue;
-use super::request::Plan;
-use super::strategy::Signal;
-use super::stream::Streamer;
+use crate::backtest::engine::{Outcome, RunState};
+use crate::backtest::request::Plan;
+use crate::backtest::strategy::Signal;
 use crate::hub::{Command, Hub};
 use crate::runs::RunContext;
 
@@ -79,7 +79,7 @@ pub struct StreamingRun {
     plan: Arc<Plan>,
     signals: Vec<Signal>,
     state: RunState,
-    streamer: Streamer,
+    streamer: LiveObserver,
     queue: RunQueue,
     clock: Option<Instant>,
 }
@@ -98,7 +98,7 @@ impl StreamingRun {
         StreamingRun {
             signals: plan.strategy.signals(&plan.bars.close),
             state: RunState::new(plan.account),
-            streamer: Streamer::new(queue.clone(), plan.clone(), control),
+            streamer: LiveObserver::new(queue.clone(), plan.clone(), control),
             queue,
             plan,
             clock: None,
@@ -158,6 +158,7 @@ impl StreamingRun {
             total_bars: bars.len() as u64,
         }));
         tracing::info!(
+            target: RUN_TARGET,
             "running {} {:?} on {} bars of {}",
             self.plan.strategy.name(),
             self.plan.strategy.params(),
@@ -175,13 +176,14 @@ impl StreamingRun {
             run.streamer.finish(&outcome);
             let metrics = outcome.metrics.clone();
             if outcome.stopped {
-                tracing::info!("cancelled after {} of {total} bars", outcome.bars);
+                tracing::info!(target: RUN_TARGET, "cancelled after {} of {total} bars", outcome.bars);
                 run.streamer.publish(Message::Metrics(metrics));
                 run.streamer.publish(Message::Cancelled(Lifecycle {
                     reason: Some(format!("cancelled after {} of {total} bars", outcome.bars)),
                 }));
             } else {
                 tracing::info!(
+            target: RUN_TARGET,
                     "complete: final equity {:.2}, {} trades",
                     outcome.final_equity,
                     outcome.trades.len()

@@ -11,9 +11,10 @@ use protocol::{EquityBatch, EquityPoint, Lifecycle, Message, Progress, Timestamp
 
 use super::clock::RunClock;
 use super::control::{RunControl, Wanted};
-use super::engine::{Event, Flow, Observer, Outcome, Position};
+use super::logs::OBSERVER_TARGET;
 use super::publisher::{Outgoing, RunQueue};
-use super::request::{Frequency, Plan};
+use crate::backtest::engine::{Event, Flow, Observer, Outcome, Position};
+use crate::backtest::request::{Frequency, Plan};
 
 /// Bars between two looks at the clock and at the run's control, and two hand-overs to
 /// the publisher (every bar for a paced run).
@@ -29,7 +30,7 @@ const PACE_WAIT: Duration = Duration::from_secs(1);
 pub const REPORTS_AT_LEAST_EVERY: Duration = PACE_WAIT;
 
 /// Owns what it needs, so a paused run (its streamer with it) is plain data.
-pub struct Streamer {
+pub struct LiveObserver {
     queue: RunQueue,
     plan: Arc<Plan>,
     control: Arc<RunControl>,
@@ -53,12 +54,12 @@ pub struct Streamer {
     warned_unaffordable: bool,
 }
 
-impl Streamer {
+impl LiveObserver {
     pub fn new(queue: RunQueue, plan: Arc<Plan>, control: Arc<RunControl>) -> Self {
         let (frequency, pace) = (plan.frequency, plan.pace);
         let initial_cash = plan.account.cash;
         let stride = (plan.bars.len() / frequency.equity_points.max(1)).max(1);
-        Streamer {
+        LiveObserver {
             queue,
             plan,
             control,
@@ -133,7 +134,7 @@ impl Streamer {
             Wanted::Running => Flow::Continue,
             Wanted::Cancelled => Flow::Stop,
             Wanted::Paused => {
-                tracing::info!("paused");
+                tracing::info!(target: OBSERVER_TARGET, "paused");
                 self.clock.pause();
                 self.publish(Message::Paused(Lifecycle {
                     reason: Some("requested by a client".into()),
@@ -148,7 +149,7 @@ impl Streamer {
     pub fn resumed(&mut self) {
         self.clock.resume();
         self.publish(Message::Resumed(Lifecycle::default()));
-        tracing::info!("resumed");
+        tracing::info!(target: OBSERVER_TARGET, "resumed");
     }
 
     /// A bar with something due (see `next_due`): an equity point, a check-in with the
@@ -192,7 +193,7 @@ impl Streamer {
     }
 }
 
-impl Observer for Streamer {
+impl Observer for LiveObserver {
     // Inlined into the engine's loop, with what is due out of line: a call on every bar
     // made the loop save and reload its floats around it (a call may overwrite every
     // float register); on 10 M bars that was 16 % of the run against 7.5–9 % now.
@@ -214,7 +215,7 @@ impl Observer for Streamer {
                 bar,
                 price,
             } => {
-                tracing::debug!(bar = bar as u64, "entered {side:?} {units} @ {price}");
+                tracing::debug!(target: OBSERVER_TARGET, bar = bar as u64, "entered {side:?} {units} @ {price}");
                 self.queue.push(Outgoing::Entry(Position {
                     id,
                     side,
@@ -226,6 +227,7 @@ impl Observer for Streamer {
             Event::Exit(trade) => self.queue.push(Outgoing::Exit(trade.clone())),
             Event::Blown { bar, equity } => {
                 tracing::warn!(
+                    target: OBSERVER_TARGET,
                     bar = bar as u64,
                     "account blown: equity {equity:.2} at this close; the position is closed here, equity floored at 0, and the run ends"
                 );
@@ -234,6 +236,7 @@ impl Observer for Streamer {
                 if !self.warned_unaffordable {
                     self.warned_unaffordable = true;
                     tracing::warn!(
+                    target: OBSERVER_TARGET,
                         bar = bar as u64,
                         "signal skipped: {cash:.2} cash cannot buy one unit at {price} (later ones are skipped without a warning)"
                     );

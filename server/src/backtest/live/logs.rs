@@ -20,6 +20,14 @@ use tracing::{Dispatch, Event, Level, Metadata, Subscriber};
 
 use super::publisher::RunQueue;
 
+/// The `target` a run's own log lines carry on the wire (`log` messages): fixed names,
+/// not the module paths they began as, so that moving code changes no recorded run.
+/// The run's lifecycle (`running …`, `complete: …`, `cancelled …`).
+pub const RUN_TARGET: &str = "server::backtest::run";
+/// What the observer sees in the bars (`paused`, `resumed`, a blown account, a signal
+/// the cash cannot pay for).
+pub const OBSERVER_TARGET: &str = "server::backtest::stream";
+
 /// The least severe level a run's topic receives.
 const LEVEL: LevelFilter = LevelFilter::INFO;
 
@@ -204,6 +212,6 @@ mod tests {
         assert_eq!(b.logs[0].level, LogLevel::Warn);
         assert_eq!(b.logs[0].message, "cannot afford one unit price=3.5");
         assert_eq!(b.logs[0].bar, Some(12));
-        assert_eq!(b.logs[0].target, "server::backtest::logs::tests");
+        assert_eq!(b.logs[0].target, "server::backtest::live::logs::tests");
     }
 }
