@@ -128,10 +128,7 @@ pub struct Answer {
 impl Answer {
     /// The server's error text, or the status when it sent none.
     pub fn error(&self) -> String {
-        match serde_json::from_str::<ErrorBody>(&self.text) {
-            Ok(e) => e.error,
-            Err(_) => format!("HTTP {}", self.status),
-        }
+        ErrorBody::error_of(&self.text).unwrap_or_else(|_| format!("HTTP {}", self.status))
     }
 
     /// The JSON of a success, or the error of a refusal.

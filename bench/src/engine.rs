@@ -15,7 +15,7 @@ use clap::Args;
 
 use server::backtest::live::control::RunControl;
 use server::backtest::request::Frequency;
-use server::backtest::{run, Account, Bars, Silent, Strategy};
+use server::backtest::{run_silent, Account, Bars, Strategy};
 use server::backtest::{run_streaming, Plan};
 use server::feed::{Gbm, GbmParams};
 use server::hub::{Hub, HubConfig};
@@ -162,7 +162,7 @@ fn measure(label: &str, bars: &Bars, strategy: &Strategy, args: &BenchEngineArgs
         args.samples,
         Duration::from_millis(args.sample_ms),
         bars.len(),
-        || timed(|| trades = run(bars, strategy, account, &mut Silent).trades.len()),
+        || timed(|| trades = run_silent(bars, strategy, account).trades.len()),
         || {
             hub.forget(&plan.topic);
             timed(|| {

@@ -12,9 +12,8 @@ mod fanout;
 
 use clap::{Parser, Subcommand};
 
-/// The same allocator as the `tickwire` binary, so in-process figures match it.
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+// The same allocator, with the same options, as the `tickwire` binary.
+server::allocator!();
 
 /// tickwire's benchmarks.
 #[derive(Parser, Debug)]

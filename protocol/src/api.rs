@@ -136,6 +136,19 @@ pub struct ErrorBody {
     pub details: Option<serde_json::Value>,
 }
 
+impl ErrorBody {
+    /// The `error` of an error answer's body, its `details` skipped unread: what a
+    /// client that shows the message needs, without the code that reads any JSON value
+    /// (the dashboard's first download stays small).
+    pub fn error_of(text: &str) -> Result<String, serde_json::Error> {
+        #[derive(Deserialize)]
+        struct Error {
+            error: String,
+        }
+        serde_json::from_str::<Error>(text).map(|body| body.error)
+    }
+}
+
 fn is_false(value: &bool) -> bool {
     !value
 }
@@ -169,8 +182,13 @@ mod tests {
         };
         let json = serde_json::to_string(&body).expect("serialises");
         assert_eq!(json, r#"{"error":"no such backtest"}"#);
-        let named: ErrorBody =
-            serde_json::from_str(r#"{"error":"bad","details":{"field":"cash"}}"#).expect("parses");
+        let text = r#"{"error":"bad","details":{"field":"cash"}}"#;
+        let named: ErrorBody = serde_json::from_str(text).expect("parses");
         assert_eq!(named.details, Some(serde_json::json!({"field": "cash"})));
+        assert_eq!(ErrorBody::error_of(text).expect("reads"), "bad");
+        assert!(
+            ErrorBody::error_of(r#"{"details":1}"#).is_err(),
+            "no error, no message"
+        );
     }
 }

@@ -64,7 +64,7 @@ install_peers() {
 
 install_peers
 say "building tickwire (release) if it is not up to date"
-cargo build --release --quiet -p server --bin tickwire -p bench
+cargo build --release --quiet -p server --bin tickwire -p bench --bin tickwire-bench
 
 # The peers know nothing of these; tickwire runs here as it would without them.
 unset TICKWIRE_REDIS_URL TICKWIRE_JWT_SECRET TICKWIRE_API_KEY

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 command -v redis-server >/dev/null || scripts/setup.sh --redis
 source scripts/env.sh
 source scripts/lib/redis.sh
-cargo build --release --quiet -p server --bin tickwire -p bench
+cargo build --release --quiet -p server --bin tickwire -p bench --bin tickwire-bench
 
 subscribers=${SUBSCRIBERS:-1000}
 messages=${MESSAGES:-1000}

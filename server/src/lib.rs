@@ -18,6 +18,29 @@
 //! - [`hub`]: topics, sequence numbers, history, snapshots, fan-out (no HTTP).
 //! - [`auth`]: tokens, topic patterns and callers (docs/SPEC.md section 12; no HTTP).
 
+/// The server's allocator, for a binary to install: jemalloc, whose background thread
+/// gives pages freed after a burst back to the system within about a second instead of
+/// keeping them for later allocations (glibc kept them: BENCHMARKS.md, "Memory after a
+/// burst"). The `tickwire` binary and `tickwire-bench` both install it, so a benchmark
+/// measures what the product runs.
+#[macro_export]
+macro_rules! allocator {
+    () => {
+        #[global_allocator]
+        static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+        /// jemalloc's options (read before the first allocation).
+        #[allow(
+            non_upper_case_globals,
+            unsafe_code,
+            reason = "jemalloc reads this documented symbol before the first allocation; nothing safe can set it earlier"
+        )]
+        #[export_name = "_rjem_malloc_conf"]
+        pub static malloc_conf: &[u8] =
+            b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+    };
+}
+
 pub mod access;
 pub mod auth;
 pub mod backtest;

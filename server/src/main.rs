@@ -3,18 +3,7 @@
 use clap::Parser;
 use server::cli::{Cli, Command};
 
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
-/// jemalloc's options: a background thread gives pages freed after a burst back to the
-/// system within about a second, instead of keeping them for later allocations.
-#[allow(
-    non_upper_case_globals,
-    unsafe_code,
-    reason = "jemalloc reads this documented symbol before the first allocation; nothing safe can set it earlier"
-)]
-#[export_name = "_rjem_malloc_conf"]
-pub static malloc_conf: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+server::allocator!();
 
 #[tokio::main]
 async fn main() {

@@ -186,6 +186,13 @@ pub fn open(
     })
 }
 
+/// A run nothing watches (`tickwire backtest` in-process, the engine benchmark): the
+/// engine's loop compiled in this crate, so that a caller in another crate (the
+/// benchmark) runs the same machine code as the product.
+pub fn run_silent(bars: &Bars, strategy: &Strategy, account: Account) -> Outcome {
+    run(bars, strategy, account, &mut Silent)
+}
+
 /// Runs `strategy` over `bars`.
 pub fn run<O: Observer>(
     bars: &Bars,

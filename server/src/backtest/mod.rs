@@ -16,7 +16,8 @@ pub mod strategy;
 
 pub use data::{Bars, DataError};
 pub use engine::{
-    run, run_signals, Account, Event, ExitReason, Flow, Observer, Outcome, Silent, Trade,
+    run, run_signals, run_silent, Account, Event, ExitReason, Flow, Observer, Outcome, Silent,
+    Trade,
 };
 pub use live::run::run_streaming;
 pub use registry::Backtests;

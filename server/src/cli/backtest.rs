@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::backtest::plan;
-use crate::backtest::{run, Silent};
+use crate::backtest::run_silent;
 use crate::cli::watch::{self, Output, WatchArgs};
 use protocol::api::{BacktestRequest, StartedRun};
 
@@ -101,7 +101,7 @@ pub async fn run_cli(args: BacktestArgs) -> anyhow::Result<()> {
 
 fn in_process(request: BacktestRequest) -> anyhow::Result<Report> {
     let plan = plan(request, None).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let outcome = run(&plan.bars, &plan.strategy, plan.account, &mut Silent);
+    let outcome = run_silent(&plan.bars, &plan.strategy, plan.account);
     Ok(Report {
         strategy: plan.strategy.name().to_owned(),
         params: plan.strategy.params(),
