@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 /** The secret of the token-mode server (playwright.config.ts), which signs test tokens. */
-export const JWT_SECRET = 'e2e-secret';
+export const JWT_SECRET = 'e2e-secret-of-at-least-thirty-two-bytes';
 
 /** A token for `sub` valid for `ttl` (`1h`, `3s`), minted by `tickwire token` like an operator would. */
 export function mintToken(sub: string, ttl: string): string {

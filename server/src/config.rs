@@ -114,8 +114,22 @@ pub struct ServeArgs {
     pub api_key: Option<String>,
     /// Secret of the HS256 tokens callers must present (token mode); without it the
     /// server is anonymous and trusts every caller.
+    /// At least 32 bytes (`head -c 32 /dev/urandom | base64`).
     #[arg(long, env = "TICKWIRE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
+    /// The secret being rotated out: tokens it signed are still accepted until they
+    /// lapse, none is signed with it (at least 32 bytes).
+    #[arg(
+        long,
+        env = "TICKWIRE_JWT_SECRET_PREVIOUS",
+        hide_env_values = true,
+        requires = "jwt_secret"
+    )]
+    pub jwt_secret_previous: Option<String>,
+    /// The longest a token may live: a token whose `exp` is further away is refused
+    /// (`30d`, `12h`).
+    #[arg(long, env = "TICKWIRE_MAX_TTL", default_value = "30d", value_parser = duration)]
+    pub max_ttl: Duration,
     /// Serve anonymously on an address other than loopback (refused without it).
     #[arg(long, env = "TICKWIRE_ALLOW_ANONYMOUS")]
     pub allow_anonymous: bool,
@@ -188,7 +202,7 @@ impl ServeArgs {
     }
 }
 
-/// `90s`, `30m`, `1h` or a plain number of seconds.
+/// `90s`, `30m`, `1h`, `30d` or a plain number of seconds.
 pub fn duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
@@ -202,7 +216,8 @@ pub fn duration(text: &str) -> Result<Duration, String> {
         "s" => n,
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
-        _ => return Err(format!("`{text}` has an unknown unit: use s, m or h")),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("`{text}` has an unknown unit: use s, m, h or d")),
     };
     Ok(Duration::from_secs(seconds))
 }
@@ -216,7 +231,8 @@ mod tests {
         assert_eq!(duration("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(duration("30m"), Ok(Duration::from_secs(1800)));
         assert_eq!(duration("0"), Ok(Duration::ZERO));
-        assert!(duration("1d").unwrap_err().contains("unknown unit"));
+        assert_eq!(duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert!(duration("1w").unwrap_err().contains("unknown unit"));
         assert!(duration("soon").is_err());
     }
 }

@@ -50,8 +50,13 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         );
     }
     let tokens = match args.jwt_secret.as_deref() {
-        Some("") => anyhow::bail!("--jwt-secret is empty"),
-        Some(secret) => Some(TokenKeys::hs256(secret.as_bytes())),
+        Some(secret) => {
+            let keys = TokenKeys::hs256(secret)?.with_max_ttl(args.max_ttl);
+            Some(match args.jwt_secret_previous.as_deref() {
+                Some(previous) => keys.with_previous(previous)?,
+                None => keys,
+            })
+        }
         None => None,
     };
     let history = args.history as usize;

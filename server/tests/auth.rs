@@ -11,7 +11,7 @@ use server::auth::{now_secs, Claims, TokenKeys};
 use server::serve::Running;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-const SECRET: &str = "test-secret";
+const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes";
 
 /// A server in token mode with the repository's datasets.
 async fn token_server() -> Running {
@@ -33,7 +33,7 @@ fn claims(sub: &str) -> Claims {
 }
 
 fn sign(claims: &Claims) -> String {
-    TokenKeys::hs256(SECRET.as_bytes()).issue(claims).unwrap()
+    TokenKeys::hs256(SECRET).unwrap().issue(claims).unwrap()
 }
 
 fn token(sub: &str) -> String {
@@ -89,8 +89,9 @@ async fn error_about(socket: &mut Socket, topic: &str) -> String {
 #[tokio::test]
 async fn tokenless_forged_expired_and_other_algorithm_tokens_are_refused() {
     let running = token_server().await;
-    let keys = TokenKeys::hs256(SECRET.as_bytes());
-    let forged = TokenKeys::hs256(b"a guess")
+    let keys = TokenKeys::hs256(SECRET).unwrap();
+    let forged = TokenKeys::hs256("a guess that is thirty-two bytes long")
+        .unwrap()
         .issue(&claims("mallory"))
         .unwrap();
     let expired = keys
@@ -474,4 +475,84 @@ async fn anonymous_mode_refuses_to_listen_beyond_loopback() {
         let running = server::serve::start(args).await.unwrap();
         running.shutdown.cancel();
     }
+}
+
+#[tokio::test]
+async fn a_secret_anyone_could_guess_is_refused_at_start() {
+    let mut args = server::config::ServeArgs::defaults();
+    args.symbols.clear();
+    for (secret, previous, flag) in [
+        (
+            "change-me",
+            None,
+            "--jwt-secret must be at least 32 bytes (it has 9)",
+        ),
+        (
+            "x",
+            None,
+            "--jwt-secret must be at least 32 bytes (it has 1)",
+        ),
+        (
+            SECRET,
+            Some("old"),
+            "--jwt-secret-previous must be at least 32 bytes",
+        ),
+    ] {
+        let mut args = args.clone();
+        args.jwt_secret = Some(secret.into());
+        args.jwt_secret_previous = previous.map(Into::into);
+        let refused = server::serve::start(args).await.err().unwrap().to_string();
+        assert!(refused.contains(flag), "{refused}");
+    }
+}
+
+#[tokio::test]
+async fn a_token_for_ever_is_refused_and_the_server_stays_up() {
+    let running = token_server().await;
+    let forever = sign(&Claims {
+        exp: u64::MAX - 1,
+        ..claims("mallory")
+    });
+    let months = sign(&Claims {
+        exp: now_secs() + 90 * 86_400,
+        ..claims("mallory")
+    });
+    for token in [&forever, &months] {
+        let (status, body) = get_as(&running, "/api/me", token).await;
+        assert_eq!(status, 401, "{body}");
+        let error = body["error"].as_str().unwrap();
+        assert!(error.contains("--max-ttl"), "{error}");
+        // On the upgrade and as a first frame: refused, and no panic in the handler.
+        let mut socket = connect(&running, &format!("/api/ws?token={token}")).await;
+        assert_eq!(next_close(&mut socket).await.reason, "invalid token");
+        let mut socket = connect(&running, "/api/ws").await;
+        send_json(&mut socket, json!({"action": "auth", "token": token})).await;
+        assert_eq!(next_close(&mut socket).await.reason, "invalid token");
+    }
+    let (status, _) = get_as(&running, "/api/me", &token("alice")).await;
+    assert_eq!(status, 200, "the server still serves");
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn during_a_rotation_tokens_of_the_previous_secret_still_work() {
+    const NEW: &str = "the-new-secret-of-at-least-thirty-two-bytes";
+    let running = server(|a| {
+        a.jwt_secret = Some(NEW.into());
+        a.jwt_secret_previous = Some(SECRET.into());
+    })
+    .await;
+    let old = token("alice");
+    let new = TokenKeys::hs256(NEW)
+        .unwrap()
+        .issue(&claims("bob"))
+        .unwrap();
+    let stranger = TokenKeys::hs256("a third secret, thirty-two bytes long")
+        .unwrap()
+        .issue(&claims("mallory"))
+        .unwrap();
+    assert_eq!(get_as(&running, "/api/me", &old).await.1["sub"], "alice");
+    assert_eq!(get_as(&running, "/api/me", &new).await.1["sub"], "bob");
+    assert_eq!(get_as(&running, "/api/me", &stranger).await.0, 401);
+    running.shutdown.cancel();
 }

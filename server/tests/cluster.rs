@@ -540,7 +540,7 @@ async fn an_agent_drives_a_session_through_an_instance_that_does_not_run_it() {
     .await;
 }
 
-const SECRET: &str = "cluster-secret";
+const SECRET: &str = "cluster-secret-of-thirty-two-bytes-or-more";
 
 fn token(sub: &str) -> String {
     let claims = Claims {
@@ -550,7 +550,7 @@ fn token(sub: &str) -> String {
         publish: Vec::new(),
         admin: false,
     };
-    TokenKeys::hs256(SECRET.as_bytes()).issue(&claims).unwrap()
+    TokenKeys::hs256(SECRET).unwrap().issue(&claims).unwrap()
 }
 
 #[tokio::test]

@@ -185,12 +185,12 @@ async fn watch_with(
 async fn watch_proves_itself_with_a_token_from_tickwire_token_and_stops_when_refused() {
     let running = server(|a| {
         a.symbols.clear();
-        a.jwt_secret = Some("cli-secret".into());
+        a.jwt_secret = Some("cli-secret-of-at-least-thirty-two-bytes".into());
     })
     .await;
     publish_complete(&running, &"backtest:done".parse().unwrap()).await;
     let allowed = cli_token(
-        "cli-secret",
+        "cli-secret-of-at-least-thirty-two-bytes",
         &["--sub", "alice", "--topics", "backtest:*", "--ttl", "10m"],
     )
     .await;
@@ -200,11 +200,44 @@ async fn watch_proves_itself_with_a_token_from_tickwire_token_and_stops_when_ref
     // Refusals end watch with the server's reason instead of retrying for ever.
     let (ok, out) = watch_with(&running, "backtest:done", None).await;
     assert!(!ok && out.contains("refused: token required"), "{out}");
-    let market_only = cli_token("cli-secret", &["--sub", "bob"]).await;
+    let market_only = cli_token("cli-secret-of-at-least-thirty-two-bytes", &["--sub", "bob"]).await;
     let (ok, out) = watch_with(&running, "backtest:done", Some(&market_only)).await;
     assert!(!ok && out.contains("does not allow backtest:done"), "{out}");
-    let forged = cli_token("another-secret", &["--sub", "alice", "--topics", "*"]).await;
+    let forged = cli_token(
+        "another-secret-of-thirty-two-bytes-too",
+        &["--sub", "alice", "--topics", "*"],
+    )
+    .await;
     let (ok, out) = watch_with(&running, "backtest:done", Some(&forged)).await;
     assert!(!ok && out.contains("refused: invalid token"), "{out}");
     running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn tickwire_token_refuses_a_short_secret_and_a_lifetime_the_server_would_refuse() {
+    for (secret, args, expected) in [
+        (
+            "change-me",
+            &["--sub", "alice"][..],
+            "--jwt-secret must be at least 32 bytes",
+        ),
+        (
+            "cli-secret-of-at-least-thirty-two-bytes",
+            &["--sub", "alice", "--ttl", "90d"][..],
+            "is longer than --max-ttl",
+        ),
+    ] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
+            .arg("token")
+            .args(args)
+            .env("TICKWIRE_JWT_SECRET", secret)
+            .env_remove("TICKWIRE_MAX_TTL")
+            .output()
+            .await
+            .expect("token runs");
+        assert!(!out.status.success());
+        assert!(out.stdout.is_empty(), "no token printed");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+    }
 }

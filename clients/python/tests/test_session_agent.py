@@ -15,7 +15,7 @@ FEED = ["--feed", "synthetic", "--interval", "1s", "--symbols", "GOOG", "--tick-
 
 class SessionAgentTest(ServerTest):
     server_args = FEED
-    jwt_secret = "session-agent-test-secret"
+    jwt_secret = "session-agent-test-secret-of-32-bytes"
 
     @classmethod
     def setUpClass(cls):

@@ -17,4 +17,7 @@ mod token;
 
 pub use caller::Caller;
 pub use pattern::TopicPatterns;
-pub use token::{now_secs, Claims, TokenError, TokenKeys, LEEWAY};
+pub use token::{
+    check_secret, now_secs, Claims, SecretError, TokenError, TokenKeys, LEEWAY, MAX_TTL,
+    MIN_SECRET_BYTES,
+};

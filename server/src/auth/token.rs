@@ -13,6 +13,35 @@ use super::TopicPatterns;
 /// Clock difference allowed between the token's issuer and this server.
 pub const LEEWAY: Duration = Duration::from_secs(5);
 
+/// The fewest bytes a secret may have: HS256's key is 256 bits, and a shorter secret
+/// can be guessed offline from any one token it signed.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The longest a token may live, by default (`--max-ttl`): a token is a password that
+/// cannot be taken back, so none is good for ever.
+pub const MAX_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Why a secret cannot sign tokens.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "{flag} must be at least {MIN_SECRET_BYTES} bytes (it has {len}): generate one with \
+         `head -c 32 /dev/urandom | base64`"
+    )]
+    TooShort { flag: &'static str, len: usize },
+}
+
+/// `secret`, the value of `flag`, if it is long enough to sign tokens.
+pub fn check_secret(flag: &'static str, secret: &str) -> Result<(), SecretError> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Err(SecretError::TooShort {
+            flag,
+            len: secret.len(),
+        });
+    }
+    Ok(())
+}
+
 /// What a token says of its holder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -45,9 +74,13 @@ impl Claims {
         TopicPatterns::new(self.publish.iter().cloned())
     }
 
-    /// When the token stops being accepted here (its `exp` plus the leeway).
+    /// When the token stops being accepted here (its `exp` plus the leeway); the far
+    /// future for an `exp` past what the clock can hold (`verify` refuses those).
     pub fn lapses_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(self.exp) + LEEWAY
+        Duration::from_secs(self.exp)
+            .checked_add(LEEWAY)
+            .and_then(|lapse| UNIX_EPOCH.checked_add(lapse))
+            .unwrap_or_else(|| UNIX_EPOCH + MAX_TTL * 1000)
     }
 }
 
@@ -94,7 +127,12 @@ impl TokenError {
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The secret before a rotation (`--jwt-secret-previous`): tokens it signed are still
+    /// accepted until they lapse; none is signed with it.
+    previous: Option<DecodingKey>,
     validation: Validation,
+    /// Tokens whose `exp` is further away than this are refused (`--max-ttl`).
+    max_ttl: Duration,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -104,16 +142,34 @@ impl std::fmt::Debug for TokenKeys {
 }
 
 impl TokenKeys {
-    /// Keys for HS256 tokens signed with `secret`.
-    pub fn hs256(secret: &[u8]) -> Self {
+    /// Keys for HS256 tokens signed with `secret` (the value of `--jwt-secret`), living
+    /// at most [`MAX_TTL`].
+    pub fn hs256(secret: &str) -> Result<Self, SecretError> {
+        check_secret("--jwt-secret", secret)?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = LEEWAY.as_secs();
         validation.set_required_spec_claims(&["exp", "sub"]);
-        TokenKeys {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+        Ok(TokenKeys {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            previous: None,
             validation,
-        }
+            max_ttl: MAX_TTL,
+        })
+    }
+
+    /// Also accepts tokens signed with `previous` (`--jwt-secret-previous`), the secret
+    /// being rotated out.
+    pub fn with_previous(mut self, previous: &str) -> Result<Self, SecretError> {
+        check_secret("--jwt-secret-previous", previous)?;
+        self.previous = Some(DecodingKey::from_secret(previous.as_bytes()));
+        Ok(self)
+    }
+
+    /// Refuses tokens that would live longer than `max_ttl` from now (`--max-ttl`).
+    pub fn with_max_ttl(mut self, max_ttl: Duration) -> Self {
+        self.max_ttl = max_ttl;
+        self
     }
 
     /// A signed token carrying `claims`.
@@ -124,7 +180,16 @@ impl TokenKeys {
     /// The claims of `token`, if it is well formed, signed with this key by HS256, names
     /// a `sub` and has not expired.
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
-        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+        let decoded = match (
+            decode::<Claims>(token, &self.decoding, &self.validation),
+            &self.previous,
+        ) {
+            (Err(e), Some(previous)) if *e.kind() == ErrorKind::InvalidSignature => {
+                decode::<Claims>(token, previous, &self.validation)
+            }
+            (decoded, _) => decoded,
+        };
+        let claims = decoded
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::InvalidSignature => TokenError::Invalid("bad signature"),
@@ -141,6 +206,14 @@ impl TokenKeys {
         if claims.sub.is_empty() {
             return Err(TokenError::Invalid("`sub` is empty"));
         }
+        let latest = now_secs()
+            .saturating_add(self.max_ttl.as_secs())
+            .saturating_add(LEEWAY.as_secs());
+        if claims.exp > latest {
+            return Err(TokenError::Invalid(
+                "it lives longer than this server's --max-ttl allows",
+            ));
+        }
         Ok(claims)
     }
 }
@@ -156,6 +229,13 @@ pub fn now_secs() -> u64 {
 mod tests {
     use super::*;
 
+    const SECRET: &str = "a secret of thirty-two bytes, no less";
+    const OTHER: &str = "another secret of thirty-two bytes!!";
+
+    fn keys(secret: &str) -> TokenKeys {
+        TokenKeys::hs256(secret).expect("a long enough secret")
+    }
+
     fn claims(exp: u64) -> Claims {
         Claims {
             sub: "alice".into(),
@@ -168,7 +248,7 @@ mod tests {
 
     #[test]
     fn a_token_round_trips_and_defaults_to_the_market() {
-        let keys = TokenKeys::hs256(b"secret");
+        let keys = keys(SECRET);
         let c = claims(now_secs() + 60);
         let back = keys.verify(&keys.issue(&c).unwrap()).unwrap();
         assert_eq!(back, c);
@@ -178,8 +258,8 @@ mod tests {
 
     #[test]
     fn forged_expired_and_other_algorithm_tokens_are_refused() {
-        let keys = TokenKeys::hs256(b"secret");
-        let other = TokenKeys::hs256(b"guess");
+        let keys = keys(SECRET);
+        let other = self::keys(OTHER);
         let forged = other.issue(&claims(now_secs() + 60)).unwrap();
         assert_eq!(
             keys.verify(&forged),
@@ -195,7 +275,7 @@ mod tests {
         let hs512 = encode(
             &Header::new(Algorithm::HS512),
             &claims(now_secs() + 60),
-            &EncodingKey::from_secret(b"secret"),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
         assert_eq!(
@@ -206,9 +286,65 @@ mod tests {
         let no_sub = encode(
             &Header::new(Algorithm::HS256),
             &serde_json::json!({"exp": now_secs() + 60}),
-            &EncodingKey::from_secret(b"secret"),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
         )
         .unwrap();
         assert!(matches!(keys.verify(&no_sub), Err(TokenError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_secret_shorter_than_32_bytes_is_refused_naming_its_flag() {
+        let err = TokenKeys::hs256("change-me").map(|_| ()).unwrap_err();
+        assert_eq!(
+            err,
+            SecretError::TooShort {
+                flag: "--jwt-secret",
+                len: 9
+            }
+        );
+        assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+        let err = keys(SECRET).with_previous("x").map(|_| ()).unwrap_err();
+        assert!(
+            err.to_string().starts_with("--jwt-secret-previous"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_max_ttl_is_refused_even_at_the_end_of_time() {
+        let keys = keys(SECRET).with_max_ttl(Duration::from_secs(3600));
+        let hour = keys.issue(&claims(now_secs() + 3600)).unwrap();
+        assert!(keys.verify(&hour).is_ok());
+        let day = keys.issue(&claims(now_secs() + 86_400)).unwrap();
+        assert!(
+            matches!(keys.verify(&day), Err(TokenError::Invalid(why)) if why.contains("--max-ttl"))
+        );
+        let forever = keys.issue(&claims(u64::MAX - 1)).unwrap();
+        assert!(matches!(keys.verify(&forever), Err(TokenError::Invalid(_))));
+        // Whatever a token says, its lapse is a time, not a panic.
+        assert!(claims(u64::MAX).lapses_at() > SystemTime::now());
+    }
+
+    #[test]
+    fn during_a_rotation_the_previous_secret_is_accepted_and_only_it() {
+        let rotated = keys(SECRET).with_previous(OTHER).expect("long enough");
+        let old = keys(OTHER).issue(&claims(now_secs() + 60)).unwrap();
+        assert!(
+            rotated.verify(&old).is_ok(),
+            "a token of the previous secret"
+        );
+        let new = rotated.issue(&claims(now_secs() + 60)).unwrap();
+        assert!(
+            keys(SECRET).verify(&new).is_ok(),
+            "issued with the current one"
+        );
+        assert!(keys(OTHER).verify(&new).is_err());
+        let stranger = keys("a third secret, also thirty-two bytes")
+            .issue(&claims(now_secs() + 60))
+            .unwrap();
+        assert_eq!(
+            rotated.verify(&stranger),
+            Err(TokenError::Invalid("bad signature"))
+        );
     }
 }

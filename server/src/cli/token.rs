@@ -28,9 +28,13 @@ pub struct TokenArgs {
     /// How long it is valid: `90s`, `30m`, `1h`, …
     #[arg(long, default_value = "1h", value_parser = duration)]
     pub ttl: Duration,
-    /// The server's secret.
+    /// The server's secret (at least 32 bytes).
     #[arg(long, env = "TICKWIRE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: String,
+    /// The server's `--max-ttl`: a longer `--ttl` is refused here, as the server would
+    /// refuse the token.
+    #[arg(long, env = "TICKWIRE_MAX_TTL", default_value = "30d", value_parser = duration)]
+    pub max_ttl: Duration,
 }
 
 /// The signed token for `args`.
@@ -41,8 +45,12 @@ pub fn issue(args: &TokenArgs) -> anyhow::Result<String> {
     if args.ttl.is_zero() {
         anyhow::bail!("--ttl must be longer than 0");
     }
-    if args.jwt_secret.is_empty() {
-        anyhow::bail!("--jwt-secret is empty");
+    if args.ttl > args.max_ttl {
+        anyhow::bail!(
+            "--ttl {}s is longer than --max-ttl {}s: the server would refuse the token",
+            args.ttl.as_secs(),
+            args.max_ttl.as_secs()
+        );
     }
     let claims = Claims {
         sub: args.sub.clone(),
@@ -51,7 +59,7 @@ pub fn issue(args: &TokenArgs) -> anyhow::Result<String> {
         publish: args.publish.clone(),
         admin: args.admin,
     };
-    TokenKeys::hs256(args.jwt_secret.as_bytes())
+    TokenKeys::hs256(&args.jwt_secret)?
         .issue(&claims)
         .context("signing the token")
 }
