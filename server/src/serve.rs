@@ -40,6 +40,10 @@ pub struct Running {
 /// How long shutdown waits for runs and sessions to end (docs/SPEC.md section 12: exit within 5 s).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(4);
 
+/// How long after the signal the process goes, whatever clients do (a request half
+/// sent, a connection that never closes): the rest of docs/SPEC.md section 12's 5 s.
+const EXIT_WITHIN: Duration = Duration::from_millis(4_500);
+
 /// Binds the listener, starts the feed and serves in the background.
 pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     if args.jwt_secret.is_none() && !args.addr.ip().is_loopback() && !args.allow_anonymous {
@@ -283,17 +287,23 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     // Sockets are told 1001, runs are cancelled and sessions stopped: each publishes its
     // end before the process goes.
+    let exit_by = tokio::time::Instant::now() + EXIT_WITHIN;
     running.shutdown.cancel();
     running.tasks.close();
     match tokio::time::timeout(SHUTDOWN_GRACE, running.tasks.wait()).await {
         Ok(()) => tracing::info!("every run and session has ended"),
         Err(_) => tracing::warn!("runs still ending after {SHUTDOWN_GRACE:?}: exiting anyway"),
     }
-    running
-        .task
-        .await
-        .context("server task failed")?
-        .context("server failed")?;
+    // Graceful shutdown waits for every connection to finish its request; a client
+    // that never does (one byte of a 100-byte body) cannot hold the process.
+    match tokio::time::timeout_at(exit_by, running.task).await {
+        Ok(served) => served
+            .context("server task failed")?
+            .context("server failed")?,
+        Err(_) => tracing::warn!(
+            "connections still open {EXIT_WITHIN:?} after the signal: exiting anyway"
+        ),
+    }
     Ok(())
 }
 

@@ -244,6 +244,18 @@ async fn bad_backtest_requests_are_refused_naming_the_field() {
         ),
     ];
     assert_unprocessable(&running, "/api/backtests", &cases).await;
+    // A refusal names what the client gave, never where the server keeps its files.
+    let (_, missing) = post_json(
+        &running,
+        "/api/backtests",
+        &json!({"dataset": "NOPE", "strategy": "buy_and_hold"}),
+    )
+    .await;
+    let said = missing.to_string();
+    for dir in [data_dir(), data_dir().canonicalize().unwrap()] {
+        assert!(!said.contains(&*dir.to_string_lossy()), "{said}");
+    }
+    assert!(!said.contains("NOPE.csv"), "{said}");
     assert_eq!(
         get_json(&running, "/api/backtests").await,
         json!([]),

@@ -10,7 +10,8 @@ use std::time::Duration;
 use common::*;
 use futures_util::SinkExt;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -185,8 +186,9 @@ async fn finished_runs_are_forgotten_after_their_retention() {
     running.shutdown.cancel();
 }
 
-#[tokio::test]
-async fn sigterm_with_a_paused_run_and_open_sockets_exits_telling_every_socket() {
+/// `tickwire serve --addr 127.0.0.1:0 --feed off --data-dir data` as a process of its
+/// own: the process, the address it listens on, and the rest of its log.
+async fn tickwire_process() -> (Child, String, Lines<BufReader<ChildStdout>>) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
         .args([
             "serve",
@@ -217,6 +219,47 @@ async fn sigterm_with_a_paused_run_and_open_sockets_exits_telling_every_socket()
     })
     .await
     .expect("the server says where it listens");
+    (child, addr, lines)
+}
+
+/// Sends SIGTERM to `child`.
+async fn terminate(child: &Child) {
+    let pid = child.id().expect("running").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+}
+
+#[tokio::test]
+async fn sigterm_exits_though_a_request_is_half_sent() {
+    let (mut child, addr, _log) = tickwire_process().await;
+    // A request that promises 100 bytes of body and sends one, then nothing.
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/publish HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n{{"
+    );
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    // The server is serving (and has the half request on its hands).
+    let health = reqwest::get(format!("http://{addr}/api/ws/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    terminate(&child).await;
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the server exits whatever a client leaves half sent (its budget is 5 s)")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    drop(stalled);
+}
+
+#[tokio::test]
+async fn sigterm_with_a_paused_run_and_open_sockets_exits_telling_every_socket() {
+    let (mut child, addr, mut lines) = tickwire_process().await;
     let started = reqwest::Client::new()
         .post(format!("http://{addr}/api/backtests"))
         .json(&paused_goog("held"))
@@ -227,13 +270,7 @@ async fn sigterm_with_a_paused_run_and_open_sockets_exits_telling_every_socket()
     let (mut socket, _) = connect_async(format!("ws://{addr}/api/ws/stream/backtest/held"))
         .await
         .expect("socket opens");
-    let pid = child.id().expect("running").to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    terminate(&child).await;
     let close = next_close(&mut socket).await;
     assert_eq!(close.code, CloseCode::Away, "{close:?}");
     let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
@@ -445,4 +482,57 @@ fn paused_backtests_hold_no_thread() {
             .await
             .expect("five paused runs block nothing");
     });
+}
+
+#[tokio::test]
+async fn no_other_site_may_frame_the_pages_or_sniff_an_answer() {
+    let running = server(|a| a.symbols.clear()).await;
+    let client = reqwest::Client::new();
+    let foreign = client
+        .post(http(&running, "/api/backtests"))
+        .header("Origin", "https://evil.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    for response in [
+        reqwest::get(http(&running, "/")).await.unwrap(),
+        reqwest::get(http(&running, "/backtests")).await.unwrap(),
+        reqwest::get(http(&running, "/api/ws/health"))
+            .await
+            .unwrap(),
+        reqwest::get(http(&running, "/api/nope")).await.unwrap(),
+        foreign,
+    ] {
+        let url = response.url().clone();
+        let headers = response.headers();
+        let value = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            value("content-security-policy").as_deref(),
+            Some("frame-ancestors 'self'"),
+            "{url}"
+        );
+        assert_eq!(
+            value("x-frame-options").as_deref(),
+            Some("SAMEORIGIN"),
+            "{url}"
+        );
+        assert_eq!(
+            value("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{url}"
+        );
+        assert_eq!(
+            value("referrer-policy").as_deref(),
+            Some("same-origin"),
+            "{url}"
+        );
+    }
+    running.shutdown.cancel();
 }

@@ -47,14 +47,20 @@ impl Bars {
         self.close.is_empty()
     }
 
-    /// Loads a CSV file.
+    /// Loads a CSV file the server names itself (a flag, the command line): errors
+    /// name its path.
     pub fn load(path: &Path) -> Result<Bars, DataError> {
-        let name = path.display().to_string();
+        Bars::load_as(path, &path.display().to_string())
+    }
+
+    /// Loads a CSV file a client named: errors name it as `label` (what the client
+    /// gave), never by the server's path.
+    pub fn load_as(path: &Path, label: &str) -> Result<Bars, DataError> {
         let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-            path: name.clone(),
+            path: label.to_owned(),
             source,
         })?;
-        Bars::parse(&text, &name)
+        Bars::parse(&text, label)
     }
 
     /// Parses CSV text; `name` labels errors.

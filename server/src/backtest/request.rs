@@ -118,11 +118,12 @@ fn load(
             if !file.is_file() {
                 return Err(invalid(
                     "dataset",
-                    format!("no dataset `{name}` (no {})", file.display()),
+                    format!("no dataset `{name}` (`GET /api/datasets` lists them)"),
                 ));
             }
             Ok((
-                Bars::load(&file).map_err(|e| invalid("dataset", e))?,
+                Bars::load_as(&file, &format!("dataset `{name}`"))
+                    .map_err(|e| invalid("dataset", e))?,
                 name.clone(),
             ))
         }
@@ -161,7 +162,10 @@ fn load(
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            Ok((Bars::load(&file).map_err(|e| invalid("path", e))?, name))
+            Ok((
+                Bars::load_as(&file, &format!("`{path}`")).map_err(|e| invalid("path", e))?,
+                name,
+            ))
         }
         (None, None, None) => Err(invalid(
             "dataset",

@@ -5,6 +5,7 @@ mod backtests;
 mod caller;
 mod client_ip;
 mod error;
+mod headers;
 mod health;
 mod json;
 mod market;
@@ -65,7 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/market/symbols", get(market::symbols))
         .route("/market/{symbol}/candles", get(market::candles))
         .fallback(error::no_such_endpoint);
-    Router::new()
+    let app = Router::new()
         .nest("/api", api)
         .nest("/pkg", assets::pkg(&leptos))
         .route("/metrics", get(metrics::metrics))
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
             TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
                 tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
             }),
-        )
-        .with_state(state)
+        );
+    // Outermost, so that a refusal of the origin guard carries them too.
+    headers::on_every_answer(app).with_state(state)
 }
