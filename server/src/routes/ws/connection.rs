@@ -238,7 +238,12 @@ impl Connection<'_> {
         deadline: &mut Option<(Instant, TokenError)>,
         mut expiry: Pin<&mut tokio::time::Sleep>,
     ) -> Option<Closing> {
-        if matches!(incoming, Ok(WsMessage::Text(_) | WsMessage::Binary(_))) {
+        // Every frame that asks the server for work counts, a ping (answered with a
+        // pong) too; a pong and a close do not.
+        if matches!(
+            incoming,
+            Ok(WsMessage::Text(_) | WsMessage::Binary(_) | WsMessage::Ping(_))
+        ) {
             match self.flood.admit() {
                 Admit::Handle => {}
                 Admit::Drop(first) => {
