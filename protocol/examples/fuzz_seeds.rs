@@ -4,13 +4,14 @@
 //!   cargo run -p protocol --example fuzz_seeds -- fuzz/corpus
 //!
 //! `server_frame/`: each message in its envelope; `publish_body/`: each as a
-//! `POST /api/publish` body; `snapshot_fold/`: every message, one per line.
+//! `POST /api/publish` body; `snapshot_fold/`: every message, one per line;
+//! `client_frame/`: every client action (`protocol::fixtures::every_client_action`).
 //! scripts/fuzz.sh runs it before fuzzing.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use protocol::fixtures::{at, every_message};
+use protocol::fixtures::{at, every_client_action, every_message, EPOCH};
 use protocol::{Envelope, Epoch};
 use serde_json::json;
 
@@ -29,7 +30,7 @@ fn seeds(corpus: &Path) -> Result<usize, String> {
             message: message.clone(),
             topic: topic.clone(),
             seq: u64::try_from(i).unwrap_or(u64::MAX).saturating_add(1),
-            epoch: Epoch("01KAP3ZK7Q8V6W2X4Y5Z6A7B8C".into()),
+            epoch: Epoch(EPOCH.into()),
             timestamp: at(0),
         };
         let frame = serde_json::to_string(&envelope).map_err(|e| e.to_string())?;
@@ -44,6 +45,14 @@ fn seeds(corpus: &Path) -> Result<usize, String> {
         "fixture-every-message",
         &lines.join("\n"),
     )?;
+    for (i, action) in every_client_action().iter().enumerate() {
+        let frame = serde_json::to_string(action).map_err(|e| e.to_string())?;
+        write(
+            &corpus.join("client_frame"),
+            &format!("fixture-{i:02}"),
+            &frame,
+        )?;
+    }
     Ok(messages.len())
 }
 

@@ -122,35 +122,7 @@ mod tests {
 
     #[test]
     fn client_actions_round_trip_through_serde_and_the_leading_tabs_decoder() {
-        let topic: Topic = "backtest:b1".parse().unwrap();
-        let actions = [
-            ClientAction::Subscribe {
-                topic: topic.clone(),
-                since: None,
-            },
-            ClientAction::Subscribe {
-                topic: topic.clone(),
-                since: Some(Since::after(9, Epoch("E".into()))),
-            },
-            ClientAction::Subscribe {
-                topic: topic.clone(),
-                since: Some(Since::FROM_OLDEST),
-            },
-            ClientAction::Unsubscribe {
-                topic: topic.clone(),
-            },
-            ClientAction::Ping { id: 1, t: 99.5 },
-            ClientAction::Pause {
-                topic: topic.clone(),
-            },
-            ClientAction::Resume {
-                topic: topic.clone(),
-            },
-            ClientAction::Cancel { topic },
-            ClientAction::Auth {
-                token: BearerToken("a.b.c".into()),
-            },
-        ];
+        let actions = crate::fixtures::every_client_action();
         for a in actions {
             let json = serde_json::to_string(&a).unwrap();
             assert_eq!(

@@ -1,15 +1,19 @@
 //! Sample values for tests, shared by every crate's: one valid message of every type
-//! ([`every_message`], which the protocol's tests, the server's contract tests and the
-//! fuzz seeds all use), and one backtest topic with its envelopes and snapshots.
+//! ([`every_message`]) and one of every client action ([`every_client_action`]), which
+//! the protocol's tests, the server's contract tests and the fuzz seeds all use, and one
+//! backtest topic with its envelopes and snapshots.
 
 use crate::{
-    Analysis, Candle, Complete, Countdown, DataSource, Decision, DecisionAction, Envelope, Epoch,
-    EquityBatch, EquityPoint, ErrorInfo, Lifecycle, LogLevel, LogLine, Message, Metrics, Order,
-    OrderSide, OrderStatus, Pnl, Position, PositionClosed, PositionOpened, PositionUpdated,
-    Progress, Risk, SessionCompleted, SessionInitialized, SessionStats, Side, Snapshot,
-    SnapshotData, Started, Structure, Symbol, Thinking, Tick, Timestamp, Topic, TopicKind, Trade,
-    TradeAction,
+    Analysis, BearerToken, Candle, ClientAction, Complete, Countdown, DataSource, Decision,
+    DecisionAction, Envelope, Epoch, EquityBatch, EquityPoint, ErrorInfo, Lifecycle, LogLevel,
+    LogLine, Message, Metrics, Order, OrderSide, OrderStatus, Pnl, Position, PositionClosed,
+    PositionOpened, PositionUpdated, Progress, Risk, SessionCompleted, SessionInitialized,
+    SessionStats, Side, Since, Snapshot, SnapshotData, Started, Structure, Symbol, Thinking, Tick,
+    Timestamp, Topic, TopicKind, Trade, TradeAction,
 };
+
+/// An epoch as the server mints them (a ULID).
+pub const EPOCH: &str = "01KAP3ZK7Q8V6W2X4Y5Z6A7B8C";
 
 /// `backtest:b1`.
 pub fn topic() -> Topic {
@@ -302,4 +306,38 @@ pub fn every_message() -> Vec<(Message, Topic)> {
         &trading,
     ));
     all
+}
+
+/// One of every client action (a `subscribe` of each kind of resume point), on
+/// [`topic`].
+pub fn every_client_action() -> Vec<ClientAction> {
+    let topic = topic();
+    vec![
+        ClientAction::Subscribe {
+            topic: topic.clone(),
+            since: None,
+        },
+        ClientAction::Subscribe {
+            topic: topic.clone(),
+            since: Some(Since::after(9, Epoch(EPOCH.into()))),
+        },
+        ClientAction::Subscribe {
+            topic: topic.clone(),
+            since: Some(Since::FROM_OLDEST),
+        },
+        ClientAction::Unsubscribe {
+            topic: topic.clone(),
+        },
+        ClientAction::Ping { id: 1, t: 99.5 },
+        ClientAction::Pause {
+            topic: topic.clone(),
+        },
+        ClientAction::Resume {
+            topic: topic.clone(),
+        },
+        ClientAction::Cancel { topic },
+        ClientAction::Auth {
+            token: BearerToken("a.b.c".into()),
+        },
+    ]
 }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CITATION = re.compile(r"docs/SPEC\.md`?,? sections? ((?:\d+(?:\s*(?:–|-|,|and)\s*)?)+)")
-# A citation of a SPEC that is not the repository's (the old `../shared/SPEC.md`).
+# A citation of a SPEC that does not name the repository's own docs/SPEC.md.
 ELSEWHERE = re.compile(r"(?<!docs/)\bSPEC(?:\.md)?`? sections? \d")
 
 

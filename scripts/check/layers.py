@@ -43,7 +43,7 @@ def code_lines(text: str):
         yield number, line
 
 
-def targets(module: list[str], is_mod_rs: bool, line: str):
+def targets(module: list[str], line: str):
     """The module paths a line refers to, resolved from `module`."""
     found = []
     for base, rest in PATH.findall(line):
@@ -57,7 +57,7 @@ def targets(module: list[str], is_mod_rs: bool, line: str):
         if base == "crate":
             yield parts
         else:
-            # `super` of a mod.rs is the parent of its module; of a file, its module's parent.
+            # `super` is the parent of the module the file is (a mod.rs is its folder's).
             here = module[:-1]
             while parts and parts[0] == "super":
                 here, parts = here[:-1], parts[1:]
@@ -77,7 +77,7 @@ def main() -> int:
         text = file.read_text()
         for number, line in code_lines(text):
             where = f"server/src/{file.relative_to(ROOT)}:{number}"
-            for target in targets(module, is_mod_rs, line):
+            for target in targets(module, line):
                 if not target:
                     continue
                 if module[0] in LOWER and target[0] in UPPER:

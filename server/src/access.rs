@@ -64,35 +64,28 @@ impl Access {
 /// The rule for following: a run by whoever may reach its owner's runs, anything else
 /// by the token's `topics`.
 pub fn follow(caller: &Caller, topic: &Topic, owner: &Owner) -> Result<(), Denied> {
-    match owner.run_by() {
-        Some(owner) if caller.may_reach(owner) => Ok(()),
-        Some(_) => Err(Denied::NotYours(topic.clone())),
-        None if caller.may_follow(topic) => Ok(()),
-        None => Err(Denied::OutsideTopics {
+    match owner {
+        Owner::NotARun if caller.may_follow(topic) => Ok(()),
+        Owner::NotARun => Err(Denied::OutsideTopics {
             topic: topic.clone(),
             allowed: caller.topics_text(),
         }),
+        run => control(caller, topic, run),
     }
 }
 
 /// The rule for control: a run only by whoever may reach its owner's runs; a topic
 /// that is not a run has nothing to control (the hub answers that it has no owner).
 pub fn control(caller: &Caller, topic: &Topic, owner: &Owner) -> Result<(), Denied> {
-    match owner.run_by() {
-        Some(owner) if !caller.may_reach(owner) => Err(Denied::NotYours(topic.clone())),
-        _ => Ok(()),
-    }
-}
-
-impl Owner {
-    /// `None` when the topic is not a run; else the `sub` that started it (`Some(None)`
-    /// for a run started in anonymous mode).
-    fn run_by(&self) -> Option<Option<&str>> {
-        match self {
-            Owner::NotARun => None,
-            Owner::Anonymous => Some(None),
-            Owner::User(sub) => Some(Some(Arc::as_ref(sub))),
-        }
+    let sub = match owner {
+        Owner::NotARun => return Ok(()),
+        Owner::Anonymous => None,
+        Owner::User(sub) => Some(Arc::as_ref(sub)),
+    };
+    if caller.may_reach(sub) {
+        Ok(())
+    } else {
+        Err(Denied::NotYours(topic.clone()))
     }
 }
 

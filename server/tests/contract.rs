@@ -13,12 +13,12 @@ use std::path::PathBuf;
 
 use common::*;
 use protocol::decode::{EveryKind, KindReader};
-use protocol::fixtures::{at as t, candle, every_message, symbol as sym, tick};
+use protocol::fixtures::{
+    at as t, candle, every_client_action, every_message, symbol as sym, tick, EPOCH as ULID,
+};
 use protocol::*;
 use serde_json::{json, Value};
 use server::contract;
-
-const ULID: &str = "01KAP3ZK7Q8V6W2X4Y5Z6A7B8C";
 
 fn docs() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs")
@@ -211,38 +211,6 @@ fn every_control() -> Vec<Control> {
         frames.push(Control::Snapshot(snapshot));
     }
     frames
-}
-
-fn every_client_action() -> Vec<ClientAction> {
-    let topic: Topic = "backtest:b1".parse().unwrap();
-    vec![
-        ClientAction::Subscribe {
-            topic: topic.clone(),
-            since: None,
-        },
-        ClientAction::Subscribe {
-            topic: topic.clone(),
-            since: Some(Since::after(9, Epoch(ULID.into()))),
-        },
-        ClientAction::Subscribe {
-            topic: topic.clone(),
-            since: Some(Since::FROM_OLDEST),
-        },
-        ClientAction::Unsubscribe {
-            topic: topic.clone(),
-        },
-        ClientAction::Ping { id: 1, t: 99.5 },
-        ClientAction::Pause {
-            topic: topic.clone(),
-        },
-        ClientAction::Resume {
-            topic: topic.clone(),
-        },
-        ClientAction::Cancel { topic },
-        ClientAction::Auth {
-            token: BearerToken("a.b.c".into()),
-        },
-    ]
 }
 
 #[test]

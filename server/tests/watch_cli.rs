@@ -144,15 +144,21 @@ async fn watch_exits_at_once_on_a_backtest_that_had_already_finished() {
     running.shutdown.cancel();
 }
 
-/// `tickwire token ARGS` with the secret in the environment: the printed token.
-async fn cli_token(secret: &str, args: &[&str]) -> String {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
+/// `tickwire token ARGS` with the secret in the environment, run to its end.
+async fn run_token(secret: &str, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
         .arg("token")
         .args(args)
         .env("TICKWIRE_JWT_SECRET", secret)
+        .env_remove("TICKWIRE_MAX_TTL")
         .output()
         .await
-        .expect("token runs");
+        .expect("token runs")
+}
+
+/// `tickwire token ARGS` with the secret in the environment: the printed token.
+async fn cli_token(secret: &str, args: &[&str]) -> String {
+    let out = run_token(secret, args).await;
     assert!(
         out.status.success(),
         "{}",
@@ -227,14 +233,7 @@ async fn tickwire_token_refuses_a_short_secret_and_a_lifetime_the_server_would_r
             "is longer than --max-ttl",
         ),
     ] {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
-            .arg("token")
-            .args(args)
-            .env("TICKWIRE_JWT_SECRET", secret)
-            .env_remove("TICKWIRE_MAX_TTL")
-            .output()
-            .await
-            .expect("token runs");
+        let out = run_token(secret, args).await;
         assert!(!out.status.success());
         assert!(out.stdout.is_empty(), "no token printed");
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -17,7 +17,4 @@ mod token;
 
 pub use caller::Caller;
 pub use pattern::TopicPatterns;
-pub use token::{
-    check_secret, now_secs, Claims, SecretError, TokenError, TokenKeys, LEEWAY, MAX_TTL,
-    MIN_SECRET_BYTES,
-};
+pub use token::{now_secs, Claims, SecretError, TokenError, TokenKeys, LEEWAY, MAX_TTL};

@@ -32,7 +32,7 @@ pub enum SecretError {
 }
 
 /// `secret`, the value of `flag`, if it is long enough to sign tokens.
-pub fn check_secret(flag: &'static str, secret: &str) -> Result<(), SecretError> {
+fn check_secret(flag: &'static str, secret: &str) -> Result<(), SecretError> {
     if secret.len() < MIN_SECRET_BYTES {
         return Err(SecretError::TooShort {
             flag,

@@ -60,6 +60,16 @@ mod tests {
         assert_eq!(cli.serve.max_topics, 100_000);
         assert_eq!(cli.serve.topic_idle_secs, 600);
         assert!(cli.serve.jwt_secret.is_none() && !cli.serve.allow_anonymous);
+        assert_eq!(
+            cli.serve.max_ttl,
+            crate::auth::MAX_TTL,
+            "the flag's default is the rule's"
+        );
+        let token = Cli::try_parse_from(["tickwire", "token", "--sub", "a", "--jwt-secret", "s"]);
+        match token.unwrap().command {
+            Some(Command::Token(args)) => assert_eq!(args.max_ttl, crate::auth::MAX_TTL),
+            other => panic!("not the token command: {other:?}"),
+        }
     }
 
     #[test]
