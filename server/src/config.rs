@@ -68,6 +68,10 @@ pub struct ServeArgs {
     /// Largest HTTP request body; a larger one is refused with 413.
     #[arg(long, env = "TICKWIRE_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=1_073_741_824))]
     pub max_body_bytes: u64,
+    /// The bytes all request bodies being read may hold together; a body that would
+    /// go past it is refused with 503 before it is read.
+    #[arg(long, env = "TICKWIRE_MAX_BODY_BYTES_IN_FLIGHT", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_body_bytes_in_flight: u32,
     /// Frames queued per connection beyond the history before it is closed as a slow consumer.
     #[arg(long, env = "TICKWIRE_OUTBOX", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub outbox: u64,

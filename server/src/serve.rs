@@ -21,7 +21,7 @@ use crate::feed::csv_feed::{self, CsvFeedConfig, CsvSource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
-use crate::routes::{self, Origins, Slots, TrustedProxies};
+use crate::routes::{self, BodyBudget, Origins, Slots, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
 
@@ -202,6 +202,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             client_burst: args.client_burst,
             stale_after: StaleAfter { market_period },
         },
+        bodies: BodyBudget::new(args.max_body_bytes_in_flight),
         api_key: args.api_key.as_deref().map(Arc::from),
         tokens,
         leptos,

@@ -240,12 +240,14 @@ async fn publish_validates_every_message_and_names_the_field() {
         (json!({"topic": "market:ACME", "type": "warp", "data": {}}).to_string(), 422, "unknown variant `warp`"),
         (json!({"topic": "market:acme", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}).to_string(), 422, "`topic` invalid symbol `acme`"),
         (json!({"topic": "backtest:b1", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}).to_string(), 422, "cannot be published on a backtest topic"),
-        (json!({"messages": [{"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}, {"topic": "market:ACME"}]}).to_string(), 422, "messages[1]: "),
+        (json!({"messages": [{"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}}, {"topic": "market:ACME"}]}).to_string(), 422, "`messages[1]` missing field `type`"),
         (json!({"topic": 5, "type": "tick", "data": {}}).to_string(), 422, "`topic` invalid type: integer `5`, expected a string"),
         (json!({"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": "high", "change_pct": 0, "volume": 1}}).to_string(), 422, "`data.price` invalid type: string \"high\", expected f64"),
         (json!({"messages": []}).to_string(), 422, "`messages` is empty"),
         (json!({"topic": "backtest:b1", "type": "log", "data": {"level": "info", "message": "x".repeat(9000), "target": "t"}}).to_string(), 422, "`data.message` must be at most 8192 bytes, got 9000"),
-        ("[1,2]".to_string(), 422, "the body must be an object"),
+        ("[1,2]".to_string(), 422, "expected an object: {topic, type, data} or {messages: [...]}"),
+        (json!({"messages": vec![json!({"topic": "market:ACME", "type": "paused"}); 1001]}).to_string(), 422, "`messages` has more than 1000 items"),
+        (json!({"topic": "market:ACME", "messages": [tick]}).to_string(), 422, "not both"),
     ];
     for (body, status, message) in cases {
         let response = post(body.clone()).await.unwrap();

@@ -10,6 +10,7 @@ use std::time::Duration;
 use common::*;
 use futures_util::SinkExt;
 use serde_json::{json, Value};
+use server::serve::Running;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout};
 use tokio_tungstenite::connect_async;
@@ -547,5 +548,73 @@ async fn no_other_site_may_frame_the_pages_or_sniff_an_answer() {
             "{url}"
         );
     }
+    running.shutdown.cancel();
+}
+
+/// Sends a request head promising `length` bytes of body and sends none of them.
+async fn promise_a_body(running: &Running, path: &str, length: usize) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {length}\r\n\r\n",
+        running.addr
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream
+}
+
+/// The status line of the answer on `stream`, failing the test if none comes in time.
+async fn status_line(stream: tokio::net::TcpStream) -> String {
+    let mut lines = BufReader::new(stream).lines();
+    tokio::time::timeout(FRAME_TIMEOUT, lines.next_line())
+        .await
+        .expect("an answer before the body is sent")
+        .unwrap()
+        .expect("a status line")
+}
+
+#[tokio::test]
+async fn a_publish_without_a_token_is_refused_before_its_body_is_read() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.jwt_secret = Some("a-secret-of-at-least-thirty-two-bytes!!".into());
+    })
+    .await;
+    // 16 MB promised, none sent: the answer comes from the headers alone.
+    let stream = promise_a_body(&running, "/api/publish", 16_000_000).await;
+    let line = status_line(stream).await;
+    assert!(line.starts_with("HTTP/1.1 401"), "{line}");
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn bodies_being_read_share_one_budget() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.max_body_bytes = 64 * 1024;
+        a.max_body_bytes_in_flight = 128 * 1024;
+    })
+    .await;
+    let tick = json!({"topic": "market:ACME", "type": "tick", "data": {"symbol": "ACME", "price": 1, "change_pct": 0, "volume": 1}});
+    // Two bodies of the largest size, sent slowly, hold the whole budget…
+    let first = promise_a_body(&running, "/api/publish", 64 * 1024).await;
+    let second = promise_a_body(&running, "/api/publish", 64 * 1024).await;
+    let refusal = eventually("a small body refused while the budget is held", || async {
+        let (status, body) = post_json(&running, "/api/publish", &tick).await;
+        (status == 503).then_some(body)
+    })
+    .await;
+    assert!(
+        refusal["error"].as_str().unwrap().contains("131072 bytes"),
+        "{refusal}"
+    );
+    assert_eq!(refusal["details"]["limit"], 128 * 1024);
+    // … and give it back when they go.
+    drop((first, second));
+    eventually("the budget back once the slow bodies are gone", || async {
+        let (status, _) = post_json(&running, "/api/publish", &tick).await;
+        (status == 200).then_some(())
+    })
+    .await;
     running.shutdown.cancel();
 }

@@ -5,12 +5,20 @@
 //! 400; JSON that does not fit the request type is a 422 whose error names the field
 //! (`serde_path_to_error`), e.g. "`cash` invalid type: string \"lots\", expected f64",
 //! with the field in `details`.
+//!
+//! Bodies being read hold their bytes from one [`BodyBudget`]
+//! (`--max-body-bytes-in-flight`): a few callers sending large bodies slowly cannot make
+//! the server hold an unbounded sum of buffers; past the budget a body is a 503 before
+//! it is read.
+
+use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request};
 use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::ApiError;
 use crate::routes::state::AppState;
@@ -31,6 +39,17 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             )
             .with_details(json!({ "limit": limit }))
         };
+        let promised = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if promised.is_some_and(|n| n > limit as u64) {
+            return Err(too_large());
+        }
+        // Without a length (chunked), the body may grow to the limit: reserve that.
+        let _reserved = state
+            .bodies
+            .reserve(promised.map_or(limit, |n| n as usize))?;
         let bytes = axum::body::to_bytes(req.into_body(), limit)
             .await
             .map_err(|_| too_large())?;
@@ -92,5 +111,38 @@ fn refusal(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         ApiError::unprocessable(reason)
     } else {
         ApiError::unprocessable(format!("`{path}` {reason}")).with_details(json!({ "field": path }))
+    }
+}
+
+/// The bytes every request body being read may hold together
+/// (`--max-body-bytes-in-flight`, docs/SPEC.md section 12).
+#[derive(Clone)]
+pub struct BodyBudget {
+    bytes: Arc<Semaphore>,
+    total: u32,
+}
+
+impl BodyBudget {
+    pub fn new(total: u32) -> Self {
+        BodyBudget {
+            bytes: Arc::new(Semaphore::new(total as usize)),
+            total,
+        }
+    }
+
+    /// Room for a body of `bytes` (at most the whole budget) until the permit drops,
+    /// or the 503 that says the budget is spent.
+    fn reserve(&self, bytes: usize) -> Result<OwnedSemaphorePermit, ApiError> {
+        let want = u32::try_from(bytes).unwrap_or(u32::MAX).min(self.total);
+        self.bytes.clone().try_acquire_many_owned(want).map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "request bodies being read hold this server's budget of {} bytes: try again later",
+                    self.total
+                ),
+            )
+            .with_details(json!({ "limit": self.total }))
+        })
     }
 }

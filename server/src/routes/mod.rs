@@ -25,6 +25,7 @@ pub use assets::hashed_site;
 pub use caller::bearer;
 pub use client_ip::TrustedProxies;
 pub use error::ApiError;
+pub use json::BodyBudget;
 pub use openapi::openapi_document;
 pub use origin::Origins;
 pub use publish::{parse_body as parse_publish_body, Publishable, MAX_BATCH as MAX_PUBLISH_BATCH};

@@ -1,13 +1,23 @@
 //! `POST /api/publish`: outside producers push messages into any topic, validated exactly
 //! like the server's own. `{topic, type, data}` or `{messages: [...]}`; answers the seqs.
+//!
+//! The caller is authorised from the headers before a byte of the body is read
+//! ([`Publisher`] runs before [`JsonBody`]), and the body is parsed straight into its
+//! own type with a bounded batch ([`Body`]): no `serde_json::Value` of an unknown
+//! caller's 16 MiB is ever built (docs/SECURITY.md).
 
-use axum::extract::State;
-use axum::http::HeaderMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::Json;
 use protocol::{Message, Topic, TopicError};
-use serde::de::value::MapDeserializer;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::bearer;
 use super::json::{parse, JsonBody};
@@ -27,7 +37,20 @@ pub struct Publishable {
     pub message: Message,
 }
 
-/// One message as posted: `{topic, type, data}`.
+/// `POST /api/publish`'s body as read: the fields of one message, or `messages`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Body {
+    topic: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    data: Option<Box<RawValue>>,
+    #[serde(default, deserialize_with = "at_most_a_batch")]
+    messages: Option<Vec<Item>>,
+}
+
+/// One message as posted: `{topic, type, data}`, its payload kept as the raw JSON it
+/// came in until the type is known.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Item {
@@ -35,12 +58,59 @@ struct Item {
     #[serde(rename = "type")]
     kind: String,
     /// Absent for messages without a payload (`paused`, `resumed`).
-    #[serde(default = "empty_object")]
-    data: Value,
+    data: Option<Box<RawValue>>,
 }
 
-fn empty_object() -> Value {
-    Value::Object(serde_json::Map::new())
+/// A `T` that must come as a JSON object (a derived struct would also take an array of
+/// its fields in order).
+pub struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object: {topic, type, data} or {messages: [...]}")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+
+        d.deserialize_map(Fields(PhantomData)).map(Object)
+    }
+}
+
+/// Reads `messages`, refusing the item past [`MAX_BATCH`] as soon as it is met.
+fn at_most_a_batch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Item>>, D::Error> {
+    struct Batch;
+
+    impl<'de> Visitor<'de> for Batch {
+        type Value = Vec<Item>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "an array of at most {MAX_BATCH} messages")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Item>, A::Error> {
+            let mut items = Vec::new();
+            while let Some(Object(item)) = seq.next_element()? {
+                if items.len() == MAX_BATCH {
+                    return Err(de::Error::custom(format_args!(
+                        "has more than {MAX_BATCH} items, the most one request may carry"
+                    )));
+                }
+                items.push(item);
+            }
+            Ok(items)
+        }
+    }
+
+    d.deserialize_seq(Batch).map(Some)
 }
 
 /// Where each published message landed.
@@ -71,7 +141,7 @@ pub struct PublishItem {
     /// `paused` and `resumed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    data: Option<Value>,
+    data: Option<serde_json::Value>,
 }
 
 /// A batch: at most [`MAX_BATCH`] messages, published all or none.
@@ -117,10 +187,9 @@ pub enum PublishBody {
 )]
 pub async fn publish(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    Publisher(publisher): Publisher,
+    JsonBody(Object(body)): JsonBody<Object<Body>>,
 ) -> Result<Json<PublishResponse>, ApiError> {
-    let publisher = authorize(&state, &headers)?;
     let items = publishables(body)?;
     if let Some(refused) = items.iter().find(|i| !publisher.may_publish(&i.topic)) {
         return Err(ApiError::forbidden(format!(
@@ -145,39 +214,52 @@ pub async fn publish(
 /// A publish body read as the endpoint reads it — its JSON (as [`JsonBody`] does), then
 /// every message in it validated for its topic — for the property tests and the fuzzer.
 pub fn parse_body(bytes: &[u8]) -> Result<Vec<Publishable>, ApiError> {
-    let body: Value = parse(&mut serde_json::Deserializer::from_slice(bytes))?;
+    let Object(body) = parse(&mut serde_json::Deserializer::from_slice(bytes))?;
     publishables(body)
 }
 
 /// The messages a publish body carries, each parsed and validated for its topic.
-fn publishables(body: Value) -> Result<Vec<Publishable>, ApiError> {
+fn publishables(body: Body) -> Result<Vec<Publishable>, ApiError> {
     match body {
-        Value::Object(mut map) if map.contains_key("messages") => match map.remove("messages") {
-            Some(Value::Array(items)) if items.is_empty() => {
-                Err(ApiError::unprocessable("`messages` is empty"))
+        Body {
+            messages: Some(items),
+            topic: None,
+            kind: None,
+            data: None,
+        } => {
+            if items.is_empty() {
+                return Err(ApiError::unprocessable("`messages` is empty")
+                    .with_details(json!({ "field": "messages" })));
             }
-            Some(Value::Array(items)) if items.len() > MAX_BATCH => {
-                Err(ApiError::unprocessable(format!(
-                    "`messages` has {} items; at most {MAX_BATCH} per request",
-                    items.len()
-                ))
-                .with_details(json!({ "field": "messages", "limit": MAX_BATCH })))
-            }
-            Some(Value::Array(items)) => items
+            items
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| parse_item(v, Some(i)))
-                .collect(),
-            _ => Err(ApiError::unprocessable("`messages` must be an array")),
-        },
-        single @ Value::Object(_) => Ok(vec![parse_item(single, None)?]),
-        _ => Err(ApiError::unprocessable(
-            "the body must be an object: {topic, type, data} or {messages: [...]}",
+                .map(|(i, item)| parse_item(item, Some(i)))
+                .collect()
+        }
+        Body {
+            messages: Some(_), ..
+        } => Err(ApiError::unprocessable(
+            "a body is one message {topic, type, data} or a batch {messages: [...]}, not both",
         )),
+        Body {
+            topic, kind, data, ..
+        } => {
+            let missing = |field: &str| {
+                ApiError::unprocessable(format!("missing field `{field}`"))
+                    .with_details(json!({ "field": field }))
+            };
+            let item = Item {
+                topic: topic.ok_or_else(|| missing("topic"))?,
+                kind: kind.ok_or_else(|| missing("type"))?,
+                data,
+            };
+            Ok(vec![parse_item(item, None)?])
+        }
     }
 }
 
-fn parse_item(value: Value, index: Option<usize>) -> Result<Publishable, ApiError> {
+fn parse_item(item: Item, index: Option<usize>) -> Result<Publishable, ApiError> {
     // In a batch, the error says which item (its details still name the field).
     let at = |e: ApiError| match index {
         Some(i) => ApiError {
@@ -186,40 +268,50 @@ fn parse_item(value: Value, index: Option<usize>) -> Result<Publishable, ApiErro
         },
         None => e,
     };
-    let item: Item = parse(value).map_err(at)?;
     let topic: Topic = item.topic.parse().map_err(|e: TopicError| {
         at(ApiError::unprocessable(format!("`topic` {e}"))
             .with_details(json!({ "field": "topic" })))
     })?;
     // The tag first, so the payload is read in place and a bad field is named by its
     // path (`data.price`).
-    let fields = [("type", Value::String(item.kind)), ("data", item.data)];
-    let message: Message = parse(MapDeserializer::new(fields.into_iter())).map_err(at)?;
+    let kind = serde_json::to_string(&item.kind).map_err(ApiError::internal)?;
+    let data = item.data.as_deref().map_or("{}", RawValue::get);
+    let tagged = format!(r#"{{"type":{kind},"data":{data}}}"#);
+    let message: Message = parse(&mut serde_json::Deserializer::from_str(&tagged)).map_err(at)?;
     message
         .validate_for(&topic)
         .map_err(|e| at(PublishError::from(e).into()))?;
     Ok(Publishable { topic, message })
 }
 
-/// Who may publish: the `--api-key` holder anywhere; in token mode, a token within its
-/// `publish` claim; in anonymous mode without an API key, anyone.
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let given = bearer(headers);
-    if let (Some(key), Some(g)) = (state.api_key.as_deref(), given) {
-        if constant_time_eq(g.as_bytes(), key.as_bytes()) {
-            return Ok(Caller::Anonymous);
+/// Who may publish, decided from the headers alone: the `--api-key` holder anywhere; in
+/// token mode, a token (within its `publish` claim, checked per topic); in anonymous
+/// mode without an API key, anyone.
+pub struct Publisher(Caller);
+
+impl FromRequestParts<AppState> for Publisher {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let given = bearer(&parts.headers);
+        if let (Some(key), Some(g)) = (state.api_key.as_deref(), given) {
+            if constant_time_eq(g.as_bytes(), key.as_bytes()) {
+                return Ok(Publisher(Caller::Anonymous));
+            }
         }
-    }
-    match (&state.tokens, state.api_key.is_some(), given) {
-        (Some(keys), _, Some(token)) => Ok(Caller::Token(keys.verify(token)?.into())),
-        (Some(_), _, None) => Err(TokenError::Missing.into()),
-        (None, false, _) => Ok(Caller::Anonymous),
-        (None, true, Some(_)) => Err(ApiError::unauthorized(
-            "the API key in `Authorization: Bearer` is wrong",
-        )),
-        (None, true, None) => Err(ApiError::unauthorized(
-            "this server needs `Authorization: Bearer <api key>` to publish",
-        )),
+        match (&state.tokens, state.api_key.is_some(), given) {
+            (Some(keys), _, Some(token)) => {
+                Ok(Publisher(Caller::Token(keys.verify(token)?.into())))
+            }
+            (Some(_), _, None) => Err(TokenError::Missing.into()),
+            (None, false, _) => Ok(Publisher(Caller::Anonymous)),
+            (None, true, Some(_)) => Err(ApiError::unauthorized(
+                "the API key in `Authorization: Bearer` is wrong",
+            )),
+            (None, true, None) => Err(ApiError::unauthorized(
+                "this server needs `Authorization: Bearer <api key>` to publish",
+            )),
+        }
     }
 }
 

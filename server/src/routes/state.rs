@@ -10,7 +10,7 @@ use leptos::config::LeptosOptions;
 use protocol::{SymbolInfo, TopicKind};
 use tokio_util::sync::CancellationToken;
 
-use super::{Origins, Slots, TrustedProxies};
+use super::{BodyBudget, Origins, Slots, TrustedProxies};
 use crate::access::Access;
 use crate::auth::TokenKeys;
 use crate::backtest::live::observer::REPORTS_AT_LEAST_EVERY;
@@ -96,6 +96,8 @@ pub struct Services {
     /// Who may follow and control each topic, over the run books above.
     pub access: Access,
     pub limits: ConnectionLimits,
+    /// What the request bodies being read may hold together.
+    pub bodies: BodyBudget,
     /// Which pages may drive the server, and which host names it answers to.
     pub origins: Origins,
     /// Sockets held, in all and per address.
