@@ -72,6 +72,20 @@ pub struct ServeArgs {
     /// go past it is refused with 503 before it is read.
     #[arg(long, env = "TICKWIRE_MAX_BODY_BYTES_IN_FLIGHT", default_value_t = 64 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
     pub max_body_bytes_in_flight: u32,
+    /// How long a connection may take to send a request's headers, from when it is
+    /// accepted (or answered); slower → closed.
+    #[arg(long, env = "TICKWIRE_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// How long a connection may idle between an answer and its next request.
+    #[arg(long, env = "TICKWIRE_KEEPALIVE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keepalive_secs: u64,
+    /// How long a request body may take to arrive in full; slower → 408.
+    #[arg(long, env = "TICKWIRE_BODY_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
+    /// Token mode: sockets opened without a token that may wait for their `auth` frame
+    /// at once; a newcomer past it closes the one that has waited longest.
+    #[arg(long, env = "TICKWIRE_MAX_SOCKETS_AWAITING_AUTH", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_sockets_awaiting_auth: u64,
     /// Frames queued per connection beyond the history before it is closed as a slow consumer.
     #[arg(long, env = "TICKWIRE_OUTBOX", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub outbox: u64,

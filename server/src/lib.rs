@@ -42,6 +42,7 @@ macro_rules! allocator {
 }
 
 pub mod access;
+pub mod admission;
 pub mod auth;
 pub mod backtest;
 pub mod cli;

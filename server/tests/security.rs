@@ -4,15 +4,14 @@
 mod common;
 
 use std::num::NonZeroU32;
-use std::process::Stdio;
 use std::time::Duration;
 
+use common::process::*;
 use common::*;
 use futures_util::SinkExt;
 use serde_json::{json, Value};
 use server::serve::Running;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio_tungstenite::connect_async;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -185,53 +184,6 @@ async fn finished_runs_are_forgotten_after_their_retention() {
     // Its topic went with it: the id is free again.
     assert_eq!(post_json(&running, "/api/backtests", &run).await.0, 201);
     running.shutdown.cancel();
-}
-
-/// `tickwire serve --addr 127.0.0.1:0 --feed off --data-dir data` as a process of its
-/// own: the process, the address it listens on, and the rest of its log.
-async fn tickwire_process() -> (Child, String, Lines<BufReader<ChildStdout>>) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_tickwire"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--feed",
-            "off",
-            "--data-dir",
-        ])
-        .arg(data_dir())
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("tickwire starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some((_, rest)) = line.split_once("listening on http://") {
-                return rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                    .collect::<String>();
-            }
-        }
-        panic!("the server ended before listening");
-    })
-    .await
-    .expect("the server says where it listens");
-    (child, addr, lines)
-}
-
-/// Sends SIGTERM to `child`.
-async fn terminate(child: &Child) {
-    let pid = child.id().expect("running").to_string();
-    let killed = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
 }
 
 #[tokio::test]

@@ -23,6 +23,11 @@ impl TrustedProxies {
         TrustedProxies(proxies.into())
     }
 
+    /// Whether `peer` is one of them.
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        self.0.contains(&peer)
+    }
+
     /// The client behind `peer`, as the trusted proxies tell it.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         if !self.0.contains(&peer) {

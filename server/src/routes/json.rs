@@ -50,8 +50,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         let _reserved = state
             .bodies
             .reserve(promised.map_or(limit, |n| n as usize))?;
-        let bytes = axum::body::to_bytes(req.into_body(), limit)
+        let within = state.limits.body_timeout;
+        let bytes = tokio::time::timeout(within, axum::body::to_bytes(req.into_body(), limit))
             .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the body did not arrive within {} s (`--body-timeout-secs`)",
+                        within.as_secs()
+                    ),
+                )
+                .with_details(json!({ "limit": within.as_secs() }))
+            })?
             .map_err(|_| too_large())?;
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(de)

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{BodyBudget, Origins, Slots, TrustedProxies};
 use crate::access::Access;
+use crate::admission::Admission;
 use crate::auth::TokenKeys;
 use crate::backtest::live::observer::REPORTS_AT_LEAST_EVERY;
 use crate::backtest::Backtests;
@@ -29,6 +30,8 @@ pub struct ConnectionLimits {
     pub max_subscriptions: usize,
     /// Largest HTTP request body (413 beyond).
     pub max_body_bytes: usize,
+    /// How long a request body may take to arrive (408 beyond).
+    pub body_timeout: Duration,
     /// Client frames per second per connection, and the burst allowed above it.
     pub client_rate: NonZeroU32,
     pub client_burst: NonZeroU32,
@@ -102,6 +105,9 @@ pub struct Services {
     pub origins: Origins,
     /// Sockets held, in all and per address.
     pub slots: Slots,
+    /// Token mode: sockets opened without a token, until their `auth` frame
+    /// (`--max-sockets-awaiting-auth`; the longest waiting gives way to a newcomer).
+    pub awaiting_auth: Admission,
     /// Proxies whose forwarded client address counts for the per-address cap.
     pub trusted_proxies: TrustedProxies,
     /// When set, `POST /api/publish` needs `Authorization: Bearer <key>` (or a token

@@ -1,6 +1,7 @@
 //! Starts a real tickwire server on a free port and talks to it over real sockets.
 #![allow(dead_code, reason = "each test binary uses a part of the helpers")]
 
+pub mod process;
 pub mod proxy;
 pub mod redis;
 

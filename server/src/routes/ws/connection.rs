@@ -168,18 +168,30 @@ impl Connection<'_> {
         let shutdown = state.shutdown.child_token();
         let shutdown = shutdown.cancelled();
         let mut deadline = self.identity.deadline();
+        // Without a token yet, the socket's place among those awaiting one may be taken
+        // back for a newer socket (`--max-sockets-awaiting-auth`).
+        let displaced = self.identity.displaced();
+        let displaced = async move {
+            match displaced {
+                Some(token) => token.cancelled_owned().await,
+                None => std::future::pending().await,
+            }
+        };
         let expiry =
             tokio::time::sleep_until(deadline.as_ref().map_or_else(Instant::now, |(at, _)| *at));
         // The pacer's next look while frames wait for a tick (`--write-delay-ms`).
         let next_look = tokio::time::sleep_until(Instant::now());
         // Frames taken from the outbox, being written.
         let mut batch = VecDeque::new();
-        tokio::pin!(slow, shutdown, expiry, next_look);
+        tokio::pin!(slow, shutdown, expiry, next_look, displaced);
         loop {
             tokio::select! {
                 biased;
                 _ = &mut slow => return SLOW_CONSUMER,
                 _ = &mut shutdown => return Some((close::GOING_AWAY, "server shutting down")),
+                _ = &mut displaced, if self.identity.caller().is_none() => {
+                    return Some((close::POLICY, "no token yet, and newer sockets waited for one"));
+                }
                 // No token in time, or it lapsed.
                 _ = &mut expiry, if deadline.is_some() => {
                     let reason = deadline.map_or("token expired", |(_, e)| e.reason());

@@ -11,6 +11,9 @@ use axum::http::request::Parts;
 use serde::Deserialize;
 use tokio::time::Instant;
 
+use tokio_util::sync::CancellationToken;
+
+use crate::admission::{Admission, Full, Place};
 use crate::auth::{Caller, TokenError, TokenKeys};
 use crate::routes::bearer;
 
@@ -46,8 +49,12 @@ pub enum Identity {
         caller: Caller,
         lapses: Option<Instant>,
     },
-    /// Token mode, no token yet: an `auth` frame must come by `deadline`.
-    Awaiting { deadline: Instant },
+    /// Token mode, no token yet: an `auth` frame must come by `deadline`; until then
+    /// the socket holds a `place` among those awaiting one (it may be taken back).
+    Awaiting {
+        deadline: Instant,
+        place: Arc<Place>,
+    },
     /// The upgrade's token was refused: the socket is closed at once.
     Refused(TokenError),
 }
@@ -65,9 +72,14 @@ pub enum Authenticated {
 }
 
 impl Identity {
-    /// The identity a socket starts with.
-    pub fn at_upgrade(tokens: Option<&TokenKeys>, token: UpgradeToken) -> Self {
-        match (tokens, token.0) {
+    /// The identity a socket starts with; one without a token takes a place in
+    /// `awaiting` (the longest waiting there gives way when it is full).
+    pub fn at_upgrade(
+        tokens: Option<&TokenKeys>,
+        token: UpgradeToken,
+        awaiting: &Admission,
+    ) -> Result<Self, Full> {
+        Ok(match (tokens, token.0) {
             (None, _) => Identity::Known {
                 caller: Caller::Anonymous,
                 lapses: None,
@@ -78,7 +90,16 @@ impl Identity {
             },
             (Some(_), None) => Identity::Awaiting {
                 deadline: Instant::now() + AUTH_WINDOW,
+                place: awaiting.admit(None, true)?,
             },
+        })
+    }
+
+    /// Cancelled if the socket's place among those awaiting a token is taken back.
+    pub fn displaced(&self) -> Option<CancellationToken> {
+        match self {
+            Identity::Awaiting { place, .. } => Some(place.evicted().clone()),
+            _ => None,
         }
     }
 
@@ -105,7 +126,7 @@ impl Identity {
     pub fn deadline(&self) -> Option<(Instant, TokenError)> {
         match self {
             Identity::Known { lapses, .. } => lapses.map(|at| (at, TokenError::Expired)),
-            Identity::Awaiting { deadline } => Some((*deadline, TokenError::Missing)),
+            Identity::Awaiting { deadline, .. } => Some((*deadline, TokenError::Missing)),
             Identity::Refused(e) => Some((Instant::now(), e.clone())),
         }
     }

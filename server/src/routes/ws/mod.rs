@@ -14,16 +14,20 @@ use std::net::IpAddr;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::response::Response;
 use protocol::{Since, Symbol, Topic, TopicKind};
 use serde::Deserialize;
+use serde_json::json;
 
 use identity::{Identity, UpgradeToken};
 
 use super::client_ip::ClientIp;
 use super::resume::ResumeParams;
 use super::ApiError;
+use crate::admission::ConnectionPlace;
 use crate::routes::state::AppState;
 use protocol::api::ErrorBody;
 
@@ -46,10 +50,11 @@ use protocol::api::ErrorBody;
 pub async fn multiplexed(
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
+    place: HeldConnection,
     token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    upgrade(ws, state, peer, token, Vec::new())
+    upgrade(ws, state, peer, place, token, Vec::new())
 }
 
 /// `/api/ws/stream/{stream}/{name}`: `market-data/{symbol}` → `market:{symbol}`,
@@ -81,6 +86,7 @@ pub async fn dedicated(
     Query(resume): Query<ResumeParams>,
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
+    place: HeldConnection,
     token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -96,7 +102,7 @@ pub async fn dedicated(
     };
     let topic = Topic::new(kind, &name)?;
     let since = resume.into_since()?;
-    upgrade(ws, state, peer, token, vec![(topic, since)])
+    upgrade(ws, state, peer, place, token, vec![(topic, since)])
 }
 
 #[derive(Debug, Deserialize)]
@@ -132,6 +138,7 @@ pub async fn live_trading(
     Query(query): Query<LiveTradingQuery>,
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
+    place: HeldConnection,
     token: UpgradeToken,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -163,7 +170,19 @@ pub async fn live_trading(
         ));
     }
     let initial = topics.into_iter().map(|t| (t, since.clone())).collect();
-    upgrade(ws, state, peer, token, initial)
+    upgrade(ws, state, peer, place, token, initial)
+}
+
+/// The place of the TCP connection being upgraded (absent only when the router is
+/// served without tickwire's listener).
+pub struct HeldConnection(Option<ConnectionPlace>);
+
+impl<S: Send + Sync> FromRequestParts<S> for HeldConnection {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(HeldConnection(parts.extensions.remove::<ConnectionPlace>()))
+    }
 }
 
 /// Bytes read from a socket at a time (tungstenite's default is 128 KiB per socket).
@@ -184,12 +203,20 @@ fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     state: AppState,
     peer: IpAddr,
+    HeldConnection(place): HeldConnection,
     token: UpgradeToken,
     initial: Vec<(Topic, Option<Since>)>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::bad_request(format!("this endpoint is a WebSocket: {e}")))?;
     let slot = state.slots.take(peer)?;
-    let identity = Identity::at_upgrade(state.tokens.as_ref(), token);
+    let identity = Identity::at_upgrade(state.tokens.as_ref(), token, &state.awaiting_auth)
+        .map_err(|full| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{full}: try again later"),
+            )
+            .with_details(json!({ "limit": full.limit() }))
+        })?;
     let max = state.limits.max_message_bytes;
     Ok(ws
         .max_message_size(max)
@@ -197,5 +224,9 @@ fn upgrade(
         // Client frames are small actions: a small read buffer keeps idle sockets cheap.
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| connection::run(socket, state, slot, identity, initial)))
+        .on_upgrade(move |socket| async move {
+            // The TCP connection's place goes with the socket.
+            let _held = place;
+            connection::run(socket, state, slot, identity, initial).await;
+        }))
 }

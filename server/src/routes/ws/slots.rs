@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::http::StatusCode;
 use serde_json::json;
 
+use crate::admission::address_key;
 use crate::routes::ApiError;
 
 /// The caps and who holds what.
@@ -48,6 +49,8 @@ impl Slots {
 
     /// A slot for a connection from `ip`, or the 503 that says which cap is full.
     pub fn take(&self, ip: IpAddr) -> Result<Slot, ApiError> {
+        // An IPv6 /64 is one address, as for TCP connections.
+        let ip = address_key(ip);
         let mut held = self.lock();
         let full = |what: String, limit: usize| {
             ApiError::new(

@@ -1,6 +1,9 @@
 //! Builds the app from [`ServeArgs`], starts the feed, and serves until shutdown.
 
-use axum::serve::ListenerExt;
+mod listener;
+
+pub use listener::Timeouts;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::access::Access;
+use crate::admission::Admission;
 use crate::auth::TokenKeys;
 use crate::backtest::Backtests;
 use crate::config::{FeedKind, ServeArgs};
@@ -148,6 +152,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         FeedKind::Off => None,
     };
     let symbols: Arc<[SymbolInfo]> = Arc::from(symbols);
+    let connections = connection_capacity(args.max_connections);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))?;
@@ -182,9 +187,10 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     );
     let state = AppState::new(Services {
         origins,
-        slots: Slots::new(
-            args.max_connections as usize,
-            args.max_connections_per_ip as usize,
+        slots: Slots::new(connections, args.max_connections_per_ip as usize),
+        awaiting_auth: Admission::new(
+            args.max_sockets_awaiting_auth as usize,
+            args.max_sockets_awaiting_auth as usize,
         ),
         trusted_proxies: TrustedProxies::new(&args.trusted_proxies),
         hub: hub.clone(),
@@ -198,6 +204,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             max_message_bytes: args.max_message_bytes as usize,
             max_subscriptions: args.max_subscriptions as usize,
             max_body_bytes: args.max_body_bytes as usize,
+            body_timeout: Duration::from_secs(args.body_timeout_secs),
             client_rate: args.client_rate,
             client_burst: args.client_burst,
             stale_after: StaleAfter { market_period },
@@ -210,22 +217,17 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         shutdown: shutdown.clone(),
     });
     let app = routes::router(state);
-    let stop = shutdown.clone();
-    // No Nagle: a frame is written when the connection decides (`--write-delay-ms`),
-    // never held by the kernel for the peer's delayed ACK.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
-    });
+    let task = tokio::spawn(listener::serve(
+        listener,
+        app,
+        Admission::new(connections, args.max_connections_per_ip as usize),
+        TrustedProxies::new(&args.trusted_proxies),
+        Timeouts {
+            header: Duration::from_secs(args.header_timeout_secs),
+            keepalive: Duration::from_secs(args.keepalive_secs),
+        },
+        shutdown.clone(),
+    ));
     let mode = if args.jwt_secret.is_some() {
         "token"
     } else {
@@ -239,6 +241,34 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         hub,
         tasks,
     })
+}
+
+/// File descriptors kept for what is not a connection: data files, Redis, the runtime.
+const FILES_KEPT: u64 = 128;
+
+/// `--max-connections`, under the process's open-file limit (raised to its hard limit
+/// first), so that accepting a connection never fails for want of a descriptor.
+fn connection_capacity(asked: u64) -> usize {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::info!(limit, "open-file limit raised to its hard limit");
+            limit
+        }
+        Err(e) => {
+            let (soft, _) = rlimit::getrlimit(rlimit::Resource::NOFILE).unwrap_or((1024, 1024));
+            tracing::warn!(error = %e, soft, "could not raise the open-file limit");
+            soft
+        }
+    };
+    let room = limit.saturating_sub(FILES_KEPT).max(1);
+    if asked > room {
+        tracing::warn!(
+            asked,
+            room,
+            "--max-connections lowered to fit the open-file limit ({limit} files, {FILES_KEPT} kept for the rest)"
+        );
+    }
+    usize::try_from(asked.min(room)).unwrap_or(usize::MAX)
 }
 
 /// Runs the market feed once per cluster (on Redis, where the feed's lease is held).
