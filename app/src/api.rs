@@ -31,11 +31,6 @@ pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Resu
     request(Method::Post, url, Some(body)).await
 }
 
-/// `DELETE url`, its JSON answer.
-pub async fn delete<T: DeserializeOwned>(url: &str) -> Result<T, String> {
-    request(Method::Delete, url, None).await
-}
-
 /// `GET url`, its body as text (an error answer: the server's words).
 pub async fn get_text(url: &str) -> Result<String, String> {
     let answer = answered(Method::Get, url, None).await?;
@@ -116,7 +111,6 @@ pub fn spawn(task: impl Future<Output = ()> + 'static) {
 pub enum Method {
     Get,
     Post,
-    Delete,
 }
 
 /// An answer: its status and its body's text.
@@ -165,7 +159,6 @@ mod transport {
         let mut builder = match method {
             Method::Get => Request::get(url),
             Method::Post => Request::post(url),
-            Method::Delete => Request::delete(url),
         };
         if let Some(token) = token {
             builder = builder.header("authorization", &format!("Bearer {token}"));

@@ -100,6 +100,11 @@ pub struct ServeArgs {
     /// its origin is the server's own, and its host name is accepted in `Host`.
     #[arg(long, env = "TICKWIRE_PUBLIC_URL")]
     pub public_url: Option<String>,
+    /// More host names this server is reached by (comma separated, e.g.
+    /// `desk.example.com`): a request naming any other host name is refused (IP
+    /// literals and `localhost` are always accepted).
+    #[arg(long, env = "TICKWIRE_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// Sockets the server holds at once; an upgrade beyond it is refused with 503.
     #[arg(long, env = "TICKWIRE_MAX_CONNECTIONS", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub max_connections: u64,

@@ -215,6 +215,15 @@ impl<T: Run + Send + 'static> RunBook<T> {
         }
     }
 
+    /// Forgets the run with this id now, as its retention would later: it leaves the
+    /// listings, and its topic and its record go (a later run with the id starts a
+    /// new epoch).
+    pub fn forget(&self, id: &str, topic: &Topic, hub: &Hub) {
+        self.lock(hub).remove(id);
+        hub.forget(topic);
+        hub.forget_run(self.kind, id);
+    }
+
     /// `f` of the run with this id, here.
     pub fn with<R>(
         &self,

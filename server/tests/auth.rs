@@ -135,6 +135,7 @@ async fn tokenless_forged_expired_and_other_algorithm_tokens_are_refused() {
         (reqwest::Method::GET, "/api/backtests/x"),
         (reqwest::Method::GET, "/api/sessions/x"),
         (reqwest::Method::DELETE, "/api/sessions/x"),
+        (reqwest::Method::POST, "/api/sessions/x/stop"),
         (reqwest::Method::POST, "/api/backtests/x/cancel"),
         (reqwest::Method::POST, "/api/sessions/x/decision"),
     ];

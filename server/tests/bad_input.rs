@@ -447,3 +447,52 @@ async fn a_quiet_but_live_connection_gets_application_heartbeats() {
     still_open(&mut socket, 3).await;
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn every_refusal_is_the_json_error_body_even_axums_own() {
+    let running = server(|a| a.symbols.clear()).await;
+    let client = reqwest::Client::new();
+    let cases = [
+        (
+            reqwest::Method::GET,
+            "/api/streams/market:ACME?since=1&since=2",
+            400,
+            "duplicate field `since`",
+        ),
+        (
+            reqwest::Method::GET,
+            "/api/market/ACME/candles?limit=lots",
+            400,
+            "limit",
+        ),
+        (
+            reqwest::Method::PUT,
+            "/api/backtests",
+            405,
+            "/api/backtests does not take PUT",
+        ),
+        (
+            reqwest::Method::DELETE,
+            "/api/ws/health",
+            405,
+            "does not take DELETE",
+        ),
+    ];
+    for (method, path, status, words) in cases {
+        let response = client
+            .request(method.clone(), http(&running, path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(content_type, "application/json", "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        let error = body["error"].as_str().unwrap_or_default();
+        assert!(error.contains(words), "{method} {path}: {body}");
+    }
+    running.shutdown.cancel();
+}

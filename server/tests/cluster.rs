@@ -497,7 +497,7 @@ async fn a_session_started_on_one_instance_is_listed_everywhere_and_stopped_thro
     let listed = get_json(&b, "/api/sessions").await;
     assert_eq!(listed[0]["session_id"], "roaming");
     assert_eq!(listed[0]["running"], true);
-    let (status, stopped) = call(&b, Method::DELETE, "/api/sessions/roaming", None, None).await;
+    let (status, stopped) = call(&b, Method::POST, "/api/sessions/roaming/stop", None, None).await;
     assert_eq!(status, 200, "{stopped}");
     assert_eq!(stopped["running"], false);
     assert_eq!(stopped["state"]["data"]["completed"]["reason"], "stopped");

@@ -486,6 +486,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
         "/api/backtests/{id}/{action}",
         "/api/sessions",
         "/api/sessions/{id}",
+        "/api/sessions/{id}/stop",
         "/api/sessions/{id}/thinking",
         "/api/sessions/{id}/decision",
         "/api/ws/health",
@@ -515,7 +516,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
             );
         }
     }
-    assert_eq!(ids.len(), 24);
+    assert_eq!(ids.len(), 25);
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
@@ -546,7 +547,8 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
     }
 }
 
-/// The documents, served, are the committed ones; in token mode they need no token.
+/// The documents, served, are the committed ones (in token mode, with the bearer token
+/// required rather than optional); in token mode they need no token.
 #[tokio::test]
 async fn the_documents_are_served_without_a_token() {
     let anonymous = server(|a| a.symbols.clear()).await;
@@ -555,10 +557,17 @@ async fn the_documents_are_served_without_a_token() {
         a.jwt_secret = Some("a secret of at least thirty-two bytes!".into());
     })
     .await;
-    for running in [&anonymous, &token_mode] {
+    let optional = json!([{}, { "bearer": [] }]);
+    assert_eq!(server::routes::openapi_document()["security"], optional);
+    let mut required = server::routes::openapi_document();
+    required["security"] = json!([{ "bearer": [] }]);
+    for (running, openapi) in [
+        (&anonymous, server::routes::openapi_document()),
+        (&token_mode, required),
+    ] {
         for (path, document) in [
             ("/api/schema.json", contract::json_schema()),
-            ("/api/openapi.json", server::routes::openapi_document()),
+            ("/api/openapi.json", openapi),
         ] {
             let response = reqwest::get(http(running, path)).await.unwrap();
             assert_eq!(response.status(), 200, "{path}");

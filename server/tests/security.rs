@@ -94,6 +94,38 @@ async fn a_rebound_host_name_is_refused() {
     running.shutdown.cancel();
 }
 
+#[tokio::test]
+async fn bound_to_every_interface_a_foreign_host_name_is_refused_and_a_missing_host_is_a_400() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.addr = "0.0.0.0:0".parse().unwrap();
+        a.allow_anonymous = true;
+        a.allowed_hosts = vec!["desk.example.com".into()];
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{}/api/backtests", running.addr.port());
+    let client = reqwest::Client::new();
+    for (host, status) in [
+        ("evil.example", 403),
+        ("desk.example.com", 200),
+        ("192.168.1.5:3000", 200),
+        ("localhost", 200),
+    ] {
+        let response = client.get(&url).header("host", host).send().await.unwrap();
+        assert_eq!(response.status(), status, "Host: {host}");
+    }
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", running.addr.port()))
+        .await
+        .unwrap();
+    stream
+        .write_all(b"GET /api/backtests HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let line = status_line(stream).await;
+    assert!(line.starts_with("HTTP/1.1 400"), "{line}");
+    running.shutdown.cancel();
+}
+
 /// A paused backtest on GOOG, which waits for a client before its first bar.
 fn paused_goog(id: &str) -> Value {
     json!({"id": id, "dataset": "GOOG", "strategy": "buy_and_hold", "paused": true})

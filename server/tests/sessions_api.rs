@@ -9,6 +9,12 @@ use protocol::{
 };
 use serde_json::{json, Value};
 
+/// `POST /api/sessions/{id}/stop`.
+async fn stop(running: &server::serve::Running, id: &str) -> (u16, Value) {
+    let path = format!("/api/sessions/{id}/stop");
+    call(running, reqwest::Method::POST, &path, None, None).await
+}
+
 async fn post(running: &server::serve::Running, body: Value) -> (u16, Value) {
     post_json(running, "/api/sessions", &body).await
 }
@@ -149,13 +155,8 @@ async fn a_session_reasons_trades_and_shows_the_same_state_to_every_client() {
     first.fold_to(polled.last_seq).await;
     assert_eq!(first.state, polled.data, "GET /api/sessions/{{id}} agrees");
 
-    let response = reqwest::Client::new()
-        .delete(http(&running, "/api/sessions/paper-1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let stopped: Value = response.json().await.unwrap();
+    let (status, stopped) = stop(&running, "paper-1").await;
+    assert_eq!(status, 200, "{stopped}");
     assert_eq!(stopped["running"], false);
     assert_eq!(
         stopped["state"]["data"]["open_positions"],
@@ -168,6 +169,29 @@ async fn a_session_reasons_trades_and_shows_the_same_state_to_every_client() {
         get_json(&running, "/api/sessions").await[0]["running"],
         false
     );
+    // Stopped, it is still there; deleted, it is gone.
+    let (status, again) = stop(&running, "paper-1").await;
+    assert_eq!((status, &again["running"]), (200, &json!(false)));
+    let (status, deleted) = call(
+        &running,
+        reqwest::Method::DELETE,
+        "/api/sessions/paper-1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(deleted["state"]["data"]["completed"]["reason"], "stopped");
+    let (status, gone) = call(
+        &running,
+        reqwest::Method::GET,
+        "/api/sessions/paper-1",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "{gone}");
+    assert_eq!(get_json(&running, "/api/sessions").await, json!([]));
     running.shutdown.cancel();
 }
 

@@ -33,9 +33,9 @@ pub fn SessionHeader(
     };
     let stop_error = RwSignal::new(None::<String>);
     let stop = move |_| {
-        let url = format!("/api/sessions/{}", id.get_untracked());
+        let url = format!("/api/sessions/{}/stop", id.get_untracked());
         api::spawn(async move {
-            if let Err(e) = api::delete::<serde_json::Value>(&url).await {
+            if let Err(e) = api::post::<serde_json::Value>(&url, &()).await {
                 stop_error.set(Some(e));
             }
         });

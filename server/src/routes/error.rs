@@ -1,8 +1,9 @@
 //! Errors as the HTTP API returns them: `{"error": "...", "details": ...}` and a status.
 //! Domain errors become an [`ApiError`] through `From`, so handlers use `?`.
 
-use axum::extract::OriginalUri;
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use protocol::api::ErrorBody;
@@ -166,6 +167,53 @@ impl IntoResponse for ApiError {
         (self.status, Json(body)).into_response()
     }
 }
+
+/// Every refusal of the API as the one error body. axum's own rejections — a path or a
+/// query that does not parse, a method an endpoint does not take — answer `text/plain`
+/// or nothing; they leave here as `{"error": ...}` with their words (and `Allow`).
+pub async fn as_json(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    // Nested under /api, the request's own URI has lost its prefix.
+    let path = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or(request.uri(), |original| &original.0)
+        .path()
+        .to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let said = axum::body::to_bytes(response.into_body(), REJECTION_TEXT)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let error = match (&allow, said.is_empty()) {
+        _ if status == StatusCode::METHOD_NOT_ALLOWED => match &allow {
+            Some(allow) => format!(
+                "{path} does not take {method}: it takes {}",
+                allow.to_str().unwrap_or("other methods")
+            ),
+            None => format!("{path} does not take {method}"),
+        },
+        (_, false) => said,
+        (_, true) => status.canonical_reason().unwrap_or("refused").to_owned(),
+    };
+    let mut answer = ApiError::new(status, error).into_response();
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
+}
+
+/// The most of a rejection's text kept (axum's are one line).
+const REJECTION_TEXT: usize = 8 * 1024;
 
 /// Any `/api/...` path that is not an endpoint.
 pub async fn no_such_endpoint(OriginalUri(uri): OriginalUri) -> ApiError {

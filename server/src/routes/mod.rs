@@ -56,7 +56,11 @@ pub fn router(state: AppState) -> Router {
         .route("/backtests/{id}", get(backtests::get))
         .route("/backtests/{id}/{action}", post(backtests::control))
         .route("/sessions", post(sessions::start).get(sessions::list))
-        .route("/sessions/{id}", get(sessions::get).delete(sessions::stop))
+        .route(
+            "/sessions/{id}",
+            get(sessions::get).delete(sessions::delete),
+        )
+        .route("/sessions/{id}/stop", post(sessions::stop))
         .route("/sessions/{id}/thinking", post(sessions::thinking))
         .route("/sessions/{id}/decision", post(sessions::decision))
         .route("/ws/health", get(health::health))
@@ -66,7 +70,8 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(me::me))
         .route("/market/symbols", get(market::symbols))
         .route("/market/{symbol}/candles", get(market::candles))
-        .fallback(error::no_such_endpoint);
+        .fallback(error::no_such_endpoint)
+        .layer(middleware::from_fn(error::as_json));
     let app = Router::new()
         .nest("/api", api)
         .nest("/pkg", assets::pkg(&leptos))

@@ -14,6 +14,9 @@ use axum::response::IntoResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::OpenApi;
 
+use axum::extract::State;
+
+use super::state::AppState;
 use crate::contract;
 
 /// Adds the `bearer` scheme every `security(("bearer" = []))` names.
@@ -65,6 +68,7 @@ impl utoipa::Modify for BearerAuth {
         super::sessions::list,
         super::sessions::get,
         super::sessions::stop,
+        super::sessions::delete,
         super::sessions::thinking,
         super::sessions::decision,
         super::health::health,
@@ -79,7 +83,9 @@ impl utoipa::Modify for BearerAuth {
     ),
     components(schemas(protocol::api::ErrorBody)),
     modifiers(&BearerAuth),
-    security(("bearer" = [])),
+    // Optional as published: the server's mode decides (anonymous: none needed; token
+    // mode: required, as the server's own /api/openapi.json then says).
+    security((), ("bearer" = [])),
     tags(
         (name = "streams", description = "Publishing and polling topics"),
         (name = "backtests", description = "Backtest runs"),
@@ -99,6 +105,15 @@ pub fn openapi_document() -> serde_json::Value {
 
 static SCHEMA_JSON: LazyLock<String> = LazyLock::new(|| contract::pretty(&contract::json_schema()));
 static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| contract::pretty(&openapi_document()));
+static OPENAPI_TOKEN_MODE_JSON: LazyLock<String> =
+    LazyLock::new(|| contract::pretty(&in_token_mode(openapi_document())));
+
+/// The document as a token-mode server serves it: a bearer token is required wherever
+/// an operation does not say otherwise.
+fn in_token_mode(mut document: serde_json::Value) -> serde_json::Value {
+    document["security"] = serde_json::json!([{ "bearer": [] }]);
+    document
+}
 
 /// `GET /api/schema.json`: the JSON Schema of the wire protocol (docs/schema.json).
 #[utoipa::path(
@@ -121,18 +136,23 @@ pub async fn schema_json() -> impl IntoResponse {
     )
 }
 
-/// `GET /api/openapi.json`: this document (docs/openapi.json).
+/// `GET /api/openapi.json`: this document (docs/openapi.json), its security as this
+/// server's mode makes it.
 #[utoipa::path(
     get,
     path = "/api/openapi.json",
     operation_id = "openapi",
     tag = "server",
     security(()),
-    responses((status = 200, description = "The OpenAPI 3.1 document of the HTTP API", body = Object))
+    responses((status = 200, description = "The OpenAPI 3.1 document of the HTTP API; in token mode, its top-level `security` requires the bearer token", body = Object))
 )]
-pub async fn openapi_json() -> impl IntoResponse {
+pub async fn openapi_json(State(state): State<AppState>) -> impl IntoResponse {
+    let document = match state.tokens {
+        Some(_) => &OPENAPI_TOKEN_MODE_JSON,
+        None => &OPENAPI_JSON,
+    };
     (
         [(header::CONTENT_TYPE, "application/json")],
-        OPENAPI_JSON.as_str(),
+        document.as_str(),
     )
 }

@@ -5,17 +5,20 @@
 //! to the local server or start, pause or cancel anything. Requests without `Origin`
 //! (curl, the CLI, producers) are judged by their credentials alone.
 //!
-//! DNS rebinding (an attacker's name resolving to 127.0.0.1) is stopped by `Host`: a
-//! request naming a host that is none of the server's own is refused. Own origins come
-//! from the bound address (`localhost` too when it is a loopback one) and `--public-url`,
-//! never from the request.
+//! DNS rebinding (an attacker's name resolving to 127.0.0.1) is stopped by `Host`,
+//! whatever address the server is bound to: a request naming a host name that is none
+//! of the server's own is refused (403), and one naming no host at all is malformed
+//! (400). The server's names are `localhost`, `--public-url`'s host and
+//! `--allowed-hosts`; an IP literal is always accepted, since rebinding needs a name.
+//! Own origins come from the bound address, those names, and the request's own
+//! (checked) `Host` — a page is same-origin with the server it was served by.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -26,8 +29,8 @@ use super::ApiError;
 pub struct Origins {
     /// `scheme://host[:port]`, lowercase, default ports left out (as browsers send them).
     allowed: Arc<HashSet<String>>,
-    /// Host names (without port) a request's `Host` may name; `None` = any.
-    hosts: Option<Arc<HashSet<String>>>,
+    /// Host names (without port) a request's `Host` may name, besides IP literals.
+    hosts: Arc<HashSet<String>>,
 }
 
 /// An origin flag that is not `scheme://host[:port]`.
@@ -36,24 +39,22 @@ pub struct Origins {
 pub struct BadOrigin(String);
 
 impl Origins {
-    /// The server bound at `addr`, reachable at `public_url` too, letting pages of
-    /// `extra` drive it.
+    /// The server bound at `addr`, reachable at `public_url` and by the names in
+    /// `allowed_hosts` too, letting pages of `extra` drive it.
     pub fn new(
         addr: SocketAddr,
         public_url: Option<&str>,
+        allowed_hosts: &[String],
         extra: &[String],
     ) -> Result<Self, BadOrigin> {
         let mut allowed = HashSet::new();
         let mut hosts = HashSet::new();
         let ip = addr.ip();
-        let mut own_hosts = vec![host_of_ip(ip)];
+        let mut own_hosts = vec![host_of_ip(ip), "localhost".to_owned()];
         if ip.is_loopback() || ip.is_unspecified() {
-            own_hosts.extend([
-                "localhost".to_owned(),
-                "127.0.0.1".to_owned(),
-                "[::1]".to_owned(),
-            ]);
+            own_hosts.extend(["127.0.0.1".to_owned(), "[::1]".to_owned()]);
         }
+        own_hosts.extend(allowed_hosts.iter().map(|h| h.trim().to_ascii_lowercase()));
         for host in own_hosts {
             allowed.insert(normalise(&format!("http://{host}:{}", addr.port()))?);
             hosts.insert(host);
@@ -66,24 +67,25 @@ impl Origins {
         for origin in extra {
             allowed.insert(normalise(origin)?);
         }
-        // Bound to every interface without a public URL, the server cannot know the
-        // names it is reached by: `Host` is not checked then (origins still are).
-        let check_hosts = !ip.is_unspecified() || public_url.is_some();
         Ok(Origins {
             allowed: Arc::new(allowed),
-            hosts: check_hosts.then(|| Arc::new(hosts)),
+            hosts: Arc::new(hosts),
         })
     }
 
     /// Why `headers` of a `method` request may not proceed, if they may not.
-    fn refusal(&self, method: &Method, headers: &HeaderMap) -> Option<String> {
-        if let (Some(hosts), Some(host)) = (&self.hosts, headers.get(header::HOST)) {
-            let host = host.to_str().unwrap_or("").to_ascii_lowercase();
-            if !hosts.contains(&host_name(&host)) {
-                return Some(format!(
-                    "host `{host}` is not this server's (start it with --public-url to serve that name)"
-                ));
-            }
+    fn refusal(&self, method: &Method, headers: &HeaderMap) -> Option<ApiError> {
+        let Some(host) = headers.get(header::HOST) else {
+            return Some(ApiError::bad_request(
+                "the request names no `Host`: HTTP/1.1 requires one",
+            ));
+        };
+        let host = host.to_str().unwrap_or("").to_ascii_lowercase();
+        let name = host_name(&host);
+        if !(is_ip_literal(&name) || self.hosts.contains(&name)) {
+            return Some(ApiError::forbidden(format!(
+                "host `{host}` is not this server's (name it with --public-url or --allowed-hosts)"
+            )));
         }
         // Reading is judged by credentials alone; a socket upgrade or a state-changing
         // method drives the server.
@@ -93,11 +95,12 @@ impl Origins {
             return None;
         }
         let origin = headers.get(header::ORIGIN)?.to_str().unwrap_or("");
+        let same_origin = normalise(&format!("http://{host}")).ok();
         match normalise(origin) {
-            Ok(o) if self.allowed.contains(&o) => None,
-            _ => Some(format!(
+            Ok(o) if self.allowed.contains(&o) || Some(&o) == same_origin.as_ref() => None,
+            _ => Some(ApiError::forbidden(format!(
                 "origin `{origin}` may not use this server (see --allowed-origins)"
-            )),
+            ))),
         }
     }
 }
@@ -106,7 +109,15 @@ impl Origins {
 pub async fn guard(State(origins): State<Origins>, request: Request, next: Next) -> Response {
     match origins.refusal(request.method(), request.headers()) {
         None => next.run(request).await,
-        Some(why) => ApiError::new(StatusCode::FORBIDDEN, why).into_response(),
+        Some(refused) => refused.into_response(),
+    }
+}
+
+/// `127.0.0.1` or `[::1]`: an address, not a name (nothing to rebind).
+fn is_ip_literal(host: &str) -> bool {
+    match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => host.parse::<std::net::Ipv4Addr>().is_ok(),
     }
 }
 
@@ -160,6 +171,7 @@ mod tests {
         let o = Origins::new(
             "127.0.0.1:3000".parse().unwrap(),
             None,
+            &[],
             &["https://desk.example.com".into()],
         )
         .unwrap();
@@ -169,9 +181,9 @@ mod tests {
                 &headers(&[(header::HOST, "127.0.0.1:3000"), (header::ORIGIN, origin)]),
             )
         };
-        assert_eq!(post("http://127.0.0.1:3000"), None);
-        assert_eq!(post("http://localhost:3000"), None);
-        assert_eq!(post("https://DESK.example.com:443"), None);
+        assert!(post("http://127.0.0.1:3000").is_none());
+        assert!(post("http://localhost:3000").is_none());
+        assert!(post("https://DESK.example.com:443").is_none());
         assert!(
             post("http://127.0.0.1:8080").is_some(),
             "another local port"
@@ -183,7 +195,7 @@ mod tests {
             (header::HOST, "127.0.0.1:3000"),
             (header::ORIGIN, "https://evil.example"),
         ]);
-        assert_eq!(o.refusal(&Method::GET, &get), None);
+        assert!(o.refusal(&Method::GET, &get).is_none());
         // …but a cross-site socket upgrade is refused.
         let upgrade = headers(&[
             (header::HOST, "127.0.0.1:3000"),
@@ -199,13 +211,46 @@ mod tests {
             "127.0.0.1:3000".parse().unwrap(),
             Some("https://t.example.com/"),
             &[],
+            &[],
         )
         .unwrap();
         let get = |host: &str| o.refusal(&Method::GET, &headers(&[(header::HOST, host)]));
-        assert_eq!(get("localhost:3000"), None);
-        assert_eq!(get("127.0.0.1:9999"), None, "a local proxy's port");
-        assert_eq!(get("t.example.com"), None);
+        assert!(get("localhost:3000").is_none());
+        assert!(get("127.0.0.1:9999").is_none(), "a local proxy's port");
+        assert!(get("t.example.com").is_none());
         assert!(get("evil.example:3000").is_some());
+    }
+
+    #[test]
+    fn bound_to_every_interface_names_are_checked_and_addresses_accepted() {
+        let anywhere = |allowed_hosts: &[String]| {
+            Origins::new("0.0.0.0:3000".parse().unwrap(), None, allowed_hosts, &[]).unwrap()
+        };
+        let o = anywhere(&[]);
+        let status = |o: &Origins, host: Option<&str>| {
+            let h = host.map_or_else(HeaderMap::new, |host| headers(&[(header::HOST, host)]));
+            o.refusal(&Method::GET, &h).map(|e| e.status.as_u16())
+        };
+        assert_eq!(status(&o, Some("192.168.1.5:3000")), None);
+        assert_eq!(status(&o, Some("[2001:db8::5]:3000")), None);
+        assert_eq!(status(&o, Some("localhost:3000")), None);
+        assert_eq!(status(&o, Some("evil.example:3000")), Some(403));
+        assert_eq!(status(&o, Some("desk.example.com")), Some(403));
+        assert_eq!(status(&o, None), Some(400), "no Host at all");
+        let named = anywhere(&["Desk.example.com".into()]);
+        assert_eq!(status(&named, Some("desk.example.com:3000")), None);
+        assert_eq!(status(&named, Some("evil.example")), Some(403));
+        // A page served by a LAN address drives the server it came from.
+        let lan_post = headers(&[
+            (header::HOST, "192.168.1.5:3000"),
+            (header::ORIGIN, "http://192.168.1.5:3000"),
+        ]);
+        assert!(o.refusal(&Method::POST, &lan_post).is_none());
+        let cross = headers(&[
+            (header::HOST, "192.168.1.5:3000"),
+            (header::ORIGIN, "http://192.168.1.6:3000"),
+        ]);
+        assert!(o.refusal(&Method::POST, &cross).is_some());
     }
 
     #[test]

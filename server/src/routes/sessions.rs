@@ -110,13 +110,13 @@ pub async fn get(
     }))
 }
 
-/// `DELETE /api/sessions/{id}`: stops it, closing any position at the last price.
+/// `POST /api/sessions/{id}/stop`: stops it, closing any position at the last price.
 #[utoipa::path(
-    delete,
-    path = "/api/sessions/{id}",
+    post,
+    path = "/api/sessions/{id}/stop",
     operation_id = "stop_session",
     tag = "sessions",
-    description = "Stops the session: an open position is closed at the last price and `session_completed {reason: \"stopped\"}` is published. Answers like GET.",
+    description = "Stops the session: an open position is closed at the last price and `session_completed {reason: \"stopped\"}` is published. The session stays listed (for `--retain-runs`). A stopped session answers as it is. Takes no body. Answers like GET.",
     params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
     responses(
         (status = 200, description = "Stopped: the session and its final state", body = SessionState),
@@ -138,6 +138,36 @@ pub async fn stop(
         info,
         state: state.hub.snapshot(&topic).await?,
     }))
+}
+
+/// `DELETE /api/sessions/{id}`: stops it if it runs, then forgets it.
+#[utoipa::path(
+    delete,
+    path = "/api/sessions/{id}",
+    operation_id = "delete_session",
+    tag = "sessions",
+    description = "Stops the session if it runs (as `POST /api/sessions/{id}/stop`), then forgets it: its topic and record go, and GET answers 404 after. Answers with what it was when it ended.",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "Forgotten: the session and its final state, as they were", body = SessionState),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SessionState>, ApiError> {
+    let (_, topic) = lookup(&state, &caller, &id).await?;
+    state.sessions.stop(&caller, &id).await?;
+    // Its last state, read before it is forgotten.
+    let last = state.hub.snapshot(&topic).await?;
+    let info = state.sessions.forget(&caller, &id).await?;
+    Ok(Json(SessionState { info, state: last }))
 }
 
 /// What an agent's thinking or decision was taken for.

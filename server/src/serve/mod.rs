@@ -164,7 +164,12 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         .site_addr(addr)
         .hash_files(routes::hashed_site("hash.txt"))
         .build();
-    let origins = Origins::new(addr, args.public_url.as_deref(), &args.allowed_origins)?;
+    let origins = Origins::new(
+        addr,
+        args.public_url.as_deref(),
+        &args.allowed_hosts,
+        &args.allowed_origins,
+    )?;
     let tasks = TaskTracker::new();
     let context = RunContext {
         hub: hub.clone(),

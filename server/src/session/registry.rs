@@ -243,6 +243,15 @@ impl Sessions {
         }))
     }
 
+    /// Stops a session of `caller`'s if it runs, then forgets it: it is listed and
+    /// found no more. Returns what it was when it ended.
+    pub async fn forget(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {
+        let info = self.stop(caller, id).await?;
+        let topic = Topic::new(TopicKind::Session, id).map_err(|e| invalid("id", e))?;
+        self.runs.forget(id, &topic, &self.context.hub);
+        Ok(info)
+    }
+
     /// Stops a session another instance runs: the command goes there, and this follows
     /// the session's topic until it says it completed (a few seconds at most).
     async fn stop_elsewhere(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""What a flood of large publishes without a token costs the server (issue 29, item 3).
+
+Starts the release `tickwire serve` in token mode, then sends CLIENTS concurrent
+`POST /api/publish` requests of BYTES of JSON each, with no token, ROUNDS times, and
+prints the server's resident memory before and its peak after (VmRSS, VmHWM from
+/proc). Before the fix the server read and parsed every body into a JSON tree before
+looking at the token; now it answers 401 from the headers, so the peak hardly moves.
+
+    scripts/bench/publish_flood.py [--clients 4] [--bytes 16000000] [--rounds 3]
+                                   [--bin target/release/tickwire]
+
+Standard library only; Linux only (/proc). BENCHMARKS.md records the figures.
+"""
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+SECRET = "a-benchmark-secret-of-at-least-32-bytes!"
+
+
+def status_kib(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} for {pid}")
+
+
+def flood(port: int, size: int, answers: list) -> None:
+    """One request of `size` bytes (a JSON string inside a message), no token."""
+    head = (
+        f"POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {size}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    prefix = b'{"topic":"market:ACME","type":"log","data":{"message":"'
+    suffix = b'"}}'
+    body = prefix + b"x" * (size - len(prefix) - len(suffix)) + suffix
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(head)
+        try:
+            s.sendall(body)
+        except OSError:
+            pass  # refused before the body: the server closed its side
+        s.settimeout(30)
+        try:
+            answers.append(s.recv(64).split(b"\r\n")[0].decode())
+        except OSError as e:
+            answers.append(f"no answer ({e})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--bytes", type=int, default=16_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--bin", default="target/release/tickwire")
+    args = parser.parse_args()
+    server = subprocess.Popen(
+        [args.bin, "serve", "--addr", "127.0.0.1:0", "--feed", "off"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "TICKWIRE_JWT_SECRET": SECRET, "NO_COLOR": "1"},
+        text=True,
+    )
+    try:
+        port = None
+        for line in server.stdout:
+            m = re.search(r"listening on http://[\d.]+:(\d+)", line)
+            if m:
+                port = int(m.group(1))
+                break
+        if port is None:
+            print("the server did not start", file=sys.stderr)
+            return 1
+        threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+        before = status_kib(server.pid, "VmRSS")
+        answers: list = []
+        started = time.monotonic()
+        for _ in range(args.rounds):
+            threads = [
+                threading.Thread(target=flood, args=(port, args.bytes, answers))
+                for _ in range(args.clients)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        took = time.monotonic() - started
+        peak = status_kib(server.pid, "VmHWM")
+        after = status_kib(server.pid, "VmRSS")
+        kinds = sorted(set(answers))
+        print(
+            f"{args.rounds} rounds of {args.clients} tokenless publishes of "
+            f"{args.bytes / 1e6:.0f} MB in {took:.2f} s; answers: {kinds}"
+        )
+        print(
+            f"RSS before {before / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB "
+            f"(+{(peak - before) / 1024:.1f} MiB), after {after / 1024:.1f} MiB"
+        )
+        return 0
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
