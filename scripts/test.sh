@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of tickwire: the style gates (rustfmt, clippy on the server's and the
 # browser's targets), the Rust unit and integration tests, the Python client's tests,
+# the property-based API tests generated from docs/openapi.json (scripts/check/api.sh),
 # then the Playwright suite in Debian's Chromium against the release build. Installs
 # what is missing first.
 set -euo pipefail
@@ -26,6 +27,9 @@ build_release
 
 echo "== Python client tests (clients/python, against the release server)"
 TICKWIRE_BIN="$PWD/target/release/tickwire" clients/python/run-tests.sh
+
+echo "== The API against its OpenAPI document (Schemathesis, both modes, release build)"
+scripts/check/api.sh target/release/tickwire
 
 echo "== Browser tests (Playwright, Chromium, release build)"
 cd end2end

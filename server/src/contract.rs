@@ -90,6 +90,18 @@ pub fn openapi(api: utoipa::openapi::OpenApi) -> Value {
             json!({"type": "array", "items": {"$ref": format!("{COMPONENTS}{item}")}}),
         );
     }
+    // Every endpoint that takes a body needs one (utoipa leaves `required` out for a
+    // body given by reference).
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
+            for body in operation
+                .values_mut()
+                .filter_map(|op| op.get_mut("requestBody"))
+            {
+                body["required"] = Value::Bool(true);
+            }
+        }
+    }
     sorted(doc)
 }
 
