@@ -8,7 +8,11 @@ prints the server's resident memory before and its peak after (VmRSS, VmHWM from
 looking at the token; now it answers 401 from the headers, so the peak hardly moves.
 
     scripts/bench/publish_flood.py [--clients 4] [--bytes 16000000] [--rounds 3]
-                                   [--bin target/release/tickwire]
+                                   [--bin target/release/tickwire] [--signed]
+
+With --signed the requests carry a token allowed to publish, so each body is read and
+parsed before it is refused (a 16 MB log line breaks the 8 KiB rule): what an
+authorised producer can cost, bounded by --max-body-bytes-in-flight.
 
 Standard library only; Linux only (/proc). BENCHMARKS.md records the figures.
 """
@@ -33,10 +37,11 @@ def status_kib(pid: int, field: str) -> int:
     raise RuntimeError(f"no {field} for {pid}")
 
 
-def flood(port: int, size: int, answers: list) -> None:
-    """One request of `size` bytes (a JSON string inside a message), no token."""
+def flood(port: int, size: int, token: str, answers: list) -> None:
+    """One request of `size` bytes (a JSON string inside a message), with `token` if any."""
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
     head = (
-        f"POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{auth}"
         f"Content-Type: application/json\r\nContent-Length: {size}\r\n"
         "Connection: close\r\n\r\n"
     ).encode()
@@ -62,7 +67,21 @@ def main() -> int:
     parser.add_argument("--bytes", type=int, default=16_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bin", default="target/release/tickwire")
+    parser.add_argument(
+        "--signed",
+        action="store_true",
+        help="send a token allowed to publish: the bodies are read and parsed (then refused: a log line is at most 8 KiB)",
+    )
     args = parser.parse_args()
+    token = ""
+    if args.signed:
+        token = subprocess.run(
+            [args.bin, "token", "--sub", "flood", "--publish", "*"],
+            env={**os.environ, "TICKWIRE_JWT_SECRET": SECRET},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     server = subprocess.Popen(
         [args.bin, "serve", "--addr", "127.0.0.1:0", "--feed", "off"],
         stdout=subprocess.PIPE,
@@ -86,7 +105,7 @@ def main() -> int:
         started = time.monotonic()
         for _ in range(args.rounds):
             threads = [
-                threading.Thread(target=flood, args=(port, args.bytes, answers))
+                threading.Thread(target=flood, args=(port, args.bytes, token, answers))
                 for _ in range(args.clients)
             ]
             for t in threads:
@@ -98,7 +117,7 @@ def main() -> int:
         after = status_kib(server.pid, "VmRSS")
         kinds = sorted(set(answers))
         print(
-            f"{args.rounds} rounds of {args.clients} tokenless publishes of "
+            f"{args.rounds} rounds of {args.clients} {'signed' if token else 'tokenless'} publishes of "
             f"{args.bytes / 1e6:.0f} MB in {took:.2f} s; answers: {kinds}"
         )
         print(
