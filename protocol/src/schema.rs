@@ -13,6 +13,9 @@ use super::market::Interval;
 use super::time::Timestamp;
 use super::topic::{Symbol, Topic};
 
+/// A run's or session's id: `[A-Za-z0-9_-]{1,64}` ([`super::validate_id`]).
+pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
+
 /// A symbol: `[A-Z0-9][A-Z0-9._-]{0,31}` ([`Symbol::parse`]).
 pub const SYMBOL_PATTERN: &str = "^[A-Z0-9][A-Z0-9._-]{0,31}$";
 

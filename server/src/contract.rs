@@ -14,6 +14,7 @@
 //! `docs/schema.json` and `docs/openapi.json` ([`pretty`]); a test fails when the
 //! committed files differ from what this module generates.
 
+use protocol::schema::{ID_PATTERN, SYMBOL_PATTERN};
 use protocol::{
     AgentDecision, AgentThinking, ClientAction, Envelope, Me, Message, ServerFrame, Snapshot,
     SymbolInfo,
@@ -90,19 +91,42 @@ pub fn openapi(api: utoipa::openapi::OpenApi) -> Value {
             json!({"type": "array", "items": {"$ref": format!("{COMPONENTS}{item}")}}),
         );
     }
-    // Every endpoint that takes a body needs one (utoipa leaves `required` out for a
-    // body given by reference).
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for operation in paths.values_mut().filter_map(Value::as_object_mut) {
-            for body in operation
-                .values_mut()
-                .filter_map(|op| op.get_mut("requestBody"))
-            {
+        for operation in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|item| item.values_mut())
+        {
+            // Every endpoint that takes a body needs one (utoipa leaves `required` out
+            // for a body given by reference).
+            if let Some(body) = operation.get_mut("requestBody") {
                 body["required"] = Value::Bool(true);
+            }
+            let parameters = operation
+                .get_mut("parameters")
+                .and_then(Value::as_array_mut);
+            for parameter in parameters.into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap_or_default();
+                if let Some(schema) = parameter_schema(name) {
+                    parameter["schema"] = schema;
+                }
             }
         }
     }
     sorted(doc)
+}
+
+/// The grammar of the parameters many endpoints share, by name (docs/SPEC.md section
+/// 2): every endpoint says it the same way, and the document refuses what the server
+/// refuses.
+fn parameter_schema(name: &str) -> Option<Value> {
+    Some(match name {
+        "id" => json!({ "type": "string", "pattern": ID_PATTERN }),
+        "symbol" => json!({ "type": "string", "pattern": SYMBOL_PATTERN }),
+        "topic" => json!({ "$ref": format!("{COMPONENTS}Topic") }),
+        "epoch" => json!({ "$ref": format!("{COMPONENTS}Epoch") }),
+        _ => return None,
+    })
 }
 
 /// A document as committed: two-space indents, keys sorted, a trailing newline.

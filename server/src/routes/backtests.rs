@@ -139,7 +139,7 @@ pub async fn get(
     description = "Pauses, resumes or cancels a run; the run answers by publishing `paused`, `resumed` or `cancelled` on its topic. No body.",
     params(
         ("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)"),
-        ("action" = String, Path, description = "`pause`, `resume` or `cancel`"),
+        ("action" = String, Path, pattern = "^(pause|resume|cancel)$", description = "`pause`, `resume` or `cancel`"),
     ),
     responses(
         (status = 202, description = "The run has the request"),

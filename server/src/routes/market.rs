@@ -40,7 +40,7 @@ pub struct CandlesQuery {
     tag = "market",
     params(
         ("symbol" = String, Path, description = "A symbol (`[A-Z0-9][A-Z0-9._-]{0,31}`)"),
-        ("limit" = Option<u32>, Query, description = "At most this many, 1 to 500 (default 500)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many, 1 to 500 (default 500)"),
     ),
     responses(
         (status = 200, description = "The most recent candles, oldest first, the open one last", body = ref("#/components/schemas/CandleList")),

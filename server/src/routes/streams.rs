@@ -61,7 +61,7 @@ pub fn parse_topic(topic: &str) -> Result<Topic, ApiError> {
         ("topic" = String, Path, description = "`market:{SYMBOL}`, `backtest:{ID}`, `session:{ID}` or `trading:{SYMBOL}`"),
         ("since" = Option<u64>, Query, description = "Resume after this seq; above 0 it needs `epoch` (`since=0` alone: from the oldest retained message)"),
         ("epoch" = Option<String>, Query, description = "The epoch `since` belongs to"),
-        ("limit" = Option<u32>, Query, description = "Page size, 1 to 2,048 (default 500)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 2048, description = "Page size, 1 to 2,048 (default 500)"),
     ),
     responses(
         (status = 200, description = "A page of envelopes, or a `resync` with a snapshot when `since` cannot be honoured", body = PollPage),
