@@ -128,6 +128,17 @@ pub struct ServeArgs {
     /// Paper-trading sessions running at once; more are refused with 429.
     #[arg(long, env = "TICKWIRE_MAX_SESSIONS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_sessions: u64,
+    /// Token mode: backtests one user may have running or paused at once (their share
+    /// of `--max-backtests`).
+    #[arg(long, env = "TICKWIRE_MAX_BACKTESTS_PER_USER", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_backtests_per_user: u64,
+    /// How long a backtest may stay paused before it is cancelled (`90s`, `30m`, `1h`…).
+    #[arg(long, env = "TICKWIRE_MAX_PAUSE", default_value = "1h", value_parser = duration)]
+    pub max_pause: Duration,
+    /// Token mode: sessions one user may have running at once (their share of
+    /// `--max-sessions`).
+    #[arg(long, env = "TICKWIRE_MAX_SESSIONS_PER_USER", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_sessions_per_user: u64,
     /// How long a finished backtest or session is kept (listed, followable) before it
     /// is forgotten with its topic: `90s`, `30m`, `1h`, `0` = not at all.
     #[arg(long, env = "TICKWIRE_RETAIN_RUNS", default_value = "1h", value_parser = duration)]

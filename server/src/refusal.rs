@@ -20,6 +20,9 @@ pub enum RequestError {
         "{limit} {kind}s are running, the most this server runs at once: wait for one to finish"
     )]
     TooMany { kind: &'static str, limit: usize },
+    /// The caller runs as many as one user may (429).
+    #[error("you run {limit} {kind}s, the most one user may at once: wait for one to finish")]
+    TooManyOfYours { kind: &'static str, limit: usize },
     /// It belongs to another user (403).
     #[error("{kind} `{id}` belongs to another user")]
     Forbidden { kind: &'static str, id: String },

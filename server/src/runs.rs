@@ -41,10 +41,12 @@ impl Owner {
     }
 }
 
-/// How many runs of a kind may be active, and how long a finished one is kept.
+/// How many runs of a kind may be active (in all, and per user in token mode), and how
+/// long a finished one is kept.
 #[derive(Clone, Copy, Debug)]
 pub struct RunLimits {
     pub max_active: usize,
+    pub max_per_user: usize,
     pub retain: Duration,
 }
 
@@ -114,7 +116,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
         hub: &Hub,
     ) -> Result<(), RequestError> {
         let taken = hub.last_seq(&topic).await? > 0;
-        self.check_room(id, taken, hub)?;
+        self.check_room(id, taken, caller.owner().as_deref(), hub)?;
         let record = self.record(caller.owner().as_deref(), &value, None, hub)?;
         if !hub.claim_run(self.kind, id, record).await? {
             return Err(self.exists(id));
@@ -147,17 +149,33 @@ impl<T: Run + Send + 'static> RunBook<T> {
         Ok(())
     }
 
-    fn check_room(&self, id: &str, taken: bool, hub: &Hub) -> Result<(), RequestError> {
+    /// Refuses a taken id, a server at its cap, or (token mode) a user at theirs.
+    fn check_room(
+        &self,
+        id: &str,
+        taken: bool,
+        owner: Option<&str>,
+        hub: &Hub,
+    ) -> Result<(), RequestError> {
         let entries = self.lock(hub);
         if taken || entries.contains_key(id) {
             return Err(self.exists(id));
         }
-        let active = entries.values().filter(|e| e.finished.is_none()).count();
-        if active >= self.limits.max_active {
+        let active = || entries.values().filter(|e| e.finished.is_none());
+        if active().count() >= self.limits.max_active {
             return Err(RequestError::TooMany {
                 kind: self.kind,
                 limit: self.limits.max_active,
             });
+        }
+        if let Some(owner) = owner {
+            let theirs = active().filter(|e| e.owner.as_deref() == Some(owner));
+            if theirs.count() >= self.limits.max_per_user {
+                return Err(RequestError::TooManyOfYours {
+                    kind: self.kind,
+                    limit: self.limits.max_per_user,
+                });
+            }
         }
         Ok(())
     }

@@ -557,3 +557,31 @@ async fn during_a_rotation_tokens_of_the_previous_secret_still_work() {
     assert_eq!(get_as(&running, "/api/me", &stranger).await.0, 401);
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn one_user_cannot_take_every_backtest_place() {
+    let running = server(|a| {
+        a.jwt_secret = Some(SECRET.into());
+        a.data_dir = Some(data_dir());
+        a.max_backtests_per_user = 2;
+    })
+    .await;
+    let paused =
+        |id: &str| json!({"id": id, "dataset": "GOOG", "strategy": "buy_and_hold", "paused": true});
+    let (alice, bob) = (token("alice"), token("bob"));
+    for id in ["a1", "a2"] {
+        let (status, body) = post_as(&running, "/api/backtests", &alice, paused(id)).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = post_as(&running, "/api/backtests", &alice, paused("a3")).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(
+        body["error"],
+        "you run 2 backtests, the most one user may at once: wait for one to finish"
+    );
+    assert_eq!(body["details"]["limit"], 2);
+    // Another user still has room.
+    let (status, body) = post_as(&running, "/api/backtests", &bob, paused("b1")).await;
+    assert_eq!(status, 201, "{body}");
+    running.shutdown.cancel();
+}

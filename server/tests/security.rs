@@ -178,6 +178,35 @@ async fn backtests_past_the_cap_are_refused_until_one_ends() {
 }
 
 #[tokio::test]
+async fn a_run_paused_past_the_max_pause_is_cancelled_and_gives_its_place_back() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+        a.max_backtests = 1;
+        a.max_pause = Duration::from_secs(1);
+    })
+    .await;
+    let (status, _) = post_json(&running, "/api/backtests", &paused_goog("idle")).await;
+    assert_eq!(status, 201);
+    let ended = eventually("the paused run cancelled after --max-pause", || async {
+        let snapshot = get_json(&running, "/api/streams/backtest:idle/snapshot").await;
+        let status = snapshot["data"]["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        (status == "cancelled").then_some(status)
+    })
+    .await;
+    assert_eq!(ended, "cancelled");
+    eventually("its place back", || async {
+        let (status, _) = post_json(&running, "/api/backtests", &paused_goog("next")).await;
+        (status == 201).then_some(())
+    })
+    .await;
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
 async fn sessions_past_the_cap_are_refused() {
     let running = server(|a| a.max_sessions = 1).await;
     let session = |id: &str| json!({"id": id, "symbol": "BTC-USD", "strategy": "buy_and_hold"});

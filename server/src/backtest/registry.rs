@@ -1,6 +1,7 @@
 //! The backtests of one server: what was started, by id, and starting more.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use protocol::api::{BacktestRequest, RunInfo, StartedRun};
 use protocol::{ErrorInfo, Message, Snapshot, Timestamp};
@@ -33,16 +34,24 @@ pub struct Backtests {
     context: RunContext,
     data_dir: Option<PathBuf>,
     runs: RunBook<RunInfo>,
+    /// How long a run may stay paused before it is cancelled (`--max-pause`).
+    max_pause: Duration,
 }
 
 impl Backtests {
-    pub fn new(context: RunContext, data_dir: Option<PathBuf>, limits: RunLimits) -> Self {
+    pub fn new(
+        context: RunContext,
+        data_dir: Option<PathBuf>,
+        limits: RunLimits,
+        max_pause: Duration,
+    ) -> Self {
         let runs = RunBook::new("backtest", limits);
         runs.spawn_reaper(&context, died);
         Backtests {
             context,
             data_dir,
             runs,
+            max_pause,
         }
     }
 
@@ -113,7 +122,9 @@ impl Backtests {
             stream_url: format!("/api/ws/stream/backtest/{}", plan.id),
         };
         let (runs, hub, id) = (self.runs.clone(), hub.clone(), plan.id.clone());
-        spawn(&self.context, plan, move || runs.finish(&id, &hub));
+        spawn(&self.context, plan, self.max_pause, move || {
+            runs.finish(&id, &hub);
+        });
         Ok(started)
     }
 }

@@ -83,7 +83,7 @@ impl From<RequestError> for ApiError {
             | RequestError::NotNow { id, .. } => (StatusCode::CONFLICT, json!({ "id": id })),
             RequestError::NotFound { id, .. } => (StatusCode::NOT_FOUND, json!({ "id": id })),
             RequestError::Forbidden { id, .. } => (StatusCode::FORBIDDEN, json!({ "id": id })),
-            RequestError::TooMany { limit, .. } => {
+            RequestError::TooMany { limit, .. } | RequestError::TooManyOfYours { limit, .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, json!({ "limit": limit }))
             }
             RequestError::Hub(e) => return (*e).into(),

@@ -176,19 +176,21 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
     };
-    let run_limits = |max_active: u64| RunLimits {
+    let run_limits = |max_active: u64, max_per_user: u64| RunLimits {
         max_active: max_active as usize,
+        max_per_user: max_per_user as usize,
         retain: args.retain_runs,
     };
     let sessions = Sessions::new(
         context.clone(),
         symbols.clone(),
-        run_limits(args.max_sessions),
+        run_limits(args.max_sessions, args.max_sessions_per_user),
     );
     let backtests = Backtests::new(
         context,
         args.data_dir.clone(),
-        run_limits(args.max_backtests),
+        run_limits(args.max_backtests, args.max_backtests_per_user),
+        args.max_pause,
     );
     let state = AppState::new(Services {
         origins,

@@ -4,7 +4,7 @@
 //! task waits for resume or cancel holding no thread (docs/SPEC.md section 12).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use protocol::{Complete, Lifecycle, Message, Started, Timestamp};
 
@@ -20,8 +20,14 @@ use crate::runs::RunContext;
 
 /// Runs the plan in the background, streaming to its topic; `on_end` once it has
 /// published its end. Shutdown cancels it, paused or not (its `cancelled` is still
-/// published).
-pub fn spawn(context: &RunContext, plan: Plan, on_end: impl FnOnce() + Send + 'static) {
+/// published), and so does a pause longer than `max_pause` (a paused run holds its
+/// place and its memory).
+pub fn spawn(
+    context: &RunContext,
+    plan: Plan,
+    max_pause: Duration,
+    on_end: impl FnOnce() + Send + 'static,
+) {
     let control = Arc::new(RunControl::stopped_by(context.shutdown.clone()));
     if plan.start_paused {
         control.apply(Command::Pause);
@@ -52,8 +58,16 @@ pub fn spawn(context: &RunContext, plan: Plan, on_end: impl FnOnce() + Send + 's
                     break;
                 }
             };
-            // Paused: no thread is held while waiting.
-            resumed = Some(control.unpaused().await);
+            // Paused: no thread is held while waiting, and not for longer than allowed.
+            let wanted = match tokio::time::timeout(max_pause, control.unpaused()).await {
+                Ok(wanted) => wanted,
+                Err(_) => {
+                    tracing::info!(topic = %paused.plan.topic, ?max_pause, "paused past --max-pause: cancelled");
+                    control.apply(Command::Cancel);
+                    Wanted::Cancelled
+                }
+            };
+            resumed = Some(wanted);
             run = *paused;
         }
         forward.abort();
