@@ -143,6 +143,10 @@ pub struct ServeArgs {
     /// is forgotten with its topic: `90s`, `30m`, `1h`, `0` = not at all.
     #[arg(long, env = "TICKWIRE_RETAIN_RUNS", default_value = "1h", value_parser = duration)]
     pub retain_runs: Duration,
+    /// The most bytes of records and history finished runs of each kind may hold; past
+    /// it, the one that finished longest ago is forgotten early.
+    #[arg(long, env = "TICKWIRE_RETAIN_RUNS_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub retain_runs_bytes: u64,
     /// Key outside producers must present as `Authorization: Bearer <key>` to publish.
     #[arg(long, env = "TICKWIRE_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,

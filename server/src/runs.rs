@@ -48,6 +48,9 @@ pub struct RunLimits {
     pub max_active: usize,
     pub max_per_user: usize,
     pub retain: Duration,
+    /// The most bytes of records and history the finished runs may hold; past it the
+    /// longest-finished are forgotten early (`--retain-runs-bytes`).
+    pub retain_bytes: usize,
 }
 
 /// What a run needs from the server around it: the hub, the shutdown signal (every run
@@ -230,6 +233,36 @@ impl<T: Run + Send + 'static> RunBook<T> {
         let now_ms = chrono::Utc::now().timestamp_millis();
         if let Ok(record) = self.record(e.owner.as_deref(), &e.value, Some(now_ms), hub) {
             hub.record_run(self.kind, id, record);
+        }
+        self.trim(&mut entries, id, hub);
+    }
+
+    /// While the finished runs hold more than `--retain-runs-bytes`, forgets the one
+    /// that finished longest ago, never `newest` (what just ended stays to be seen).
+    fn trim(&self, entries: &mut BTreeMap<String, Entry<T>>, newest: &str, hub: &Hub) {
+        let mut finished: Vec<(Instant, String, usize)> = entries
+            .iter()
+            .filter_map(|(id, e)| Some((e.finished?, id.clone(), hub.held_bytes(&e.topic))))
+            .collect();
+        let mut held: usize = finished.iter().map(|(_, _, bytes)| bytes).sum();
+        finished.sort();
+        for (_, id, bytes) in finished {
+            if held <= self.limits.retain_bytes {
+                break;
+            }
+            if id == newest {
+                continue;
+            }
+            if let Some(e) = entries.remove(&id) {
+                hub.forget(&e.topic);
+                hub.forget_run(self.kind, &id);
+                held -= bytes;
+                tracing::info!(
+                    kind = self.kind,
+                    id,
+                    "forgotten early: finished runs hold more than --retain-runs-bytes"
+                );
+            }
         }
     }
 

@@ -207,6 +207,60 @@ async fn a_run_paused_past_the_max_pause_is_cancelled_and_gives_its_place_back()
 }
 
 #[tokio::test]
+async fn finished_runs_past_the_retained_bytes_are_forgotten_oldest_first() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+        // Less than any run holds: only the run that ended last stays.
+        a.retain_runs_bytes = 1;
+    })
+    .await;
+    let run = |id: &str| json!({"id": id, "dataset": "GOOG", "strategy": "buy_and_hold"});
+    let complete = |id: &'static str| {
+        let running = &running;
+        async move {
+            eventually(&format!("{id} complete"), || async move {
+                let snapshot =
+                    get_json(running, &format!("/api/streams/backtest:{id}/snapshot")).await;
+                (snapshot["data"]["status"] == "complete").then_some(())
+            })
+            .await;
+        }
+    };
+    assert_eq!(
+        post_json(&running, "/api/backtests", &run("first")).await.0,
+        201
+    );
+    complete("first").await;
+    assert_eq!(
+        post_json(&running, "/api/backtests", &run("second"))
+            .await
+            .0,
+        201
+    );
+    complete("second").await;
+    // Its end is published before the book marks it finished: wait for the book.
+    eventually("only the run that ended last is kept", || async {
+        let listed = get_json(&running, "/api/backtests").await;
+        (listed.as_array().map(Vec::len) == Some(1) && listed[0]["backtest_id"] == "second")
+            .then_some(())
+    })
+    .await;
+    let (status, _) = call(
+        &running,
+        reqwest::Method::GET,
+        "/api/backtests/first",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "the first run is forgotten, its topic with it");
+    let record = get_json(&running, "/api/streams/backtest:first/snapshot").await;
+    assert_eq!(record["last_seq"], 0);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
 async fn sessions_past_the_cap_are_refused() {
     let running = server(|a| a.max_sessions = 1).await;
     let session = |id: &str| json!({"id": id, "symbol": "BTC-USD", "strategy": "buy_and_hold"});

@@ -52,6 +52,8 @@ pub struct Recorded {
 /// The envelopes of a run's topic from its start (up to `limit`).
 struct Record {
     frames: Vec<Frame>,
+    /// What `frames` hold, in bytes.
+    bytes: usize,
     limit: usize,
     /// A message came past the limit.
     cut: bool,
@@ -241,9 +243,17 @@ impl Channel {
     pub(super) fn record(&self, limit: usize) {
         self.lock().record.get_or_insert(Record {
             frames: Vec::new(),
+            bytes: 0,
             limit,
             cut: false,
         });
+    }
+
+    /// The bytes of frames the topic holds: its record and its retained history.
+    pub(super) fn held_bytes(&self) -> usize {
+        let inner = self.lock();
+        let history: usize = inner.history.iter().map(|r| r.frame.len()).sum();
+        history + inner.record.as_ref().map_or(0, |r| r.bytes)
     }
 
     /// The record, or the retained history where there is none.
@@ -429,6 +439,7 @@ impl Channel {
         });
         if let Some(record) = &mut inner.record {
             if record.frames.len() < record.limit {
+                record.bytes += frame.len();
                 record.frames.push(frame.clone());
             } else {
                 record.cut = true;

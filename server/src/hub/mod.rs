@@ -361,6 +361,15 @@ impl Hub {
         Ok(())
     }
 
+    /// The bytes of frames this instance holds for `topic` (its record and history; 0
+    /// for a topic it does not have).
+    pub fn held_bytes(&self, topic: &Topic) -> usize {
+        self.inner
+            .topics
+            .get(topic)
+            .map_or(0, |channel| channel.held_bytes())
+    }
+
     /// `topic`'s record when this instance keeps one, else its retained history; a
     /// topic that does not exist is an empty record.
     pub async fn recorded(&self, topic: &Topic) -> Result<Recorded, Unavailable> {

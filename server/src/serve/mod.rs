@@ -180,6 +180,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         max_active: max_active as usize,
         max_per_user: max_per_user as usize,
         retain: args.retain_runs,
+        retain_bytes: usize::try_from(args.retain_runs_bytes).unwrap_or(usize::MAX),
     };
     let sessions = Sessions::new(
         context.clone(),
