@@ -21,6 +21,10 @@ pub enum Denied {
     NotYours(Topic),
     #[error("your token does not allow {topic}: it allows {allowed}")]
     OutsideTopics { topic: Topic, allowed: String },
+    #[error("your token may not publish to {topic}: it may publish to {allowed}")]
+    OutsidePublish { topic: Topic, allowed: String },
+    #[error("{0} is a run of this server: only its engine publishes there")]
+    EngineOnly(Topic),
     /// Whose run it is cannot be known now (Redis away): refused, not guessed.
     #[error(transparent)]
     Unknown(#[from] HubError),
@@ -49,6 +53,23 @@ impl Access {
     /// Whether `caller` may pause, resume or cancel what runs behind `topic`.
     pub async fn may_control(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
         control(caller, topic, &self.owner(topic).await?)
+    }
+
+    /// Whether `caller` may publish on `topic` from outside (`POST /api/publish`):
+    /// never on the topic of a run the server runs, wherever in the cluster (its engine
+    /// alone writes there, so what the topic says is the run's own); any other topic
+    /// within the token's `publish` claim.
+    pub async fn may_publish(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        if self.owner(topic).await? != Owner::NotARun {
+            return Err(Denied::EngineOnly(topic.clone()));
+        }
+        if !caller.may_publish(topic) {
+            return Err(Denied::OutsidePublish {
+                topic: topic.clone(),
+                allowed: caller.publish_text(),
+            });
+        }
+        Ok(())
     }
 
     /// Who started the run behind `topic`, wherever in the cluster it runs.

@@ -585,3 +585,47 @@ async fn one_user_cannot_take_every_backtest_place() {
     assert_eq!(status, 201, "{body}");
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn nobody_writes_into_a_run_the_server_runs_whatever_their_publish_claim() {
+    let running = token_server().await;
+    let alice = token("alice");
+    let paused =
+        json!({"id": "alices", "dataset": "GOOG", "strategy": "buy_and_hold", "paused": true});
+    let (status, body) = post_as(&running, "/api/backtests", &alice, paused).await;
+    assert_eq!(status, 201, "{body}");
+    // The grant the Python producer's docs recommend, held by another user, and by
+    // the run's own owner: neither writes into the run.
+    let mut producer = claims("bob");
+    producer.publish = vec!["backtest:*".into()];
+    let mut owner = claims("alice");
+    owner.publish = vec!["backtest:*".into()];
+    for holder in [sign(&producer), sign(&owner)] {
+        for forged in [
+            json!({"topic": "backtest:alices", "type": "cancelled", "data": {"reason": "forged"}}),
+            json!({"topic": "backtest:alices", "type": "log", "data": {"level": "info", "message": "forged", "target": "x"}}),
+        ] {
+            let (status, body) = post_as(&running, "/api/publish", &holder, forged).await;
+            assert_eq!(status, 403, "{body}");
+            assert_eq!(
+                body["error"],
+                "backtest:alices is a run of this server: only its engine publishes there"
+            );
+        }
+    }
+    // The run's state is its own: resume and cancel reach it.
+    let (status, body) = post_as(&running, "/api/backtests/alices/resume", &alice, json!({})).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = post_as(&running, "/api/backtests/alices/cancel", &alice, json!({})).await;
+    assert!(status == 202 || status == 409, "{status} {body}");
+    // An outside producer's own run topic still takes its messages.
+    let (status, body) = post_as(
+        &running,
+        "/api/publish",
+        &sign(&producer),
+        json!({"topic": "backtest:bobs-own", "type": "log", "data": {"level": "info", "message": "hi", "target": "x"}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    running.shutdown.cancel();
+}
