@@ -9,7 +9,9 @@ use super::backtest::Metrics;
 use super::messages::Message;
 use super::time::Timestamp;
 use super::topic::Topic;
-use super::validate::{finite, non_empty, non_negative, positive, texts, within, FieldError};
+use super::validate::{
+    finite, items, named_numbers, non_empty, non_negative, positive, texts, within, FieldError,
+};
 
 /// Names one lifetime of a topic's sequence; a new epoch means seq restarted at 1.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -81,15 +83,11 @@ impl Message {
             }
             Analysis(a) => {
                 within("confluence", a.confluence, 0.0, 1.0)?;
+                items("patterns", a.patterns.len())?;
                 for pattern in &a.patterns {
                     texts(&[("patterns", pattern)])?;
                 }
-                for name in a.indicators.keys() {
-                    texts(&[("indicators", name)])?;
-                }
-                a.indicators
-                    .values()
-                    .try_for_each(|v| finite("indicators", *v))
+                named_numbers("indicators", a.indicators.iter())
             }
             Started(s) => {
                 texts(&[
@@ -97,6 +95,7 @@ impl Message {
                     ("strategy", &s.strategy),
                     ("symbol", &s.symbol),
                 ])?;
+                named_numbers("params", s.params.iter())?;
                 if s.from > s.to {
                     return Err(FieldError::new("from", "is after `data.to`"));
                 }
@@ -123,10 +122,13 @@ impl Message {
                 t.pnl.map_or(Ok(()), |v| finite("pnl", v))?;
                 t.return_pct.map_or(Ok(()), |v| finite("return_pct", v))
             }
-            Equity(e) => e.points.iter().try_for_each(|p| {
-                finite("points", p.1)?;
-                within("points", p.2, 0.0, 100.0)
-            }),
+            Equity(e) => {
+                items("points", e.points.len())?;
+                e.points.iter().try_for_each(|p| {
+                    finite("points", p.1)?;
+                    within("points", p.2, 0.0, 100.0)
+                })
+            }
             Metrics(m) => validate_metrics(m),
             Complete(c) => {
                 finite("final_equity", c.final_equity)?;
@@ -152,6 +154,7 @@ impl Message {
                     ("strategy", &s.strategy),
                     ("symbol", &s.symbol),
                 ])?;
+                named_numbers("params", s.params.iter())?;
                 positive("cash", s.cash)
             }
             Thinking(t) => {
@@ -343,6 +346,41 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "`data.pct` must be between 0 and 100, got 140");
+    }
+
+    #[test]
+    fn every_list_and_map_of_a_message_is_bounded() {
+        use crate::validate::MAX_LIST_ITEMS;
+        let backtest = topic_of(TopicKind::Backtest);
+        let points = vec![EquityPoint(t(0), 1.0, 0.0); MAX_LIST_ITEMS + 1];
+        let err = Message::Equity(EquityBatch { points })
+            .validate_for(&backtest)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "`data.points` must hold at most 10000 items, got 10001"
+        );
+        let ok = vec![EquityPoint(t(0), 1.0, 0.0); MAX_LIST_ITEMS];
+        assert!(Message::Equity(EquityBatch { points: ok })
+            .validate_for(&backtest)
+            .is_ok());
+        // Maps of named numbers (a run's params, a market's indicators) alike.
+        for (message, topic) in every_message() {
+            let mut big = message.clone();
+            let many: std::collections::BTreeMap<String, f64> = (0..=MAX_LIST_ITEMS)
+                .map(|i| (format!("p{i}"), 1.0))
+                .collect();
+            let map = match &mut big {
+                Message::Started(s) => &mut s.params,
+                Message::SessionInitialized(s) => &mut s.params,
+                Message::Analysis(a) => &mut a.indicators,
+                _ => continue,
+            };
+            *map = many;
+            let err = big.validate_for(&topic).unwrap_err().to_string();
+            assert!(err.contains("must hold at most 10000 items"), "{err}");
+        }
     }
 
     #[test]

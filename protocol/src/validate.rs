@@ -99,6 +99,35 @@ pub fn non_empty(field: &'static str, s: &str) -> Result<(), FieldError> {
 /// The longest text one field of a message may carry (docs/SPEC.md section 12).
 pub const MAX_TEXT_BYTES: usize = 8 * 1024;
 
+/// The most items a list or map field of a message may hold (a run's equity comes in
+/// batches of at most 1,001 points).
+pub const MAX_LIST_ITEMS: usize = 10_000;
+
+/// A list or map `field` of `len` items holds at most [`MAX_LIST_ITEMS`].
+pub fn items(field: &'static str, len: usize) -> Result<(), FieldError> {
+    if len > MAX_LIST_ITEMS {
+        return Err(FieldError::new(
+            field,
+            format!("must hold at most {MAX_LIST_ITEMS} items, got {len}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A map of named numbers (`params`, `indicators`): at most [`MAX_LIST_ITEMS`] names,
+/// each a bounded text, each value finite.
+pub fn named_numbers<'a>(
+    field: &'static str,
+    map: impl ExactSizeIterator<Item = (&'a String, &'a f64)>,
+) -> Result<(), FieldError> {
+    items(field, map.len())?;
+    for (name, v) in map {
+        texts(&[(field, name)])?;
+        finite(field, *v)?;
+    }
+    Ok(())
+}
+
 /// Each `(field, text)` is at most [`MAX_TEXT_BYTES`] long.
 pub fn texts(fields: &[(&'static str, &str)]) -> Result<(), FieldError> {
     for (field, text) in fields {

@@ -25,6 +25,10 @@ pub enum Denied {
     OutsidePublish { topic: Topic, allowed: String },
     #[error("{0} is a run of this server: only its engine publishes there")]
     EngineOnly(Topic),
+    /// No run of the cluster's records is behind it: nothing to control, and on Redis
+    /// a run whose record is missing is not controlled on trust.
+    #[error("nothing running owns {0}: no backtest or session can be controlled there")]
+    NoRun(Topic),
     /// Whose run it is cannot be known now (Redis away): refused, not guessed.
     #[error(transparent)]
     Unknown(#[from] HubError),
@@ -96,10 +100,11 @@ pub fn follow(caller: &Caller, topic: &Topic, owner: &Owner) -> Result<(), Denie
 }
 
 /// The rule for control: a run only by whoever may reach its owner's runs; a topic
-/// that is not a run has nothing to control (the hub answers that it has no owner).
+/// that is not a run of the records has nothing to control (on Redis, a run whose
+/// record is missing is refused, not reached on trust).
 pub fn control(caller: &Caller, topic: &Topic, owner: &Owner) -> Result<(), Denied> {
     let sub = match owner {
-        Owner::NotARun => return Ok(()),
+        Owner::NotARun => return Err(Denied::NoRun(topic.clone())),
         Owner::Anonymous => None,
         Owner::User(sub) => Some(Arc::as_ref(sub)),
     };
@@ -171,7 +176,10 @@ mod tests {
             matches!(&refused, Err(Denied::OutsideTopics { allowed, .. }) if allowed.contains("market:*")),
             "{refused:?}"
         );
-        // Nothing runs behind it, so there is nothing to refuse control of.
-        assert!(control(&bob, &topic("trading:GOOG"), &Owner::NotARun).is_ok());
+        // Nothing of the records runs behind it: there is nothing to control.
+        assert!(matches!(
+            control(&bob, &topic("trading:GOOG"), &Owner::NotARun),
+            Err(Denied::NoRun(_))
+        ));
     }
 }

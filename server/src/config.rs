@@ -174,6 +174,10 @@ pub struct ServeArgs {
     /// Topics held in memory at once; a request that would create one more gets 503.
     #[arg(long, env = "TICKWIRE_MAX_TOPICS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub max_topics: u64,
+    /// Token mode: topics one user may create a minute by subscribing or publishing
+    /// (their share of `--max-topics`).
+    #[arg(long, env = "TICKWIRE_MAX_NEW_TOPICS_PER_MINUTE", default_value_t = NonZeroU32::new(600).expect("600 > 0"))]
+    pub max_new_topics_per_minute: NonZeroU32,
     /// Seconds a topic with no subscriber and no publish is kept before it is dropped.
     #[arg(long, env = "TICKWIRE_TOPIC_IDLE_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub topic_idle_secs: u64,

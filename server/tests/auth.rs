@@ -629,3 +629,66 @@ async fn nobody_writes_into_a_run_the_server_runs_whatever_their_publish_claim()
     assert_eq!(status, 200, "{body}");
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn one_user_cannot_create_topics_without_end() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.jwt_secret = Some(SECRET.into());
+        a.max_new_topics_per_minute = std::num::NonZeroU32::new(3).unwrap();
+    })
+    .await;
+    let mut producer = claims("bob");
+    producer.publish = vec!["backtest:*".into()];
+    producer.topics = Some(vec!["backtest:*".into()]);
+    let bob = sign(&producer);
+    let log = |topic: &str| json!({"topic": topic, "type": "log", "data": {"level": "info", "message": "hi", "target": "x"}});
+    for n in 0..3 {
+        let (status, body) = post_as(
+            &running,
+            "/api/publish",
+            &bob,
+            log(&format!("backtest:new-{n}")),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = post_as(&running, "/api/publish", &bob, log("backtest:new-3")).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("you created 3 topics in the last minute"),
+        "{body}"
+    );
+    // Topics that exist cost nothing; a subscribe that would create one is refused too.
+    let (status, body) = post_as(&running, "/api/publish", &bob, log("backtest:new-0")).await;
+    assert_eq!(status, 200, "{body}");
+    let mut socket = socket_as(&running, &bob).await;
+    send_json(
+        &mut socket,
+        json!({"action": "subscribe", "topic": "backtest:new-4"}),
+    )
+    .await;
+    let error = next_of_type(&mut socket, "error").await;
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap()
+            .contains("you created 3 topics"),
+        "{error}"
+    );
+    // Another user has a quota of their own.
+    let mut other = claims("carol");
+    other.publish = vec!["backtest:*".into()];
+    let (status, body) = post_as(
+        &running,
+        "/api/publish",
+        &sign(&other),
+        log("backtest:carols"),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    running.shutdown.cancel();
+}

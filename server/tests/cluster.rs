@@ -699,3 +699,28 @@ async fn a_batch_is_published_in_order_on_each_of_its_topics_and_read_back_elsew
     let texts = log_texts(&page);
     assert_eq!(texts, ["l1", "l2"]);
 }
+
+#[tokio::test]
+async fn an_instance_is_declared_dead_only_after_three_missed_lease_periods() {
+    let redis = Redis::start(Persistence::None).await;
+    let a = instance(&redis).await;
+    let client = ::redis::Client::open(redis.url()).unwrap();
+    let conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("tickwire:instance:{}", a.hub.instance());
+    let ttl_ms: i64 = eventually("the instance's liveness key", || {
+        let (key, mut conn) = (key.clone(), conn.clone());
+        async move {
+            let ttl: i64 = ::redis::cmd("PTTL")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .ok()?;
+            (ttl > 0).then_some(ttl)
+        }
+    })
+    .await;
+    // Renewed every third of the 2 s period, it lives 3 periods: more than two are
+    // always left, where one missed renewal used to leave under one.
+    assert!(ttl_ms > 2 * 2_000, "{ttl_ms} ms left");
+    a.shutdown.cancel();
+}

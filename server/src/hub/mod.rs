@@ -361,6 +361,11 @@ impl Hub {
         Ok(())
     }
 
+    /// Whether this instance holds `topic` (using it would not create it here).
+    pub fn has_topic(&self, topic: &Topic) -> bool {
+        self.inner.topics.get(topic).is_some()
+    }
+
     /// The bytes of frames this instance holds for `topic` (its record and history; 0
     /// for a topic it does not have).
     pub fn held_bytes(&self, topic: &Topic) -> usize {

@@ -105,13 +105,29 @@ where
     serde_path_to_error::deserialize(de).map_err(refusal)
 }
 
+/// Parses JSON whose syntax is known good (a payload kept as raw text from a body that
+/// parsed): whatever fails is the data's fault, a 422 (serde_json calls a list where an
+/// enum's name belongs a syntax error).
+pub fn parse_checked<'de, D, T>(de: D) -> Result<T, ApiError>
+where
+    D: serde::Deserializer<'de, Error = serde_json::Error>,
+    T: serde::Deserialize<'de>,
+{
+    serde_path_to_error::deserialize(de).map_err(data_refusal)
+}
+
 /// The answer to a body that failed to parse, naming the field where there is one.
 fn refusal(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    if e.inner().classify() != Category::Data {
+        return ApiError::bad_request(format!("malformed JSON: {}", e.into_inner()));
+    }
+    data_refusal(e)
+}
+
+/// The answer to JSON that does not fit the request's type: 422 naming the field.
+fn data_refusal(e: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = e.path().to_string();
     let inner = e.into_inner();
-    if inner.classify() != Category::Data {
-        return ApiError::bad_request(format!("malformed JSON: {inner}"));
-    }
     // serde_json's position ("at line 1 column 20") means nothing to a caller who
     // names fields.
     let full = inner.to_string();

@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod origin;
 mod publish;
+mod quota;
 mod resume;
 mod schemas;
 mod sessions;
@@ -29,6 +30,7 @@ pub use json::BodyBudget;
 pub use openapi::openapi_document;
 pub use origin::Origins;
 pub use publish::{parse_body as parse_publish_body, Publishable, MAX_BATCH as MAX_PUBLISH_BATCH};
+pub use quota::TopicQuota;
 pub use ws::Slots;
 
 use app::{shell, App};

@@ -12,6 +12,7 @@ use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::Json;
 use protocol::{Message, Topic, TopicError};
 use serde::de::value::MapAccessDeserializer;
@@ -21,7 +22,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::bearer;
-use super::json::{parse, JsonBody};
+use super::json::{parse, parse_checked, JsonBody};
 use super::schemas::topic_schema;
 use super::ApiError;
 use crate::auth::{Caller, TokenError};
@@ -195,6 +196,13 @@ pub async fn publish(
     let topics: BTreeSet<&Topic> = items.iter().map(|i| &i.topic).collect();
     for topic in topics {
         state.access.may_publish(&publisher, topic).await?;
+        state
+            .topic_quota
+            .charge(&publisher, topic, &state.hub)
+            .map_err(|e| {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, &e)
+                    .with_details(json!({ "limit": e.0 }))
+            })?;
     }
     let topics: Vec<String> = items.iter().map(|i| i.topic.to_string()).collect();
     let seqs = state
@@ -275,7 +283,8 @@ fn parse_item(item: Item, index: Option<usize>) -> Result<Publishable, ApiError>
     let kind = serde_json::to_string(&item.kind).map_err(ApiError::internal)?;
     let data = item.data.as_deref().map_or("{}", RawValue::get);
     let tagged = format!(r#"{{"type":{kind},"data":{data}}}"#);
-    let message: Message = parse(&mut serde_json::Deserializer::from_str(&tagged)).map_err(at)?;
+    let message: Message =
+        parse_checked(&mut serde_json::Deserializer::from_str(&tagged)).map_err(at)?;
     message
         .validate_for(&topic)
         .map_err(|e| at(PublishError::from(e).into()))?;

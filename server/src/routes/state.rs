@@ -10,7 +10,7 @@ use leptos::config::LeptosOptions;
 use protocol::{SymbolInfo, TopicKind};
 use tokio_util::sync::CancellationToken;
 
-use super::{BodyBudget, Origins, Slots, TrustedProxies};
+use super::{BodyBudget, Origins, Slots, TopicQuota, TrustedProxies};
 use crate::access::Access;
 use crate::admission::Admission;
 use crate::auth::TokenKeys;
@@ -101,6 +101,8 @@ pub struct Services {
     pub limits: ConnectionLimits,
     /// What the request bodies being read may hold together.
     pub bodies: BodyBudget,
+    /// The new topics each user may create a minute (token mode).
+    pub topic_quota: TopicQuota,
     /// Which pages may drive the server, and which host names it answers to.
     pub origins: Origins,
     /// Sockets held, in all and per address.

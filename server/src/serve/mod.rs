@@ -25,7 +25,7 @@ use crate::feed::csv_feed::{self, CsvFeedConfig, CsvSource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
-use crate::routes::{self, BodyBudget, Origins, Slots, TrustedProxies};
+use crate::routes::{self, BodyBudget, Origins, Slots, TopicQuota, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
 
@@ -87,7 +87,8 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         )
         .map_err(|e| anyhow::anyhow!("--redis-url is not a Redis URL ({e})"))?,
     };
-    spawn_idle_sweeper(hub.clone(), shutdown.clone());
+    let topic_quota = TopicQuota::new(args.max_new_topics_per_minute);
+    spawn_idle_sweeper(hub.clone(), topic_quota.clone(), shutdown.clone());
 
     let symbols: Vec<SymbolInfo> = match args.feed {
         FeedKind::Synthetic => {
@@ -218,6 +219,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
             stale_after: StaleAfter { market_period },
         },
         bodies: BodyBudget::new(args.max_body_bytes_in_flight),
+        topic_quota,
         api_key: args.api_key.as_deref().map(Arc::from),
         tokens,
         leptos,
@@ -300,8 +302,8 @@ fn spawn_feed(
 }
 
 /// Drops idle topics (docs/SPEC.md section 12) every quarter of the idle time, at most a minute
-/// apart, until shutdown.
-fn spawn_idle_sweeper(hub: Hub, shutdown: CancellationToken) {
+/// apart, until shutdown, and with them the users whose topic quota is whole again.
+fn spawn_idle_sweeper(hub: Hub, quota: TopicQuota, shutdown: CancellationToken) {
     let every = (hub.topic_idle() / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(every);
@@ -310,6 +312,7 @@ fn spawn_idle_sweeper(hub: Hub, shutdown: CancellationToken) {
                 _ = shutdown.cancelled() => return,
                 _ = ticker.tick() => {
                     let dropped = hub.sweep().await;
+                    quota.forget_idle_users();
                     if dropped > 0 {
                         tracing::debug!(dropped, "idle topics dropped");
                     }

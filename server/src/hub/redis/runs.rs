@@ -1,8 +1,10 @@
 //! The cluster's runs in Redis: one hash per kind (`tickwire:runs:{KIND}`, field = id,
 //! value = a JSON [`RunRecord`]), and a liveness key per instance
-//! (`tickwire:instance:{ID}`, renewed every third of the lease period). A run whose
-//! instance's key has expired is dead: the first instance to notice marks it finished
-//! (atomically, so once) and publishes its end on the run's topic.
+//! (`tickwire:instance:{ID}`, renewed every third of the lease period, living
+//! [`MISSED_LEASES`] periods). A run whose instance's key has expired — its instance
+//! missed that many lease periods, not one slow renewal — is dead: the first instance
+//! to notice marks it finished (atomically, so once) and publishes its end on the run's
+//! topic.
 
 use std::time::Duration;
 
@@ -27,6 +29,10 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 "#;
 
+/// Lease periods an instance may miss before its runs are declared dead (docs/SPEC.md
+/// section 8): a pause of the process (a GC-like stall, a slow Redis) is not a death.
+pub const MISSED_LEASES: u32 = 3;
+
 fn runs_key(kind: &str) -> String {
     format!("tickwire:runs:{kind}")
 }
@@ -43,7 +49,7 @@ pub(super) fn spawn_heartbeat(
     shutdown: CancellationToken,
 ) {
     let key = instance_key(&instance);
-    let period_ms = u64::try_from(period.as_millis()).unwrap_or(u64::MAX);
+    let lives_ms = u64::try_from((period * MISSED_LEASES).as_millis()).unwrap_or(u64::MAX);
     tokio::spawn(async move {
         let mut ticks = tokio::time::interval(period / 3);
         loop {
@@ -52,7 +58,7 @@ pub(super) fn spawn_heartbeat(
                 _ = ticks.tick() => {}
             }
             let _ = link
-                .call(async |conn, _| conn.pset_ex::<_, _, ()>(&key, 1, period_ms).await)
+                .call(async |conn, _| conn.pset_ex::<_, _, ()>(&key, 1, lives_ms).await)
                 .await;
         }
     });

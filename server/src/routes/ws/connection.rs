@@ -397,6 +397,13 @@ impl Connection<'_> {
         if let Err(denied) = self.state.access.may_follow(caller, &topic).await {
             return self.error(Some(&topic), &denied.to_string(), None);
         }
+        if let Err(e) = self
+            .state
+            .topic_quota
+            .charge(caller, &topic, &self.state.hub)
+        {
+            return self.error(Some(&topic), &e.to_string(), None);
+        }
         match self
             .state
             .hub
