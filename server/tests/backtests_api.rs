@@ -582,3 +582,31 @@ async fn a_finished_run_keeps_its_whole_stream_for_replays_beyond_the_resume_his
     let (completeness, recorded) = record(&running, "market:NOPE").await;
     assert_eq!((completeness.as_str(), recorded.len()), ("complete", 0));
 }
+
+#[tokio::test]
+async fn a_run_asked_for_progress_at_every_bar_reports_at_most_a_thousand_times() {
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+    })
+    .await;
+    let (status, _) = post(
+        &running,
+        json!({"id": "chatty", "dataset": "GOOG", "strategy": "buy_and_hold", "progress_every_bars": 1}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let recorded = eventually("the chatty run complete", || async {
+        let (completeness, recorded) = record(&running, "backtest:chatty").await;
+        let done = recorded.iter().any(|m| m["type"] == "complete");
+        (done && completeness == "complete").then_some(recorded)
+    })
+    .await;
+    let progress = recorded.iter().filter(|m| m["type"] == "progress").count();
+    // 2,148 bars: one report every 3 bars (716), and the few the clock adds.
+    assert!(
+        (700..=1_000).contains(&progress),
+        "{progress} progress reports"
+    );
+    running.shutdown.cancel();
+}

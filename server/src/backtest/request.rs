@@ -13,6 +13,10 @@ use super::engine::Account;
 use super::strategy::Strategy;
 use crate::refusal::{invalid, RequestError};
 
+/// The most progress reports a run makes by bar count (`progress_every_bars` below
+/// `bars / MAX_PROGRESS_REPORTS` is raised to it; docs/SPEC.md section 12).
+pub const MAX_PROGRESS_REPORTS: usize = 1_000;
+
 /// How often a run reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Frequency {
@@ -70,6 +74,11 @@ pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, R
         within("pace", pace, 1.0, 100_000_000.0)?;
     }
     let (bars, name) = load(&request, data_dir)?;
+    // However often it is asked for, a run reports its progress by bars at most
+    // MAX_PROGRESS_REPORTS times: what one run records per bar is bounded.
+    frequency.progress_bars = frequency
+        .progress_bars
+        .max(bars.len().div_ceil(MAX_PROGRESS_REPORTS));
     strategy
         .check_data(bars.len())
         .map_err(|e| invalid("params", e))?;
