@@ -93,17 +93,13 @@ impl Admission {
         }
     }
 
-    /// How many places there are in all.
-    pub fn capacity(&self) -> usize {
-        self.capacity
-    }
-
     fn lock(&self) -> MutexGuard<'_, Places> {
         self.places.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many places are held.
-    pub fn held(&self) -> usize {
+    #[cfg(test)]
+    fn held(&self) -> usize {
         self.lock().held
     }
 
