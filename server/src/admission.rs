@@ -1,5 +1,7 @@
-//! Who gets a place (docs/SPEC.md section 12). Every accepted TCP connection, and every
-//! socket still waiting for its token, holds a [`Place`] in an [`Admission`]: at most
+//! Who gets a place (docs/SPEC.md section 12). Every accepted TCP connection, every
+//! socket (counted by its client's address, the forwarded one behind trusted proxies),
+//! and every socket still waiting for its token holds a [`Place`] in an [`Admission`]
+//! of its own: at most
 //! `capacity` in all and `per_address` from one address, where an IPv6 /64 counts as one
 //! address (a host is given a whole /64, so one attacker has billions of addresses).
 //!
@@ -101,6 +103,12 @@ impl Admission {
     #[cfg(test)]
     fn held(&self) -> usize {
         self.lock().held
+    }
+
+    /// How many addresses hold a place.
+    #[cfg(test)]
+    fn addresses(&self) -> usize {
+        self.lock().by_address.len()
     }
 
     /// A place for `ip` (`None`: not counted per address), waiting from the start when
@@ -233,6 +241,31 @@ mod tests {
         assert_eq!(admission.held(), 3);
         drop((busy, second, newcomer));
         assert_eq!(admission.held(), 0);
+    }
+
+    #[test]
+    fn busy_places_are_capped_in_all_and_per_address_and_given_back() {
+        let places = Admission::new(3, 2);
+        let (a, b) = (ip("10.0.0.1"), ip("10.0.0.2"));
+        let a1 = places.admit(a, false).unwrap();
+        let _a2 = places.admit(a, false).unwrap();
+        let refused = places.admit(a, false).err().unwrap();
+        assert!(
+            refused.to_string().contains("from your address"),
+            "{refused}"
+        );
+        let _b1 = places.admit(b, false).unwrap();
+        let refused = places.admit(b, false).err().unwrap();
+        assert!(
+            refused.to_string().contains("most connections (3)"),
+            "{refused}"
+        );
+        drop(a1);
+        assert!(
+            places.admit(b, false).is_ok(),
+            "a place given back is free again"
+        );
+        assert!(places.addresses() <= 2);
     }
 
     #[test]

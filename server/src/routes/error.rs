@@ -11,6 +11,7 @@ use protocol::{InvalidMessage, TopicError};
 use serde_json::json;
 
 use crate::access::Denied;
+use crate::admission::Full;
 use crate::auth::TokenError;
 use crate::hub::{HubError, PublishError, TopicsFull, Unavailable};
 use crate::refusal::RequestError;
@@ -108,6 +109,18 @@ impl From<PublishError> for ApiError {
             PublishError::Unavailable(e) => e.into(),
             PublishError::Fenced => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e),
         }
+    }
+}
+
+/// No place for a connection or a socket (docs/SPEC.md section 12): 503 with the cap
+/// that was reached.
+impl From<Full> for ApiError {
+    fn from(full: Full) -> Self {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("{full}: try again later"),
+        )
+        .with_details(json!({ "limit": full.limit() }))
     }
 }
 

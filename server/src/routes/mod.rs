@@ -31,7 +31,6 @@ pub use openapi::openapi_document;
 pub use origin::Origins;
 pub use publish::{parse_body as parse_publish_body, Publishable, MAX_BATCH as MAX_PUBLISH_BATCH};
 pub use quota::TopicQuota;
-pub use ws::Slots;
 
 use app::{shell, App};
 use axum::middleware;

@@ -10,7 +10,7 @@ use leptos::config::LeptosOptions;
 use protocol::{SymbolInfo, TopicKind};
 use tokio_util::sync::CancellationToken;
 
-use super::{BodyBudget, Origins, Slots, TopicQuota, TrustedProxies};
+use super::{BodyBudget, Origins, TopicQuota, TrustedProxies};
 use crate::access::Access;
 use crate::admission::Admission;
 use crate::auth::TokenKeys;
@@ -105,8 +105,10 @@ pub struct Services {
     pub topic_quota: TopicQuota,
     /// Which pages may drive the server, and which host names it answers to.
     pub origins: Origins,
-    /// Sockets held, in all and per address.
-    pub slots: Slots,
+    /// Sockets held, in all and per client address (the forwarded one behind
+    /// `--trusted-proxies`); a socket's place is taken before the upgrade, so one past
+    /// either cap is a 503 and never opened.
+    pub sockets: Admission,
     /// Token mode: sockets opened without a token, until their `auth` frame
     /// (`--max-sockets-awaiting-auth`; the longest waiting gives way to a newcomer).
     pub awaiting_auth: Admission,

@@ -26,7 +26,8 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::admission::{Admission, ConnectionPlace, Full, Place};
-use crate::routes::TrustedProxies;
+use crate::routes::{ApiError, TrustedProxies};
+use protocol::api::ErrorBody;
 
 /// How long a connection may take over what it must send.
 #[derive(Clone, Copy, Debug)]
@@ -106,11 +107,14 @@ pub async fn serve(
 /// Tells a connection that found no place why, in the one write a fresh socket's empty
 /// send buffer takes at once, and closes it.
 fn refuse(tcp: &TcpStream, full: Full) {
-    let body = serde_json::json!({
-        "error": format!("{full}: try again later"),
-        "details": { "limit": full.limit() },
-    })
-    .to_string();
+    // The 503 a refused socket upgrade gets, written by hand: there is no connection
+    // to serve it on.
+    let refusal = ApiError::from(full);
+    let body = ErrorBody {
+        error: refusal.error,
+        details: refusal.details,
+    };
+    let body = serde_json::to_string(&body).unwrap_or_default();
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n{body}",

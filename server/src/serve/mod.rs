@@ -25,7 +25,7 @@ use crate::feed::csv_feed::{self, CsvFeedConfig, CsvSource};
 use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
-use crate::routes::{self, BodyBudget, Origins, Slots, TopicQuota, TrustedProxies};
+use crate::routes::{self, BodyBudget, Origins, TopicQuota, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
 
@@ -196,7 +196,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     );
     let state = AppState::new(Services {
         origins,
-        slots: Slots::new(connections, args.max_connections_per_ip as usize),
+        sockets: Admission::new(connections, args.max_connections_per_ip as usize),
         awaiting_auth: Admission::new(
             args.max_sockets_awaiting_auth as usize,
             args.max_sockets_awaiting_auth as usize,

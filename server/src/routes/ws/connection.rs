@@ -6,6 +6,7 @@
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use tokio_util::sync::WaitForCancellationFuture;
 use super::flood::{Admit, Flood};
 use super::identity::{Authenticated, Identity};
 use super::pacer::{Beat, Ready, WritePacer};
-use super::slots::Slot;
+use crate::admission::Place;
 use crate::auth::{Caller, TokenError};
 use crate::hub::{Command, Frame, Outbox, OutboxReceiver};
 use crate::routes::state::AppState;
@@ -50,13 +51,13 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// for its own close (a silent client never sends one).
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
-/// Runs the connection until either side ends it; its `slot` is given back as soon as it
-/// is served no more, before the closing handshake. The `initial` subscriptions are made
-/// once the peer's identity is known.
+/// Runs the connection until either side ends it; its socket place (`slot`) is given
+/// back as soon as it is served no more, before the closing handshake. The `initial`
+/// subscriptions are made once the peer's identity is known.
 pub async fn run(
     mut socket: WebSocket,
     state: AppState,
-    slot: Slot,
+    slot: Arc<Place>,
     identity: Identity,
     initial: Vec<(Topic, Option<Since>)>,
 ) {

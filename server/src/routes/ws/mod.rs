@@ -6,9 +6,6 @@ mod connection;
 mod flood;
 mod identity;
 mod pacer;
-mod slots;
-
-pub use slots::Slots;
 
 use std::net::IpAddr;
 
@@ -16,11 +13,9 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::Response;
 use protocol::{Since, Symbol, Topic, TopicKind};
 use serde::Deserialize;
-use serde_json::json;
 
 use identity::{Identity, UpgradeToken};
 
@@ -208,15 +203,8 @@ fn upgrade(
     initial: Vec<(Topic, Option<Since>)>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::bad_request(format!("this endpoint is a WebSocket: {e}")))?;
-    let slot = state.slots.take(peer)?;
-    let identity = Identity::at_upgrade(state.tokens.as_ref(), token, &state.awaiting_auth)
-        .map_err(|full| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!("{full}: try again later"),
-            )
-            .with_details(json!({ "limit": full.limit() }))
-        })?;
+    let slot = state.sockets.admit(Some(peer), false)?;
+    let identity = Identity::at_upgrade(state.tokens.as_ref(), token, &state.awaiting_auth)?;
     let max = state.limits.max_message_bytes;
     Ok(ws
         .max_message_size(max)
