@@ -75,6 +75,9 @@ struct Entry<T> {
     /// The `sub` of who started it (none in anonymous mode).
     owner: Option<Arc<str>>,
     finished: Option<Instant>,
+    /// What its topic holds once it has finished (its engine alone wrote there, and
+    /// writes no more): counted once, not at every later run's end.
+    held_bytes: usize,
 }
 
 /// Runs of one kind, by id.
@@ -134,6 +137,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
                 topic: topic.clone(),
                 owner: caller.owner(),
                 finished: None,
+                held_bytes: 0,
             };
             entries.insert(id.to_owned(), entry);
         }
@@ -230,6 +234,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
             return;
         };
         e.finished.get_or_insert_with(Instant::now);
+        e.held_bytes = hub.held_bytes(&e.topic);
         let now_ms = chrono::Utc::now().timestamp_millis();
         if let Ok(record) = self.record(e.owner.as_deref(), &e.value, Some(now_ms), hub) {
             hub.record_run(self.kind, id, record);
@@ -242,7 +247,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
     fn trim(&self, entries: &mut BTreeMap<String, Entry<T>>, newest: &str, hub: &Hub) {
         let mut finished: Vec<(Instant, String, usize)> = entries
             .iter()
-            .filter_map(|(id, e)| Some((e.finished?, id.clone(), hub.held_bytes(&e.topic))))
+            .filter_map(|(id, e)| Some((e.finished?, id.clone(), e.held_bytes)))
             .collect();
         let mut held: usize = finished.iter().map(|(_, _, bytes)| bytes).sum();
         finished.sort();
