@@ -19,22 +19,15 @@ Standard library only; Linux only (/proc). BENCHMARKS.md records the figures.
 
 import argparse
 import os
-import re
 import socket
 import subprocess
 import sys
 import threading
 import time
 
+from served import memory_report, status_kib, tickwire
+
 SECRET = "a-benchmark-secret-of-at-least-32-bytes!"
-
-
-def status_kib(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} for {pid}")
 
 
 def flood(port: int, size: int, token: str, answers: list) -> None:
@@ -82,25 +75,8 @@ def main() -> int:
             text=True,
             check=True,
         ).stdout.strip()
-    server = subprocess.Popen(
-        [args.bin, "serve", "--addr", "127.0.0.1:0", "--feed", "off"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "TICKWIRE_JWT_SECRET": SECRET, "NO_COLOR": "1"},
-        text=True,
-    )
-    try:
-        port = None
-        for line in server.stdout:
-            m = re.search(r"listening on http://[\d.]+:(\d+)", line)
-            if m:
-                port = int(m.group(1))
-                break
-        if port is None:
-            print("the server did not start", file=sys.stderr)
-            return 1
-        threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
-        before = status_kib(server.pid, "VmRSS")
+    with tickwire(args.bin, ["--feed", "off"], {"TICKWIRE_JWT_SECRET": SECRET}) as (pid, port):
+        before = status_kib(pid, "VmRSS")
         answers: list = []
         started = time.monotonic()
         for _ in range(args.rounds):
@@ -113,21 +89,13 @@ def main() -> int:
             for t in threads:
                 t.join()
         took = time.monotonic() - started
-        peak = status_kib(server.pid, "VmHWM")
-        after = status_kib(server.pid, "VmRSS")
         kinds = sorted(set(answers))
         print(
             f"{args.rounds} rounds of {args.clients} {'signed' if token else 'tokenless'} publishes of "
             f"{args.bytes / 1e6:.0f} MB in {took:.2f} s; answers: {kinds}"
         )
-        print(
-            f"RSS before {before / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB "
-            f"(+{(peak - before) / 1024:.1f} MiB), after {after / 1024:.1f} MiB"
-        )
-        return 0
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        print(memory_report(pid, before))
+    return 0
 
 
 if __name__ == "__main__":

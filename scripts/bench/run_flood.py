@@ -17,21 +17,12 @@ Standard library only; Linux only (/proc). BENCHMARKS.md records the figures.
 
 import argparse
 import json
-import os
-import re
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
-
-def status_kib(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} for {pid}")
+from served import memory_report, status_kib, tickwire
 
 
 def post(url: str, body: dict) -> int:
@@ -55,29 +46,10 @@ def main() -> int:
     parser.add_argument("--bin", default="target/release/tickwire")
     parser.add_argument("flags", nargs="*", help="more `serve` flags (after --)")
     args = parser.parse_args()
-    server = subprocess.Popen(
-        [args.bin, "serve", "--addr", "127.0.0.1:0", "--feed", "off", "--data-dir", "data"]
-        + args.flags,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "NO_COLOR": "1"},
-        text=True,
-    )
-    try:
-        port = None
-        for line in server.stdout:
-            m = re.search(r"listening on http://[\d.]+:(\d+)", line)
-            if m:
-                port = int(m.group(1))
-                break
-        if port is None:
-            print("the server did not start", file=sys.stderr)
-            return 1
-        import threading
-
-        threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+    flags = ["--feed", "off", "--data-dir", "data", *args.flags]
+    with tickwire(args.bin, flags) as (pid, port):
         base = f"http://127.0.0.1:{port}"
-        before = status_kib(server.pid, "VmRSS")
+        before = status_kib(pid, "VmRSS")
         started, refused = 0, 0
         t0 = time.monotonic()
         while started < args.runs:
@@ -106,20 +78,12 @@ def main() -> int:
                 later = json.load(answer)
             if later["messages_in"] == health["messages_in"]:
                 break
-        peak = status_kib(server.pid, "VmHWM")
-        after = status_kib(server.pid, "VmRSS")
         print(
             f"{started} {args.dataset} runs with progress at every bar started in {took:.1f} s "
             f"({refused} answers 429 while {args.runs} went through)"
         )
-        print(
-            f"RSS before {before / 1024:.1f} MiB, peak {peak / 1024:.1f} MiB "
-            f"(+{(peak - before) / 1024:.1f} MiB), after {after / 1024:.1f} MiB"
-        )
-        return 0
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+        print(memory_report(pid, before))
+    return 0
 
 
 if __name__ == "__main__":
