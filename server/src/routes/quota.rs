@@ -41,12 +41,12 @@ impl TopicQuota {
         topic: &Topic,
         hub: &Hub,
     ) -> Result<(), TooManyNewTopics> {
-        let Some(sub) = caller.owner() else {
-            return Ok(());
-        };
         if hub.has_topic(topic) {
             return Ok(());
         }
+        let Some(sub) = caller.owner() else {
+            return Ok(());
+        };
         self.limiter
             .check_key(&sub)
             .map_err(|_| TooManyNewTopics(self.per_minute))
