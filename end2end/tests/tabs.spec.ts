@@ -25,6 +25,13 @@ test('three tabs share one socket, and when the leader closes another leads and 
     pages.push(page);
   }
   for (const page of pages) await expectDataAfter(page, await lastSeq(page));
+  // A tab that joins a topic the shared socket already follows gets its whole state
+  // (the market's history candles), not only what came after it joined: the server
+  // answers a repeated subscribe with `subscribed` alone, so the leader asks again.
+  for (const page of pages) {
+    const candles = async () => Number(await page.getByTestId('price-chart').getAttribute('data-candle-count'));
+    await expect.poll(candles).toBeGreaterThan(100);
+  }
 
   // One tab leads and holds the only socket; the others stream through it.
   await expect.poll(() => Promise.all(pages.map(role)).then((r) => r.sort())).toEqual(['follower', 'follower', 'leader']);

@@ -631,6 +631,66 @@ async fn nobody_writes_into_a_run_the_server_runs_whatever_their_publish_claim()
 }
 
 #[tokio::test]
+async fn an_outside_producers_run_topic_is_its_first_publishers_and_admins_alone() {
+    let running = token_server().await;
+    let producer = |sub: &str, admin: bool| {
+        let mut claims = claims(sub);
+        claims.publish = vec!["backtest:*".into(), "market:*".into()];
+        claims.admin = admin;
+        sign(&claims)
+    };
+    let (carol, mallory, root) = (
+        producer("carol", false),
+        producer("mallory", false),
+        producer("root", true),
+    );
+    let publish =
+        async |token: &str, body: Value| post_as(&running, "/api/publish", token, body).await;
+    let log = |topic: &str, text: &str| json!({"topic": topic, "type": "log", "data": {"level": "info", "message": text, "target": "x"}});
+    let tick = |symbol: &str| json!({"topic": format!("market:{symbol}"), "type": "tick", "data": {"symbol": symbol, "price": 1, "change_pct": 0, "volume": 1}});
+    let (status, body) = publish(&carol, log("backtest:carols", "1")).await;
+    assert_eq!(status, 200, "{body}");
+    // Another holder of the same grant writes neither a forged end nor a log into it,
+    // not even inside a batch whose other items are fine: nothing of the batch goes out.
+    let forged_end =
+        json!({"topic": "backtest:carols", "type": "cancelled", "data": {"reason": "forged"}});
+    let batch = json!({"messages": [tick("MINE"), forged_end.clone()]});
+    for forged in [forged_end, batch] {
+        let (status, body) = publish(&mallory, forged).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(
+            body["error"],
+            "backtest:carols is written by another producer: only it and admins publish there"
+        );
+    }
+    let (_, page) = get_as(&running, "/api/streams/market:MINE?since=0", &root).await;
+    assert_eq!(
+        page["messages"],
+        json!([]),
+        "nothing of the refused batch went out"
+    );
+    // Its producer and an admin carry on; the topic still reads as carol wrote it.
+    let (status, body) = publish(&carol, log("backtest:carols", "2")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = publish(&root, log("backtest:carols", "3")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = get_as(&running, "/api/streams/backtest:carols?since=0", &root).await;
+    let texts: Vec<&str> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["data"]["message"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(texts, ["1", "2", "3"]);
+    // Market topics are not anyone's: both producers write there.
+    for holder in [&carol, &mallory] {
+        let (status, body) = publish(holder, tick("SHARED")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
 async fn one_user_cannot_create_topics_without_end() {
     let running = server(|a| {
         a.symbols.clear();

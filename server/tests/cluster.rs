@@ -74,8 +74,7 @@ fn log_texts(page: &Value) -> Vec<&str> {
 
 /// POSTs one message to `/api/publish`.
 async fn post_publish(running: &Running, topic: &str, text: &str) -> (u16, Value) {
-    let body = json!({"topic": topic, "type": "log", "data": {"level": "info", "message": text, "target": "test"}});
-    post_json(running, "/api/publish", &body).await
+    post_json(running, "/api/publish", &log_item(topic, text)).await
 }
 
 #[tokio::test]
@@ -543,27 +542,37 @@ async fn an_agent_drives_a_session_through_an_instance_that_does_not_run_it() {
 const SECRET: &str = "cluster-secret-of-thirty-two-bytes-or-more";
 
 fn token(sub: &str) -> String {
+    token_with(sub, &["backtest:*"], &[])
+}
+
+/// A token for `sub` with these `topics` and `publish` claims.
+fn token_with(sub: &str, topics: &[&str], publish: &[&str]) -> String {
     let claims = Claims {
         sub: sub.into(),
         exp: now_secs() + 3600,
-        topics: Some(vec!["backtest:*".into()]),
-        publish: Vec::new(),
+        topics: Some(topics.iter().map(|t| (*t).to_owned()).collect()),
+        publish: publish.iter().map(|t| (*t).to_owned()).collect(),
         admin: false,
     };
     TokenKeys::hs256(SECRET).unwrap().issue(&claims).unwrap()
 }
 
-#[tokio::test]
-async fn a_run_belongs_to_its_owner_on_every_instance() {
-    let redis = Redis::start(Persistence::None).await;
+/// Two token-mode instances on `redis`, with no market feed.
+async fn token_instances(redis: &Redis) -> (Running, Running) {
     let tokens = |a: &mut ServeArgs| {
         a.symbols.clear();
         a.jwt_secret = Some(SECRET.into());
     };
-    let (a, b) = (
-        instance_with(&redis, tokens).await,
-        instance_with(&redis, tokens).await,
-    );
+    (
+        instance_with(redis, tokens).await,
+        instance_with(redis, tokens).await,
+    )
+}
+
+#[tokio::test]
+async fn a_run_belongs_to_its_owner_on_every_instance() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b) = token_instances(&redis).await;
     let (alice, bob) = (token("alice"), token("bob"));
     let body =
         json!({"id": "alices", "dataset": "GOOG", "strategy": "buy_and_hold", "paused": true});
@@ -723,4 +732,114 @@ async fn an_instance_is_declared_dead_only_after_three_missed_lease_periods() {
     // always left, where one missed renewal used to leave under one.
     assert!(ttl_ms > 2 * 2_000, "{ttl_ms} ms left");
     a.shutdown.cancel();
+}
+
+fn log_item(topic: &str, text: &str) -> Value {
+    json!({"topic": topic, "type": "log", "data": {"level": "info", "message": text, "target": "test"}})
+}
+
+#[tokio::test]
+async fn an_outside_producers_run_topic_is_its_own_on_every_instance() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b) = token_instances(&redis).await;
+    let carol = token_with("carol", &["backtest:*"], &["backtest:*"]);
+    let mallory = token_with("mallory", &["backtest:*"], &["backtest:*"]);
+    let publish = async |on: &Running, token: &str, body: Value| {
+        call(on, Method::POST, "/api/publish", Some(token), Some(body)).await
+    };
+    let (status, body) = publish(&a, &carol, log_item("backtest:carols", "1")).await;
+    assert_eq!(status, 200, "{body}");
+    // Through the other instance, another producer writes nothing there, not even in
+    // a batch whose other topic is free: nothing of the batch goes out.
+    let batch = json!({"messages": [log_item("backtest:free", "x"), log_item("backtest:carols", "forged")]});
+    let (status, body) = publish(&b, &mallory, batch).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["error"],
+        "backtest:carols is written by another producer: only it and admins publish there"
+    );
+    let (_, page) = call(
+        &a,
+        Method::GET,
+        "/api/streams/backtest:free?since=0",
+        Some(&mallory),
+        None,
+    )
+    .await;
+    assert_eq!(page["messages"], json!([]));
+    let (status, body) = publish(&b, &carol, log_item("backtest:carols", "2")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = call(
+        &b,
+        Method::GET,
+        "/api/streams/backtest:carols?since=0",
+        Some(&carol),
+        None,
+    )
+    .await;
+    assert_eq!(log_texts(&page), ["1", "2"]);
+}
+
+#[tokio::test]
+async fn a_replica_whose_topic_starts_over_authorises_its_sockets_again() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b) = token_instances(&redis).await;
+    // Alice follows her own run from the instance that does not run it; her token's
+    // `topics` do not cover other backtests.
+    let alice = token_with("alice", &["market:*"], &[]);
+    let body =
+        json!({"id": "alices", "dataset": "GOOG", "strategy": "buy_and_hold", "paused": true});
+    let (status, reply) = call(&a, Method::POST, "/api/backtests", Some(&alice), Some(body)).await;
+    assert_eq!(status, 201, "{reply}");
+    let mut socket = connect(&b, "/api/ws").await;
+    send_json(&mut socket, json!({"action": "auth", "token": alice})).await;
+    subscribe(&mut socket, "backtest:alices", None).await;
+    next_of_type(&mut socket, "snapshot").await;
+
+    // The run's record and topic vanish from Redis (expired, or a Redis restarted
+    // without persistence), and someone else's producer writes on the name: a new
+    // epoch that is not Alice's run.
+    let client = ::redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = ::redis::cmd("HDEL")
+        .arg("tickwire:runs:backtest")
+        .arg("alices")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = ::redis::cmd("DEL")
+        .arg("tickwire:{backtest:alices}:meta")
+        .arg("tickwire:{backtest:alices}:log")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mallory = token_with("mallory", &["backtest:*"], &["backtest:*"]);
+    let (status, reply) = call(
+        &b,
+        Method::POST,
+        "/api/publish",
+        Some(&mallory),
+        Some(log_item("backtest:alices", "not alice's")),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+
+    // Alice's socket is told it may not follow what the name is now, and gets none of it.
+    let error = next_of_type(&mut socket, "error").await;
+    assert_eq!(error["topic"], "backtest:alices");
+    assert_eq!(
+        error["error"],
+        "your token does not allow backtest:alices: it allows market:*"
+    );
+    send_json(&mut socket, json!({"action": "ping", "id": 1, "t": 0})).await;
+    loop {
+        let frame = next_json(&mut socket).await;
+        assert!(
+            !frame.to_string().contains("not alice's"),
+            "the new epoch reached a socket that may not follow it: {frame}"
+        );
+        if frame["type"] == "pong" {
+            break;
+        }
+    }
 }

@@ -373,3 +373,59 @@ async fn since_zero_without_an_epoch_starts_from_the_oldest_retained_message() {
     next_of_type(&mut socket, "pong").await;
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_repeated_subscribe_without_since_is_answered_subscribed_alone() {
+    let running = server(|a| a.symbols.clear()).await;
+    let topic: Topic = "backtest:repeat".parse().unwrap();
+    for i in 0..50 {
+        running
+            .hub
+            .publish(&topic, log(format!("line {i} {}", "x".repeat(200))))
+            .await
+            .unwrap();
+    }
+    let mut socket = connect(&running, "/api/ws").await;
+    let first = subscribe(&mut socket, "backtest:repeat", None).await;
+    let snapshot = next_of_type(&mut socket, "snapshot").await;
+    assert_eq!(snapshot["last_seq"], 50);
+    // Again and again without `since`: each is `subscribed` alone, no snapshot, so a
+    // few small frames cannot ask for the state over and over. A ping after them is
+    // answered next: nothing else was queued between.
+    for _ in 0..40 {
+        send_json(
+            &mut socket,
+            json!({"action": "subscribe", "topic": "backtest:repeat"}),
+        )
+        .await;
+    }
+    send_json(&mut socket, json!({"action": "ping", "id": 7, "t": 0})).await;
+    for _ in 0..40 {
+        let again = next_json(&mut socket).await;
+        assert_eq!(again["type"], "subscribed", "{again}");
+        assert_eq!(again["epoch"], first["epoch"]);
+        assert_eq!(again["next_seq"], 51);
+    }
+    assert_eq!(next_json(&mut socket).await["type"], "pong");
+    // Still followed, once: the next message arrives a single time.
+    running
+        .hub
+        .publish(&topic, log("live".into()))
+        .await
+        .unwrap();
+    assert_eq!(seqs(&next_messages(&mut socket, 1).await), [51]);
+    // With `since` it resumes as ever: the missed messages are replayed.
+    let epoch = first["epoch"].as_str().unwrap();
+    subscribe(&mut socket, "backtest:repeat", Some((48, epoch))).await;
+    assert_eq!(seqs(&next_messages(&mut socket, 3).await), [49, 50, 51]);
+    // Unsubscribed first, a subscribe without `since` gets the state again.
+    send_json(
+        &mut socket,
+        json!({"action": "unsubscribe", "topic": "backtest:repeat"}),
+    )
+    .await;
+    next_of_type(&mut socket, "unsubscribed").await;
+    subscribe(&mut socket, "backtest:repeat", None).await;
+    assert_eq!(next_of_type(&mut socket, "snapshot").await["last_seq"], 51);
+    running.shutdown.cancel();
+}

@@ -50,18 +50,27 @@ impl Relay {
         std::mem::take(&mut self.waiting).into_iter().collect()
     }
 
-    /// What `tab` asks of the socket: what to send on it, if anything.
-    pub fn action(&mut self, tab: TabId, action: ClientAction) -> Option<ClientAction> {
+    /// What `tab` asks of the socket: what to send on it, in order (nothing, the
+    /// action, or for a tab that wants the state of a topic the socket already follows,
+    /// `unsubscribe` then the subscribe: the server answers a repeated subscribe
+    /// without `since` with `subscribed` alone, and every tab takes the new snapshot).
+    pub fn action(&mut self, tab: TabId, action: ClientAction) -> Vec<ClientAction> {
         match &action {
-            ClientAction::Subscribe { topic, .. } => {
-                self.interest.entry(topic.clone()).or_default().insert(tab);
+            ClientAction::Subscribe { topic, since } => {
+                let tabs = self.interest.entry(topic.clone()).or_default();
+                let followed = !tabs.is_empty();
+                tabs.insert(tab);
+                if followed && since.is_none() {
+                    let topic = topic.clone();
+                    return vec![ClientAction::Unsubscribe { topic }, action];
+                }
             }
-            ClientAction::Unsubscribe { topic } => {
-                return self.drop_interest(tab, topic).then_some(action);
+            ClientAction::Unsubscribe { topic } if !self.drop_interest(tab, topic) => {
+                return Vec::new();
             }
             _ => {}
         }
-        Some(action)
+        vec![action]
     }
 
     /// `tab` closed its link or went away: the unsubscribes of the topics nobody
@@ -144,14 +153,30 @@ mod tests {
     #[test]
     fn a_topic_is_unsubscribed_only_when_no_tab_follows_it() {
         let mut relay = Relay::default();
-        assert_eq!(relay.action(LEADER, subscribe()), Some(subscribe()));
-        assert_eq!(relay.action(A, subscribe()), Some(subscribe()));
-        assert_eq!(relay.action(LEADER, unsubscribe()), None, "A still follows");
-        assert_eq!(relay.action(A, unsubscribe()), Some(unsubscribe()));
+        assert_eq!(relay.action(LEADER, subscribe()), [subscribe()]);
+        // A joins a topic the socket follows: the server sends its state again only
+        // to a subscribe that is not a repeat.
+        assert_eq!(relay.action(A, subscribe()), [unsubscribe(), subscribe()]);
+        assert!(
+            relay.action(LEADER, unsubscribe()).is_empty(),
+            "A still follows"
+        );
+        assert_eq!(relay.action(A, unsubscribe()), [unsubscribe()]);
         // Unsubscribing what nobody follows sends nothing.
-        assert_eq!(relay.action(B, unsubscribe()), None);
+        assert!(relay.action(B, unsubscribe()).is_empty());
         let ping = ClientAction::Ping { id: 1, t: 2.0 };
-        assert_eq!(relay.action(B, ping.clone()), Some(ping));
+        assert_eq!(relay.action(B, ping.clone()), [ping]);
+    }
+
+    #[test]
+    fn a_tab_resuming_a_followed_topic_resumes_without_an_unsubscribe() {
+        let mut relay = Relay::default();
+        relay.action(LEADER, subscribe());
+        let resume = ClientAction::Subscribe {
+            topic: topic(),
+            since: Some(protocol::Since::FROM_OLDEST),
+        };
+        assert_eq!(relay.action(A, resume.clone()), [resume]);
     }
 
     #[test]

@@ -348,15 +348,19 @@ impl Machine {
     fn listen(&mut self, topic: Topic) {
         // A late listener needs the whole state: the topic starts over from a snapshot
         // (every listener of the topic replaces its state with it).
+        let followed = self.topics.contains_key(&topic);
         self.topics
             .entry(topic.clone())
             .or_insert_with(Followed::new);
-        self.start_over(topic);
+        self.start_over(topic, followed);
     }
 
     /// Forgets where `topic` stood and asks for its snapshot: over the socket, or by
-    /// the next poll.
-    fn start_over(&mut self, topic: Topic) {
+    /// the next poll. The server answers a repeated subscribe without `since` with
+    /// `subscribed` alone (docs/SPEC.md section 6), so a topic this tab already
+    /// `followed` (every known topic is subscribed on a greeted socket) is
+    /// unsubscribed first.
+    fn start_over(&mut self, topic: Topic, followed: bool) {
         let greeted = self.greeted();
         let Some(entry) = self.topics.get_mut(&topic) else {
             return;
@@ -364,6 +368,10 @@ impl Machine {
         entry.cursor = Cursor::default();
         if greeted {
             entry.awaiting = true;
+            if followed {
+                let topic = topic.clone();
+                self.emit(Effect::Send(ClientAction::Unsubscribe { topic }));
+            }
             self.emit(Effect::Send(ClientAction::Subscribe { topic, since: None }));
         } else {
             self.poll_now();
@@ -390,7 +398,7 @@ impl Machine {
             self.emit(Effect::Deliver { topic, delivery });
         }
         for topic in behind {
-            self.start_over(topic);
+            self.start_over(topic, true);
         }
     }
 

@@ -32,6 +32,16 @@ impl Caller {
         }
     }
 
+    /// Whose an outside producer's run topics become when this caller publishes on them
+    /// first: the token's `sub`; none for an admin (who publishes anywhere) and in
+    /// anonymous mode (where every caller is trusted).
+    pub fn producer(&self) -> Option<&str> {
+        match self {
+            Caller::Token(claims) if !claims.admin => Some(&claims.sub),
+            _ => None,
+        }
+    }
+
     /// Whether this caller may see and control a run started by `owner`: its owner,
     /// an admin, or anyone in anonymous mode.
     pub fn may_reach(&self, owner: Option<&str>) -> bool {

@@ -26,6 +26,9 @@ pub enum SubscribeOutcome {
     Replayed(usize),
     /// The resume point could not be honoured: a resync with a snapshot was sent.
     Resync(ResyncReason),
+    /// Subscribed already, and no resume point: only `subscribed` was sent (a client
+    /// that wants the state again unsubscribes first, or resumes with `since`).
+    Already,
 }
 
 /// Retained messages for a polling client.
@@ -97,6 +100,9 @@ struct Inner {
     last_active: Instant,
     /// Kept from the start for replays (a run's topic, on the instance it runs on).
     record: Option<Record>,
+    /// The outside producer whose topic this is (a run kind's, in memory): the first
+    /// to publish on it (docs/SPEC.md section 12, "Ownership").
+    producer: Option<Arc<str>>,
 }
 
 pub(super) struct Channel {
@@ -230,6 +236,7 @@ impl Channel {
                 subscribers: Vec::new(),
                 last_active: Instant::now(),
                 record: None,
+                producer: None,
             }),
         }
     }
@@ -291,6 +298,13 @@ impl Channel {
 
     pub(super) fn last_seq(&self) -> u64 {
         self.lock().last_seq
+    }
+
+    /// Makes the topic `producer`'s if it is no one's yet; whether it is theirs.
+    pub(super) fn claim(&self, producer: &str) -> bool {
+        let mut inner = self.lock();
+        let held = inner.producer.get_or_insert_with(|| Arc::from(producer));
+        **held == *producer
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -388,13 +402,20 @@ impl Channel {
             return;
         };
         tracing::warn!(topic = %self.topic, ?reason, from = %inner.epoch, to = %loaded.epoch, "replica starts over");
+        let reached = Since {
+            seq: inner.last_seq,
+            epoch: Some(inner.epoch.clone()),
+        };
         self.start_from(&mut inner, loaded);
         let snapshot = self.snapshot_of(&inner);
+        // A socket leaves until it is authorised again: whose the topic is may have
+        // changed with its epoch (docs/SPEC.md section 9).
         inner.subscribers.retain(|outbox| {
-            outbox.push_control(Control::Resync(Resync {
-                reason,
-                snapshot: snapshot.clone(),
-            })) == Push::Queued
+            !outbox.restarted(&self.topic, &reached)
+                && outbox.push_control(Control::Resync(Resync {
+                    reason,
+                    snapshot: snapshot.clone(),
+                })) == Push::Queued
         });
     }
 
@@ -481,7 +502,19 @@ impl Channel {
     ) -> SubscribeOutcome {
         let mut inner = self.lock();
         inner.last_active = Instant::now();
+        let before = inner.subscribers.len();
         inner.subscribers.retain(|s| s.id() != outbox.id());
+        if since.is_none() && inner.subscribers.len() < before {
+            // Followed already: a snapshot each time would make a few small frames ask
+            // for megabytes (docs/SPEC.md section 5).
+            inner.subscribers.push(outbox.clone());
+            outbox.push_control(Control::Subscribed(Subscribed {
+                topic: self.topic.clone(),
+                epoch: inner.epoch.clone(),
+                next_seq: inner.last_seq + 1,
+            }));
+            return SubscribeOutcome::Already;
+        }
         let point = since.map(|since| self.resume_point(&inner, since));
         let next_seq = match point {
             Some(ResumePoint::After(seq)) => seq + 1,

@@ -35,7 +35,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use protocol::{InvalidMessage, Message, Since, Snapshot, Topic};
+use protocol::{InvalidMessage, Message, Since, Snapshot, Topic, TopicKind};
 use tokio_util::sync::CancellationToken;
 
 use channel::Channel;
@@ -105,6 +105,9 @@ pub enum PublishError {
     /// Published under a lease another instance now holds.
     #[error("this instance no longer leads the producer of this topic")]
     Fenced,
+    /// An outside producer published on a run topic another producer writes.
+    #[error("{0} is written by another producer: only it and admins publish there")]
+    NotYours(Topic),
 }
 
 impl From<HubError> for PublishError {
@@ -114,6 +117,12 @@ impl From<HubError> for PublishError {
             HubError::Unavailable(e) => PublishError::Unavailable(e),
         }
     }
+}
+
+/// Whether an outside producer's first message makes `topic` its own: a run kind's
+/// topic is written by one producer (docs/SPEC.md section 12, "Ownership").
+fn is_claimed(topic: &Topic) -> bool {
+    matches!(topic.kind(), TopicKind::Backtest | TopicKind::Session)
 }
 
 /// A handle on the hub; cheap to clone.
@@ -222,6 +231,18 @@ impl Hub {
         &self,
         items: Vec<(Topic, Message)>,
     ) -> Result<Vec<u64>, PublishError> {
+        self.publish_all_as(None, items).await
+    }
+
+    /// [`Hub::publish_all`] for an outside `producer` (a token's `sub`; `None`: an admin,
+    /// or anonymous mode): a run kind's topic (`backtest:`, `session:`) becomes the
+    /// producer's with its first message, and is refused ([`PublishError::NotYours`],
+    /// nothing published) while it is another producer's — in the cluster, on Redis.
+    pub async fn publish_all_as(
+        &self,
+        producer: Option<&str>,
+        items: Vec<(Topic, Message)>,
+    ) -> Result<Vec<u64>, PublishError> {
         for (topic, message) in &items {
             message.validate_for(topic)?;
         }
@@ -229,6 +250,13 @@ impl Hub {
             return Ok(Vec::new());
         }
         let Some(redis) = &self.inner.redis else {
+            if let Some(producer) = producer {
+                for (topic, _) in items.iter().filter(|(topic, _)| is_claimed(topic)) {
+                    if !self.memory_channel(topic)?.claim(producer) {
+                        return Err(PublishError::NotYours(topic.clone()));
+                    }
+                }
+            }
             return items
                 .into_iter()
                 .map(|(topic, message)| self.publish_here(&topic, message))
@@ -239,7 +267,7 @@ impl Hub {
         for (topic, _) in &items {
             replicas.push(self.channel(topic, true).await?);
         }
-        let published = redis.publish(items, self.lease.as_ref()).await?;
+        let published = redis.publish(items, producer, self.lease.as_ref()).await?;
         let stats = &self.inner.topics.stats;
         Ok(published
             .into_iter()

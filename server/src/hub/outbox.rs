@@ -7,9 +7,10 @@
 //! hub published, not JSON to parse again.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use protocol::{Control, Envelope};
+use protocol::{Control, Envelope, Since, Topic};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::queue::{queue, Queue, QueueReader, Refused};
@@ -40,6 +41,41 @@ pub struct Outbox {
     id: u64,
     sink: Sink,
     slow: Arc<Slow>,
+    /// A socket's: where a replica tells it of the topics that started over.
+    restarted: Option<Arc<Restarted>>,
+}
+
+/// The topics a replica stopped delivering to a socket because they started over in a
+/// new epoch (docs/SPEC.md section 9, "Ownership"): whose they are may have changed, so
+/// the socket authorises each again before it follows the new epoch. Each holds the
+/// point the socket had reached, to resume from (a `resync`). At most one entry per
+/// subscription: the replica has dropped the subscriber when it adds one.
+#[derive(Debug, Default)]
+pub struct Restarted {
+    topics: Mutex<Vec<(Topic, Since)>>,
+    notify: Notify,
+}
+
+impl Restarted {
+    fn add(&self, topic: Topic, reached: Since) {
+        if let Ok(mut topics) = self.topics.lock() {
+            topics.push((topic, reached));
+        }
+        self.notify.notify_one();
+    }
+
+    /// Waits until a topic started over (at once if one did since the last take).
+    pub async fn signalled(&self) {
+        self.notify.notified().await;
+    }
+
+    /// The topics that started over since the last take.
+    pub fn take(&self) -> Vec<(Topic, Since)> {
+        self.topics
+            .lock()
+            .map(|mut topics| std::mem::take(&mut *topics))
+            .unwrap_or_default()
+    }
 }
 
 /// The slow-consumer flag: an atomic the hub reads on every push (a token's
@@ -68,6 +104,8 @@ pub struct OutboxReceiver<T = Frame> {
     pub frames: QueueReader<T>,
     /// Cancelled when the queue overflowed: the subscriber fell behind and must resume.
     pub slow: CancellationToken,
+    /// A socket's topics that started over (never any for an in-process consumer).
+    pub restarted: Arc<Restarted>,
 }
 
 /// What happened to one pushed frame.
@@ -83,15 +121,30 @@ pub enum Push {
 /// A queue of serialized frames, for a socket.
 pub(super) fn channel(capacity: usize) -> (Outbox, OutboxReceiver<Frame>) {
     let (tx, frames) = queue(capacity);
-    let (outbox, slow) = Outbox::new(Sink::Frames(tx));
-    (outbox, OutboxReceiver { frames, slow })
+    let (mut outbox, slow) = Outbox::new(Sink::Frames(tx));
+    let restarted = Arc::new(Restarted::default());
+    outbox.restarted = Some(restarted.clone());
+    let receiver = OutboxReceiver {
+        frames,
+        slow,
+        restarted,
+    };
+    (outbox, receiver)
 }
 
 /// A queue of typed deliveries, for an in-process consumer.
 pub(super) fn typed_channel(capacity: usize) -> (Outbox, OutboxReceiver<Delivery>) {
     let (tx, frames) = queue(capacity);
     let (outbox, slow) = Outbox::new(Sink::Typed(tx));
-    (outbox, OutboxReceiver { frames, slow })
+    let restarted = Arc::new(Restarted::default());
+    (
+        outbox,
+        OutboxReceiver {
+            frames,
+            slow,
+            restarted,
+        },
+    )
 }
 
 impl Outbox {
@@ -102,7 +155,26 @@ impl Outbox {
             flagged: AtomicBool::new(false),
             token: token.clone(),
         });
-        (Outbox { id, sink, slow }, token)
+        let outbox = Outbox {
+            id,
+            sink,
+            slow,
+            restarted: None,
+        };
+        (outbox, token)
+    }
+
+    /// Tells a socket that `topic` started over (it had `reached` that point): it
+    /// authorises the topic again and resubscribes. False for an in-process consumer
+    /// (the server's own, trusted with any topic): it takes the `resync` as it comes.
+    pub(super) fn restarted(&self, topic: &Topic, reached: &Since) -> bool {
+        match &self.restarted {
+            Some(restarted) => {
+                restarted.add(topic.clone(), reached.clone());
+                true
+            }
+            None => false,
+        }
     }
 
     /// Identifies the connection within this process.

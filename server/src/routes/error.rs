@@ -108,6 +108,7 @@ impl From<PublishError> for ApiError {
             PublishError::Full(full) => full.into(),
             PublishError::Unavailable(e) => e.into(),
             PublishError::Fenced => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e),
+            PublishError::NotYours(_) => ApiError::new(StatusCode::FORBIDDEN, e),
         }
     }
 }

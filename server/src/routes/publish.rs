@@ -180,7 +180,7 @@ pub enum PublishBody {
         (status = 200, description = "Published: the seq each message got", body = PublishResponse),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No API key or token, a wrong API key, or a bad or expired token", body = ErrorBody),
-        (status = 403, description = "The token may not publish to a topic, a topic is a run this server runs (only its engine publishes there), or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 403, description = "The token may not publish to a topic, a topic is a run this server runs (only its engine publishes there), a `backtest:` or `session:` topic is another producer's (its first publisher's), or a foreign `Origin` / `Host`", body = ErrorBody),
         (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "An item does not fit (`messages[i]: ...`), or a value breaks a rule: `details.field` names it (`data.price`)", body = ErrorBody),
@@ -207,7 +207,10 @@ pub async fn publish(
     let topics: Vec<String> = items.iter().map(|i| i.topic.to_string()).collect();
     let seqs = state
         .hub
-        .publish_all(items.into_iter().map(|i| (i.topic, i.message)).collect())
+        .publish_all_as(
+            publisher.producer(),
+            items.into_iter().map(|i| (i.topic, i.message)).collect(),
+        )
         .await?;
     let published = topics
         .into_iter()

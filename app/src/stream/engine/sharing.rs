@@ -109,8 +109,9 @@ impl Engine {
             }
             (TabRole::Leader, TabMessage::Send { from, text }) => {
                 let action = decode::client_action(&text).ok()?;
-                let action = self.relay.action(from, action)?;
-                self.send_on_socket(&action);
+                for action in self.relay.action(from, action) {
+                    self.send_on_socket(&action);
+                }
                 None
             }
             (TabRole::Leader, TabMessage::Bye { from }) => {
@@ -225,7 +226,7 @@ impl Engine {
         match &self.link {
             Link::Socket(_) if self.role == TabRole::Leader => {
                 let id = self.tab_id();
-                if let Some(action) = self.relay.action(id, action) {
+                for action in self.relay.action(id, action) {
                     self.send_on_socket(&action);
                 }
             }

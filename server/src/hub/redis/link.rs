@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, ErrorKind, RedisError};
+use redis::{AsyncConnectionConfig, Client, RedisError};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -98,9 +98,9 @@ impl Link {
         };
         match tokio::time::timeout(CALL_TIMEOUT, call(&mut live.conn, &live.server)).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) if matches!(e.kind(), ErrorKind::Server(_)) && !is_loading(&e) => {
-                Err(CallError::Refused(e))
-            }
+            // An error Redis answered (a known kind, or a script's own code such as
+            // `FENCED`, which the client calls an extension) is an answer: the link is fine.
+            Ok(Err(e)) if e.code().is_some() && !is_loading(&e) => Err(CallError::Refused(e)),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "redis call failed");
                 if !is_loading(&e) {

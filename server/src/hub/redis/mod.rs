@@ -134,10 +134,13 @@ impl RedisBackend {
     }
 
     /// Sequences `items` in Redis, in order, in one step (and so publishes them to
-    /// every instance); with a `lease`, only while this instance holds it.
+    /// every instance); with a `lease`, only while this instance holds it; with an
+    /// outside `producer`, only if no run topic among them is another producer's (and
+    /// those no one's become its own).
     pub async fn publish(
         &self,
         items: Vec<(Topic, Message)>,
+        producer: Option<&str>,
         lease: Option<&Lease>,
     ) -> Result<Vec<(Arc<Envelope>, Frame)>, PublishError> {
         let timestamp = Timestamp::from_datetime(Utc::now());
@@ -163,12 +166,16 @@ impl RedisBackend {
                     .arg(durable(server.durable))
                     .arg(history)
                     .arg(ttl)
-                    .arg(lease.map_or("", Lease::holder));
+                    .arg(lease.map_or("", Lease::holder))
+                    .arg(producer.unwrap_or(""));
                 if let Some(lease) = lease {
                     call.key(lease.key());
                 }
-                for head in &heads {
-                    call.arg(head).arg(&tail);
+                for (head, (topic, _)) in heads.iter().zip(&items) {
+                    let claimed = producer.is_some() && super::is_claimed(topic);
+                    call.arg(head)
+                        .arg(&tail)
+                        .arg(if claimed { "1" } else { "" });
                 }
                 call.invoke_async::<Vec<(u64, String, String)>>(conn).await
             })
@@ -178,6 +185,13 @@ impl RedisBackend {
             Ok(_) => return Err(Unavailable.into()),
             Err(CallError::Refused(e)) if e.code() == Some("FENCED") => {
                 return Err(PublishError::Fenced)
+            }
+            Err(CallError::Refused(e)) if e.code() == Some("NOTYOURS") => {
+                let refused = e.detail().and_then(|i| i.trim().parse::<usize>().ok());
+                return match refused.and_then(|i| items.get(i.wrapping_sub(1))) {
+                    Some((topic, _)) => Err(PublishError::NotYours(topic.clone())),
+                    None => Err(Unavailable.into()),
+                };
             }
             Err(e) => {
                 tracing::warn!(error = %e, "publish failed");

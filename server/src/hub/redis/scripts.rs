@@ -2,8 +2,9 @@
 //!
 //! Per topic `T` (the braces keep both keys in one Redis Cluster slot):
 //! - `tickwire:{T}:meta`, a hash: `epoch`, `seq` (the last one assigned), `run` (the
-//!   `run_id` of the Redis that last wrote it), and the checkpoint `snap_seq` + `snap`
-//!   (the topic's state at that seq, as JSON);
+//!   `run_id` of the Redis that last wrote it), the checkpoint `snap_seq` + `snap`
+//!   (the topic's state at that seq, as JSON), and for a run kind's topic written from
+//!   outside, `producer` (the `sub` that first published on it);
 //! - `tickwire:{T}:log`, a stream of the envelopes, entry id `SEQ-1`, trimmed to the
 //!   retained history.
 //!
@@ -54,21 +55,37 @@ end
 
 /// Publishes a batch of messages, in order, all or nothing.
 /// KEYS: meta and log of each message's topic[, lease]. ARGV: new epoch, run, durable,
-/// history, ttl ms, lease holder (empty: no lease), then each message's envelope head
-/// and tail. For each message: assigns its topic's next seq, appends the envelope,
-/// publishes it; returns `{seq, epoch, envelope}` per message. With a lease, refuses
-/// with `FENCED` unless the caller still holds it.
+/// history, ttl ms, lease holder (empty: no lease), outside producer (empty: none), then
+/// each message's envelope head, tail and claim (`'1'`: its topic is the producer's once
+/// published, and refused while another's). For each message: assigns its topic's next
+/// seq, appends the envelope, publishes it; returns `{seq, epoch, envelope}` per
+/// message. With a lease, refuses with `FENCED` unless the caller still holds it; refuses
+/// with `NOTYOURS i` when message `i` claims a topic another producer holds (one that
+/// `touch` keeps: a topic started over is no one's).
 const PUBLISH: &str = r#"
-local count = (#ARGV - 6) / 2
+local count = (#ARGV - 7) / 3
 if ARGV[6] ~= '' and redis.call('GET', KEYS[2 * count + 1]) ~= ARGV[6] then
   return redis.error_reply('FENCED this instance no longer holds the lease')
+end
+local producer = ARGV[7]
+for i = 1, count do
+  if ARGV[7 + 3 * i] == '1' then
+    local held = redis.call('HMGET', KEYS[2 * i - 1], 'epoch', 'run', 'producer')
+    local kept = held[1] and (held[2] == ARGV[2] or ARGV[3] == '1')
+    if kept and held[3] and held[3] ~= producer then
+      return redis.error_reply('NOTYOURS ' .. i)
+    end
+  end
 end
 local published = {}
 for i = 1, count do
   local meta, log = KEYS[2 * i - 1], KEYS[2 * i]
   local epoch = touch(meta, log, '1', ARGV[1], ARGV[2], ARGV[3])
+  if ARGV[7 + 3 * i] == '1' then
+    redis.call('HSETNX', meta, 'producer', producer)
+  end
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
-  local envelope = ARGV[5 + 2 * i] .. ',"seq":' .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[6 + 2 * i]
+  local envelope = ARGV[5 + 3 * i] .. ',"seq":' .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[6 + 3 * i]
   redis.call('XADD', log, 'MAXLEN', ARGV[4], seq .. '-1', 'e', envelope)
   redis.call('PEXPIRE', meta, ARGV[5])
   redis.call('PEXPIRE', log, ARGV[5])

@@ -162,8 +162,14 @@ impl Connection<'_> {
         );
         let mut ticker = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let OutboxReceiver { frames, slow } = rx;
+        let OutboxReceiver {
+            frames,
+            slow,
+            restarted,
+        } = rx;
         let slow = slow.cancelled();
+        let restarted = restarted.clone();
+        let restart = restarted.signalled();
         // A child of its own: waiting on the server's token itself would lock one mutex
         // that every connection shares, at every wake-up.
         let shutdown = state.shutdown.child_token();
@@ -184,7 +190,7 @@ impl Connection<'_> {
         let next_look = tokio::time::sleep_until(Instant::now());
         // Frames taken from the outbox, being written.
         let mut batch = VecDeque::new();
-        tokio::pin!(slow, shutdown, expiry, next_look, displaced);
+        tokio::pin!(slow, shutdown, expiry, next_look, displaced, restart);
         loop {
             tokio::select! {
                 biased;
@@ -217,6 +223,12 @@ impl Connection<'_> {
                                 return closing;
                             }
                         }
+                    }
+                }
+                _ = &mut restart => {
+                    restart.set(restarted.signalled());
+                    for (topic, reached) in restarted.take() {
+                        Box::pin(self.follow_again(topic, reached)).await;
                     }
                 }
                 incoming = socket.recv() => {
@@ -416,6 +428,18 @@ impl Connection<'_> {
                 self.topics.insert(topic);
             }
             Err(e) => self.error(Some(&topic), &e.to_string(), None),
+        }
+    }
+
+    /// A topic this socket followed started over in a new epoch on its replica: it is
+    /// followed on (a `resync`) only if the caller may still follow it, since whose it
+    /// is may have changed; else an `error` frame says why it stopped.
+    async fn follow_again(&mut self, topic: Topic, reached: Since) {
+        if !self.topics.remove(&topic) {
+            return;
+        }
+        if let Some(caller) = self.identity.caller().cloned() {
+            self.subscribe(&caller, topic, Some(reached)).await;
         }
     }
 
