@@ -177,6 +177,7 @@ mod tests {
                     change_pct: 0.0,
                     volume: 10.0,
                     source: DataSource::Synthetic,
+                    time: None,
                 }),
                 analysis: None,
             }),

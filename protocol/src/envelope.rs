@@ -294,6 +294,7 @@ mod tests {
             change_pct: 0.0,
             volume: 1.0,
             source: DataSource::External,
+            time: None,
         });
         let err = tick
             .validate_for(&topic_of(TopicKind::Backtest))
@@ -325,6 +326,7 @@ mod tests {
             change_pct: 0.0,
             volume: 1.0,
             source: DataSource::External,
+            time: None,
         })
         .validate_for(&topic_of(TopicKind::Market))
         .unwrap_err()

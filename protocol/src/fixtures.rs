@@ -94,6 +94,7 @@ pub fn tick() -> Tick {
         change_pct: -0.5,
         volume: 1.0,
         source: DataSource::CsvReplay,
+        time: None,
     }
 }
 

@@ -12,6 +12,8 @@ use super::topic::Symbol;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
+#[derive(strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum DataSource {
     /// A seeded geometric-Brownian-motion model: not a real market.
     Synthetic,
@@ -20,6 +22,12 @@ pub enum DataSource {
     /// Pushed by an outside producer through `POST /api/publish`.
     #[default]
     External,
+    /// Binance spot's public trades (docs/MARKETS.md).
+    Binance,
+    /// Coinbase Exchange's public matches (docs/MARKETS.md).
+    Coinbase,
+    /// Kraken's public trades, WebSocket v2 (docs/MARKETS.md).
+    Kraken,
 }
 
 /// A candle's length, written `30s`, `1m`, `15m`, `1h`, `1d`.
@@ -130,6 +138,10 @@ pub struct Tick {
     pub volume: f64,
     #[serde(default)]
     pub source: DataSource,
+    /// When the venue says the trade happened (a venue's print; absent for models and
+    /// replays, whose envelope time is the print's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<Timestamp>,
 }
 
 /// Market structure read from recent swings.

@@ -85,17 +85,25 @@ fn candle(symbol: Symbol, open_time: Timestamp, closed: bool) -> Candle {
 /// A message and a topic it may be published on.
 fn message() -> impl Strategy<Value = (Topic, Message)> {
     prop_oneof![
-        (symbol(), positive(), finite(), positive()).prop_map(|(s, price, change_pct, volume)| {
-            let topic = Topic::market(&s);
-            let tick = Tick {
-                symbol: s,
-                price,
-                change_pct,
-                volume,
-                source: DataSource::CsvReplay,
-            };
-            (topic, Message::Tick(tick))
-        }),
+        (
+            symbol(),
+            positive(),
+            finite(),
+            positive(),
+            proptest::option::of(time())
+        )
+            .prop_map(|(s, price, change_pct, volume, time)| {
+                let topic = Topic::market(&s);
+                let tick = Tick {
+                    symbol: s,
+                    price,
+                    change_pct,
+                    volume,
+                    source: DataSource::Binance,
+                    time,
+                };
+                (topic, Message::Tick(tick))
+            }),
         (symbol(), time(), any::<bool>())
             .prop_map(|(s, t, closed)| (Topic::market(&s), Message::Candle(candle(s, t, closed)))),
         (".*", ".*", any::<Option<u64>>()).prop_map(|(message, target, bar)| {

@@ -10,16 +10,38 @@ use clap::Args;
 use protocol::{Interval, Symbol};
 
 use crate::feed::csv_feed::CsvStart;
+use crate::feed::venue::{FeedSpec, Venue};
 
-/// Which market feed the server runs.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FeedKind {
-    /// The seeded GBM model (labelled synthetic).
-    Synthetic,
-    /// Real history replayed from the `--replay` CSV files.
-    Csv,
-    /// No feed: only what producers publish.
-    Off,
+/// `--feed-ws-url` / `--feed-rest-url`: `VENUE=URL`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VenueUrl {
+    pub venue: Venue,
+    pub url: String,
+}
+
+impl std::str::FromStr for VenueUrl {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let (venue, url) = text
+            .split_once('=')
+            .ok_or_else(|| format!("`{text}` is not VENUE=URL (binance=wss://…)"))?;
+        let venue = venue
+            .trim()
+            .parse::<Venue>()
+            .map_err(|_| format!("`{venue}` is no venue: binance, coinbase or kraken"))?;
+        let url = url.trim();
+        let scheme_ok = ["ws://", "wss://", "http://", "https://"]
+            .iter()
+            .any(|s| url.starts_with(s));
+        if !scheme_ok || url.len() > 2048 {
+            return Err(format!("`{url}` is not a ws(s):// or http(s):// URL"));
+        }
+        Ok(VenueUrl {
+            venue,
+            url: url.to_owned(),
+        })
+    }
 }
 
 /// Flags of `tickwire serve`.
@@ -181,9 +203,26 @@ pub struct ServeArgs {
     /// Seconds a topic with no subscriber and no publish is kept before it is dropped.
     #[arg(long, env = "TICKWIRE_TOPIC_IDLE_SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub topic_idle_secs: u64,
-    /// Market feed to run.
-    #[arg(long, env = "TICKWIRE_FEED", value_enum, default_value_t = FeedKind::Synthetic)]
-    pub feed: FeedKind,
+    /// Market feeds to run, repeatable: `synthetic`, `csv`, `off`, or a venue with its
+    /// symbols (`binance:BTCUSDT,ETHUSDT`, `coinbase:BTC-USD`, `kraken:BTC/USD`; a
+    /// symbol renamed with `=ALIAS`). `TICKWIRE_FEED` separates feeds with `;`.
+    #[arg(
+        long,
+        env = "TICKWIRE_FEED",
+        value_delimiter = ';',
+        default_value = "synthetic"
+    )]
+    pub feed: Vec<FeedSpec>,
+    /// A venue's WebSocket base, `VENUE=URL` (repeatable): a proxy, a testnet, a test.
+    #[arg(long, env = "TICKWIRE_FEED_WS_URL", value_delimiter = ';')]
+    pub feed_ws_url: Vec<VenueUrl>,
+    /// A venue's REST base, `VENUE=URL` (repeatable).
+    #[arg(long, env = "TICKWIRE_FEED_REST_URL", value_delimiter = ';')]
+    pub feed_rest_url: Vec<VenueUrl>,
+    /// Seconds a venue connection may bring no frame (not even a ping or heartbeat)
+    /// before it is closed and opened again.
+    #[arg(long, env = "TICKWIRE_FEED_SILENCE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub feed_silence_secs: u64,
     /// Symbols of the synthetic market feed, comma separated.
     #[arg(
         long,

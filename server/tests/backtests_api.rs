@@ -208,7 +208,7 @@ async fn bad_backtest_requests_are_refused_naming_the_field() {
         ),
         (
             json!({"csv": "x,y\n1,2\n", "strategy": "buy_and_hold"}),
-            "`csv` uploaded csv: missing column `Open`",
+            "`csv` uploaded csv: no header, and 2 columns fit no headerless layout; accepted: a header with a time column",
         ),
         (
             json!({"dataset": "GOOG", "strategy": "buy_and_hold", "cash": -5}),
@@ -607,6 +607,84 @@ async fn a_run_asked_for_progress_at_every_bar_reports_at_most_a_thousand_times(
     assert!(
         (700..=1_000).contains(&progress),
         "{progress} progress reports"
+    );
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn the_csv_files_traders_have_upload_as_they_are() {
+    let running = server(|a| a.symbols.clear()).await;
+    // 30 hourly bars in freqtrade's layout (RFC 3339 with a zone), refused before as
+    // "is not a date"; the same bars as a MetaTrader 5 export (tab-separated, <DATE> +
+    // <TIME>) and as a headerless Binance kline dump (epoch milliseconds).
+    let bar = |i: i64| {
+        let close = 100.0 + (i % 7) as f64;
+        (1_492_592_400 + i * 3600, close)
+    };
+    let freqtrade: String = std::iter::once("date,open,high,low,close,volume".to_owned())
+        .chain((0..30).map(|i| {
+            let (t, c) = bar(i);
+            let time = chrono::DateTime::from_timestamp(t, 0)
+                .unwrap()
+                .format("%Y-%m-%dT%H:%M:%S+00:00");
+            format!("{time},{c},{},{},{c},10", c + 1.0, c - 1.0)
+        }))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let metatrader: String = std::iter::once(
+        "<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>".to_owned(),
+    )
+    .chain((0..30).map(|i| {
+        let (t, c) = bar(i);
+        let time = chrono::DateTime::from_timestamp(t, 0).unwrap();
+        format!(
+            "{}\t{}\t{c}\t{}\t{}\t{c}\t10\t0\t2",
+            time.format("%Y.%m.%d"),
+            time.format("%H:%M:%S"),
+            c + 1.0,
+            c - 1.0
+        )
+    }))
+    .collect::<Vec<_>>()
+    .join("\n");
+    let binance: String = (0..30)
+        .map(|i| {
+            let (t, c) = bar(i);
+            format!(
+                "{},{c},{},{},{c},10,{},1000,5,5,500,0",
+                t * 1000,
+                c + 1.0,
+                c - 1.0,
+                t * 1000 + 3_599_999
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut finals = Vec::new();
+    for csv in [freqtrade, metatrader, binance] {
+        let (status, body) = post_json(
+            &running,
+            "/api/backtests",
+            &json!({"csv": csv, "strategy": "buy_and_hold"}),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}\n{csv}");
+        let id = body["backtest_id"].as_str().unwrap().to_owned();
+        let result = eventually("the run completes", || {
+            let path = format!("/api/backtests/{id}");
+            let running = &running;
+            async move {
+                let run = get_json(running, &path).await;
+                (run["state"]["data"]["status"] == "complete").then_some(run)
+            }
+        })
+        .await;
+        finals.push(result["state"]["data"]["complete"]["final_equity"].clone());
+    }
+    assert!(finals[0].is_number(), "{finals:?}");
+    assert!(
+        finals.iter().all(|f| *f == finals[0]),
+        "the same bars, the same result: {finals:?}"
     );
     running.shutdown.cancel();
 }

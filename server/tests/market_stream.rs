@@ -198,7 +198,7 @@ async fn candle_history_is_served_over_http() {
 async fn the_csv_feed_replays_real_bars_as_ticks_and_candles() {
     let goog = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/GOOG.csv");
     let running = server(|a| {
-        a.feed = server::config::FeedKind::Csv;
+        a.feed = vec![server::feed::venue::FeedSpec::Csv];
         a.replay = vec![goog];
         a.replay_speed = 200.0;
     })

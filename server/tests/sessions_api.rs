@@ -281,6 +281,7 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
             change_pct: 0.0,
             volume: 1.0,
             source: DataSource::Synthetic,
+            time: None,
         };
         running
             .hub
@@ -313,6 +314,7 @@ async fn a_session_that_falls_behind_the_market_feed_resumes_instead_of_going_si
             change_pct: 0.0,
             volume: 1.0,
             source: DataSource::Synthetic,
+            time: None,
         };
         async move {
             hub.publish(market, Message::Tick(print)).await.unwrap();

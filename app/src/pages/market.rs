@@ -133,13 +133,22 @@ pub fn MarketPage() -> impl IntoView {
                 {move || {
                     info()
                         .map(|i| {
-                            let label = match i.source {
-                                DataSource::Synthetic => "synthetic data",
-                                DataSource::CsvReplay => "CSV replay",
-                                DataSource::External => "external feed",
+                            let (label, class) = match i.source {
+                                DataSource::Synthetic => ("synthetic data", "badge synthetic"),
+                                DataSource::CsvReplay => ("CSV replay", "badge synthetic"),
+                                DataSource::External => ("external feed", "badge"),
+                                DataSource::Binance => ("live · Binance", "badge live"),
+                                DataSource::Coinbase => ("live · Coinbase", "badge live"),
+                                DataSource::Kraken => ("live · Kraken", "badge live"),
                             };
+                            let source: &'static str = i.source.into();
                             view! {
-                                <div class="badge synthetic" title=i.description>
+                                <div
+                                    class=class
+                                    title=i.description
+                                    data-testid="feed-badge"
+                                    data-source=source
+                                >
                                     {label}
                                 </div>
                             }

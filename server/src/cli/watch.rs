@@ -376,6 +376,7 @@ mod tests {
                 change_pct: 0.25,
                 volume: 10.0,
                 source: DataSource::Synthetic,
+                time: None,
             }),
             topic: "market:EURUSD".parse().unwrap(),
             seq: 7,

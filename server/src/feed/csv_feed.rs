@@ -254,6 +254,7 @@ impl Player {
                     change_pct: (price / self.reference - 1.0) * 100.0,
                     volume,
                     source: DataSource::CsvReplay,
+                    time: None,
                 };
                 self.last = Some(open.clone());
                 price_messages(closed, &mut self.analyzer, tick, open)

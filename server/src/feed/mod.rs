@@ -6,6 +6,7 @@ mod candles;
 pub mod csv_feed;
 mod gbm;
 mod synthetic;
+pub mod venue;
 
 pub use analysis::Analyzer;
 pub use candles::CandleBuilder;

@@ -240,6 +240,7 @@ impl Instrument {
             change_pct: (price / self.reference_price - 1.0) * 100.0,
             volume,
             source: DataSource::Synthetic,
+            time: None,
         };
         price_messages(closed, &mut self.analyzer, tick, open)
     }

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 
+use crate::feed::venue::FeedStatus;
 use crate::hub::StatsSnapshot;
 use crate::routes::state::AppState;
 
@@ -21,6 +22,10 @@ pub struct Health {
     #[schema(value_type = String)]
     backend: &'static str,
     backend_healthy: bool,
+    /// Each venue feed's markets on this instance (docs/MARKETS.md): its connection's
+    /// state (`connected`, `reconnecting`, `down`), why, and its last print's age. On
+    /// Redis, only the instance holding the feed lease runs them.
+    feeds: Vec<FeedStatus>,
 }
 
 /// `ok`, or `degraded` while the backend (Redis) is away: sockets stay open and topics
@@ -45,5 +50,6 @@ pub async fn health(State(state): State<AppState>) -> Json<Health> {
         stats: state.hub.stats().snapshot(),
         backend: state.hub.backend(),
         backend_healthy,
+        feeds: state.feeds.snapshot(),
     })
 }

@@ -94,6 +94,8 @@ impl std::ops::Deref for AppState {
 pub struct Services {
     pub hub: Hub,
     pub symbols: Arc<[SymbolInfo]>,
+    /// The venue feeds' connections, as health shows them.
+    pub feeds: crate::feed::venue::FeedStatuses,
     pub backtests: Backtests,
     pub sessions: Sessions,
     /// Who may follow and control each topic, over the run books above.

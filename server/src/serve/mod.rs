@@ -1,5 +1,6 @@
 //! Builds the app from [`ServeArgs`], starts the feed, and serves until shutdown.
 
+mod feeds;
 mod listener;
 
 pub use listener::Timeouts;
@@ -18,11 +19,9 @@ use crate::access::Access;
 use crate::admission::Admission;
 use crate::auth::TokenKeys;
 use crate::backtest::Backtests;
-use crate::config::{FeedKind, ServeArgs};
+use crate::config::ServeArgs;
 use protocol::SymbolInfo;
 
-use crate::feed::csv_feed::{self, CsvFeedConfig, CsvSource};
-use crate::feed::{SyntheticFeed, SyntheticFeedConfig};
 use crate::hub::{Hub, HubConfig};
 use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
 use crate::routes::{self, BodyBudget, Origins, TopicQuota, TrustedProxies};
@@ -90,69 +89,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let topic_quota = TopicQuota::new(args.max_new_topics_per_minute);
     spawn_idle_sweeper(hub.clone(), topic_quota.clone(), shutdown.clone());
 
-    let symbols: Vec<SymbolInfo> = match args.feed {
-        FeedKind::Synthetic => {
-            let feed = SyntheticFeed::new(SyntheticFeedConfig {
-                symbols: args.symbols.clone(),
-                interval: args.interval,
-                tick: args.tick(),
-                seed: args.seed,
-                history_candles: args.history_candles as usize,
-            });
-            let symbols = feed.symbols().to_vec();
-            if !symbols.is_empty() {
-                spawn_feed(
-                    &hub,
-                    &shutdown,
-                    move |hub, stop| vec![feed.spawn(hub, stop)],
-                );
-            }
-            symbols
-        }
-        FeedKind::Csv => {
-            if args.replay.is_empty() {
-                anyhow::bail!("--feed csv needs --replay FILE[,FILE…]");
-            }
-            if !(args.replay_speed.is_finite() && args.replay_speed > 0.0) {
-                anyhow::bail!("--replay-speed must be a positive number of bars per second");
-            }
-            let sources = args
-                .replay
-                .iter()
-                .map(|path| CsvSource::load(path))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let infos = sources.iter().map(|s| s.info.clone()).collect();
-            for source in &sources {
-                let from = args.replay_from.bar(&source.bars.time);
-                if from >= source.bars.len() {
-                    anyhow::bail!(
-                        "--replay-from is past the end of {} ({} bars)",
-                        source.symbol,
-                        source.bars.len()
-                    );
-                }
-            }
-            let config = CsvFeedConfig {
-                bars_per_second: args.replay_speed,
-                from: args.replay_from,
-                history_candles: args.history_candles as usize,
-            };
-            spawn_feed(&hub, &shutdown, move |hub, stop| {
-                csv_feed::spawn(sources.clone(), config, hub, stop)
-            });
-            infos
-        }
-        FeedKind::Off => Vec::new(),
-    };
-
-    // How often the feed publishes each symbol (a `tick` and its candle).
-    let market_period = match args.feed {
-        _ if symbols.is_empty() => None,
-        FeedKind::Synthetic => Some(args.tick()),
-        FeedKind::Csv => Duration::try_from_secs_f64(args.replay_speed.recip()).ok(),
-        FeedKind::Off => None,
-    };
-    let symbols: Arc<[SymbolInfo]> = Arc::from(symbols);
+    let feeds = feeds::start(&args, &hub, &shutdown)?;
+    let market_period = feeds.market_period;
+    let symbols: Arc<[SymbolInfo]> = Arc::from(feeds.symbols);
     let connections = connection_capacity(args.max_connections);
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
@@ -206,6 +145,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         access: Access::new(backtests.clone(), sessions.clone()),
         sessions,
         symbols,
+        feeds: feeds.statuses,
         backtests,
         limits: ConnectionLimits {
             heartbeat: args.heartbeat(),
@@ -279,26 +219,6 @@ fn connection_capacity(asked: u64) -> usize {
         );
     }
     usize::try_from(asked.min(room)).unwrap_or(usize::MAX)
-}
-
-/// Runs the market feed once per cluster (on Redis, where the feed's lease is held).
-fn spawn_feed(
-    hub: &Hub,
-    shutdown: &CancellationToken,
-    mut start: impl FnMut(Hub, CancellationToken) -> Vec<JoinHandle<()>> + Send + 'static,
-) {
-    let (hub, shutdown) = (hub.clone(), shutdown.clone());
-    tokio::spawn(async move {
-        hub.run_once_per_cluster("feed", shutdown, |hub, stop| {
-            let tasks = start(hub, stop);
-            async move {
-                for task in tasks {
-                    let _ = task.await;
-                }
-            }
-        })
-        .await;
-    });
 }
 
 /// Drops idle topics (docs/SPEC.md section 12) every quarter of the idle time, at most a minute

@@ -4,6 +4,7 @@
 pub mod process;
 pub mod proxy;
 pub mod redis;
+pub mod venue;
 
 use std::time::Duration;
 

@@ -1,0 +1,117 @@
+//! The venues' REST calls, within their rules: `429` waits out `Retry-After` (capped),
+//! `5xx` and network failures are retried a few times with backoff, and `451` (the
+//! venue refuses this location) is an answer of its own, never retried in a storm.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+/// Attempts of one call before it fails.
+const ATTEMPTS: u32 = 4;
+/// The longest `Retry-After` waited out; a longer one fails the call.
+const LONGEST_WAIT: Duration = Duration::from_secs(60);
+/// How long one call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a REST call gave nothing.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RestError {
+    /// HTTP 451: the venue does not serve this location.
+    #[error("{0} refuses requests from this location (HTTP 451): use a proxy with --feed-rest-url and --feed-ws-url, or another venue")]
+    Restricted(&'static str),
+    #[error("{venue} answered {status}: {body}")]
+    Refused {
+        venue: &'static str,
+        status: u16,
+        body: String,
+    },
+    #[error("{venue} did not answer ({why}) after {ATTEMPTS} attempts")]
+    Unreachable { venue: &'static str, why: String },
+    #[error("the server is shutting down")]
+    Cancelled,
+}
+
+/// A REST client for one venue.
+#[derive(Clone)]
+pub struct Rest {
+    venue: &'static str,
+    client: reqwest::Client,
+}
+
+impl Rest {
+    pub fn new(venue: &'static str) -> Self {
+        let client = reqwest::Client::builder()
+            .timeout(CALL_TIMEOUT)
+            .user_agent(concat!("tickwire/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Rest { venue, client }
+    }
+
+    /// The body of `GET url`, retried as the venue's rules allow.
+    pub async fn get(&self, url: &str, shutdown: &CancellationToken) -> Result<String, RestError> {
+        let venue = self.venue;
+        let mut why = String::new();
+        for attempt in 0..ATTEMPTS {
+            let wait = match self.client.get(url).send().await {
+                Ok(reply) => {
+                    let status = reply.status().as_u16();
+                    let retry_after = reply
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    match status {
+                        200..=299 => {
+                            return reply.text().await.map_err(|e| RestError::Unreachable {
+                                venue,
+                                why: e.to_string(),
+                            })
+                        }
+                        451 => return Err(RestError::Restricted(venue)),
+                        429 | 418 => {
+                            let wait = retry_after.unwrap_or(Duration::from_secs(1));
+                            why = format!(
+                                "rate limited (HTTP {status}, Retry-After {}s)",
+                                wait.as_secs()
+                            );
+                            if wait > LONGEST_WAIT {
+                                return Err(RestError::Unreachable { venue, why });
+                            }
+                            wait
+                        }
+                        500..=599 => {
+                            why = format!("HTTP {status}");
+                            backoff(attempt)
+                        }
+                        _ => {
+                            let body = reply.text().await.unwrap_or_default();
+                            return Err(RestError::Refused {
+                                venue,
+                                status,
+                                body: body.chars().take(200).collect(),
+                            });
+                        }
+                    }
+                }
+                Err(e) => {
+                    why = e.to_string();
+                    backoff(attempt)
+                }
+            };
+            tracing::warn!(venue, %url, %why, retry_in_ms = wait.as_millis() as u64, "venue REST call failed");
+            tokio::select! {
+                _ = shutdown.cancelled() => return Err(RestError::Cancelled),
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        Err(RestError::Unreachable { venue, why })
+    }
+}
+
+/// Wait before retry `attempt` (0-based): 250 ms doubling, with jitter.
+fn backoff(attempt: u32) -> Duration {
+    let base = 250u64 << attempt.min(6);
+    Duration::from_millis(base / 2 + rand::random_range(0..=base / 2))
+}

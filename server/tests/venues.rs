@@ -1,0 +1,411 @@
+//! Venue feeds (docs/MARKETS.md) against fake venues that speak each venue's documented
+//! frames: prints become ticks and candles, a fresh topic starts with the venue's
+//! candles, and forced closes, silence, junk, duplicate trade ids and REST refusals
+//! neither break the topic nor the server.
+
+mod common;
+
+use std::time::Duration;
+
+use common::venue::{query, Answer, FakeVenue, Push};
+use common::*;
+use serde_json::{json, Value};
+use server::config::{ServeArgs, VenueUrl};
+use server::feed::venue::{FeedSpec, Venue};
+use server::serve::Running;
+
+/// Binance klines of one minute for `[startTime, endTime]`, each closing at
+/// `100 + minute % 10` (the answer shape of rest-api.md, "Kline/Candlestick data").
+fn binance_klines(call: &str) -> String {
+    let start: i64 = query(call, "startTime")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let end: i64 = query(call, "endTime")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let rows: Vec<Value> = (start / 60_000..=end / 60_000)
+        .map(|minute| {
+            let close = 100.0 + (minute % 10) as f64;
+            json!([
+                minute * 60_000,
+                format!("{:.2}", close - 0.5),
+                format!("{:.2}", close + 1.0),
+                format!("{:.2}", close - 1.0),
+                format!("{close:.2}"),
+                "2.5",
+                minute * 60_000 + 59_999,
+                "250.0",
+                10,
+                "1.0",
+                "100.0",
+                "0"
+            ])
+        })
+        .collect();
+    Value::Array(rows).to_string()
+}
+
+/// A trade as Binance's combined stream wraps it (web-socket-streams.md, "Trade Streams").
+fn binance_trade(id: u64, price: f64) -> String {
+    let now = chrono::Utc::now().timestamp_millis();
+    json!({"stream": "btcusdt@trade", "data": {"e": "trade", "E": now, "s": "BTCUSDT", "t": id, "p": format!("{price:.2}"), "q": "0.5", "T": now, "m": true, "M": true}}).to_string()
+}
+
+async fn served(venue: &FakeVenue, feed: &str, tweak: impl FnOnce(&mut ServeArgs)) -> Running {
+    let spec: FeedSpec = feed.parse().expect("a feed");
+    let which = match &spec {
+        FeedSpec::Venue(v) => v.venue,
+        _ => Venue::Binance,
+    };
+    server(|a| {
+        a.feed = vec![spec];
+        a.interval = "1m".parse().unwrap();
+        a.history_candles = 30;
+        a.feed_ws_url = vec![VenueUrl {
+            venue: which,
+            url: venue.ws_url(),
+        }];
+        a.feed_rest_url = vec![VenueUrl {
+            venue: which,
+            url: venue.rest_url(),
+        }];
+        tweak(a);
+    })
+    .await
+}
+
+/// The health report's entry for `symbol`, once `ready` says it is as wanted.
+async fn feed_health(running: &Running, ready: impl Fn(&Value) -> bool) -> Value {
+    eventually("the feed's health", || async {
+        let health = get_json(running, "/api/ws/health").await;
+        health["feeds"]
+            .as_array()?
+            .iter()
+            .find(|f| ready(f))
+            .cloned()
+    })
+    .await
+}
+
+/// A socket following one market topic, checking as it reads that the topic's seqs
+/// run on without a gap or a repeat and that no `resync` ever comes.
+struct Follower {
+    socket: Socket,
+    last_seq: Option<u64>,
+}
+
+impl Follower {
+    async fn new(running: &Running, topic: &str) -> Follower {
+        let mut socket = connect(running, "/api/ws").await;
+        subscribe(&mut socket, topic, None).await;
+        let snapshot = next_of_type(&mut socket, "snapshot").await;
+        Follower {
+            socket,
+            last_seq: snapshot["last_seq"].as_u64(),
+        }
+    }
+
+    /// The next `n` ticks.
+    async fn ticks(&mut self, n: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        let read = async {
+            while out.len() < n {
+                let frame = next_json(&mut self.socket).await;
+                assert_ne!(frame["type"], "resync", "the topic went on: {frame}");
+                let Some(seq) = frame["seq"].as_u64() else {
+                    continue;
+                };
+                if let Some(last) = self.last_seq {
+                    assert_eq!(seq, last + 1, "no gap, no repeat: {frame}");
+                }
+                self.last_seq = Some(seq);
+                if frame["type"] == "tick" {
+                    out.push(frame);
+                }
+            }
+        };
+        tokio::time::timeout(TYPE_TIMEOUT, read)
+            .await
+            .unwrap_or_else(|_| panic!("{n} ticks not within {TYPE_TIMEOUT:?}"));
+        out
+    }
+}
+
+#[tokio::test]
+async fn binance_prints_become_ticks_on_a_topic_that_starts_with_the_venues_candles() {
+    let venue = FakeVenue::start().await;
+    venue.candles(binance_klines);
+    let running = served(&venue, "binance:BTCUSDT", |_| {}).await;
+    feed_health(&running, |f| f["state"] == "connected").await;
+    let call = venue.calls().first().cloned().expect("klines asked for");
+    assert!(
+        call.starts_with("/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime="),
+        "{call}"
+    );
+
+    let snapshot = get_json(&running, "/api/streams/market:BTCUSDT/snapshot").await;
+    let mut follower = Follower::new(&running, "market:BTCUSDT").await;
+    let candles = snapshot["data"]["candles"].as_array().expect("candles");
+    assert!(
+        candles.len() >= 30,
+        "the venue's last 30 candles: {}",
+        candles.len()
+    );
+    let closed = &candles[0];
+    assert_eq!(
+        (closed["source"].as_str(), closed["closed"].as_bool()),
+        (Some("binance"), Some(true))
+    );
+    let minute = closed["open_time"]
+        .as_str()
+        .map(|t| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .unwrap()
+                .timestamp_millis()
+                / 60_000
+        })
+        .unwrap();
+    assert_eq!(
+        closed["close"].as_f64(),
+        Some(100.0 + (minute % 10) as f64),
+        "the venue's own close"
+    );
+
+    venue.text(binance_trade(1, 64_000.5));
+    venue.text(binance_trade(2, 64_001.0));
+    let got = follower.ticks(2).await;
+    assert_eq!(got[0]["data"]["price"], 64_000.5);
+    assert_eq!(got[0]["data"]["source"], "binance");
+    assert_eq!(got[0]["data"]["volume"], 0.5);
+    assert!(
+        got[0]["data"]["time"].is_string(),
+        "the venue's trade time: {}",
+        got[0]
+    );
+    let health = feed_health(&running, |f| f["last_print_age_ms"].is_u64()).await;
+    assert_eq!(
+        (
+            health["venue"].as_str(),
+            health["symbol"].as_str(),
+            health["topic"].as_str()
+        ),
+        (Some("binance"), Some("BTCUSDT"), Some("market:BTCUSDT"))
+    );
+    let symbols = get_json(&running, "/api/market/symbols").await;
+    assert_eq!(symbols[0]["source"], "binance");
+}
+
+#[tokio::test]
+async fn a_forced_close_junk_repeats_and_a_shutdown_notice_leave_one_gapless_topic() {
+    let venue = FakeVenue::start().await;
+    venue.candles(binance_klines);
+    let running = served(&venue, "binance:BTCUSDT", |_| {}).await;
+    feed_health(&running, |f| f["state"] == "connected").await;
+    let mut follower = Follower::new(&running, "market:BTCUSDT").await;
+    venue.text(binance_trade(10, 64_000.0));
+    follower.ticks(1).await;
+
+    // Junk, an unknown event and a trade without a price are dropped; the connection
+    // and the topic carry on.
+    venue.text("{not json");
+    venue
+        .text(json!({"stream": "btcusdt@depth", "data": {"e": "depthUpdate", "E": 1}}).to_string());
+    venue.text(json!({"stream": "btcusdt@trade", "data": {"e": "trade", "s": "BTCUSDT", "t": 11, "q": "1", "T": 1}}).to_string());
+    venue.text(binance_trade(11, 64_011.0));
+    assert_eq!(follower.ticks(1).await[0]["data"]["price"], 64_011.0);
+    assert_eq!(venue.connections(), 1, "junk closes nothing");
+
+    // A forced close: the feed connects again and goes on in the same topic; the trade
+    // the venue sends again (id 11) is no second print.
+    venue.push(Push::Close);
+    eventually("the feed connects again", || async {
+        (venue.connections() >= 2).then_some(())
+    })
+    .await;
+    feed_health(&running, |f| f["state"] == "connected").await;
+    venue.text(binance_trade(11, 64_011.0));
+    venue.text(binance_trade(12, 64_012.0));
+    assert_eq!(
+        follower.ticks(1).await[0]["data"]["price"],
+        64_012.0,
+        "id 11 again is no new print"
+    );
+
+    // The venue announces its shutdown: connected again at once, and on it goes.
+    venue.text(
+        json!({"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": 1}}).to_string(),
+    );
+    eventually("reconnected after serverShutdown", || async {
+        (venue.connections() >= 3).then_some(())
+    })
+    .await;
+    feed_health(&running, |f| f["state"] == "connected").await;
+    venue.text(binance_trade(13, 64_013.0));
+    assert_eq!(follower.ticks(1).await[0]["data"]["price"], 64_013.0);
+}
+
+#[tokio::test]
+async fn a_silent_venue_is_reconnected_and_its_prints_flow_again() {
+    let venue = FakeVenue::start().await;
+    venue.candles(binance_klines);
+    let running = served(&venue, "binance:BTCUSDT", |a| a.feed_silence_secs = 1).await;
+    let mut follower = Follower::new(&running, "market:BTCUSDT").await;
+    eventually(
+        "a silent connection is given up and opened again",
+        || async { (venue.connections() >= 2).then_some(()) },
+    )
+    .await;
+    // It may go silent again while this test pushes: push until a print comes through.
+    let pushing = {
+        let venue = venue.clone();
+        tokio::spawn(async move {
+            for id in 100.. {
+                venue.text(binance_trade(id, 64_100.0));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    assert_eq!(follower.ticks(1).await[0]["data"]["price"], 64_100.0);
+    pushing.abort();
+}
+
+#[tokio::test]
+async fn rest_rate_limits_and_failures_are_waited_out_and_a_refused_location_is_down() {
+    let venue = FakeVenue::start().await;
+    venue.candles(binance_klines);
+    venue.answer([
+        Answer {
+            status: 429,
+            retry_after: Some(1),
+            body: r#"{"code":-1003,"msg":"Too many requests"}"#.into(),
+        },
+        Answer {
+            status: 503,
+            retry_after: None,
+            body: "unavailable".into(),
+        },
+    ]);
+    let started = std::time::Instant::now();
+    let running = served(&venue, "binance:BTCUSDT", |_| {}).await;
+    eventually("the history arrives after a 429 and a 503", || async {
+        (venue.calls().len() >= 3).then_some(())
+    })
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was waited out"
+    );
+    let snapshot = eventually("the history is on the topic", || async {
+        let s = get_json(&running, "/api/streams/market:BTCUSDT/snapshot").await;
+        (s["data"]["candles"].as_array()?.len() >= 30).then_some(s)
+    })
+    .await;
+    assert_eq!(snapshot["data"]["candles"][0]["source"], "binance");
+    running.shutdown.cancel();
+
+    // A venue that refuses this location (HTTP 451): down, named, not retried in a loop.
+    let refusing = FakeVenue::start().await;
+    refusing.answer([Answer {
+        status: 451,
+        retry_after: None,
+        body: "restricted location".into(),
+    }]);
+    let running = served(&refusing, "binance:BTCUSDT", |_| {}).await;
+    let down = feed_health(&running, |f| f["state"] == "down").await;
+    assert!(
+        down["reason"].as_str().unwrap().contains("HTTP 451"),
+        "{down}"
+    );
+    assert_eq!(refusing.calls().len(), 1, "asked once, not in a storm");
+    assert_eq!(refusing.connections(), 0);
+}
+
+#[tokio::test]
+async fn coinbase_subscribes_to_matches_and_heartbeats_and_mends_a_gap_from_rest() {
+    let venue = FakeVenue::start().await;
+    venue.candles(|_| "[]".into());
+    let running = served(&venue, "coinbase:BTC-USD", |_| {}).await;
+    eventually("the feed subscribes", || async {
+        (!venue.received().is_empty()).then_some(())
+    })
+    .await;
+    let subscribe_frame: Value = serde_json::from_str(&venue.received()[0]).unwrap();
+    assert_eq!(subscribe_frame["type"], "subscribe");
+    assert_eq!(subscribe_frame["channels"], json!(["matches", "heartbeat"]));
+    let mut follower = Follower::new(&running, "market:BTC-USD").await;
+    let matched = |id: u64, price: &str| {
+        json!({"type": "match", "trade_id": id, "sequence": 50 + id, "maker_order_id": "ac928c66-ca53-498f-9c13-a110027a60e8", "taker_order_id": "132fb6ae-456b-4654-b4e0-d681ac05cea1", "time": chrono::Utc::now().to_rfc3339(), "product_id": "BTC-USD", "size": "5.23512", "price": price, "side": "sell"}).to_string()
+    };
+    venue.text(matched(10, "400.23"));
+    let tick = &follower.ticks(1).await[0];
+    assert_eq!(
+        (
+            tick["data"]["price"].as_f64(),
+            tick["data"]["source"].as_str()
+        ),
+        (Some(400.23), Some("coinbase"))
+    );
+    // A heartbeat whose last trade id is past the last match seen: the candles are
+    // asked for again.
+    let asked = venue.calls().len();
+    venue.text(json!({"type": "heartbeat", "sequence": 90, "last_trade_id": 12, "product_id": "BTC-USD", "time": chrono::Utc::now().to_rfc3339()}).to_string());
+    eventually("the gap is mended from REST", || async {
+        (venue.calls().len() > asked).then_some(())
+    })
+    .await;
+    let call = venue.calls().last().cloned().unwrap();
+    assert!(
+        call.starts_with("/products/BTC-USD/candles?granularity=60&start="),
+        "{call}"
+    );
+}
+
+#[tokio::test]
+async fn kraken_subscribes_in_its_v2_form_and_its_trades_become_ticks() {
+    let venue = FakeVenue::start().await;
+    venue.candles(|_| r#"{"error":[],"result":{"XXBTZUSD":[],"last":0}}"#.into());
+    let running = served(&venue, "kraken:BTC/USD", |_| {}).await;
+    eventually("the feed subscribes", || async {
+        (!venue.received().is_empty()).then_some(())
+    })
+    .await;
+    let request: Value = serde_json::from_str(&venue.received()[0]).unwrap();
+    assert_eq!(request["params"]["channel"], "trade");
+    assert_eq!(request["params"]["symbol"], json!(["BTC/USD"]));
+    assert!(
+        venue.calls()[0].starts_with("/0/public/OHLC?pair=XBTUSD&interval=1&since="),
+        "{:?}",
+        venue.calls()
+    );
+    let mut follower = Follower::new(&running, "market:BTC-USD").await;
+    venue.text(r#"{"channel":"heartbeat"}"#);
+    let update = json!({"channel": "trade", "type": "update", "data": [{"symbol": "BTC/USD", "side": "buy", "price": 30306.1, "qty": 0.25, "ord_type": "limit", "trade_id": 4665846, "timestamp": chrono::Utc::now().to_rfc3339()}]});
+    venue.text(update.to_string());
+    let tick = &follower.ticks(1).await[0];
+    assert_eq!(
+        (
+            tick["data"]["price"].as_f64(),
+            tick["data"]["source"].as_str()
+        ),
+        (Some(30306.1), Some("kraken"))
+    );
+}
+
+#[tokio::test]
+async fn two_feeds_naming_one_topic_refuse_to_start_and_say_how_to_rename() {
+    let mut args = ServeArgs::defaults();
+    args.addr = "127.0.0.1:0".parse().unwrap();
+    args.feed = vec![FeedSpec::Synthetic, "coinbase:BTC-USD".parse().unwrap()];
+    let err = server::serve::start(args)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        err.contains(
+            "market:BTC-USD is named by both the synthetic feed (--symbols) and coinbase:BTC-USD"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("VENUE:SYMBOL=ALIAS"), "{err}");
+}
