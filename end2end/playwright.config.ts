@@ -7,6 +7,10 @@ import { JWT_SECRET } from './tests/helpers';
 // (`--jwt-secret`, docs/SPEC.md section 12) on the next port.
 const port = Number(process.env.TICKWIRE_E2E_PORT ?? 3100);
 const authPort = port + 1;
+// venue.spec.ts: a fake Binance (fake-venue.mjs) and a server whose feed is that venue.
+const venuePort = port + 2;
+const fakeVenuePort = port + 3;
+const fakeVenue = `127.0.0.1:${fakeVenuePort}`;
 
 const serve = (p: number, extra = '') => ({
   command:
@@ -44,13 +48,31 @@ export default defineConfig({
       ],
     },
   },
-  webServer: [serve(port), serve(authPort, ` --jwt-secret ${JWT_SECRET}`)],
+  webServer: [
+    serve(port),
+    serve(authPort, ` --jwt-secret ${JWT_SECRET}`),
+    {
+      command: `node fake-venue.mjs ${fakeVenuePort}`,
+      url: `http://${fakeVenue}/health`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+    },
+    serve(
+      venuePort,
+      ` --feed binance:BTCUSDT --feed-ws-url binance=ws://${fakeVenue} --feed-rest-url binance=http://${fakeVenue}`,
+    ),
+  ],
   projects: [
-    { name: 'chromium', testIgnore: /auth\.spec\.ts$/, use: { browserName: 'chromium' } },
+    { name: 'chromium', testIgnore: /(auth|venue)\.spec\.ts$/, use: { browserName: 'chromium' } },
     {
       name: 'token-mode',
       testMatch: /auth\.spec\.ts$/,
       use: { browserName: 'chromium', baseURL: `http://127.0.0.1:${authPort}` },
+    },
+    {
+      name: 'venue',
+      testMatch: /venue\.spec\.ts$/,
+      use: { browserName: 'chromium', baseURL: `http://127.0.0.1:${venuePort}` },
     },
   ],
 });
