@@ -26,10 +26,7 @@ impl std::str::FromStr for VenueUrl {
         let (venue, url) = text
             .split_once('=')
             .ok_or_else(|| format!("`{text}` is not VENUE=URL (binance=wss://…)"))?;
-        let venue = venue
-            .trim()
-            .parse::<Venue>()
-            .map_err(|_| format!("`{venue}` is no venue: binance, coinbase or kraken"))?;
+        let venue = Venue::parse(venue)?;
         let url = url.trim();
         let scheme_ok = ["ws://", "wss://", "http://", "https://"]
             .iter()

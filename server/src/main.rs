@@ -19,6 +19,7 @@ async fn main() {
         Some(Command::Watch(args)) => server::cli::watch::run(args).await,
         Some(Command::Backtest(args)) => server::cli::backtest::run_cli(args).await,
         Some(Command::Token(args)) => server::cli::token::run(&args),
+        Some(Command::Download(args)) => server::cli::download::run(args).await.map(drop),
         None => server::serve::run(cli.serve).await,
     };
     if let Err(e) = result {

@@ -843,3 +843,56 @@ async fn a_replica_whose_topic_starts_over_authorises_its_sockets_again() {
         }
     }
 }
+
+#[tokio::test]
+async fn one_instance_holds_the_venue_socket_and_another_carries_its_topic_on() {
+    let redis = Redis::start(Persistence::None).await;
+    let venue = venue::FakeVenue::start().await;
+    venue.candles(|_| "[]".into());
+    let trade = |id: u64| {
+        let now = chrono::Utc::now().timestamp_millis();
+        json!({"stream": "btcusdt@trade", "data": {"e": "trade", "E": now, "s": "BTCUSDT", "t": id, "p": format!("{}.5", 64_000 + id), "q": "0.1", "T": now, "m": false, "M": true}}).to_string()
+    };
+    let binance = |a: &mut ServeArgs| {
+        a.feed = vec!["binance:BTCUSDT".parse().unwrap()];
+        a.feed_ws_url = vec![format!("binance={}", venue.ws_url()).parse().unwrap()];
+        a.feed_rest_url = vec![format!("binance={}", venue.rest_url()).parse().unwrap()];
+        a.interval = "1m".parse().unwrap();
+    };
+    let leader = instance_with(&redis, binance).await;
+    eventually("the leader connects to the venue", || async {
+        (venue.connections() == 1).then_some(())
+    })
+    .await;
+    let other = instance_with(&redis, binance).await;
+    let mut socket = connect(&other, "/api/ws").await;
+    subscribe(&mut socket, "market:BTCUSDT", None).await;
+    let mut cursor = Cursor::default();
+    venue.text(trade(1));
+    follow(&mut socket, &mut cursor, |frame, _| frame["type"] == "tick").await;
+    assert_eq!(venue.connections(), 1, "one venue socket for the cluster");
+
+    // The leader goes: the other instance takes the lease, opens the only socket, and
+    // the topic goes on in its sequence.
+    leader.shutdown.cancel();
+    eventually("the other instance connects to the venue", || async {
+        (venue.connections() == 2).then_some(())
+    })
+    .await;
+    let at_move = cursor.last_seq;
+    let pushing = {
+        let venue = venue.clone();
+        tokio::spawn(async move {
+            for id in 2.. {
+                venue.text(trade(id));
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        })
+    };
+    follow(&mut socket, &mut cursor, |frame, c| {
+        frame["type"] == "tick" && c.last_seq > at_move
+    })
+    .await;
+    pushing.abort();
+    assert_eq!(cursor.resyncs, 0, "no resync: the topic went on");
+}

@@ -7,43 +7,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::venue::{query, Answer, FakeVenue, Push};
+use common::venue::{binance_klines, Answer, FakeVenue, Push};
 use common::*;
 use serde_json::{json, Value};
 use server::config::{ServeArgs, VenueUrl};
 use server::feed::venue::{FeedSpec, Venue};
 use server::serve::Running;
-
-/// Binance klines of one minute for `[startTime, endTime]`, each closing at
-/// `100 + minute % 10` (the answer shape of rest-api.md, "Kline/Candlestick data").
-fn binance_klines(call: &str) -> String {
-    let start: i64 = query(call, "startTime")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let end: i64 = query(call, "endTime")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let rows: Vec<Value> = (start / 60_000..=end / 60_000)
-        .map(|minute| {
-            let close = 100.0 + (minute % 10) as f64;
-            json!([
-                minute * 60_000,
-                format!("{:.2}", close - 0.5),
-                format!("{:.2}", close + 1.0),
-                format!("{:.2}", close - 1.0),
-                format!("{close:.2}"),
-                "2.5",
-                minute * 60_000 + 59_999,
-                "250.0",
-                10,
-                "1.0",
-                "100.0",
-                "0"
-            ])
-        })
-        .collect();
-    Value::Array(rows).to_string()
-}
 
 /// A trade as Binance's combined stream wraps it (web-socket-streams.md, "Trade Streams").
 fn binance_trade(id: u64, price: f64) -> String {
@@ -134,7 +103,7 @@ impl Follower {
 #[tokio::test]
 async fn binance_prints_become_ticks_on_a_topic_that_starts_with_the_venues_candles() {
     let venue = FakeVenue::start().await;
-    venue.candles(binance_klines);
+    venue.candles(|call| binance_klines(call, 60_000));
     let running = served(&venue, "binance:BTCUSDT", |_| {}).await;
     feed_health(&running, |f| f["state"] == "connected").await;
     let call = venue.calls().first().cloned().expect("klines asked for");
@@ -198,7 +167,7 @@ async fn binance_prints_become_ticks_on_a_topic_that_starts_with_the_venues_cand
 #[tokio::test]
 async fn a_forced_close_junk_repeats_and_a_shutdown_notice_leave_one_gapless_topic() {
     let venue = FakeVenue::start().await;
-    venue.candles(binance_klines);
+    venue.candles(|call| binance_klines(call, 60_000));
     let running = served(&venue, "binance:BTCUSDT", |_| {}).await;
     feed_health(&running, |f| f["state"] == "connected").await;
     let mut follower = Follower::new(&running, "market:BTCUSDT").await;
@@ -247,7 +216,7 @@ async fn a_forced_close_junk_repeats_and_a_shutdown_notice_leave_one_gapless_top
 #[tokio::test]
 async fn a_silent_venue_is_reconnected_and_its_prints_flow_again() {
     let venue = FakeVenue::start().await;
-    venue.candles(binance_klines);
+    venue.candles(|call| binance_klines(call, 60_000));
     let running = served(&venue, "binance:BTCUSDT", |a| a.feed_silence_secs = 1).await;
     let mut follower = Follower::new(&running, "market:BTCUSDT").await;
     eventually(
@@ -272,7 +241,7 @@ async fn a_silent_venue_is_reconnected_and_its_prints_flow_again() {
 #[tokio::test]
 async fn rest_rate_limits_and_failures_are_waited_out_and_a_refused_location_is_down() {
     let venue = FakeVenue::start().await;
-    venue.candles(binance_klines);
+    venue.candles(|call| binance_klines(call, 60_000));
     venue.answer([
         Answer {
             status: 429,

@@ -4,8 +4,10 @@
 //! - [`watch`]: follows a topic in the terminal, resuming across reconnects.
 //! - [`backtest`]: runs a backtest in-process, or on a server, and prints its result.
 //! - [`token`]: signs a token for a server in token mode.
+//! - [`download`]: a venue's history as a CSV file the backtests read.
 
 pub mod backtest;
+pub mod download;
 pub mod token;
 pub mod watch;
 
@@ -37,6 +39,8 @@ pub enum Command {
     Backtest(backtest::BacktestArgs),
     /// Sign a token for a server in token mode (same --jwt-secret).
     Token(token::TokenArgs),
+    /// Download a venue's candles into a CSV file the backtests read (resumes).
+    Download(download::DownloadArgs),
 }
 
 #[cfg(test)]

@@ -43,6 +43,16 @@ pub struct Timing {
     pub interval: Interval,
 }
 
+/// The largest frame a venue may send (theirs are under a few KiB): a bigger one ends
+/// the connection, it is never held in memory.
+const MAX_VENUE_FRAME_BYTES: usize = 1 << 20;
+
+fn frame_limits() -> tungstenite::protocol::WebSocketConfig {
+    tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(MAX_VENUE_FRAME_BYTES))
+        .max_frame_size(Some(MAX_VENUE_FRAME_BYTES))
+}
+
 /// The least time between two rebuilds of one market's candles after missed prints.
 const MEND_EVERY: Duration = Duration::from_secs(10);
 
@@ -265,9 +275,9 @@ impl Feed {
         let url = self.api.stream_url(&self.ws, &names);
         let subscriptions = self.api.subscribe(&names);
         let opened = tokio::select! {
-            _ = self.shutdown.cancelled() => return Ended::Cancelled,
-            opened = tokio::time::timeout(self.timing.silence, tokio_tungstenite::connect_async(&url)) => opened,
-        };
+                    _ = self.shutdown.cancelled() => return Ended::Cancelled,
+        opened = tokio::time::timeout(self.timing.silence, tokio_tungstenite::connect_async_with_config(&url, Some(frame_limits()), false)) => opened,
+                };
         let mut socket = match opened {
             Ok(Ok((socket, _))) => socket,
             Ok(Err(tungstenite::Error::Http(response))) if response.status().as_u16() == 451 => {

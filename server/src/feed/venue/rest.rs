@@ -63,12 +63,7 @@ impl Rest {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
                     match status {
-                        200..=299 => {
-                            return reply.text().await.map_err(|e| RestError::Unreachable {
-                                venue,
-                                why: e.to_string(),
-                            })
-                        }
+                        200..=299 => return read_bounded(venue, reply).await,
                         451 => return Err(RestError::Restricted(venue)),
                         429 | 418 => {
                             let wait = retry_after.unwrap_or(Duration::from_secs(1));
@@ -108,6 +103,43 @@ impl Rest {
         }
         Err(RestError::Unreachable { venue, why })
     }
+}
+
+/// The largest REST answer read (a page of 1,000 klines is about 150 KiB).
+const MAX_BODY_BYTES: usize = 8 << 20;
+
+/// The body of `reply`, refused past [`MAX_BODY_BYTES`].
+async fn read_bounded(
+    venue: &'static str,
+    mut reply: reqwest::Response,
+) -> Result<String, RestError> {
+    let mut body = Vec::new();
+    loop {
+        match reply.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() <= MAX_BODY_BYTES => {
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Some(_)) => {
+                return Err(RestError::Refused {
+                    venue,
+                    status: 200,
+                    body: format!("an answer over {MAX_BODY_BYTES} bytes"),
+                })
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(RestError::Unreachable {
+                    venue,
+                    why: e.to_string(),
+                })
+            }
+        }
+    }
+    String::from_utf8(body).map_err(|_| RestError::Refused {
+        venue,
+        status: 200,
+        body: "an answer that is not UTF-8".into(),
+    })
 }
 
 /// Wait before retry `attempt` (0-based): 250 ms doubling, with jitter.

@@ -30,6 +30,12 @@ pub enum Venue {
 }
 
 impl Venue {
+    /// `binance`, `coinbase` or `kraken`.
+    pub fn parse(text: &str) -> Result<Venue, String> {
+        Venue::from_str(text.trim())
+            .map_err(|_| format!("`{}` is no venue: binance, coinbase or kraken", text.trim()))
+    }
+
     pub fn name(self) -> &'static str {
         self.into()
     }
@@ -115,14 +121,12 @@ impl FromStr for FeedSpec {
             "off" => return Ok(FeedSpec::Off),
             _ => {}
         }
-        let venues = "binance, coinbase or kraken";
         let Some((venue, symbols)) = text.split_once(':') else {
             return Err(format!(
-                "`{text}` is no feed: synthetic, csv, off, or VENUE:SYMBOL[,SYMBOL…] with VENUE {venues}"
+                "`{text}` is no feed: synthetic, csv, off, or VENUE:SYMBOL[,SYMBOL…] with VENUE binance, coinbase or kraken"
             ));
         };
-        let venue = Venue::from_str(venue.trim())
-            .map_err(|_| format!("`{venue}` is no venue: {venues}"))?;
+        let venue = Venue::parse(venue)?;
         if symbols.trim().is_empty() {
             return Err(format!(
                 "--feed {venue}: name its symbols ({venue}:{})",

@@ -9,6 +9,8 @@
 //! call, each `[time, low, high, open, close, volume]`, newest first, granularity one
 //! of 60, 300, 900, 3600, 21600, 86400).
 
+use std::time::Duration;
+
 use chrono::DateTime;
 use serde::Deserialize;
 
@@ -40,6 +42,8 @@ static PROFILE: Profile = Profile {
     granularities: &[60, 300, 900, 3600, 21_600, 86_400],
     candles_per_call: 300,
     max_connection_age: None,
+    // Public endpoints allow 10 requests a second.
+    rest_pace: Duration::from_millis(150),
 };
 
 impl VenueApi for Coinbase {

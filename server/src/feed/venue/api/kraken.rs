@@ -9,6 +9,8 @@
 //! `[time, open, high, low, close, vwap, volume, count]`; REST pairs name bitcoin
 //! `XBT` and dogecoin `XDG`).
 
+use std::time::Duration;
+
 use chrono::DateTime;
 use serde::Deserialize;
 
@@ -53,6 +55,8 @@ static PROFILE: Profile = Profile {
     granularities: &[60, 300, 900, 1800, 3600, 14_400, 86_400, 604_800, 1_296_000],
     candles_per_call: 720,
     max_connection_age: None,
+    // Public calls drain a counter that refills about one a second.
+    rest_pace: Duration::from_secs(1),
 };
 
 impl VenueApi for Kraken {

@@ -66,6 +66,8 @@ pub struct Profile {
     pub candles_per_call: usize,
     /// How long the venue lets one connection live (tickwire reconnects before).
     pub max_connection_age: Option<Duration>,
+    /// The least time between two REST calls in a row (`tickwire download`'s pages).
+    pub rest_pace: Duration,
 }
 
 /// The candles one REST call asks for: `market`'s of `granularity` seconds opening in
