@@ -4,6 +4,8 @@
 // "Kline/Candlestick data"; web-socket-streams.md, "Trade Streams"). It prints a
 // BTCUSDT trade every 200 ms until told to go silent (`POST /control/silence`), and
 // again after `POST /control/resume`. Usage: node fake-venue.mjs PORT
+// It serves the socket with the `ws` package, the browser tests' one dev dependency
+// besides Playwright: Node has a WebSocket client built in, but no server.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 

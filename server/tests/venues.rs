@@ -61,6 +61,8 @@ async fn feed_health(running: &Running, ready: impl Fn(&Value) -> bool) -> Value
 struct Follower {
     socket: Socket,
     last_seq: Option<u64>,
+    /// Open times of the closed candles seen: none may come twice.
+    closed: std::collections::HashSet<String>,
 }
 
 impl Follower {
@@ -68,9 +70,17 @@ impl Follower {
         let mut socket = connect(running, "/api/ws").await;
         subscribe(&mut socket, topic, None).await;
         let snapshot = next_of_type(&mut socket, "snapshot").await;
+        let closed = snapshot["data"]["candles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["closed"] == true)
+            .filter_map(|c| c["open_time"].as_str().map(str::to_owned))
+            .collect();
         Follower {
             socket,
             last_seq: snapshot["last_seq"].as_u64(),
+            closed,
         }
     }
 
@@ -88,6 +98,16 @@ impl Follower {
                     assert_eq!(seq, last + 1, "no gap, no repeat: {frame}");
                 }
                 self.last_seq = Some(seq);
+                if frame["type"] == "candle" && frame["data"]["closed"] == true {
+                    let open_time = frame["data"]["open_time"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    assert!(
+                        self.closed.insert(open_time),
+                        "a candle closed twice: {frame}"
+                    );
+                }
                 if frame["type"] == "tick" {
                     out.push(frame);
                 }
@@ -183,6 +203,11 @@ async fn a_forced_close_junk_repeats_and_a_shutdown_notice_leave_one_gapless_top
     venue.text(binance_trade(11, 64_011.0));
     assert_eq!(follower.ticks(1).await[0]["data"]["price"], 64_011.0);
     assert_eq!(venue.connections(), 1, "junk closes nothing");
+    let health = feed_health(&running, |f| f["dropped"].as_u64() >= Some(3)).await;
+    assert_eq!(
+        health["dropped"], 3,
+        "the junk, the unknown event, the trade without a price: {health}"
+    );
 
     // A forced close: the feed connects again and goes on in the same topic; the trade
     // the venue sends again (id 11) is no second print.
@@ -198,6 +223,26 @@ async fn a_forced_close_junk_repeats_and_a_shutdown_notice_leave_one_gapless_top
         follower.ticks(1).await[0]["data"]["price"],
         64_012.0,
         "id 11 again is no new print"
+    );
+    let health = feed_health(&running, |f| f["dropped"].as_u64() >= Some(4)).await;
+    assert_eq!(
+        (health["dropped"].as_u64(), health["reconnects"].as_u64()),
+        (Some(4), Some(1)),
+        "{health}"
+    );
+    let metrics = reqwest::get(http(&running, "/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"tickwire_feed_dropped_total{venue="binance",symbol="BTCUSDT"} 4"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"tickwire_feed_reconnects_total{venue="binance",symbol="BTCUSDT"} 1"#),
+        "{metrics}"
     );
 
     // The venue announces its shutdown: connected again at once, and on it goes.
@@ -322,6 +367,10 @@ async fn coinbase_subscribes_to_matches_and_heartbeats_and_mends_a_gap_from_rest
         (venue.calls().len() > asked).then_some(())
     })
     .await;
+    assert_eq!(
+        feed_health(&running, |f| f["gaps"] == 1).await["symbol"],
+        "BTC-USD"
+    );
     let call = venue.calls().last().cloned().unwrap();
     assert!(
         call.starts_with("/products/BTC-USD/candles?granularity=60&start="),

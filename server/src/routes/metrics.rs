@@ -1,4 +1,6 @@
-//! `GET /metrics`: the hub's figures in Prometheus text format.
+//! `GET /metrics`: the hub's figures, and each venue market's (labelled by venue and
+//! symbol: the connection's drops and reconnects, the market's gaps), in Prometheus
+//! text format.
 
 use axum::extract::State;
 use axum::http::header;
@@ -6,6 +8,7 @@ use axum::response::IntoResponse;
 use metrics::{counter, gauge};
 use metrics_exporter_prometheus::PrometheusBuilder;
 
+use crate::feed::venue::FeedState;
 use crate::routes::state::AppState;
 
 /// Renders the current counters. Each server owns its recorder (no global state), so
@@ -24,6 +27,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         counter!("tickwire_dropped_total").absolute(stats.dropped);
         counter!("tickwire_slow_consumer_disconnects_total")
             .absolute(stats.slow_consumer_disconnects);
+        for feed in state.feeds.snapshot() {
+            let labels = [("venue", feed.venue.to_owned()), ("symbol", feed.symbol)];
+            counter!("tickwire_feed_dropped_total", &labels).absolute(feed.dropped);
+            counter!("tickwire_feed_reconnects_total", &labels).absolute(feed.reconnects);
+            counter!("tickwire_feed_gaps_total", &labels).absolute(feed.gaps);
+            gauge!("tickwire_feed_connected", &labels)
+                .set(f64::from(u8::from(feed.state == FeedState::Connected)));
+        }
     });
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -83,12 +83,13 @@ pub fn spawn(
     tokio::spawn(async move {
         let api = api::of(feed.venue);
         let venue = feed.venue.name();
+        let connection = statuses.connection();
         let markets = feed
             .markets
             .iter()
             .map(|m| {
                 let topic = Topic::market(&m.symbol);
-                let status = statuses.add(venue, &m.venue_symbol, &topic.to_string());
+                let status = statuses.add(connection, venue, &m.venue_symbol, &topic.to_string());
                 Market::new(
                     m.venue_symbol.clone(),
                     m.symbol.clone(),
@@ -108,6 +109,8 @@ pub fn spawn(
             markets,
             hub,
             statuses,
+            connection,
+            opened: 0,
             timing,
             shutdown,
         };
@@ -123,6 +126,10 @@ struct Feed {
     markets: Vec<Market>,
     hub: Hub,
     statuses: FeedStatuses,
+    /// Its connection's entry in the statuses.
+    connection: usize,
+    /// Connections opened so far.
+    opened: u64,
     timing: Timing,
     shutdown: CancellationToken,
 }
@@ -292,10 +299,14 @@ impl Feed {
             }
         }
         self.set_all(FeedState::Connected, None);
+        if self.opened > 0 {
+            self.statuses.reconnected(self.connection);
+        }
+        self.opened += 1;
         let age_limit = self.api.profile().max_connection_age;
         let aged = tokio::time::sleep(age_limit.unwrap_or(Duration::MAX / 4));
         tokio::pin!(aged);
-        let mut dropped = Dropped::default();
+        let mut dropped = Dropped::new(self.statuses.clone(), self.connection, self.venue());
         let mut mended: Vec<Option<tokio::time::Instant>> = vec![None; self.markets.len()];
         loop {
             let next = tokio::select! {
@@ -344,11 +355,12 @@ impl Feed {
                     return Ended::Planned("the venue announced it closes the connection")
                 }
                 Ok(Frame::Other) => {}
+                Ok(Frame::Unknown(kind)) => dropped.note("unknown", &kind),
                 Ok(Frame::Refused(why)) => {
                     tracing::error!(venue = self.venue(), %why, "the venue refused a request");
                     self.set_all(FeedState::Connected, Some(why));
                 }
-                Err(why) => dropped.note(self.venue(), "malformed", &why),
+                Err(why) => dropped.note("malformed", &why),
             }
         }
     }
@@ -357,6 +369,9 @@ impl Feed {
     /// a live connection (at most once per [`MEND_EVERY`] each: a venue that keeps
     /// skipping is not asked again and again).
     async fn mend(&mut self, gaps: Vec<usize>, mended: &mut [Option<tokio::time::Instant>]) {
+        for &i in &gaps {
+            self.statuses.gap(self.markets[i].status);
+        }
         let now = tokio::time::Instant::now();
         let due: Vec<usize> = gaps
             .into_iter()
@@ -364,7 +379,6 @@ impl Feed {
             .collect();
         for &i in &due {
             mended[i] = Some(now);
-            metrics::counter!("tickwire_feed_gaps_total", "venue" => self.venue()).increment(1);
         }
         if due.is_empty() {
             return;
@@ -391,7 +405,7 @@ impl Feed {
                 .iter()
                 .position(|m| m.venue_symbol == print.market)
             else {
-                dropped.note(venue, "unknown market", &print.market);
+                dropped.note("unknown market", &print.market);
                 continue;
             };
             let market = &mut self.markets[i];
@@ -404,7 +418,6 @@ impl Feed {
                     batch.extend(messages.into_iter().map(|m| (market.topic.clone(), m)));
                 }
                 Printed::Old => dropped.note(
-                    venue,
                     "duplicate or older trade id",
                     &format!("{} #{}", print.market, print.id),
                 ),
@@ -453,20 +466,30 @@ impl Feed {
     }
 }
 
-/// Frames and prints dropped on one connection: each counted (the
-/// `tickwire_feed_dropped_total` metric), each kind logged once.
-#[derive(Default)]
+/// Frames and prints dropped on one connection: each counted (health's `dropped`,
+/// `/metrics`' `tickwire_feed_dropped_total`), each kind logged once.
 struct Dropped {
+    statuses: FeedStatuses,
+    connection: usize,
+    venue: &'static str,
     logged: HashSet<&'static str>,
 }
 
 impl Dropped {
-    fn note(&mut self, venue: &'static str, why: &'static str, what: &str) {
-        metrics::counter!("tickwire_feed_dropped_total", "venue" => venue, "why" => why)
-            .increment(1);
+    fn new(statuses: FeedStatuses, connection: usize, venue: &'static str) -> Self {
+        Dropped {
+            statuses,
+            connection,
+            venue,
+            logged: HashSet::new(),
+        }
+    }
+
+    fn note(&mut self, why: &'static str, what: &str) {
+        self.statuses.dropped(self.connection);
         if self.logged.insert(why) {
             tracing::warn!(
-                venue,
+                venue = self.venue,
                 why,
                 what,
                 "dropped a venue frame or print (logged once per connection)"

@@ -1,5 +1,6 @@
 //! What `/api/ws/health` says of each venue feed (`feeds`, docs/SPEC.md section 5):
-//! per symbol, its connection's state, why, and how old its last print is.
+//! per symbol, its connection's state, why, how old its last print is, and what was
+//! dropped or missed; `/metrics` renders the same counts.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -32,27 +33,58 @@ pub struct FeedStatus {
     pub reason: Option<String>,
     /// Milliseconds since its last trade print; none before the first.
     pub last_print_age_ms: Option<u64>,
+    /// Frames and prints its connection dropped (malformed, unknown, a repeated or
+    /// older trade id): the connection's count, shared by the markets of one `--feed`.
+    pub dropped: u64,
+    /// Times its connection was opened again after the first.
+    pub reconnects: u64,
+    /// Times prints of this market were missed (its trade ids skipped, or the venue's
+    /// heartbeat named a later trade) and its candles rebuilt from REST.
+    pub gaps: u64,
 }
 
 struct Entry {
     status: FeedStatus,
     last_print: Option<Instant>,
+    /// The connection it is read on.
+    connection: usize,
+}
+
+/// What one connection counted.
+#[derive(Default)]
+struct Counts {
+    dropped: u64,
+    reconnects: u64,
+}
+
+#[derive(Default)]
+struct Books {
+    entries: Vec<Entry>,
+    connections: Vec<Counts>,
 }
 
 /// Every venue feed's symbols, shared by the feeds (writers) and health (reader).
 #[derive(Clone, Default)]
 pub struct FeedStatuses {
-    entries: Arc<Mutex<Vec<Entry>>>,
+    books: Arc<Mutex<Books>>,
 }
 
 impl FeedStatuses {
-    fn lock(&self) -> MutexGuard<'_, Vec<Entry>> {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> MutexGuard<'_, Books> {
+        self.books.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a symbol, reconnecting until its connection opens; returns its index.
-    pub fn add(&self, venue: &'static str, symbol: &str, topic: &str) -> usize {
-        let mut entries = self.lock();
+    /// A new connection's counts; returns its index.
+    pub fn connection(&self) -> usize {
+        let mut books = self.lock();
+        books.connections.push(Counts::default());
+        books.connections.len() - 1
+    }
+
+    /// Adds a symbol read on `connection`, reconnecting until it opens; returns its
+    /// index.
+    pub fn add(&self, connection: usize, venue: &'static str, symbol: &str, topic: &str) -> usize {
+        let entries = &mut self.lock().entries;
         entries.push(Entry {
             status: FeedStatus {
                 venue,
@@ -61,15 +93,40 @@ impl FeedStatuses {
                 state: FeedState::Reconnecting,
                 reason: Some("connecting".to_owned()),
                 last_print_age_ms: None,
+                dropped: 0,
+                reconnects: 0,
+                gaps: 0,
             },
             last_print: None,
+            connection,
         });
         entries.len() - 1
     }
 
+    /// `connection` dropped a frame or a print.
+    pub fn dropped(&self, connection: usize) {
+        if let Some(counts) = self.lock().connections.get_mut(connection) {
+            counts.dropped += 1;
+        }
+    }
+
+    /// `connection` was opened again.
+    pub fn reconnected(&self, connection: usize) {
+        if let Some(counts) = self.lock().connections.get_mut(connection) {
+            counts.reconnects += 1;
+        }
+    }
+
+    /// Prints of the symbol at `index` were missed.
+    pub fn gap(&self, index: usize) {
+        if let Some(entry) = self.lock().entries.get_mut(index) {
+            entry.status.gaps += 1;
+        }
+    }
+
     /// Sets the state of the symbols at `indices` (one connection's).
     pub fn set(&self, indices: &[usize], state: FeedState, reason: Option<String>) {
-        let mut entries = self.lock();
+        let entries = &mut self.lock().entries;
         for &i in indices {
             if let Some(entry) = entries.get_mut(i) {
                 entry.status.state = state;
@@ -80,17 +137,23 @@ impl FeedStatuses {
 
     /// A print of the symbol at `index` came now.
     pub fn printed(&self, index: usize) {
-        if let Some(entry) = self.lock().get_mut(index) {
+        if let Some(entry) = self.lock().entries.get_mut(index) {
             entry.last_print = Some(Instant::now());
         }
     }
 
     /// Every symbol, as of now.
     pub fn snapshot(&self) -> Vec<FeedStatus> {
-        self.lock()
+        let books = self.lock();
+        books
+            .entries
             .iter()
             .map(|entry| {
                 let mut status = entry.status.clone();
+                if let Some(counts) = books.connections.get(entry.connection) {
+                    status.dropped = counts.dropped;
+                    status.reconnects = counts.reconnects;
+                }
                 status.last_print_age_ms = entry
                     .last_print
                     .map(|at| u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX));

@@ -147,7 +147,7 @@ fn event(data: Event<'_>) -> Result<Frame, String> {
             }]))
         }
         "serverShutdown" => Ok(Frame::Closing),
-        _ => Ok(Frame::Other),
+        kind => Ok(Frame::Unknown(format!("event `{kind}`"))),
     }
 }
 
@@ -177,6 +177,11 @@ mod tests {
             r#"{"stream":"!serverShutdown","data":{"e":"serverShutdown","E":1770123456789}}"#;
         assert_eq!(Binance.read(shutdown), Ok(Frame::Closing));
         assert_eq!(Binance.read(r#"{"result":null,"id":1}"#), Ok(Frame::Other));
+        let depth = r#"{"stream":"btcusdt@depth","data":{"e":"depthUpdate","E":1}}"#;
+        assert_eq!(
+            Binance.read(depth),
+            Ok(Frame::Unknown("event `depthUpdate`".into()))
+        );
         assert!(
             matches!(Binance.read(r#"{"code":2,"msg":"Invalid request"}"#), Ok(Frame::Refused(m)) if m.contains("Invalid request"))
         );

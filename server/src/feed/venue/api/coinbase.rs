@@ -95,7 +95,8 @@ impl VenueApi for Coinbase {
                     .collect::<Vec<_>>()
                     .join(": "),
             )),
-            _ => Ok(Frame::Other),
+            "subscriptions" => Ok(Frame::Other),
+            kind => Ok(Frame::Unknown(format!("type `{kind}`"))),
         }
     }
 

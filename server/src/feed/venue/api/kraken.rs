@@ -80,8 +80,17 @@ impl VenueApi for Kraken {
                 m.error.unwrap_or_else(|| "request refused".into()),
             ));
         }
-        if m.channel.as_deref() != Some("trade") || m.kind.as_deref() != Some("update") {
+        if m.method.is_some() {
+            // An answer to a request (the subscription's, a pong).
             return Ok(Frame::Other);
+        }
+        match (m.channel.as_deref(), m.kind.as_deref()) {
+            (Some("trade"), Some("update")) => {}
+            (Some("heartbeat" | "status"), _) => return Ok(Frame::Other),
+            (channel, kind) => {
+                let (channel, kind) = (channel.unwrap_or("none"), kind.unwrap_or("no type"));
+                return Ok(Frame::Unknown(format!("channel `{channel}` ({kind})")));
+            }
         }
         m.data
             .into_iter()
@@ -179,6 +188,14 @@ mod tests {
             }]))
         );
         assert_eq!(Kraken.read(r#"{"channel":"heartbeat"}"#), Ok(Frame::Other));
+        assert_eq!(
+            Kraken.read(r#"{"method":"pong","req_id":1}"#),
+            Ok(Frame::Other)
+        );
+        assert!(matches!(
+            Kraken.read(r#"{"channel":"book","type":"update","data":[]}"#),
+            Ok(Frame::Unknown(_))
+        ));
         assert_eq!(Kraken.read(r#"{"channel":"status","type":"update","data":[{"api_version":"v2","system":"online"}]}"#), Ok(Frame::Other));
         let refused = r#"{"error":"Currency pair not supported BTC/XYZ","method":"subscribe","success":false,"symbol":"BTC/XYZ"}"#;
         assert!(

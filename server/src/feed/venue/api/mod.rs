@@ -36,8 +36,11 @@ pub enum Frame {
         market: String,
         id: u64,
     },
-    /// A heartbeat, an acknowledgement, or a kind of frame tickwire does not use.
+    /// A heartbeat, an acknowledgement or a status: the venue's own bookkeeping.
     Other,
+    /// A kind of frame the venue's documentation does not list for what tickwire
+    /// asked: dropped and counted (its kind, for the log).
+    Unknown(String),
     /// The venue refused what was asked (an unknown market): the reason, as it gave it.
     Refused(String),
 }
