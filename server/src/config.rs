@@ -220,6 +220,11 @@ pub struct ServeArgs {
     /// before it is closed and opened again.
     #[arg(long, env = "TICKWIRE_FEED_SILENCE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub feed_silence_secs: u64,
+    /// Seconds a venue connection is used before it is replaced by a new one (a proxy
+    /// that cuts long connections); 0: the venue's own limit less ten minutes (Binance's
+    /// 24 h), or none.
+    #[arg(long, env = "TICKWIRE_FEED_MAX_CONNECTION_SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=604_800))]
+    pub feed_max_connection_secs: u64,
     /// Symbols of the synthetic market feed, comma separated.
     #[arg(
         long,

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::venue::{binance_klines, Answer, FakeVenue, Push};
+use common::venue::{binance_klines, coinbase_candles, kraken_ohlc, Answer, FakeVenue, Push};
 use common::*;
 use serde_json::{json, Value};
 use server::config::{ServeArgs, VenueUrl};
@@ -18,6 +18,69 @@ use server::serve::Running;
 fn binance_trade(id: u64, price: f64) -> String {
     let now = chrono::Utc::now().timestamp_millis();
     json!({"stream": "btcusdt@trade", "data": {"e": "trade", "E": now, "s": "BTCUSDT", "t": id, "p": format!("{price:.2}"), "q": "0.5", "T": now, "m": true, "M": true}}).to_string()
+}
+
+/// One venue as its tests drive it: its feed, its topic, and its documented frames.
+struct Case {
+    feed: &'static str,
+    topic: &'static str,
+    source: &'static str,
+    /// A trade print with this id and price.
+    trade: fn(u64, f64) -> String,
+    /// A trade frame without its price (malformed).
+    priceless: fn(u64) -> String,
+    /// A frame of a kind tickwire did not ask for.
+    unknown: &'static str,
+    /// The body of the venue's REST candles for a request.
+    candles: fn(&str) -> String,
+}
+
+/// A match as Coinbase's `matches` channel sends it ("Exchange WebSocket Channels").
+fn coinbase_match(id: u64, price: f64) -> String {
+    json!({"type": "match", "trade_id": id, "sequence": 50 + id, "maker_order_id": "ac928c66-ca53-498f-9c13-a110027a60e8", "taker_order_id": "132fb6ae-456b-4654-b4e0-d681ac05cea1", "time": chrono::Utc::now().to_rfc3339(), "product_id": "BTC-USD", "size": "0.5", "price": format!("{price:.2}"), "side": "sell"}).to_string()
+}
+
+/// A trade update as Kraken's v2 `trade` channel sends it ("Trade").
+fn kraken_trade(id: u64, price: f64) -> String {
+    json!({"channel": "trade", "type": "update", "data": [{"symbol": "BTC/USD", "side": "buy", "price": price, "qty": 0.5, "ord_type": "limit", "trade_id": id, "timestamp": chrono::Utc::now().to_rfc3339()}]}).to_string()
+}
+
+fn cases() -> [Case; 3] {
+    [
+        Case {
+            feed: "binance:BTCUSDT",
+            topic: "market:BTCUSDT",
+            source: "binance",
+            trade: binance_trade,
+            priceless: |id| {
+                json!({"stream": "btcusdt@trade", "data": {"e": "trade", "s": "BTCUSDT", "t": id, "q": "1", "T": 1}}).to_string()
+            },
+            unknown: r#"{"stream":"btcusdt@depth","data":{"e":"depthUpdate","E":1}}"#,
+            candles: |call| binance_klines(call, 60_000),
+        },
+        Case {
+            feed: "coinbase:BTC-USD",
+            topic: "market:BTC-USD",
+            source: "coinbase",
+            trade: coinbase_match,
+            priceless: |id| {
+                json!({"type": "match", "trade_id": id, "product_id": "BTC-USD", "size": "1", "time": chrono::Utc::now().to_rfc3339()}).to_string()
+            },
+            unknown: r#"{"type":"ticker","product_id":"BTC-USD"}"#,
+            candles: coinbase_candles,
+        },
+        Case {
+            feed: "kraken:BTC/USD",
+            topic: "market:BTC-USD",
+            source: "kraken",
+            trade: kraken_trade,
+            priceless: |id| {
+                json!({"channel": "trade", "type": "update", "data": [{"symbol": "BTC/USD", "qty": 1.0, "trade_id": id, "timestamp": chrono::Utc::now().to_rfc3339()}]}).to_string()
+            },
+            unknown: r#"{"channel":"book","type":"update","data":[]}"#,
+            candles: kraken_ohlc,
+        },
+    ]
 }
 
 async fn served(venue: &FakeVenue, feed: &str, tweak: impl FnOnce(&mut ServeArgs)) -> Running {
@@ -185,137 +248,202 @@ async fn binance_prints_become_ticks_on_a_topic_that_starts_with_the_venues_cand
 }
 
 #[tokio::test]
-async fn a_forced_close_junk_repeats_and_a_shutdown_notice_leave_one_gapless_topic() {
+async fn on_every_venue_a_forced_close_junk_and_repeats_leave_one_gapless_topic() {
+    for case in cases() {
+        let venue = FakeVenue::start().await;
+        venue.candles(case.candles);
+        let running = served(&venue, case.feed, |_| {}).await;
+        feed_health(&running, |f| f["state"] == "connected").await;
+        let mut follower = Follower::new(&running, case.topic).await;
+        venue.text((case.trade)(10, 64_000.0));
+        let first = follower.ticks(1).await;
+        assert_eq!(first[0]["data"]["source"], case.source);
+
+        // Junk, an unknown kind of frame and a trade without a price are dropped; the
+        // connection and the topic carry on.
+        venue.text("{not json");
+        venue.text(case.unknown);
+        venue.text((case.priceless)(11));
+        venue.text((case.trade)(11, 64_011.0));
+        assert_eq!(
+            follower.ticks(1).await[0]["data"]["price"],
+            64_011.0,
+            "{}",
+            case.feed
+        );
+        assert_eq!(venue.connections(), 1, "{}: junk closes nothing", case.feed);
+        let health = feed_health(&running, |f| f["dropped"].as_u64() >= Some(3)).await;
+        assert_eq!(
+            health["dropped"], 3,
+            "{}: the junk, the unknown frame, the trade without a price: {health}",
+            case.feed
+        );
+
+        // A forced close: the feed connects again and goes on in the same topic; the
+        // trade the venue sends again (id 11) is no second print.
+        venue.push(Push::Close);
+        eventually("the feed connects again", || async {
+            (venue.connections() >= 2).then_some(())
+        })
+        .await;
+        feed_health(&running, |f| f["state"] == "connected").await;
+        venue.text((case.trade)(11, 64_011.0));
+        venue.text((case.trade)(12, 64_012.0));
+        assert_eq!(
+            follower.ticks(1).await[0]["data"]["price"],
+            64_012.0,
+            "{}: id 11 again is no new print",
+            case.feed
+        );
+        let health = feed_health(&running, |f| f["dropped"].as_u64() >= Some(4)).await;
+        assert_eq!(
+            (health["dropped"].as_u64(), health["reconnects"].as_u64()),
+            (Some(4), Some(1)),
+            "{}: {health}",
+            case.feed
+        );
+        let metrics = reqwest::get(http(&running, "/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let symbol = health["symbol"].as_str().unwrap();
+        let line = format!(
+            r#"tickwire_feed_dropped_total{{venue="{}",symbol="{symbol}"}} 4"#,
+            case.source
+        );
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+        running.shutdown.cancel();
+    }
+}
+
+#[tokio::test]
+async fn binance_announcing_its_shutdown_is_reconnected_at_once() {
     let venue = FakeVenue::start().await;
     venue.candles(|call| binance_klines(call, 60_000));
     let running = served(&venue, "binance:BTCUSDT", |_| {}).await;
     feed_health(&running, |f| f["state"] == "connected").await;
     let mut follower = Follower::new(&running, "market:BTCUSDT").await;
-    venue.text(binance_trade(10, 64_000.0));
-    follower.ticks(1).await;
-
-    // Junk, an unknown event and a trade without a price are dropped; the connection
-    // and the topic carry on.
-    venue.text("{not json");
-    venue
-        .text(json!({"stream": "btcusdt@depth", "data": {"e": "depthUpdate", "E": 1}}).to_string());
-    venue.text(json!({"stream": "btcusdt@trade", "data": {"e": "trade", "s": "BTCUSDT", "t": 11, "q": "1", "T": 1}}).to_string());
-    venue.text(binance_trade(11, 64_011.0));
-    assert_eq!(follower.ticks(1).await[0]["data"]["price"], 64_011.0);
-    assert_eq!(venue.connections(), 1, "junk closes nothing");
-    let health = feed_health(&running, |f| f["dropped"].as_u64() >= Some(3)).await;
-    assert_eq!(
-        health["dropped"], 3,
-        "the junk, the unknown event, the trade without a price: {health}"
-    );
-
-    // A forced close: the feed connects again and goes on in the same topic; the trade
-    // the venue sends again (id 11) is no second print.
-    venue.push(Push::Close);
-    eventually("the feed connects again", || async {
-        (venue.connections() >= 2).then_some(())
-    })
-    .await;
-    feed_health(&running, |f| f["state"] == "connected").await;
-    venue.text(binance_trade(11, 64_011.0));
-    venue.text(binance_trade(12, 64_012.0));
-    assert_eq!(
-        follower.ticks(1).await[0]["data"]["price"],
-        64_012.0,
-        "id 11 again is no new print"
-    );
-    let health = feed_health(&running, |f| f["dropped"].as_u64() >= Some(4)).await;
-    assert_eq!(
-        (health["dropped"].as_u64(), health["reconnects"].as_u64()),
-        (Some(4), Some(1)),
-        "{health}"
-    );
-    let metrics = reqwest::get(http(&running, "/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains(r#"tickwire_feed_dropped_total{venue="binance",symbol="BTCUSDT"} 4"#),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains(r#"tickwire_feed_reconnects_total{venue="binance",symbol="BTCUSDT"} 1"#),
-        "{metrics}"
-    );
-
-    // The venue announces its shutdown: connected again at once, and on it goes.
     venue.text(
         json!({"stream": "!serverShutdown", "data": {"e": "serverShutdown", "E": 1}}).to_string(),
     );
     eventually("reconnected after serverShutdown", || async {
-        (venue.connections() >= 3).then_some(())
+        (venue.connections() >= 2).then_some(())
     })
     .await;
-    feed_health(&running, |f| f["state"] == "connected").await;
+    let health = feed_health(&running, |f| f["reconnects"] == 1).await;
+    assert_eq!(health["state"], "connected", "{health}");
     venue.text(binance_trade(13, 64_013.0));
     assert_eq!(follower.ticks(1).await[0]["data"]["price"], 64_013.0);
 }
 
 #[tokio::test]
-async fn a_silent_venue_is_reconnected_and_its_prints_flow_again() {
+async fn a_connection_past_its_age_is_replaced_and_the_chart_shows_no_gap() {
     let venue = FakeVenue::start().await;
     venue.candles(|call| binance_klines(call, 60_000));
-    let running = served(&venue, "binance:BTCUSDT", |a| a.feed_silence_secs = 1).await;
-    let mut follower = Follower::new(&running, "market:BTCUSDT").await;
-    eventually(
-        "a silent connection is given up and opened again",
-        || async { (venue.connections() >= 2).then_some(()) },
-    )
+    let running = served(&venue, "binance:BTCUSDT", |a| {
+        a.feed_max_connection_secs = 1;
+    })
     .await;
-    // It may go silent again while this test pushes: push until a print comes through.
+    let mut follower = Follower::new(&running, "market:BTCUSDT").await;
     let pushing = {
         let venue = venue.clone();
         tokio::spawn(async move {
-            for id in 100.. {
-                venue.text(binance_trade(id, 64_100.0));
-                tokio::time::sleep(Duration::from_millis(100)).await;
+            for id in 1.. {
+                venue.text(binance_trade(id, 64_000.0 + (id % 50) as f64));
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
         })
     };
-    assert_eq!(follower.ticks(1).await[0]["data"]["price"], 64_100.0);
+    // Replaced twice while prints flow: the topic goes on, no candle twice, no resync.
+    eventually("the connection is replaced twice", || async {
+        (venue.connections() >= 3).then_some(())
+    })
+    .await;
+    follower.ticks(5).await;
     pushing.abort();
+    let health = feed_health(&running, |f| f["reconnects"].as_u64() >= Some(2)).await;
+    assert_eq!(health["dropped"], 0, "{health}");
+}
+
+#[tokio::test]
+async fn every_silent_venue_is_reconnected_and_its_prints_flow_again() {
+    for case in cases() {
+        let venue = FakeVenue::start().await;
+        venue.candles(case.candles);
+        let running = served(&venue, case.feed, |a| a.feed_silence_secs = 1).await;
+        let mut follower = Follower::new(&running, case.topic).await;
+        eventually(
+            "a silent connection is given up and opened again",
+            || async { (venue.connections() >= 2).then_some(()) },
+        )
+        .await;
+        // It may go silent again while this test pushes: push until a print comes through.
+        let pushing = {
+            let (venue, trade) = (venue.clone(), case.trade);
+            tokio::spawn(async move {
+                for id in 100.. {
+                    venue.text(trade(id, 64_100.0));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        };
+        assert_eq!(
+            follower.ticks(1).await[0]["data"]["price"],
+            64_100.0,
+            "{}",
+            case.feed
+        );
+        pushing.abort();
+        running.shutdown.cancel();
+    }
 }
 
 #[tokio::test]
 async fn rest_rate_limits_and_failures_are_waited_out_and_a_refused_location_is_down() {
-    let venue = FakeVenue::start().await;
-    venue.candles(|call| binance_klines(call, 60_000));
-    venue.answer([
-        Answer {
-            status: 429,
-            retry_after: Some(1),
-            body: r#"{"code":-1003,"msg":"Too many requests"}"#.into(),
-        },
-        Answer {
-            status: 503,
-            retry_after: None,
-            body: "unavailable".into(),
-        },
-    ]);
-    let started = std::time::Instant::now();
-    let running = served(&venue, "binance:BTCUSDT", |_| {}).await;
-    eventually("the history arrives after a 429 and a 503", || async {
-        (venue.calls().len() >= 3).then_some(())
-    })
-    .await;
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "Retry-After was waited out"
-    );
-    let snapshot = eventually("the history is on the topic", || async {
-        let s = get_json(&running, "/api/streams/market:BTCUSDT/snapshot").await;
-        (s["data"]["candles"].as_array()?.len() >= 30).then_some(s)
-    })
-    .await;
-    assert_eq!(snapshot["data"]["candles"][0]["source"], "binance");
-    running.shutdown.cancel();
+    for case in cases() {
+        let venue = FakeVenue::start().await;
+        venue.candles(case.candles);
+        venue.answer([
+            Answer {
+                status: 429,
+                retry_after: Some(1),
+                body: "too many requests".into(),
+            },
+            Answer {
+                status: 503,
+                retry_after: None,
+                body: "unavailable".into(),
+            },
+        ]);
+        let started = std::time::Instant::now();
+        let running = served(&venue, case.feed, |_| {}).await;
+        let snapshot = eventually("the history arrives after a 429 and a 503", || async {
+            let s = get_json(&running, &format!("/api/streams/{}/snapshot", case.topic)).await;
+            (s["data"]["candles"].as_array()?.len() >= 30).then_some(s)
+        })
+        .await;
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "{}: Retry-After was waited out",
+            case.feed
+        );
+        assert!(
+            venue.calls().len() >= 3,
+            "{}: {:?}",
+            case.feed,
+            venue.calls()
+        );
+        let candle = &snapshot["data"]["candles"][0];
+        assert_eq!(
+            (candle["source"].as_str(), candle["closed"].as_bool()),
+            (Some(case.source), Some(true)),
+            "{}",
+            case.feed
+        );
+        running.shutdown.cancel();
+    }
 
     // A venue that refuses this location (HTTP 451): down, named, not retried in a loop.
     let refusing = FakeVenue::start().await;

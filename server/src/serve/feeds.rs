@@ -129,6 +129,8 @@ pub fn start(args: &ServeArgs, hub: &Hub, shutdown: &CancellationToken) -> anyho
             backoff_max: Duration::from_secs(30),
             history_candles: args.history_candles as usize,
             interval: args.interval,
+            max_connection_age: (args.feed_max_connection_secs > 0)
+                .then(|| Duration::from_secs(args.feed_max_connection_secs)),
         };
         let statuses = statuses.clone();
         spawn_once_per_cluster(hub, shutdown, move |hub, stop| {

@@ -229,3 +229,58 @@ pub fn binance_klines(call: &str, step_ms: i64) -> String {
         .collect();
     serde_json::Value::Array(rows).to_string()
 }
+
+/// Coinbase's answer to `GET /products/{id}/candles` for the `start` and `end` of
+/// `call` (RFC 3339, both included), minute candles newest first, each
+/// `[time, low, high, open, close, volume]` ("Get product candles").
+pub fn coinbase_candles(call: &str) -> String {
+    let time = |name: &str| {
+        query(call, name)
+            .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
+            .map_or(0, |t| t.timestamp())
+    };
+    let (start, end) = (time("start"), time("end"));
+    let rows: Vec<serde_json::Value> = ((start + 59) / 60..=end / 60)
+        .rev()
+        .take(300)
+        .map(|minute| {
+            let close = 100.0 + (minute % 10) as f64;
+            serde_json::json!([
+                minute * 60,
+                close - 1.0,
+                close + 1.0,
+                close - 0.5,
+                close,
+                2.5
+            ])
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
+}
+
+/// Kraken's answer to `GET /0/public/OHLC` for the `since` of `call` (seconds,
+/// excluded): minute candles up to now, at most 720, each `[time, "open", "high",
+/// "low", "close", "vwap", "volume", count]` ("Get OHLC Data").
+pub fn kraken_ohlc(call: &str) -> String {
+    let since: i64 = query(call, "since")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let now = chrono::Utc::now().timestamp();
+    let rows: Vec<serde_json::Value> = (since / 60 + 1..=now / 60)
+        .take(720)
+        .map(|minute| {
+            let close = 100.0 + (minute % 10) as f64;
+            serde_json::json!([
+                minute * 60,
+                format!("{}", close - 0.5),
+                format!("{}", close + 1.0),
+                format!("{}", close - 1.0),
+                format!("{close}"),
+                format!("{close}"),
+                "2.5",
+                9
+            ])
+        })
+        .collect();
+    serde_json::json!({"error": [], "result": {"XXBTZUSD": rows, "last": now}}).to_string()
+}

@@ -41,6 +41,9 @@ pub struct Timing {
     /// Closed candles a fresh topic starts with (`--history-candles`).
     pub history_candles: usize,
     pub interval: Interval,
+    /// How long one connection is used (`--feed-max-connection-secs`); `None`: the
+    /// venue's own limit, if it has one.
+    pub max_connection_age: Option<Duration>,
 }
 
 /// The largest frame a venue may send (theirs are under a few KiB): a bigger one ends
@@ -303,7 +306,10 @@ impl Feed {
             self.statuses.reconnected(self.connection);
         }
         self.opened += 1;
-        let age_limit = self.api.profile().max_connection_age;
+        let age_limit = self
+            .timing
+            .max_connection_age
+            .or(self.api.profile().max_connection_age);
         let aged = tokio::time::sleep(age_limit.unwrap_or(Duration::MAX / 4));
         tokio::pin!(aged);
         let mut dropped = Dropped::new(self.statuses.clone(), self.connection, self.venue());
