@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::backtest::Bars;
 use crate::feed::venue::api::{self, CandleRange};
+use crate::feed::venue::history;
 use crate::feed::venue::rest::Rest;
 use crate::feed::venue::Venue;
 
@@ -100,34 +101,22 @@ pub async fn run(args: DownloadArgs) -> anyhow::Result<u64> {
         eprintln!("{} is up to date", args.out.display());
         return Ok(0);
     }
-    let first = start;
-    let bar = progress(((end - first) / step) as u64);
+    let bar = progress(((end - start) / step) as u64);
     let rest = Rest::new(profile.venue.name());
     let base = args.rest_url.unwrap_or_else(|| profile.rest.to_owned());
     let shutdown = CancellationToken::new();
-    let page = step * profile.candles_per_call as i64;
     let mut written = 0;
-    while start < end {
-        let page_end = (start + page).min(end);
+    for (start_ms, end_ms) in history::calls(profile, granularity, start, end) {
         let range = CandleRange {
             base: &base,
             market: &args.symbol,
             granularity,
-            start_ms: start,
-            end_ms: page_end,
+            start_ms,
+            end_ms,
         };
-        let body = rest.get(&api.candles_url(&range), &shutdown).await?;
-        let candles = api.read_candles(&body).map_err(|why| {
-            anyhow::anyhow!(
-                "{} answered what does not read as candles: {why}",
-                args.venue
-            )
-        })?;
+        let candles = history::call(api.as_ref(), &rest, &range, &shutdown).await?;
         let mut lines = String::new();
-        for c in candles
-            .iter()
-            .filter(|c| c.open_ms >= start && c.open_ms < page_end)
-        {
+        for c in &candles {
             let time = DateTime::from_timestamp_millis(c.open_ms).unwrap_or_default();
             lines.push_str(&format!(
                 "{},{},{},{},{},{}\n",
@@ -142,8 +131,7 @@ pub async fn run(args: DownloadArgs) -> anyhow::Result<u64> {
         }
         // One write per page, then flushed: an interruption leaves whole pages.
         file.append(&lines)?;
-        bar.set_position(((page_end - first) / step) as u64);
-        start = page_end;
+        bar.set_position(((end_ms - start) / step) as u64);
         tokio::time::sleep(profile.rest_pace).await;
     }
     bar.finish_and_clear();

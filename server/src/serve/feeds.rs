@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use protocol::client::ReconnectPolicy;
 use protocol::{Symbol, SymbolInfo, Topic};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -125,8 +126,11 @@ pub fn start(args: &ServeArgs, hub: &Hub, shutdown: &CancellationToken) -> anyho
     if !ready.is_empty() {
         let timing = Timing {
             silence: Duration::from_secs(args.feed_silence_secs),
-            backoff_min: Duration::from_millis(500),
-            backoff_max: Duration::from_secs(30),
+            backoff: ReconnectPolicy {
+                base_ms: 500.0,
+                jitter: 0.5,
+                ..ReconnectPolicy::default()
+            },
             history_candles: args.history_candles as usize,
             interval: args.interval,
             max_connection_age: (args.feed_max_connection_secs > 0)

@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
+use protocol::client::ReconnectPolicy;
 use protocol::{Interval, Message, Topic};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 use tokio_util::sync::CancellationToken;
 
 use super::api::{self, CandleRange, Frame, VenueApi, VenueCandle};
+use super::history;
 use super::market::{Market, Printed};
 use super::rest::{Rest, RestError};
 use super::spec::VenueFeed;
@@ -35,9 +37,9 @@ pub struct Timing {
     /// A connection that brings no frame for this long is closed and opened again
     /// (`--feed-silence-secs`).
     pub silence: Duration,
-    /// The first wait after a failed attempt; it doubles up to `backoff_max`.
-    pub backoff_min: Duration,
-    pub backoff_max: Duration,
+    /// The waits between failed attempts: the stream clients' rule (base, factor, cap,
+    /// jitter), so many feeds never retry in step.
+    pub backoff: ReconnectPolicy,
     /// Closed candles a fresh topic starts with (`--history-candles`).
     pub history_candles: usize,
     pub interval: Interval,
@@ -168,7 +170,12 @@ impl Feed {
                     }
                 }
             }
+            let opened = self.opened;
             let ended = self.connect_and_read().await;
+            if self.opened > opened {
+                // It connected: a loss now starts the waits over.
+                attempt = 0;
+            }
             let wait = match ended {
                 Ended::Cancelled => return,
                 Ended::Planned(why) => {
@@ -184,8 +191,9 @@ impl Feed {
                 Ended::Lost(why) => {
                     tracing::warn!(venue = self.venue(), %why, attempt, "venue connection lost");
                     self.set_all(FeedState::Reconnecting, Some(why));
+                    let wait = self.timing.backoff.delay_ms(attempt, rand::random());
                     attempt = attempt.saturating_add(1);
-                    self.backoff(attempt)
+                    Duration::from_secs_f64(wait / 1000.0)
                 }
             };
             if self.wait(wait).await {
@@ -233,8 +241,7 @@ impl Feed {
         Ok(())
     }
 
-    /// The venue's candles of `granularity` seconds opening in `[from_ms, to_ms)`, in
-    /// as many calls as its per-call limit needs.
+    /// The venue's candles of `granularity` seconds opening in `[from_ms, to_ms)`.
     async fn candles(
         &self,
         market: &str,
@@ -242,36 +249,17 @@ impl Feed {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<VenueCandle>, RestError> {
-        let step = granularity as i64 * 1000 * self.api.profile().candles_per_call as i64;
         let mut all = Vec::new();
-        let mut start = from_ms - from_ms.rem_euclid(granularity as i64 * 1000);
-        while start < to_ms {
-            let end = (start + step).min(to_ms);
+        for (start_ms, end_ms) in history::calls(self.api.profile(), granularity, from_ms, to_ms) {
             let range = CandleRange {
                 base: &self.rest_base,
                 market,
                 granularity,
-                start_ms: start,
-                end_ms: end,
+                start_ms,
+                end_ms,
             };
-            let url = self.api.candles_url(&range);
-            let body = self.rest.get(&url, &self.shutdown).await?;
-            let page = self
-                .api
-                .read_candles(&body)
-                .map_err(|why| RestError::Refused {
-                    venue: self.venue(),
-                    status: 200,
-                    body: why,
-                })?;
-            all.extend(
-                page.into_iter()
-                    .filter(|c| c.open_ms >= start && c.open_ms < end),
-            );
-            start = end;
+            all.extend(history::call(self.api.as_ref(), &self.rest, &range, &self.shutdown).await?);
         }
-        all.sort_by_key(|c| c.open_ms);
-        all.dedup_by_key(|c| c.open_ms);
         Ok(all)
     }
 
@@ -284,10 +272,12 @@ impl Feed {
             .collect();
         let url = self.api.stream_url(&self.ws, &names);
         let subscriptions = self.api.subscribe(&names);
+        let connecting =
+            tokio_tungstenite::connect_async_with_config(&url, Some(frame_limits()), false);
         let opened = tokio::select! {
-                    _ = self.shutdown.cancelled() => return Ended::Cancelled,
-        opened = tokio::time::timeout(self.timing.silence, tokio_tungstenite::connect_async_with_config(&url, Some(frame_limits()), false)) => opened,
-                };
+            _ = self.shutdown.cancelled() => return Ended::Cancelled,
+            opened = tokio::time::timeout(self.timing.silence, connecting) => opened,
+        };
         let mut socket = match opened {
             Ok(Ok((socket, _))) => socket,
             Ok(Err(tungstenite::Error::Http(response))) if response.status().as_u16() == 451 => {
@@ -450,17 +440,6 @@ impl Feed {
     fn set_all(&self, state: FeedState, reason: Option<String>) {
         let indices: Vec<usize> = self.markets.iter().map(|m| m.status).collect();
         self.statuses.set(&indices, state, reason);
-    }
-
-    /// The wait before attempt `attempt` (1-based): doubling from the minimum to the
-    /// maximum, a random part of it (full jitter), so many feeds do not retry at once.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self
-            .timing
-            .backoff_min
-            .saturating_mul(1u32 << attempt.min(16).saturating_sub(1))
-            .min(self.timing.backoff_max);
-        ceiling.mul_f64(0.5 + rand::random::<f64>() / 2.0)
     }
 
     /// Waits `wait`; true if the server shut down meanwhile.

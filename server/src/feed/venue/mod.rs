@@ -6,13 +6,15 @@
 //!
 //! - [`spec`]: the `--feed` grammar and the topic each symbol gets;
 //! - [`api`]: what differs between venues (URLs, frames, candles), one module each;
-//! - [`rest`]: the REST calls, within the venue's rate limits;
+//! - [`rest`]: the REST calls, within the venue's rate limits; [`history`]: candles
+//!   over a span, paged by the venue's per-call limit;
 //! - [`market`]: one symbol's prints, candles and analysis;
 //! - [`connection`]: the socket's life (connect, read, reconnect with backoff);
 //! - [`status`]: what `/api/ws/health` says of each feed.
 
 pub mod api;
 mod connection;
+pub mod history;
 mod market;
 pub mod rest;
 pub mod spec;

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use protocol::client::ReconnectPolicy;
 use tokio_util::sync::CancellationToken;
 
 /// Attempts of one call before it fails.
@@ -25,6 +26,9 @@ pub enum RestError {
         status: u16,
         body: String,
     },
+    /// It answered, with what does not read as what was asked.
+    #[error("{venue}'s answer does not read: {why}")]
+    Unreadable { venue: &'static str, why: String },
     #[error("{venue} did not answer ({why}) after {ATTEMPTS} attempts")]
     Unreachable { venue: &'static str, why: String },
     #[error("the server is shutting down")]
@@ -142,8 +146,13 @@ async fn read_bounded(
     })
 }
 
-/// Wait before retry `attempt` (0-based): 250 ms doubling, with jitter.
+/// Wait before retry `attempt` (0-based): 250 ms doubling, ±50 % (the stream clients'
+/// rule, with a REST call's shorter base).
 fn backoff(attempt: u32) -> Duration {
-    let base = 250u64 << attempt.min(6);
-    Duration::from_millis(base / 2 + rand::random_range(0..=base / 2))
+    let policy = ReconnectPolicy {
+        base_ms: 250.0,
+        jitter: 0.5,
+        ..ReconnectPolicy::default()
+    };
+    Duration::from_secs_f64(policy.delay_ms(attempt, rand::random()) / 1000.0)
 }

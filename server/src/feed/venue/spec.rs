@@ -170,10 +170,15 @@ pub fn price_decimals(venue_symbol: &str) -> u8 {
         "USD", "USDT", "USDC", "FDUSD", "DAI", "EUR", "GBP", "JPY", "TRY", "BRL", "AUD", "CAD",
     ];
     let market = venue_symbol.to_ascii_uppercase();
-    let quote = market.rsplit(['-', '/']).next().unwrap_or(&market);
-    if FIAT.iter().any(|fiat| {
-        quote == *fiat || (quote.len() > fiat.len() && quote.ends_with(fiat) && quote == market)
-    }) {
+    let in_money = match market.rsplit_once(['-', '/']) {
+        // `BTC-USD`, `BTC/EUR`: the quote is after the separator.
+        Some((_, quote)) => FIAT.contains(&quote),
+        // `BTCUSDT`: base and quote together, the quote last.
+        None => FIAT
+            .iter()
+            .any(|fiat| market.len() > fiat.len() && market.ends_with(fiat)),
+    };
+    if in_money {
         2
     } else {
         8

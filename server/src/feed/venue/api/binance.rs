@@ -11,6 +11,7 @@
 
 use std::time::Duration;
 
+use protocol::Interval;
 use serde::Deserialize;
 
 use super::{decimal, row_candle, CandleRange, Frame, Print, Profile, VenueApi, VenueCandle};
@@ -112,12 +113,11 @@ impl VenueApi for Binance {
             start_ms,
             end_ms,
         } = *range;
-        let interval = match granularity {
-            1 => "1s".to_owned(),
-            g if g % 86_400 == 0 => format!("{}d", g / 86_400),
-            g if g % 3600 == 0 => format!("{}h", g / 3600),
-            g => format!("{}m", g / 60),
-        };
+        // Binance names its kline lengths as tickwire writes intervals (`1s`, `15m`,
+        // `4h`, `1d`); no granularity is 0.
+        let interval = Interval::from_secs(granularity)
+            .map(|i| i.to_string())
+            .unwrap_or_default();
         let limit = PROFILE.candles_per_call;
         format!(
             "{}/api/v3/klines?symbol={market}&interval={interval}&startTime={start_ms}&endTime={}&limit={limit}",
