@@ -12,10 +12,13 @@ const venuePort = port + 2;
 const fakeVenuePort = port + 3;
 const fakeVenue = `127.0.0.1:${fakeVenuePort}`;
 
+// Each server keeps its runs in a store of its own, made afresh for every suite run.
 const serve = (p: number, extra = '') => ({
   command:
+    `rm -rf ../target/e2e-state/${p} && ` +
     `../target/release/tickwire serve --addr 127.0.0.1:${p} --site-root ../target/site ` +
-    `--tick-ms 250 --interval 5s --data-dir ../data${extra}`,
+    `--tick-ms 250 --interval 5s --data-dir ../data ` +
+    `--database-url sqlite://../target/e2e-state/${p}/tickwire.db${extra}`,
   url: `http://127.0.0.1:${p}/api/ws/health`,
   reuseExistingServer: false,
   timeout: 60_000,

@@ -4,9 +4,10 @@
 # prints nothing when there is nothing to do.
 #
 #   scripts/setup.sh         toolchain for building and running tickwire
-#   scripts/setup.sh --e2e   also what the test command needs: Chromium, Redis, the
-#                            end2end npm packages and leptosfmt
-#   scripts/setup.sh --redis also Debian's redis-server (scripts/cluster.sh)
+#   scripts/setup.sh --e2e   also what the test command needs: Chromium, Redis,
+#                            PostgreSQL, the end2end npm packages and leptosfmt
+#   scripts/setup.sh --redis also Debian's redis-server and postgresql
+#                            (scripts/cluster.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -77,6 +78,16 @@ if [ "${1:-}" = "--e2e" ] || [ "${1:-}" = "--redis" ]; then
         say "installing Debian's redis-server"
         as_root apt-get update -qq
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    fi
+fi
+
+# The store's tests run every scenario on PostgreSQL too (docs/STORE.md): they start
+# Debian's server on a free port in a folder of their own, never the system service.
+if [ "${1:-}" = "--e2e" ] || [ "${1:-}" = "--redis" ]; then
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+        say "installing Debian's postgresql"
+        as_root apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
     fi
 fi
 

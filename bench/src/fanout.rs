@@ -365,6 +365,9 @@ fn start_server(exe: &Path, redis_url: Option<&str>) -> anyhow::Result<Instance>
             &base,
             "--feed",
             "off",
+            // A load test of the hub: nothing is kept (docs/STORE.md).
+            "--database-url",
+            "none",
             "--outbox",
             "65536",
             // A load test raises docs/SPEC.md section 12's caps rather than measure them.

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::Timestamp;
+use crate::{RunStatus, Timestamp};
 
 /// `POST /api/backtests`: exactly one of `dataset`, `csv`, `path` names the bars.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
@@ -82,6 +82,63 @@ pub struct RunInfo {
     /// When it was started (RFC 3339, UTC, milliseconds).
     #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
     pub created: Timestamp,
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+    #[serde(flatten)]
+    pub notes: RunNotes,
+}
+
+/// Where a kept run stands: the same for backtests and sessions (docs/STORE.md).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct RunOutcome {
+    /// `pending`, `running` or `paused` while it runs (as of its last listing), then
+    /// `complete`, `cancelled`, `failed` or `interrupted`.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schema(
+            value_type = String,
+            pattern = "^(pending|running|paused|cancelled|complete|failed|interrupted)$"
+        )
+    )]
+    pub status: RunStatus,
+    /// When it ended (RFC 3339); absent while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schema(value_type = Option<String>, format = DateTime))]
+    pub finished: Option<Timestamp>,
+    /// Its equity when it ended; absent while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_equity: Option<f64>,
+}
+
+/// What a user wrote on a kept run: `PATCH /api/backtests/{id}` (or sessions) sets it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct RunNotes {
+    /// A short name (at most 200 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Free text (at most 10,000 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// Labels to find it by (at most 20, each 1 to 40 characters).
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// `PATCH /api/backtests/{id}` and `PATCH /api/sessions/{id}`: each field given replaces
+/// the kept one (an empty `title` or `notes` clears it); the others stay.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RunNotesPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
 }
 
 /// `POST /api/sessions`.
@@ -121,6 +178,13 @@ pub struct SessionInfo {
     pub cash: f64,
     pub commission: f64,
     pub running: bool,
+    /// When it was started (RFC 3339, UTC, milliseconds).
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub created: Timestamp,
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+    #[serde(flatten)]
+    pub notes: RunNotes,
 }
 
 /// The body of every error answer: `{"error": "...", "details": ...}`.

@@ -165,7 +165,7 @@ pub struct ErrorInfo {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
-#[derive(strum::IntoStaticStr, strum::VariantArray)]
+#[derive(strum::IntoStaticStr, strum::VariantArray, strum::EnumString)]
 #[strum(serialize_all = "snake_case")]
 pub enum RunStatus {
     #[default]
@@ -175,6 +175,19 @@ pub enum RunStatus {
     Cancelled,
     Complete,
     Failed,
+    /// Cut off mid-way: its server stopped (or its instance died) before it ended. Set
+    /// by the `interrupted` message (docs/SPEC.md section 8).
+    Interrupted,
+}
+
+impl RunStatus {
+    /// Whether the run has ended: it will publish nothing more.
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed | RunStatus::Interrupted
+        )
+    }
 }
 
 /// A backtest topic's state for a late joiner.

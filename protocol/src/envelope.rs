@@ -145,7 +145,7 @@ impl Message {
                 ])?;
                 non_empty("error", &e.error)
             }
-            Paused(l) | Resumed(l) | Cancelled(l) => {
+            Paused(l) | Resumed(l) | Cancelled(l) | Interrupted(l) => {
                 texts(&[("reason", l.reason.as_deref().unwrap_or(""))])
             }
             SessionInitialized(s) => {

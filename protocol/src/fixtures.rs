@@ -191,6 +191,9 @@ pub fn every_message() -> Vec<(Message, Topic)> {
             }),
             Message::Resumed(Lifecycle::default()),
             Message::Cancelled(Lifecycle::default()),
+            Message::Interrupted(Lifecycle {
+                reason: Some("the server stopped before the run ended".into()),
+            }),
             Message::Complete(Complete {
                 final_equity: 11_250.0,
                 duration_ms: 12,

@@ -72,6 +72,7 @@ impl Message {
             | Message::Countdown(_) => Some(true),
             Message::Paused(_)
             | Message::Cancelled(_)
+            | Message::Interrupted(_)
             | Message::Complete(_)
             | Message::Error(_)
             | Message::SessionCompleted(_) => Some(false),
@@ -112,6 +113,7 @@ impl BacktestSnapshot {
             Message::Paused(_) => self.status = RunStatus::Paused,
             Message::Resumed(_) => self.status = RunStatus::Running,
             Message::Cancelled(_) => self.status = RunStatus::Cancelled,
+            Message::Interrupted(_) => self.status = RunStatus::Interrupted,
             Message::Complete(c) => {
                 self.metrics = Some(c.metrics.clone());
                 self.complete = Some(c.clone());
@@ -164,7 +166,11 @@ impl SessionSnapshot {
             Message::Countdown(c) => self.countdown = Some(c.clone()),
             Message::SessionCompleted(c) => self.completed = Some(c.clone()),
             Message::Paused(_) => self.paused = true,
-            Message::Resumed(_) => self.paused = false,
+            Message::Resumed(_) => {
+                self.paused = false;
+                self.interrupted = None;
+            }
+            Message::Interrupted(i) => self.interrupted = Some(i.clone()),
             _ => {}
         }
     }

@@ -121,6 +121,7 @@ message_table! {
     "paused" => Paused(Lifecycle) on [Backtest, Session];
     "resumed" => Resumed(Lifecycle) on [Backtest, Session];
     "cancelled" => Cancelled(Lifecycle) on [Backtest];
+    "interrupted" => Interrupted(Lifecycle) on [Backtest, Session];
     "complete" => Complete(Complete) on [Backtest];
     "error" => Error(ErrorInfo) on [Backtest, Session];
     // session

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::backtest::Side;
+use super::backtest::{Lifecycle, Side};
 use super::market::{Candle, Interval};
 use super::time::Timestamp;
 use super::validate::{non_empty, texts, within, FieldError};
@@ -191,4 +191,7 @@ pub struct SessionSnapshot {
     /// Paused by a client: no decisions, no fills until resumed.
     #[serde(default)]
     pub paused: bool,
+    /// Cut off by its server's stop; cleared when it resumes (docs/SPEC.md section 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupted: Option<Lifecycle>,
 }

@@ -97,6 +97,7 @@ start_server() {
             # A load test raises docs/SPEC.md section 12's caps rather than measure them, as
             # `tickwire-bench bench` does for the servers it starts.
             command=("$TICKWIRE_RELEASE" serve --addr "127.0.0.1:$port" --feed off --outbox 65536
+                --database-url none
                 --write-delay-ms "$write_delay"
                 --max-connections 1000000 --max-connections-per-ip 1000000
                 --client-rate 1000000 --client-burst 1000000) ;;

@@ -27,7 +27,7 @@ start_redis "$redis_port" "$dir/redis.log" --dir "$dir" --save '' --appendonly n
 port=$(free_port)
 base="http://127.0.0.1:$port"
 "$TICKWIRE_RELEASE" serve --addr "127.0.0.1:$port" --redis-url "redis://127.0.0.1:$redis_port" \
-    --feed off --data-dir data > "$dir/tickwire.log" 2>&1 &
+    --feed off --data-dir data --database-url none > "$dir/tickwire.log" 2>&1 &
 server_pid=$!
 
 # healthy BOOL: waits (10 s at most) until the health report's backend_healthy is BOOL.

@@ -19,7 +19,8 @@ def tickwire(binary: str, flags: list, env: dict | None = None):
     """Yields `(pid, port)` of `BINARY serve --addr 127.0.0.1:0 FLAGS` once it listens;
     its log is drained meanwhile, and it is terminated on the way out."""
     server = subprocess.Popen(
-        [binary, "serve", "--addr", "127.0.0.1:0", *flags],
+        # Each measurement starts from nothing: no store unless FLAGS name one.
+        [binary, "serve", "--addr", "127.0.0.1:0", "--database-url", "none", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env={**os.environ, "NO_COLOR": "1", **(env or {})},

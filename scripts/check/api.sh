@@ -19,14 +19,18 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
 fi
 secret="$(head -c 32 /dev/urandom | base64)"
 log="$(mktemp)"
+store="$(mktemp -d)"
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$log"; }
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -f "$log"; rm -rf "$store"; }
 trap cleanup EXIT
 
 # Starts the server with "$@" and sets $addr once it listens.
 start() {
     : > "$log"
-    NO_COLOR=1 "$bin" serve --addr 127.0.0.1:0 --data-dir data "$@" > "$log" 2>&1 &
+    # A store of its own for each start, so PATCH, DELETE and the CSV exports run on one.
+    rm -rf "$store" && mkdir -p "$store"
+    NO_COLOR=1 "$bin" serve --addr 127.0.0.1:0 --data-dir data \
+        --database-url "sqlite://$store/tickwire.db" "$@" > "$log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do
         addr="$(grep -o 'listening on http://[0-9.:]*' "$log" | head -1 | sed 's|.*http://||' || true)"

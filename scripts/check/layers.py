@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "server" / "src"
-LOWER = {"auth", "feed", "hub", "backtest", "session"}
+LOWER = {"auth", "feed", "hub", "backtest", "session", "store"}
 UPPER = {"routes", "state", "config", "cli", "serve"}
 PATH = re.compile(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)+)")
 GROUP = re.compile(r"\b(crate|super)::\{([^}]*)\}")

@@ -158,8 +158,26 @@ pub struct ServeArgs {
     /// `--max-sessions`).
     #[arg(long, env = "TICKWIRE_MAX_SESSIONS_PER_USER", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_sessions_per_user: u64,
-    /// How long a finished backtest or session is kept (listed, followable) before it
-    /// is forgotten with its topic: `90s`, `30m`, `1h`, `0` = not at all.
+    /// Where runs and sessions are kept (docs/STORE.md): `sqlite://PATH` (created on
+    /// first start), `postgres://USER@HOST:PORT/DB` (a cluster's, shared), or `none`
+    /// to keep them in memory only, forgotten after `--retain-runs` and at a restart.
+    #[arg(
+        long,
+        env = "TICKWIRE_DATABASE_URL",
+        default_value = "sqlite://state/tickwire.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+    /// Days a finished run stays in the store; older ones are forgotten.
+    #[arg(long, env = "TICKWIRE_KEEP_DAYS", default_value_t = 365, value_parser = clap::value_parser!(u64).range(1..=36_500))]
+    pub keep_days: u64,
+    /// The most bytes the store's runs may hold (their records, requests and
+    /// listings); past it, the oldest finished runs are forgotten first.
+    #[arg(long, env = "TICKWIRE_KEEP_BYTES", default_value_t = 2 * 1024 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_bytes: u64,
+    /// How long a finished backtest or session stays in memory (its topic, its
+    /// record) before it is served from the store again when asked for (with
+    /// `--database-url none`: forgotten): `90s`, `30m`, `1h`, `0` = not at all.
     #[arg(long, env = "TICKWIRE_RETAIN_RUNS", default_value = "1h", value_parser = duration)]
     pub retain_runs: Duration,
     /// The most bytes of records and history finished runs of each kind may hold; past

@@ -56,3 +56,4 @@ pub mod routes;
 pub mod runs;
 pub mod serve;
 pub mod session;
+pub mod store;

@@ -33,6 +33,9 @@ pub enum RequestError {
     /// It exists but has finished, so it takes no more commands (409).
     #[error("{kind} `{id}` is no longer running")]
     Finished { kind: &'static str, id: String },
+    /// The store (docs/STORE.md) did not answer (503).
+    #[error("{0}")]
+    Store(String),
     /// It runs, but cannot take this request now, for the reason given (409).
     #[error("{kind} `{id}` {why}")]
     NotNow {
@@ -46,6 +49,14 @@ pub enum RequestError {
 impl From<crate::hub::Unavailable> for RequestError {
     fn from(e: crate::hub::Unavailable) -> Self {
         RequestError::Hub(e.into())
+    }
+}
+
+/// The store did not answer: 503, saying what it said.
+impl From<crate::store::StoreError> for RequestError {
+    fn from(e: crate::store::StoreError) -> Self {
+        tracing::warn!(error = %e, "the store did not answer");
+        RequestError::Store(e.to_string())
     }
 }
 

@@ -458,6 +458,7 @@ async fn me_says_who_the_server_takes_the_caller_for() {
 #[tokio::test]
 async fn anonymous_mode_refuses_to_listen_beyond_loopback() {
     let mut args = server::config::ServeArgs::defaults();
+    args.database_url = "none".to_owned();
     args.addr = "0.0.0.0:0".parse().unwrap();
     args.symbols.clear();
     let refused = server::serve::start(args.clone()).await.err().unwrap();
@@ -481,6 +482,7 @@ async fn anonymous_mode_refuses_to_listen_beyond_loopback() {
 #[tokio::test]
 async fn a_secret_anyone_could_guess_is_refused_at_start() {
     let mut args = server::config::ServeArgs::defaults();
+    args.database_url = "none".to_owned();
     args.symbols.clear();
     for (secret, previous, flag) in [
         (

@@ -399,6 +399,7 @@ fn spawn_process(redis: &Redis, port: u16) -> tokio::process::Child {
             "--symbols",
             "BTC-USD",
         ])
+        .env("TICKWIRE_DATABASE_URL", "none")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -612,7 +613,7 @@ async fn a_run_belongs_to_its_owner_on_every_instance() {
 }
 
 #[tokio::test]
-async fn a_run_whose_instance_dies_is_marked_failed_by_another() {
+async fn a_run_whose_instance_dies_is_marked_interrupted_by_another() {
     let redis = Redis::start(Persistence::None).await;
     let port = free_port();
     let mut doomed = spawn_process(&redis, port);
@@ -636,9 +637,9 @@ async fn a_run_whose_instance_dies_is_marked_failed_by_another() {
     assert_eq!(listed[0]["backtest_id"], "orphan");
 
     doomed.kill().await.expect("the instance dies");
-    eventually("another instance marks the run failed", || async {
+    eventually("another instance marks the run interrupted", || async {
         let state = get_json(&survivor, "/api/backtests/orphan").await;
-        (state["state"]["data"]["status"] == "failed").then_some(())
+        (state["state"]["data"]["status"] == "interrupted").then_some(())
     })
     .await;
 }

@@ -247,7 +247,7 @@ fn every_message_type_validates_in_an_envelope_and_as_a_published_message() {
     let frame = validator(Some("ServerFrame"));
     let samples = every_message();
     let names: HashSet<&str> = samples.iter().map(|(m, _)| m.type_name()).collect();
-    assert_eq!(names.len(), 27, "one sample of every message type");
+    assert_eq!(names.len(), 28, "one sample of every message type");
     for (i, (m, topic)) in samples.into_iter().enumerate() {
         m.validate_for(&topic).expect("a valid sample");
         let value = serde_json::to_value(&m).unwrap();
@@ -484,11 +484,15 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
         "/api/backtests",
         "/api/backtests/{id}",
         "/api/backtests/{id}/{action}",
+        "/api/backtests/{id}/trades.csv",
+        "/api/backtests/{id}/equity.csv",
         "/api/sessions",
         "/api/sessions/{id}",
         "/api/sessions/{id}/stop",
         "/api/sessions/{id}/thinking",
         "/api/sessions/{id}/decision",
+        "/api/sessions/{id}/trades.csv",
+        "/api/sessions/{id}/equity.csv",
         "/api/ws/health",
         "/api/me",
         "/api/market/symbols",
@@ -516,7 +520,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
             );
         }
     }
-    assert_eq!(ids.len(), 25);
+    assert_eq!(ids.len(), 32);
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

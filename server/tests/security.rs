@@ -171,8 +171,8 @@ async fn backtests_past_the_cap_are_refused_until_one_ends() {
         .collect();
     assert_eq!(
         ids,
-        [json!("cap-a"), json!("cap-c")],
-        "the refused run never started"
+        [json!("cap-c"), json!("cap-a")],
+        "the refused run never started (newest first)"
     );
     running.shutdown.cancel();
 }

@@ -540,6 +540,7 @@ async fn kraken_subscribes_in_its_v2_form_and_its_trades_become_ticks() {
 #[tokio::test]
 async fn two_feeds_naming_one_topic_refuse_to_start_and_say_how_to_rename() {
     let mut args = ServeArgs::defaults();
+    args.database_url = "none".to_owned();
     args.addr = "127.0.0.1:0".parse().unwrap();
     args.feed = vec![FeedSpec::Synthetic, "coinbase:BTC-USD".parse().unwrap()];
     let err = server::serve::start(args)

@@ -37,14 +37,7 @@ pub fn RunProgress(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoVi
                 .map_or_else(|| "–".to_owned(), |v| format!("{v:.0} bars/s"))
         })
     };
-    let ended = move || {
-        state.with(|s| {
-            matches!(
-                s.status,
-                RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
-            )
-        })
-    };
+    let ended = move || state.with(|s| s.status.is_over());
     // The time left while the run can still go on; "ended" once it did.
     let eta_ms = move || {
         if ended() {

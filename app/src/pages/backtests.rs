@@ -22,7 +22,7 @@ use crate::components::sync_view::SyncAny;
 use crate::replay::Tape;
 use crate::stream::use_topic_state;
 use protocol::api::{BacktestRequest, RunInfo, StartedRun};
-use protocol::{BacktestSnapshot, RunStatus, Topic, TopicKind};
+use protocol::{BacktestSnapshot, Topic, TopicKind};
 
 #[component]
 pub fn BacktestsPage() -> impl IntoView {
@@ -142,14 +142,7 @@ fn BacktestRun(id: String) -> impl IntoView {
     let topic = Signal::derive(move || topic.clone());
     let state = use_topic_state::<BacktestSnapshot>(topic);
     let status = move || wire_name(state.with(|s| s.status));
-    let finished = move || {
-        state.with(|s| {
-            matches!(
-                s.status,
-                RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
-            )
-        })
-    };
+    let finished = move || state.with(|s| s.status.is_over());
     let backtest_id = id.clone();
     view! {
         <article

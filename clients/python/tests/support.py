@@ -168,7 +168,9 @@ class Server:
         if not exe.exists():
             raise unittest.SkipTest(f"no tickwire binary at {exe} (set TICKWIRE_BIN)")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TICKWIRE_")}
-        args = [str(exe), "serve", "--addr", f"127.0.0.1:{self.port}", *self.args]
+        # No store: each test class starts from nothing (docs/STORE.md).
+        args = [str(exe), "serve", "--addr", f"127.0.0.1:{self.port}",
+                "--database-url", "none", *self.args]
         if self.jwt_secret:
             args += ["--jwt-secret", self.jwt_secret]
         self.proc = subprocess.Popen(args, env=env, cwd=str(REPO_ROOT),

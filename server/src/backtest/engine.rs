@@ -141,7 +141,7 @@ pub struct Outcome {
 }
 
 /// An open position.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Position {
     pub id: u64,
     pub side: Side,

@@ -3,28 +3,72 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use protocol::api::{BacktestRequest, RunInfo, StartedRun};
-use protocol::{ErrorInfo, Message, Snapshot, Timestamp};
+use protocol::api::{BacktestRequest, RunInfo, RunNotes, RunNotesPatch, RunOutcome, StartedRun};
+use protocol::{Lifecycle, Message, RunStatus, Snapshot, SnapshotData, Timestamp};
 
 use super::live::run::spawn;
 use super::request::plan;
 use crate::auth::Caller;
 use crate::hub::HubError;
 use crate::refusal::{invalid, RequestError};
-use crate::runs::{Owner, Run, RunBook, RunContext, RunLimits};
+use crate::runs::{Info, Listing, Owner, Run, RunBook, RunContext, RunLimits, Table};
 
 impl Run for RunInfo {
     type Info = RunInfo;
     fn info(&self) -> RunInfo {
         self.clone()
     }
+    fn info_mut(&mut self) -> &mut RunInfo {
+        self
+    }
+    fn restored(info: RunInfo) -> Self {
+        info
+    }
 }
 
-/// What a backtest whose instance died ends with: an error, so it reads as failed.
+impl Info for RunInfo {
+    fn id(&self) -> &str {
+        &self.backtest_id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn strategy(&self) -> &str {
+        &self.strategy
+    }
+    fn symbol(&self) -> &str {
+        &self.symbol
+    }
+    fn outcome(&self) -> &RunOutcome {
+        &self.outcome
+    }
+    fn outcome_mut(&mut self) -> &mut RunOutcome {
+        &mut self.outcome
+    }
+    fn notes_mut(&mut self) -> &mut RunNotes {
+        &mut self.notes
+    }
+    fn outcome_of(state: &SnapshotData) -> RunOutcome {
+        let SnapshotData::Backtest(run) = state else {
+            return RunOutcome::default();
+        };
+        let final_equity = run
+            .complete
+            .as_ref()
+            .map(|c| c.final_equity)
+            .or_else(|| run.equity.last().map(|point| point.1));
+        RunOutcome {
+            status: run.status,
+            finished: None,
+            final_equity: final_equity.filter(|_| run.status.is_over()),
+        }
+    }
+}
+
+/// What a backtest whose instance died ends with (docs/SPEC.md section 8).
 fn died(_: &Snapshot) -> Message {
-    Message::Error(ErrorInfo {
-        error: "the instance running this backtest stopped".to_owned(),
-        details: None,
+    Message::Interrupted(Lifecycle {
+        reason: Some("the instance running this backtest stopped".to_owned()),
     })
 }
 
@@ -45,7 +89,7 @@ impl Backtests {
         limits: RunLimits,
         max_pause: Duration,
     ) -> Self {
-        let runs = RunBook::new("backtest", limits);
+        let runs = RunBook::new("backtest", limits, context.store.clone());
         runs.spawn_reaper(&context, died);
         Backtests {
             context,
@@ -55,11 +99,51 @@ impl Backtests {
         }
     }
 
-    /// Every run retained in the cluster that `caller` may see, oldest first.
-    pub async fn list(&self, caller: &Caller) -> Vec<RunInfo> {
-        let mut list = self.runs.list(caller, &self.context.hub).await;
-        list.sort_by_key(|r| r.created);
-        list
+    /// The page of runs `listing` asks for that `caller` may see, newest first.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        listing: &Listing,
+    ) -> Result<Vec<RunInfo>, RequestError> {
+        self.runs.list(caller, listing, &self.context.hub).await
+    }
+
+    /// `table` of a run `caller` may reach, as CSV.
+    pub async fn export(
+        &self,
+        caller: &Caller,
+        id: &str,
+        table: Table,
+    ) -> Result<String, RequestError> {
+        self.runs.export(caller, id, table, &self.context.hub).await
+    }
+
+    /// Sets the title, notes or tags of a run `caller` may reach.
+    pub async fn annotate(
+        &self,
+        caller: &Caller,
+        id: &str,
+        patch: RunNotesPatch,
+    ) -> Result<RunInfo, RequestError> {
+        self.runs
+            .annotate(caller, id, patch, &self.context.hub)
+            .await
+    }
+
+    /// Forgets a finished run `caller` may reach, everywhere.
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), RequestError> {
+        self.runs.delete(caller, id, &self.context.hub).await
+    }
+
+    /// Marks `interrupted` every backtest the last stop of this server cut off (a crash:
+    /// a stop with time to spare ends them so itself).
+    pub async fn recover(&self) {
+        let hub = &self.context.hub;
+        for row in self.runs.unfinished(hub).await {
+            if let Err(e) = self.runs.interrupt(&row, hub).await {
+                tracing::warn!(id = row.id, error = %e, "a cut-off backtest is not marked interrupted");
+            }
+        }
     }
 
     /// The datasets a request may name: stems of the CSV files in `--data-dir`, sorted.
@@ -98,6 +182,7 @@ impl Backtests {
     ) -> Result<StartedRun, RequestError> {
         // Loading a large CSV is blocking work.
         let data_dir = self.data_dir.clone();
+        let kept = request.clone();
         let plan = tokio::task::spawn_blocking(move || plan(request, data_dir.as_deref()))
             .await
             .map_err(|e| invalid("data", format!("could not be loaded: {e}")))??;
@@ -111,10 +196,19 @@ impl Backtests {
             cash: plan.account.cash,
             commission: plan.account.commission,
             created: Timestamp::from_datetime(chrono::Utc::now()),
+            outcome: RunOutcome {
+                status: if plan.start_paused {
+                    RunStatus::Paused
+                } else {
+                    RunStatus::Running
+                },
+                ..RunOutcome::default()
+            },
+            notes: RunNotes::default(),
         };
         let hub = &self.context.hub;
         self.runs
-            .insert(&plan.id, plan.topic.clone(), caller, info, hub)
+            .insert(&plan.id, plan.topic.clone(), caller, info, &kept, hub)
             .await?;
         let started = StartedRun {
             backtest_id: plan.id.clone(),

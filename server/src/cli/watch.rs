@@ -15,7 +15,7 @@ use protocol::client::ReconnectPolicy;
 use protocol::client::{Cursor, Verdict};
 use protocol::{
     decode, BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Message, Resync,
-    RunStatus, ServerFrame, Snapshot, SnapshotData, Topic, TopicKind,
+    ServerFrame, Snapshot, SnapshotData, Topic, TopicKind,
 };
 use rand::{Rng, SeedableRng};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
@@ -253,10 +253,7 @@ impl View {
         if let Some(progress) = &run.progress {
             self.progress(progress);
         }
-        let finished = matches!(
-            run.status,
-            RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
-        );
+        let finished = run.status.is_over();
         if finished {
             self.note(&format!("the run has already finished: {:?}", run.status).to_lowercase());
             self.finish();

@@ -52,6 +52,11 @@ pub struct Recorded {
     pub complete: bool,
 }
 
+/// Where a recorded topic's frames also go, as they are recorded: the store's writer
+/// (`crate::store`), which keeps a run's record beyond this process. Called under the
+/// topic's lock: it only queues.
+pub type RecordTap = Arc<dyn Fn(u64, &Frame) + Send + Sync>;
+
 /// The envelopes of a run's topic from its start (up to `limit`).
 struct Record {
     frames: Vec<Frame>,
@@ -60,6 +65,32 @@ struct Record {
     limit: usize,
     /// A message came past the limit.
     cut: bool,
+    tap: Option<RecordTap>,
+}
+
+impl Record {
+    fn new(limit: usize, tap: Option<RecordTap>) -> Self {
+        Record {
+            frames: Vec::new(),
+            bytes: 0,
+            limit,
+            cut: false,
+            tap,
+        }
+    }
+
+    /// Keeps envelope `seq`'s frame, unless the record is full.
+    fn push(&mut self, seq: u64, frame: &Frame) {
+        if self.frames.len() >= self.limit {
+            self.cut = true;
+            return;
+        }
+        self.bytes += frame.len();
+        self.frames.push(frame.clone());
+        if let Some(tap) = &self.tap {
+            tap(seq, frame);
+        }
+    }
 }
 
 /// What became of an envelope offered to a replica.
@@ -246,14 +277,46 @@ impl Channel {
         self.kept.store(true, Ordering::Relaxed);
     }
 
-    /// Records every message from here on, up to `limit`.
-    pub(super) fn record(&self, limit: usize) {
-        self.lock().record.get_or_insert(Record {
-            frames: Vec::new(),
-            bytes: 0,
-            limit,
-            cut: false,
-        });
+    /// Records every message from here on, up to `limit`, each also to `tap`.
+    pub(super) fn record(&self, limit: usize, tap: Option<RecordTap>) {
+        self.lock().record.get_or_insert(Record::new(limit, tap));
+    }
+
+    /// A topic brought back from a kept record (`frames`, in seq order, from its start
+    /// unless `cut`): its epoch, seqs, state and record are the ones it had, and what
+    /// comes next is recorded (and tapped) after them.
+    pub(super) fn restored(
+        topic: Topic,
+        history_limit: usize,
+        record: (usize, bool),
+        frames: Vec<Frame>,
+        tap: Option<RecordTap>,
+    ) -> Result<Self, serde_json::Error> {
+        let (limit, cut) = record;
+        let mut state = SnapshotData::empty(topic.kind());
+        let mut retained = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let envelope: Envelope = serde_json::from_str(frame.as_str())?;
+            state.apply(&envelope.message);
+            retained.push((Arc::new(envelope), frame));
+        }
+        let (epoch, last_seq) = retained.last().map_or_else(
+            || (Epoch(ulid::Ulid::new().to_string()), 0),
+            |(e, _)| (e.epoch.clone(), e.seq),
+        );
+        let mut kept = Record::new(limit, tap);
+        kept.frames = retained.iter().map(|(_, f)| f.clone()).collect();
+        kept.bytes = kept.frames.iter().map(|f| f.len()).sum();
+        kept.cut = cut;
+        let loaded = Loaded {
+            epoch,
+            last_seq,
+            state,
+            retained,
+        };
+        let channel = Self::replica(topic, history_limit, loaded);
+        channel.lock().record = Some(kept);
+        Ok(channel)
     }
 
     /// The bytes of frames the topic holds: its record and its retained history.
@@ -261,6 +324,11 @@ impl Channel {
         let inner = self.lock();
         let history: usize = inner.history.iter().map(|r| r.frame.len()).sum();
         history + inner.record.as_ref().map_or(0, |r| r.bytes)
+    }
+
+    /// Whether the record reached its limit and left messages out.
+    pub(super) fn record_cut(&self) -> bool {
+        self.lock().record.as_ref().is_some_and(|r| r.cut)
     }
 
     /// The record, or the retained history where there is none.
@@ -459,12 +527,7 @@ impl Channel {
             frame: frame.clone(),
         });
         if let Some(record) = &mut inner.record {
-            if record.frames.len() < record.limit {
-                record.bytes += frame.len();
-                record.frames.push(frame.clone());
-            } else {
-                record.cut = true;
-            }
+            record.push(seq, &frame);
         }
 
         let (mut delivered, mut dropped) = (0, 0);

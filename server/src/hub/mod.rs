@@ -24,7 +24,7 @@ mod runs;
 mod stats;
 mod topics;
 
-pub use channel::{Page, Recorded, SubscribeOutcome};
+pub use channel::{Page, RecordTap, Recorded, SubscribeOutcome};
 pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
 pub use redis::Lease;
@@ -89,6 +89,17 @@ pub enum HubError {
     Full(#[from] TopicsFull),
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
+}
+
+/// Why a kept record could not become a topic again.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("a kept frame is not an envelope: {0}")]
+    Unreadable(#[from] serde_json::Error),
+    #[error(transparent)]
+    Full(#[from] TopicsFull),
+    #[error("a cluster does not bring kept runs back as topics yet")]
+    Cluster,
 }
 
 /// Why the hub refused to publish.
@@ -383,9 +394,37 @@ impl Hub {
 
     /// Records `topic` from here on (a run's, from its start), up to the configured
     /// number of messages: its full record for replays, beyond the resume history.
-    pub async fn record(&self, topic: &Topic) -> Result<(), HubError> {
+    /// Each recorded frame also goes to `tap` (the store's writer).
+    pub async fn record(&self, topic: &Topic, tap: Option<RecordTap>) -> Result<(), HubError> {
         let limit = self.inner.topics.config.record;
-        self.existing_or_new(topic).await?.record(limit);
+        self.existing_or_new(topic).await?.record(limit, tap);
+        Ok(())
+    }
+
+    /// Brings back a run's topic from its kept record (`frames` in seq order; `cut`: it
+    /// reached its limit), as it was: same epoch, seqs and state, recorded on, to `tap`.
+    /// A topic this instance holds already is left as it is. In memory only: a cluster
+    /// serves kept runs from the store's listing (docs/STORE.md).
+    pub fn restore(
+        &self,
+        topic: &Topic,
+        frames: Vec<Frame>,
+        cut: bool,
+        tap: Option<RecordTap>,
+    ) -> Result<(), RestoreError> {
+        if self.inner.redis.is_some() {
+            return Err(RestoreError::Cluster);
+        }
+        let topics = &self.inner.topics;
+        let limit = topics.config.record;
+        let channel = Channel::restored(
+            topic.clone(),
+            topics.config.history,
+            (limit, cut),
+            frames,
+            tap,
+        )?;
+        topics.get_or_insert(topic, || channel)?.keep();
         Ok(())
     }
 
@@ -401,6 +440,13 @@ impl Hub {
             .topics
             .get(topic)
             .map_or(0, |channel| channel.held_bytes())
+    }
+
+    /// `topic`'s state as this instance holds it, and whether its record was cut at its
+    /// limit; none if it holds no such topic. (A run's instance holds its topic.)
+    pub fn held(&self, topic: &Topic) -> Option<(Snapshot, bool)> {
+        let channel = self.inner.topics.get(topic)?;
+        Some((channel.snapshot(), channel.record_cut()))
     }
 
     /// `topic`'s record when this instance keeps one, else its retained history; a

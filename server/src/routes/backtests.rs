@@ -1,11 +1,13 @@
 //! Backtest endpoints: start, list, inspect, and pause / resume / cancel.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
-use protocol::{RunStatus, Snapshot, SnapshotData, Topic, TopicKind};
+use protocol::{Snapshot, SnapshotData, Topic, TopicKind};
 use serde::Serialize;
 
+use super::history::{self, ListQuery};
 use super::json::JsonBody;
 use super::schemas::snapshot_schema;
 use super::ApiError;
@@ -13,8 +15,9 @@ use crate::auth::Caller;
 use crate::hub::Command;
 use crate::refusal::RequestError;
 use crate::routes::state::AppState;
+use crate::runs::Table;
 use protocol::api::ErrorBody;
-use protocol::api::{BacktestRequest, RunInfo, StartedRun};
+use protocol::api::{BacktestRequest, RunInfo, RunNotesPatch, StartedRun};
 
 /// `POST /api/backtests` → 201 `{backtest_id, topic, stream_url}`.
 #[utoipa::path(
@@ -51,15 +54,152 @@ pub async fn start(
     path = "/api/backtests",
     operation_id = "list_backtests",
     tag = "backtests",
-    description = "The caller's backtests (every one for an admin or in anonymous mode).",
+    description = "The caller's backtests (every one for an admin or in anonymous mode), newest first, a page at a time: every run the store keeps (docs/STORE.md), or with `--database-url none` the ones retained in memory.",
+    params(
+        ("strategy" = Option<String>, Query, description = "Only runs of this strategy"),
+        ("symbol" = Option<String>, Query, description = "Only runs on this symbol"),
+        ("status" = Option<String>, Query, description = "Only runs with this status: pending, running, paused, cancelled, complete, failed or interrupted"),
+        ("before" = Option<String>, Query, description = "Only runs started before this one: the last id of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 to 1,000 (default 100)"),
+    ),
     responses(
-        (status = 200, description = "The runs", body = [RunInfo]),
+        (status = 200, description = "The runs, newest first", body = [RunInfo]),
+        (status = 400, description = "A `status` or `limit` that does not parse", body = ErrorBody),
         (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
         (status = 403, description = "A `Host` that is not this server's", body = ErrorBody),
+        (status = 422, description = "`limit` outside 1 to 1,000, or a `before` that names no run (`details.field`)", body = ErrorBody),
+        (status = 503, description = "The store did not answer", body = ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<RunInfo>> {
-    Json(state.backtests.list(&caller).await)
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<RunInfo>>, ApiError> {
+    let listing = query.listing()?;
+    Ok(Json(state.backtests.list(&caller, &listing).await?))
+}
+
+/// `PATCH /api/backtests/{id}`: its title, notes and tags.
+#[utoipa::path(
+    patch,
+    path = "/api/backtests/{id}",
+    operation_id = "annotate_backtest",
+    tag = "backtests",
+    description = "Sets the run's `title`, `notes` or `tags`: each field given replaces the kept one, the others stay. Answers the run's listing.",
+    params(("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)")),
+    request_body(content = RunNotesPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The run, annotated", body = RunInfo),
+        (status = 400, description = "Malformed JSON, or an id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such run (`details.id`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field too long, too many tags, or an unknown field (`details.field`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn annotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<RunNotesPatch>,
+) -> Result<Json<RunInfo>, ApiError> {
+    topic(&id)?;
+    Ok(Json(state.backtests.annotate(&caller, &id, patch).await?))
+}
+
+/// `DELETE /api/backtests/{id}`: forgets a finished run.
+#[utoipa::path(
+    delete,
+    path = "/api/backtests/{id}",
+    operation_id = "delete_backtest",
+    tag = "backtests",
+    description = "Forgets a finished run everywhere: its row, record and topic. A `GET` after it answers 404. Answers what it was.",
+    params(("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "Forgotten: the run and its last state, as they were", body = RunState),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such run (`details.id`)", body = ErrorBody),
+        (status = 409, description = "The run is still running: cancel it first (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<RunState>, ApiError> {
+    let topic = topic(&id)?;
+    let info = state.backtests.get(&caller, &id).await?;
+    let last = state.hub.snapshot(&topic).await?;
+    state.backtests.delete(&caller, &id).await?;
+    Ok(Json(RunState { info, state: last }))
+}
+
+/// `GET /api/backtests/{id}/trades.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/backtests/{id}/trades.csv",
+    operation_id = "backtest_trades_csv",
+    tag = "backtests",
+    description = "Every trade of its whole record, as CSV: id, time, side, action, price, size, pnl, return_pct, reason.",
+    params(("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such run (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn trades_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    export(&state, &caller, &id, Table::Trades).await
+}
+
+/// `GET /api/backtests/{id}/equity.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/backtests/{id}/equity.csv",
+    operation_id = "backtest_equity_csv",
+    tag = "backtests",
+    description = "Its equity over its whole record, as CSV: time, equity, drawdown_pct.",
+    params(("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such run (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn equity_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    export(&state, &caller, &id, Table::Equity).await
+}
+
+async fn export(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    table: Table,
+) -> Result<Response, ApiError> {
+    Topic::new(TopicKind::Backtest, id)?;
+    let body = state.backtests.export(caller, id, table).await?;
+    Ok(history::csv(body, &format!("{id}-{}", table.file())))
 }
 
 /// `GET /api/datasets`: what `dataset` may name in `POST /api/backtests`.
@@ -175,10 +315,7 @@ pub async fn control(
     // The topic says first: a client that has seen `complete` gets 409 even while the
     // finished run's control channel is still being taken down.
     if let SnapshotData::Backtest(run) = state.hub.snapshot(&topic).await?.data {
-        if matches!(
-            run.status,
-            RunStatus::Complete | RunStatus::Cancelled | RunStatus::Failed
-        ) {
+        if run.status.is_over() {
             return Err(over().into());
         }
     }

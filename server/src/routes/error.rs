@@ -88,6 +88,7 @@ impl From<RequestError> for ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, json!({ "limit": limit }))
             }
             RequestError::Hub(e) => return (*e).into(),
+            RequestError::Store(_) => return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e),
         };
         ApiError::new(status, e).with_details(details)
     }

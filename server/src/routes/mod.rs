@@ -7,6 +7,7 @@ mod client_ip;
 mod error;
 mod headers;
 mod health;
+mod history;
 mod json;
 mod market;
 mod me;
@@ -54,14 +55,25 @@ pub fn router(state: AppState) -> Router {
         .route("/publish", post(publish::publish))
         .route("/datasets", get(backtests::datasets))
         .route("/backtests", post(backtests::start).get(backtests::list))
-        .route("/backtests/{id}", get(backtests::get))
+        .route(
+            "/backtests/{id}",
+            get(backtests::get)
+                .patch(backtests::annotate)
+                .delete(backtests::delete),
+        )
+        .route("/backtests/{id}/trades.csv", get(backtests::trades_csv))
+        .route("/backtests/{id}/equity.csv", get(backtests::equity_csv))
         .route("/backtests/{id}/{action}", post(backtests::control))
         .route("/sessions", post(sessions::start).get(sessions::list))
         .route(
             "/sessions/{id}",
-            get(sessions::get).delete(sessions::delete),
+            get(sessions::get)
+                .patch(sessions::annotate)
+                .delete(sessions::delete),
         )
         .route("/sessions/{id}/stop", post(sessions::stop))
+        .route("/sessions/{id}/trades.csv", get(sessions::trades_csv))
+        .route("/sessions/{id}/equity.csv", get(sessions::equity_csv))
         .route("/sessions/{id}/thinking", post(sessions::thinking))
         .route("/sessions/{id}/decision", post(sessions::decision))
         .route("/ws/health", get(health::health))

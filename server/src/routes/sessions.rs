@@ -1,12 +1,14 @@
 //! Paper-trading session endpoints: start, list, inspect, stop, and an outside agent's
 //! thinking and decisions.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use protocol::{AgentDecision, AgentThinking, Snapshot, Timestamp, Topic, TopicKind};
 use serde::Serialize;
 
+use super::history::{self, ListQuery};
 use super::json::JsonBody;
 use super::schemas::{snapshot_schema, timestamp_schema};
 use super::ApiError;
@@ -14,8 +16,9 @@ use crate::auth::Caller;
 use crate::hub::Command;
 use crate::refusal::RequestError;
 use crate::routes::state::AppState;
+use crate::runs::Table;
 use protocol::api::ErrorBody;
-use protocol::api::{SessionInfo, SessionRequest};
+use protocol::api::{RunNotesPatch, SessionInfo, SessionRequest};
 
 /// `POST /api/sessions` → 201 with the session's topics and stream.
 #[utoipa::path(
@@ -52,15 +55,122 @@ pub async fn start(
     path = "/api/sessions",
     operation_id = "list_sessions",
     tag = "sessions",
-    description = "The caller's sessions (every one for an admin or in anonymous mode).",
+    description = "The caller's sessions (every one for an admin or in anonymous mode), newest first, a page at a time: every session the store keeps (docs/STORE.md), or with `--database-url none` the ones retained in memory.",
+    params(
+        ("strategy" = Option<String>, Query, description = "Only sessions of this strategy (or `external`)"),
+        ("symbol" = Option<String>, Query, description = "Only sessions on this symbol"),
+        ("status" = Option<String>, Query, description = "Only sessions with this status: running, paused, complete or interrupted"),
+        ("before" = Option<String>, Query, description = "Only sessions started before this one: the last id of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 to 1,000 (default 100)"),
+    ),
     responses(
-        (status = 200, description = "The sessions", body = [SessionInfo]),
+        (status = 200, description = "The sessions, newest first", body = [SessionInfo]),
+        (status = 400, description = "A `status` or `limit` that does not parse", body = ErrorBody),
         (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
         (status = 403, description = "A `Host` that is not this server's", body = ErrorBody),
+        (status = 422, description = "`limit` outside 1 to 1,000, or a `before` that names no session (`details.field`)", body = ErrorBody),
+        (status = 503, description = "The store did not answer", body = ErrorBody),
     )
 )]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Json<Vec<SessionInfo>> {
-    Json(state.sessions.list(&caller).await)
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<SessionInfo>>, ApiError> {
+    let listing = query.listing()?;
+    Ok(Json(state.sessions.list(&caller, &listing).await?))
+}
+
+/// `PATCH /api/sessions/{id}`: its title, notes and tags.
+#[utoipa::path(
+    patch,
+    path = "/api/sessions/{id}",
+    operation_id = "annotate_session",
+    tag = "sessions",
+    description = "Sets the session's `title`, `notes` or `tags`: each field given replaces the kept one, the others stay. Answers the session's listing.",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    request_body(content = RunNotesPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The session, annotated", body = SessionInfo),
+        (status = 400, description = "Malformed JSON, or an id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's session, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field too long, too many tags, or an unknown field (`details.field`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn annotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<RunNotesPatch>,
+) -> Result<Json<SessionInfo>, ApiError> {
+    Topic::new(TopicKind::Session, &id)?;
+    Ok(Json(state.sessions.annotate(&caller, &id, patch).await?))
+}
+
+/// `GET /api/sessions/{id}/trades.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/trades.csv",
+    operation_id = "session_trades_csv",
+    tag = "sessions",
+    description = "Every trade of its whole record, as CSV: position_id, side, qty, entry_time, entry_price, exit_time, exit_price, pnl, return_pct, reason.",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's session, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn trades_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    export(&state, &caller, &id, Table::Trades).await
+}
+
+/// `GET /api/sessions/{id}/equity.csv`.
+#[utoipa::path(
+    get,
+    path = "/api/sessions/{id}/equity.csv",
+    operation_id = "session_equity_csv",
+    tag = "sessions",
+    description = "Its equity over its whole record, as CSV: time, equity, cash, realized_pnl, unrealized_pnl, return_pct.",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "CSV with a header row", content_type = "text/csv", body = String),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's session, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn equity_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    export(&state, &caller, &id, Table::Equity).await
+}
+
+async fn export(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    table: Table,
+) -> Result<Response, ApiError> {
+    Topic::new(TopicKind::Session, id)?;
+    let body = state.sessions.export(caller, id, table).await?;
+    Ok(history::csv(body, &format!("{id}-{}", table.file())))
 }
 
 /// A session's set-up and its state (the topic's snapshot).

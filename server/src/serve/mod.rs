@@ -27,6 +27,7 @@ use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
 use crate::routes::{self, BodyBudget, Origins, TopicQuota, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
+use crate::store::{Backend, Keep, Store};
 
 /// A started server.
 pub struct Running {
@@ -38,6 +39,8 @@ pub struct Running {
     pub hub: Hub,
     /// Every backtest and session task: shutdown waits for them to publish their ends.
     pub tasks: TaskTracker,
+    /// Where runs are kept (none with `--database-url none`): flushed before exit.
+    pub store: Option<Store>,
 }
 
 /// How long shutdown waits for runs and sessions to end (docs/SPEC.md section 12: exit within 5 s).
@@ -75,7 +78,27 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         topic_idle: Duration::from_secs(args.topic_idle_secs),
         record: args.record_messages as usize,
     };
+    let store = Store::open(&args.database_url)
+        .await
+        .with_context(|| "--database-url: the store cannot be opened".to_owned())?;
+    if args.redis_url.is_some()
+        && store
+            .as_ref()
+            .is_some_and(|s| s.backend() == Backend::Sqlite)
+    {
+        anyhow::bail!(
+            "--redis-url with an SQLite store: the instances of a cluster share one history, so \
+             give them one PostgreSQL (--database-url postgres://…), or --database-url none"
+        );
+    }
     let shutdown = CancellationToken::new();
+    if let Some(store) = &store {
+        let keep = Keep {
+            days: args.keep_days,
+            bytes: args.keep_bytes,
+        };
+        store.spawn_pruner(keep, shutdown.clone());
+    }
     let hub = match args.redis_url.as_deref() {
         None => Hub::new(config),
         Some(url) => Hub::redis(
@@ -113,6 +136,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let tasks = TaskTracker::new();
     let context = RunContext {
         hub: hub.clone(),
+        store: store.clone(),
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
     };
@@ -133,6 +157,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         run_limits(args.max_backtests, args.max_backtests_per_user),
         args.max_pause,
     );
+    // What the last stop cut off: backtests end `interrupted`, sessions trade on.
+    backtests.recover().await;
+    sessions.recover().await;
     let state = AppState::new(Services {
         origins,
         sockets: Admission::new(connections, args.max_connections_per_ip as usize),
@@ -190,6 +217,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         task,
         hub,
         tasks,
+        store,
     })
 }
 
@@ -255,6 +283,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     match tokio::time::timeout(SHUTDOWN_GRACE, running.tasks.wait()).await {
         Ok(()) => tracing::info!("every run and session has ended"),
         Err(_) => tracing::warn!("runs still ending after {SHUTDOWN_GRACE:?}: exiting anyway"),
+    }
+    // What the runs published as they ended is in the store before the process goes.
+    if let Some(store) = &running.store {
+        if tokio::time::timeout_at(exit_by, store.flush())
+            .await
+            .is_err()
+        {
+            tracing::warn!("the store's last writes did not finish in time");
+        }
     }
     // Graceful shutdown waits for every connection to finish its request; a client
     // that never does (one byte of a 100-byte body) cannot hold the process.

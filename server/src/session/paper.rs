@@ -10,6 +10,8 @@ use protocol::{
     Thinking, Timestamp,
 };
 
+use serde::{Deserialize, Serialize};
+
 use super::brain::Brain;
 use crate::backtest::engine::{self, ExitReason};
 use crate::backtest::strategy::{rsi, sma, Signal, Strategy, LONG, NONE, SHORT};
@@ -64,7 +66,73 @@ pub struct PaperSession {
     last_price: Option<f64>,
 }
 
+/// What a session resumes from after its server stops (docs/STORE.md): its account,
+/// position, pending order, counters and the bar its agent is to decide on. The brain
+/// comes again from the request, and the closes from the market feed's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    awaiting: Option<(Timestamp, f64)>,
+    commission: f64,
+    initial_cash: f64,
+    cash: f64,
+    position: Option<engine::Position>,
+    pending: Option<(Side, String)>,
+    next_position_id: u64,
+    next_order: u64,
+    bars: usize,
+    realized: f64,
+    trades: u64,
+    wins: u64,
+    peak_equity: f64,
+    last_price: Option<f64>,
+}
+
 impl PaperSession {
+    /// What it resumes from.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            awaiting: self.awaiting,
+            commission: self.commission,
+            initial_cash: self.initial_cash,
+            cash: self.cash,
+            position: self.position.clone(),
+            pending: self.pending.clone(),
+            next_position_id: self.next_position_id,
+            next_order: self.next_order,
+            bars: self.bars,
+            realized: self.realized,
+            trades: self.trades,
+            wins: self.wins,
+            peak_equity: self.peak_equity,
+            last_price: self.last_price,
+        }
+    }
+
+    /// Session `id` as it stood at `checkpoint`, decided by `brain`.
+    pub fn resume(id: String, symbol: Symbol, brain: Brain, checkpoint: Checkpoint) -> Self {
+        let c = checkpoint;
+        PaperSession {
+            id,
+            symbol,
+            brain,
+            awaiting: c.awaiting,
+            commission: c.commission,
+            initial_cash: c.initial_cash,
+            cash: c.cash,
+            closes: Vec::new(),
+            position: c.position,
+            pending: c.pending,
+            next_position_id: c.next_position_id,
+            next_order: c.next_order,
+            bars: c.bars,
+            realized: c.realized,
+            trades: c.trades,
+            wins: c.wins,
+            peak_equity: c.peak_equity,
+            last_price: c.last_price,
+        }
+    }
+
     pub fn new(id: String, symbol: Symbol, brain: Brain, cash: f64, commission: f64) -> Self {
         PaperSession {
             id,

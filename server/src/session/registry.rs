@@ -4,22 +4,24 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use protocol::api::{RunNotes, RunNotesPatch, RunOutcome};
 use protocol::{
-    Control, Message, Resync, SessionCompleted, Snapshot, SnapshotData, SymbolInfo, Timestamp,
+    Control, Lifecycle, Message, Resync, RunStatus, Snapshot, SnapshotData, SymbolInfo, Timestamp,
     Topic, TopicKind,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::brain::EXTERNAL;
-use super::paper::PaperSession;
-use super::request::plan;
+use super::paper::{Checkpoint, PaperSession};
+use super::request::{plan, SessionPlan};
 use super::run::Runner;
 use crate::auth::Caller;
 use crate::backtest::Account;
 use crate::hub::{Command, Delivery, HubError, Unavailable};
 use crate::refusal::{invalid, RequestError};
-use crate::runs::{Owner, Run, RunBook, RunContext, RunLimits};
+use crate::runs::{Info, Listing, Owner, Run, RunBook, RunContext, RunLimits, Table};
+use crate::store::StoredRun;
 use protocol::api::{SessionInfo, SessionRequest};
 
 struct Entry {
@@ -33,22 +35,63 @@ impl Run for Entry {
     fn info(&self) -> SessionInfo {
         self.info.clone()
     }
+    fn info_mut(&mut self) -> &mut SessionInfo {
+        &mut self.info
+    }
+    fn restored(info: SessionInfo) -> Self {
+        Entry {
+            info,
+            stop: CancellationToken::new(),
+            task: None,
+        }
+    }
 }
 
-/// What a session whose instance died ends with.
-fn died(snapshot: &Snapshot) -> Message {
-    let final_equity = match &snapshot.data {
-        SnapshotData::Session(s) => s
-            .stats
-            .as_ref()
-            .map(|stats| stats.equity)
-            .or_else(|| s.initialized.as_ref().map(|i| i.cash))
-            .unwrap_or_default(),
-        _ => 0.0,
-    };
-    Message::SessionCompleted(SessionCompleted {
-        reason: "its instance stopped".to_owned(),
-        final_equity,
+impl Info for SessionInfo {
+    const RESUMES: bool = true;
+    fn id(&self) -> &str {
+        &self.session_id
+    }
+    fn created(&self) -> Timestamp {
+        self.created
+    }
+    fn strategy(&self) -> &str {
+        &self.strategy
+    }
+    fn symbol(&self) -> &str {
+        &self.symbol
+    }
+    fn outcome(&self) -> &RunOutcome {
+        &self.outcome
+    }
+    fn outcome_mut(&mut self) -> &mut RunOutcome {
+        &mut self.outcome
+    }
+    fn notes_mut(&mut self) -> &mut RunNotes {
+        &mut self.notes
+    }
+    fn outcome_of(state: &SnapshotData) -> RunOutcome {
+        let SnapshotData::Session(s) = state else {
+            return RunOutcome::default();
+        };
+        let (status, final_equity) = match (&s.completed, &s.interrupted) {
+            (Some(c), _) => (RunStatus::Complete, Some(c.final_equity)),
+            (None, Some(_)) => (RunStatus::Interrupted, s.stats.as_ref().map(|st| st.equity)),
+            (None, None) if s.paused => (RunStatus::Paused, None),
+            (None, None) => (RunStatus::Running, None),
+        };
+        RunOutcome {
+            status,
+            finished: None,
+            final_equity,
+        }
+    }
+}
+
+/// What a session whose instance died ends with (docs/SPEC.md section 8).
+fn died(_: &Snapshot) -> Message {
+    Message::Interrupted(Lifecycle {
+        reason: Some("its instance stopped".to_owned()),
     })
 }
 
@@ -78,7 +121,7 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(context: RunContext, feed: Arc<[SymbolInfo]>, limits: RunLimits) -> Self {
-        let runs = RunBook::new("session", limits);
+        let runs = RunBook::new("session", limits, context.store.clone());
         runs.spawn_reaper(&context, died);
         Sessions {
             context,
@@ -87,9 +130,93 @@ impl Sessions {
         }
     }
 
-    /// Every session retained in the cluster that `caller` may see.
-    pub async fn list(&self, caller: &Caller) -> Vec<SessionInfo> {
-        self.runs.list(caller, &self.context.hub).await
+    /// The page of sessions `listing` asks for that `caller` may see, newest first.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        listing: &Listing,
+    ) -> Result<Vec<SessionInfo>, RequestError> {
+        self.runs.list(caller, listing, &self.context.hub).await
+    }
+
+    /// `table` of a run `caller` may reach, as CSV.
+    pub async fn export(
+        &self,
+        caller: &Caller,
+        id: &str,
+        table: Table,
+    ) -> Result<String, RequestError> {
+        self.runs.export(caller, id, table, &self.context.hub).await
+    }
+
+    /// Sets the title, notes or tags of a session `caller` may reach.
+    pub async fn annotate(
+        &self,
+        caller: &Caller,
+        id: &str,
+        patch: RunNotesPatch,
+    ) -> Result<SessionInfo, RequestError> {
+        self.runs
+            .annotate(caller, id, patch, &self.context.hub)
+            .await
+    }
+
+    /// Takes up every session the last stop of this server cut off: it trades on from
+    /// its last checkpoint. One that cannot (its market is no longer fed) is marked
+    /// `interrupted`.
+    pub async fn recover(&self) {
+        let hub = &self.context.hub;
+        for row in self.runs.unfinished(hub).await {
+            if let Err(e) = self.resume(&row).await {
+                tracing::warn!(id = row.id, error = %e, "a cut-off session does not resume");
+                if let Err(e) = self.runs.interrupt(&row, hub).await {
+                    tracing::warn!(id = row.id, error = %e, "a cut-off session is not marked interrupted");
+                }
+            }
+        }
+    }
+
+    async fn resume(&self, row: &StoredRun) -> Result<(), RequestError> {
+        let store = self
+            .context
+            .store
+            .as_ref()
+            .ok_or_else(|| invalid("store", "none"))?;
+        let request: SessionRequest =
+            serde_json::from_str(&row.request).map_err(|e| invalid("request", e))?;
+        let plan = plan(request, &self.feed)?;
+        let checkpoint: Option<Checkpoint> = row
+            .checkpoint
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| invalid("checkpoint", e))?;
+        let mut info: SessionInfo =
+            serde_json::from_value(row.info.clone()).map_err(|e| invalid("info", e))?;
+        info.running = true;
+        info.outcome = RunOutcome {
+            status: RunStatus::Running,
+            ..RunOutcome::default()
+        };
+        info.notes = row.notes.clone();
+        let stop = self.context.shutdown.child_token();
+        let entry = Entry {
+            info: info.clone(),
+            stop: stop.clone(),
+            task: None,
+        };
+        self.runs
+            .adopt(store, row, entry, &self.context.hub)
+            .await?;
+        let session = match checkpoint {
+            Some(c) => {
+                PaperSession::resume(plan.id.clone(), plan.symbol.clone(), plan.brain.clone(), c)
+            }
+            None => fresh(&plan),
+        };
+        tracing::info!(id = row.id, "cut off by the last stop: resumes");
+        self.spawn(plan, info, session, stop, true);
+        Ok(())
     }
 
     /// The session with this id, wherever it runs, if `caller` may see it.
@@ -108,7 +235,9 @@ impl Sessions {
         caller: &Caller,
         request: SessionRequest,
     ) -> Result<SessionInfo, RequestError> {
+        let mut kept = request.clone();
         let plan = plan(request, &self.feed)?;
+        kept.id = Some(plan.id.clone());
         let Account { cash, commission } = plan.account;
         let id = plan.id.clone();
         let info = SessionInfo {
@@ -122,6 +251,12 @@ impl Sessions {
             cash,
             commission,
             running: true,
+            created: Timestamp::from_datetime(chrono::Utc::now()),
+            outcome: RunOutcome {
+                status: RunStatus::Running,
+                ..RunOutcome::default()
+            },
+            notes: RunNotes::default(),
         };
         // Stopped by a client, or by shutdown.
         let stop = self.context.shutdown.child_token();
@@ -132,22 +267,34 @@ impl Sessions {
         };
         let hub = &self.context.hub;
         self.runs
-            .insert(&id, plan.topic.clone(), caller, entry, hub)
+            .insert(&id, plan.topic.clone(), caller, entry, &kept, hub)
             .await?;
-        let session = PaperSession::new(
-            id.clone(),
-            plan.symbol.clone(),
-            plan.brain,
-            cash,
-            commission,
-        );
+        let session = fresh(&plan);
+        self.spawn(plan, info.clone(), session, stop, false);
+        Ok(info)
+    }
+
+    /// Runs `session` in the background until it is stopped or the server stops.
+    fn spawn(
+        &self,
+        plan: SessionPlan,
+        info: SessionInfo,
+        session: PaperSession,
+        stop: CancellationToken,
+        resumed: bool,
+    ) {
+        let hub = &self.context.hub;
+        let id = plan.id.clone();
         let runner = Runner {
             hub: hub.clone(),
-            info: info.clone(),
+            store: self.context.store.clone(),
+            info,
             topic: plan.topic,
             symbol: plan.symbol,
             interval: plan.interval,
             stop,
+            shutdown: self.context.shutdown.clone(),
+            resumed,
         };
         let sessions = self.clone();
         let ended = id.clone();
@@ -157,7 +304,6 @@ impl Sessions {
         });
         // Started while the book was unlocked: the session exists until retention ends.
         let _ = self.runs.with(&id, hub, |e| e.task = Some(task));
-        Ok(info)
     }
 
     fn mark_stopped(&self, id: &str) {
@@ -243,12 +389,13 @@ impl Sessions {
         }))
     }
 
-    /// Stops a session of `caller`'s if it runs, then forgets it: it is listed and
-    /// found no more. Returns what it was when it ended.
+    /// Stops a session of `caller`'s if it runs, then forgets it everywhere (memory,
+    /// cluster, store): it is listed and found no more. Returns what it was when it
+    /// ended.
     pub async fn forget(&self, caller: &Caller, id: &str) -> Result<SessionInfo, RequestError> {
         let info = self.stop(caller, id).await?;
         let topic = Topic::new(TopicKind::Session, id).map_err(|e| invalid("id", e))?;
-        self.runs.forget(id, &topic, &self.context.hub);
+        self.runs.erase(id, &topic, &self.context.hub).await?;
         Ok(info)
     }
 
@@ -281,4 +428,16 @@ impl Sessions {
             ..info
         })
     }
+}
+
+/// A new session of `plan`'s, at its starting cash.
+fn fresh(plan: &SessionPlan) -> PaperSession {
+    let Account { cash, commission } = plan.account;
+    PaperSession::new(
+        plan.id.clone(),
+        plan.symbol.clone(),
+        plan.brain.clone(),
+        cash,
+        commission,
+    )
 }

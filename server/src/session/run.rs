@@ -13,7 +13,14 @@ use tokio_util::sync::CancellationToken;
 use super::market::{MarketFeed, MarketFrame};
 use super::paper::{AgentRefusal, Outputs, PaperSession};
 use crate::hub::{Command, Delivery, Hub};
+use crate::store::Store;
 use protocol::api::SessionInfo;
+
+/// What a session cut off by its server's stop says: it trades on when the server is
+/// back (docs/STORE.md).
+pub const INTERRUPTED: &str = "the server stopped: the session resumes when it starts again";
+/// What a session taken up again after a restart says.
+pub const RESUMED: &str = "the server started again: the session trades on from where it stood";
 
 /// A running session publishes its countdown this often (once it has seen a candle).
 pub const COUNTDOWN_EVERY: Duration = Duration::from_secs(1);
@@ -30,14 +37,62 @@ enum Event {
 /// What a session's loop needs besides its [`PaperSession`].
 pub struct Runner {
     pub hub: Hub,
+    /// Where its checkpoints are kept (none: it does not outlive the process).
+    pub store: Option<Store>,
     pub info: SessionInfo,
     pub topic: Topic,
     pub symbol: Symbol,
     pub interval: Interval,
+    /// Stopped by a client, or by the server's stop.
     pub stop: CancellationToken,
+    /// The server's stop: the session is then interrupted, not ended.
+    pub shutdown: CancellationToken,
+    /// Taken up again after a restart: its topic holds its start already.
+    pub resumed: bool,
+}
+
+/// How a session's loop ended.
+enum End {
+    /// Stopped or cancelled: its position is closed, and it is over.
+    Completed(String),
+    /// The server stopped: it resumes when the server starts again.
+    Interrupted,
+}
+
+/// Whether `out` changed the account: a decision, an order or a fill.
+fn moves_account(out: &Outputs) -> bool {
+    !out.trading.is_empty()
+        || out.session.iter().any(|m| {
+            matches!(
+                m,
+                Message::Decision(_) | Message::PositionOpened(_) | Message::PositionClosed(_)
+            )
+        })
 }
 
 impl Runner {
+    /// Keeps what the session resumes from (after what it published so far).
+    fn checkpoint(&self, session: &PaperSession) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        match serde_json::to_string(&session.checkpoint()) {
+            Ok(state) => store.checkpoint("session", &self.info.session_id, state),
+            Err(e) => {
+                tracing::error!(session = %self.info.session_id, error = %e, "no checkpoint kept");
+            }
+        }
+    }
+
+    /// Publishes `out`, and keeps a checkpoint if it moved the account.
+    async fn publish_step(&self, session: &PaperSession, out: Outputs) {
+        let moved = moves_account(&out);
+        self.publish(out).await;
+        if moved {
+            self.checkpoint(session);
+        }
+    }
+
     async fn publish(&self, out: Outputs) {
         let trading = Topic::trading(&self.symbol);
         let batch: Vec<(Topic, Message)> = out
@@ -56,9 +111,9 @@ impl Runner {
 
     /// Publishes what an outside agent's message produced, or says why it was not taken
     /// (the endpoint checked first; this is a message that lost a race with the bar).
-    async fn take_from_agent(&self, out: Result<Outputs, AgentRefusal>) {
+    async fn take_from_agent(&self, session: &PaperSession, out: Result<Outputs, AgentRefusal>) {
         match out {
-            Ok(out) => self.publish(out).await,
+            Ok(out) => self.publish_step(session, out).await,
             Err(why) => {
                 tracing::info!(session = %self.info.session_id, "an agent's message is not taken: {why}");
             }
@@ -75,8 +130,11 @@ impl Runner {
     pub async fn run(self, mut session: PaperSession) {
         let mut ownership = self.hub.own(&self.topic);
         let mut market = MarketFeed::subscribe(&self.hub, &self.symbol).await;
-        self.send(
-            &self.topic,
+        let opening = if self.resumed {
+            Message::Resumed(Lifecycle {
+                reason: Some(RESUMED.to_owned()),
+            })
+        } else {
             Message::SessionInitialized(SessionInitialized {
                 session_id: self.info.session_id.clone(),
                 strategy: self.info.strategy.clone(),
@@ -84,16 +142,16 @@ impl Runner {
                 symbol: self.info.symbol.clone(),
                 interval: self.interval,
                 cash: self.info.cash,
-            }),
-        )
-        .await;
+            })
+        };
+        self.send(&self.topic, opening).await;
         let mut countdown = tokio::time::interval(COUNTDOWN_EVERY);
         let mut open_time: Option<Timestamp> = None;
         let mut paused = false;
         let mut warmed_up = false;
         // A print arrived since the last closed candle (or since subscribing).
         let mut printed = false;
-        let reason = loop {
+        let end = loop {
             let fell_behind = market.fell_behind();
             let event = tokio::select! {
                 _ = self.stop.cancelled() => Event::Stop,
@@ -103,7 +161,8 @@ impl Runner {
                 frame = market.next() => Event::Market(frame),
             };
             match event {
-                Event::Stop => break "stopped".to_owned(),
+                Event::Stop if self.shutdown.is_cancelled() => break End::Interrupted,
+                Event::Stop => break End::Completed("stopped".to_owned()),
                 Event::Command(Some(Command::Pause)) if !paused => {
                     paused = true;
                     let reason = Some("requested by a client".to_owned());
@@ -121,14 +180,16 @@ impl Runner {
                 }
                 Event::Command(Some(Command::Think(thinking))) => {
                     let out = session.on_agent_thinking(thinking.chunk);
-                    self.take_from_agent(out).await;
+                    self.take_from_agent(&session, out).await;
                 }
                 Event::Command(Some(Command::Decide(decision))) => {
                     let out = session.on_agent_decision(decision);
-                    self.take_from_agent(out).await;
+                    self.take_from_agent(&session, out).await;
                 }
-                Event::Command(Some(Command::Cancel) | None) => break "cancelled".to_owned(),
-                Event::Command(Some(Command::Stop)) => break "stopped".to_owned(),
+                Event::Command(Some(Command::Cancel) | None) => {
+                    break End::Completed("cancelled".to_owned())
+                }
+                Event::Command(Some(Command::Stop)) => break End::Completed("stopped".to_owned()),
                 Event::Countdown => {
                     if let Some(t) = open_time {
                         let end = t.unix_ms() + self.interval.millis();
@@ -167,8 +228,10 @@ impl Runner {
                             printed = false;
                             self.send(&self.topic, Message::Candle(c.clone())).await;
                             if !paused {
-                                self.publish(session.on_closed_candle(c)).await;
+                                let out = session.on_closed_candle(c);
+                                self.publish(out).await;
                             }
+                            self.checkpoint(&session);
                         }
                         Message::Candle(c) => open_time = Some(c.open_time),
                         // Paused: prices still mark the position, but nothing fills.
@@ -178,8 +241,8 @@ impl Runner {
                         }
                         Message::Tick(t) => {
                             printed = true;
-                            self.publish(session.on_price(t.price, envelope.timestamp))
-                                .await;
+                            let out = session.on_price(t.price, envelope.timestamp);
+                            self.publish_step(&session, out).await;
                         }
                         _ => {}
                     },
@@ -189,6 +252,13 @@ impl Runner {
             }
         };
         market.unsubscribe(&self.hub);
+        let End::Completed(reason) = end else {
+            self.checkpoint(&session);
+            let reason = Some(INTERRUPTED.to_owned());
+            self.send(&self.topic, Message::Interrupted(Lifecycle { reason }))
+                .await;
+            return;
+        };
         self.publish(session.stop(Timestamp::from_datetime(Utc::now())))
             .await;
         let final_equity = session.equity();

@@ -1,6 +1,7 @@
 //! Starts a real tickwire server on a free port and talks to it over real sockets.
 #![allow(dead_code, reason = "each test binary uses a part of the helpers")]
 
+pub mod postgres;
 pub mod process;
 pub mod proxy;
 pub mod redis;
@@ -29,6 +30,8 @@ pub async fn server(tweak: impl FnOnce(&mut ServeArgs)) -> Running {
     args.tick_ms = 20;
     args.interval = "1s".parse().unwrap();
     args.symbols = vec!["BTC-USD".parse().unwrap(), "EURUSD".parse().unwrap()];
+    // Tests about the store say which one they use.
+    args.database_url = "none".to_owned();
     tweak(&mut args);
     start(args).await.expect("server starts")
 }

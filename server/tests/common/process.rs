@@ -20,6 +20,17 @@ pub async fn tickwire_process_with(
     open_files: Option<u32>,
     flags: &[&str],
 ) -> (Child, String, Lines<BufReader<ChildStdout>>) {
+    let mut all = vec!["--feed", "off"];
+    all.extend_from_slice(flags);
+    serve_process(open_files, &all).await
+}
+
+/// `tickwire serve --addr 127.0.0.1:0 --data-dir data FLAGS` (no store unless `FLAGS`
+/// give `--database-url`): the process, its address and the rest of its log.
+pub async fn serve_process(
+    open_files: Option<u32>,
+    flags: &[&str],
+) -> (Child, String, Lines<BufReader<ChildStdout>>) {
     let bin = env!("CARGO_BIN_EXE_tickwire");
     let mut command = match open_files {
         Some(n) => {
@@ -30,16 +41,11 @@ pub async fn tickwire_process_with(
         None => tokio::process::Command::new(bin),
     };
     let mut child = command
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--feed",
-            "off",
-            "--data-dir",
-        ])
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir())
         .args(flags)
+        // Tests about the store give `--database-url`.
+        .env("TICKWIRE_DATABASE_URL", "none")
         .env("RUST_LOG", "info")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

@@ -50,6 +50,12 @@ impl RunControl {
         });
     }
 
+    /// Whether the server's stop ended the run, rather than a client's cancel: it is
+    /// then `interrupted`, not `cancelled` (docs/STORE.md).
+    pub fn stopped_by_server(&self) -> bool {
+        self.shutdown.is_cancelled() && *self.wanted.borrow() != Wanted::Cancelled
+    }
+
     /// Where the run should be now (the engine asks between bars; never waits).
     pub fn wanted(&self) -> Wanted {
         if self.shutdown.is_cancelled() {

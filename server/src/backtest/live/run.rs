@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use protocol::{Complete, Lifecycle, Message, Started, Timestamp};
 
+use crate::runs::INTERRUPTED;
+
 use super::control::{RunControl, Wanted};
 use super::logs::{self, RUN_TARGET};
 use super::observer::LiveObserver;
@@ -95,6 +97,7 @@ pub struct StreamingRun {
     state: RunState,
     streamer: LiveObserver,
     queue: RunQueue,
+    control: Arc<RunControl>,
     clock: Option<Instant>,
 }
 
@@ -112,8 +115,9 @@ impl StreamingRun {
         StreamingRun {
             signals: plan.strategy.signals(&plan.bars.close),
             state: RunState::new(plan.account),
-            streamer: LiveObserver::new(queue.clone(), plan.clone(), control),
+            streamer: LiveObserver::new(queue.clone(), plan.clone(), control.clone()),
             queue,
+            control,
             plan,
             clock: None,
         }
@@ -189,7 +193,13 @@ impl StreamingRun {
             let outcome = state.finish(&run.plan.bars, &mut run.streamer);
             run.streamer.finish(&outcome);
             let metrics = outcome.metrics.clone();
-            if outcome.stopped {
+            if outcome.stopped && run.control.stopped_by_server() {
+                tracing::info!(target: RUN_TARGET, "interrupted after {} of {total} bars: the server stopped", outcome.bars);
+                run.streamer.publish(Message::Metrics(metrics));
+                run.streamer.publish(Message::Interrupted(Lifecycle {
+                    reason: Some(format!("{INTERRUPTED}, after {} of {total} bars", outcome.bars)),
+                }));
+            } else if outcome.stopped {
                 tracing::info!(target: RUN_TARGET, "cancelled after {} of {total} bars", outcome.bars);
                 run.streamer.publish(Message::Metrics(metrics));
                 run.streamer.publish(Message::Cancelled(Lifecycle {

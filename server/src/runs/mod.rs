@@ -6,14 +6,28 @@
 //!
 //! On Redis the book is this instance's share of the cluster's runs (docs/SPEC.md section 8):
 //! each run is also recorded in Redis, so any instance lists it, checks its owner and
-//! routes commands to it, and a run whose instance died is marked failed (its end
-//! published on its topic) by whichever instance notices first.
+//! routes commands to it, and a run whose instance died is marked `interrupted` (its
+//! end published on its topic) by whichever instance notices first.
+//!
+//! With a store (docs/STORE.md) every run is also kept there from its start: the book
+//! in memory is then a cache of the recent ones, and a run it has forgotten (after
+//! `--retain-runs`, or a restart) is brought back from the store when it is asked for
+//! (`kept`).
+
+mod export;
+mod kept;
+mod listing;
+
+pub use export::Table;
+pub use kept::INTERRUPTED;
+pub use listing::Listing;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use protocol::{Message, Snapshot, Topic};
+use protocol::api::{RunNotes, RunOutcome};
+use protocol::{Message, RunStatus, Snapshot, SnapshotData, Timestamp, Topic};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
@@ -22,6 +36,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Caller;
 use crate::hub::{Hub, HubError, RunRecord};
 use crate::refusal::RequestError;
+use crate::store::Store;
 
 /// Who a topic's run belongs to, as access is decided on it (`crate::access`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,11 +68,13 @@ pub struct RunLimits {
     pub retain_bytes: usize,
 }
 
-/// What a run needs from the server around it: the hub, the shutdown signal (every run
-/// stops on it) and the tracker shutdown waits on.
+/// What a run needs from the server around it: the hub, the store (none with
+/// `--database-url none`), the shutdown signal (every run stops on it) and the tracker
+/// shutdown waits on.
 #[derive(Clone)]
 pub struct RunContext {
     pub hub: Hub,
+    pub store: Option<Store>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
 }
@@ -65,8 +82,28 @@ pub struct RunContext {
 /// What a book keeps per run: its own state, and the info listings show (on every
 /// instance, so it travels as JSON).
 pub trait Run {
-    type Info: Clone + Serialize + DeserializeOwned + Send + 'static;
+    type Info: Info;
     fn info(&self) -> Self::Info;
+    fn info_mut(&mut self) -> &mut Self::Info;
+    /// A finished run of this kind brought back from the store.
+    fn restored(info: Self::Info) -> Self;
+}
+
+/// A run kind's listing (`RunInfo`, `SessionInfo`): what the book reads to list and
+/// filter runs, and fills in as they end and as their users annotate them.
+pub trait Info: Clone + Serialize + DeserializeOwned + Send + 'static {
+    /// A run of this kind cut off by its server's stop resumes when it starts again
+    /// (sessions), rather than ending `interrupted` (backtests).
+    const RESUMES: bool = false;
+    fn id(&self) -> &str;
+    fn created(&self) -> Timestamp;
+    fn strategy(&self) -> &str;
+    fn symbol(&self) -> &str;
+    fn outcome_mut(&mut self) -> &mut RunOutcome;
+    fn notes_mut(&mut self) -> &mut RunNotes;
+    fn outcome(&self) -> &RunOutcome;
+    /// How a run of this kind stands, from its topic's state (`finished` left unset).
+    fn outcome_of(state: &SnapshotData) -> RunOutcome;
 }
 
 struct Entry<T> {
@@ -84,6 +121,7 @@ struct Entry<T> {
 pub struct RunBook<T> {
     kind: &'static str,
     limits: RunLimits,
+    store: Option<Store>,
     entries: Arc<Mutex<BTreeMap<String, Entry<T>>>>,
 }
 
@@ -92,17 +130,20 @@ impl<T> Clone for RunBook<T> {
         RunBook {
             kind: self.kind,
             limits: self.limits,
+            store: self.store.clone(),
             entries: self.entries.clone(),
         }
     }
 }
 
 impl<T: Run + Send + 'static> RunBook<T> {
-    /// An empty book of `kind` runs ("backtest", "session": the word errors use).
-    pub fn new(kind: &'static str, limits: RunLimits) -> Self {
+    /// An empty book of `kind` runs ("backtest", "session": the word errors use), kept
+    /// in `store` if there is one.
+    pub fn new(kind: &'static str, limits: RunLimits, store: Option<Store>) -> Self {
         RunBook {
             kind,
             limits,
+            store,
             entries: Arc::default(),
         }
     }
@@ -119,13 +160,18 @@ impl<T: Run + Send + 'static> RunBook<T> {
         topic: Topic,
         caller: &Caller,
         value: T,
+        request: &impl Serialize,
         hub: &Hub,
     ) -> Result<(), RequestError> {
-        let taken = hub.last_seq(&topic).await? > 0;
+        let taken = hub.last_seq(&topic).await? > 0 || self.is_kept(id).await?;
         self.check_room(id, taken, caller.owner().as_deref(), hub)?;
         let record = self.record(caller.owner().as_deref(), &value, None, hub)?;
         if !hub.claim_run(self.kind, id, record).await? {
             return Err(self.exists(id));
+        }
+        if let Err(e) = self.keep_new(id, caller, &value, request, hub).await {
+            hub.forget_run(self.kind, id);
+            return Err(e);
         }
         {
             let mut entries = self.lock(hub);
@@ -141,16 +187,18 @@ impl<T: Run + Send + 'static> RunBook<T> {
             };
             entries.insert(id.to_owned(), entry);
         }
+        let tap = self.store.as_ref().map(|store| store.tap(self.kind, id));
         let fresh = async {
             if caller.sub().is_some() {
                 hub.drop_topic(&topic).await?;
             }
             hub.keep(&topic).await?;
-            hub.record(&topic).await
+            hub.record(&topic, tap).await
         };
         if let Err(e) = fresh.await {
             self.lock(hub).remove(id);
             hub.forget_run(self.kind, id);
+            self.unkeep(id).await;
             return Err(e.into());
         }
         Ok(())
@@ -235,7 +283,22 @@ impl<T: Run + Send + 'static> RunBook<T> {
         };
         e.finished.get_or_insert_with(Instant::now);
         e.held_bytes = hub.held_bytes(&e.topic);
-        let now_ms = chrono::Utc::now().timestamp_millis();
+        let now = chrono::Utc::now();
+        let held = hub.held(&e.topic);
+        let info = e.value.info_mut();
+        if let Some((snapshot, _)) = &held {
+            let outcome = T::Info::outcome_of(&snapshot.data);
+            let resumes = T::Info::RESUMES && outcome.status == RunStatus::Interrupted;
+            *info.outcome_mut() = RunOutcome {
+                finished: (!resumes).then(|| Timestamp::from_datetime(now)),
+                ..outcome
+            };
+        }
+        if let Some(store) = &self.store {
+            let cut = held.as_ref().is_some_and(|(_, cut)| *cut);
+            self.keep_end(store, id, info, cut);
+        }
+        let now_ms = now.timestamp_millis();
         if let Ok(record) = self.record(e.owner.as_deref(), &e.value, Some(now_ms), hub) {
             hub.record_run(self.kind, id, record);
         }
@@ -321,14 +384,21 @@ impl<T: Run + Send + 'static> RunBook<T> {
             Err(RequestError::NotFound { .. }) => {}
             here => return here,
         }
-        let Some(record) = hub.run_elsewhere(self.kind, id).await? else {
-            return Err(self.not_found(id));
+        let (owner, info) = match hub.run_elsewhere(self.kind, id).await? {
+            Some(record) => {
+                let info = serde_json::from_value(record.info)
+                    .map_err(|e| crate::refusal::invalid("info", format!("unreadable: {e}")))?;
+                (record.owner, info)
+            }
+            None => match self.bring_back(id, hub).await? {
+                Some(kept) => kept,
+                None => return Err(self.not_found(id)),
+            },
         };
-        if !caller.may_reach(record.owner.as_deref()) {
+        if !caller.may_reach(owner.as_deref()) {
             return Err(self.forbidden(id));
         }
-        serde_json::from_value(record.info)
-            .map_err(|e| crate::refusal::invalid("info", format!("unreadable: {e}")))
+        Ok(info)
     }
 
     /// Whether the run with this id runs on this instance.
@@ -341,13 +411,55 @@ impl<T: Run + Send + 'static> RunBook<T> {
         if let Some(owner) = self.lock(hub).get(id).map(|e| e.owner.clone()) {
             return Ok(Owner::of_run(owner));
         }
-        let record = hub.run_elsewhere(self.kind, id).await?;
-        Ok(record.map_or(Owner::NotARun, |r| Owner::of_run(r.owner.map(Arc::from))))
+        match hub.run_elsewhere(self.kind, id).await? {
+            Some(r) => Ok(Owner::of_run(r.owner.map(Arc::from))),
+            None => self.kept_owner(id, hub).await,
+        }
     }
 
-    /// The info of every run in the cluster `caller` may reach (this instance's in id
-    /// order, then the others'; only this instance's while Redis is away).
-    pub async fn list(&self, caller: &Caller, hub: &Hub) -> Vec<T::Info> {
+    /// The page of runs `listing` asks for that `caller` may reach, newest first: from
+    /// the store when there is one (every run it keeps), else from every instance's
+    /// memory (only this instance's while Redis is away).
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        listing: &Listing,
+        hub: &Hub,
+    ) -> Result<Vec<T::Info>, RequestError> {
+        let Some(store) = &self.store else {
+            return listing.apply(self.held(caller, hub).await);
+        };
+        let filter = listing.filter(caller.producer())?;
+        // What ended a moment ago is listed as ended.
+        store.flush().await;
+        match store.list(self.kind, &filter).await? {
+            Some(rows) => Ok(self.listings(&rows)),
+            None => Err(listing::no_such_run(
+                filter.before.as_deref().unwrap_or_default(),
+            )),
+        }
+    }
+
+    /// `table` of run `id` as CSV, from its whole record, if `caller` may reach it.
+    pub async fn export(
+        &self,
+        caller: &Caller,
+        id: &str,
+        table: Table,
+        hub: &Hub,
+    ) -> Result<String, RequestError> {
+        self.info(caller, id, hub).await?;
+        let topic: Topic = format!("{}:{id}", self.kind)
+            .parse()
+            .map_err(|e| crate::refusal::invalid("id", e))?;
+        let recorded = hub.recorded(&topic).await?;
+        export::csv(topic.kind(), table, &recorded.messages).map_err(|e| {
+            crate::refusal::invalid("record", format!("cannot be written as CSV: {e}"))
+        })
+    }
+
+    /// The info of every run in the cluster's memory `caller` may reach.
+    async fn held(&self, caller: &Caller, hub: &Hub) -> Vec<T::Info> {
         let mut infos: Vec<T::Info> = self
             .lock(hub)
             .values()
