@@ -31,6 +31,22 @@ pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Resu
     request(Method::Post, url, Some(body)).await
 }
 
+/// `PATCH url` with `body` as JSON, its JSON answer.
+pub async fn patch<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, String> {
+    let body =
+        serde_json::to_string(body).map_err(|e| format!("cannot encode the request: {e}"))?;
+    request(Method::Patch, url, Some(body)).await
+}
+
+/// `DELETE url`; the error of a refusal.
+pub async fn delete(url: &str) -> Result<(), String> {
+    let answer = answered(Method::Delete, url, None).await?;
+    match answer.status {
+        200..=299 => Ok(()),
+        _ => Err(answer.error()),
+    }
+}
+
 /// `GET url`, its body as text (an error answer: the server's words).
 pub async fn get_text(url: &str) -> Result<String, String> {
     let answer = answered(Method::Get, url, None).await?;
@@ -111,6 +127,8 @@ pub fn spawn(task: impl Future<Output = ()> + 'static) {
 pub enum Method {
     Get,
     Post,
+    Patch,
+    Delete,
 }
 
 /// An answer: its status and its body's text.
@@ -159,6 +177,8 @@ mod transport {
         let mut builder = match method {
             Method::Get => Request::get(url),
             Method::Post => Request::post(url),
+            Method::Patch => Request::patch(url),
+            Method::Delete => Request::delete(url),
         };
         if let Some(token) = token {
             builder = builder.header("authorization", &format!("Bearer {token}"));

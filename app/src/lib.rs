@@ -6,6 +6,7 @@
 //! - [`stream`]: the browser side of tickwire's streams: one reconnecting client per page.
 //! - [`chart`]: chart geometry (the canvas drawing is in `components`).
 //! - [`replay`]: a finished run's record as a tape to play back.
+//! - [`compare`]: two to four backtests side by side (curves, metrics, set-ups).
 //! - `components` and `pages`: the Leptos dashboard, rendered on the server and hydrated
 //!   in the browser by the `frontend` crate; `api` is its REST client and `auth` holds
 //!   the token it acts with on a server in token mode.
@@ -15,6 +16,7 @@
 #![recursion_limit = "256"]
 
 pub mod chart;
+pub mod compare;
 pub mod replay;
 pub mod stream;
 

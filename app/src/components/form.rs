@@ -85,6 +85,16 @@ const STRATEGIES: &[(&str, &str, &[Param])] = &[
 const EXTERNAL: (&str, &str, &[Param]) =
     ("external", "Outside agent (decides through the API)", &[]);
 
+/// The names of the strategies a run may use (and `external` for a session's outside
+/// agent, with `external`), as requests and listings write them.
+pub fn strategy_names(external: bool) -> Vec<&'static str> {
+    STRATEGIES
+        .iter()
+        .chain(external.then_some(&EXTERNAL))
+        .map(|(name, _, _)| *name)
+        .collect()
+}
+
 /// A strategy and its parameters as a form edits them, for backtests and sessions
 /// alike. `Copy`.
 #[derive(Clone, Copy)]

@@ -1,4 +1,5 @@
-//! A line chart on a canvas (equity, drawdown), repainted when its points change.
+//! Line charts on a canvas (equity, drawdown), repainted when their points change: one
+//! line, or several overlaid on one scale (the compare view's runs).
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -19,7 +20,7 @@ pub fn LineChart(
     Effect::new(move |_| {
         let points = points.get();
         if let Some(canvas) = canvas.get() {
-            paint::paint(&canvas, &points, colour, fill);
+            paint::paint(&canvas, &[(&points, colour)], fill);
         }
     });
     #[cfg(not(feature = "hydrate"))]
@@ -36,6 +37,44 @@ pub fn LineChart(
     }
 }
 
+/// Colours of overlaid lines, in order (the legend uses the same).
+pub const PALETTE: [&str; 4] = ["#4f9cf9", "#ffb74d", "#66bb6a", "#ce93d8"];
+
+/// `series` overlaid on one scale, each in its [`PALETTE`] colour.
+#[component]
+pub fn OverlayChart(
+    #[prop(into)] series: Signal<Vec<Vec<(f64, f64)>>>,
+    label: &'static str,
+    testid: &'static str,
+    #[prop(optional)] fill: bool,
+) -> impl IntoView {
+    let canvas = NodeRef::<Canvas>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let series = series.get();
+        if let Some(canvas) = canvas.get() {
+            let lines: Vec<(&[(f64, f64)], &str)> = series
+                .iter()
+                .zip(PALETTE.iter().cycle())
+                .map(|(points, colour)| (points.as_slice(), *colour))
+                .collect();
+            paint::paint(&canvas, &lines, fill);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = fill;
+    view! {
+        <figure class="line-chart">
+            <figcaption>{label}</figcaption>
+            <canvas
+                node_ref=canvas
+                data-testid=testid
+                data-series=move || series.with(Vec::len)
+            ></canvas>
+        </figure>
+    }
+}
+
 #[cfg(feature = "hydrate")]
 mod paint {
     use leptos::prelude::window;
@@ -46,7 +85,8 @@ mod paint {
 
     const AXIS_RIGHT: f64 = 64.0;
 
-    pub fn paint(canvas: &HtmlCanvasElement, points: &[(f64, f64)], colour: &str, fill: bool) {
+    /// Paints each `(points, colour)` line on one scale fitting them all.
+    pub fn paint(canvas: &HtmlCanvasElement, lines: &[(&[(f64, f64)], &str)], fill: bool) {
         let Some(ctx) = canvas
             .get_context("2d")
             .ok()
@@ -65,14 +105,17 @@ mod paint {
         let _ = ctx.set_transform(dpr, 0.0, 0.0, dpr, 0.0, 0.0);
         ctx.clear_rect(0.0, 0.0, w, h);
         let plot_w = (w - AXIS_RIGHT).max(1.0);
-        let ys = points.iter().map(|p| (p.1, p.1));
+        let all = || lines.iter().flat_map(|(points, _)| points.iter());
+        let ys = all().map(|p| (p.1, p.1));
         let Some(scale) = PriceScale::fit(ys.chain(fill.then_some((0.0, 0.0)))) else {
             return;
         };
-        let (x0, x1) = match (points.first(), points.last()) {
-            (Some(a), Some(b)) if b.0 > a.0 => (a.0, b.0),
-            _ => return,
-        };
+        let x0 = all().map(|p| p.0).fold(f64::INFINITY, f64::min);
+        let x1 = all().map(|p| p.0).fold(f64::NEG_INFINITY, f64::max);
+        // No span to draw across (one point, or none: the folds are infinite).
+        if x1.partial_cmp(&x0) != Some(std::cmp::Ordering::Greater) {
+            return;
+        }
         let px = |x: f64| (x - x0) / (x1 - x0) * plot_w;
         let py = |y: f64| (scale.hi - y) / (scale.hi - scale.lo) * h;
         ctx.set_font("11px system-ui, sans-serif");
@@ -87,25 +130,30 @@ mod paint {
                 (py(v) + 4.0).clamp(10.0, h - 2.0),
             );
         }
-        ctx.begin_path();
-        for (i, (x, y)) in points.iter().enumerate() {
-            if i == 0 {
-                ctx.move_to(px(*x), py(*y));
-            } else {
-                ctx.line_to(px(*x), py(*y));
+        for (points, colour) in lines {
+            let (Some(first), Some(last)) = (points.first(), points.last()) else {
+                continue;
+            };
+            ctx.begin_path();
+            for (i, (x, y)) in points.iter().enumerate() {
+                if i == 0 {
+                    ctx.move_to(px(*x), py(*y));
+                } else {
+                    ctx.line_to(px(*x), py(*y));
+                }
             }
-        }
-        ctx.set_stroke_style_str(colour);
-        ctx.set_line_width(1.5);
-        ctx.stroke();
-        if fill {
-            ctx.line_to(px(x1), py(0.0));
-            ctx.line_to(px(x0), py(0.0));
-            ctx.close_path();
-            ctx.set_global_alpha(0.25);
-            ctx.set_fill_style_str(colour);
-            ctx.fill();
-            ctx.set_global_alpha(1.0);
+            ctx.set_stroke_style_str(colour);
+            ctx.set_line_width(1.5);
+            ctx.stroke();
+            if fill {
+                ctx.line_to(px(last.0), py(0.0));
+                ctx.line_to(px(first.0), py(0.0));
+                ctx.close_path();
+                ctx.set_global_alpha(0.25 / lines.len() as f64);
+                ctx.set_fill_style_str(colour);
+                ctx.fill();
+                ctx.set_global_alpha(1.0);
+            }
         }
     }
 }

@@ -6,7 +6,9 @@
 //!   [`format`] (how values are written).
 //! - Market: [`candle_chart`].
 //! - Backtests: [`csv_upload`] (a CSV from the user's disk), [`replay`] (a finished
-//!   run's record played back into the run's components, or an NDJSON file of one).
+//!   run's record played back into the run's components, or an NDJSON file of one),
+//!   [`run_history`] (past runs and sessions, kept by the store) and [`compare_view`]
+//!   (two to four runs side by side).
 //! - A backtest run: [`run_header`] (title, status, pause/resume/cancel), then
 //!   [`run_body`]: [`run_progress`], [`equity_charts`] (over [`line_chart`]),
 //!   `metrics::RunMetrics`, [`trades_table`], [`log_list`].
@@ -18,6 +20,7 @@
 //! `stream::use_topic_state`) and read only what they show.
 
 pub mod candle_chart;
+pub mod compare_view;
 pub mod csv_upload;
 pub mod equity_charts;
 pub mod form;
@@ -31,6 +34,7 @@ pub mod reasoning;
 pub mod replay;
 pub mod run_body;
 pub mod run_header;
+pub mod run_history;
 pub mod run_progress;
 pub mod session_body;
 pub mod session_header;

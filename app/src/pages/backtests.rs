@@ -1,14 +1,16 @@
 //! The backtests page: a form that starts a run on a server dataset or an uploaded
-//! CSV, and every run
-//! streaming live — progress, equity and drawdown, trades, logs, final metrics. A run
-//! is its topic's state (`use_topic_state`) shown by the run components of
-//! `components/`.
+//! CSV; the recent runs streaming live — progress, equity and drawdown, trades, logs,
+//! final metrics; the history of every kept run, any of which opens in the same
+//! components; and two to four runs compared side by side. A run is its topic's state
+//! (`use_topic_state`) shown by the run components of `components/`.
 
 use std::sync::Arc;
 
 use leptos::prelude::*;
 
 use crate::api;
+use crate::compare;
+use crate::components::compare_view::CompareView;
 use crate::components::csv_upload::{CsvUpload, Upload};
 use crate::components::form::{
     parse_number, Choice, ErrorLine, NumberField, StrategyFields, StrategyInput,
@@ -17,6 +19,7 @@ use crate::components::format::wire_name;
 use crate::components::replay::{RecordReplay, Replay, ReplayImport};
 use crate::components::run_body::RunBody;
 use crate::components::run_header::RunHeader;
+use crate::components::run_history::BacktestHistory;
 use crate::components::status::LastMessage;
 use crate::components::sync_view::SyncAny;
 use crate::replay::Tape;
@@ -24,9 +27,15 @@ use crate::stream::use_topic_state;
 use protocol::api::{BacktestRequest, RunInfo, StartedRun};
 use protocol::{BacktestSnapshot, Topic, TopicKind};
 
+/// Runs the page opens live when it loads: the most recent.
+const OPENED_AT_LOAD: usize = 10;
+
 #[component]
 pub fn BacktestsPage() -> impl IntoView {
     let runs = RwSignal::new(Vec::<String>::new());
+    let picked = RwSignal::new(Vec::<String>::new());
+    let comparing = RwSignal::new(None::<Vec<String>>);
+    let started = RwSignal::new(0_u64);
     let replays = RwSignal::new(Vec::<(Arc<Tape>, String)>::new());
     let datasets = RwSignal::new(Vec::<String>::new());
     let dataset = RwSignal::new(String::new());
@@ -48,9 +57,10 @@ pub fn BacktestsPage() -> impl IntoView {
             }
             Err(e) => error.set(Some(format!("could not list datasets: {e}"))),
         }
-        if let Ok(list) = api::get::<Vec<RunInfo>>("/api/backtests").await {
+        let recent = format!("/api/backtests?limit={OPENED_AT_LOAD}");
+        if let Ok(list) = api::get::<Vec<RunInfo>>(&recent).await {
             runs.update(|r| {
-                for run in list.into_iter().rev() {
+                for run in list {
                     if !r.contains(&run.backtest_id) {
                         r.push(run.backtest_id);
                     }
@@ -90,8 +100,39 @@ pub fn BacktestsPage() -> impl IntoView {
             error,
             move |run: StartedRun| {
                 runs.update(|r| r.insert(0, run.backtest_id));
+                started.update(|n| *n += 1);
             },
         );
+    };
+
+    let open = move |id: String| {
+        runs.update(|r| {
+            r.retain(|x| *x != id);
+            r.insert(0, id);
+        });
+    };
+    let can_compare = move || picked.with(|p| (compare::FEWEST..=compare::MOST).contains(&p.len()));
+    let compare_bar = move || {
+        view! {
+            <div class="compare-bar">
+                <span class="muted">
+                    {move || {
+                        format!(
+                            "{} picked to compare (2 to {})",
+                            picked.with(Vec::len),
+                            compare::MOST,
+                        )
+                    }}
+                </span>
+                <button
+                    data-testid="compare-open"
+                    disabled=move || !can_compare()
+                    on:click=move |_| comparing.set(Some(picked.get_untracked()))
+                >
+                    "Compare"
+                </button>
+            </div>
+        }
     };
 
     view! {
@@ -111,6 +152,13 @@ pub fn BacktestsPage() -> impl IntoView {
                 <ReplayImport replays />
             </form>
             <div class="runs">
+                {move || {
+                    comparing
+                        .get()
+                        .map(|ids| {
+                            view! { <CompareView ids close=move |()| comparing.set(None) /> }
+                        })
+                }} <BacktestHistory open compare=picked reload=started /> {compare_bar}
                 <For
                     each=move || replays.get()
                     key=|(tape, _)| Arc::as_ptr(tape) as usize
@@ -125,8 +173,7 @@ pub fn BacktestsPage() -> impl IntoView {
                                 <p class="muted">"No backtests yet: start one with the form."</p>
                             }
                         })
-                }}
-                <For each=move || runs.get() key=|id| id.clone() let:id>
+                }} <For each=move || runs.get() key=|id| id.clone() let:id>
                     <BacktestRun id />
                 </For>
             </div>

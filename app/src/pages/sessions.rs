@@ -1,4 +1,5 @@
-//! Paper-trading sessions: start one on a live symbol, list them, and watch one — its
+//! Paper-trading sessions: start one on a live symbol, list every kept one (the
+//! history, as for backtests), and watch one — its
 //! countdown to the next bar, reasoning as it streams, decisions, positions and P&L.
 //! Every tab that opens a session shows the same state (the topic's snapshot, then the
 //! same messages).
@@ -11,6 +12,7 @@ use crate::components::form::{
     parse_number, Choice, ErrorLine, NumberField, StrategyFields, StrategyInput,
 };
 use crate::components::replay::RecordReplay;
+use crate::components::run_history::SessionHistory;
 use crate::components::session_body::SessionBody;
 use crate::components::session_header::SessionHeader;
 use crate::components::status::LastMessage;
@@ -21,7 +23,6 @@ use protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let sessions = RwSignal::new(Vec::<SessionInfo>::new());
     let symbols = RwSignal::new(Vec::<String>::new());
     let symbol = RwSignal::new(String::new());
     // Shorter averages than a backtest's: a live session should act within minutes.
@@ -29,6 +30,7 @@ pub fn SessionsPage() -> impl IntoView {
     let cash = RwSignal::new("100000".to_owned());
     let error = RwSignal::new(None::<String>);
     let navigate = leptos_router::hooks::use_navigate();
+    let open_session = navigate.clone();
 
     api::spawn(async move {
         match api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
@@ -40,10 +42,6 @@ pub fn SessionsPage() -> impl IntoView {
                 symbols.set(names);
             }
             Err(e) => error.set(Some(format!("could not load symbols: {e}"))),
-        }
-        match api::get::<Vec<SessionInfo>>("/api/sessions").await {
-            Ok(list) => sessions.set(list),
-            Err(e) => error.set(Some(format!("could not list sessions: {e}"))),
         }
     });
 
@@ -77,25 +75,9 @@ pub fn SessionsPage() -> impl IntoView {
                 </button>
                 <ErrorLine error=error />
             </form>
-            <div class="panel">
-                <h2>"Sessions"</h2>
-                {move || {
-                    sessions.with(Vec::is_empty).then(|| view! { <p class="muted">"None yet."</p> })
-                }}
-                <ul class="session-list">
-                    <For each=move || sessions.get() key=|s| s.session_id.clone() let:s>
-                        <li>
-                            <a href=format!("/sessions/{}", s.session_id)>{s.session_id.clone()}</a>
-                            {format!(
-                                " {} on {} · {}",
-                                s.strategy,
-                                s.symbol,
-                                if s.running { "running" } else { "stopped" },
-                            )}
-                        </li>
-                    </For>
-                </ul>
-            </div>
+            <SessionHistory open=move |id: String| {
+                open_session(&format!("/sessions/{id}"), Default::default());
+            } />
         </section>
     }
     .into_sync_any()
