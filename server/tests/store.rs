@@ -709,3 +709,44 @@ async fn the_store_forgets_the_oldest_finished_runs_past_its_bounds() {
     assert_eq!(pruned, 1);
     assert_eq!(kept(store).await, ["running"]);
 }
+
+#[tokio::test]
+async fn two_instances_on_redis_and_postgres_list_open_and_annotate_one_history() {
+    use common::redis::{Persistence, Redis};
+    let redis = Redis::start(Persistence::None).await;
+    let postgres = Postgres::start().await;
+    let url = postgres.database("cluster").await;
+    let instance = || {
+        let (redis_url, url) = (redis.url(), url.clone());
+        server(move |a| {
+            a.data_dir = Some(data_dir());
+            a.redis_url = Some(redis_url);
+            a.database_url = url;
+            a.lease_secs = 2;
+            a.symbols.clear();
+        })
+    };
+    let (a, b) = (instance().await, instance().await);
+    finished(&a, "on-a", "sma_cross", None).await;
+    finished(&b, "on-b", "buy_and_hold", None).await;
+    for running in [&a, &b] {
+        let listed = get_json(running, "/api/backtests").await;
+        assert_eq!(
+            ids(&listed),
+            ["on-b", "on-a"],
+            "one history on every instance"
+        );
+    }
+    let elsewhere = get_json(&b, "/api/backtests/on-a").await;
+    assert_eq!(elsewhere["status"], "complete", "{elsewhere}");
+    assert_eq!(
+        elsewhere["state"]["data"]["status"], "complete",
+        "{elsewhere}"
+    );
+    let patch = Some(json!({"title": "ran on a", "tags": ["cluster"]}));
+    let (status, reply) = call(&b, Method::PATCH, "/api/backtests/on-a", None, patch).await;
+    assert_eq!(status, 200, "{reply}");
+    let listed = get_json(&a, "/api/backtests?strategy=sma_cross").await;
+    assert_eq!(listed[0]["title"], "ran on a", "{listed}");
+    assert_eq!(listed[0]["tags"], json!(["cluster"]));
+}
