@@ -1,6 +1,8 @@
 //! `tickwire-bench bench-engine`: backtest engine throughput in bars/s for `sma_cross`, on a
 //! CSV file and on a long seeded synthetic series, with streaming off (no observer) and
-//! on (progress, equity and trades published to a hub at the default frequency).
+//! on (progress, equity and trades published to a hub at the default frequency, the
+//! topic recorded as the server records a run's; with `--keep URL`, each recorded frame
+//! also handed to that store's writer, as the server keeps runs: docs/STORE.md).
 //!
 //! One timing on a shared machine is noise (±40 % run to run), so each figure is the
 //! median of many samples, off and on taken in turn so both see the same conditions,
@@ -18,7 +20,8 @@ use server::backtest::request::Frequency;
 use server::backtest::{run_silent, Account, Bars, Strategy};
 use server::backtest::{run_streaming, Plan};
 use server::feed::{Gbm, GbmParams};
-use server::hub::{Hub, HubConfig};
+use server::hub::{Hub, HubConfig, RecordTap};
+use server::store::Store;
 
 /// Flags of `tickwire-bench bench-engine`.
 #[derive(Args, Debug, Clone)]
@@ -39,6 +42,15 @@ pub struct BenchEngineArgs {
     /// Each sample repeats the run for at least this long (and runs it at least once).
     #[arg(long, default_value_t = 100)]
     pub sample_ms: u64,
+    /// Keep each streamed run in this store (`sqlite://PATH`, `postgres://…`), as the
+    /// server does: its recorded frames go to the store's writer.
+    #[arg(long)]
+    pub keep: Option<String>,
+}
+
+/// `future`'s output, from this synchronous benchmark inside the runtime.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
 
 /// A seeded GBM series of hourly bars (open = previous close), labelled synthetic.
@@ -138,7 +150,13 @@ fn sample_pair(
     (offs, ons)
 }
 
-fn measure(label: &str, bars: &Bars, strategy: &Strategy, args: &BenchEngineArgs) {
+fn measure(
+    label: &str,
+    bars: &Bars,
+    strategy: &Strategy,
+    args: &BenchEngineArgs,
+    store: Option<&Store>,
+) {
     let account = Account::default();
     let mut trades = 0;
     // Streaming on: exactly what the server runs (progress, equity and trades and the log
@@ -165,6 +183,10 @@ fn measure(label: &str, bars: &Bars, strategy: &Strategy, args: &BenchEngineArgs
         || timed(|| trades = run_silent(bars, strategy, account).trades.len()),
         || {
             hub.forget(&plan.topic);
+            let tap: Option<RecordTap> = store.map(|s| s.tap("backtest", &plan.id));
+            if let Err(e) = block_on(hub.record(&plan.topic, tap)) {
+                eprintln!("the run's topic is not recorded: {e}");
+            }
             timed(|| {
                 run_streaming(&hub, plan.clone(), control.clone());
             })
@@ -209,18 +231,37 @@ pub fn run_cli(args: BenchEngineArgs) -> anyhow::Result<()> {
         Strategy::from_params("sma_cross", &params).map_err(|e| anyhow::anyhow!("{e}"))?;
     let file =
         Bars::load(&args.data).with_context(|| format!("loading {}", args.data.display()))?;
+    let store = match &args.keep {
+        Some(url) => block_on(Store::open(url)).context("--keep: opening the store")?,
+        None => None,
+    };
     println!(
-        "sma_cross fast={} slow={}, cash 10000, commission 0 (release build); {} samples of at least {} ms per figure, off and on in turn",
-        args.fast, args.slow, args.samples, args.sample_ms
+        "sma_cross fast={} slow={}, cash 10000, commission 0 (release build); {} samples of at least {} ms per figure, off and on in turn; runs recorded{}",
+        args.fast,
+        args.slow,
+        args.samples,
+        args.sample_ms,
+        if store.is_some() { " and kept in the store" } else { "" }
     );
-    measure(&format!("{}", args.data.display()), &file, &strategy, &args);
+    let store = store.as_ref();
+    measure(
+        &format!("{}", args.data.display()),
+        &file,
+        &strategy,
+        &args,
+        store,
+    );
     let synthetic = synthetic_bars(args.synthetic_bars, 42);
     measure(
         "synthetic GBM series (seed 42)",
         &synthetic,
         &strategy,
         &args,
+        store,
     );
+    if let Some(store) = store {
+        block_on(store.flush());
+    }
     Ok(())
 }
 

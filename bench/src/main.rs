@@ -9,6 +9,7 @@
 
 mod engine;
 mod fanout;
+mod store;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,8 @@ enum Command {
     Bench(fanout::BenchArgs),
     /// Measure the backtest engine in bars/s, streaming off and on.
     BenchEngine(engine::BenchEngineArgs),
+    /// Measure the store: a page of a large history, and opening one run.
+    BenchStore(store::BenchStoreArgs),
 }
 
 #[tokio::main]
@@ -41,6 +44,7 @@ async fn main() {
     let result = match Cli::parse().command {
         Command::Bench(args) => fanout::run(args).await,
         Command::BenchEngine(args) => engine::run_cli(args),
+        Command::BenchStore(args) => store::run(args).await,
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -711,7 +711,7 @@ async fn the_store_forgets_the_oldest_finished_runs_past_its_bounds() {
 }
 
 #[tokio::test]
-async fn two_instances_on_redis_and_postgres_list_open_and_annotate_one_history() {
+async fn two_instances_on_redis_and_postgres_list_open_replay_and_annotate_one_history() {
     use common::redis::{Persistence, Redis};
     let redis = Redis::start(Persistence::None).await;
     let postgres = Postgres::start().await;
@@ -724,6 +724,8 @@ async fn two_instances_on_redis_and_postgres_list_open_and_annotate_one_history(
             a.database_url = url;
             a.lease_secs = 2;
             a.symbols.clear();
+            // A finished run leaves memory and Redis at once: served from the store.
+            a.retain_runs = Duration::ZERO;
         })
     };
     let (a, b) = (instance().await, instance().await);
@@ -743,6 +745,18 @@ async fn two_instances_on_redis_and_postgres_list_open_and_annotate_one_history(
         elsewhere["state"]["data"]["status"], "complete",
         "{elsewhere}"
     );
+    let record = reqwest::get(http(&b, "/api/streams/backtest:on-a/record"))
+        .await
+        .unwrap();
+    assert_eq!(record.headers()["x-tickwire-record"], "complete");
+    let record = record.text().await.unwrap();
+    let first = record.lines().next().unwrap();
+    assert!(first.contains("\"type\":\"started\""), "{record}");
+    assert!(record
+        .lines()
+        .last()
+        .unwrap()
+        .contains("\"type\":\"complete\""));
     let patch = Some(json!({"title": "ran on a", "tags": ["cluster"]}));
     let (status, reply) = call(&b, Method::PATCH, "/api/backtests/on-a", None, patch).await;
     assert_eq!(status, 200, "{reply}");

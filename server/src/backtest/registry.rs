@@ -4,12 +4,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use protocol::api::{BacktestRequest, RunInfo, RunNotes, RunNotesPatch, RunOutcome, StartedRun};
-use protocol::{Lifecycle, Message, RunStatus, Snapshot, SnapshotData, Timestamp};
+use protocol::{Lifecycle, Message, RunStatus, Snapshot, SnapshotData, Timestamp, Topic};
 
 use super::live::run::spawn;
 use super::request::plan;
 use crate::auth::Caller;
-use crate::hub::HubError;
+use crate::hub::{Frame, HubError};
 use crate::refusal::{invalid, RequestError};
 use crate::runs::{Info, Listing, Owner, Run, RunBook, RunContext, RunLimits, Table};
 
@@ -106,6 +106,16 @@ impl Backtests {
         listing: &Listing,
     ) -> Result<Vec<RunInfo>, RequestError> {
         self.runs.list(caller, listing, &self.context.hub).await
+    }
+
+    /// The state of run `id` on `topic` (see [`RunBook::state`]).
+    pub async fn state(&self, id: &str, topic: &Topic) -> Result<Snapshot, RequestError> {
+        self.runs.state(id, topic, &self.context.hub).await
+    }
+
+    /// The kept record of run `id` (see [`RunBook::kept_record`]).
+    pub async fn kept_record(&self, id: &str) -> Result<Option<(Vec<Frame>, bool)>, RequestError> {
+        self.runs.kept_record(id).await
     }
 
     /// `table` of a run `caller` may reach, as CSV.

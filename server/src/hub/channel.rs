@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use protocol::{
     Control, Envelope, Epoch, Message, Resync, ResyncReason, Since, Snapshot, SnapshotData,
-    Subscribed, Timestamp, Topic,
+    Subscribed, Timestamp, Topic, TopicKind,
 };
 
 use super::frame;
@@ -113,6 +113,30 @@ pub(super) struct Loaded {
     pub last_seq: u64,
     pub state: SnapshotData,
     pub retained: Vec<(Arc<Envelope>, Frame)>,
+}
+
+impl Loaded {
+    /// A topic's whole record (`frames` in seq order) folded into its state at its last
+    /// seq, every frame retained; a fresh epoch if there is none.
+    pub(super) fn folded(kind: TopicKind, frames: Vec<Frame>) -> Result<Self, serde_json::Error> {
+        let mut state = SnapshotData::empty(kind);
+        let mut retained = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let envelope: Envelope = serde_json::from_str(frame.as_str())?;
+            state.apply(&envelope.message);
+            retained.push((Arc::new(envelope), frame));
+        }
+        let (epoch, last_seq) = retained.last().map_or_else(
+            || (Epoch(ulid::Ulid::new().to_string()), 0),
+            |(e, _)| (e.epoch.clone(), e.seq),
+        );
+        Ok(Loaded {
+            epoch,
+            last_seq,
+            state,
+            retained,
+        })
+    }
 }
 
 struct Retained {
@@ -293,27 +317,11 @@ impl Channel {
         tap: Option<RecordTap>,
     ) -> Result<Self, serde_json::Error> {
         let (limit, cut) = record;
-        let mut state = SnapshotData::empty(topic.kind());
-        let mut retained = Vec::with_capacity(frames.len());
-        for frame in frames {
-            let envelope: Envelope = serde_json::from_str(frame.as_str())?;
-            state.apply(&envelope.message);
-            retained.push((Arc::new(envelope), frame));
-        }
-        let (epoch, last_seq) = retained.last().map_or_else(
-            || (Epoch(ulid::Ulid::new().to_string()), 0),
-            |(e, _)| (e.epoch.clone(), e.seq),
-        );
+        let loaded = Loaded::folded(topic.kind(), frames)?;
         let mut kept = Record::new(limit, tap);
-        kept.frames = retained.iter().map(|(_, f)| f.clone()).collect();
+        kept.frames = loaded.retained.iter().map(|(_, f)| f.clone()).collect();
         kept.bytes = kept.frames.iter().map(|f| f.len()).sum();
         kept.cut = cut;
-        let loaded = Loaded {
-            epoch,
-            last_seq,
-            state,
-            retained,
-        };
         let channel = Self::replica(topic, history_limit, loaded);
         channel.lock().record = Some(kept);
         Ok(channel)

@@ -442,6 +442,19 @@ impl Hub {
             .map_or(0, |channel| channel.held_bytes())
     }
 
+    /// The state a run's kept record (`frames`, in seq order) folds into: what a topic
+    /// restored from it would show, without holding one (a cluster serves a finished run
+    /// whose topic Redis dropped from its kept record).
+    pub fn fold_record(topic: &Topic, frames: Vec<Frame>) -> Result<Snapshot, RestoreError> {
+        let loaded = channel::Loaded::folded(topic.kind(), frames)?;
+        Ok(Snapshot {
+            topic: topic.clone(),
+            epoch: loaded.epoch,
+            last_seq: loaded.last_seq,
+            data: loaded.state,
+        })
+    }
+
     /// `topic`'s state as this instance holds it, and whether its record was cut at its
     /// limit; none if it holds no such topic. (A run's instance holds its topic.)
     pub fn held(&self, topic: &Topic) -> Option<(Snapshot, bool)> {

@@ -136,7 +136,7 @@ pub async fn delete(
 ) -> Result<Json<RunState>, ApiError> {
     let topic = topic(&id)?;
     let info = state.backtests.get(&caller, &id).await?;
-    let last = state.hub.snapshot(&topic).await?;
+    let last = state.backtests.state(&id, &topic).await?;
     state.backtests.delete(&caller, &id).await?;
     Ok(Json(RunState { info, state: last }))
 }
@@ -266,7 +266,7 @@ pub async fn get(
     let info = state.backtests.get(&caller, &id).await?;
     Ok(Json(RunState {
         info,
-        state: state.hub.snapshot(&topic).await?,
+        state: state.backtests.state(&id, &topic).await?,
     }))
 }
 

@@ -216,7 +216,7 @@ pub async fn get(
     let (info, topic) = lookup(&state, &caller, &id).await?;
     Ok(Json(SessionState {
         info,
-        state: state.hub.snapshot(&topic).await?,
+        state: state.sessions.state(&id, &topic).await?,
     }))
 }
 
@@ -246,7 +246,7 @@ pub async fn stop(
     let info = state.sessions.stop(&caller, &id).await?;
     Ok(Json(SessionState {
         info,
-        state: state.hub.snapshot(&topic).await?,
+        state: state.sessions.state(&id, &topic).await?,
     }))
 }
 
@@ -275,7 +275,7 @@ pub async fn delete(
     let (_, topic) = lookup(&state, &caller, &id).await?;
     state.sessions.stop(&caller, &id).await?;
     // Its last state, read before it is forgotten.
-    let last = state.hub.snapshot(&topic).await?;
+    let last = state.sessions.state(&id, &topic).await?;
     let info = state.sessions.forget(&caller, &id).await?;
     Ok(Json(SessionState { info, state: last }))
 }

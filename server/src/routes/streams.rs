@@ -6,7 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderName};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use protocol::{Epoch, Resync, Snapshot, Topic};
+use protocol::{Epoch, Resync, Snapshot, Topic, TopicKind};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -14,6 +14,7 @@ use super::resume::ResumeParams;
 use super::schemas::{envelopes_schema, epoch_schema, resync_schema};
 use super::ApiError;
 use crate::auth::Caller;
+use crate::hub::Recorded;
 use crate::routes::state::AppState;
 use protocol::api::ErrorBody;
 
@@ -143,7 +144,7 @@ pub const RECORD_HEADER: &str = "x-tickwire-record";
     path = "/api/streams/{topic}/record",
     operation_id = "stream_record",
     tag = "streams",
-    description = "A backtest's or session's whole stream for replays, as NDJSON: one envelope per line, in seq order, the same bytes a socket carried. Kept from the run's start (up to `--record-messages`) for `--retain-runs` by the instance that ran it; elsewhere, and for other topics, the retained history. The `x-tickwire-record` header says `complete` (from seq 1, nothing left out) or `partial`.",
+    description = "A backtest's or session's whole stream for replays, as NDJSON: one envelope per line, in seq order, the same bytes a socket carried. Kept from the run's start (up to `--record-messages`) in the store and, for `--retain-runs`, in memory by the instance that ran it; any instance serves a kept run's record from the store; other topics: the retained history. The `x-tickwire-record` header says `complete` (from seq 1, nothing left out) or `partial`.",
     params(("topic" = String, Path, description = "`backtest:{ID}` or `session:{ID}` (any topic: its retained history)")),
     responses(
         (status = 200, description = "NDJSON envelopes", content_type = "application/x-ndjson", body = String),
@@ -160,7 +161,21 @@ pub async fn record(
 ) -> Result<Response, ApiError> {
     let topic = parse_topic(&topic)?;
     state.access.may_follow(&caller, &topic).await?;
-    let recorded = state.hub.recorded(&topic).await?;
+    let mut recorded = state.hub.recorded(&topic).await?;
+    if !recorded.complete || recorded.messages.is_empty() {
+        // A run's record does not live only with the instance that ran it.
+        let kept = match topic.kind() {
+            TopicKind::Backtest => state.backtests.kept_record(topic.name()).await?,
+            TopicKind::Session => state.sessions.kept_record(topic.name()).await?,
+            _ => None,
+        };
+        if let Some((messages, cut)) = kept.filter(|(m, _)| !m.is_empty()) {
+            recorded = Recorded {
+                messages,
+                complete: !cut,
+            };
+        }
+    }
     let length = recorded.messages.iter().map(|m| m.len() + 1).sum();
     let mut body = String::with_capacity(length);
     for message in &recorded.messages {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use protocol::api::{RunNotes, RunNotesPatch};
-use protocol::{Lifecycle, Message, Timestamp, Topic};
+use protocol::{Lifecycle, Message, Snapshot, Timestamp, Topic};
 use serde::Serialize;
 
 use super::{Entry, Info, Owner, Run, RunBook};
@@ -286,6 +286,43 @@ impl<T: Run + Send + 'static> RunBook<T> {
         }
         self.forget(id, topic, hub);
         Ok(())
+    }
+
+    /// The kept record of run `id` (its frames, and whether it was cut), read from the
+    /// store: a run's record does not live only with the instance that ran it. None
+    /// without a store, or for a run it does not keep.
+    pub async fn kept_record(&self, id: &str) -> Result<Option<(Vec<Frame>, bool)>, RequestError> {
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        let Some(row) = store.get(self.kind, id).await? else {
+            return Ok(None);
+        };
+        let frames = store.messages(self.kind, id).await?;
+        Ok(Some((
+            frames.into_iter().map(Frame::from).collect(),
+            row.record_cut,
+        )))
+    }
+
+    /// `topic`'s state for run `id`: the hub's, or, when the hub holds nothing of it (a
+    /// cluster whose Redis dropped a finished run's topic), its kept record folded.
+    pub async fn state(
+        &self,
+        id: &str,
+        topic: &Topic,
+        hub: &Hub,
+    ) -> Result<Snapshot, RequestError> {
+        let held = hub.snapshot(topic).await?;
+        if held.last_seq > 0 {
+            return Ok(held);
+        }
+        match self.kept_record(id).await? {
+            Some((frames, _)) if !frames.is_empty() => {
+                Hub::fold_record(topic, frames).map_err(|e| invalid("record", e))
+            }
+            _ => Ok(held),
+        }
     }
 
     /// Who started the kept run `id`, if the store has it (brought back to memory).

@@ -18,7 +18,7 @@ use super::request::{plan, SessionPlan};
 use super::run::Runner;
 use crate::auth::Caller;
 use crate::backtest::Account;
-use crate::hub::{Command, Delivery, HubError, Unavailable};
+use crate::hub::{Command, Delivery, Frame, HubError, Unavailable};
 use crate::refusal::{invalid, RequestError};
 use crate::runs::{Info, Listing, Owner, Run, RunBook, RunContext, RunLimits, Table};
 use crate::store::StoredRun;
@@ -137,6 +137,16 @@ impl Sessions {
         listing: &Listing,
     ) -> Result<Vec<SessionInfo>, RequestError> {
         self.runs.list(caller, listing, &self.context.hub).await
+    }
+
+    /// The state of run `id` on `topic` (see [`RunBook::state`]).
+    pub async fn state(&self, id: &str, topic: &Topic) -> Result<Snapshot, RequestError> {
+        self.runs.state(id, topic, &self.context.hub).await
+    }
+
+    /// The kept record of run `id` (see [`RunBook::kept_record`]).
+    pub async fn kept_record(&self, id: &str) -> Result<Option<(Vec<Frame>, bool)>, RequestError> {
+        self.runs.kept_record(id).await
     }
 
     /// `table` of a run `caller` may reach, as CSV.
