@@ -20,8 +20,8 @@ use server::backtest::request::Frequency;
 use server::backtest::{run_silent, Account, Bars, Strategy};
 use server::backtest::{run_streaming, Plan};
 use server::feed::{Gbm, GbmParams};
-use server::hub::{Hub, HubConfig, RecordTap};
-use server::store::Store;
+use server::hub::{Hub, HubConfig};
+use server::store::{Ended, Store};
 
 /// Flags of `tickwire-bench bench-engine`.
 #[derive(Args, Debug, Clone)]
@@ -46,6 +46,17 @@ pub struct BenchEngineArgs {
     /// server does: its recorded frames go to the store's writer.
     #[arg(long)]
     pub keep: Option<String>,
+}
+
+/// How a benchmark run ends in the store (no row is kept for it: only its messages).
+fn ended() -> Ended {
+    Ended {
+        status: protocol::RunStatus::Complete,
+        finished_ms: None,
+        final_equity: None,
+        record_cut: false,
+        info: "{}".to_owned(),
+    }
 }
 
 /// `future`'s output, from this synchronous benchmark inside the runtime.
@@ -182,14 +193,25 @@ fn measure(
         bars.len(),
         || timed(|| trades = run_silent(bars, strategy, account).trades.len()),
         || {
+            // The last run's record is kept before its topic goes (untimed: the
+            // server's writer works beside the engine, not in its way).
+            if let Some(store) = store {
+                block_on(store.flush());
+            }
             hub.forget(&plan.topic);
-            let tap: Option<RecordTap> = store.map(|s| s.tap("backtest", &plan.id));
-            if let Err(e) = block_on(hub.record(&plan.topic, tap)) {
+            if let Err(e) = block_on(hub.record(&plan.topic)) {
                 eprintln!("the run's topic is not recorded: {e}");
             }
-            timed(|| {
+            if let Some(store) = store {
+                store.follow("backtest", &plan.id, &plan.topic, &hub, 0);
+            }
+            let took = timed(|| {
                 run_streaming(&hub, plan.clone(), control.clone());
-            })
+            });
+            if let Some(store) = store {
+                store.end("backtest", &plan.id, ended());
+            }
+            took
         },
     );
     let costs: Vec<f64> = offs

@@ -15,6 +15,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || scripts/setup.sh --redis
 cargo build --release --quiet -p bench
 
 dir=$(mktemp -d)
+chmod 755 "$dir" # the postgres user works in it when this runs as root
 trap 'stop_postgres; rm -rf "$dir"' EXIT
 
 echo "== SQLite"

@@ -52,30 +52,26 @@ pub struct Recorded {
     pub complete: bool,
 }
 
-/// Where a recorded topic's frames also go, as they are recorded: the store's writer
-/// (`crate::store`), which keeps a run's record beyond this process. Called under the
-/// topic's lock: it only queues.
-pub type RecordTap = Arc<dyn Fn(u64, &Frame) + Send + Sync>;
-
 /// The envelopes of a run's topic from its start (up to `limit`).
 struct Record {
     frames: Vec<Frame>,
+    /// The seq of `frames[0]`.
+    first_seq: u64,
     /// What `frames` hold, in bytes.
     bytes: usize,
     limit: usize,
     /// A message came past the limit.
     cut: bool,
-    tap: Option<RecordTap>,
 }
 
 impl Record {
-    fn new(limit: usize, tap: Option<RecordTap>) -> Self {
+    fn new(limit: usize) -> Self {
         Record {
             frames: Vec::new(),
+            first_seq: 0,
             bytes: 0,
             limit,
             cut: false,
-            tap,
         }
     }
 
@@ -85,11 +81,23 @@ impl Record {
             self.cut = true;
             return;
         }
+        if self.frames.is_empty() {
+            self.first_seq = seq;
+        }
         self.bytes += frame.len();
         self.frames.push(frame.clone());
-        if let Some(tap) = &self.tap {
-            tap(seq, frame);
-        }
+    }
+
+    /// The frames after seq `after`, with their seqs.
+    fn after(&self, after: u64) -> Vec<(u64, Frame)> {
+        let skip =
+            usize::try_from((after + 1).saturating_sub(self.first_seq)).unwrap_or(usize::MAX);
+        self.frames
+            .iter()
+            .enumerate()
+            .skip(skip)
+            .map(|(i, frame)| (self.first_seq + i as u64, frame.clone()))
+            .collect()
     }
 }
 
@@ -301,24 +309,32 @@ impl Channel {
         self.kept.store(true, Ordering::Relaxed);
     }
 
-    /// Records every message from here on, up to `limit`, each also to `tap`.
-    pub(super) fn record(&self, limit: usize, tap: Option<RecordTap>) {
-        self.lock().record.get_or_insert(Record::new(limit, tap));
+    /// Records every message from here on, up to `limit`.
+    pub(super) fn record(&self, limit: usize) {
+        self.lock().record.get_or_insert(Record::new(limit));
+    }
+
+    /// The recorded frames after seq `after`, with their seqs (none without a record).
+    pub(super) fn recorded_after(&self, after: u64) -> Vec<(u64, Frame)> {
+        self.lock()
+            .record
+            .as_ref()
+            .map_or_else(Vec::new, |record| record.after(after))
     }
 
     /// A topic brought back from a kept record (`frames`, in seq order, from its start
     /// unless `cut`): its epoch, seqs, state and record are the ones it had, and what
-    /// comes next is recorded (and tapped) after them.
+    /// comes next is recorded after them.
     pub(super) fn restored(
         topic: Topic,
         history_limit: usize,
         record: (usize, bool),
         frames: Vec<Frame>,
-        tap: Option<RecordTap>,
     ) -> Result<Self, serde_json::Error> {
         let (limit, cut) = record;
         let loaded = Loaded::folded(topic.kind(), frames)?;
-        let mut kept = Record::new(limit, tap);
+        let mut kept = Record::new(limit);
+        kept.first_seq = loaded.retained.first().map_or(0, |(e, _)| e.seq);
         kept.frames = loaded.retained.iter().map(|(_, f)| f.clone()).collect();
         kept.bytes = kept.frames.iter().map(|f| f.len()).sum();
         kept.cut = cut;

@@ -24,7 +24,7 @@ mod runs;
 mod stats;
 mod topics;
 
-pub use channel::{Page, RecordTap, Recorded, SubscribeOutcome};
+pub use channel::{Page, Recorded, SubscribeOutcome};
 pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
 pub use redis::Lease;
@@ -394,15 +394,24 @@ impl Hub {
 
     /// Records `topic` from here on (a run's, from its start), up to the configured
     /// number of messages: its full record for replays, beyond the resume history.
-    /// Each recorded frame also goes to `tap` (the store's writer).
-    pub async fn record(&self, topic: &Topic, tap: Option<RecordTap>) -> Result<(), HubError> {
+    /// The store's writer reads it from here ([`Hub::recorded_after`]).
+    pub async fn record(&self, topic: &Topic) -> Result<(), HubError> {
         let limit = self.inner.topics.config.record;
-        self.existing_or_new(topic).await?.record(limit, tap);
+        self.existing_or_new(topic).await?.record(limit);
         Ok(())
     }
 
+    /// The frames `topic`'s record holds after seq `after`, with their seqs: what the
+    /// store's writer has not kept yet (none for a topic this instance does not hold).
+    pub fn recorded_after(&self, topic: &Topic, after: u64) -> Vec<(u64, Frame)> {
+        self.inner
+            .topics
+            .get(topic)
+            .map_or_else(Vec::new, |channel| channel.recorded_after(after))
+    }
+
     /// Brings back a run's topic from its kept record (`frames` in seq order; `cut`: it
-    /// reached its limit), as it was: same epoch, seqs and state, recorded on, to `tap`.
+    /// reached its limit), as it was: same epoch, seqs and state, recorded on.
     /// A topic this instance holds already is left as it is. In memory only: a cluster
     /// serves kept runs from the store's listing (docs/STORE.md).
     pub fn restore(
@@ -410,20 +419,14 @@ impl Hub {
         topic: &Topic,
         frames: Vec<Frame>,
         cut: bool,
-        tap: Option<RecordTap>,
     ) -> Result<(), RestoreError> {
         if self.inner.redis.is_some() {
             return Err(RestoreError::Cluster);
         }
         let topics = &self.inner.topics;
         let limit = topics.config.record;
-        let channel = Channel::restored(
-            topic.clone(),
-            topics.config.history,
-            (limit, cut),
-            frames,
-            tap,
-        )?;
+        let channel =
+            Channel::restored(topic.clone(), topics.config.history, (limit, cut), frames)?;
         topics.get_or_insert(topic, || channel)?.keep();
         Ok(())
     }

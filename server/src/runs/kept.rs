@@ -6,13 +6,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use protocol::api::{RunNotes, RunNotesPatch};
-use protocol::{Lifecycle, Message, Snapshot, Timestamp, Topic};
+use protocol::api::{RunNotes, RunNotesPatch, RunOutcome};
+use protocol::{Lifecycle, Message, RunStatus, Snapshot, Timestamp, Topic};
 use serde::Serialize;
 
 use super::{Entry, Info, Owner, Run, RunBook};
 use crate::auth::Caller;
-use crate::hub::{Frame, Hub, HubError, Unavailable};
+use crate::hub::{Frame, Hub, HubError, RunRecord, Unavailable};
 use crate::refusal::{invalid, RequestError};
 use crate::store::{Ended, NewRun, Store, StoreError, StoredRun};
 
@@ -99,6 +99,27 @@ impl<T: Run + Send + 'static> RunBook<T> {
         store.end(self.kind, id, ended);
     }
 
+    /// Keeps a dead instance's run `id` as `interrupted` (its `record` is the cluster's).
+    pub(super) fn keep_death(&self, id: &str, record: &RunRecord, now_ms: i64) {
+        let Some(store) = &self.store else {
+            return;
+        };
+        let Ok(mut info) = serde_json::from_value::<T::Info>(record.info.clone()) else {
+            tracing::warn!(
+                kind = self.kind,
+                id,
+                "a dead run's listing is unreadable: not kept"
+            );
+            return;
+        };
+        *info.outcome_mut() = RunOutcome {
+            status: RunStatus::Interrupted,
+            finished: Some(Timestamp::from_unix_ms(now_ms)),
+            final_equity: None,
+        };
+        self.keep_end(store, id, &info, false);
+    }
+
     /// The kept run `id` with its listing filled in (outcome and notes from its row).
     fn listing(&self, row: &StoredRun) -> Result<T::Info, StoreError> {
         let mut info: T::Info = serde_json::from_value(row.info.clone())?;
@@ -139,7 +160,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
         let info = self.listing(&row).map_err(away)?;
         if row.finished_ms.is_some() && !self.is_here(id, hub) {
             match self
-                .adopt(store, &row, T::restored(info.clone()), hub)
+                .adopt(store, &row, T::restored(info.clone()), hub, false)
                 .await
             {
                 Ok(_) => self.finish_restored(id, hub),
@@ -152,13 +173,15 @@ impl<T: Run + Send + 'static> RunBook<T> {
     }
 
     /// Takes a kept run into the book (unfinished) with `value`, its topic rebuilt from
-    /// its kept record and recorded on.
+    /// its kept record and recorded on; with `follow`, what it records next is kept too
+    /// (a run that goes on: taken up, or ended `interrupted`).
     pub async fn adopt(
         &self,
         store: &Store,
         row: &StoredRun,
         value: T,
         hub: &Hub,
+        follow: bool,
     ) -> Result<Topic, RequestError> {
         let topic: Topic = format!("{}:{}", self.kind, row.id)
             .parse()
@@ -169,9 +192,14 @@ impl<T: Run + Send + 'static> RunBook<T> {
             .into_iter()
             .map(Frame::from)
             .collect();
-        let tap = Some(store.tap(self.kind, &row.id));
-        hub.restore(&topic, frames, row.record_cut, tap)
+        hub.restore(&topic, frames, row.record_cut)
             .map_err(|e| invalid("record", e))?;
+        if follow {
+            let kept = hub
+                .held(&topic)
+                .map_or(0, |(snapshot, _)| snapshot.last_seq);
+            store.follow(self.kind, &row.id, &topic, hub, kept);
+        }
         let mut entries = self.lock(hub);
         entries.entry(row.id.clone()).or_insert_with(|| Entry {
             value,
@@ -219,7 +247,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
             return Ok(());
         };
         let info = self.listing(row)?;
-        let topic = self.adopt(store, row, T::restored(info), hub).await?;
+        let topic = self.adopt(store, row, T::restored(info), hub, true).await?;
         let reason = Some(INTERRUPTED.to_owned());
         if let Err(e) = hub
             .publish(&topic, Message::Interrupted(Lifecycle { reason }))

@@ -187,19 +187,21 @@ impl<T: Run + Send + 'static> RunBook<T> {
             };
             entries.insert(id.to_owned(), entry);
         }
-        let tap = self.store.as_ref().map(|store| store.tap(self.kind, id));
         let fresh = async {
             if caller.sub().is_some() {
                 hub.drop_topic(&topic).await?;
             }
             hub.keep(&topic).await?;
-            hub.record(&topic, tap).await
+            hub.record(&topic).await
         };
         if let Err(e) = fresh.await {
             self.lock(hub).remove(id);
             hub.forget_run(self.kind, id);
             self.unkeep(id).await;
             return Err(e.into());
+        }
+        if let Some(store) = &self.store {
+            store.follow(self.kind, id, &topic, hub, 0);
         }
         Ok(())
     }
@@ -516,12 +518,13 @@ impl<T: Run + Send + 'static> RunBook<T> {
                             kind = self.kind,
                             id,
                             instance = record.instance,
-                            "its instance died: marked failed"
+                            "its instance died: marked interrupted"
                         );
                         let end = death(&hub.snapshot(&topic).await?);
                         if let Err(e) = hub.publish(&topic, end).await {
                             tracing::warn!(%topic, error = %e, "could not publish a dead run's end");
                         }
+                        self.keep_death(&id, &record, now_ms);
                     }
                 }
                 Some(at) if now_ms.saturating_sub(at) >= retain_ms => {

@@ -216,7 +216,7 @@ impl Sessions {
             task: None,
         };
         self.runs
-            .adopt(store, row, entry, &self.context.hub)
+            .adopt(store, row, entry, &self.context.hub, true)
             .await?;
         let session = match checkpoint {
             Some(c) => {

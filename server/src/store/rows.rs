@@ -147,13 +147,12 @@ impl Store {
             let Some(last) = self.get(kind, before).await? else {
                 return Ok(None);
             };
-            s.push(" AND (created_ms < ")
+            // A row value: both databases walk the (kind, created_ms, id) index from it.
+            s.push(" AND (created_ms, id) < (")
                 .bind(Value::Int(last.created_ms))
-                .push(" OR (created_ms = ")
-                .bind(Value::Int(last.created_ms))
-                .push(" AND id < ")
+                .push(", ")
                 .bind(text(before))
-                .push("))");
+                .push(")");
         }
         s.push(" ORDER BY created_ms DESC, id DESC LIMIT ")
             .bind(Value::Int(filter.limit as i64));
