@@ -107,7 +107,8 @@ pub fn openapi(api: utoipa::openapi::OpenApi) -> Value {
                 .and_then(Value::as_array_mut);
             for parameter in parameters.into_iter().flatten() {
                 let name = parameter["name"].as_str().unwrap_or_default();
-                if let Some(schema) = parameter_schema(name) {
+                let place = parameter["in"].as_str().unwrap_or_default();
+                if let Some(schema) = parameter_schema(name, place) {
                     parameter["schema"] = schema;
                 }
             }
@@ -116,13 +117,14 @@ pub fn openapi(api: utoipa::openapi::OpenApi) -> Value {
     sorted(doc)
 }
 
-/// The grammar of the parameters many endpoints share, by name (docs/SPEC.md section
-/// 2): every endpoint says it the same way, and the document refuses what the server
-/// refuses.
-fn parameter_schema(name: &str) -> Option<Value> {
+/// The grammar of the parameters many endpoints share, by name and place (docs/SPEC.md
+/// section 2): every endpoint says it the same way, and the document refuses what the
+/// server refuses. A listing's `symbol` query filters on a backtest's free-text label,
+/// not on a market symbol.
+fn parameter_schema(name: &str, place: &str) -> Option<Value> {
     Some(match name {
         "id" => json!({ "type": "string", "pattern": ID_PATTERN }),
-        "symbol" => json!({ "type": "string", "pattern": SYMBOL_PATTERN }),
+        "symbol" if place == "path" => json!({ "type": "string", "pattern": SYMBOL_PATTERN }),
         "topic" => json!({ "$ref": format!("{COMPONENTS}Topic") }),
         "epoch" => json!({ "$ref": format!("{COMPONENTS}Epoch") }),
         _ => return None,

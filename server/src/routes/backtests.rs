@@ -58,7 +58,7 @@ pub async fn start(
     params(
         ("strategy" = Option<String>, Query, description = "Only runs of this strategy"),
         ("symbol" = Option<String>, Query, description = "Only runs on this symbol"),
-        ("status" = Option<String>, Query, description = "Only runs with this status: pending, running, paused, cancelled, complete, failed or interrupted"),
+        ("status" = Option<String>, Query, pattern = "^(pending|running|paused|cancelled|complete|failed|interrupted)$", description = "Only runs with this status: pending, running, paused, cancelled, complete, failed or interrupted"),
         ("before" = Option<String>, Query, description = "Only runs started before this one: the last id of the previous page"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 to 1,000 (default 100)"),
     ),

@@ -59,7 +59,7 @@ pub async fn start(
     params(
         ("strategy" = Option<String>, Query, description = "Only sessions of this strategy (or `external`)"),
         ("symbol" = Option<String>, Query, description = "Only sessions on this symbol"),
-        ("status" = Option<String>, Query, description = "Only sessions with this status: running, paused, complete or interrupted"),
+        ("status" = Option<String>, Query, pattern = "^(pending|running|paused|cancelled|complete|failed|interrupted)$", description = "Only sessions with this status: running, paused, complete or interrupted"),
         ("before" = Option<String>, Query, description = "Only sessions started before this one: the last id of the previous page"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Page size, 1 to 1,000 (default 100)"),
     ),
