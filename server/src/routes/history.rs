@@ -23,7 +23,7 @@ pub struct ListQuery {
 impl ListQuery {
     pub fn listing(self) -> Result<Listing, ApiError> {
         let status = match self.status.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(text.parse::<RunStatus>().map_err(|_| {
                 let names: Vec<&'static str> = <RunStatus as strum::VariantArray>::VARIANTS
                     .iter()
