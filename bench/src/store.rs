@@ -135,7 +135,7 @@ async fn open(store: &Store, hub: &Hub, run: &str) -> anyhow::Result<()> {
     anyhow::ensure!(!frames.is_empty(), "a record");
     let topic = format!("backtest:{run}").parse()?;
     hub.forget(&topic);
-    hub.restore(&topic, frames, row.record_cut)?;
+    hub.restore(&topic, frames, row.record_cut).await?;
     let snapshot = hub
         .snapshot(&topic)
         .await

@@ -716,7 +716,7 @@ async fn two_instances_on_redis_and_postgres_list_open_replay_and_annotate_one_h
     let redis = Redis::start(Persistence::None).await;
     let postgres = Postgres::start().await;
     let url = postgres.database("cluster").await;
-    let instance = || {
+    let instance = |retain: Duration| {
         let (redis_url, url) = (redis.url(), url.clone());
         server(move |a| {
             a.data_dir = Some(data_dir());
@@ -724,11 +724,15 @@ async fn two_instances_on_redis_and_postgres_list_open_replay_and_annotate_one_h
             a.database_url = url;
             a.lease_secs = 2;
             a.symbols.clear();
-            // A finished run leaves memory and Redis at once: served from the store.
-            a.retain_runs = Duration::ZERO;
+            a.retain_runs = retain;
         })
     };
-    let (a, b) = (instance().await, instance().await);
+    // On `a` a finished run leaves memory and Redis at once: any instance then serves
+    // it from the store (`b` brings its topic back into Redis, and keeps it an hour).
+    let (a, b) = (
+        instance(Duration::ZERO).await,
+        instance(Duration::from_secs(3600)).await,
+    );
     finished(&a, "on-a", "sma_cross", None).await;
     finished(&b, "on-b", "buy_and_hold", None).await;
     for running in [&a, &b] {
@@ -757,6 +761,11 @@ async fn two_instances_on_redis_and_postgres_list_open_replay_and_annotate_one_h
         .last()
         .unwrap()
         .contains("\"type\":\"complete\""));
+    let mut socket = connect(&b, "/api/ws").await;
+    subscribe(&mut socket, "backtest:on-a", None).await;
+    let snapshot = next_of_type(&mut socket, "snapshot").await;
+    assert_eq!(snapshot["data"]["status"], "complete", "{snapshot}");
+    assert!(snapshot["last_seq"].as_u64().unwrap_or(0) > 3, "{snapshot}");
     let patch = Some(json!({"title": "ran on a", "tags": ["cluster"]}));
     let (status, reply) = call(&b, Method::PATCH, "/api/backtests/on-a", None, patch).await;
     assert_eq!(status, 200, "{reply}");

@@ -98,8 +98,8 @@ pub enum RestoreError {
     Unreadable(#[from] serde_json::Error),
     #[error(transparent)]
     Full(#[from] TopicsFull),
-    #[error("a cluster does not bring kept runs back as topics yet")]
-    Cluster,
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 /// Why the hub refused to publish.
@@ -411,19 +411,20 @@ impl Hub {
     }
 
     /// Brings back a run's topic from its kept record (`frames` in seq order; `cut`: it
-    /// reached its limit), as it was: same epoch, seqs and state, recorded on.
-    /// A topic this instance holds already is left as it is. In memory only: a cluster
-    /// serves kept runs from the store's listing (docs/STORE.md).
-    pub fn restore(
+    /// reached its limit), as it was: same epoch, seqs and state, recorded on. A topic
+    /// the hub holds already (here, or on Redis) is left as it is. On Redis the topic
+    /// gets its state and the tail of its history; the record stays in the store.
+    pub async fn restore(
         &self,
         topic: &Topic,
         frames: Vec<Frame>,
         cut: bool,
     ) -> Result<(), RestoreError> {
-        if self.inner.redis.is_some() {
-            return Err(RestoreError::Cluster);
-        }
         let topics = &self.inner.topics;
+        if let Some(redis) = &self.inner.redis {
+            let loaded = channel::Loaded::folded(topic.kind(), frames)?;
+            return Ok(redis.restore(topic, &loaded).await?);
+        }
         let limit = topics.config.record;
         let channel =
             Channel::restored(topic.clone(), topics.config.history, (limit, cut), frames)?;

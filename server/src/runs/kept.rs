@@ -193,8 +193,11 @@ impl<T: Run + Send + 'static> RunBook<T> {
             .map(Frame::from)
             .collect();
         hub.restore(&topic, frames, row.record_cut)
+            .await
             .map_err(|e| invalid("record", e))?;
         if follow {
+            // On Redis the replica records from here; in memory it holds the record.
+            hub.record(&topic).await?;
             let kept = hub
                 .held(&topic)
                 .map_or(0, |(snapshot, _)| snapshot.last_seq);

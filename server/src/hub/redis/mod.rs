@@ -30,7 +30,7 @@ use redis::Client;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::channel::Channel;
+use super::channel::{Channel, Loaded};
 use super::frame;
 use super::outbox::Frame;
 use super::owners::{Command, Owners};
@@ -131,6 +131,45 @@ impl RedisBackend {
             Ok(Ok(result)) => result,
             _ => Err(Unavailable.into()),
         }
+    }
+
+    /// Makes `topic` in Redis what `loaded` (a kept record, folded) says it was: its
+    /// epoch, last seq, state and the tail of its history; nothing if Redis has it.
+    pub async fn restore(&self, topic: &Topic, loaded: &Loaded) -> Result<(), Unavailable> {
+        let state = serde_json::to_string(&loaded.state).map_err(|_| Unavailable)?;
+        let ttl = ttl_ms(self.topics.config.topic_idle);
+        let skip = loaded
+            .retained
+            .len()
+            .saturating_sub(self.topics.config.history);
+        let tail: Vec<(u64, &str)> = loaded
+            .retained
+            .iter()
+            .skip(skip)
+            .map(|(envelope, frame)| (envelope.seq, frame.as_str()))
+            .collect();
+        let scripts = &self.scripts;
+        self.link
+            .call(async |conn, server| {
+                let mut invocation = scripts.restore.key(scripts::meta_key(topic));
+                invocation
+                    .key(scripts::log_key(topic))
+                    .arg(&loaded.epoch.0)
+                    .arg(loaded.last_seq)
+                    .arg(&server.run_id)
+                    .arg(&state)
+                    .arg(ttl);
+                for (seq, frame) in &tail {
+                    invocation.arg(*seq).arg(*frame);
+                }
+                invocation.invoke_async::<i64>(conn).await
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                tracing::warn!(%topic, error = %e, "could not restore a topic into redis");
+                Unavailable
+            })
     }
 
     /// Sequences `items` in Redis, in order, in one step (and so publishes them to

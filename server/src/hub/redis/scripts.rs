@@ -110,6 +110,24 @@ local held = redis.call('HMGET', KEYS[1], 'seq', 'snap_seq', 'snap')
 return {epoch, held[1], held[2] or '0', held[3] or '', redis.call('XRANGE', KEYS[2], '-', '+')}
 "#;
 
+/// KEYS: meta, log. ARGV: epoch, seq, run, snapshot JSON, ttl ms, then `seq, envelope`
+/// pairs in seq order. Makes the topic what a kept record says it was (its epoch, last
+/// seq, state at that seq, and tail), unless it exists; 1 if this call made it.
+const RESTORE: &str = r#"
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'seq', ARGV[2], 'run', ARGV[3],
+  'snap_seq', ARGV[2], 'snap', ARGV[4])
+for i = 6, #ARGV, 2 do
+  redis.call('XADD', KEYS[2], ARGV[i] .. '-1', 'e', ARGV[i + 1])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+return 1
+"#;
+
 /// KEYS: meta. ARGV: epoch, seq, snapshot JSON. Stores the checkpoint if it is newer
 /// than the one held, in the same epoch.
 const CHECKPOINT: &str = r#"
@@ -125,6 +143,7 @@ pub struct Scripts {
     pub publish: Script,
     pub load: Script,
     pub checkpoint: Script,
+    pub restore: Script,
 }
 
 impl Scripts {
@@ -133,6 +152,7 @@ impl Scripts {
             publish: Script::new(&format!("{TOUCH}{PUBLISH}")),
             load: Script::new(&format!("{TOUCH}{LOAD}")),
             checkpoint: Script::new(CHECKPOINT),
+            restore: Script::new(RESTORE),
         }
     }
 }
