@@ -38,6 +38,16 @@ pub async fn patch<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Res
     request(Method::Patch, url, Some(body)).await
 }
 
+/// `POST url` without a body, for a command whose answer says only that it was taken
+/// (202); the error of a refusal.
+pub async fn command(url: &str) -> Result<(), String> {
+    let answer = answered(Method::Post, url, None).await?;
+    match answer.status {
+        200..=299 => Ok(()),
+        _ => Err(answer.error()),
+    }
+}
+
 /// `DELETE url`; the error of a refusal.
 pub async fn delete(url: &str) -> Result<(), String> {
     let answer = answered(Method::Delete, url, None).await?;

@@ -57,6 +57,7 @@ test("a run's Resume and Cancel buttons control it on the server", async ({ page
   await expect(cancelled).toHaveAttribute('data-status', 'paused');
 
   await resumed.getByTestId('backtest-resume').click();
+  await expect(resumed.getByTestId('control-state')).toHaveAttribute('data-state', 'done');
   await expect(resumed).toHaveAttribute('data-status', 'complete');
   await expect(resumed.getByTestId('backtest-progress')).toHaveAttribute('data-pct', '100');
   await expect(resumed.getByTestId('backtest-cancel')).toHaveCount(0);
@@ -68,6 +69,38 @@ test("a run's Resume and Cancel buttons control it on the server", async ({ page
   expect(state.state.data.progress.bars_processed).toBe(1);
   await expect(cancelled.getByTestId('backtest-resume')).toHaveCount(0);
   expect(errors).toEqual([]);
+});
+
+test("a control says it is on its way, then refused with the server's reason", async ({ page, request }) => {
+  const errors = collectErrors(page);
+  const id = `ui-refused-${Date.now().toString(36)}`;
+  const started = await request.post('/api/backtests', {
+    data: { id, dataset: 'EURUSD', strategy: 'sma_cross', paused: true },
+  });
+  expect(started.status()).toBe(201);
+  // The server away for this one request: held, then answered 503.
+  let release = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await page.route(`**/api/backtests/${id}/resume`, async (route) => {
+    await held;
+    await route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":"redis unavailable"}' });
+  });
+  await page.goto('/backtests');
+  const run = page.locator(`[data-testid=backtest-run][data-backtest-id="${id}"]`);
+  await expect(run).toHaveAttribute('data-status', 'paused');
+  await run.getByTestId('backtest-resume').click();
+  const asked = run.getByTestId('control-state');
+  await expect(asked).toHaveAttribute('data-state', 'pending');
+  await expect(run.getByTestId('backtest-cancel')).toBeDisabled();
+  release();
+  await expect(asked).toHaveAttribute('data-state', 'refused');
+  await expect(asked).toContainText('Resume refused: redis unavailable');
+  await expect(run).toHaveAttribute('data-status', 'paused');
+  // The server itself takes the next one.
+  await run.getByTestId('backtest-cancel').click();
+  await expect(asked).toHaveAttribute('data-state', 'done');
+  await expect(run).toHaveAttribute('data-status', 'cancelled');
+  expect(errors.filter((e) => !e.includes('503'))).toEqual([]);
 });
 
 test('a paced run shows its speed and a time left that shrinks to the end', async ({ page, request }) => {

@@ -38,6 +38,7 @@ test('a session started from the form trades live, and two pages show the same p
 
   // Stopping closes the position at the last price, in both pages.
   await second.getByRole('button', { name: 'Stop session' }).click();
+  await expect(second.getByTestId('control-state')).toHaveAttribute('data-state', 'done');
   for (const page of [first, second]) {
     await expect(page.getByTestId('session-positions').locator('tbody tr')).toHaveCount(0);
     await expect(page.getByTestId('session-closed').locator('tbody tr')).toHaveCount(1);

@@ -9,6 +9,7 @@
 //!   run's record played back into the run's components, or an NDJSON file of one),
 //!   [`run_history`] (past runs and sessions, kept by the store) and [`compare_view`]
 //!   (two to four runs side by side).
+//! - Controls: [`asked`] (what became of a pause, resume, cancel or stop).
 //! - A backtest run: [`run_header`] (title, status, pause/resume/cancel), then
 //!   [`run_body`]: [`run_progress`], [`equity_charts`] (over [`line_chart`]),
 //!   `metrics::RunMetrics`, [`trades_table`], [`log_list`].
@@ -19,6 +20,7 @@
 //! Run and session components take the topic's state signal (from
 //! `stream::use_topic_state`) and read only what they show.
 
+pub mod asked;
 pub mod candle_chart;
 pub mod compare_view;
 pub mod csv_upload;

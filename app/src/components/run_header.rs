@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
+use super::asked::{ask, Asked, AskedLine};
 use super::form::strategy_title;
 use super::format::wire_name;
-use crate::api;
 use protocol::{BacktestSnapshot, RunStatus};
 
 /// What a run's buttons ask the server; the wire name is the URL's last segment
@@ -59,12 +59,12 @@ pub fn RunHeader(id: String, #[prop(into)] state: Signal<BacktestSnapshot>) -> i
         })
     };
     let id = StoredValue::new(id);
-    // The run's topic shows the outcome (its status); a refused control changes nothing.
+    // The run's topic shows the outcome (its status); the line under the buttons says
+    // what became of the request itself.
+    let asked = RwSignal::new(Asked::Idle);
     let send = move |control: Control| {
         let url = format!("/api/backtests/{}/{}", id.get_value(), wire_name(control));
-        api::spawn(async move {
-            let _ = api::post::<serde_json::Value>(&url, &serde_json::json!({})).await;
-        });
+        ask(url, control.label(), asked);
     };
     let buttons = Control::ALL
         .into_iter()
@@ -74,6 +74,8 @@ pub fn RunHeader(id: String, #[prop(into)] state: Signal<BacktestSnapshot>) -> i
                     view! {
                         <button
                             data-testid=format!("backtest-{}", wire_name(control))
+                            aria-label=format!("{} this run", control.label())
+                            disabled=move || asked.with(Asked::is_pending)
                             on:click=move |_| send(control)
                         >
                             {control.label()}
@@ -88,6 +90,7 @@ pub fn RunHeader(id: String, #[prop(into)] state: Signal<BacktestSnapshot>) -> i
             <h3>{title}</h3>
             <span class="run-status">{move || wire_name(status())}</span>
             <span class="controls">{buttons}</span>
+            <AskedLine asked />
         </header>
     }
 }

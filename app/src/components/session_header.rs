@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::form::{strategy_title, ErrorLine};
-use crate::api;
+use super::asked::{ask, Asked, AskedLine};
+use super::form::strategy_title;
 use protocol::SessionSnapshot;
 
 /// Title, countdown and the stop button of session `id`.
@@ -31,14 +31,13 @@ pub fn SessionHeader(
             (None, None) => "Waiting for the open candle…".to_owned(),
         })
     };
-    let stop_error = RwSignal::new(None::<String>);
+    let asked = RwSignal::new(Asked::Idle);
     let stop = move |_| {
-        let url = format!("/api/sessions/{}/stop", id.get_untracked());
-        api::spawn(async move {
-            if let Err(e) = api::post::<serde_json::Value>(&url, &()).await {
-                stop_error.set(Some(e));
-            }
-        });
+        ask(
+            format!("/api/sessions/{}/stop", id.get_untracked()),
+            "Stop",
+            asked,
+        );
     };
     view! {
         <header class="panel session-head">
@@ -50,9 +49,19 @@ pub fn SessionHeader(
             {move || {
                 state
                     .with(|s| s.completed.is_none())
-                    .then(|| view! { <button on:click=stop>"Stop session"</button> })
+                    .then(|| {
+                        view! {
+                            <button
+                                data-testid="session-stop"
+                                disabled=move || asked.with(Asked::is_pending)
+                                on:click=stop
+                            >
+                                "Stop session"
+                            </button>
+                        }
+                    })
             }}
-            <ErrorLine error=stop_error />
+            <AskedLine asked />
         </header>
     }
 }
