@@ -7,6 +7,7 @@
 //! - [`chart`]: chart geometry (the canvas drawing is in `components`).
 //! - [`replay`]: a finished run's record as a tape to play back.
 //! - [`compare`]: two to four backtests side by side (curves, metrics, set-ups).
+//! - [`periods`]: a run's closed trades by day, week, month or year.
 //! - `components` and `pages`: the Leptos dashboard, rendered on the server and hydrated
 //!   in the browser by the `frontend` crate; `api` is its REST client and `auth` holds
 //!   the token it acts with on a server in token mode.
@@ -17,6 +18,7 @@
 
 pub mod chart;
 pub mod compare;
+pub mod periods;
 pub mod replay;
 pub mod stream;
 

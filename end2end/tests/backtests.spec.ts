@@ -103,6 +103,36 @@ test("a control says it is on its way, then refused with the server's reason", a
   expect(errors.filter((e) => !e.includes('503'))).toEqual([]);
 });
 
+test('closed trades by period, and a daily series dated without times', async ({ page, request }) => {
+  const errors = collectErrors(page);
+  const id = `ui-periods-${Date.now().toString(36)}`;
+  const started = await request.post('/api/backtests', {
+    data: { id, dataset: 'GOOG', strategy: 'sma_cross', params: { fast: 10, slow: 20 } },
+  });
+  expect(started.status()).toBe(201);
+  await expect
+    .poll(async () => (await (await request.get(`/api/backtests/${id}`)).json()).status)
+    .toBe('complete');
+  const trades: { time: string; pnl?: number }[] = (await (await request.get(`/api/backtests/${id}`)).json()).state
+    .data.trades;
+  const exits = trades.filter((t) => typeof t.pnl === 'number');
+  const years = new Set(exits.map((t) => t.time.slice(0, 4)));
+  expect(exits.length).toBeGreaterThan(0);
+
+  await page.goto('/backtests');
+  const run = page.locator(`[data-testid=backtest-run][data-backtest-id="${id}"]`);
+  await expect(run).toHaveAttribute('data-status', 'complete');
+  const periods = run.getByTestId('period-breakdown');
+  await periods.locator('summary').click();
+  await periods.getByTestId('period-select').selectOption('year');
+  await expect(periods.locator('tbody tr')).toHaveCount(years.size);
+  const counts = await periods.locator('tbody tr td:nth-child(2)').allTextContents();
+  expect(counts.map(Number).reduce((a, b) => a + b, 0)).toBe(exits.length);
+  // GOOG is daily: its trades are dated, without a time of day.
+  await expect(run.locator('.run-trades tbody tr td:nth-child(2)').first()).toHaveText(/^\d{4}-\d{2}-\d{2}$/);
+  expect(errors).toEqual([]);
+});
+
 test('a paced run shows its speed and a time left that shrinks to the end', async ({ page, request }) => {
   const errors = collectErrors(page);
   const id = `ui-eta-${Date.now().toString(36)}`;

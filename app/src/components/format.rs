@@ -33,6 +33,22 @@ pub fn time_left(ms: u64) -> String {
     }
 }
 
+/// A time as the data's resolution calls for: the date alone when every time of the
+/// series falls on midnight UTC (daily bars), else the full RFC 3339 time.
+pub fn time_at(t: protocol::Timestamp, dates_only: bool) -> String {
+    let text = t.to_string();
+    if dates_only {
+        text.get(..10).unwrap_or(&text).to_owned()
+    } else {
+        text
+    }
+}
+
+/// Whether every one of `times` is a midnight UTC (a daily series).
+pub fn all_midnights(mut times: impl Iterator<Item = protocol::Timestamp>) -> bool {
+    times.all(|t| t.unix_ms().rem_euclid(86_400_000) == 0)
+}
+
 /// `up` for a gain (or nothing), `down` for a loss.
 pub fn gain_class(value: f64) -> &'static str {
     if value < 0.0 {
@@ -73,5 +89,16 @@ mod tests {
     fn a_loss_is_down_and_anything_else_up() {
         assert_eq!(gain_class(-0.01), "down");
         assert_eq!(gain_class(0.0), "up");
+    }
+
+    #[test]
+    fn a_daily_series_shows_dates_and_an_intraday_one_times() {
+        use protocol::Timestamp;
+        let day = Timestamp::from_unix_ms(86_400_000);
+        let noon = Timestamp::from_unix_ms(86_400_000 + 43_200_000);
+        assert!(all_midnights([day].into_iter()));
+        assert!(!all_midnights([day, noon].into_iter()));
+        assert_eq!(time_at(day, true), "1970-01-02");
+        assert_eq!(time_at(noon, false), "1970-01-02T12:00:00.000Z");
     }
 }

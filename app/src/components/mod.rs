@@ -12,7 +12,7 @@
 //! - Controls: [`asked`] (what became of a pause, resume, cancel or stop).
 //! - A backtest run: [`run_header`] (title, status, pause/resume/cancel), then
 //!   [`run_body`]: [`run_progress`], [`equity_charts`] (over [`line_chart`]),
-//!   `metrics::RunMetrics`, [`trades_table`], [`log_list`].
+//!   `metrics::RunMetrics`, [`period_breakdown`], [`trades_table`], [`log_list`].
 //! - A session: [`session_header`] (countdown, stop), then [`session_body`]:
 //!   `metrics::SessionStats`, [`positions_table`], [`reasoning`] (thinking and
 //!   decisions).
@@ -31,6 +31,7 @@ pub mod header;
 pub mod line_chart;
 pub mod log_list;
 pub mod metrics;
+pub mod period_breakdown;
 pub mod positions_table;
 pub mod reasoning;
 pub mod replay;

@@ -1,11 +1,12 @@
 //! What a backtest run shows below its header, live or replayed: progress, equity and
-//! drawdown, final metrics, trades and logs.
+//! drawdown, final metrics, the closed trades by period, trades and logs.
 
 use leptos::prelude::*;
 
 use super::equity_charts::EquityCharts;
 use super::log_list::LogList;
 use super::metrics::RunMetrics;
+use super::period_breakdown::PeriodBreakdown;
 use super::run_progress::RunProgress;
 use super::sync_view::SyncAny;
 use super::trades_table::TradesTable;
@@ -17,6 +18,7 @@ pub fn RunBody(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoView {
         <RunProgress state />
         <EquityCharts state />
         <RunMetrics state />
+        <PeriodBreakdown state />
         <TradesTable state />
         <LogList state />
     }

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::format::{gain_class, money, price, wire_name};
+use super::format::{all_midnights, gain_class, money, price, time_at, wire_name};
 use super::table::{newest_first, Table};
 use protocol::{BacktestSnapshot, Trade};
 
@@ -12,7 +12,12 @@ const RECENT_TRADES: usize = 50;
 /// "Trades (n)", then the [`RECENT_TRADES`] most recent fills.
 #[component]
 pub fn TradesTable(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoView {
-    let rows = move || state.with(|s| newest_first(&s.trades, RECENT_TRADES, trade_row));
+    let rows = move || {
+        state.with(|s| {
+            let dates_only = all_midnights(s.trades.iter().map(|t| t.time));
+            newest_first(&s.trades, RECENT_TRADES, move |t| trade_row(t, dates_only))
+        })
+    };
     view! {
         <details class="run-trades" open>
             <summary>{move || format!("Trades ({})", state.with(|s| s.trades.len()))}</summary>
@@ -30,12 +35,13 @@ pub fn TradesTable(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoVi
     }
 }
 
-/// One fill; the P&L (exits only) coloured by its sign.
-fn trade_row(t: &Trade) -> impl IntoView {
+/// One fill, its time written as the series' resolution calls for; the P&L (exits only)
+/// coloured by its sign.
+fn trade_row(t: &Trade, dates_only: bool) -> impl IntoView {
     view! {
         <tr>
             <td>{t.id}</td>
-            <td>{t.time.to_string()}</td>
+            <td>{time_at(t.time, dates_only)}</td>
             <td>{wire_name(t.side)}</td>
             <td>{wire_name(t.action)}</td>
             <td>{price(t.price)}</td>
