@@ -41,16 +41,17 @@ pub async fn patch<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Res
 /// `POST url` without a body, for a command whose answer says only that it was taken
 /// (202); the error of a refusal.
 pub async fn command(url: &str) -> Result<(), String> {
-    let answer = answered(Method::Post, url, None).await?;
-    match answer.status {
-        200..=299 => Ok(()),
-        _ => Err(answer.error()),
-    }
+    taken(Method::Post, url).await
 }
 
 /// `DELETE url`; the error of a refusal.
 pub async fn delete(url: &str) -> Result<(), String> {
-    let answer = answered(Method::Delete, url, None).await?;
+    taken(Method::Delete, url).await
+}
+
+/// Sends a request without a body whose answer is read only for whether it was taken.
+async fn taken(method: Method, url: &str) -> Result<(), String> {
+    let answer = answered(method, url, None).await?;
     match answer.status {
         200..=299 => Ok(()),
         _ => Err(answer.error()),

@@ -88,6 +88,60 @@ pub struct RunInfo {
     pub notes: RunNotes,
 }
 
+/// What a kept run's listing says, whatever its kind (`RunInfo`, `SessionInfo`): the
+/// server lists, filters and annotates runs through it, and the dashboard's history
+/// shows them with it.
+pub trait Listed {
+    fn id(&self) -> &str;
+    fn created(&self) -> Timestamp;
+    fn strategy(&self) -> &str;
+    fn symbol(&self) -> &str;
+    /// Its starting cash.
+    fn cash(&self) -> f64;
+    fn outcome(&self) -> &RunOutcome;
+    fn outcome_mut(&mut self) -> &mut RunOutcome;
+    fn notes(&self) -> &RunNotes;
+    fn notes_mut(&mut self) -> &mut RunNotes;
+}
+
+/// [`Listed`] for a listing whose id is the field `$id`.
+macro_rules! listed {
+    ($listing:ty, $id:ident) => {
+        impl Listed for $listing {
+            fn id(&self) -> &str {
+                &self.$id
+            }
+            fn created(&self) -> Timestamp {
+                self.created
+            }
+            fn strategy(&self) -> &str {
+                &self.strategy
+            }
+            fn symbol(&self) -> &str {
+                &self.symbol
+            }
+            fn cash(&self) -> f64 {
+                self.cash
+            }
+            fn outcome(&self) -> &RunOutcome {
+                &self.outcome
+            }
+            fn outcome_mut(&mut self) -> &mut RunOutcome {
+                &mut self.outcome
+            }
+            fn notes(&self) -> &RunNotes {
+                &self.notes
+            }
+            fn notes_mut(&mut self) -> &mut RunNotes {
+                &mut self.notes
+            }
+        }
+    };
+}
+
+listed!(RunInfo, backtest_id);
+listed!(SessionInfo, session_id);
+
 /// Where a kept run stands: the same for backtests and sessions (docs/STORE.md).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]

@@ -11,73 +11,26 @@ use super::form::{strategy_names, ErrorLine};
 use super::format::{gain_class, percent};
 use crate::api;
 use crate::compare;
-use protocol::api::{RunInfo, RunNotes, RunNotesPatch, RunOutcome, SessionInfo};
-use protocol::{RunStatus, Timestamp};
+use protocol::api::{Listed, RunInfo, RunNotesPatch, SessionInfo};
+use protocol::RunStatus;
 
 /// Rows a page of the history holds.
 const PAGE: usize = 10;
 
-/// What the history reads of a kind's listing.
-pub trait Listed: Clone + DeserializeOwned + Serialize + PartialEq + Send + Sync + 'static {
+/// A kind of listing the history shows (`protocol::api::Listed`), and where it lists.
+pub trait Kept:
+    Listed + Clone + DeserializeOwned + Serialize + PartialEq + Send + Sync + 'static
+{
     /// The kind's endpoint: `/api/backtests` or `/api/sessions`.
     const PATH: &'static str;
-    fn id(&self) -> &str;
-    fn strategy(&self) -> &str;
-    fn symbol(&self) -> &str;
-    fn cash(&self) -> f64;
-    fn created(&self) -> Timestamp;
-    fn outcome(&self) -> &RunOutcome;
-    fn notes(&self) -> &RunNotes;
 }
 
-impl Listed for RunInfo {
+impl Kept for RunInfo {
     const PATH: &'static str = "/api/backtests";
-    fn id(&self) -> &str {
-        &self.backtest_id
-    }
-    fn strategy(&self) -> &str {
-        &self.strategy
-    }
-    fn symbol(&self) -> &str {
-        &self.symbol
-    }
-    fn cash(&self) -> f64 {
-        self.cash
-    }
-    fn created(&self) -> Timestamp {
-        self.created
-    }
-    fn outcome(&self) -> &RunOutcome {
-        &self.outcome
-    }
-    fn notes(&self) -> &RunNotes {
-        &self.notes
-    }
 }
 
-impl Listed for SessionInfo {
+impl Kept for SessionInfo {
     const PATH: &'static str = "/api/sessions";
-    fn id(&self) -> &str {
-        &self.session_id
-    }
-    fn strategy(&self) -> &str {
-        &self.strategy
-    }
-    fn symbol(&self) -> &str {
-        &self.symbol
-    }
-    fn cash(&self) -> f64 {
-        self.cash
-    }
-    fn created(&self) -> Timestamp {
-        self.created
-    }
-    fn outcome(&self) -> &RunOutcome {
-        &self.outcome
-    }
-    fn notes(&self) -> &RunNotes {
-        &self.notes
-    }
 }
 
 /// The query of one page.
@@ -113,7 +66,7 @@ pub fn SessionHistory(#[prop(into)] open: Callback<String>) -> impl IntoView {
 
 /// The history of `T`s. `open` shows one; `compare`, when given, holds the ids picked
 /// for the compare view (up to [`compare::MOST`]); the filter offers `strategies`.
-fn history<T: Listed>(
+fn history<T: Kept>(
     open: Callback<String>,
     compare: Option<RwSignal<Vec<String>>>,
     strategies: Vec<&'static str>,
@@ -351,7 +304,7 @@ fn history<T: Listed>(
 }
 
 /// The title, notes and tags of run `id`, edited and saved with `PATCH`.
-fn notes_editor<T: Listed>(
+fn notes_editor<T: Kept>(
     id: String,
     rows: RwSignal<Vec<T>>,
     editing: RwSignal<Option<String>>,

@@ -6,11 +6,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use protocol::api::{RunNotes, RunNotesPatch, RunOutcome};
+use protocol::api::{Listed, RunNotes, RunNotesPatch, RunOutcome};
 use protocol::{Lifecycle, Message, RunStatus, Snapshot, Timestamp, Topic};
 use serde::Serialize;
 
-use super::{Entry, Info, Owner, Run, RunBook};
+use super::{Entry, Owner, Run, RunBook};
 use crate::auth::Caller;
 use crate::hub::{Frame, Hub, HubError, RunRecord, Unavailable};
 use crate::refusal::{invalid, RequestError};

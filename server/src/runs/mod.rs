@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use protocol::api::{RunNotes, RunOutcome};
+use protocol::api::{Listed, RunOutcome};
 use protocol::{Message, RunStatus, Snapshot, SnapshotData, Timestamp, Topic};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -90,18 +90,12 @@ pub trait Run {
 }
 
 /// A run kind's listing (`RunInfo`, `SessionInfo`): what the book reads to list and
-/// filter runs, and fills in as they end and as their users annotate them.
-pub trait Info: Clone + Serialize + DeserializeOwned + Send + 'static {
+/// filter runs and fills in as they end and as their users annotate them (`Listed`),
+/// and how the kind ends.
+pub trait Info: Listed + Clone + Serialize + DeserializeOwned + Send + 'static {
     /// A run of this kind cut off by its server's stop resumes when it starts again
     /// (sessions), rather than ending `interrupted` (backtests).
     const RESUMES: bool = false;
-    fn id(&self) -> &str;
-    fn created(&self) -> Timestamp;
-    fn strategy(&self) -> &str;
-    fn symbol(&self) -> &str;
-    fn outcome_mut(&mut self) -> &mut RunOutcome;
-    fn notes_mut(&mut self) -> &mut RunNotes;
-    fn outcome(&self) -> &RunOutcome;
     /// How a run of this kind stands, from its topic's state (`finished` left unset).
     fn outcome_of(state: &SnapshotData) -> RunOutcome;
 }

@@ -49,27 +49,6 @@ impl Run for Entry {
 
 impl Info for SessionInfo {
     const RESUMES: bool = true;
-    fn id(&self) -> &str {
-        &self.session_id
-    }
-    fn created(&self) -> Timestamp {
-        self.created
-    }
-    fn strategy(&self) -> &str {
-        &self.strategy
-    }
-    fn symbol(&self) -> &str {
-        &self.symbol
-    }
-    fn outcome(&self) -> &RunOutcome {
-        &self.outcome
-    }
-    fn outcome_mut(&mut self) -> &mut RunOutcome {
-        &mut self.outcome
-    }
-    fn notes_mut(&mut self) -> &mut RunNotes {
-        &mut self.notes
-    }
     fn outcome_of(state: &SnapshotData) -> RunOutcome {
         let SnapshotData::Session(s) = state else {
             return RunOutcome::default();
