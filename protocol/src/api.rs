@@ -67,6 +67,40 @@ pub struct StartedRun {
     pub stream_url: String,
 }
 
+/// One bar of a run's data: `GET /api/backtests/{id}/bars`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct Bar {
+    /// When the bar opened (RFC 3339, UTC, milliseconds).
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub time: Timestamp,
+    pub open: f64,
+    pub high: f64,
+    pub low: f64,
+    pub close: f64,
+    pub volume: f64,
+}
+
+/// Bars a page of `GET /api/backtests/{id}/bars` holds unless `limit` says otherwise,
+/// and the most it may ask for.
+pub const BARS_PAGE: usize = 5_000;
+pub const MAX_BARS_PAGE: usize = 20_000;
+
+/// `GET /api/backtests/{id}/bars`: the bars the run traded on, oldest first — the
+/// newest `limit` before `before` (or of all of them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct RunBars {
+    pub backtest_id: String,
+    pub symbol: String,
+    /// Bars the run has in all.
+    pub total: usize,
+    /// The index (0 = the run's first bar) of this page's first bar: older bars exist
+    /// when it is above 0.
+    pub first: usize,
+    pub bars: Vec<Bar>,
+}
+
 /// One started backtest, as `GET /api/backtests` lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]

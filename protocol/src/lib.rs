@@ -33,6 +33,7 @@ pub mod decode;
 mod envelope;
 pub mod fixtures;
 mod fold;
+pub mod indicators;
 mod market;
 mod messages;
 #[cfg(feature = "schema")]

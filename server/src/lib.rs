@@ -13,8 +13,8 @@
 //! - [`backtest`], [`session`]: the run engines and their books; [`runs`]: the book of
 //!   runs of one kind (ids, owners, the cap on active ones, retention); [`refusal`]:
 //!   why a request to start or reach a run was refused.
-//! - [`feed`]: market-data producers publishing into the hub; [`indicators`]: the moving
-//!   averages and oscillators they and the engines share.
+//! - [`feed`]: market-data producers publishing into the hub (their indicators, shared
+//!   with the engines and the dashboard, are `protocol::indicators`).
 //! - [`hub`]: topics, sequence numbers, history, snapshots, fan-out (no HTTP).
 //! - [`auth`]: tokens, topic patterns and callers (docs/SPEC.md section 12; no HTTP).
 
@@ -50,7 +50,6 @@ pub mod config;
 pub mod contract;
 pub mod feed;
 pub mod hub;
-pub mod indicators;
 pub mod refusal;
 pub mod routes;
 pub mod runs;

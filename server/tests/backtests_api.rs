@@ -688,3 +688,102 @@ async fn the_csv_files_traders_have_upload_as_they_are() {
     );
     running.shutdown.cancel();
 }
+
+/// Waits until run `id` has completed; its state.
+async fn completed(running: &server::serve::Running, id: &str) -> Value {
+    eventually("the run completes", || {
+        let path = format!("/api/backtests/{id}");
+        async move {
+            let run = get_json(running, &path).await;
+            (run["state"]["data"]["status"] == "complete").then_some(run)
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_runs_bars_come_back_in_pages_with_its_trades_on_them() {
+    let dir = std::env::temp_dir().join(format!("tickwire-bars-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(data_dir().join("GOOG.csv"), dir.join("GOOG.csv")).unwrap();
+    let running = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(dir.clone());
+    })
+    .await;
+    let (status, body) = post(
+        &running,
+        json!({"id": "bars-1", "dataset": "GOOG", "strategy": "sma_cross"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let run = completed(&running, "bars-1").await;
+
+    // All of them (2,148 ≤ a page), oldest first; every fill at a bar's time, within its range.
+    let page = get_json(&running, "/api/backtests/bars-1/bars").await;
+    assert_eq!(
+        (page["total"].as_u64(), page["first"].as_u64()),
+        (Some(2148), Some(0))
+    );
+    let bars = page["bars"].as_array().unwrap();
+    assert_eq!(bars.len(), 2148);
+    let trades = run["state"]["data"]["trades"].as_array().unwrap();
+    assert!(!trades.is_empty());
+    for trade in trades {
+        let bar = bars
+            .iter()
+            .find(|b| b["time"] == trade["time"])
+            .unwrap_or_else(|| panic!("a bar at {}", trade["time"]));
+        let price = trade["price"].as_f64().unwrap();
+        let (low, high) = (bar["low"].as_f64().unwrap(), bar["high"].as_f64().unwrap());
+        assert!((low..=high).contains(&price), "{trade} outside {bar}");
+    }
+
+    // The newest 100, then the 100 before them.
+    let last = get_json(&running, "/api/backtests/bars-1/bars?limit=100").await;
+    assert_eq!(last["first"], 2048);
+    assert_eq!(last["bars"][99], bars[2147]);
+    let before = last["bars"][0]["time"].as_str().unwrap();
+    let older = get_json(
+        &running,
+        &format!("/api/backtests/bars-1/bars?limit=100&before={before}"),
+    )
+    .await;
+    assert_eq!(older["first"], 1948);
+    assert_eq!(older["bars"][99], bars[2047]);
+
+    // Bad paging is named; another run's id is not found.
+    for (query, named) in [("limit=0", "`limit`"), ("before=monday", "`before`")] {
+        let response = reqwest::get(http(
+            &running,
+            &format!("/api/backtests/bars-1/bars?{query}"),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(response.status(), 400, "{query}");
+        assert!(response.text().await.unwrap().contains(named), "{query}");
+    }
+    let response = reqwest::get(http(&running, "/api/backtests/nope/bars"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    // A dataset rewritten since the run no longer has its bars: said so, not drawn wrong.
+    let text = std::fs::read_to_string(dir.join("GOOG.csv")).unwrap();
+    let shorter: Vec<&str> = text.lines().take(1000).collect();
+    std::fs::write(dir.join("GOOG.csv"), shorter.join("\n")).unwrap();
+    let response = reqwest::get(http(&running, "/api/backtests/bars-1/bars"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let body: Value = response.json().await.unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("ran on 2148 bars; its data has 999 now"),
+        "{body}"
+    );
+    running.shutdown.cancel();
+    let _ = std::fs::remove_dir_all(&dir);
+}

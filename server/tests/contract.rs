@@ -484,6 +484,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
         "/api/backtests",
         "/api/backtests/{id}",
         "/api/backtests/{id}/{action}",
+        "/api/backtests/{id}/bars",
         "/api/backtests/{id}/trades.csv",
         "/api/backtests/{id}/equity.csv",
         "/api/sessions",
@@ -520,7 +521,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
             );
         }
     }
-    assert_eq!(ids.len(), 32);
+    assert_eq!(ids.len(), 33);
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

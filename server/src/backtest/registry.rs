@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use protocol::api::{BacktestRequest, RunInfo, RunNotes, RunNotesPatch, RunOutcome, StartedRun};
+use protocol::api::{
+    BacktestRequest, Bar, RunBars, RunInfo, RunNotes, RunNotesPatch, RunOutcome, StartedRun,
+};
 use protocol::{Lifecycle, Message, RunStatus, Snapshot, SnapshotData, Timestamp, Topic};
 
 use super::live::run::spawn;
@@ -161,6 +163,64 @@ impl Backtests {
     /// Who started the run with this id (see [`RunBook::owner`]).
     pub async fn owner(&self, id: &str) -> Result<Owner, HubError> {
         self.runs.owner(id, &self.context.hub).await
+    }
+
+    /// The bars run `id` traded on, if `caller` may reach it: the newest `limit` opening
+    /// before `before` (or of all of them), read again from the data its request named
+    /// (an upload is kept in the request). Refused when that data no longer has the
+    /// run's bars.
+    pub async fn bars(
+        &self,
+        caller: &Caller,
+        id: &str,
+        before: Option<Timestamp>,
+        limit: usize,
+    ) -> Result<RunBars, RequestError> {
+        let info = self.get(caller, id).await?;
+        let request = self.runs.request(caller, id, &self.context.hub).await?;
+        let request: BacktestRequest = serde_json::from_str(&request)
+            .map_err(|e| invalid("request", format!("kept request unreadable: {e}")))?;
+        let data_dir = self.data_dir.clone();
+        let plan = tokio::task::spawn_blocking(move || plan(request, data_dir.as_deref()))
+            .await
+            .map_err(|e| invalid("data", format!("could not be loaded: {e}")))?;
+        let changed = |why: String| RequestError::NotNow {
+            kind: "backtest",
+            id: id.to_owned(),
+            why,
+        };
+        let bars = match plan {
+            Ok(plan) if plan.bars.len() == info.bars => plan.bars,
+            Ok(plan) => {
+                return Err(changed(format!(
+                    "ran on {} bars; its data has {} now: it changed since",
+                    info.bars,
+                    plan.bars.len()
+                )))
+            }
+            Err(e) => return Err(changed(format!("cannot read its data again: {e}"))),
+        };
+        let end = match before {
+            Some(t) => bars.time.partition_point(|&ms| ms < t.unix_ms()),
+            None => bars.len(),
+        };
+        let first = end.saturating_sub(limit);
+        Ok(RunBars {
+            backtest_id: info.backtest_id,
+            symbol: info.symbol,
+            total: bars.len(),
+            first,
+            bars: (first..end)
+                .map(|i| Bar {
+                    time: Timestamp::from_unix_ms(bars.time[i]),
+                    open: bars.open[i],
+                    high: bars.high[i],
+                    low: bars.low[i],
+                    close: bars.close[i],
+                    volume: bars.volume[i],
+                })
+                .collect(),
+        })
     }
 
     /// Validates `request` and starts it in the background, as `caller`'s.

@@ -7,7 +7,7 @@ use protocol::validate::{within, FieldError};
 use protocol::Side;
 use strum::VariantNames as _;
 
-use crate::indicators::Rsi;
+use protocol::indicators::{rsi, sma};
 
 /// A validated strategy with its parameters.
 #[derive(Clone, Debug, PartialEq, strum::EnumDiscriminants)]
@@ -193,27 +193,6 @@ fn period(param: &'static str, v: f64) -> Result<usize, StrategyError> {
     }
 }
 
-/// Simple moving average: the plain mean of the last `n` closes; NaN before that.
-pub fn sma(close: &[f64], n: usize) -> Vec<f64> {
-    let mut out = vec![f64::NAN; close.len()];
-    // Summed exactly per window start so the mean is the plain mean, not a drifting one.
-    let mut sum = 0.0;
-    for i in 0..close.len() {
-        sum += close[i];
-        if i >= n {
-            sum -= close[i - n];
-        }
-        if i + 1 >= n {
-            // Re-sum every n bars to stop floating-point drift from accumulating.
-            if (i + 1) % n == 0 {
-                sum = close[i + 1 - n..=i].iter().sum();
-            }
-            out[i] = sum / n as f64;
-        }
-    }
-    out
-}
-
 /// Two indicator values within this relative distance are equal (docs/SPEC.md section 10), so
 /// a result never depends on the order in which a mean was summed.
 pub const TIE: f64 = 1e-9;
@@ -241,15 +220,6 @@ fn sma_cross(close: &[f64], fast: usize, slow: usize) -> Vec<Signal> {
     signals
 }
 
-/// Wilder's RSI of every close (NaN until `period` changes have been seen).
-pub fn rsi(close: &[f64], period: usize) -> Vec<f64> {
-    let mut rsi = Rsi::new(period);
-    close
-        .iter()
-        .map(|&c| rsi.push(c).unwrap_or(f64::NAN))
-        .collect()
-}
-
 fn rsi_reversion(close: &[f64], period: usize, lower: f64, upper: f64) -> Vec<Signal> {
     let r = rsi(close, period);
     let mut signals = vec![NONE; close.len()];
@@ -269,13 +239,6 @@ mod tests {
 
     fn params(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
         pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
-    }
-
-    #[test]
-    fn sma_is_the_plain_mean_of_the_last_n_closes() {
-        let s = sma(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 3);
-        assert!(s[0].is_nan() && s[1].is_nan());
-        assert_eq!(&s[2..], &[2.0, 3.0, 4.0, 5.0, 6.0]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use protocol::{Analysis, Candle, Structure, Symbol};
 
-use crate::indicators::{Ema, Rsi};
+use protocol::indicators::{Ema, Rsi};
 
 const SMA_PERIOD: usize = 20;
 const EMA_PERIOD: usize = 12;

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::history::{self, ListQuery};
 use super::json::JsonBody;
+use super::paging::PageQuery;
 use super::schemas::snapshot_schema;
 use super::ApiError;
 use crate::auth::Caller;
@@ -17,7 +18,9 @@ use crate::refusal::RequestError;
 use crate::routes::state::AppState;
 use crate::runs::Table;
 use protocol::api::ErrorBody;
-use protocol::api::{BacktestRequest, RunInfo, RunNotesPatch, StartedRun};
+use protocol::api::{
+    BacktestRequest, RunBars, RunInfo, RunNotesPatch, StartedRun, BARS_PAGE, MAX_BARS_PAGE,
+};
 
 /// `POST /api/backtests` → 201 `{backtest_id, topic, stream_url}`.
 #[utoipa::path(
@@ -139,6 +142,43 @@ pub async fn delete(
     let last = state.backtests.state(&id, &topic).await?;
     state.backtests.delete(&caller, &id).await?;
     Ok(Json(RunState { info, state: last }))
+}
+
+/// `GET /api/backtests/{id}/bars?before=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/api/backtests/{id}/bars",
+    operation_id = "backtest_bars",
+    tag = "backtests",
+    description = "The bars the run traded on, oldest first: the newest `limit` opening before `before` (or the newest of all). `first` is the index of the page's first bar among the run's `total`: pass the page's first `time` as `before` for the page before.",
+    params(
+        ("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)"),
+        ("before" = Option<String>, Query, description = "Only bars opening before this RFC 3339 time"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 20000, description = "At most this many, 1 to 20,000 (default 5,000)"),
+    ),
+    responses(
+        (status = 200, description = "A page of the run's bars", body = RunBars),
+        (status = 400, description = "An id, `before` or `limit` that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's run, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such run (`details.id`)", body = ErrorBody),
+        (status = 409, description = "The data the run named changed or is gone since it ran, or (a cluster without a store) it ran on another instance", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn bars(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<Json<RunBars>, ApiError> {
+    topic(&id)?;
+    let page = query.page(BARS_PAGE, MAX_BARS_PAGE)?;
+    let bars = state
+        .backtests
+        .bars(&caller, &id, page.before, page.limit)
+        .await?;
+    Ok(Json(bars))
 }
 
 /// `GET /api/backtests/{id}/trades.csv`.

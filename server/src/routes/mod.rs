@@ -14,6 +14,7 @@ mod me;
 mod metrics;
 mod openapi;
 mod origin;
+mod paging;
 mod publish;
 mod quota;
 mod resume;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
                 .patch(backtests::annotate)
                 .delete(backtests::delete),
         )
+        .route("/backtests/{id}/bars", get(backtests::bars))
         .route("/backtests/{id}/trades.csv", get(backtests::trades_csv))
         .route("/backtests/{id}/equity.csv", get(backtests::equity_csv))
         .route("/backtests/{id}/{action}", post(backtests::control))

@@ -66,6 +66,7 @@ impl utoipa::Modify for BearerAuth {
         super::backtests::control,
         super::backtests::annotate,
         super::backtests::delete,
+        super::backtests::bars,
         super::backtests::trades_csv,
         super::backtests::equity_csv,
         super::sessions::start,

@@ -209,6 +209,7 @@ impl<T: Run + Send + 'static> RunBook<T> {
             topic: topic.clone(),
             owner: row.owner.as_deref().map(Arc::from),
             finished: None,
+            request: None,
             held_bytes: 0,
         });
         Ok(topic)

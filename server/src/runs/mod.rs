@@ -106,6 +106,8 @@ struct Entry<T> {
     /// The `sub` of who started it (none in anonymous mode).
     owner: Option<Arc<str>>,
     finished: Option<Instant>,
+    /// The request that started it, as JSON, when no store keeps it.
+    request: Option<Arc<str>>,
     /// What its topic holds once it has finished (its engine alone wrote there, and
     /// writes no more): counted once, not at every later run's end.
     held_bytes: usize,
@@ -177,6 +179,10 @@ impl<T: Run + Send + 'static> RunBook<T> {
                 topic: topic.clone(),
                 owner: caller.owner(),
                 finished: None,
+                request: match self.store {
+                    Some(_) => None,
+                    None => serde_json::to_string(request).ok().map(Arc::from),
+                },
                 held_bytes: 0,
             };
             entries.insert(id.to_owned(), entry);
@@ -395,6 +401,31 @@ impl<T: Run + Send + 'static> RunBook<T> {
             return Err(self.forbidden(id));
         }
         Ok(info)
+    }
+
+    /// The request that started run `id`, as JSON, if `caller` may reach the run: from
+    /// memory, else from the store (in a cluster without a store, only the instance
+    /// that ran it knows it).
+    pub async fn request(
+        &self,
+        caller: &Caller,
+        id: &str,
+        hub: &Hub,
+    ) -> Result<Arc<str>, RequestError> {
+        self.info(caller, id, hub).await?;
+        if let Some(request) = self.lock(hub).get(id).and_then(|e| e.request.clone()) {
+            return Ok(request);
+        }
+        let kept = match &self.store {
+            Some(store) => store.get(self.kind, id).await?,
+            None => None,
+        };
+        kept.map(|row| Arc::from(row.request))
+            .ok_or_else(|| RequestError::NotNow {
+                kind: self.kind,
+                id: id.to_owned(),
+                why: "ran on another instance, and no store keeps its request".to_owned(),
+            })
     }
 
     /// Whether the run with this id runs on this instance.

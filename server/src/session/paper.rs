@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::brain::Brain;
 use crate::backtest::engine::{self, ExitReason};
-use crate::backtest::strategy::{rsi, sma, Signal, Strategy, LONG, NONE, SHORT};
+use crate::backtest::strategy::{Signal, Strategy, LONG, NONE, SHORT};
+use protocol::indicators::{rsi, sma};
 
 /// The reasoning of a bar an outside agent let pass without a decision.
 pub const NO_DECISION: &str = "No decision came from the agent within the bar: hold.";

@@ -1,5 +1,7 @@
-//! Incremental indicators shared by the backtest strategies and the market analysis:
-//! feed one close at a time, read the value when there is one.
+//! The indicators of the backtest strategies, the market analysis and the dashboard's
+//! chart lines: one implementation, so a line on a chart is the value a strategy
+//! traded on. [`Rsi`] and [`Ema`] fold one close at a time; [`sma`], [`rsi`] and [`ema`]
+//! give a whole series (NaN where there is no value yet).
 
 /// Wilder's RSI: gains and losses averaged over the first `period` changes, then
 /// smoothed by `(prev·(period−1) + x) / period`. 100 when there has been no loss.
@@ -74,9 +76,52 @@ impl Ema {
     }
 }
 
+/// Simple moving average: the plain mean of the last `n` closes; NaN before that.
+pub fn sma(close: &[f64], n: usize) -> Vec<f64> {
+    let mut out = vec![f64::NAN; close.len()];
+    // Summed exactly per window start so the mean is the plain mean, not a drifting one.
+    let mut sum = 0.0;
+    for i in 0..close.len() {
+        sum += close[i];
+        if i >= n {
+            sum -= close[i - n];
+        }
+        if i + 1 >= n {
+            // Re-sum every n bars to stop floating-point drift from accumulating.
+            if (i + 1) % n == 0 {
+                sum = close[i + 1 - n..=i].iter().sum();
+            }
+            out[i] = sum / n as f64;
+        }
+    }
+    out
+}
+
+/// Wilder's RSI of every close (NaN until `period` changes have been seen).
+pub fn rsi(close: &[f64], period: usize) -> Vec<f64> {
+    let mut rsi = Rsi::new(period);
+    close
+        .iter()
+        .map(|&c| rsi.push(c).unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// The EMA of every close (seeded with the first, so defined from the first close).
+pub fn ema(close: &[f64], period: usize) -> Vec<f64> {
+    let mut ema = Ema::new(period);
+    close.iter().map(|&c| ema.push(c)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sma_is_the_plain_mean_of_the_last_n_closes() {
+        let s = sma(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], 3);
+        assert!(s[0].is_nan() && s[1].is_nan());
+        assert_eq!(&s[2..], &[2.0, 3.0, 4.0, 5.0, 6.0]);
+    }
 
     #[test]
     fn rsi_matches_a_hand_computed_case() {
