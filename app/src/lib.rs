@@ -7,7 +7,8 @@
 //! - [`chart`]: chart geometry (the canvas drawing is in `components`).
 //! - [`replay`]: a finished run's record as a tape to play back.
 //! - [`compare`]: two to four backtests side by side (curves, metrics, set-ups).
-//! - [`periods`]: a run's closed trades by day, week, month or year.
+//! - [`periods`]: a run's closed trades by day, week, month or year; [`trade_query`]:
+//!   its trades filtered, sorted, paged and written as CSV.
 //! - `components` and `pages`: the Leptos dashboard, rendered on the server and hydrated
 //!   in the browser by the `frontend` crate; `api` is its REST client and `auth` holds
 //!   the token it acts with on a server in token mode.
@@ -21,6 +22,7 @@ pub mod compare;
 pub mod periods;
 pub mod replay;
 pub mod stream;
+pub mod trade_query;
 
 mod api;
 mod auth;
@@ -80,16 +82,14 @@ pub fn App() -> impl IntoView {
                 // expired token kept from it.
                 {move || {
                     auth.track_sign_ins();
+                    let market = Lazy::<pages::Market>::new();
                     let backtests = Lazy::<pages::Backtests>::new();
                     let sessions = Lazy::<pages::Sessions>::new();
                     let session = Lazy::<pages::Session>::new();
-                    // The three lazy routes above: their pages load with the route.
+                    // The lazy routes above: their pages load with the route.
                     view! {
                         <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                            <Route
-                                path=StaticSegment("")
-                                view=|| sync_view(view! { <pages::market::MarketPage /> })
-                            />
+                            <Route path=StaticSegment("") view=market />
                             <Route path=StaticSegment("backtests") view=backtests />
                             <Route path=StaticSegment("sessions") view=sessions />
                             <Route

@@ -28,36 +28,8 @@ test('navigation to first live data', async ({ page }) => {
   );
 });
 
-test('chart frame times with 1,000 candles and 50 messages/s', async ({ page, request }) => {
-  const symbol = 'BENCH';
-  const topic = `market:${symbol}`;
-  const interval = 5_000;
-  const t0 = Math.floor(Date.now() / interval) * interval - 1_000 * interval;
-  let price = 100;
-  const candle = (i: number, close: number, closed: boolean) => ({
-    symbol, interval: '5s', open_time: new Date(t0 + i * interval).toISOString(),
-    open: price, high: Math.max(price, close) + 0.05, low: Math.min(price, close) - 0.05, close, volume: 10, closed, source: 'external',
-  });
-  const publish = async (messages: object[]) => {
-    const r = await request.post('/api/publish', { data: { messages } });
-    expect(r.status(), await r.text()).toBe(200);
-  };
-
-  await page.goto(`/?symbol=${symbol}`);
-  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
-  // A random walk of 1,000 closed candles (a producer's history), then the open one.
-  for (let batch = 0; batch < 2; batch++) {
-    const messages = [];
-    for (let i = batch * 500; i < (batch + 1) * 500; i++) {
-      const close = Math.max(1, price + (Math.random() - 0.5));
-      messages.push({ topic, type: 'candle', data: candle(i, close, true) });
-      price = close;
-    }
-    await publish(messages);
-  }
-  const chart = page.getByTestId('price-chart');
-  await expect(chart).toHaveAttribute('data-candle-count', '1000');
-
+/** Records animation-frame intervals and long tasks until `stopFrames`. */
+async function startFrames(page: import('@playwright/test').Page) {
   await page.evaluate(() => {
     const w = window as unknown as { frames_: number[]; longTasks: number[]; recording: boolean };
     w.frames_ = [];
@@ -72,9 +44,62 @@ test('chart frame times with 1,000 candles and 50 messages/s', async ({ page, re
     };
     requestAnimationFrame(loop);
   });
+}
+
+async function stopFrames(page: import('@playwright/test').Page, what: string) {
+  const { frames, longTasks } = await page.evaluate(() => {
+    const w = window as unknown as { frames_: number[]; longTasks: number[]; recording: boolean };
+    w.recording = false;
+    return { frames: w.frames_.slice(1), longTasks: w.longTasks };
+  });
+  const s = stats(frames);
+  const fps = (frames.length / frames.reduce((a, b) => a + b, 0)) * 1000;
+  const slow = frames.filter((f) => f > 20).length;
+  console.log(
+    `${what}: ${frames.length} frames, ${fps.toFixed(1)} fps; ` +
+      `frame time p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms; ` +
+      `${slow} frames over 20 ms; ${longTasks.length} long tasks`,
+  );
+}
+
+test('chart frame times with 5,000 candles in view and 50 messages/s', async ({ page, request }) => {
+  const symbol = 'BENCH';
+  const topic = `market:${symbol}`;
+  const interval = 5_000;
+  const t0 = Math.floor(Date.now() / interval) * interval - 5_000 * interval;
+  let price = 100;
+  const candle = (i: number, close: number, closed: boolean) => ({
+    symbol, interval: '5s', open_time: new Date(t0 + i * interval).toISOString(),
+    open: price, high: Math.max(price, close) + 0.05, low: Math.min(price, close) - 0.05, close, volume: 10, closed, source: 'external',
+  });
+  const publish = async (messages: object[]) => {
+    const r = await request.post('/api/publish', { data: { messages } });
+    expect(r.status(), await r.text()).toBe(200);
+  };
+
+  await page.goto(`/?symbol=${symbol}`);
+  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  // A random walk of 5,000 closed candles (a producer's history), then the open one.
+  const history = 5_000;
+  for (let batch = 0; batch < history / 500; batch++) {
+    const messages = [];
+    for (let i = batch * 500; i < (batch + 1) * 500; i++) {
+      const close = Math.max(1, price + (Math.random() - 0.5));
+      messages.push({ topic, type: 'candle', data: candle(i, close, true) });
+      price = close;
+    }
+    await publish(messages);
+  }
+  const chart = page.getByTestId('price-chart');
+  await expect(chart).toHaveAttribute('data-candle-count', String(history));
+  // Zoomed out until every candle is in view (a live view stays live).
+  await chart.focus();
+  while (Number(await chart.getAttribute('data-visible')) < history) await page.keyboard.press('-');
+
+  await startFrames(page);
   // 50 messages/s for 10 s: ticks and the open candle changing with them, 5 every 100 ms.
   const seconds = 10;
-  const open = 1_000;
+  const open = history;
   const openPrice = price;
   let high = price;
   let low = price;
@@ -95,20 +120,33 @@ test('chart frame times with 1,000 candles and 50 messages/s', async ({ page, re
     const wait = started + (step + 1) * 100 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
-  const { frames, longTasks } = await page.evaluate(() => {
-    const w = window as unknown as { frames_: number[]; longTasks: number[]; recording: boolean };
-    w.recording = false;
-    return { frames: w.frames_.slice(1), longTasks: w.longTasks };
-  });
+  await stopFrames(page, `chart, ${history} candles in view, 50 msg/s for ${seconds} s`);
   await expect(chart).toHaveAttribute('data-gaps', '0');
-  const s = stats(frames);
-  const fps = (frames.length / frames.reduce((a, b) => a + b, 0)) * 1000;
-  const slow = frames.filter((f) => f > 20).length;
-  console.log(
-    `chart, 1,000 candles, 50 msg/s for ${seconds} s: ${frames.length} frames, ${fps.toFixed(1)} fps; ` +
-      `frame time p50 ${s.p50.toFixed(1)} ms, p95 ${s.p95.toFixed(1)} ms, p99 ${s.p99.toFixed(1)} ms, max ${s.max.toFixed(1)} ms; ` +
-      `${slow} frames over 20 ms; ${longTasks.length} long tasks`,
-  );
+});
+
+test("a run's chart with 5,000 bars and their markers, panned a frame at a time", async ({ page, request }) => {
+  // 5,000 hourly bars that zigzag, so an SMA 1/2 cross trades at nearly every bar.
+  const rows = ['date,open,high,low,close,volume'];
+  for (let i = 0; i < 5_000; i++) {
+    const c = i % 2 ? 101 + (i % 7) / 10 : 100 - (i % 5) / 10;
+    rows.push(`${new Date(Date.UTC(2024, 0, 1) + i * 3600e3).toISOString().replace('.000Z', '+00:00')},${c},${c + 0.5},${c - 0.5},${c},10`);
+  }
+  const started = await request.post('/api/backtests', { data: { csv: rows.join('\n'), strategy: 'sma_cross', params: { fast: 1, slow: 2 } } });
+  expect(started.status()).toBe(201);
+  const { backtest_id: id } = await started.json();
+  await expect.poll(async () => (await (await request.get(`/api/backtests/${id}`)).json()).state.data.status, { timeout: 60_000 }).toBe('complete');
+  await page.goto('/backtests');
+  const chart = page.locator(`[data-testid=backtest-run][data-backtest-id="${id}"]`).getByTestId('price-chart');
+  await expect(chart).toHaveAttribute('data-visible', '5000', { timeout: 30_000 });
+  const markers = await chart.getByTestId('trade-marker').count();
+  await chart.focus();
+  await startFrames(page);
+  // 120 pans, each a full repaint of the candles and the overlay.
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowRight');
+  }
+  await stopFrames(page, `run chart, 5,000 bars and ${markers} markers, 120 pans`);
 });
 
 test('leader tab takeover: the leader closes, the others stream again', async ({ browser }) => {

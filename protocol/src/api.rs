@@ -98,6 +98,9 @@ pub struct RunBars {
     /// The index (0 = the run's first bar) of this page's first bar: older bars exist
     /// when it is above 0.
     pub first: usize,
+    /// The run's first bar, on every page: where a buy-and-hold line starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening: Option<Bar>,
     pub bars: Vec<Bar>,
 }
 

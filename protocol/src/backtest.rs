@@ -41,6 +41,9 @@ pub struct Started {
     pub from: Timestamp,
     pub to: Timestamp,
     pub total_bars: u64,
+    /// Starting cash (absent from runs recorded before it was sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cash: Option<f64>,
 }
 
 /// `progress`: how far the run is, sent every N bars or T ms.

@@ -5,11 +5,11 @@
 
 use crate::{
     Analysis, BearerToken, Candle, ClientAction, Complete, Countdown, DataSource, Decision,
-    DecisionAction, Envelope, Epoch, EquityBatch, EquityPoint, ErrorInfo, Lifecycle, LogLevel,
-    LogLine, Message, Metrics, Order, OrderSide, OrderStatus, Pnl, Position, PositionClosed,
-    PositionOpened, PositionUpdated, Progress, Risk, SessionCompleted, SessionInitialized,
-    SessionStats, Side, Since, Snapshot, SnapshotData, Started, Structure, Symbol, Thinking, Tick,
-    Timestamp, Topic, TopicKind, Trade, TradeAction,
+    DecisionAction, DecisionSource, Envelope, Epoch, EquityBatch, EquityPoint, ErrorInfo,
+    Lifecycle, LogLevel, LogLine, Message, Metrics, Order, OrderSide, OrderStatus, Pnl, Position,
+    PositionClosed, PositionOpened, PositionUpdated, Progress, Risk, SessionCompleted,
+    SessionInitialized, SessionStats, Side, Since, Snapshot, SnapshotData, Started, Structure,
+    Symbol, Thinking, Tick, Timestamp, Topic, TopicKind, Trade, TradeAction,
 };
 
 /// An epoch as the server mints them (a ULID).
@@ -139,6 +139,7 @@ pub fn every_message() -> Vec<(Message, Topic)> {
                 from: at(0),
                 to: at(1000),
                 total_bars: 2148,
+                cash: Some(10_000.0),
             }),
             Message::Progress(Progress {
                 pct: 50.0,
@@ -230,6 +231,7 @@ pub fn every_message() -> Vec<(Message, Topic)> {
                 reasoning: "cross up".into(),
                 price: 10.0,
                 confidence: Some(0.7),
+                source: Some(DecisionSource::Manual),
             }),
             Message::PositionOpened(PositionOpened {
                 position_id: 1,
@@ -250,6 +252,9 @@ pub fn every_message() -> Vec<(Message, Topic)> {
                 return_pct: 10.0,
                 time: at(2),
                 reason: "signal".into(),
+                side: Some(Side::Long),
+                entry_price: Some(8.0),
+                entry_time: Some(at(1)),
             }),
             Message::StatsUpdate(SessionStats {
                 equity: 10_002.0,

@@ -55,6 +55,41 @@ pub struct Decision {
     /// How sure an outside agent said it was, 0 to 1 (built-in strategies leave it out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confidence: Option<f64>,
+    /// Who decided, when it was not the session's own strategy or agent: `manual` for an
+    /// order its user placed from the session's page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<DecisionSource>,
+}
+
+/// Who made a decision other than the session's strategy or agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionSource {
+    /// Its user, by hand (`POST /api/sessions/{id}/manual`).
+    Manual,
+}
+
+/// `POST /api/sessions/{id}/manual`: the session's user buys, sells short or closes the
+/// position by hand, at the next print.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ManualOrder {
+    pub action: DecisionAction,
+}
+
+impl ManualOrder {
+    /// Buy, sell or close: holding is what a session does without being asked.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        match self.action {
+            DecisionAction::Hold => Err(FieldError::new(
+                "action",
+                "must be buy, sell or close, got hold",
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// `POST /api/sessions/{id}/thinking`: a chunk of an outside agent's reasoning about the
@@ -134,6 +169,14 @@ pub struct PositionClosed {
     pub return_pct: f64,
     pub time: Timestamp,
     pub reason: String,
+    /// The position's side, entry price and entry time, so a chart links the exit to
+    /// its entry (absent from records kept before they were sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_price: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_time: Option<Timestamp>,
 }
 
 /// `stats_update`: the session's running figures.

@@ -751,6 +751,10 @@ async fn a_runs_bars_come_back_in_pages_with_its_trades_on_them() {
     .await;
     assert_eq!(older["first"], 1948);
     assert_eq!(older["bars"][99], bars[2047]);
+    assert_eq!(
+        older["opening"], bars[0],
+        "every page says where the run began"
+    );
 
     // Bad paging is named; another run's id is not found.
     for (query, named) in [("limit=0", "`limit`"), ("before=monday", "`before`")] {

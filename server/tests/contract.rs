@@ -492,6 +492,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
         "/api/sessions/{id}/stop",
         "/api/sessions/{id}/thinking",
         "/api/sessions/{id}/decision",
+        "/api/sessions/{id}/manual",
         "/api/sessions/{id}/trades.csv",
         "/api/sessions/{id}/equity.csv",
         "/api/ws/health",
@@ -521,7 +522,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
             );
         }
     }
-    assert_eq!(ids.len(), 33);
+    assert_eq!(ids.len(), 34);
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

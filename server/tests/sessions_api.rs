@@ -507,3 +507,98 @@ async fn an_agent_cannot_decide_before_a_bar_has_closed() {
     assert_refused_now(&running, "early", "no closed bar yet").await;
     running.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn a_user_buys_and_closes_by_hand_and_the_stream_and_stats_show_it() {
+    let running = server(|a| a.symbols = vec!["BTC-USD".parse().unwrap()]).await;
+    let (status, info) = post(
+        &running,
+        json!({"id": "hand-1", "symbol": "BTC-USD", "strategy": "external", "cash": 1_000_000.0}),
+    )
+    .await;
+    assert_eq!(status, 201, "{info}");
+    let mut follower =
+        Follower::new(connect(&running, "/api/ws/stream/session/hand-1?since=0&epoch=x").await)
+            .await;
+    let manual = |action: &'static str| {
+        let running = &running;
+        async move {
+            post_json(
+                running,
+                "/api/sessions/hand-1/manual",
+                &json!({ "action": action }),
+            )
+            .await
+        }
+    };
+    let (status, reply) = manual("close").await;
+    assert_eq!(status, 409, "{reply}");
+    assert!(reply["error"]
+        .as_str()
+        .unwrap()
+        .contains("has no open position to close"));
+
+    // A buy by hand: a decision from `manual`, filled at the next print.
+    let (status, placed) = manual("buy").await;
+    assert_eq!(status, 202, "{placed}");
+    assert_eq!(placed["action"], "buy");
+    let decision = loop {
+        let decision = follower.until("decision").await;
+        if decision["data"]["source"] == "manual" {
+            break decision;
+        }
+    };
+    assert_eq!(decision["data"]["action"], "buy");
+    assert!(decision["data"]["reasoning"]
+        .as_str()
+        .unwrap()
+        .contains("by hand"));
+    let opened = follower.until("position_opened").await;
+    assert_eq!(opened["data"]["side"], "long");
+    let (status, reply) = manual("buy").await;
+    assert_eq!(status, 409, "{reply}");
+    assert!(
+        reply["error"].as_str().unwrap().contains("is long already"),
+        "{reply}"
+    );
+
+    // Closed by hand: the exit says what it closed, and the stats count the trade.
+    let (status, placed) = manual("close").await;
+    assert_eq!(status, 202, "{placed}");
+    let closed = follower.until("position_closed").await;
+    assert_eq!(closed["data"]["reason"], "closed by hand");
+    assert_eq!(closed["data"]["side"], "long");
+    assert_eq!(closed["data"]["entry_price"], opened["data"]["entry_price"]);
+    assert_eq!(closed["data"]["entry_time"], opened["data"]["time"]);
+    follower.until("stats_update").await;
+    assert_eq!(follower.session().stats.as_ref().unwrap().trades, 1);
+    assert!(follower.session().open_positions.is_empty());
+    let manual_decisions = follower
+        .session()
+        .decisions
+        .iter()
+        .filter(|d| d.source == Some(protocol::DecisionSource::Manual))
+        .count();
+    assert_eq!(manual_decisions, 2);
+
+    assert_unprocessable(
+        &running,
+        "/api/sessions/hand-1/manual",
+        &[
+            (
+                json!({"action": "hold"}),
+                "`action` must be buy, sell or close",
+            ),
+            (json!({"action": "buy", "qty": 3}), "unknown field `qty`"),
+        ],
+    )
+    .await;
+    let (status, _) = post_json(
+        &running,
+        "/api/sessions/nope/manual",
+        &json!({"action": "buy"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    running.shutdown.cancel();
+}

@@ -1,4 +1,4 @@
-//! Pixels: where each candle slot is and how prices map to heights.
+//! The price range a chart shows.
 
 /// The price range a chart shows, with headroom so small moves do not rescale it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,36 +37,6 @@ impl PriceScale {
     }
 }
 
-/// A plot area of `width` × `height` CSS pixels with candles in fixed-width slots,
-/// the newest at the right edge.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Layout {
-    pub width: f64,
-    pub height: f64,
-    pub slot: f64,
-}
-
-impl Layout {
-    /// How many slots fit.
-    pub fn capacity(&self) -> usize {
-        (self.width / self.slot).floor().max(1.0) as usize
-    }
-
-    /// Left edge of slot `i` of `shown` (0 = oldest shown), right-aligned.
-    pub fn slot_x(&self, i: usize, shown: usize) -> f64 {
-        self.width - (shown - i) as f64 * self.slot
-    }
-
-    /// The y pixel of `price` (top = `scale.hi`).
-    pub fn y(&self, scale: &PriceScale, price: f64) -> f64 {
-        let span = scale.hi - scale.lo;
-        if span <= 0.0 {
-            return self.height / 2.0;
-        }
-        (scale.hi - price) / span * self.height
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,22 +50,5 @@ mod tests {
         assert_eq!(PriceScale::fit([]), None);
         let flat = PriceScale::fit([(100.0, 100.0)]).unwrap();
         assert_eq!((flat.lo, flat.hi), (99.5, 100.5));
-    }
-
-    #[test]
-    fn slots_are_right_aligned_and_prices_map_top_down() {
-        let l = Layout {
-            width: 100.0,
-            height: 50.0,
-            slot: 10.0,
-        };
-        assert_eq!(l.capacity(), 10);
-        assert_eq!(l.slot_x(2, 3), 90.0);
-        assert_eq!(l.slot_x(0, 3), 70.0);
-        let s = PriceScale { lo: 0.0, hi: 10.0 };
-        assert_eq!(
-            (l.y(&s, 10.0), l.y(&s, 0.0), l.y(&s, 5.0)),
-            (0.0, 50.0, 25.0)
-        );
     }
 }

@@ -1,12 +1,18 @@
-//! Chart geometry, free of the DOM so it is tested natively: the candle series a chart
-//! holds, the price scale and the pixel layout. The canvas drawing itself is in
-//! `components::candle_chart` and `components::line_chart`.
+//! Chart geometry and content, free of the DOM so it is tested natively: the bars a
+//! chart holds, timeframes built from them, the view (zoom and pan), the price scale and
+//! pixel layout, trade markers and indicator lines, and the SVG drawn over the candles.
+//! The canvas drawing itself is in `components::price_chart` and
+//! `components::line_chart`.
 
 pub mod layout;
+pub mod marks;
+pub mod overlay;
 pub mod series;
+pub mod timeframe;
+pub mod viewport;
 
-pub use layout::{Layout, PriceScale};
-pub use series::{CandleSeries, Change};
+pub use layout::PriceScale;
+pub use series::{bar_of, CandleSeries, Change};
 
 /// Ink of the charts' grid and labels, legible on the dark and the light theme alike
 /// (the canvas background is the page's `--bg`).

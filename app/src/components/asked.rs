@@ -1,8 +1,11 @@
-//! What became of a control a user clicked (pause, resume, cancel, stop): sent and
+//! What became of a control a user clicked (pause, resume, cancel, stop, an order by
+//! hand): sent and
 //! waiting, done, or refused with the server's reason — never a click that does nothing
 //! visible when the server is away.
 
 use leptos::prelude::*;
+
+use serde::Serialize;
 
 use crate::api;
 
@@ -25,9 +28,31 @@ impl Asked {
 /// Posts the command at `url` (`what` names it to the user) and follows its answer in
 /// `asked`.
 pub fn ask(url: String, what: &'static str, asked: RwSignal<Asked>) {
+    follow(what, asked, async move { api::command(&url).await });
+}
+
+/// Posts `body` to `url`, followed the same way.
+pub fn ask_with<B: Serialize + 'static>(
+    url: String,
+    body: B,
+    what: &'static str,
+    asked: RwSignal<Asked>,
+) {
+    follow(what, asked, async move {
+        api::post::<serde_json::Value>(&url, &body)
+            .await
+            .map(|_| ())
+    });
+}
+
+fn follow(
+    what: &'static str,
+    asked: RwSignal<Asked>,
+    request: impl std::future::Future<Output = Result<(), String>> + 'static,
+) {
     asked.set(Asked::Pending(what));
     api::spawn(async move {
-        match api::command(&url).await {
+        match request.await {
             Ok(()) => asked.set(Asked::Done(what)),
             Err(e) => asked.set(Asked::Refused(what, e)),
         }

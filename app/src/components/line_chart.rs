@@ -14,17 +14,24 @@ pub fn LineChart(
     /// Fill the area between the line and zero (drawdowns).
     #[prop(optional)]
     fill: bool,
+    /// A line to read the first against (buy and hold), on the same scale, in grey.
+    #[prop(optional, into)]
+    reference: Signal<Vec<(f64, f64)>>,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        let points = points.get();
+        let (points, reference) = (points.get(), reference.get());
         if let Some(canvas) = canvas.get() {
-            paint::paint(&canvas, &[(&points, colour)], fill);
+            paint::paint(
+                &canvas,
+                &[(&reference, paint::REFERENCE), (&points, colour)],
+                fill,
+            );
         }
     });
     #[cfg(not(feature = "hydrate"))]
-    let _ = (colour, fill);
+    let _ = (colour, fill, reference);
     view! {
         <figure class="line-chart">
             <figcaption>{label}</figcaption>
@@ -84,6 +91,8 @@ mod paint {
     use crate::chart::{PriceScale, GRID, TEXT};
 
     const AXIS_RIGHT: f64 = 64.0;
+    /// Colour of a reference line (buy and hold).
+    pub const REFERENCE: &str = "#9e9e9e";
 
     /// Paints each `(points, colour)` line on one scale fitting them all.
     pub fn paint(canvas: &HtmlCanvasElement, lines: &[(&[(f64, f64)], &str)], fill: bool) {

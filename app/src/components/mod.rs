@@ -3,27 +3,29 @@
 //! - Everywhere: [`header`], [`status`] (connection dot, real-time toggle), [`sign_in`]
 //!   (the token panel, whose token the header shows), [`toast`],
 //!   [`metrics`] (stream metrics; grids of figures), [`table`], [`form`] fields and
-//!   [`format`] (how values are written).
-//! - Market: [`candle_chart`].
+//!   [`format`] (how values are written), [`download`] (text saved as a file).
+//! - Every page with a price: [`price_chart`] (over `crate::chart`).
 //! - Backtests: [`csv_upload`] (a CSV from the user's disk), [`replay`] (a finished
 //!   run's record played back into the run's components, or an NDJSON file of one),
 //!   [`run_history`] (past runs and sessions, kept by the store) and [`compare_view`]
 //!   (two to four runs side by side).
 //! - Controls: [`asked`] (what became of a pause, resume, cancel or stop).
 //! - A backtest run: [`run_header`] (title, status, pause/resume/cancel), then
-//!   [`run_body`]: [`run_progress`], [`equity_charts`] (over [`line_chart`]),
+//!   [`run_body`]: [`run_progress`], [`run_chart`] (its bars, fills and strategy lines),
+//!   [`equity_charts`] (over [`line_chart`], against buy and hold),
 //!   `metrics::RunMetrics`, [`period_breakdown`], [`trades_table`], [`log_list`].
-//! - A session: [`session_header`] (countdown, stop), then [`session_body`]:
-//!   `metrics::SessionStats`, [`positions_table`], [`reasoning`] (thinking and
-//!   decisions).
+//! - Sessions: [`sessions_overview`] (every running one, live).
+//! - A session: [`session_header`] (countdown, orders by hand, stop), then [`session_body`]:
+//!   `metrics::SessionStats`, [`session_chart`] beside [`reasoning`] (thinking and
+//!   decisions), [`positions_table`].
 //!
 //! Run and session components take the topic's state signal (from
 //! `stream::use_topic_state`) and read only what they show.
 
 pub mod asked;
-pub mod candle_chart;
 pub mod compare_view;
 pub mod csv_upload;
+pub mod download;
 pub mod equity_charts;
 pub mod form;
 pub mod format;
@@ -33,14 +35,18 @@ pub mod log_list;
 pub mod metrics;
 pub mod period_breakdown;
 pub mod positions_table;
+pub mod price_chart;
 pub mod reasoning;
 pub mod replay;
 pub mod run_body;
+pub mod run_chart;
 pub mod run_header;
 pub mod run_history;
 pub mod run_progress;
 pub mod session_body;
+pub mod session_chart;
 pub mod session_header;
+pub mod sessions_overview;
 pub mod sign_in;
 pub mod status;
 pub mod sync_view;

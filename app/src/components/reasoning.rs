@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use super::format::wire_name;
 use super::table::newest_first;
-use protocol::{Decision, SessionSnapshot};
+use protocol::{Decision, DecisionSource, SessionSnapshot};
 
 /// Decisions shown (the most recent).
 const RECENT_DECISIONS: usize = 20;
@@ -39,12 +39,17 @@ pub fn Reasoning(#[prop(into)] state: Signal<SessionSnapshot>) -> impl IntoView 
 }
 
 /// One decision: its action in capitals (classed `decision-buy`, `decision-sell`, …),
-/// the bar's time and the reasoning.
+/// who made it when it was not the session's own strategy (`data-source`), the bar's
+/// time and the reasoning.
 fn decision_item(d: &Decision) -> impl IntoView {
     let action = wire_name(d.action);
+    let source = d.source.map(|s| match s {
+        DecisionSource::Manual => "manual",
+    });
     view! {
-        <li>
+        <li data-action=action data-source=source>
             <span class=format!("decision decision-{action}")>{action.to_ascii_uppercase()}</span>
+            {source.map(|_| view! { <span class="badge">"by hand"</span> })}
             <span class="decision-time">{d.bar_time.clock()}</span>
             " "
             {d.reasoning.clone()}

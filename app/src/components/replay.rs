@@ -8,6 +8,7 @@ use leptos::html::Input;
 use leptos::prelude::*;
 
 use super::csv_upload::{read_picked, Upload};
+use super::download::download;
 use super::form::ErrorLine;
 use super::run_body::RunBody;
 use super::session_body::SessionBody;
@@ -165,7 +166,7 @@ where
     };
     let export = move |_| {
         let name = format!("{}.ndjson", tape.topic()).replace(':', "-");
-        download(&name, &tape.to_ndjson());
+        download(&name, "application/x-ndjson", &tape.to_ndjson());
     };
     view! {
         <div class="replay-controls">
@@ -260,30 +261,3 @@ pub fn ReplayImport(replays: RwSignal<Vec<(Arc<Tape>, String)>>) -> impl IntoVie
         <ErrorLine error=error testid="replay-error" />
     }
 }
-
-/// Saves `text` as the file `name` (the browser's download).
-#[cfg(feature = "hydrate")]
-fn download(name: &str, text: &str) {
-    use wasm_bindgen::JsCast;
-    let parts = js_sys::Array::of1(&text.into());
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/x-ndjson");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    if let Ok(a) = document().create_element("a") {
-        if let Ok(a) = a.dyn_into::<web_sys::HtmlAnchorElement>() {
-            a.set_href(&url);
-            a.set_download(name);
-            a.click();
-        }
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
-}
-
-/// Downloads happen in the browser only.
-#[cfg(not(feature = "hydrate"))]
-fn download(_: &str, _: &str) {}

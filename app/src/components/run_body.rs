@@ -1,5 +1,6 @@
-//! What a backtest run shows below its header, live or replayed: progress, equity and
-//! drawdown, final metrics, the closed trades by period, trades and logs.
+//! What a backtest run shows below its header, live or replayed: progress, its price
+//! chart with its fills, equity and drawdown against buy and hold, final metrics, the
+//! closed trades by period, trades and logs.
 
 use leptos::prelude::*;
 
@@ -7,6 +8,7 @@ use super::equity_charts::EquityCharts;
 use super::log_list::LogList;
 use super::metrics::RunMetrics;
 use super::period_breakdown::PeriodBreakdown;
+use super::run_chart::{RunBarsFeed, RunPriceChart};
 use super::run_progress::RunProgress;
 use super::sync_view::SyncAny;
 use super::trades_table::TradesTable;
@@ -14,9 +16,11 @@ use protocol::BacktestSnapshot;
 
 #[component]
 pub fn RunBody(#[prop(into)] state: Signal<BacktestSnapshot>) -> impl IntoView {
+    let bars = RunBarsFeed::follow(state);
     view! {
         <RunProgress state />
-        <EquityCharts state />
+        <RunPriceChart state bars />
+        <EquityCharts state closes=bars.closes />
         <RunMetrics state />
         <PeriodBreakdown state />
         <TradesTable state />

@@ -1,11 +1,12 @@
 //! A session's header: what it trades, the countdown to the next bar (or how it
-//! ended), and the button that stops it on the server.
+//! ended), orders placed by hand (`force-entry`, `force-exit`) and the button that stops
+//! it on the server.
 
 use leptos::prelude::*;
 
-use super::asked::{ask, Asked, AskedLine};
+use super::asked::{ask, ask_with, Asked, AskedLine};
 use super::form::strategy_title;
-use protocol::SessionSnapshot;
+use protocol::{DecisionAction, ManualOrder, SessionSnapshot, Side};
 
 /// Title, countdown and the stop button of session `id`.
 #[component]
@@ -39,6 +40,53 @@ pub fn SessionHeader(
             asked,
         );
     };
+    // Buy, sell short or close by hand, at the next print.
+    let order = move |action: DecisionAction, what: &'static str| {
+        ask_with(
+            format!("/api/sessions/{}/manual", id.get_untracked()),
+            ManualOrder { action },
+            what,
+            asked,
+        );
+    };
+    let held = move || state.with(|s| s.open_positions.last().map(|p| p.opened.side));
+    let manual = move || {
+        state.with(|s| s.completed.is_none()).then(|| {
+            view! {
+                <div
+                    class="manual"
+                    role="group"
+                    aria-label="Orders by hand, filled at the next print"
+                >
+                    <button
+                        data-testid="force-entry"
+                        data-side="long"
+                        disabled=move || asked.with(Asked::is_pending) || held() == Some(Side::Long)
+                        on:click=move |_| order(DecisionAction::Buy, "Buy")
+                    >
+                        "Buy"
+                    </button>
+                    <button
+                        data-testid="force-entry"
+                        data-side="short"
+                        disabled=move || {
+                            asked.with(Asked::is_pending) || held() == Some(Side::Short)
+                        }
+                        on:click=move |_| order(DecisionAction::Sell, "Sell short")
+                    >
+                        "Sell short"
+                    </button>
+                    <button
+                        data-testid="force-exit"
+                        disabled=move || asked.with(Asked::is_pending) || held().is_none()
+                        on:click=move |_| order(DecisionAction::Close, "Close position")
+                    >
+                        "Close position"
+                    </button>
+                </div>
+            }
+        })
+    };
     view! {
         <header class="panel session-head">
             <h2>{move || format!("Session {}", id.get())}</h2>
@@ -61,6 +109,7 @@ pub fn SessionHeader(
                         }
                     })
             }}
+            {manual}
             <AskedLine asked />
         </header>
     }

@@ -3,10 +3,12 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::components::candle_chart::{CandleChart, CandleFeed};
+use crate::chart::bar_of;
+use crate::chart::marks::MARKET_LINES;
 use crate::components::form::ErrorLine;
 use crate::components::format::wire_name;
 use crate::components::metrics::MetricsPanel;
+use crate::components::price_chart::{ChartFeed, PriceChart};
 use crate::components::status::RealtimeToggle;
 use crate::components::sync_view::SyncAny;
 use crate::stream::{use_topic, TopicEvent};
@@ -27,7 +29,8 @@ pub fn MarketPage() -> impl IntoView {
     let last_tick = RwSignal::new(None::<Tick>);
     let open_candle = RwSignal::new(None::<Candle>);
     let analysis = RwSignal::new(None::<Analysis>);
-    let feed = CandleFeed::new();
+    let feed = ChartFeed::new();
+    let split = RwSignal::new(false);
 
     api::spawn(async move {
         match api::get::<Vec<SymbolInfo>>("/api/market/symbols").await {
@@ -50,7 +53,8 @@ pub fn MarketPage() -> impl IntoView {
             last_tick.set(m.last_tick.clone());
             open_candle.set(m.candles.last().cloned());
             analysis.set(m.analysis.clone());
-            feed.reset(&m.candles, snapshot.last_seq);
+            let bars: Vec<_> = m.candles.iter().map(bar_of).collect();
+            feed.reset(&bars, snapshot.last_seq);
         }
         TopicEvent::Message(envelope) => {
             let candle = match &envelope.message {
@@ -68,7 +72,7 @@ pub fn MarketPage() -> impl IntoView {
                 }
                 _ => None,
             };
-            feed.message(envelope.seq, candle);
+            feed.message(envelope.seq, candle.map(bar_of));
         }
     });
 
@@ -93,6 +97,27 @@ pub fn MarketPage() -> impl IntoView {
         }
         names
     };
+    // Older candles as the view pans left, a page at a time from the server.
+    let older = Callback::new(move |before: protocol::Timestamp| {
+        let Some(symbol) = selected.get_untracked() else {
+            return;
+        };
+        api::spawn(async move {
+            let path = format!("/api/market/{symbol}/candles?limit=500&before={before}");
+            match api::get::<Vec<Candle>>(&path).await {
+                Ok(page) => {
+                    let bars: Vec<_> = page.iter().map(bar_of).collect();
+                    feed.prepend(&bars, page.len() < 500);
+                }
+                Err(_) => feed.older_failed(),
+            }
+        });
+    });
+    let chart_label = Signal::derive(move || {
+        selected
+            .get()
+            .map_or_else(|| "Price chart".to_owned(), |s| format!("{s} price chart"))
+    });
     let on_pick = move |ev: leptos::ev::Event| {
         selected.set(Symbol::parse(&event_target_value(&ev)).ok());
     };
@@ -111,6 +136,15 @@ pub fn MarketPage() -> impl IntoView {
                             <option value=s>{s.clone()}</option>
                         </For>
                     </select>
+                </label>
+                <label>
+                    <input
+                        type="checkbox"
+                        data-testid="chart-split"
+                        prop:checked=split
+                        on:change=move |ev| split.set(event_target_checked(&ev))
+                    />
+                    " Two timeframes"
                 </label>
                 <RealtimeToggle />
             </div>
@@ -178,8 +212,24 @@ pub fn MarketPage() -> impl IntoView {
                         })
                 }}
             </div>
-            <div class="chart-box">
-                <CandleChart feed decimals />
+            <div class="chart-box" class:split=split>
+                <PriceChart
+                    feed
+                    decimals
+                    lines=vec![MARKET_LINES[0], MARKET_LINES[1]]
+                    older=older
+                    label=chart_label
+                />
+                // A second pane on the same candles: another timeframe of this symbol.
+                <Show when=move || split.get()>
+                    <PriceChart
+                        feed
+                        decimals
+                        lines=vec![MARKET_LINES[0], MARKET_LINES[1]]
+                        testid="price-chart-split"
+                        label=chart_label
+                    />
+                </Show>
             </div>
             <div class="market-side">
                 <MetricsPanel topic />

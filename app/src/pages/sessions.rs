@@ -15,6 +15,7 @@ use crate::components::replay::RecordReplay;
 use crate::components::run_history::SessionHistory;
 use crate::components::session_body::SessionBody;
 use crate::components::session_header::SessionHeader;
+use crate::components::sessions_overview::SessionsOverview;
 use crate::components::status::LastMessage;
 use crate::components::sync_view::SyncAny;
 use crate::stream::use_topic_state;
@@ -75,6 +76,7 @@ pub fn SessionsPage() -> impl IntoView {
                 </button>
                 <ErrorLine error=error />
             </form>
+            <SessionsOverview />
             <SessionHistory open=move |id: String| {
                 open_session(&format!("/sessions/{id}"), Default::default());
             } />

@@ -205,21 +205,21 @@ impl Backtests {
             None => bars.len(),
         };
         let first = end.saturating_sub(limit);
+        let bar = |i: usize| Bar {
+            time: Timestamp::from_unix_ms(bars.time[i]),
+            open: bars.open[i],
+            high: bars.high[i],
+            low: bars.low[i],
+            close: bars.close[i],
+            volume: bars.volume[i],
+        };
         Ok(RunBars {
             backtest_id: info.backtest_id,
             symbol: info.symbol,
             total: bars.len(),
             first,
-            bars: (first..end)
-                .map(|i| Bar {
-                    time: Timestamp::from_unix_ms(bars.time[i]),
-                    open: bars.open[i],
-                    high: bars.high[i],
-                    low: bars.low[i],
-                    close: bars.close[i],
-                    volume: bars.volume[i],
-                })
-                .collect(),
+            opening: (!bars.is_empty()).then(|| bar(0)),
+            bars: (first..end).map(bar).collect(),
         })
     }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use protocol::{AgentDecision, AgentThinking, Topic};
+use protocol::{AgentDecision, AgentThinking, DecisionAction, Topic};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -21,6 +21,12 @@ pub enum Command {
     Think(AgentThinking),
     /// An outside agent's decision, for a session it drives (others ignore it).
     Decide(AgentDecision),
+    /// A session's user buys, sells or closes by hand (others ignore it), `by` their
+    /// token's `sub`.
+    Manual {
+        action: DecisionAction,
+        by: Option<String>,
+    },
 }
 
 /// Why a command could not be delivered.

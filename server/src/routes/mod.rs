@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/equity.csv", get(sessions::equity_csv))
         .route("/sessions/{id}/thinking", post(sessions::thinking))
         .route("/sessions/{id}/decision", post(sessions::decision))
+        .route("/sessions/{id}/manual", post(sessions::manual))
         .route("/ws/health", get(health::health))
         // The contract documents: public, like health (docs/SECURITY.md).
         .route("/schema.json", get(openapi::schema_json))

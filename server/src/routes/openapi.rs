@@ -79,6 +79,7 @@ impl utoipa::Modify for BearerAuth {
         super::sessions::equity_csv,
         super::sessions::thinking,
         super::sessions::decision,
+        super::sessions::manual,
         super::health::health,
         super::me::me,
         super::market::symbols,

@@ -5,7 +5,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use protocol::{AgentDecision, AgentThinking, Snapshot, Timestamp, Topic, TopicKind};
+use protocol::{
+    AgentDecision, AgentThinking, DecisionAction, ManualOrder, Snapshot, Timestamp, Topic,
+    TopicKind,
+};
 use serde::Serialize;
 
 use super::history::{self, ListQuery};
@@ -369,4 +372,55 @@ pub async fn decision(
 ) -> Result<(StatusCode, Json<Taken>), ApiError> {
     decision.validate().map_err(RequestError::from)?;
     from_agent(&state, &caller, id, Command::Decide(decision)).await
+}
+
+/// What an order placed by hand was taken as.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Placed {
+    session_id: String,
+    /// `buy`, `sell` or `close`.
+    #[schema(value_type = String)]
+    action: DecisionAction,
+}
+
+/// `POST /api/sessions/{id}/manual` → 202: the session's user buys, sells short or
+/// closes by hand; the session publishes it as a `decision` with `source: manual` and
+/// fills it at the next print.
+#[utoipa::path(
+    post,
+    path = "/api/sessions/{id}/manual",
+    operation_id = "manual_order",
+    tag = "sessions",
+    description = "An order placed by hand on a running session (`buy`, `sell` or `close`), whatever drives it: published as a `decision` with `source: manual`, filled at the next print like the session's own. Owner or admin; any instance.",
+    params(("id" = String, Path, description = "The session id (`[A-Za-z0-9_-]{1,64}`)")),
+    request_body(content = ref("#/components/schemas/ManualOrder"), content_type = "application/json"),
+    responses(
+        (status = 202, description = "The session has the order", body = Placed),
+        (status = 400, description = "Malformed JSON, or an id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's session, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such session (`details.id`)", body = ErrorBody),
+        (status = 409, description = "The session cannot take it now: finished, paused, already on that side, or nothing to close (`details.id`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The JSON does not fit, or `action` is `hold`: `details.field` names it", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) is away", body = ErrorBody),
+    )
+)]
+pub async fn manual(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(order): JsonBody<ManualOrder>,
+) -> Result<(StatusCode, Json<Placed>), ApiError> {
+    Topic::new(TopicKind::Session, &id)?;
+    order.validate().map_err(RequestError::from)?;
+    state.sessions.manual(&caller, &id, order.action).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Placed {
+            session_id: id,
+            action: order.action,
+        }),
+    ))
 }

@@ -5,9 +5,9 @@
 //! Sizing, fills and P&L are the backtest engine's own functions.
 
 use protocol::{
-    AgentDecision, Candle, Decision, DecisionAction, Message, Order, OrderSide, OrderStatus, Pnl,
-    Position, PositionClosed, PositionOpened, PositionUpdated, Risk, SessionStats, Side, Symbol,
-    Thinking, Timestamp,
+    AgentDecision, Candle, Decision, DecisionAction, DecisionSource, Message, Order, OrderSide,
+    OrderStatus, Pnl, Position, PositionClosed, PositionOpened, PositionUpdated, Risk,
+    SessionStats, Side, Symbol, Thinking, Timestamp,
 };
 
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,28 @@ pub enum AgentRefusal {
     NotExternal,
     #[error("no bar is waiting for a decision: the next one is due when the next bar closes")]
     NothingToDecide,
+}
+
+/// Why an order placed by hand was not taken (the endpoint checked first; this is one
+/// that lost a race with a fill).
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ManualRefusal {
+    #[error("no price yet: an order placed by hand fills at the next print")]
+    NoPrice,
+    #[error("an order is already waiting for the next print")]
+    Pending,
+    #[error("the position is {0} already")]
+    Held(&'static str),
+    #[error("there is no open position to close")]
+    Flat,
+}
+
+/// The other side.
+fn opposite(side: Side) -> Side {
+    match side {
+        Side::Long => Side::Short,
+        Side::Short => Side::Long,
+    }
 }
 
 /// Closes kept for the indicators.
@@ -55,8 +77,10 @@ pub struct PaperSession {
     cash: f64,
     closes: Vec<f64>,
     position: Option<engine::Position>,
+    /// When the open position was opened.
+    opened: Option<Timestamp>,
     /// Signal waiting for the next print, with the order id announced for it.
-    pending: Option<(Side, String)>,
+    pending: Option<(Signal, String)>,
     next_position_id: u64,
     next_order: u64,
     bars: usize,
@@ -77,7 +101,9 @@ pub struct Checkpoint {
     initial_cash: f64,
     cash: f64,
     position: Option<engine::Position>,
-    pending: Option<(Side, String)>,
+    #[serde(default)]
+    opened: Option<Timestamp>,
+    pending: Option<(Signal, String)>,
     next_position_id: u64,
     next_order: u64,
     bars: usize,
@@ -97,6 +123,7 @@ impl PaperSession {
             initial_cash: self.initial_cash,
             cash: self.cash,
             position: self.position.clone(),
+            opened: self.opened,
             pending: self.pending.clone(),
             next_position_id: self.next_position_id,
             next_order: self.next_order,
@@ -122,6 +149,7 @@ impl PaperSession {
             cash: c.cash,
             closes: Vec::new(),
             position: c.position,
+            opened: c.opened,
             pending: c.pending,
             next_position_id: c.next_position_id,
             next_order: c.next_order,
@@ -145,6 +173,7 @@ impl PaperSession {
             cash,
             closes: Vec::new(),
             position: None,
+            opened: None,
             pending: None,
             next_position_id: 1,
             next_order: 1,
@@ -319,17 +348,74 @@ impl PaperSession {
             reasoning,
             price,
             confidence,
+            source: None,
         }));
-        if let Some(side) = act {
-            let order_id = format!("{}-{}", self.id, self.next_order);
-            self.next_order += 1;
-            let estimate = (self.equity() / (price * (1.0 + self.commission)))
-                .floor()
-                .max(1.0);
-            out.trading
-                .push(self.order(&order_id, side, estimate, OrderStatus::Submitted, price));
-            self.pending = Some((side, order_id));
+        if act.is_some() {
+            self.submit(act, price, out);
         }
+    }
+
+    /// Submits the order that takes the position to `signal` (flat for none) at the
+    /// next print.
+    fn submit(&mut self, signal: Signal, price: f64, out: &mut Outputs) {
+        let order_id = format!("{}-{}", self.id, self.next_order);
+        self.next_order += 1;
+        let (side, qty) = match (signal, &self.position) {
+            (Some(side), _) => {
+                let estimate = (self.equity() / (price * (1.0 + self.commission)))
+                    .floor()
+                    .max(1.0);
+                (side, estimate)
+            }
+            (None, Some(p)) => (opposite(p.side), p.units),
+            (None, None) => return,
+        };
+        out.trading
+            .push(self.order(&order_id, side, qty, OrderStatus::Submitted, price));
+        self.pending = Some((signal, order_id));
+    }
+
+    /// An order its user placed by hand (`buy`, `sell` or `close`, `by` their token's
+    /// `sub`) during the bar that opened at `bar_time`: published as a decision with
+    /// `source: manual`, filled at the next print like any other.
+    pub fn on_manual(
+        &mut self,
+        action: DecisionAction,
+        by: Option<&str>,
+        bar_time: Timestamp,
+    ) -> Result<Outputs, ManualRefusal> {
+        let price = self.last_price.ok_or(ManualRefusal::NoPrice)?;
+        if self.pending.is_some() {
+            return Err(ManualRefusal::Pending);
+        }
+        let held = self.position.as_ref().map(|p| p.side);
+        let signal = match action {
+            DecisionAction::Buy => LONG,
+            DecisionAction::Sell => SHORT,
+            DecisionAction::Close | DecisionAction::Hold => NONE,
+        };
+        match (signal, held) {
+            (NONE, NONE) => return Err(ManualRefusal::Flat),
+            (Some(side), Some(h)) if side == h => return Err(ManualRefusal::Held(side.into())),
+            _ => {}
+        }
+        let who = by.map_or(String::new(), |sub| format!(" by {sub}"));
+        let what = match signal {
+            LONG => "buy",
+            SHORT => "sell short",
+            NONE => "close the position",
+        };
+        let mut out = Outputs::default();
+        out.session.push(Message::Decision(Decision {
+            bar_time,
+            action,
+            reasoning: format!("Placed by hand{who}: {what} at the next print."),
+            price,
+            confidence: None,
+            source: Some(DecisionSource::Manual),
+        }));
+        self.submit(signal, price, &mut out);
+        Ok(out)
     }
 
     fn reasoning(
@@ -412,46 +498,53 @@ impl PaperSession {
         let mut out = Outputs::default();
         if let Some((signal, order_id)) = self.pending.take() {
             let mut filled_qty = 0.0;
-            if let Some(p) = self.position.take_if(|p| p.side != signal) {
+            // The side the fill trades: the new position's, or the closed one's opposite.
+            let mut side = signal;
+            if let Some(p) = self.position.take_if(|p| Some(p.side) != signal) {
                 filled_qty += p.units;
-                self.close_position(p, price, time, "opposite signal", &mut out);
+                side = side.or(Some(opposite(p.side)));
+                let reason = match signal {
+                    Some(_) => "opposite signal",
+                    None => "closed by hand",
+                };
+                self.close_position(p, price, time, reason, &mut out);
             }
-            match engine::open(
-                &mut self.cash,
-                signal,
-                price,
-                self.commission,
-                self.next_position_id,
-                self.bars,
-            ) {
-                Some(p) => {
-                    filled_qty += p.units;
-                    out.session.push(Message::PositionOpened(PositionOpened {
-                        position_id: p.id,
-                        side: p.side,
-                        qty: p.units,
-                        entry_price: price,
-                        time,
-                    }));
-                    self.next_position_id += 1;
-                    self.position = Some(p);
-                }
-                None => out.session.push(Message::Error(protocol::ErrorInfo {
-                    error: format!("{:.2} cash cannot buy one unit at {price}", self.cash),
-                    details: None,
-                })),
-            }
-            if filled_qty > 0.0 {
-                out.trading.push(self.order(
-                    &order_id,
+            if let Some(signal) = signal {
+                match engine::open(
+                    &mut self.cash,
                     signal,
-                    filled_qty,
-                    OrderStatus::Filled,
                     price,
-                ));
-            } else {
+                    self.commission,
+                    self.next_position_id,
+                    self.bars,
+                ) {
+                    Some(p) => {
+                        filled_qty += p.units;
+                        out.session.push(Message::PositionOpened(PositionOpened {
+                            position_id: p.id,
+                            side: p.side,
+                            qty: p.units,
+                            entry_price: price,
+                            time,
+                        }));
+                        self.next_position_id += 1;
+                        self.position = Some(p);
+                        self.opened = Some(time);
+                    }
+                    None => out.session.push(Message::Error(protocol::ErrorInfo {
+                        error: format!("{:.2} cash cannot buy one unit at {price}", self.cash),
+                        details: None,
+                    })),
+                }
+            }
+            if let Some(side) = side {
+                let (status, qty) = if filled_qty > 0.0 {
+                    (OrderStatus::Filled, filled_qty)
+                } else {
+                    (OrderStatus::Cancelled, 1.0)
+                };
                 out.trading
-                    .push(self.order(&order_id, signal, 1.0, OrderStatus::Cancelled, price));
+                    .push(self.order(&order_id, side, qty, status, price));
             }
             self.account_updates(&mut out);
         } else if let Some(p) = &self.position {
@@ -472,6 +565,7 @@ impl PaperSession {
         reason: &str,
         out: &mut Outputs,
     ) {
+        let (side, entry_price) = (p.side, p.entry_price);
         let trade = engine::close(
             p,
             &mut self.cash,
@@ -490,6 +584,9 @@ impl PaperSession {
             return_pct: trade.return_pct,
             time,
             reason: reason.to_owned(),
+            side: Some(side),
+            entry_price: Some(entry_price),
+            entry_time: self.opened.take(),
         }));
     }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use protocol::api::{RunNotes, RunNotesPatch, RunOutcome};
 use protocol::{
-    Control, Lifecycle, Message, Resync, RunStatus, Snapshot, SnapshotData, SymbolInfo, Timestamp,
-    Topic, TopicKind,
+    Control, DecisionAction, Lifecycle, Message, Resync, RunStatus, SessionSnapshot, Side,
+    Snapshot, SnapshotData, SymbolInfo, Timestamp, Topic, TopicKind,
 };
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -89,6 +89,14 @@ fn ends_session(delivery: &Delivery) -> bool {
 
 /// How long a `DELETE` through another instance waits for the session to end there.
 const REMOTE_STOP_WAIT: Duration = Duration::from_secs(5);
+
+/// Session `id` has ended: it takes no more requests.
+fn finished(id: &str) -> RequestError {
+    RequestError::Finished {
+        kind: "session",
+        id: id.to_owned(),
+    }
+}
 
 /// The sessions of one server.
 #[derive(Clone)]
@@ -323,21 +331,7 @@ impl Sessions {
                 info.strategy
             )));
         }
-        let finished = || RequestError::Finished {
-            kind: "session",
-            id: id.to_owned(),
-        };
-        let hub = &self.context.hub;
-        let topic = Topic::new(TopicKind::Session, id).map_err(|e| invalid("id", e))?;
-        let SnapshotData::Session(state) = hub.snapshot(&topic).await?.data else {
-            return Err(finished());
-        };
-        if !info.running || state.completed.is_some() {
-            return Err(finished());
-        }
-        if state.paused {
-            return Err(not_now("is paused: resume it first".to_owned()));
-        }
+        let (topic, state) = self.taking(id, &info).await?;
         let Some(bar) = state.candles.iter().rev().find(|c| c.closed) else {
             return Err(not_now(
                 "has seen no closed bar yet: the first decision is due when one closes".to_owned(),
@@ -353,8 +347,66 @@ impl Sessions {
                 bar.open_time
             )));
         }
-        hub.command(&topic, command).await.map_err(|_| finished())?;
+        self.context
+            .hub
+            .command(&topic, command)
+            .await
+            .map_err(|_| finished(id))?;
         Ok(bar.open_time)
+    }
+
+    /// The topic and state of session `id` (`info` its listing) if it takes requests
+    /// now: running, not paused.
+    async fn taking(
+        &self,
+        id: &str,
+        info: &SessionInfo,
+    ) -> Result<(Topic, SessionSnapshot), RequestError> {
+        let topic = Topic::new(TopicKind::Session, id).map_err(|e| invalid("id", e))?;
+        let SnapshotData::Session(state) = self.context.hub.snapshot(&topic).await?.data else {
+            return Err(finished(id));
+        };
+        if !info.running || state.completed.is_some() {
+            return Err(finished(id));
+        }
+        if state.paused {
+            return Err(RequestError::NotNow {
+                kind: "session",
+                id: id.to_owned(),
+                why: "is paused: resume it first".to_owned(),
+            });
+        }
+        Ok((topic, state))
+    }
+
+    /// An order `caller` places by hand on session `id` (owner or admin; any
+    /// instance): refused at once when the session's state says it cannot be taken.
+    pub async fn manual(
+        &self,
+        caller: &Caller,
+        id: &str,
+        action: DecisionAction,
+    ) -> Result<(), RequestError> {
+        let info = self.get(caller, id).await?;
+        let not_now = |why: &str| RequestError::NotNow {
+            kind: "session",
+            id: id.to_owned(),
+            why: why.to_owned(),
+        };
+        let (topic, state) = self.taking(id, &info).await?;
+        let held = state.open_positions.last().map(|p| p.opened.side);
+        match (action, held) {
+            (DecisionAction::Close, None) => return Err(not_now("has no open position to close")),
+            (DecisionAction::Buy, Some(Side::Long)) => return Err(not_now("is long already")),
+            (DecisionAction::Sell, Some(Side::Short)) => return Err(not_now("is short already")),
+            _ => {}
+        }
+        let by = caller.sub().map(str::to_owned);
+        self.context
+            .hub
+            .command(&topic, Command::Manual { action, by })
+            .await
+            .map_err(|_| finished(id))
     }
 
     /// Stops a session of `caller`'s (its position is closed at the last price); waits

@@ -11,7 +11,7 @@ use protocol::{
 use tokio_util::sync::CancellationToken;
 
 use super::market::{MarketFeed, MarketFrame};
-use super::paper::{AgentRefusal, Outputs, PaperSession};
+use super::paper::{Outputs, PaperSession};
 use crate::hub::{Command, Delivery, Hub};
 use crate::store::Store;
 use protocol::api::SessionInfo;
@@ -109,13 +109,14 @@ impl Runner {
         }
     }
 
-    /// Publishes what an outside agent's message produced, or says why it was not taken
-    /// (the endpoint checked first; this is a message that lost a race with the bar).
-    async fn take_from_agent(&self, session: &PaperSession, out: Result<Outputs, AgentRefusal>) {
+    /// Publishes what an outside agent's message or an order placed by hand produced,
+    /// or says why it was not taken (the endpoint checked first; this is one that lost a
+    /// race with the bar or a fill).
+    async fn take<E: std::fmt::Display>(&self, session: &PaperSession, out: Result<Outputs, E>) {
         match out {
             Ok(out) => self.publish_step(session, out).await,
             Err(why) => {
-                tracing::info!(session = %self.info.session_id, "an agent's message is not taken: {why}");
+                tracing::info!(session = %self.info.session_id, "a request is not taken: {why}");
             }
         }
     }
@@ -175,16 +176,23 @@ impl Runner {
                         .await;
                 }
                 Event::Command(Some(Command::Pause | Command::Resume)) => {}
-                Event::Command(Some(Command::Think(_) | Command::Decide(_))) if paused => {
-                    tracing::info!(session = %self.info.session_id, "paused: an agent's message is not taken");
+                Event::Command(Some(
+                    Command::Think(_) | Command::Decide(_) | Command::Manual { .. },
+                )) if paused => {
+                    tracing::info!(session = %self.info.session_id, "paused: a request is not taken");
                 }
                 Event::Command(Some(Command::Think(thinking))) => {
                     let out = session.on_agent_thinking(thinking.chunk);
-                    self.take_from_agent(&session, out).await;
+                    self.take(&session, out).await;
                 }
                 Event::Command(Some(Command::Decide(decision))) => {
                     let out = session.on_agent_decision(decision);
-                    self.take_from_agent(&session, out).await;
+                    self.take(&session, out).await;
+                }
+                Event::Command(Some(Command::Manual { action, by })) => {
+                    let bar = open_time.unwrap_or_else(|| Timestamp::from_datetime(Utc::now()));
+                    let out = session.on_manual(action, by.as_deref(), bar);
+                    self.take(&session, out).await;
                 }
                 Event::Command(Some(Command::Cancel) | None) => {
                     break End::Completed("cancelled".to_owned())

@@ -45,7 +45,7 @@ impl RunControl {
                 (_, Command::Pause) => Wanted::Paused,
                 (_, Command::Resume) => Wanted::Running,
                 // An outside agent drives sessions, not backtests.
-                (wanted, Command::Think(_) | Command::Decide(_)) => wanted,
+                (wanted, Command::Think(_) | Command::Decide(_) | Command::Manual { .. }) => wanted,
             };
         });
     }

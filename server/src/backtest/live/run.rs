@@ -174,6 +174,7 @@ impl StreamingRun {
             from: Timestamp::from_unix_ms(bars.time[0]),
             to: Timestamp::from_unix_ms(bars.time[bars.len() - 1]),
             total_bars: bars.len() as u64,
+            cash: Some(self.plan.account.cash),
         }));
         tracing::info!(
             target: RUN_TARGET,

@@ -1,0 +1,164 @@
+//! Timeframes a viewer picks for a chart, and candles of a timeframe built from the
+//! base candles a topic carries.
+//!
+//! Decision (docs/DASHBOARD.md, "Timeframes"): the aggregation happens in the viewer.
+//! The socket already carries every base candle; building a 1h candle from 60 one-minute
+//! ones is a few additions. A topic per timeframe on the server would publish every
+//! price six times over and cost each instance a builder per symbol and timeframe for
+//! viewers who may never ask; here a viewer's choice costs nothing to anyone else, and
+//! two panes of one symbol share one subscription.
+
+use protocol::api::Bar;
+
+/// The timeframes a chart offers, shortest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::IntoStaticStr, strum::VariantArray)]
+pub enum Timeframe {
+    #[strum(serialize = "1m")]
+    M1,
+    #[strum(serialize = "5m")]
+    M5,
+    #[strum(serialize = "15m")]
+    M15,
+    #[strum(serialize = "1h")]
+    H1,
+    #[strum(serialize = "4h")]
+    H4,
+    #[strum(serialize = "1d")]
+    D1,
+}
+
+impl Timeframe {
+    pub fn secs(self) -> i64 {
+        match self {
+            Timeframe::M1 => 60,
+            Timeframe::M5 => 300,
+            Timeframe::M15 => 900,
+            Timeframe::H1 => 3_600,
+            Timeframe::H4 => 14_400,
+            Timeframe::D1 => 86_400,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        self.into()
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        <Self as strum::VariantArray>::VARIANTS
+            .iter()
+            .copied()
+            .find(|t| t.label() == text)
+    }
+
+    /// The timeframes that can be built from candles `base_secs` long: every longer one
+    /// that is a whole multiple of it (the base itself is the chart's own).
+    pub fn offered(base_secs: i64) -> Vec<Timeframe> {
+        <Self as strum::VariantArray>::VARIANTS
+            .iter()
+            .copied()
+            .filter(|t| t.secs() > base_secs && t.secs() % base_secs.max(1) == 0)
+            .collect()
+    }
+}
+
+/// How the base timeframe is named (`5s`, `1m`, `1d`).
+pub fn base_label(secs: i64) -> String {
+    u64::try_from(secs)
+        .ok()
+        .and_then(|s| protocol::Interval::from_secs(s).ok())
+        .map_or_else(|| "base".to_owned(), |i| i.to_string())
+}
+
+/// The spacing of `bars` (the smallest gap between neighbours, in seconds), if there are
+/// two.
+pub fn base_secs(bars: &[Bar]) -> Option<i64> {
+    bars.windows(2)
+        .rev()
+        .take(64)
+        .map(|w| (w[1].time.unix_ms() - w[0].time.unix_ms()) / 1_000)
+        .filter(|&gap| gap > 0)
+        .min()
+}
+
+/// The candles of `secs` built from `bars` (in time order): each opens at a multiple of
+/// `secs` since the epoch, with the first bar's open, the highest high, the lowest low,
+/// the last bar's close and the summed volume.
+pub fn aggregate(bars: &[Bar], secs: i64) -> Vec<Bar> {
+    let span = secs.max(1) * 1_000;
+    let mut out: Vec<Bar> = Vec::with_capacity(bars.len() / 2 + 1);
+    for bar in bars {
+        let start = bar.time.unix_ms().div_euclid(span) * span;
+        match out.last_mut() {
+            Some(last) if last.time.unix_ms() == start => {
+                last.high = last.high.max(bar.high);
+                last.low = last.low.min(bar.low);
+                last.close = bar.close;
+                last.volume += bar.volume;
+            }
+            _ => out.push(Bar {
+                time: protocol::Timestamp::from_unix_ms(start),
+                ..*bar
+            }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::Timestamp;
+
+    fn bar(minute: i64, open: f64, close: f64) -> Bar {
+        Bar {
+            time: Timestamp::from_unix_ms(minute * 60_000),
+            open,
+            high: open.max(close) + 1.0,
+            low: open.min(close) - 1.0,
+            close,
+            volume: 2.0,
+        }
+    }
+
+    #[test]
+    fn five_minute_candles_take_the_first_open_the_extremes_the_last_close_and_the_sum() {
+        let bars: Vec<Bar> = (3..13).map(|m| bar(m, m as f64, m as f64 + 0.5)).collect();
+        let five = aggregate(&bars, 300);
+        let opens: Vec<i64> = five.iter().map(|b| b.time.unix_ms() / 60_000).collect();
+        assert_eq!(opens, [0, 5, 10], "aligned to whole 5 minutes");
+        assert_eq!((five[0].open, five[0].close), (3.0, 4.5));
+        assert_eq!((five[1].open, five[1].close), (5.0, 9.5));
+        assert_eq!((five[1].low, five[1].high), (4.0, 10.5));
+        assert_eq!(five[1].volume, 10.0);
+        assert_eq!(
+            aggregate(&bars, 60),
+            bars,
+            "the base timeframe is the bars themselves"
+        );
+    }
+
+    #[test]
+    fn only_whole_multiples_of_the_base_are_offered() {
+        let labels = |base| -> Vec<&str> {
+            Timeframe::offered(base)
+                .into_iter()
+                .map(Timeframe::label)
+                .collect()
+        };
+        assert_eq!(labels(5), ["1m", "5m", "15m", "1h", "4h", "1d"]);
+        assert_eq!(labels(60), ["5m", "15m", "1h", "4h", "1d"]);
+        assert_eq!(labels(3_600), ["4h", "1d"]);
+        assert!(labels(86_400).is_empty());
+        assert_eq!(
+            labels(480),
+            ["4h", "1d"],
+            "8 minutes divide 4 hours, not an hour"
+        );
+        assert_eq!(
+            (base_label(5), base_label(86_400)),
+            ("5s".to_owned(), "1d".to_owned())
+        );
+        assert_eq!(Timeframe::parse("4h"), Some(Timeframe::H4));
+        assert_eq!(base_secs(&[bar(0, 1.0, 1.0), bar(5, 1.0, 1.0)]), Some(300));
+    }
+}
