@@ -186,3 +186,37 @@ test('leader tab takeover: the leader closes, the others stream again', async ({
     `leader tab closed → new data in both other tabs: median ${s.p50} ms, min ${s.min} ms, max ${s.max} ms over ${rounds} takeovers`,
   );
 });
+
+test('every control on every page has a name a screen reader can say', async ({ page, request }) => {
+  // A run and a session, so their pages have their controls.
+  const run = await request.post('/api/backtests', { data: { dataset: 'GOOG', strategy: 'rsi_reversion' } });
+  const session = await request.post('/api/sessions', { data: { symbol: 'BTC-USD', strategy: 'external', cash: 1_000_000 } });
+  expect(run.status() === 201 || run.status() === 422).toBe(true);
+  const sessionId = (await session.json()).session_id;
+  const report: string[] = [];
+  // Each page once what the test waits for is there (its hydrated controls).
+  const pages: [string, string][] = [
+    ['/', 'timeframe-select'],
+    ['/backtests', 'trades-filter'],
+    ['/sessions', 'sessions-overview'],
+    [`/sessions/${sessionId}`, 'force-exit'],
+  ];
+  for (const [path, ready] of pages) {
+    await page.goto(path);
+    await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+    await expect(page.getByTestId(ready).first()).toBeVisible();
+    const { total, unnamed } = await page.evaluate(() => {
+      const controls = Array.from(document.querySelectorAll('button, select, input, a[href], [tabindex]'));
+      const named = (el: Element) => {
+        const aria = el.getAttribute('aria-label') || el.getAttribute('title');
+        const label = el.closest('label')?.textContent;
+        const byFor = el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null;
+        return Boolean((aria || label || byFor || el.textContent || '').trim());
+      };
+      const unnamed = controls.filter((el) => !named(el)).map((el) => el.outerHTML.slice(0, 80));
+      return { total: controls.length, unnamed };
+    });
+    report.push(`${path}: ${total} controls, ${unnamed.length} without a name${unnamed.length ? ' — ' + unnamed.join(' | ') : ''}`);
+  }
+  console.log(`accessible names: ${report.join('; ')}`);
+});
