@@ -531,6 +531,8 @@ mod paint {
         view: Viewport,
         /// Shown at least once (a fitted chart fits its first data).
         seen: bool,
+        /// Bars of its timeframe at the last change (how many a change added).
+        known: usize,
         lines: Vec<Indicator>,
         marks: Vec<TradeMark>,
         decimals: usize,
@@ -563,6 +565,7 @@ mod paint {
                 frame: None,
                 view: Viewport::new(DEFAULT_SPAN),
                 seen: false,
+                known: 0,
                 lines: Vec::new(),
                 marks: Vec::new(),
                 decimals: 2,
@@ -592,11 +595,17 @@ mod paint {
 
         /// The feed's bars changed by `change`.
         pub fn changed(&mut self, change: Change) {
-            let before = self.len();
             if let Some((frame, _)) = self.frame {
                 self.build_frame(frame, change);
             }
             let len = self.len();
+            let grown = len.saturating_sub(self.known);
+            self.known = len;
+            // A new base bar may only update the last bar of a longer timeframe.
+            let appended = match self.frame {
+                Some(_) => grown > 0,
+                None => change == Change::Appended,
+            };
             match change {
                 Change::Rewritten => {
                     // Older bars put in front keep the view where it was (it counts
@@ -609,8 +618,8 @@ mod paint {
                     }
                     self.dirty.full = true;
                 }
-                _ if len > before => {
-                    self.view.appended(len - before);
+                _ if appended => {
+                    self.view.appended(grown.max(1));
                     self.dirty.full = true;
                 }
                 _ => self.dirty.last = true,
@@ -698,6 +707,7 @@ mod paint {
                         self.build_frame(f, Change::Rewritten);
                     }
                     let len = self.len();
+                    self.known = len;
                     if self.fit {
                         self.view.fit(len);
                     } else {

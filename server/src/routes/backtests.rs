@@ -153,7 +153,7 @@ pub async fn delete(
     description = "The bars the run traded on, oldest first: the newest `limit` opening before `before` (or the newest of all). `first` is the index of the page's first bar among the run's `total`: pass the page's first `time` as `before` for the page before.",
     params(
         ("id" = String, Path, description = "The backtest id (`[A-Za-z0-9_-]{1,64}`)"),
-        ("before" = Option<String>, Query, description = "Only bars opening before this RFC 3339 time"),
+        ("before" = Option<String>, Query, format = DateTime, description = "Only bars opening before this RFC 3339 time"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 20000, description = "At most this many, 1 to 20,000 (default 5,000)"),
     ),
     responses(

@@ -37,7 +37,7 @@ pub async fn symbols(State(state): State<AppState>, _caller: Caller) -> Json<Vec
     tag = "market",
     params(
         ("symbol" = String, Path, description = "A symbol (`[A-Z0-9][A-Z0-9._-]{0,31}`)"),
-        ("before" = Option<String>, Query, description = "Only candles opening before this RFC 3339 time"),
+        ("before" = Option<String>, Query, format = DateTime, description = "Only candles opening before this RFC 3339 time"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many, 1 to 500 (default 500)"),
     ),
     responses(

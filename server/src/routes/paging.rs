@@ -20,10 +20,11 @@ pub struct Page {
 }
 
 impl PageQuery {
-    /// `before` an RFC 3339 time; `limit` 1 to `max`, `default` when absent.
+    /// `before` an RFC 3339 time (an empty one is refused: it is no time); `limit` 1 to
+    /// `max`, `default` when absent.
     pub fn page(self, default: usize, max: usize) -> Result<Page, ApiError> {
         let before = match self.before.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(
                 chrono::DateTime::parse_from_rfc3339(text)
                     .map(|t| Timestamp::from_datetime(t.to_utc()))
@@ -70,6 +71,10 @@ mod tests {
         assert_eq!(query(None, None).page(500, 1000).unwrap().limit, 500);
         let bad = |q: PageQuery| q.page(500, 1000).unwrap_err().error;
         assert!(bad(query(Some("yesterday"), None)).contains("`before` must be an RFC 3339"));
+        assert!(
+            bad(query(Some(""), None)).contains("got ``"),
+            "empty is not a time"
+        );
         assert!(bad(query(None, Some("0"))).contains("from 1 to 1000, got `0`"));
         assert!(bad(query(None, Some("1001"))).contains("got `1001`"));
     }
