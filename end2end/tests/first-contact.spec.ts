@@ -18,13 +18,14 @@ test('the market page opens on a full chart with an analysis value', async ({ pa
 
 test('a shipped dataset and an uploaded CSV both run from the form to their metrics', async ({ page, request }) => {
   const errors = collectErrors(page);
-  // Runs of earlier tests are listed too (the ten most recent); the newest comes first.
+  // The ten most recent runs of earlier tests open too; the newest comes first, and runs
+  // started here are added above them.
   const before = (await (await request.get('/api/backtests')).json()).length;
   await page.goto('/backtests');
   const form = page.locator('form.backtest-form');
   const runs = page.getByTestId('backtest-run');
-  const open = (n: number) => Math.min(n, 10);
-  await expect(runs).toHaveCount(open(before));
+  const shown = Math.min(before, 10);
+  await expect(runs).toHaveCount(shown);
   const datasets = await form.locator('select[name=dataset] option').allTextContents();
   expect(datasets).toEqual(expect.arrayContaining(['BTCUSD', 'EURUSD', 'GOOG']));
   await form.locator('select[name=dataset]').selectOption('EURUSD');
@@ -36,7 +37,7 @@ test('a shipped dataset and an uploaded CSV both run from the form to their metr
   };
   await page.getByTestId('backtest-start').click();
   await expect(runs.first()).toHaveAttribute('data-backtest-id', await newest(before + 1));
-  await expect(runs).toHaveCount(open(before + 1));
+  await expect(runs).toHaveCount(shown + 1);
   await expect(runs.first()).toHaveAttribute('data-status', 'complete');
   await expect(runs.first()).toContainText('EURUSD');
 
@@ -47,7 +48,7 @@ test('a shipped dataset and an uploaded CSV both run from the form to their metr
   await form.locator('select[name=strategy]').selectOption('sma_cross');
   await page.getByTestId('backtest-start').click();
   await expect(runs.first()).toHaveAttribute('data-backtest-id', await newest(before + 2));
-  await expect(runs).toHaveCount(open(before + 2));
+  await expect(runs).toHaveCount(shown + 2);
   const uploaded = runs.first();
   await expect(uploaded).toContainText('my-goog');
   await expect(uploaded).toHaveAttribute('data-status', 'complete');
@@ -61,7 +62,7 @@ test('a shipped dataset and an uploaded CSV both run from the form to their metr
   await page.getByTestId('backtest-upload').setInputFiles({ name: 'notes.csv', mimeType: 'text/csv', buffer: Buffer.from('hello,world\n1,2\n') });
   await page.getByTestId('backtest-start').click();
   await expect(page.getByTestId('backtest-error')).toContainText('csv');
-  await expect(runs).toHaveCount(open(before + 2));
+  await expect(runs).toHaveCount(shown + 2);
   expect(errors.filter((e) => !e.includes('422'))).toEqual([]);
 });
 
