@@ -138,7 +138,7 @@ test("a run's chart with 5,000 bars and their markers, panned a frame at a time"
   await page.goto('/backtests');
   const chart = page.locator(`[data-testid=backtest-run][data-backtest-id="${id}"]`).getByTestId('price-chart');
   await expect(chart).toHaveAttribute('data-visible', '5000', { timeout: 30_000 });
-  const markers = await chart.getByTestId('trade-marker').count();
+  const markers = `${await chart.getAttribute('data-markers')} markers (${await chart.getAttribute('data-marker-layer')})`;
   await chart.focus();
   await startFrames(page);
   // 120 pans, each a full repaint of the candles and the overlay.
@@ -146,7 +146,16 @@ test("a run's chart with 5,000 bars and their markers, panned a frame at a time"
     await page.keyboard.press('ArrowLeft');
     await page.keyboard.press('ArrowRight');
   }
-  await stopFrames(page, `run chart, 5,000 bars and ${markers} markers, 120 pans`);
+  await stopFrames(page, `run chart, 5,000 bars and ${markers}, 120 pans`);
+  // Zoomed in to a few hundred bars, the markers in view are elements again.
+  for (let i = 0; i < 12; i++) await page.keyboard.press('+');
+  await expect(chart).toHaveAttribute('data-marker-layer', 'svg');
+  await startFrames(page);
+  for (let i = 0; i < 60; i++) {
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowRight');
+  }
+  await stopFrames(page, `run chart zoomed to ${await chart.getAttribute('data-visible')} bars, ${await chart.getAttribute('data-markers')} markers as elements, 120 pans`);
 });
 
 test('leader tab takeover: the leader closes, the others stream again', async ({ browser }) => {

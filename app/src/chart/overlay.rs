@@ -22,6 +22,30 @@ const VOLUME_SHARE: f64 = 0.2;
 /// Share of the chart's height an oscillator pane takes.
 const OSCILLATOR_SHARE: f64 = 0.25;
 
+/// Markers in view beyond which they are painted on the canvas, not made elements: a
+/// few hundred are what a user can point at one by one (and a screen reader list); a
+/// whole run's thousands, a pixel apart, rebuilt as elements on every frame of a pan,
+/// would cost a browser 200 ms a frame (BENCHMARKS.md, "Dashboard budgets").
+pub const MAX_DOM_MARKERS: usize = 400;
+
+/// A marker in view, and where.
+#[derive(Clone, Copy, Debug)]
+pub struct Placed<'a> {
+    pub mark: &'a TradeMark,
+    pub x: f64,
+    pub y: f64,
+}
+
+/// A line from an exit in view to its entry in view.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Link {
+    /// The round trip's id.
+    pub id: u64,
+    pub win: bool,
+    pub from: (f64, f64),
+    pub to: (f64, f64),
+}
+
 /// Where each pane is, for one paint.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Plot {
@@ -116,13 +140,18 @@ pub struct Overlay<'a> {
 }
 
 impl Overlay<'_> {
-    pub fn svg(&self) -> String {
+    /// The overlay's markup: the lines, and the markers with their links unless there
+    /// are more than [`MAX_DOM_MARKERS`] in view (`placed` comes from [`Self::placed`]; the
+    /// chart paints dense ones on its canvas instead).
+    pub fn svg(&self, placed: &[Placed<'_>], links: &[Link]) -> String {
         let mut out = String::new();
         let (first, end) = self.plot.view.range(self.bars.len());
         for (indicator, values) in self.lines {
             self.line(&mut out, indicator, values, first, end);
         }
-        self.markers(&mut out, first, end);
+        if placed.len() <= MAX_DOM_MARKERS {
+            self.markers(&mut out, placed, links);
+        }
         out
     }
 
@@ -190,38 +219,52 @@ impl Overlay<'_> {
             .checked_sub(1)
     }
 
-    fn markers(&self, out: &mut String, first: usize, end: usize) {
+    /// The markers in view and where, and the links from each exit in view to its entry
+    /// in view.
+    pub fn placed(&self) -> (Vec<Placed<'_>>, Vec<Link>) {
+        let (first, end) = self.plot.view.range(self.bars.len());
         let at = |m: &TradeMark| {
             let i = self.bar_of(m).filter(|i| (first..end).contains(i))?;
             Some((self.plot.x(i), self.plot.y(self.scale, m.price)))
         };
-        // Links first, so markers sit on top of them.
-        let entries: std::collections::HashMap<u64, &TradeMark> = self
+        let placed: Vec<Placed<'_>> = self
             .marks
             .iter()
-            .filter(|m| m.action == TradeAction::Entry)
-            .map(|m| (m.id, m))
+            .filter_map(|mark| at(mark).map(|(x, y)| Placed { mark, x, y }))
             .collect();
-        for exit in self.marks.iter().filter(|m| m.action == TradeAction::Exit) {
-            let Some(entry) = entries.get(&exit.id) else {
-                continue;
-            };
-            if let (Some((x1, y1)), Some((x2, y2))) = (at(entry), at(exit)) {
-                let outcome = if exit.pnl.unwrap_or(0.0) >= 0.0 {
-                    "win"
-                } else {
-                    "loss"
-                };
-                let _ = write!(
-                    out,
-                    r#"<line class="trade-link {outcome}" data-trade="{}" x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}"/>"#,
-                    exit.id,
-                );
-            }
+        let entries: std::collections::HashMap<u64, (f64, f64)> = placed
+            .iter()
+            .filter(|p| p.mark.action == TradeAction::Entry)
+            .map(|p| (p.mark.id, (p.x, p.y)))
+            .collect();
+        let links = placed
+            .iter()
+            .filter(|p| p.mark.action == TradeAction::Exit)
+            .filter_map(|p| {
+                entries.get(&p.mark.id).map(|&from| Link {
+                    id: p.mark.id,
+                    win: p.mark.pnl.unwrap_or(0.0) >= 0.0,
+                    from,
+                    to: (p.x, p.y),
+                })
+            })
+            .collect();
+        (placed, links)
+    }
+
+    fn markers(&self, out: &mut String, placed: &[Placed<'_>], links: &[Link]) {
+        // Links first, so markers sit on top of them.
+        for link in links {
+            let outcome = if link.win { "win" } else { "loss" };
+            let ((x1, y1), (x2, y2)) = (link.from, link.to);
+            let _ = write!(
+                out,
+                r#"<line class="trade-link {outcome}" data-trade="{}" x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}"/>"#,
+                link.id,
+            );
         }
         let d = self.decimals;
-        for m in self.marks {
-            let Some((x, y)) = at(m) else { continue };
+        for &Placed { mark: m, x, y } in placed {
             let side: &'static str = m.side.into();
             let action: &'static str = m.action.into();
             let (class, shape) = if m.is_buy() {
@@ -294,6 +337,11 @@ mod tests {
         }
     }
 
+    fn markup(overlay: &Overlay<'_>) -> String {
+        let (placed, links) = overlay.placed();
+        overlay.svg(&placed, &links)
+    }
+
     fn count(svg: &str, needle: &str) -> usize {
         svg.matches(needle).count()
     }
@@ -323,7 +371,7 @@ mod tests {
             dates_only: true,
             decimals: 2,
         };
-        let svg = overlay.svg();
+        let svg = markup(&overlay);
         assert_eq!(count(&svg, r#"data-testid="trade-marker""#), 3);
         assert_eq!(count(&svg, r#"data-testid="indicator-line""#), 2);
         assert!(svg.contains(r#"data-name="sma_20""#) && svg.contains(r#"data-name="ema_12""#));
@@ -339,13 +387,56 @@ mod tests {
         // view, the exit's entry (day 2) is not, so there is no link to draw.
         view.zoom(0.25, 1.0, bars.len());
         let plot = Plot { view, ..plot };
-        let svg = Overlay {
+        let svg = markup(&Overlay {
             plot: &plot,
             ..overlay
-        }
-        .svg();
+        });
         assert_eq!(count(&svg, r#"data-testid="trade-marker""#), 2);
         assert_eq!(count(&svg, "trade-link"), 0);
+    }
+
+    #[test]
+    fn past_a_few_hundred_in_view_markers_are_left_to_the_canvas() {
+        let bars = bars(1_000);
+        let trades: Vec<Trade> = (0..1_000)
+            .map(|d| {
+                let action = if d % 2 == 0 {
+                    TradeAction::Entry
+                } else {
+                    TradeAction::Exit
+                };
+                trade(d as u64 / 2, action, d, (d % 2 == 1).then_some(1.0))
+            })
+            .collect();
+        let marks = of_trades(&trades);
+        let mut view = Viewport::new(1_000.0);
+        let plot = Plot::new(1_072.0, 320.0, false, view, bars.len());
+        let scale = fit_scale(&bars, &[], 0, 1_000).unwrap();
+        let overlay = Overlay {
+            plot: &plot,
+            scale: &scale,
+            bars: &bars,
+            lines: &[],
+            marks: &marks,
+            dates_only: true,
+            decimals: 2,
+        };
+        let (placed, links) = overlay.placed();
+        assert_eq!((placed.len(), links.len()), (1_000, 500));
+        assert_eq!(count(&overlay.svg(&placed, &links), "trade-marker"), 0);
+        // Zoomed in to 100 bars, they are elements again.
+        view.zoom(0.1, 1.0, bars.len());
+        let plot = Plot { view, ..plot };
+        assert_eq!(
+            count(
+                &markup(&Overlay {
+                    plot: &plot,
+                    ..overlay
+                }),
+                r#"data-testid="trade-marker""#
+            ),
+            100
+        );
     }
 
     #[test]
@@ -364,7 +455,7 @@ mod tests {
             fit_scale(&bars, &[], 0, 30).map(|s| (s.lo, s.hi)).unwrap(),
             "RSI does not stretch the price scale"
         );
-        let svg = Overlay {
+        let svg = markup(&Overlay {
             plot: &plot,
             scale: &scale,
             bars: &bars,
@@ -372,8 +463,7 @@ mod tests {
             marks: &[],
             dates_only: true,
             decimals: 2,
-        }
-        .svg();
+        });
         assert!(
             svg.contains(r#"data-name="rsi" data-last="100.0000""#),
             "only rises: {svg}"

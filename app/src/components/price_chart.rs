@@ -157,6 +157,8 @@ struct ChartView {
     shown: RwSignal<usize>,
     /// Bars in view.
     visible: RwSignal<usize>,
+    /// Markers in view, and where they are drawn (`svg` elements, or the `canvas`).
+    markers: RwSignal<(usize, &'static str)>,
     live: RwSignal<bool>,
     overlay: RwSignal<String>,
     hover: RwSignal<Option<Hover>>,
@@ -188,6 +190,7 @@ pub fn PriceChart(
     let chart = ChartView {
         shown: RwSignal::new(feed.count.get_untracked()),
         visible: RwSignal::new(0),
+        markers: RwSignal::new((0, "svg")),
         live: RwSignal::new(true),
         overlay: RwSignal::new(String::new()),
         hover: RwSignal::new(None),
@@ -307,6 +310,8 @@ pub fn PriceChart(
             data-last-seq=move || feed.last_seq.get()
             data-candle-count=move || chart.shown.get()
             data-visible=move || chart.visible.get()
+            data-markers=move || chart.markers.get().0
+            data-marker-layer=move || chart.markers.get().1
             data-gaps=move || feed.gaps.get()
             data-live=move || chart.live.get().to_string()
             tabindex="0"
@@ -432,7 +437,9 @@ mod paint {
 
     use super::{ChartFeed, ChartView, Hover, CHART_BARS, DEFAULT_SPAN};
     use crate::chart::marks::{Indicator, TradeMark};
-    use crate::chart::overlay::{fit_scale, Overlay, Plot, AXIS_BOTTOM};
+    use crate::chart::overlay::{
+        fit_scale, Link, Overlay, Placed, Plot, AXIS_BOTTOM, MAX_DOM_MARKERS,
+    };
     use crate::chart::timeframe::{aggregate, Timeframe};
     use crate::chart::viewport::Viewport;
     use crate::chart::{CandleSeries, Change, PriceScale, GRID, TEXT};
@@ -516,6 +523,8 @@ mod paint {
         scale: PriceScale,
         most_volume: f64,
         dpr: f64,
+        /// Markers were painted on the canvas (a slot repaint would wipe some).
+        dense: bool,
     }
 
     pub struct Painter {
@@ -782,6 +791,7 @@ mod paint {
             let last_fits = match (&self.painted, bars.last()) {
                 (Some(p), Some(last)) => {
                     p.dpr == dpr
+                        && !p.dense
                         && p.scale.contains(last.low, last.high)
                         && last.volume <= p.most_volume
                 }
@@ -893,12 +903,21 @@ mod paint {
                 dates_only,
                 decimals: self.decimals,
             };
-            self.chart.overlay.set(overlay.svg());
+            let (placed, links) = overlay.placed();
+            self.chart.overlay.set(overlay.svg(&placed, &links));
+            let dense = placed.len() > MAX_DOM_MARKERS;
+            if dense {
+                markers(ctx, &placed, &links);
+            }
+            self.chart
+                .markers
+                .set((placed.len(), if dense { "canvas" } else { "svg" }));
             Some(Painted {
                 plot,
                 scale,
                 most_volume,
                 dpr,
+                dense,
             })
         }
 
@@ -937,6 +956,34 @@ mod paint {
             let price = scale.lo + (scale.hi - scale.lo) * i as f64 / GRID_LINES as f64;
             let y = plot.y(scale, price).round();
             ctx.fill_rect(x, y.min(top + h - 1.0), w, 1.0);
+        }
+    }
+
+    /// Markers too many to be elements, and their links, painted (a buy points up).
+    fn markers(ctx: &CanvasRenderingContext2d, placed: &[Placed<'_>], links: &[Link]) {
+        ctx.set_line_width(1.0);
+        for (win, colour) in [(true, UP), (false, DOWN)] {
+            ctx.begin_path();
+            for link in links.iter().filter(|l| l.win == win) {
+                ctx.move_to(link.from.0, link.from.1);
+                ctx.line_to(link.to.0, link.to.1);
+            }
+            ctx.set_global_alpha(0.4);
+            ctx.set_stroke_style_str(colour);
+            ctx.stroke();
+        }
+        ctx.set_global_alpha(1.0);
+        for (buy, colour) in [(true, UP), (false, DOWN)] {
+            ctx.begin_path();
+            for p in placed.iter().filter(|p| p.mark.is_buy() == buy) {
+                let tip = if buy { 6.0 } else { -6.0 };
+                ctx.move_to(p.x, p.y);
+                ctx.line_to(p.x - 3.5, p.y + tip);
+                ctx.line_to(p.x + 3.5, p.y + tip);
+                ctx.close_path();
+            }
+            ctx.set_fill_style_str(colour);
+            ctx.fill();
         }
     }
 
