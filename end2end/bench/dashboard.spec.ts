@@ -148,7 +148,7 @@ test("a run's chart with 5,000 bars and their markers, panned a frame at a time"
   }
   await stopFrames(page, `run chart, 5,000 bars and ${markers}, 120 pans`);
   // Zoomed in to a few hundred bars, the markers in view are elements again.
-  for (let i = 0; i < 12; i++) await page.keyboard.press('+');
+  for (let i = 0; i < 16; i++) await page.keyboard.press('+');
   await expect(chart).toHaveAttribute('data-marker-layer', 'svg');
   await startFrames(page);
   for (let i = 0; i < 60; i++) {

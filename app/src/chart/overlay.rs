@@ -164,8 +164,12 @@ impl Overlay<'_> {
         end: usize,
     ) {
         let mut points = String::new();
+        // At most a point per half pixel: thousands of bars across a chart draw the same
+        // line with a fraction of the markup.
+        let mut drawn_x = f64::NEG_INFINITY;
         for (i, v) in values.iter().enumerate().take(end).skip(first) {
-            if !v.is_finite() {
+            let x = self.plot.x(i);
+            if !v.is_finite() || (x - drawn_x < 0.5 && i + 1 < end) {
                 continue;
             }
             let y = match indicator.formula {
@@ -173,7 +177,8 @@ impl Overlay<'_> {
                 _ => Some(self.plot.y(self.scale, *v)),
             };
             if let Some(y) = y {
-                let _ = write!(points, "{:.1},{:.1} ", self.plot.x(i), y);
+                let _ = write!(points, "{x:.1},{y:.1} ");
+                drawn_x = x;
             }
         }
         let name = indicator.name;

@@ -437,9 +437,7 @@ mod paint {
 
     use super::{ChartFeed, ChartView, Hover, CHART_BARS, DEFAULT_SPAN};
     use crate::chart::marks::{Indicator, TradeMark};
-    use crate::chart::overlay::{
-        fit_scale, Link, Overlay, Placed, Plot, AXIS_BOTTOM, MAX_DOM_MARKERS,
-    };
+    use crate::chart::overlay::{fit_scale, Overlay, Placed, Plot, AXIS_BOTTOM, MAX_DOM_MARKERS};
     use crate::chart::timeframe::{aggregate, Timeframe};
     use crate::chart::viewport::Viewport;
     use crate::chart::{CandleSeries, Change, PriceScale, GRID, TEXT};
@@ -879,8 +877,29 @@ mod paint {
             }
             ctx.set_text_align("center");
             let labels = ((end - first) / 6).max(1);
+            // Narrower than a pixel, the bars of one pixel column are drawn as one.
+            let mut column: Option<(f64, Bar)> = None;
             for (i, bar) in bars.iter().enumerate().take(end).skip(first) {
-                candle(ctx, &plot, &scale, i, bar, most_volume);
+                let x = plot.x(i);
+                if plot.slot() >= 1.0 {
+                    candle(ctx, &plot, &scale, x, bar, most_volume);
+                } else {
+                    column = match column {
+                        Some((cx, mut merged)) if cx == x.floor() => {
+                            merged.high = merged.high.max(bar.high);
+                            merged.low = merged.low.min(bar.low);
+                            merged.close = bar.close;
+                            merged.volume = merged.volume.max(bar.volume);
+                            Some((cx, merged))
+                        }
+                        previous => {
+                            if let Some((cx, merged)) = previous {
+                                candle(ctx, &plot, &scale, cx, &merged, most_volume);
+                            }
+                            Some((x.floor(), *bar))
+                        }
+                    };
+                }
                 if (i - first) % labels == 0 {
                     let x = plot.x(i);
                     if x > 30.0 && x < plot.width - 30.0 {
@@ -893,6 +912,9 @@ mod paint {
                         let _ = ctx.fill_text(&text, x, css_h - AXIS_BOTTOM / 2.0 + 4.0);
                     }
                 }
+            }
+            if let Some((cx, merged)) = column {
+                candle(ctx, &plot, &scale, cx, &merged, most_volume);
             }
             let overlay = Overlay {
                 plot: &plot,
@@ -907,7 +929,7 @@ mod paint {
             self.chart.overlay.set(overlay.svg(&placed, &links));
             let dense = placed.len() > MAX_DOM_MARKERS;
             if dense {
-                markers(ctx, &placed, &links);
+                markers(ctx, &placed);
             }
             self.chart
                 .markers
@@ -936,7 +958,7 @@ mod paint {
             let (top, h) = p.plot.price;
             ctx.clear_rect(left, top, slot, h);
             grid(ctx, &p.plot, &p.scale, left, slot);
-            candle(ctx, &p.plot, &p.scale, i, last, p.most_volume);
+            candle(ctx, &p.plot, &p.scale, p.plot.x(i), last, p.most_volume);
         }
     }
 
@@ -959,23 +981,17 @@ mod paint {
         }
     }
 
-    /// Markers too many to be elements, and their links, painted (a buy points up).
-    fn markers(ctx: &CanvasRenderingContext2d, placed: &[Placed<'_>], links: &[Link]) {
-        ctx.set_line_width(1.0);
-        for (win, colour) in [(true, UP), (false, DOWN)] {
-            ctx.begin_path();
-            for link in links.iter().filter(|l| l.win == win) {
-                ctx.move_to(link.from.0, link.from.1);
-                ctx.line_to(link.to.0, link.to.1);
-            }
-            ctx.set_global_alpha(0.4);
-            ctx.set_stroke_style_str(colour);
-            ctx.stroke();
-        }
-        ctx.set_global_alpha(1.0);
+    /// Markers too many to be elements, painted (a buy points up), one per 2 px square
+    /// and kind: at that density more would paint the same pixels. Their links are
+    /// left out: a line between two markers a pixel apart says nothing.
+    fn markers(ctx: &CanvasRenderingContext2d, placed: &[Placed<'_>]) {
+        let mut drawn = std::collections::HashSet::new();
         for (buy, colour) in [(true, UP), (false, DOWN)] {
             ctx.begin_path();
             for p in placed.iter().filter(|p| p.mark.is_buy() == buy) {
+                if !drawn.insert(((p.x / 2.0) as i32, (p.y / 2.0) as i32, buy)) {
+                    continue;
+                }
                 let tip = if buy { 6.0 } else { -6.0 };
                 ctx.move_to(p.x, p.y);
                 ctx.line_to(p.x - 3.5, p.y + tip);
@@ -987,18 +1003,18 @@ mod paint {
         }
     }
 
-    /// Bar `i`'s volume, wick and body (a wick alone when slots are narrower than 3 px).
+    /// A bar's volume, wick and body centred on `centre` (a wick alone when slots are
+    /// narrower than 3 px).
     fn candle(
         ctx: &CanvasRenderingContext2d,
         plot: &Plot,
         scale: &PriceScale,
-        i: usize,
+        centre: f64,
         bar: &Bar,
         most_volume: f64,
     ) {
         let up = bar.close >= bar.open;
         let slot = plot.slot();
-        let centre = plot.x(i);
         let body = (slot * 0.7).max(1.0);
         let (_, h) = plot.price;
         let volume_top = plot.volume_y(bar.volume, most_volume);
