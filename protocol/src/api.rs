@@ -81,6 +81,35 @@ pub struct Bar {
     pub volume: f64,
 }
 
+impl Bar {
+    /// The bars `span_ms` long built from `bars` (oldest first): each opens at a multiple
+    /// of `span_ms` since the epoch, with the first bar's open, the highest high, the
+    /// lowest low, the last bar's close and the summed volume. A bar older than the last
+    /// one built is left out. The one way longer bars are made: a chart's timeframes and
+    /// a venue's candles of a longer interval.
+    pub fn aggregate(bars: impl IntoIterator<Item = Bar>, span_ms: i64) -> Vec<Bar> {
+        let span = span_ms.max(1);
+        let mut out: Vec<Bar> = Vec::new();
+        for bar in bars {
+            let start = bar.time.unix_ms().div_euclid(span) * span;
+            match out.last_mut() {
+                Some(last) if last.time.unix_ms() == start => {
+                    last.high = last.high.max(bar.high);
+                    last.low = last.low.min(bar.low);
+                    last.close = bar.close;
+                    last.volume += bar.volume;
+                }
+                Some(last) if last.time.unix_ms() > start => {}
+                _ => out.push(Bar {
+                    time: Timestamp::from_unix_ms(start),
+                    ..bar
+                }),
+            }
+        }
+        out
+    }
+}
+
 /// Bars a page of `GET /api/backtests/{id}/bars` holds unless `limit` says otherwise,
 /// and the most it may ask for.
 pub const BARS_PAGE: usize = 5_000;
@@ -344,6 +373,40 @@ mod tests {
         assert!(
             ErrorBody::error_of(r#"{"details":1}"#).is_err(),
             "no error, no message"
+        );
+    }
+
+    fn bar(minute: i64, open: f64, close: f64) -> Bar {
+        Bar {
+            time: Timestamp::from_unix_ms(minute * 60_000),
+            open,
+            high: open.max(close) + 1.0,
+            low: open.min(close) - 1.0,
+            close,
+            volume: 2.0,
+        }
+    }
+
+    #[test]
+    fn five_minute_bars_take_the_first_open_the_extremes_the_last_close_and_the_sum() {
+        let bars: Vec<Bar> = (3..13).map(|m| bar(m, m as f64, m as f64 + 0.5)).collect();
+        let five = Bar::aggregate(bars.iter().copied(), 300_000);
+        let opens: Vec<i64> = five.iter().map(|b| b.time.unix_ms() / 60_000).collect();
+        assert_eq!(opens, [0, 5, 10], "aligned to whole 5 minutes");
+        assert_eq!((five[0].open, five[0].close), (3.0, 4.5));
+        assert_eq!((five[1].open, five[1].close), (5.0, 9.5));
+        assert_eq!((five[1].low, five[1].high), (4.0, 10.5));
+        assert_eq!(five[1].volume, 10.0);
+        assert_eq!(
+            Bar::aggregate(bars.iter().copied(), 60_000),
+            bars,
+            "bars of their own span are themselves"
+        );
+        let late = [bar(10, 1.0, 1.0), bar(3, 2.0, 2.0)];
+        assert_eq!(
+            Bar::aggregate(late, 300_000).len(),
+            1,
+            "an older bar is left out"
         );
     }
 }

@@ -1,5 +1,5 @@
-//! Timeframes a viewer picks for a chart, and candles of a timeframe built from the
-//! base candles a topic carries.
+//! Timeframes a viewer picks for a chart; their candles are built from the base
+//! candles a topic carries by `protocol::api::Bar::aggregate`.
 //!
 //! Decision (docs/DASHBOARD.md, "Timeframes"): the aggregation happens in the viewer.
 //! The socket already carries every base candle; building a 1h candle from 60 one-minute
@@ -80,30 +80,6 @@ pub fn base_secs(bars: &[Bar]) -> Option<i64> {
         .min()
 }
 
-/// The candles of `secs` built from `bars` (in time order): each opens at a multiple of
-/// `secs` since the epoch, with the first bar's open, the highest high, the lowest low,
-/// the last bar's close and the summed volume.
-pub fn aggregate(bars: &[Bar], secs: i64) -> Vec<Bar> {
-    let span = secs.max(1) * 1_000;
-    let mut out: Vec<Bar> = Vec::with_capacity(bars.len() / 2 + 1);
-    for bar in bars {
-        let start = bar.time.unix_ms().div_euclid(span) * span;
-        match out.last_mut() {
-            Some(last) if last.time.unix_ms() == start => {
-                last.high = last.high.max(bar.high);
-                last.low = last.low.min(bar.low);
-                last.close = bar.close;
-                last.volume += bar.volume;
-            }
-            _ => out.push(Bar {
-                time: protocol::Timestamp::from_unix_ms(start),
-                ..*bar
-            }),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,23 +94,6 @@ mod tests {
             close,
             volume: 2.0,
         }
-    }
-
-    #[test]
-    fn five_minute_candles_take_the_first_open_the_extremes_the_last_close_and_the_sum() {
-        let bars: Vec<Bar> = (3..13).map(|m| bar(m, m as f64, m as f64 + 0.5)).collect();
-        let five = aggregate(&bars, 300);
-        let opens: Vec<i64> = five.iter().map(|b| b.time.unix_ms() / 60_000).collect();
-        assert_eq!(opens, [0, 5, 10], "aligned to whole 5 minutes");
-        assert_eq!((five[0].open, five[0].close), (3.0, 4.5));
-        assert_eq!((five[1].open, five[1].close), (5.0, 9.5));
-        assert_eq!((five[1].low, five[1].high), (4.0, 10.5));
-        assert_eq!(five[1].volume, 10.0);
-        assert_eq!(
-            aggregate(&bars, 60),
-            bars,
-            "the base timeframe is the bars themselves"
-        );
     }
 
     #[test]

@@ -123,11 +123,13 @@ impl ChartFeed {
         let (change, len, base, painters) = {
             let mut s = shared.borrow_mut();
             let change = f(&mut s.series);
-            let base = crate::chart::timeframe::base_secs(s.series.bars());
+            // The spacing changes only with the set of bars, not as the open one ticks.
+            let base = (change != crate::chart::Change::LastUpdated)
+                .then(|| crate::chart::timeframe::base_secs(s.series.bars()));
             (change, s.series.len(), base, s.painters())
         };
         self.count.set(len);
-        if base != self.base_secs.get_untracked() {
+        if let Some(base) = base.filter(|b| *b != self.base_secs.get_untracked()) {
             self.base_secs.set(base);
         }
         for painter in painters {
@@ -438,7 +440,7 @@ mod paint {
     use super::{ChartFeed, ChartView, Hover, CHART_BARS, DEFAULT_SPAN};
     use crate::chart::marks::{Indicator, TradeMark};
     use crate::chart::overlay::{fit_scale, Overlay, Placed, Plot, AXIS_BOTTOM, MAX_DOM_MARKERS};
-    use crate::chart::timeframe::{aggregate, Timeframe};
+    use crate::chart::timeframe::Timeframe;
     use crate::chart::viewport::Viewport;
     use crate::chart::{CandleSeries, Change, PriceScale, GRID, TEXT};
     use crate::components::format::{all_midnights, time_at};
@@ -642,15 +644,15 @@ mod paint {
             let Some((_, bars)) = &mut self.frame else {
                 return;
             };
-            let secs = frame.secs();
+            let span = frame.secs() * 1_000;
             match (change, bars.last()) {
                 (Change::LastUpdated | Change::Appended, Some(last)) => {
                     let from = last.time;
                     let start = base.partition_point(|b| b.time < from);
                     bars.pop();
-                    bars.extend(aggregate(&base[start..], secs));
+                    bars.extend(Bar::aggregate(base[start..].iter().copied(), span));
                 }
-                _ => *bars = aggregate(base, secs),
+                _ => *bars = Bar::aggregate(base.iter().copied(), span),
             }
         }
 

@@ -9,7 +9,7 @@ use protocol::api::{
 use protocol::{Lifecycle, Message, RunStatus, Snapshot, SnapshotData, Timestamp, Topic};
 
 use super::live::run::spawn;
-use super::request::plan;
+use super::request::{plan, Plan};
 use crate::auth::Caller;
 use crate::hub::{Frame, HubError};
 use crate::refusal::{invalid, RequestError};
@@ -180,10 +180,7 @@ impl Backtests {
         let request = self.runs.request(caller, id, &self.context.hub).await?;
         let request: BacktestRequest = serde_json::from_str(&request)
             .map_err(|e| invalid("request", format!("kept request unreadable: {e}")))?;
-        let data_dir = self.data_dir.clone();
-        let plan = tokio::task::spawn_blocking(move || plan(request, data_dir.as_deref()))
-            .await
-            .map_err(|e| invalid("data", format!("could not be loaded: {e}")))?;
+        let plan = self.planned(request).await?;
         let changed = |why: String| RequestError::NotNow {
             kind: "backtest",
             id: id.to_owned(),
@@ -223,18 +220,26 @@ impl Backtests {
         })
     }
 
+    /// `request` validated and its bars loaded, off the async threads (loading a large
+    /// CSV is blocking work); the outer error is the loading task's.
+    async fn planned(
+        &self,
+        request: BacktestRequest,
+    ) -> Result<Result<Plan, RequestError>, RequestError> {
+        let data_dir = self.data_dir.clone();
+        tokio::task::spawn_blocking(move || plan(request, data_dir.as_deref()))
+            .await
+            .map_err(|e| invalid("data", format!("could not be loaded: {e}")))
+    }
+
     /// Validates `request` and starts it in the background, as `caller`'s.
     pub async fn start(
         &self,
         caller: &Caller,
         request: BacktestRequest,
     ) -> Result<StartedRun, RequestError> {
-        // Loading a large CSV is blocking work.
-        let data_dir = self.data_dir.clone();
         let kept = request.clone();
-        let plan = tokio::task::spawn_blocking(move || plan(request, data_dir.as_deref()))
-            .await
-            .map_err(|e| invalid("data", format!("could not be loaded: {e}")))??;
+        let plan = self.planned(request).await??;
         let info = RunInfo {
             backtest_id: plan.id.clone(),
             topic: plan.topic.to_string(),

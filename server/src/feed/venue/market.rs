@@ -3,6 +3,7 @@
 //! each closed candle is analysed. Prints a topic already has (a duplicate or older
 //! trade id) are dropped.
 
+use protocol::api::Bar;
 use protocol::{
     Candle, DataSource, Interval, Message, SnapshotData, Symbol, Tick, Timestamp, Topic,
 };
@@ -152,8 +153,8 @@ impl Market {
     }
 }
 
-/// The venue's candles as candles of `interval`: each the span of those opening within
-/// it; closed once it ended by `now_ms`.
+/// The venue's candles as candles of `interval` (`Bar::aggregate`): each the span of
+/// those opening within it; closed once it ended by `now_ms`.
 fn aggregate(
     symbol: &Symbol,
     interval: Interval,
@@ -162,32 +163,29 @@ fn aggregate(
     now_ms: i64,
 ) -> Vec<Candle> {
     let span = interval.millis();
-    let mut out: Vec<Candle> = Vec::new();
-    for v in venue {
-        let start = v.open_ms - v.open_ms.rem_euclid(span);
-        match out.last_mut() {
-            Some(c) if c.open_time.unix_ms() == start => {
-                c.high = c.high.max(v.high);
-                c.low = c.low.min(v.low);
-                c.close = v.close;
-                c.volume += v.volume;
-            }
-            Some(c) if c.open_time.unix_ms() > start => {}
-            _ => out.push(Candle {
-                symbol: symbol.clone(),
-                interval,
-                open_time: Timestamp::from_unix_ms(start),
-                open: v.open,
-                high: v.high,
-                low: v.low,
-                close: v.close,
-                volume: v.volume,
-                closed: start + span <= now_ms,
-                source,
-            }),
-        }
-    }
-    out
+    let bars = venue.iter().map(|v| Bar {
+        time: Timestamp::from_unix_ms(v.open_ms),
+        open: v.open,
+        high: v.high,
+        low: v.low,
+        close: v.close,
+        volume: v.volume,
+    });
+    Bar::aggregate(bars, span)
+        .into_iter()
+        .map(|b| Candle {
+            symbol: symbol.clone(),
+            interval,
+            open_time: b.time,
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+            volume: b.volume,
+            closed: b.time.unix_ms() + span <= now_ms,
+            source,
+        })
+        .collect()
 }
 
 #[cfg(test)]
