@@ -82,14 +82,16 @@ pub fn App() -> impl IntoView {
                 // expired token kept from it.
                 {move || {
                     auth.track_sign_ins();
-                    let market = Lazy::<pages::Market>::new();
                     let backtests = Lazy::<pages::Backtests>::new();
                     let sessions = Lazy::<pages::Sessions>::new();
                     let session = Lazy::<pages::Session>::new();
                     // The lazy routes above: their pages load with the route.
                     view! {
                         <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                            <Route path=StaticSegment("") view=market />
+                            <Route
+                                path=StaticSegment("")
+                                view=|| sync_view(view! { <pages::market::MarketPage /> })
+                            />
                             <Route path=StaticSegment("backtests") view=backtests />
                             <Route path=StaticSegment("sessions") view=sessions />
                             <Route
