@@ -74,8 +74,12 @@ impl Auth {
             sign_ins: RwSignal::new(0),
         };
         provide_context(auth);
-        // An effect never runs on the server: the first frame renders `Unknown` on both.
+        // An effect never runs on the server: the page hydrates with `Unknown`, and only
+        // then is the server asked (crate::hydration).
         Effect::new(move |_| {
+            if !crate::hydration::done() {
+                return;
+            }
             api::spawn(async move {
                 let token = auth.token.get_untracked();
                 // Unreachable server: the stream says so; the identity stays unknown.

@@ -10,7 +10,7 @@
 //! - [`periods`]: a run's closed trades by day, week, month or year; [`trade_query`]:
 //!   its trades filtered, sorted, paged and written as CSV.
 //! - `components` and `pages`: the Leptos dashboard, rendered on the server and hydrated
-//!   in the browser by the `frontend` crate; `api` is its REST client and `auth` holds
+//!   in the browser by the `frontend` crate ([`hydration`]); `api` is its REST client and `auth` holds
 //!   the token it acts with on a server in token mode.
 
 // Leptos views are deeply nested types; the async hydration of a run's panel needs more
@@ -19,6 +19,7 @@
 
 pub mod chart;
 pub mod compare;
+pub mod hydration;
 pub mod periods;
 pub mod replay;
 pub mod stream;
@@ -82,16 +83,14 @@ pub fn App() -> impl IntoView {
                 // expired token kept from it.
                 {move || {
                     auth.track_sign_ins();
+                    let market = Lazy::<pages::Market>::new();
                     let backtests = Lazy::<pages::Backtests>::new();
                     let sessions = Lazy::<pages::Sessions>::new();
                     let session = Lazy::<pages::Session>::new();
                     // The lazy routes above: their pages load with the route.
                     view! {
                         <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
-                            <Route
-                                path=StaticSegment("")
-                                view=|| sync_view(view! { <pages::market::MarketPage /> })
-                            />
+                            <Route path=StaticSegment("") view=market />
                             <Route path=StaticSegment("backtests") view=backtests />
                             <Route path=StaticSegment("sessions") view=sessions />
                             <Route

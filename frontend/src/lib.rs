@@ -5,5 +5,5 @@
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     // Lazy routes (the backtests and sessions pages) hydrate once their chunk is loaded.
-    leptos::mount::hydrate_lazy(app::App);
+    app::hydration::hydrate();
 }

@@ -1,7 +1,7 @@
 //! Views that hydrate synchronously, so the wasm carries one hydration of them, not two.
 //!
-//! The dashboard hydrates with `hydrate_lazy`: the path from the root down to `<Routes>`
-//! hydrates asynchronously, so that a lazy route can load its wasm chunk first. Every
+//! The path from the root down to `<Routes>` hydrates asynchronously
+//! (`crate::hydration`), so that a lazy route can load its wasm chunk first. Every
 //! other view hydrates synchronously (the router hydrates the matched page with
 //! `hydrate`). But `into_any()` compiles an asynchronous hydration of its view as well,
 //! and so does a component on the asynchronous path: a second copy of every view's

@@ -1,10 +1,10 @@
 //! One module per routed page.
 //!
-//! The market page is the landing page and ships in the main wasm (as a lazy route its
-//! hydration raced a token-mode start: docs/DASHBOARD.md, "Loading"). The backtests and
-//! sessions pages are lazy routes: `cargo leptos build --split` puts their code in
-//! chunks of their own, fetched when the route is first shown (or hydrated), so the
-//! landing page does not load them (BENCHMARKS.md, "Dashboard budgets").
+//! Every page is a lazy route: `cargo leptos build --split` puts its code in chunks of
+//! its own (and the code pages share, the price chart among it, in shared chunks),
+//! fetched when the route is first shown or named by the server-rendered page's
+//! preload links, so the main wasm holds the shell, the stream and what every page
+//! needs (BENCHMARKS.md, "Dashboard budgets").
 
 pub mod backtests;
 pub mod market;
@@ -35,6 +35,10 @@ macro_rules! lazy_page {
     };
 }
 
+lazy_page!(
+    /// `/`.
+    Market => market::MarketPage
+);
 lazy_page!(
     /// `/backtests`.
     Backtests => backtests::BacktestsPage

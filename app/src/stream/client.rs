@@ -48,8 +48,13 @@ impl StreamClient {
         {
             let shared = super::engine::Engine::new(client.status, Rc::new(on_toast), auth);
             client.engine.set_value(Some(shared));
-            // Effects run after hydration: the first paint matches the server's.
-            Effect::new(move |_| client.with_engine(|e| e.begin()));
+            // Streaming starts once the whole page has hydrated, so that the status the
+            // page hydrates with is the server's (crate::hydration).
+            Effect::new(move |_| {
+                if crate::hydration::done() {
+                    client.with_engine(|e| e.begin());
+                }
+            });
             Effect::watch(
                 move || auth.token(),
                 move |token, _, _| client.with_engine(|e| e.set_token(token.clone())),
