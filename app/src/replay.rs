@@ -139,6 +139,7 @@ mod tests {
     fn at(seq: u64, ms: i64) -> Envelope {
         Envelope {
             timestamp: Timestamp::from_unix_ms(ms),
+            conflated: 0,
             ..envelope(seq, "E")
         }
     }

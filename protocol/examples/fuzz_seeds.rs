@@ -32,6 +32,7 @@ fn seeds(corpus: &Path) -> Result<usize, String> {
             seq: u64::try_from(i).unwrap_or(u64::MAX).saturating_add(1),
             epoch: Epoch(EPOCH.into()),
             timestamp: at(0),
+            conflated: 0,
         };
         let frame = serde_json::to_string(&envelope).map_err(|e| e.to_string())?;
         write(&corpus.join("server_frame"), &name, &frame)?;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::envelope::Epoch;
+use super::rate::MaxRate;
 use super::topic::Topic;
 
 /// A resume point: the last seq the client holds, in the epoch it came from — or seq 0
@@ -78,6 +79,10 @@ pub enum ClientAction {
         topic: Topic,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<Since>,
+        /// At most this many replaceable messages a second (docs/SPEC.md section 6,
+        /// "Rates"); none: every message as it comes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_rate: Option<MaxRate>,
     },
     Unsubscribe {
         topic: Topic,
@@ -154,7 +159,8 @@ mod tests {
             a,
             ClientAction::Subscribe {
                 topic: "market:BTC-USD".parse().unwrap(),
-                since: Some(Since::after(5, Epoch("01J".into())))
+                since: Some(Since::after(5, Epoch("01J".into()))),
+                max_rate: None,
             }
         );
     }
@@ -179,7 +185,8 @@ mod tests {
             a,
             ClientAction::Subscribe {
                 topic: "market:X".parse().unwrap(),
-                since: Some(Since::FROM_OLDEST)
+                since: Some(Since::FROM_OLDEST),
+                max_rate: None,
             }
         );
         let err = serde_json::from_str::<ClientAction>(

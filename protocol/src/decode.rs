@@ -26,6 +26,7 @@ use super::auth::Me;
 use super::control::{Control, ServerFrame, Snapshot, SnapshotData};
 use super::envelope::{Envelope, Epoch};
 use super::messages::{read as read_kind, Message};
+use super::rate::MaxRate;
 use super::time::Timestamp;
 use super::topic::{Topic, TopicKind};
 use super::ResyncReason;
@@ -48,6 +49,8 @@ struct RawEnvelope<'a> {
     seq: u64,
     epoch: Epoch,
     timestamp: Timestamp,
+    #[serde(default)]
+    conflated: u64,
     #[serde(borrow)]
     data: &'a RawValue,
 }
@@ -226,6 +229,7 @@ pub fn envelope(text: &str, kinds: &impl Kinds) -> Result<Option<Envelope>, Erro
         seq: raw.seq,
         epoch: raw.epoch,
         timestamp: raw.timestamp,
+        conflated: raw.conflated,
     }))
 }
 
@@ -317,6 +321,7 @@ pub fn client_action(text: &str) -> Result<ClientAction, Error> {
         action: Cow<'a, str>,
         topic: Option<Topic>,
         since: Option<Since>,
+        max_rate: Option<MaxRate>,
         id: Option<u64>,
         t: Option<f64>,
         token: Option<BearerToken>,
@@ -326,6 +331,7 @@ pub fn client_action(text: &str) -> Result<ClientAction, Error> {
         "subscribe" => ClientAction::Subscribe {
             topic: given(f.topic, "topic")?,
             since: f.since,
+            max_rate: f.max_rate,
         },
         "unsubscribe" => ClientAction::Unsubscribe {
             topic: given(f.topic, "topic")?,

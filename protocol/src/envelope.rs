@@ -238,6 +238,23 @@ pub struct Envelope {
     pub epoch: Epoch,
     /// When the hub accepted the message.
     pub timestamp: Timestamp,
+    /// For a subscription with a `max_rate` (docs/SPEC.md section 6, "Rates"): how many
+    /// of the topic's messages since the previous one the subscriber got were left out,
+    /// each replaced by a later value. Absent (0) otherwise.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub conflated: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Envelope {
+    /// The first seq this message accounts for: itself, or the first of those it
+    /// stands for.
+    pub fn first_seq(&self) -> u64 {
+        self.seq.saturating_sub(self.conflated)
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +291,7 @@ mod tests {
                 seq: 1,
                 epoch: Epoch("E".into()),
                 timestamp: t(0),
+                conflated: 0,
             };
             let value = serde_json::to_value(&env).unwrap();
             assert_eq!(value["type"], env.message.type_name());

@@ -33,6 +33,7 @@ pub fn envelope(seq: u64, epoch: &str) -> Envelope {
         seq,
         epoch: Epoch(epoch.into()),
         timestamp: Timestamp::from_unix_ms(0),
+        conflated: 0,
     }
 }
 
@@ -325,14 +326,17 @@ pub fn every_client_action() -> Vec<ClientAction> {
         ClientAction::Subscribe {
             topic: topic.clone(),
             since: None,
+            max_rate: None,
         },
         ClientAction::Subscribe {
             topic: topic.clone(),
             since: Some(Since::after(9, Epoch(EPOCH.into()))),
+            max_rate: None,
         },
         ClientAction::Subscribe {
             topic: topic.clone(),
             since: Some(Since::FROM_OLDEST),
+            max_rate: None,
         },
         ClientAction::Unsubscribe {
             topic: topic.clone(),

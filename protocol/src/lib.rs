@@ -36,6 +36,7 @@ mod fold;
 pub mod indicators;
 mod market;
 mod messages;
+pub mod rate;
 #[cfg(feature = "schema")]
 pub mod schema;
 mod session;

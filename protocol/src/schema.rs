@@ -10,6 +10,7 @@ use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use super::action::Since;
 use super::envelope::Epoch;
 use super::market::Interval;
+use super::rate::{MaxRate, MAX_RATE, MIN_RATE};
 use super::time::Timestamp;
 use super::topic::{Symbol, Topic};
 
@@ -67,6 +68,26 @@ impl JsonSchema for Symbol {
             "type": "string",
             "pattern": SYMBOL_PATTERN,
             "examples": ["BTC-USD"]
+        })
+    }
+}
+
+impl JsonSchema for MaxRate {
+    fn schema_name() -> Cow<'static, str> {
+        "MaxRate".into()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        concat!(module_path!(), "::MaxRate").into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "Messages per second a subscriber wants of a topic's replaceable messages (docs/SPEC.md section 6, \"Rates\").",
+            "type": "number",
+            "minimum": MIN_RATE,
+            "maximum": MAX_RATE,
+            "examples": [2, 0.5]
         })
     }
 }

@@ -161,6 +161,7 @@ proptest! {
             seq,
             epoch: Epoch("01JD3Q0000000000000000000".into()),
             timestamp,
+            conflated: 0,
         };
         let json = serde_json::to_string(&envelope).unwrap();
         let back: ServerFrame = serde_json::from_str(&json).unwrap();

@@ -108,6 +108,11 @@ pub struct ServeArgs {
     /// Frames queued per connection beyond the history before it is closed as a slow consumer.
     #[arg(long, env = "TICKWIRE_OUTBOX", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub outbox: u64,
+    /// Bytes of frames queued per connection before it is closed as a slow consumer
+    /// (a paced topic's replaceable values never fill it: only what is always
+    /// delivered does).
+    #[arg(long, env = "TICKWIRE_OUTBOX_BYTES", default_value_t = 4 << 20, value_parser = clap::value_parser!(u64).range(65_536..=1 << 30))]
+    pub outbox_bytes: u64,
     /// Topics one connection may subscribe to at once.
     #[arg(long, env = "TICKWIRE_MAX_SUBSCRIPTIONS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_subscriptions: u64,

@@ -40,6 +40,7 @@ fn retained(hub: &Hub, topic: &Topic) -> Vec<Value> {
             epoch: None,
         }),
         usize::MAX,
+        None,
     ))
     .expect("an in-memory hub answers at once")
     .expect("memory is available");

@@ -307,7 +307,7 @@ async fn several_backtests_run_at_once_and_all_complete() {
 /// The types of every message retained on `topic`, in seq order.
 fn types_on(hub: &server::hub::Hub, topic: &protocol::Topic) -> Vec<String> {
     // The in-memory hub answers at once.
-    futures_util::FutureExt::now_or_never(hub.page(topic, None, 2048))
+    futures_util::FutureExt::now_or_never(hub.page(topic, None, 2048, None))
         .expect("an in-memory hub answers at once")
         .unwrap()
         .messages

@@ -242,6 +242,7 @@ async fn a_half_open_peer_is_dropped_within_twice_the_heartbeat() {
         a.heartbeat_secs = 1;
         a.history = 16;
         a.outbox = 1_000_000;
+        a.outbox_bytes = 1 << 30;
     })
     .await;
     let proxy = Proxy::start(running.addr).await;

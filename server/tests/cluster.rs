@@ -179,6 +179,46 @@ async fn a_client_resumes_on_another_instance_with_no_gap_and_no_duplicate() {
 }
 
 #[tokio::test]
+async fn a_rate_conflates_the_same_on_an_instance_that_only_replicates_the_topic() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let topic: Topic = "backtest:rated".parse().unwrap();
+    publish(&a, &topic, "m", 0..1).await;
+    let mut socket = connect(&b, "/api/ws").await;
+    send_json(
+        &mut socket,
+        json!({"action": "subscribe", "topic": "backtest:rated", "max_rate": 0.01}),
+    )
+    .await;
+    next_of_type(&mut socket, "snapshot").await;
+
+    // Published on A: the first value goes at once, the next 49 wait (one per 100 s) and
+    // go as the latest, just ahead of the log line that is always delivered.
+    a.hub.publish(&topic, progress(1)).await.unwrap();
+    let first = next_messages(&mut socket, 1).await.remove(0);
+    assert_eq!(
+        (first["seq"].as_u64(), first.get("conflated")),
+        (Some(2), None)
+    );
+    publish_each(&a, &topic, (2..=50).map(progress)).await;
+    a.hub.publish(&topic, log("after".into())).await.unwrap();
+    let [held, line] = <[Value; 2]>::try_from(next_messages(&mut socket, 2).await).unwrap();
+    assert_eq!(held["data"]["bars_processed"], 50, "the latest value");
+    assert_eq!(
+        (held["seq"].as_u64(), held["conflated"].as_u64()),
+        (Some(51), Some(48))
+    );
+    assert_eq!(
+        (line["type"].as_str(), line["seq"].as_u64()),
+        (Some("log"), Some(52))
+    );
+
+    // A poll of B at a rate: the same shape.
+    let page = get_json(&b, "/api/streams/backtest:rated?since=0&max_rate=1").await;
+    assert_eq!(conflation(&page), [(1, 0), (51, 49), (52, 0)]);
+}
+
+#[tokio::test]
 async fn polls_and_snapshots_answer_the_same_on_every_instance() {
     let redis = Redis::start(Persistence::None).await;
     let (a, b, c) = (

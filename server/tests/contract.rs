@@ -258,6 +258,7 @@ fn every_message_type_validates_in_an_envelope_and_as_a_published_message() {
             seq: i as u64 + 1,
             epoch: Epoch(ULID.into()),
             timestamp: t(i as i64),
+            conflated: 0,
         };
         let value = serde_json::to_value(&env).unwrap();
         assert_valid(&envelope, &value, "envelope");
@@ -280,6 +281,7 @@ fn every_frame_reads_back_through_the_clients_decoder() {
                 seq: i as u64 + 1,
                 epoch: Epoch(ULID.into()),
                 timestamp: t(i as i64),
+                conflated: 0,
             })
         })
         .chain(every_control().into_iter().map(ServerFrame::Control))
@@ -424,6 +426,7 @@ fn wrong_shapes_are_refused_like_the_server_refuses_them() {
             seq: 1,
             epoch: Epoch(ULID.into()),
             timestamp: t(0),
+            conflated: 0,
         })
         .unwrap();
         change(&mut value);

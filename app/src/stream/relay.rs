@@ -56,7 +56,7 @@ impl Relay {
     /// without `since` with `subscribed` alone, and every tab takes the new snapshot).
     pub fn action(&mut self, tab: TabId, action: ClientAction) -> Vec<ClientAction> {
         match &action {
-            ClientAction::Subscribe { topic, since } => {
+            ClientAction::Subscribe { topic, since, .. } => {
                 let tabs = self.interest.entry(topic.clone()).or_default();
                 let followed = !tabs.is_empty();
                 tabs.insert(tab);
@@ -131,6 +131,7 @@ mod tests {
         ClientAction::Subscribe {
             topic: topic(),
             since: None,
+            max_rate: None,
         }
     }
 
@@ -175,6 +176,7 @@ mod tests {
         let resume = ClientAction::Subscribe {
             topic: topic(),
             since: Some(protocol::Since::FROM_OLDEST),
+            max_rate: None,
         };
         assert_eq!(relay.action(A, resume.clone()), [resume]);
     }

@@ -11,6 +11,7 @@ import urllib.request
 from support import ServerTest, unique, wait_for
 
 from tickwire import SessionAgent, start_session
+from tickwire.errors import ApiError
 
 FEED = ["--interval", "1s", "--symbols", "GOOG", "--tick-ms", "100"]
 
@@ -62,6 +63,28 @@ class CandlesTest(ServerTest):
         self.assertEqual(candles[: len(retained)], retained, "history from the resync snapshot")
         self.assert_consecutive(candles)
 
+    def test_a_poll_at_a_rate_keeps_every_closed_candle_and_accounts_for_every_seq(self):
+        agent = self.start()
+        wait_for(lambda: self.server.snapshot(agent.topic)["last_seq"] > 30, 30, "30 messages")
+        snap = self.server.snapshot(agent.topic)
+        since, epoch = snap["last_seq"] - 20, snap["epoch"]
+        every = agent.poll(since, epoch)
+        paced = agent.poll(since, epoch, max_rate=1)
+        # The paced page accounts for every seq after `since`: each message is the
+        # next one once what it stands for is counted.
+        last = since
+        for message in paced["messages"]:
+            self.assertEqual(message["seq"] - message.get("conflated", 0), last + 1, message)
+            last = message["seq"]
+        self.assertEqual(last, paced["next_seq"] - 1)
+        both = min(last, every["next_seq"] - 1)
+        closed = lambda page: [m["seq"] for m in page["messages"]
+                               if m["type"] == "candle" and m["data"]["closed"] and m["seq"] <= both]
+        self.assertEqual(closed(paced), closed(every), "every closed candle")
+        with self.assertRaises(ApiError) as refused:
+            agent.poll(since, epoch, max_rate=0)
+        self.assertEqual(refused.exception.status, 400)
+        self.assertIn("invalid max_rate", refused.exception.error)
 
 if __name__ == "__main__":
     unittest.main()

@@ -126,14 +126,29 @@ class SessionAgent:
         ``{topic, epoch, last_seq, data}``."""
         return self._get(f"/api/streams/{self._quoted_topic()}/snapshot")
 
-    def poll(self, since: int, epoch: Optional[str] = None, limit: int = 500) -> Dict[str, Any]:
-        """One page of the topic: ``{epoch, messages, next_seq, resync?}``."""
+    def poll(
+        self,
+        since: int,
+        epoch: Optional[str] = None,
+        limit: int = 500,
+        max_rate: Optional[float] = None,
+    ) -> Dict[str, Any]:
+        """One page of the topic: ``{epoch, messages, next_seq, resync?}``.
+
+        With ``max_rate`` (messages a second, 0.01 to 1000) the page is conflated: of the
+        values a later one replaces (open candles, countdowns, stats) only the latest,
+        and every other message; a message that stands for others carries
+        ``conflated``, how many (docs/SPEC.md section 6, "Rates")."""
         query: Dict[str, Any] = {"since": since, "limit": limit}
         if epoch is not None:
             query["epoch"] = epoch
+        if max_rate is not None:
+            query["max_rate"] = max_rate
         return self._get(f"/api/streams/{self._quoted_topic()}?{urllib.parse.urlencode(query)}")
 
-    def candles(self, *, history: bool = True, limit: int = 500) -> Iterator[Dict[str, Any]]:
+    def candles(
+        self, *, history: bool = True, limit: int = 500, max_rate: Optional[float] = 1.0
+    ) -> Iterator[Dict[str, Any]]:
         """Yields the ``data`` of every closed ``candle`` on the session's topic, in
         order, forever — until the session publishes ``session_completed`` (kept in
         :attr:`completed`) or :meth:`stop` is called.
@@ -145,6 +160,10 @@ class SessionAgent:
         recreated, or we fell behind its retained history) it takes the snapshot's
         state and yields the snapshot's closed candles newer than the last one yielded,
         so no candle is yielded twice.
+
+        It polls at ``max_rate`` (default 1): closed candles and the session's end are
+        always delivered, so only the open candle's states, countdowns and stats it
+        never reads are conflated away (``None``: every message).
         """
         self._stopped = False
         if history:
@@ -155,7 +174,7 @@ class SessionAgent:
             if not self.seq:
                 self.epoch = None  # nothing published yet: follow from the start
         while not self._stopped:
-            page = self._poll_retrying(self.seq, self.epoch, limit)
+            page = self._poll_retrying(self.seq, self.epoch, limit, max_rate)
             self.epoch = page.get("epoch", self.epoch)
             resync = page.get("resync")
             if resync:
@@ -173,7 +192,8 @@ class SessionAgent:
                         return
                 continue
             messages = page.get("messages") or []
-            full = len(messages) >= limit
+            # A full page has more behind it; a conflated message stands for others.
+            full = sum(1 + int(m.get("conflated", 0)) for m in messages) >= limit
             closed = [
                 i for i, m in enumerate(messages)
                 if m.get("type") == "candle" and (m.get("data") or {}).get("closed")
@@ -210,11 +230,13 @@ class SessionAgent:
         open_time = candle.get("open_time")
         return self._last_yielded is None or (open_time is not None and open_time > self._last_yielded)
 
-    def _poll_retrying(self, since: int, epoch: Optional[str], limit: int) -> Dict[str, Any]:
+    def _poll_retrying(
+        self, since: int, epoch: Optional[str], limit: int, max_rate: Optional[float]
+    ) -> Dict[str, Any]:
         attempt = 0
         while True:
             try:
-                return self.poll(since, epoch, limit)
+                return self.poll(since, epoch, limit, max_rate)
             except (ApiError, TransportError) as e:
                 if not _http.retryable(e) or attempt >= self.max_retries:
                     raise

@@ -59,16 +59,18 @@ impl Cursor {
                 }
             }
         }
+        // A conflated message stands for the ones left out before it (docs/SPEC.md
+        // section 6, "Rates"): it is the next one when the first of them is.
         let expected = self.last_seq + 1;
-        if envelope.seq == expected {
+        if envelope.seq < expected {
+            Verdict::Duplicate
+        } else if envelope.first_seq() <= expected {
             self.last_seq = envelope.seq;
             Verdict::Apply
-        } else if envelope.seq < expected {
-            Verdict::Duplicate
         } else {
             Verdict::Gap {
                 expected,
-                got: envelope.seq,
+                got: envelope.first_seq(),
             }
         }
     }
@@ -103,6 +105,27 @@ mod tests {
         );
         assert_eq!(c.last_seq(), 4);
         assert_eq!(c.check(&envelope(5, "E")), Verdict::Apply);
+    }
+
+    #[test]
+    fn a_conflated_message_is_the_next_one_when_what_it_stands_for_follows_on() {
+        let mut c = Cursor::default();
+        c.reset(&snapshot(4, "E"));
+        let conflated = |seq, n| Envelope {
+            conflated: n,
+            ..envelope(seq, "E")
+        };
+        assert_eq!(c.check(&conflated(9, 4)), Verdict::Apply, "5 to 8 left out");
+        assert_eq!(
+            c.check(&conflated(20, 5)),
+            Verdict::Gap {
+                expected: 10,
+                got: 15
+            },
+            "10 to 14 lost"
+        );
+        assert_eq!(c.check(&conflated(9, 4)), Verdict::Duplicate);
+        assert_eq!(c.last_seq(), 9);
     }
 
     #[test]

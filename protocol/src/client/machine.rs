@@ -372,7 +372,11 @@ impl Machine {
                 let topic = topic.clone();
                 self.emit(Effect::Send(ClientAction::Unsubscribe { topic }));
             }
-            self.emit(Effect::Send(ClientAction::Subscribe { topic, since: None }));
+            self.emit(Effect::Send(ClientAction::Subscribe {
+                topic,
+                since: None,
+                max_rate: None,
+            }));
         } else {
             self.poll_now();
         }
@@ -529,7 +533,11 @@ impl Machine {
                         self.status.last_error = Some(format!(
                             "{topic}: expected seq {expected}, got {got}; resuming"
                         ));
-                        self.emit(Effect::Send(ClientAction::Subscribe { topic, since }));
+                        self.emit(Effect::Send(ClientAction::Subscribe {
+                            topic,
+                            since,
+                            max_rate: None,
+                        }));
                     }
                 }
             }
@@ -617,6 +625,7 @@ impl Machine {
                 ClientAction::Subscribe {
                     topic: topic.clone(),
                     since: entry.cursor.since(),
+                    max_rate: None,
                 }
             })
             .collect();

@@ -156,6 +156,7 @@ async fn follow(
     let subscribe = ClientAction::Subscribe {
         topic: topic.clone(),
         since: cursor.since(),
+        max_rate: None,
     };
     socket
         .send(WsMessage::Text(serde_json::to_string(&subscribe)?.into()))
@@ -379,6 +380,7 @@ mod tests {
             seq: 7,
             epoch: Epoch("E".into()),
             timestamp: Timestamp::from_unix_ms(0),
+            conflated: 0,
         };
         assert_eq!(
             format_line(&e),

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use protocol::rate::{Conflater, MaxRate, Pacing};
 use protocol::{
     Control, Envelope, Epoch, Message, Resync, ResyncReason, Since, Snapshot, SnapshotData,
     Subscribed, Timestamp, Topic, TopicKind,
@@ -14,6 +15,7 @@ use protocol::{
 
 use super::frame;
 use super::outbox::{Frame, Outbox, Push};
+use super::queue::Item;
 use super::stats::HubStats;
 use super::PublishError;
 
@@ -35,7 +37,8 @@ pub enum SubscribeOutcome {
 #[derive(Debug)]
 pub struct Page {
     pub epoch: Epoch,
-    /// Serialized envelopes, byte for byte what a socket subscriber received.
+    /// Serialized envelopes, byte for byte what a socket subscriber received (at the
+    /// poll's `max_rate`, conflated as a paced socket's).
     pub messages: Vec<Frame>,
     /// The seq to ask for next.
     pub next_seq: u64,
@@ -149,6 +152,8 @@ impl Loaded {
 
 struct Retained {
     seq: u64,
+    /// How it goes to a paced subscriber (`Message::pacing`), worked out once.
+    pacing: Pacing,
     frame: Frame,
 }
 
@@ -258,6 +263,7 @@ impl Published {
                 seq: *seq,
                 epoch: epoch.clone(),
                 timestamp: *timestamp,
+                conflated: 0,
             }),
         }
     }
@@ -524,6 +530,7 @@ impl Channel {
             .skip(skip)
             .map(|(envelope, frame)| Retained {
                 seq: envelope.seq,
+                pacing: envelope.message.pacing(),
                 frame,
             })
             .collect();
@@ -540,6 +547,7 @@ impl Channel {
         stats: &HubStats,
     ) {
         let seq = published.seq();
+        let pacing = published.message().pacing();
         inner.last_seq = seq;
         inner.last_active = now;
         inner.state.apply(published.message());
@@ -548,6 +556,7 @@ impl Channel {
         }
         inner.history.push_back(Retained {
             seq,
+            pacing,
             frame: frame.clone(),
         });
         if let Some(record) = &mut inner.record {
@@ -563,9 +572,8 @@ impl Channel {
                 .get_or_insert_with(|| published.envelope(topic, epoch))
                 .clone()
         };
-        inner
-            .subscribers
-            .retain(|outbox| match outbox.push_message(&frame, &mut shared) {
+        inner.subscribers.retain(|outbox| {
+            match outbox.push_message((topic, seq, pacing), &frame, &mut shared) {
                 Push::Queued => {
                     delivered += 1;
                     true
@@ -575,15 +583,19 @@ impl Channel {
                     false
                 }
                 Push::Closed => false,
-            });
+            }
+        });
         stats.published();
         stats.delivered(delivered);
         stats.dropped(dropped);
     }
 
+    /// Subscribes `outbox` from `since` (none: from a snapshot), at most `rate`
+    /// replaceable messages a second (none: all).
     pub(super) fn subscribe(
         &self,
         since: Option<&Since>,
+        rate: Option<MaxRate>,
         outbox: &Outbox,
         stats: &HubStats,
     ) -> SubscribeOutcome {
@@ -593,7 +605,9 @@ impl Channel {
         inner.subscribers.retain(|s| s.id() != outbox.id());
         if since.is_none() && inner.subscribers.len() < before {
             // Followed already: a snapshot each time would make a few small frames ask
-            // for megabytes (docs/SPEC.md section 5).
+            // for megabytes (docs/SPEC.md section 5). Everything up to the last seq has
+            // gone to its queue.
+            outbox.pace(&self.topic, rate, inner.last_seq);
             inner.subscribers.push(outbox.clone());
             outbox.push_control(Control::Subscribed(Subscribed {
                 topic: self.topic.clone(),
@@ -607,6 +621,7 @@ impl Channel {
             Some(ResumePoint::After(seq)) => seq + 1,
             _ => inner.last_seq + 1,
         };
+        outbox.pace(&self.topic, rate, next_seq - 1);
         outbox.push_control(Control::Subscribed(Subscribed {
             topic: self.topic.clone(),
             epoch: inner.epoch.clone(),
@@ -627,7 +642,7 @@ impl Channel {
             Some(ResumePoint::After(seq)) => {
                 let mut replayed = 0;
                 for retained in inner.history.iter().filter(|r| r.seq > seq) {
-                    outbox.push_retained(&retained.frame);
+                    outbox.push_retained(&self.topic, retained.seq, &retained.frame);
                     replayed += 1;
                 }
                 stats.delivered(replayed as u64);
@@ -652,7 +667,9 @@ impl Channel {
         self.snapshot_of(&self.lock())
     }
 
-    pub(super) fn page(&self, since: Option<&Since>, limit: usize) -> Page {
+    /// Up to `limit` retained messages after `since`; at `rate`, conflated as a paced
+    /// socket would get them released at once (docs/SPEC.md section 6, "Rates").
+    pub(super) fn page(&self, since: Option<&Since>, limit: usize, rate: Option<MaxRate>) -> Page {
         let inner = self.lock();
         let (after, resync) = match since.map(|s| self.resume_point(&inner, s)) {
             None => (0, None),
@@ -668,7 +685,23 @@ impl Channel {
             .take(limit)
             .collect();
         let next_seq = retained.last().map_or(after + 1, |r| r.seq + 1);
-        let messages = retained.into_iter().map(|r| r.frame.clone()).collect();
+        let messages = match rate {
+            None => retained.into_iter().map(|r| r.frame.clone()).collect(),
+            Some(_) => {
+                // Counted from the first message on the page: what came before it is
+                // the resume point's business, not the rate's.
+                let first = retained.first().map_or(after, |r| r.seq - 1);
+                let mut conflater = Conflater::new(first);
+                let mut messages = Vec::new();
+                for r in retained {
+                    conflater.push(r.seq, r.pacing, r.frame.clone(), Frame::conflated, |f| {
+                        messages.push(f);
+                    });
+                }
+                conflater.release(Frame::conflated, |f| messages.push(f));
+                messages
+            }
+        };
         Page {
             epoch: inner.epoch.clone(),
             messages,

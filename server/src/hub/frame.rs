@@ -126,6 +126,7 @@ mod tests {
                 seq,
                 epoch: epoch.clone(),
                 timestamp,
+                conflated: 0,
             };
             assert_eq!(frame.as_str(), serde_json::to_string(&envelope).unwrap());
         }

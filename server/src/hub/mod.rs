@@ -35,6 +35,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::rate::MaxRate;
 use protocol::{InvalidMessage, Message, Since, Snapshot, Topic, TopicKind};
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +51,9 @@ pub struct HubConfig {
     pub history: usize,
     /// Frames a connection's outbox holds before its owner counts as a slow consumer.
     pub outbox_capacity: usize,
+    /// Bytes of frames a socket's outbox holds before its owner counts as a slow
+    /// consumer (`--outbox-bytes`).
+    pub outbox_bytes: usize,
     /// Topics held at once (docs/SPEC.md section 12): creating one more fails with [`TopicsFull`].
     pub max_topics: usize,
     /// A topic nobody subscribed to or published on for this long may be dropped.
@@ -63,6 +67,7 @@ impl Default for HubConfig {
         HubConfig {
             history: 2048,
             outbox_capacity: 4096,
+            outbox_bytes: 4 << 20,
             max_topics: 100_000,
             topic_idle: Duration::from_secs(600),
             record: 50_000,
@@ -216,7 +221,8 @@ impl Hub {
 
     /// A new outbox for one connection, and the receiving end its writer drains.
     pub fn outbox(&self) -> (Outbox, OutboxReceiver) {
-        outbox::channel(self.inner.topics.config.outbox_capacity)
+        let config = &self.inner.topics.config;
+        outbox::channel(config.outbox_capacity, config.outbox_bytes)
     }
 
     /// A new outbox for an in-process consumer: it receives the published envelopes
@@ -345,18 +351,23 @@ impl Hub {
     }
 
     /// Subscribes `outbox` to `topic`, queueing the snapshot or the replay first.
+    /// Delivers `topic` to `outbox` from `since` (none: from a snapshot), at most
+    /// `rate` replaceable messages a second (none: every message; docs/SPEC.md section
+    /// 6, "Rates").
     pub async fn subscribe(
         &self,
         topic: &Topic,
         since: Option<&Since>,
+        rate: Option<MaxRate>,
         outbox: &Outbox,
     ) -> Result<SubscribeOutcome, HubError> {
         let channel = self.existing_or_new(topic).await?;
-        Ok(channel.subscribe(since, outbox, &self.inner.topics.stats))
+        Ok(channel.subscribe(since, rate, outbox, &self.inner.topics.stats))
     }
 
     /// Stops delivering `topic` to `outbox`; false if it was not subscribed.
     pub fn unsubscribe(&self, topic: &Topic, outbox: &Outbox) -> bool {
+        outbox.unpace(topic);
         self.inner
             .topics
             .get(topic)
@@ -381,8 +392,12 @@ impl Hub {
         topic: &Topic,
         since: Option<&Since>,
         limit: usize,
+        rate: Option<MaxRate>,
     ) -> Result<Page, Unavailable> {
-        Ok(self.existing_or_empty(topic).await?.page(since, limit))
+        Ok(self
+            .existing_or_empty(topic)
+            .await?
+            .page(since, limit, rate))
     }
 
     /// Keeps `topic` however idle it gets, until [`Hub::drop_topic`] (a run's topic,

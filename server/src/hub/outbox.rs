@@ -9,11 +9,12 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use protocol::rate::{MaxRate, Pacing};
 use protocol::{Control, Envelope, Since, Topic};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::queue::{queue, Queue, QueueReader, Refused};
+use super::queue::{queue, Item, Queue, QueueReader, Refused};
 
 /// One serialized server frame; cloning shares the bytes.
 pub type Frame = axum::extract::ws::Utf8Bytes;
@@ -24,6 +25,38 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 pub enum Delivery {
     Message(Arc<Envelope>),
     Control(Arc<Control>),
+}
+
+impl Item for Frame {
+    fn bytes(&self) -> usize {
+        self.len()
+    }
+
+    /// The envelope's last field, written after the others as serde writes it.
+    fn conflated(self, conflated: u64) -> Self {
+        let text = self.as_str();
+        match text.strip_suffix('}') {
+            Some(open) => Frame::from(format!("{open},\"conflated\":{conflated}}}")),
+            None => self,
+        }
+    }
+}
+
+impl Item for Delivery {
+    /// The queue holds a pointer to a message other subscribers share.
+    fn bytes(&self) -> usize {
+        size_of::<Delivery>()
+    }
+
+    fn conflated(self, conflated: u64) -> Self {
+        match self {
+            Delivery::Message(envelope) => Delivery::Message(Arc::new(Envelope {
+                conflated,
+                ..(*envelope).clone()
+            })),
+            control => control,
+        }
+    }
 }
 
 /// Where an outbox's items go.
@@ -118,9 +151,10 @@ pub enum Push {
     Closed,
 }
 
-/// A queue of serialized frames, for a socket.
-pub(super) fn channel(capacity: usize) -> (Outbox, OutboxReceiver<Frame>) {
-    let (tx, frames) = queue(capacity);
+/// A queue of serialized frames, for a socket: at most `capacity` frames and about
+/// `max_bytes` bytes.
+pub(super) fn channel(capacity: usize, max_bytes: usize) -> (Outbox, OutboxReceiver<Frame>) {
+    let (tx, frames) = queue(capacity, max_bytes);
     let (mut outbox, slow) = Outbox::new(Sink::Frames(tx));
     let restarted = Arc::new(Restarted::default());
     outbox.restarted = Some(restarted.clone());
@@ -134,7 +168,7 @@ pub(super) fn channel(capacity: usize) -> (Outbox, OutboxReceiver<Frame>) {
 
 /// A queue of typed deliveries, for an in-process consumer.
 pub(super) fn typed_channel(capacity: usize) -> (Outbox, OutboxReceiver<Delivery>) {
-    let (tx, frames) = queue(capacity);
+    let (tx, frames) = queue(capacity, usize::MAX);
     let (outbox, slow) = Outbox::new(Sink::Typed(tx));
     let restarted = Arc::new(Restarted::default());
     (
@@ -182,25 +216,50 @@ impl Outbox {
         self.id
     }
 
-    /// Queues a published message without waiting: its frame for a socket, the
-    /// envelope itself (made by `envelope`, only asked for then) for an in-process
-    /// consumer.
-    pub fn push_message(&self, frame: &Frame, envelope: impl FnOnce() -> Arc<Envelope>) -> Push {
+    /// Paces `topic` at `rate` (`None`: not at all), the last of its messages the
+    /// subscriber holds being `last_out` (docs/SPEC.md section 6, "Rates").
+    pub fn pace(&self, topic: &Topic, rate: Option<MaxRate>, last_out: u64) {
         match &self.sink {
-            Sink::Frames(tx) => self.send(tx, frame.clone()),
-            Sink::Typed(tx) => self.send(tx, Delivery::Message(envelope())),
+            Sink::Frames(tx) => tx.pace(topic, rate, last_out),
+            Sink::Typed(tx) => tx.pace(topic, rate, last_out),
         }
     }
 
-    /// Queues a retained message being replayed. An in-process consumer gets it parsed
-    /// back (replays are rare; live messages never take this path); the hub's own frames
-    /// always parse, but if one did not, the consumer is told it fell behind rather than
-    /// handed a gap.
-    pub fn push_retained(&self, frame: &Frame) -> Push {
+    /// Forgets `topic`'s pace and the values it held (unsubscribed).
+    pub fn unpace(&self, topic: &Topic) {
         match &self.sink {
-            Sink::Frames(tx) => self.send(tx, frame.clone()),
+            Sink::Frames(tx) => tx.unpace(topic),
+            Sink::Typed(tx) => tx.unpace(topic),
+        }
+    }
+
+    /// Queues message `seq` of `topic` without waiting (held for a paced topic when a
+    /// later value replaces it, `pacing`): its frame for a socket, the envelope itself
+    /// (made by `envelope`, only asked for then) for an in-process consumer.
+    pub fn push_message(
+        &self,
+        (topic, seq, pacing): (&Topic, u64, Pacing),
+        frame: &Frame,
+        envelope: impl FnOnce() -> Arc<Envelope>,
+    ) -> Push {
+        match &self.sink {
+            Sink::Frames(tx) => self.send(|| tx.push_message(topic, seq, pacing, frame.clone())),
+            Sink::Typed(tx) => {
+                self.send(|| tx.push_message(topic, seq, pacing, Delivery::Message(envelope())))
+            }
+        }
+    }
+
+    /// Queues retained message `seq` of `topic`, being replayed. An in-process consumer
+    /// gets it parsed back (replays are rare; live messages never take this path); the
+    /// hub's own frames always parse, but if one did not, the consumer is told it fell
+    /// behind rather than handed a gap.
+    pub fn push_retained(&self, topic: &Topic, seq: u64, frame: &Frame) -> Push {
+        match &self.sink {
+            Sink::Frames(tx) => self.send(|| tx.push_replayed(topic, seq, frame.clone())),
             Sink::Typed(tx) => match serde_json::from_str(frame.as_str()) {
-                Ok(envelope) => self.send(tx, Delivery::Message(Arc::new(envelope))),
+                Ok(envelope) => self
+                    .send(|| tx.push_replayed(topic, seq, Delivery::Message(Arc::new(envelope)))),
                 Err(e) => {
                     tracing::error!(error = %e, "a retained frame does not parse back");
                     self.slow.flag();
@@ -214,21 +273,23 @@ impl Outbox {
     pub fn push_control(&self, control: Control) -> Push {
         match &self.sink {
             Sink::Frames(tx) => match serde_json::to_string(&control) {
-                Ok(text) => self.send(tx, Frame::from(text)),
+                Ok(text) => self.send(|| tx.push(Frame::from(text))),
                 Err(e) => {
                     tracing::error!(error = %e, "could not serialize a control frame");
                     Push::Queued
                 }
             },
-            Sink::Typed(tx) => self.send(tx, Delivery::Control(Arc::new(control))),
+            Sink::Typed(tx) => self.send(|| tx.push(Delivery::Control(Arc::new(control)))),
         }
     }
 
-    fn send<T>(&self, tx: &Queue<T>, item: T) -> Push {
+    /// Queues with `push` unless the subscriber is slow already; a full queue makes it
+    /// slow.
+    fn send(&self, push: impl FnOnce() -> Result<(), Refused>) -> Push {
         if self.slow.is_flagged() {
             return Push::Overflow;
         }
-        match tx.push(item) {
+        match push() {
             Ok(()) => Push::Queued,
             Err(Refused::Full) => {
                 self.slow.flag();
@@ -259,23 +320,62 @@ mod tests {
 
     #[test]
     fn a_full_queue_flags_the_connection_as_slow_and_drops_later_frames() {
-        let (outbox, rx) = channel(2);
-        assert_eq!(outbox.push_retained(&Frame::from("a")), Push::Queued);
-        assert_eq!(outbox.push_retained(&Frame::from("b")), Push::Queued);
+        let (outbox, rx) = channel(2, usize::MAX);
+        let topic = protocol::fixtures::topic();
+        assert_eq!(
+            outbox.push_retained(&topic, 1, &Frame::from("a")),
+            Push::Queued
+        );
+        assert_eq!(
+            outbox.push_retained(&topic, 2, &Frame::from("b")),
+            Push::Queued
+        );
         assert!(!rx.slow.is_cancelled());
-        assert_eq!(outbox.push_retained(&Frame::from("c")), Push::Overflow);
+        assert_eq!(
+            outbox.push_retained(&topic, 3, &Frame::from("c")),
+            Push::Overflow
+        );
         assert!(rx.slow.is_cancelled());
         // Even after the reader catches up, a slow connection gets nothing more: it must resume.
         let mut taken = std::collections::VecDeque::new();
         assert!(rx.frames.take_all(&mut taken));
         assert_eq!(taken[0].as_str(), "a");
-        assert_eq!(outbox.push_retained(&Frame::from("d")), Push::Overflow);
+        assert_eq!(
+            outbox.push_retained(&topic, 4, &Frame::from("d")),
+            Push::Overflow
+        );
     }
 
     #[test]
     fn pushing_to_a_dropped_connection_reports_closed() {
-        let (outbox, rx) = channel(2);
+        let (outbox, rx) = channel(2, usize::MAX);
         drop(rx);
-        assert_eq!(outbox.push_retained(&Frame::from("a")), Push::Closed);
+        let topic = protocol::fixtures::topic();
+        assert_eq!(
+            outbox.push_retained(&topic, 1, &Frame::from("a")),
+            Push::Closed
+        );
+    }
+
+    #[test]
+    fn a_conflated_frame_says_so_in_its_last_field_as_serde_writes_it() {
+        let envelope = Envelope {
+            conflated: 7,
+            ..protocol::fixtures::envelope(12, "E")
+        };
+        let plain = Frame::from(
+            serde_json::to_string(&Envelope {
+                conflated: 0,
+                ..envelope.clone()
+            })
+            .unwrap(),
+        );
+        assert!(!plain.as_str().contains("conflated"));
+        assert_eq!(
+            plain.conflated(7).as_str(),
+            serde_json::to_string(&envelope).unwrap()
+        );
+        let delivery = Delivery::Message(Arc::new(envelope)).conflated(3);
+        assert!(matches!(delivery, Delivery::Message(e) if e.conflated == 3));
     }
 }

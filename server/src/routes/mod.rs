@@ -17,6 +17,7 @@ mod origin;
 mod paging;
 mod publish;
 mod quota;
+mod rate;
 mod resume;
 mod schemas;
 mod sessions;

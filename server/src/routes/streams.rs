@@ -10,6 +10,7 @@ use protocol::{Epoch, Resync, Snapshot, Topic, TopicKind};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use super::rate::RateParam;
 use super::resume::ResumeParams;
 use super::schemas::{envelopes_schema, epoch_schema, resync_schema};
 use super::ApiError;
@@ -27,6 +28,8 @@ pub const DEFAULT_PAGE: usize = 500;
 pub struct PollQuery {
     #[serde(flatten)]
     resume: ResumeParams,
+    #[serde(flatten)]
+    rate: RateParam,
     limit: Option<String>,
 }
 
@@ -63,10 +66,11 @@ pub fn parse_topic(topic: &str) -> Result<Topic, ApiError> {
         ("since" = Option<u64>, Query, description = "Resume after this seq; above 0 it needs `epoch` (`since=0` alone: from the oldest retained message)"),
         ("epoch" = Option<String>, Query, description = "The epoch `since` belongs to"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 2048, description = "Page size, 1 to 2,048 (default 500)"),
+        ("max_rate" = Option<f64>, Query, minimum = 0.01, maximum = 1000, description = "Conflate the page as a socket at this rate would be: the latest of each replaceable value (tick, open candle, analysis, progress, countdown, session stats) and every other message, each carrying `conflated`, how many it stands for"),
     ),
     responses(
         (status = 200, description = "A page of envelopes, or a `resync` with a snapshot when `since` cannot be honoured", body = PollPage),
-        (status = 400, description = "A topic, `since`, `epoch` or `limit` that does not parse, or `since` above 0 without `epoch`", body = ErrorBody),
+        (status = 400, description = "A topic, `since`, `epoch`, `limit` or `max_rate` that does not parse, or `since` above 0 without `epoch`", body = ErrorBody),
         (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
         (status = 403, description = "The caller may not: another user's run, a topic outside the token's `topics`, or a foreign `Origin` / `Host`", body = ErrorBody),
         (status = 503, description = "The backend (Redis) is away, or the topic cap `--max-topics` is reached (`details.limit`)", body = ErrorBody),
@@ -81,6 +85,7 @@ pub async fn poll(
     let topic = parse_topic(&topic)?;
     state.access.may_follow(&caller, &topic).await?;
     let since = query.resume.into_since()?;
+    let rate = query.rate.into_rate()?;
     let limit = match query.limit {
         None => DEFAULT_PAGE,
         Some(l) => match l.parse::<usize>() {
@@ -92,7 +97,7 @@ pub async fn poll(
             }
         },
     };
-    let page = state.hub.page(&topic, since.as_ref(), limit).await?;
+    let page = state.hub.page(&topic, since.as_ref(), limit, rate).await?;
     let messages = page
         .messages
         .into_iter()

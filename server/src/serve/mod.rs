@@ -74,6 +74,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let config = HubConfig {
         history,
         outbox_capacity: history + args.outbox as usize,
+        outbox_bytes: usize::try_from(args.outbox_bytes).unwrap_or(usize::MAX),
         max_topics: args.max_topics as usize,
         topic_idle: Duration::from_secs(args.topic_idle_secs),
         record: args.record_messages as usize,

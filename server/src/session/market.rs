@@ -104,7 +104,7 @@ impl MarketFeed {
 
 /// Subscribes to a kept topic, which exists whatever the cap on topics.
 async fn subscribe(hub: &Hub, topic: &Topic, since: Option<&Since>, outbox: &Outbox) {
-    if let Err(e) = hub.subscribe(topic, since, outbox).await {
+    if let Err(e) = hub.subscribe(topic, since, None, outbox).await {
         tracing::error!(%topic, error = %e, "a session could not follow its market");
     }
 }

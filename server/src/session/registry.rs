@@ -450,7 +450,7 @@ impl Sessions {
         let hub = &self.context.hub;
         let topic = Topic::new(TopicKind::Session, id).map_err(|e| invalid("id", e))?;
         let (outbox, mut rx) = hub.typed_outbox();
-        hub.subscribe(&topic, None, &outbox).await?;
+        hub.subscribe(&topic, None, None, &outbox).await?;
         let sent = hub.command(&topic, Command::Stop).await;
         let completed = async {
             while !ends_session(&rx.frames.recv().await) {}

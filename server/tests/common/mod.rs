@@ -210,6 +210,52 @@ pub fn log(text: String) -> protocol::Message {
     })
 }
 
+/// A backtest's progress at `bars` of 1,000 bars: a message a later one replaces
+/// (docs/SPEC.md section 6, "Rates").
+pub fn progress(bars: u64) -> protocol::Message {
+    protocol::Message::Progress(protocol::Progress {
+        pct: bars as f64 / 10.0,
+        bars_processed: bars,
+        total_bars: 1_000,
+        current_time: protocol::fixtures::at(bars as i64 * 60_000),
+        trades: 0,
+        equity: 10_000.0,
+        pnl: 0.0,
+        bars_per_sec: None,
+        eta_ms: None,
+    })
+}
+
+/// Each message of a polled `page` as (seq, conflated).
+pub fn conflation(page: &Value) -> Vec<(u64, u64)> {
+    page["messages"]
+        .as_array()
+        .expect("a page of messages")
+        .iter()
+        .map(|m| {
+            (
+                m["seq"].as_u64().unwrap(),
+                m["conflated"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect()
+}
+
+/// Publishes `messages` on `topic` in order, in process.
+pub async fn publish_each(
+    running: &Running,
+    topic: &protocol::Topic,
+    messages: impl IntoIterator<Item = protocol::Message>,
+) {
+    for message in messages {
+        running
+            .hub
+            .publish(topic, message)
+            .await
+            .expect("published");
+    }
+}
+
 /// Subscribes to `topic` (from `since` = (seq, epoch) if given) and returns the
 /// `subscribed` frame.
 pub async fn subscribe(socket: &mut Socket, topic: &str, since: Option<(u64, &str)>) -> Value {

@@ -127,7 +127,8 @@ fn a_greeted_socket_is_a_success_that_subscribes_every_topic_and_pings() {
         sent(&effects)[0],
         ClientAction::Subscribe {
             topic: topic(),
-            since: None
+            since: None,
+            max_rate: None,
         }
     );
     assert!(matches!(
@@ -330,7 +331,8 @@ fn polling_climbs_back_to_the_socket_and_resumes_from_the_cursor_without_gap_or_
         sent(&effects)[0],
         ClientAction::Subscribe {
             topic: topic(),
-            since: Some(Since::after(6, Epoch("E".into())))
+            since: Some(Since::after(6, Epoch("E".into()))),
+            max_rate: None,
         }
     );
     assert_eq!(m.status().mode, Mode::Realtime);
@@ -365,7 +367,8 @@ fn a_gap_on_a_live_socket_resubscribes_from_the_cursor() {
         sent(&effects),
         [ClientAction::Subscribe {
             topic: topic(),
-            since: Some(Since::after(3, Epoch("E".into())))
+            since: Some(Since::after(3, Epoch("E".into()))),
+            max_rate: None,
         }]
     );
     assert!(m
@@ -480,7 +483,8 @@ fn a_late_listener_restarts_the_topic_from_a_snapshot_and_the_last_one_unsubscri
             ClientAction::Unsubscribe { topic: topic() },
             ClientAction::Subscribe {
                 topic: topic(),
-                since: None
+                since: None,
+                max_rate: None,
             }
         ]
     );
@@ -646,7 +650,8 @@ fn a_new_token_after_a_refusal_reconnects_and_resumes_from_the_cursor() {
             auth("t2"),
             ClientAction::Subscribe {
                 topic: topic(),
-                since: Some(Since::after(4, Epoch("E".into())))
+                since: Some(Since::after(4, Epoch("E".into()))),
+                max_rate: None,
             }
         ]
     );
@@ -864,7 +869,8 @@ fn a_topic_too_far_behind_starts_over_from_a_snapshot_when_shown() {
             ClientAction::Unsubscribe { topic: topic() },
             ClientAction::Subscribe {
                 topic: topic(),
-                since: None
+                since: None,
+                max_rate: None,
             }
         ]
     );
@@ -892,7 +898,8 @@ fn a_link_that_moves_to_another_tab_reconnects_at_once_and_resumes() {
         sent(&effects)[0],
         ClientAction::Subscribe {
             topic: topic(),
-            since: Some(Since::after(3, Epoch("E".into())))
+            since: Some(Since::after(3, Epoch("E".into()))),
+            max_rate: None,
         }
     );
     // A move reported for an older link changes nothing.

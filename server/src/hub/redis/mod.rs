@@ -247,6 +247,7 @@ impl RedisBackend {
                     seq,
                     epoch: Epoch(epoch),
                     timestamp,
+                    conflated: 0,
                 };
                 (Arc::new(envelope), Frame::from(frame))
             })

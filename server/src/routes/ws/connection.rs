@@ -3,7 +3,7 @@
 //! consumption, oversized frames, a frame flood, silence, a missing or lapsed token,
 //! or shutdown.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
 use chrono::Utc;
 use futures_util::SinkExt;
+use protocol::rate::MaxRate;
 use protocol::{
     ClientAction, Connected, Control, ErrorFrame, Heartbeat, Pong, Since, Timestamp, Topic,
     Unsubscribed,
@@ -51,6 +52,15 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// for its own close (a silent client never sends one).
 const CLOSE_DRAIN: Duration = Duration::from_secs(2);
 
+/// A subscription asked for: from `since` (none: a snapshot), at most `rate`
+/// replaceable messages a second (none: all).
+#[derive(Clone, Debug)]
+pub struct Wanted {
+    pub topic: Topic,
+    pub since: Option<Since>,
+    pub rate: Option<MaxRate>,
+}
+
 /// Runs the connection until either side ends it; its socket place (`slot`) is given
 /// back as soon as it is served no more, before the closing handshake. The `initial`
 /// subscriptions are made once the peer's identity is known.
@@ -59,7 +69,7 @@ pub async fn run(
     state: AppState,
     slot: Arc<Place>,
     identity: Identity,
-    initial: Vec<(Topic, Option<Since>)>,
+    initial: Vec<Wanted>,
 ) {
     let stats = state.hub.stats();
     let counted = stats.connection();
@@ -67,7 +77,7 @@ pub async fn run(
     let mut conn = Connection {
         state: &state,
         outbox,
-        topics: HashSet::new(),
+        topics: HashMap::new(),
         flood: Flood::new(state.limits.client_rate, state.limits.client_burst),
         identity,
         pending: initial,
@@ -103,7 +113,7 @@ pub async fn run(
         let last = async {
             if !slow {
                 let mut remaining = VecDeque::new();
-                rx.frames.take_all(&mut remaining);
+                rx.frames.take_everything(&mut remaining);
                 write_all(&mut socket, &mut remaining).await?;
             }
             socket.send(WsMessage::Close(Some(frame))).await
@@ -137,11 +147,12 @@ fn stalled() -> Closing {
 struct Connection<'a> {
     state: &'a AppState,
     outbox: Outbox,
-    topics: HashSet<Topic>,
+    /// The topics followed, each with the rate it was asked at.
+    topics: HashMap<Topic, Option<MaxRate>>,
     flood: Flood,
     identity: Identity,
     /// Subscriptions asked for before the peer's identity was known.
-    pending: Vec<(Topic, Option<Since>)>,
+    pending: Vec<Wanted>,
 }
 
 impl Connection<'_> {
@@ -337,18 +348,29 @@ impl Connection<'_> {
             return Some((close::POLICY, "token required"));
         };
         match action {
-            ClientAction::Subscribe { topic, since } => {
+            ClientAction::Subscribe {
+                topic,
+                since,
+                max_rate,
+            } => {
                 let limit = self.state.limits.max_subscriptions;
-                if !self.topics.contains(&topic) && self.topics.len() >= limit {
+                if !self.topics.contains_key(&topic) && self.topics.len() >= limit {
                     let error =
                         format!("too many subscriptions: this connection already has {limit}");
                     self.error(Some(&topic), &error, None);
                     return None;
                 }
-                self.subscribe(&caller, topic, since).await;
+                let wanted = Wanted {
+                    topic,
+                    since,
+                    rate: max_rate,
+                };
+                self.subscribe(&caller, wanted).await;
             }
             ClientAction::Unsubscribe { topic } => {
-                if self.topics.remove(&topic) && self.state.hub.unsubscribe(&topic, &self.outbox) {
+                if self.topics.remove(&topic).is_some()
+                    && self.state.hub.unsubscribe(&topic, &self.outbox)
+                {
                     self.outbox
                         .push_control(Control::Unsubscribed(Unsubscribed { topic }));
                 } else {
@@ -406,7 +428,8 @@ impl Connection<'_> {
     }
 
     /// Subscribes, if the caller may follow the topic and the hub has room for it.
-    async fn subscribe(&mut self, caller: &Caller, topic: Topic, since: Option<Since>) {
+    async fn subscribe(&mut self, caller: &Caller, wanted: Wanted) {
+        let Wanted { topic, since, rate } = wanted;
         if let Err(denied) = self.state.access.may_follow(caller, &topic).await {
             return self.error(Some(&topic), &denied.to_string(), None);
         }
@@ -420,12 +443,12 @@ impl Connection<'_> {
         match self
             .state
             .hub
-            .subscribe(&topic, since.as_ref(), &self.outbox)
+            .subscribe(&topic, since.as_ref(), rate, &self.outbox)
             .await
         {
             Ok(outcome) => {
                 tracing::debug!(%topic, ?outcome, connection = self.outbox.id(), "subscribed");
-                self.topics.insert(topic);
+                self.topics.insert(topic, rate);
             }
             Err(e) => self.error(Some(&topic), &e.to_string(), None),
         }
@@ -435,11 +458,12 @@ impl Connection<'_> {
     /// followed on (a `resync`) only if the caller may still follow it, since whose it
     /// is may have changed; else an `error` frame says why it stopped.
     async fn follow_again(&mut self, topic: Topic, reached: Since) {
-        if !self.topics.remove(&topic) {
+        let Some(rate) = self.topics.remove(&topic) else {
             return;
-        }
+        };
         if let Some(caller) = self.identity.caller().cloned() {
-            self.subscribe(&caller, topic, Some(reached)).await;
+            let since = Some(reached);
+            self.subscribe(&caller, Wanted { topic, since, rate }).await;
         }
     }
 
@@ -448,8 +472,8 @@ impl Connection<'_> {
         let Some(caller) = self.identity.caller().cloned() else {
             return;
         };
-        for (topic, since) in std::mem::take(&mut self.pending) {
-            self.subscribe(&caller, topic, since).await;
+        for wanted in std::mem::take(&mut self.pending) {
+            self.subscribe(&caller, wanted).await;
         }
     }
 
@@ -460,7 +484,7 @@ impl Connection<'_> {
             return;
         };
         let mut denied: Vec<(Topic, String)> = vec![];
-        for topic in &self.topics {
+        for topic in self.topics.keys() {
             if let Err(e) = self.state.access.may_follow(&caller, topic).await {
                 denied.push((topic.clone(), e.to_string()));
             }
@@ -473,7 +497,7 @@ impl Connection<'_> {
     }
 
     fn unsubscribe_all(&mut self) {
-        for topic in self.topics.drain() {
+        for topic in self.topics.drain().map(|(topic, _)| topic) {
             self.state.hub.unsubscribe(&topic, &self.outbox);
         }
     }

@@ -14,12 +14,14 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::response::Response;
-use protocol::{Since, Symbol, Topic, TopicKind};
+use protocol::{Symbol, Topic, TopicKind};
 use serde::Deserialize;
 
+pub use connection::Wanted;
 use identity::{Identity, UpgradeToken};
 
 use super::client_ip::ClientIp;
+use super::rate::RateParam;
 use super::resume::ResumeParams;
 use super::ApiError;
 use crate::admission::ConnectionPlace;
@@ -66,11 +68,12 @@ pub async fn multiplexed(
         ("name" = String, Path, description = "The symbol or id"),
         ("since" = Option<u64>, Query, description = "Resume after this seq; above 0 it needs `epoch` (`since=0` alone: from the oldest retained message)"),
         ("epoch" = Option<String>, Query, description = "The epoch `since` belongs to"),
+        ("max_rate" = Option<f64>, Query, minimum = 0.01, maximum = 1000, description = "At most this many replaceable messages a second (ticks, open candles, analysis, progress, countdowns, session stats: the latest wins); every other message is always delivered"),
         ("token" = Option<String>, Query, description = "Token mode: the JWT (or send `{\"action\":\"auth\",\"token\":T}` first within 10 s, or `Authorization: Bearer T`); a refused token closes the socket with 1008"),
     ),
     responses(
         (status = 101, description = "Switching to WebSocket: the server sends `ServerFrame`s (`#/components/schemas/ServerFrame`, `connected` first), the client `ClientAction`s (`#/components/schemas/ClientAction`)"),
-        (status = 400, description = "A symbol, id or resume point that does not parse, or not a WebSocket upgrade", body = ErrorBody),
+        (status = 400, description = "A symbol, id, resume point or `max_rate` that does not parse, or not a WebSocket upgrade", body = ErrorBody),
         (status = 403, description = "A foreign `Origin` or `Host`", body = ErrorBody),
         (status = 404, description = "No such stream", body = ErrorBody),
         (status = 503, description = "`--max-connections` or `--max-connections-per-ip` is reached", body = ErrorBody),
@@ -78,7 +81,7 @@ pub async fn multiplexed(
 )]
 pub async fn dedicated(
     Path((stream, name)): Path<(String, String)>,
-    Query(resume): Query<ResumeParams>,
+    Query(query): Query<StreamQuery>,
     State(state): State<AppState>,
     ClientIp(peer): ClientIp,
     place: HeldConnection,
@@ -96,8 +99,24 @@ pub async fn dedicated(
         }
     };
     let topic = Topic::new(kind, &name)?;
-    let since = resume.into_since()?;
-    upgrade(ws, state, peer, place, token, vec![(topic, since)])
+    let since = query.resume.into_since()?;
+    let rate = query.rate.into_rate()?;
+    upgrade(
+        ws,
+        state,
+        peer,
+        place,
+        token,
+        vec![Wanted { topic, since, rate }],
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StreamQuery {
+    #[serde(flatten)]
+    resume: ResumeParams,
+    #[serde(flatten)]
+    rate: RateParam,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +124,8 @@ pub struct LiveTradingQuery {
     symbols: Option<String>,
     #[serde(flatten)]
     resume: ResumeParams,
+    #[serde(flatten)]
+    rate: RateParam,
 }
 
 /// `/api/ws/stream/live-trading?symbols=A,B`: `trading:A`, `trading:B`, … A resume
@@ -120,11 +141,12 @@ pub struct LiveTradingQuery {
         ("symbols" = String, Query, description = "Comma-separated symbols, e.g. `BTC-USD,EURUSD`"),
         ("since" = Option<u64>, Query, description = "Resume after this seq (a single symbol only); above 0 it needs `epoch`"),
         ("epoch" = Option<String>, Query, description = "The epoch `since` belongs to"),
+        ("max_rate" = Option<f64>, Query, minimum = 0.01, maximum = 1000, description = "At most this many replaceable messages a second, per topic (`trading:` topics have none: every message is delivered)"),
         ("token" = Option<String>, Query, description = "Token mode: the JWT (or send `{\"action\":\"auth\",\"token\":T}` first within 10 s, or `Authorization: Bearer T`); a refused token closes the socket with 1008"),
     ),
     responses(
         (status = 101, description = "Switching to WebSocket: the server sends `ServerFrame`s (`#/components/schemas/ServerFrame`, `connected` first), the client `ClientAction`s (`#/components/schemas/ClientAction`)"),
-        (status = 400, description = "No symbol, a symbol that does not parse, too many symbols, `since` with several symbols, or not a WebSocket upgrade", body = ErrorBody),
+        (status = 400, description = "No symbol, a symbol that does not parse, too many symbols, `since` with several symbols, a `max_rate` out of range, or not a WebSocket upgrade", body = ErrorBody),
         (status = 403, description = "A foreign `Origin` or `Host`", body = ErrorBody),
         (status = 503, description = "`--max-connections` or `--max-connections-per-ip` is reached", body = ErrorBody),
     )
@@ -164,7 +186,15 @@ pub async fn live_trading(
             "`since` resumes one topic: use it with a single symbol, or resume each on /api/ws",
         ));
     }
-    let initial = topics.into_iter().map(|t| (t, since.clone())).collect();
+    let rate = query.rate.into_rate()?;
+    let initial = topics
+        .into_iter()
+        .map(|topic| Wanted {
+            topic,
+            since: since.clone(),
+            rate,
+        })
+        .collect();
     upgrade(ws, state, peer, place, token, initial)
 }
 
@@ -200,7 +230,7 @@ fn upgrade(
     peer: IpAddr,
     HeldConnection(place): HeldConnection,
     token: UpgradeToken,
-    initial: Vec<(Topic, Option<Since>)>,
+    initial: Vec<Wanted>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::bad_request(format!("this endpoint is a WebSocket: {e}")))?;
     let slot = state.sockets.admit(Some(peer), false)?;
