@@ -83,6 +83,12 @@ pub struct BenchArgs {
     /// (so the target runs on this machine).
     #[arg(long, requires = "target")]
     pub target_pid: Option<u32>,
+    /// Each subscriber asks for at most this many messages a second (`?max_rate=N`),
+    /// and the messages published are `progress`, whose later value replaces the
+    /// earlier: a server with rates sends each subscriber the latest at that rate
+    /// (docs/SPEC.md section 6, "Rates"); one without sends them all.
+    #[arg(long)]
+    pub max_rate: Option<f64>,
     /// Print a burst's figures as one line of JSON instead of the report.
     #[arg(long)]
     pub json: bool,
@@ -210,9 +216,21 @@ fn usage(instances: &[Instance]) -> anyhow::Result<Vec<Usage>> {
         .collect()
 }
 
-/// The seq and the publish stamp (µs) of a bench message, found without a full JSON
-/// parse so the measuring clients take as little of the machine as possible.
-fn seq_and_stamp(frame: &str) -> Option<(u64, u64)> {
+/// Where a bench message carries its publish stamp (µs): a log line's text, or a
+/// progress message's `bars_processed` (`--max-rate`).
+fn stamp_key(args: &BenchArgs) -> &'static str {
+    if args.max_rate.is_some() {
+        "\"bars_processed\":"
+    } else {
+        "\"message\":\""
+    }
+}
+
+/// A bench message's seq, how many messages it stands for besides itself
+/// (`conflated`, 0 when absent) and its publish stamp (µs, after `stamp_key`), found
+/// without a full JSON parse so the measuring clients take as little of the machine as
+/// possible.
+fn seq_and_stamp(frame: &str, stamp_key: &str) -> Option<(u64, u64, u64)> {
     fn number_after(text: &str, key: &str) -> Option<u64> {
         let rest = &text[text.find(key)? + key.len()..];
         let end = rest
@@ -222,7 +240,8 @@ fn seq_and_stamp(frame: &str) -> Option<(u64, u64)> {
     }
     Some((
         number_after(frame, "\"seq\":")?,
-        number_after(frame, "\"message\":\"")?,
+        number_after(frame, "\"conflated\":").unwrap_or(0),
+        number_after(frame, stamp_key)?,
     ))
 }
 
@@ -468,6 +487,8 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 struct Received {
     /// The instance it was connected to.
     instance: usize,
+    /// The seq of the last message it read.
+    last_seq: u64,
     latencies_us: Vec<u64>,
     done: Duration,
     /// Held open until the servers' CPU has been read, so that closing it is not counted.
@@ -514,14 +535,16 @@ async fn burst(instances: &[Instance], args: &BenchArgs, fresh: &[Usage]) -> any
     Ok(())
 }
 
-/// Waits until every subscriber has read its `k` messages.
+/// Waits until every subscriber has read up to the `k`th message (all `k` of them,
+/// or at `--max-rate` the latest values standing for them).
 async fn collect(subscribers: Subscribers, k: usize) -> anyhow::Result<Vec<Received>> {
     let mut received = Vec::with_capacity(subscribers.len());
     for subscriber in subscribers {
         let got = subscriber.await??;
-        if got.latencies_us.len() != k {
+        if got.last_seq != k as u64 {
             bail!(
-                "a subscriber received {} of {k} messages",
+                "a subscriber read up to seq {} of {k} ({} messages)",
+                got.last_seq,
                 got.latencies_us.len()
             );
         }
@@ -539,12 +562,16 @@ async fn subscribe(
     clock: Instant,
     ready: Arc<Barrier>,
 ) -> anyhow::Result<Subscribers> {
-    let k = args.messages;
+    let k = args.messages as u64;
+    let stamp_key = stamp_key(args);
+    let query = args
+        .max_rate
+        .map_or_else(String::new, |rate| format!("?max_rate={rate}"));
     let mut tasks = Vec::with_capacity(args.subscribers);
     for i in 0..args.subscribers {
         let instance = i % instances.len();
         let url = format!(
-            "ws://{}/api/ws/stream/backtest/{id}",
+            "ws://{}/api/ws/stream/backtest/{id}{query}",
             instances[instance].base
         );
         let ready = ready.clone();
@@ -557,26 +584,27 @@ async fn subscribe(
                 socket.next().await;
             }
             ready.wait().await;
-            let mut latencies_us = Vec::with_capacity(k);
+            let mut latencies_us = Vec::with_capacity(k as usize);
             let mut last_seq = 0;
-            while latencies_us.len() < k {
+            while last_seq < k {
                 let text = match socket.next().await {
                     Some(Ok(WsMessage::Text(text))) => text,
                     // Pings (tungstenite answers them) and pongs.
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
                     _ => break,
                 };
-                let Some((seq, sent_us)) = seq_and_stamp(&text) else {
+                let Some((seq, conflated, sent_us)) = seq_and_stamp(&text, stamp_key) else {
                     continue;
                 };
-                if seq != last_seq + 1 {
-                    bail!("gap on instance {instance}: seq {seq} after {last_seq}");
+                if seq.saturating_sub(conflated) != last_seq + 1 {
+                    bail!("gap on instance {instance}: seq {seq} (conflated {conflated}) after {last_seq}");
                 }
                 last_seq = seq;
                 latencies_us.push((clock.elapsed().as_micros() as u64).saturating_sub(sent_us));
             }
             Ok(Received {
                 instance,
+                last_seq,
                 latencies_us,
                 done: clock.elapsed(),
                 _socket: socket,
@@ -641,9 +669,14 @@ async fn publish(
             tokio::time::sleep(due.saturating_sub(clock.elapsed())).await;
         }
         let now_us = clock.elapsed().as_micros() as u64;
-        let messages: Vec<_> = (0..batch)
-            .map(|_| json!({"topic": topic, "type": "log", "data": {"level": "info", "message": now_us.to_string(), "target": "bench"}}))
-            .collect();
+        let message = if args.max_rate.is_some() {
+            json!({"topic": topic, "type": "progress", "data": {"pct": 0.0, "bars_processed": now_us,
+                "total_bars": 1_000_000_000_000u64, "current_time": "1970-01-01T00:00:00.000Z",
+                "trades": 0, "equity": 0.0, "pnl": 0.0}})
+        } else {
+            json!({"topic": topic, "type": "log", "data": {"level": "info", "message": now_us.to_string(), "target": "bench"}})
+        };
+        let messages = vec![message; batch];
         let response = http
             .post(format!("http://{base}/api/publish"))
             .json(&json!({ "messages": messages }))
@@ -752,6 +785,7 @@ impl Measured {
             "messages": args.messages,
             "batch": args.batch,
             "rate": args.rate,
+            "max_rate": args.max_rate,
             "deliveries": all.deliveries,
             "publishing_s": self.publishing.as_secs_f64(),
             "window_s": all.window.as_secs_f64(),
@@ -761,6 +795,8 @@ impl Measured {
             "max_ms": all.max_ms,
             "server_cpu_ms": server_cpu_us / 1000.0,
             "server_cpu_us_per_delivery": server_cpu_us / deliveries,
+            "server_cpu_us_per_viewer_s": server_cpu_us
+                / (args.subscribers.max(1) as f64 * all.window.as_secs_f64().max(1e-9)),
             "server_system_us_per_delivery": server_system_us / deliveries,
             "bench_cpu_us_per_delivery": ticks_us(self.bench_ticks) / deliveries,
             "clk_tck": clock_ticks_per_second(),

@@ -189,9 +189,12 @@ impl<T> Conflater<T> {
         }
     }
 
-    /// A message that goes out unpaced (a replay): the cursor moves on with it.
+    /// A message that goes out unpaced (a replay): the cursor moves on with it, and a
+    /// value held from before it is not sent (the replay carries it, or what replaced
+    /// it).
     pub fn passed(&mut self, seq: u64) {
         self.last_out = self.last_out.max(seq);
+        self.held.retain(|(_, held, _)| *held > seq);
     }
 
     fn out(&mut self, seq: u64, item: T, mark: &impl Fn(T, u64) -> T) -> T {
@@ -281,6 +284,20 @@ mod tests {
             &[],
         );
         assert_eq!(out, [(2, 1), (3, 0)]);
+    }
+
+    #[test]
+    fn a_replay_past_a_held_value_drops_it_and_the_cursor_never_goes_back() {
+        let mut c = Conflater::new(0);
+        let mut out = vec![];
+        let mark = |(seq, _): (u64, u64), n: u64| (seq, n);
+        c.push(1, TICK, (1, 0), mark, |item| out.push(item));
+        c.push(2, TICK, (2, 0), mark, |item| out.push(item));
+        c.passed(3);
+        assert!(!c.holds(), "the replay carried what was held");
+        c.push(4, TRADE, (4, 0), mark, |item| out.push(item));
+        assert_eq!(out, [(4, 0)]);
+        assert_eq!(c.last_out(), 4);
     }
 
     #[test]

@@ -6,6 +6,9 @@
 #   burst:  PEERS_SUBSCRIBERS subscribers, PEERS_MESSAGES messages in batches of 200
 #   paced:  PEERS_SUBSCRIBERS subscribers, PEERS_PACED_MESSAGES messages, PEERS_PACED_RATE
 #           a second (100: one every 10 ms)
+#   rated:  the paced load of `progress` messages (a later one replaces the earlier), each
+#           subscriber asking for PEERS_MAX_RATE a second (10; `?max_rate=`): tickwire
+#           sends each the latest at that rate, the peers send every message
 # and, beside them, the loopback floor of the paced load (scripts/bench/loopback_floor.py):
 # the kernel's own cost per delivery of writing each frame to each socket at once, and of
 # writing tickwire's --write-delay-ms worth of frames in one write.
@@ -22,7 +25,8 @@
 #                             fastapi"), PEERS_PIN (0, the default: server and generator
 #                             on every core; 1: the server on core 0 and the generator on
 #                             core 1, with taskset — less steady here, see BENCHMARKS.md),
-#                             PEERS_WRITE_DELAY_MS (tickwire's --write-delay-ms, 50)
+#                             PEERS_WRITE_DELAY_MS (tickwire's --write-delay-ms, 50),
+#                             PEERS_MAX_RATE (the rated load's max_rate, 10)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/env.sh
@@ -38,6 +42,7 @@ esac
 servers=${PEERS_SERVERS:-tickwire node fastapi}
 pin=${PEERS_PIN:-0}
 write_delay=${PEERS_WRITE_DELAY_MS:-50}
+max_rate=${PEERS_MAX_RATE:-10}
 peers=scripts/bench/peers
 venv=target/peers-venv
 
@@ -142,9 +147,12 @@ measure() {
 burst="burst: $messages msgs, batches of 200"
 paced_interval_ms=$(python3 -c "print(f'{1000 / $paced_rate:g}')")
 paced="paced: $paced_messages msgs, 1 every $paced_interval_ms ms"
+rated="rated: $paced_messages msgs, 1 every $paced_interval_ms ms, max_rate $max_rate"
 for name in $servers; do
     measure "$burst" "$name" --messages "$messages" --batch 200
     measure "$paced" "$name" --messages "$paced_messages" --rate "$paced_rate" --batch 1
+    measure "$rated" "$name" --messages "$paced_messages" --rate "$paced_rate" --batch 1 \
+        --max-rate "$max_rate"
 done
 
 # The paced load's floor: one write per frame, and one per write delay's worth of frames.
@@ -174,13 +182,13 @@ echo
 python3 - "$dir/results" <<'EOF'
 import json, sys
 
-print("| workload | server | server CPU / delivery (system) | deliveries/s | window | p50 | p99 | RSS fresh → connected → after → settled | generator CPU / delivery |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| workload | server | server CPU / delivery (system) | server CPU / viewer-second | deliveries/s | window | p50 | p99 | RSS fresh → connected → after → settled | generator CPU / delivery |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for line in open(sys.argv[1]):
     workload, name, text = line.rstrip("\n").split("\t", 2)
     r = json.loads(text)
     if "error" in r:
-        print(f"| {workload} | {name} | failed: {r['error']} | | | | | | |")
+        print(f"| {workload} | {name} | failed: {r['error']} | | | | | | | |")
         continue
     mib = lambda kib: kib / 1024
     window = f"{r['window_s']:.2f} s"
@@ -191,7 +199,7 @@ for line in open(sys.argv[1]):
     if r["rate"] and r["window_s"] > 1.1 * r["messages"] / r["rate"]:
         window += f" (behind the pace; published in {r['publishing_s']:.2f} s)"
     print(
-        f"| {workload} | {name} | {r['server_cpu_us_per_delivery']:.2f} µs ({r['server_system_us_per_delivery']:.2f}) | {r['deliveries_per_s']:,.0f} "
+        f"| {workload} | {name} | {r['server_cpu_us_per_delivery']:.2f} µs ({r['server_system_us_per_delivery']:.2f}) | {r['server_cpu_us_per_viewer_s']:.1f} µs | {r['deliveries_per_s']:,.0f} "
         f"| {window} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | {mib(r['rss_fresh_kib']):.1f} → {mib(r['rss_connected_kib']):.1f} → {mib(r['rss_after_kib']):.1f} → {mib(r['rss_settled_kib']):.1f} MiB "
         f"| {r['bench_cpu_us_per_delivery']:.2f} µs |"
     )

@@ -74,8 +74,6 @@ struct Held<T> {
     fifo: Fifo<T>,
     /// The topics asked at a rate, each with what it holds back.
     paced: Vec<Paced<T>>,
-    /// When held values are next due, as of the last take.
-    next_release: Option<Instant>,
 }
 
 /// The items ready to be taken, and their bounds.
@@ -133,27 +131,28 @@ impl<T> Paced<T> {
 }
 
 impl<T: Item> Held<T> {
-    /// What the reader looks for: whether items are queued, and how many topics hold
-    /// values.
-    fn lookout(&self) -> (bool, usize) {
-        let holding = self.paced.iter().filter(|p| p.conflater.holds()).count();
-        (!self.fifo.items.is_empty(), holding)
-    }
-
-    /// Moves the held values of every due topic to the FIFO; when the next are due.
-    fn release_due(&mut self, now: Instant) -> Option<Instant> {
-        let mut next = None::<Instant>;
+    /// Moves the held values of every due topic to the FIFO; such a topic is next due
+    /// an interval from `now`.
+    fn release_due(&mut self, now: Instant) {
         for topic in &mut self.paced {
             if topic.is_due(now) {
                 topic
                     .conflater
                     .release(T::conflated, |item| self.fifo.owe(item));
                 topic.due = now + topic.interval;
-            } else if topic.conflater.holds() {
-                next = Some(next.map_or(topic.due, |n| n.min(topic.due)));
             }
         }
-        next
+    }
+
+    /// When the reader looks again without being told: the next time a topic released
+    /// lately may release again. What it holds by then goes without a wake-up per
+    /// value; a value held after a quiet spell is due at once, and tells the reader.
+    fn next_release(&self, now: Instant) -> Option<Instant> {
+        self.paced
+            .iter()
+            .map(|p| p.due)
+            .filter(|due| *due > now)
+            .min()
     }
 }
 
@@ -168,7 +167,6 @@ pub fn queue<T>(capacity: usize, max_bytes: usize) -> (Queue<T>, QueueReader<T>)
                 max_bytes: max_bytes.max(1),
             },
             paced: Vec::new(),
-            next_release: None,
         }),
         ready: Notify::new(),
         reader_gone: AtomicBool::new(false),
@@ -192,7 +190,7 @@ impl<T> Shared<T> {
 impl<T: Item> Queue<T> {
     /// Queues `item` without waiting.
     pub fn push(&self, item: T) -> Result<(), Refused> {
-        self.change(|held| held.fifo.push(item))
+        self.change(|held| held.fifo.push(item).map(|()| false))
     }
 
     /// Queues message `seq` of `topic`: at once, or held when the topic is paced and a
@@ -205,10 +203,11 @@ impl<T: Item> Queue<T> {
         item: T,
     ) -> Result<(), Refused> {
         self.change(|held| {
-            let Held { fifo, paced, .. } = held;
+            let Held { fifo, paced } = held;
             let Some(paced) = paced.iter_mut().find(|p| p.topic == *topic) else {
-                return fifo.push(item);
+                return fifo.push(item).map(|()| false);
             };
+            let was_holding = paced.conflater.holds();
             let mut result = Ok(());
             paced
                 .conflater
@@ -218,7 +217,10 @@ impl<T: Item> Queue<T> {
                         result = fifo.push(item);
                     }
                 });
-            result
+            // A first value held after a quiet spell is due at once; one held sooner
+            // goes at the release the reader waits for already.
+            let due_now = || paced.due <= Instant::now();
+            result.map(|()| !was_holding && paced.conflater.holds() && due_now())
         })
     }
 
@@ -229,28 +231,38 @@ impl<T: Item> Queue<T> {
             if let Some(paced) = held.paced.iter_mut().find(|p| p.topic == *topic) {
                 paced.conflater.passed(seq);
             }
-            held.fifo.replay(item)
+            held.fifo.replay(item).map(|()| false)
         })
     }
 
     /// Makes `change` under the lock, and wakes the reader when it gave it something to
-    /// look at: a first item, or a topic's first held value.
+    /// take: a first item, or (`change` says so) a held value already due.
     fn change(
         &self,
-        change: impl FnOnce(&mut Held<T>) -> Result<(), Refused>,
+        change: impl FnOnce(&mut Held<T>) -> Result<bool, Refused>,
     ) -> Result<(), Refused> {
         if self.is_closed() {
             return Err(Refused::Gone);
         }
         let mut held = self.shared.held();
-        let before = held.lookout();
+        let was_empty = held.fifo.items.is_empty();
         let result = change(&mut held);
-        let after = held.lookout();
+        let first = was_empty && !held.fifo.items.is_empty();
         drop(held);
-        if (after.0 && !before.0) || after.1 > before.1 {
-            self.shared.ready.notify_one();
+        match result {
+            Ok(due) => {
+                if first || due {
+                    self.shared.ready.notify_one();
+                }
+                Ok(())
+            }
+            Err(refused) => {
+                if first {
+                    self.shared.ready.notify_one();
+                }
+                Err(refused)
+            }
         }
-        result
     }
 
     /// Paces `topic` at `rate` from now on (`None`: not at all), its last message
@@ -258,7 +270,7 @@ impl<T: Item> Queue<T> {
     /// topic held when its rate is taken away go at once.
     pub fn pace(&self, topic: &Topic, rate: Option<MaxRate>, last_out: u64) {
         let mut held = self.shared.held();
-        let Held { fifo, paced, .. } = &mut *held;
+        let Held { fifo, paced } = &mut *held;
         let at = paced.iter().position(|p| p.topic == *topic);
         match (at, rate) {
             (Some(at), Some(rate)) => paced[at].interval = rate.interval(),
@@ -289,27 +301,28 @@ impl<T: Item> Queue<T> {
 }
 
 impl<T: Item> QueueReader<T> {
-    /// Waits until something may be taken: items are queued, held values are due, or a
-    /// paced topic started holding one (then the next take says when it is due).
+    /// Waits until something may be taken: items are queued, or held values are due.
     pub async fn ready(&self) {
-        // Registered before the look, so a push right after it still wakes us.
-        let notified = self.shared.ready.notified();
-        let next_release = {
-            let held = self.shared.held();
-            let now = Instant::now();
-            if !held.fifo.items.is_empty() || held.paced.iter().any(|p| p.is_due(now)) {
-                return;
-            }
-            held.next_release
-        };
-        match next_release {
-            Some(at) => {
-                tokio::select! {
-                    _ = notified => {}
-                    _ = tokio::time::sleep_until(at) => {}
+        loop {
+            // Registered before the look, so a push right after it still wakes us.
+            let notified = self.shared.ready.notified();
+            let next_release = {
+                let held = self.shared.held();
+                let now = Instant::now();
+                if !held.fifo.items.is_empty() || held.paced.iter().any(|p| p.is_due(now)) {
+                    return;
                 }
+                held.next_release(now)
+            };
+            match next_release {
+                Some(at) => {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                None => notified.await,
             }
-            None => notified.await,
         }
     }
 
@@ -318,7 +331,7 @@ impl<T: Item> QueueReader<T> {
     pub fn take_all(&self, into: &mut VecDeque<T>) -> bool {
         let mut held = self.shared.held();
         if !held.paced.is_empty() {
-            held.next_release = held.release_due(Instant::now());
+            held.release_due(Instant::now());
         }
         let fifo = &mut held.fifo;
         if fifo.items.is_empty() {
@@ -338,7 +351,7 @@ impl<T: Item> QueueReader<T> {
     /// frames before a close).
     pub fn take_everything(&self, into: &mut VecDeque<T>) {
         let mut held = self.shared.held();
-        let Held { fifo, paced, .. } = &mut *held;
+        let Held { fifo, paced } = &mut *held;
         for topic in paced.iter_mut() {
             topic.conflater.release(T::conflated, |item| fifo.owe(item));
         }
@@ -475,7 +488,8 @@ mod tests {
             queue.push_message(&topic(), seq, TICK, (seq, 0)).unwrap();
         }
         assert_eq!(taken(&reader), [], "not due for 100 s");
-        assert!(reader.shared.held().next_release.is_some());
+        let now = Instant::now();
+        assert!(reader.shared.held().next_release(now) > Some(now + Duration::from_secs(99)));
         queue.push_message(&topic(), 6, TRADE, (6, 0)).unwrap();
         assert_eq!(
             taken(&reader),

@@ -76,7 +76,8 @@ const server = http.createServer((req, res) => {
 const wss = new WebSocketServer({ noServer: true });
 
 server.on('upgrade', (req, socket, head) => {
-  const match = STREAM.exec(req.url);
+  // The query (a `max_rate` tickwire honours) is ignored: this server sends every message.
+  const match = STREAM.exec(req.url.split('?')[0]);
   if (!match) return socket.destroy();
   wss.handleUpgrade(req, socket, head, (ws) => {
     const topic = `backtest:${decodeURIComponent(match[1])}`;
