@@ -6,9 +6,12 @@
 #   burst:  PEERS_SUBSCRIBERS subscribers, PEERS_MESSAGES messages in batches of 200
 #   paced:  PEERS_SUBSCRIBERS subscribers, PEERS_PACED_MESSAGES messages, PEERS_PACED_RATE
 #           a second (100: one every 10 ms)
-#   rated:  the paced load of `progress` messages (a later one replaces the earlier), each
-#           subscriber asking for PEERS_MAX_RATE a second (10; `?max_rate=`): tickwire
-#           sends each the latest at that rate, the peers send every message
+#   rated:  PEERS_RATED_MESSAGES (3000) `progress` messages (a later one replaces the
+#           earlier) at PEERS_PACED_RATE, each subscriber asking for PEERS_MAX_RATE a
+#           second (10; `?max_rate=`): tickwire sends each the latest at that rate, the
+#           peers send every message. Longer than the paced load: the stream's last
+#           value waits up to 1/max_rate for its release, and in a 5 s run those waits
+#           are 2 % of the deliveries, the p99 itself
 # and, beside them, the loopback floor of the paced load (scripts/bench/loopback_floor.py):
 # the kernel's own cost per delivery of writing each frame to each socket at once, and of
 # writing tickwire's --write-delay-ms worth of frames in one write.
@@ -26,7 +29,8 @@
 #                             on every core; 1: the server on core 0 and the generator on
 #                             core 1, with taskset — less steady here, see BENCHMARKS.md),
 #                             PEERS_WRITE_DELAY_MS (tickwire's --write-delay-ms, 50),
-#                             PEERS_MAX_RATE (the rated load's max_rate, 10)
+#                             PEERS_MAX_RATE (the rated load's max_rate, 10),
+#                             PEERS_RATED_MESSAGES (3000)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/env.sh
@@ -43,6 +47,7 @@ servers=${PEERS_SERVERS:-tickwire node fastapi}
 pin=${PEERS_PIN:-0}
 write_delay=${PEERS_WRITE_DELAY_MS:-50}
 max_rate=${PEERS_MAX_RATE:-10}
+rated_messages=${PEERS_RATED_MESSAGES:-3000}
 peers=scripts/bench/peers
 venv=target/peers-venv
 
@@ -147,11 +152,11 @@ measure() {
 burst="burst: $messages msgs, batches of 200"
 paced_interval_ms=$(python3 -c "print(f'{1000 / $paced_rate:g}')")
 paced="paced: $paced_messages msgs, 1 every $paced_interval_ms ms"
-rated="rated: $paced_messages msgs, 1 every $paced_interval_ms ms, max_rate $max_rate"
+rated="rated: $rated_messages msgs, 1 every $paced_interval_ms ms, max_rate $max_rate"
 for name in $servers; do
     measure "$burst" "$name" --messages "$messages" --batch 200
     measure "$paced" "$name" --messages "$paced_messages" --rate "$paced_rate" --batch 1
-    measure "$rated" "$name" --messages "$paced_messages" --rate "$paced_rate" --batch 1 \
+    measure "$rated" "$name" --messages "$rated_messages" --rate "$paced_rate" --batch 1 \
         --max-rate "$max_rate"
 done
 
