@@ -269,24 +269,27 @@ impl<T: Item> Queue<T> {
     /// sent (or snapshot) being `last_out` when it was not paced already. Values a
     /// topic held when its rate is taken away go at once.
     pub fn pace(&self, topic: &Topic, rate: Option<MaxRate>, last_out: u64) {
-        let mut held = self.shared.held();
-        let Held { fifo, paced } = &mut *held;
-        let at = paced.iter().position(|p| p.topic == *topic);
-        match (at, rate) {
-            (Some(at), Some(rate)) => paced[at].interval = rate.interval(),
-            (None, Some(rate)) => paced.push(Paced {
-                topic: topic.clone(),
-                interval: rate.interval(),
-                due: Instant::now(),
-                conflater: Conflater::new(last_out),
-            }),
-            (Some(at), None) => {
-                // Past the bounds by at most the few values it held: they are owed.
-                let conflater = &mut paced.swap_remove(at).conflater;
-                conflater.release(T::conflated, |item| fifo.owe(item));
+        // A reader that is gone needs no pace: nothing to report.
+        let _ = self.change(|held| {
+            let Held { fifo, paced } = held;
+            let at = paced.iter().position(|p| p.topic == *topic);
+            match (at, rate) {
+                (Some(at), Some(rate)) => paced[at].interval = rate.interval(),
+                (None, Some(rate)) => paced.push(Paced {
+                    topic: topic.clone(),
+                    interval: rate.interval(),
+                    due: Instant::now(),
+                    conflater: Conflater::new(last_out),
+                }),
+                (Some(at), None) => {
+                    // Past the bounds by at most the few values it held: they are owed.
+                    let conflater = &mut paced.swap_remove(at).conflater;
+                    conflater.release(T::conflated, |item| fifo.owe(item));
+                }
+                (None, None) => {}
             }
-            (None, None) => {}
-        }
+            Ok(false)
+        });
     }
 
     /// Forgets `topic`'s pacing and what it held (unsubscribed).
@@ -524,8 +527,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_replay_moves_the_cursor_and_taking_the_rate_away_sends_what_was_held() {
+    #[tokio::test]
+    async fn a_replay_moves_the_cursor_and_taking_the_rate_away_sends_what_was_held() {
         let (queue, reader) = queue(100, BIG);
         queue.pace(&topic(), MaxRate::new(0.01).ok(), 10);
         queue.push_replayed(&topic(), 11, (11, 0)).unwrap();
@@ -534,7 +537,14 @@ mod tests {
         assert_eq!(taken(&reader), [(11, 0), (12, 0), (13, 0)]);
         queue.push_message(&topic(), 14, TICK, (14, 0)).unwrap();
         queue.push_message(&topic(), 15, TICK, (15, 0)).unwrap();
+        // The reader waits (for the release 100 s away) when the rate is taken away.
+        let ready = reader.ready();
+        tokio::pin!(ready);
+        let waiting = tokio::time::timeout(Duration::ZERO, &mut ready).await;
+        assert!(waiting.is_err(), "nothing to take yet");
         queue.pace(&topic(), None, 0);
+        let woken = tokio::time::timeout(Duration::from_secs(10), &mut ready).await;
+        assert!(woken.is_ok(), "what was held wakes the reader");
         assert_eq!(taken(&reader), [(15, 1)]);
         queue.push_message(&topic(), 16, TICK, (16, 0)).unwrap();
         assert_eq!(taken(&reader), [(16, 0)], "unpaced again");
