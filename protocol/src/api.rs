@@ -340,6 +340,7 @@ fn is_false(value: &bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::bar;
 
     #[test]
     fn a_request_says_only_what_its_sender_set() {
@@ -374,17 +375,6 @@ mod tests {
             ErrorBody::error_of(r#"{"details":1}"#).is_err(),
             "no error, no message"
         );
-    }
-
-    fn bar(minute: i64, open: f64, close: f64) -> Bar {
-        Bar {
-            time: Timestamp::from_unix_ms(minute * 60_000),
-            open,
-            high: open.max(close) + 1.0,
-            low: open.min(close) - 1.0,
-            close,
-            volume: 2.0,
-        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the protocol's tests, the server's contract tests and the fuzz seeds all use, and one
 //! backtest topic with its envelopes and snapshots.
 
+use crate::api::Bar;
 use crate::{
     Analysis, BearerToken, Candle, ClientAction, Complete, Countdown, DataSource, Decision,
     DecisionAction, DecisionSource, Envelope, Epoch, EquityBatch, EquityPoint, ErrorInfo,
@@ -84,6 +85,19 @@ pub fn candle() -> Candle {
         volume: 5.0,
         closed: true,
         source: DataSource::Synthetic,
+    }
+}
+
+/// A one-minute bar opening at `minute` (minutes since the epoch), from `open` to
+/// `close`, reaching one beyond each and trading 2.
+pub fn bar(minute: i64, open: f64, close: f64) -> Bar {
+    Bar {
+        time: Timestamp::from_unix_ms(minute * 60_000),
+        open,
+        high: open.max(close) + 1.0,
+        low: open.min(close) - 1.0,
+        close,
+        volume: 2.0,
     }
 }
 

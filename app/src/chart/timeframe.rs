@@ -83,18 +83,7 @@ pub fn base_secs(bars: &[Bar]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::Timestamp;
-
-    fn bar(minute: i64, open: f64, close: f64) -> Bar {
-        Bar {
-            time: Timestamp::from_unix_ms(minute * 60_000),
-            open,
-            high: open.max(close) + 1.0,
-            low: open.min(close) - 1.0,
-            close,
-            volume: 2.0,
-        }
-    }
+    use protocol::fixtures::bar;
 
     #[test]
     fn only_whole_multiples_of_the_base_are_offered() {

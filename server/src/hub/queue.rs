@@ -61,9 +61,9 @@ pub struct QueueReader<T> {
 #[derive(Debug)]
 struct Shared<T> {
     held: Mutex<Held<T>>,
-    /// Told when the queue goes from empty to not, or a paced topic starts holding a
-    /// value (a permit is kept when the reader is not waiting, so a push between its
-    /// look and its wait is not missed).
+    /// Told when the queue goes from empty to not, or a paced topic holds a value that
+    /// is due at once (a permit is kept when the reader is not waiting, so a push
+    /// between its look and its wait is not missed).
     ready: Notify,
     reader_gone: AtomicBool,
 }
@@ -249,20 +249,10 @@ impl<T: Item> Queue<T> {
         let result = change(&mut held);
         let first = was_empty && !held.fifo.items.is_empty();
         drop(held);
-        match result {
-            Ok(due) => {
-                if first || due {
-                    self.shared.ready.notify_one();
-                }
-                Ok(())
-            }
-            Err(refused) => {
-                if first {
-                    self.shared.ready.notify_one();
-                }
-                Err(refused)
-            }
+        if first || result == Ok(true) {
+            self.shared.ready.notify_one();
         }
+        result.map(|_| ())
     }
 
     /// Paces `topic` at `rate` from now on (`None`: not at all), its last message
