@@ -34,3 +34,28 @@ export async function lastSeq(page: Page): Promise<number> {
 export async function expectDataAfter(page: Page, seq: number, timeout = 10_000) {
   await expect.poll(() => lastSeq(page), { timeout }).toBeGreaterThan(seq);
 }
+
+/** Hides or shows the page as a switch to another tab would (headless pages are always visible). */
+export async function setHidden(page: Page, hidden: boolean) {
+  await page.evaluate((hidden) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+    Object.defineProperty(document, 'visibilityState', {
+      configurable: true,
+      get: () => (hidden ? 'hidden' : 'visible'),
+    });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+/** The subscribe frames the page's own sockets send, from now on. */
+export function collectSubscribes(page: Page): { topic: string; since?: unknown; max_rate?: number }[] {
+  const sent: { topic: string; since?: unknown; max_rate?: number }[] = [];
+  page.on('websocket', (ws) =>
+    ws.on('framesent', (f) => {
+      if (typeof f.payload !== 'string') return;
+      const action = JSON.parse(f.payload);
+      if (action.action === 'subscribe') sent.push(action);
+    }),
+  );
+  return sent;
+}

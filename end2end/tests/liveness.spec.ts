@@ -1,5 +1,5 @@
 import { expect, Page, test, WebSocketRoute } from '@playwright/test';
-import { collectErrors, expectDataAfter, lastSeq } from './helpers';
+import { collectErrors, collectSubscribes, expectDataAfter, lastSeq, setHidden } from './helpers';
 
 /** A published market message (control frames carry no seq). */
 function isMarketMessage(text: string): boolean {
@@ -11,18 +11,6 @@ function isMarketMessage(text: string): boolean {
   }
 }
 
-/** Hides or shows the page as a switch to another tab would (headless pages are always visible). */
-async function setHidden(page: Page, hidden: boolean) {
-  await page.evaluate((hidden) => {
-    Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
-    Object.defineProperty(document, 'visibilityState', {
-      configurable: true,
-      get: () => (hidden ? 'hidden' : 'visible'),
-    });
-    document.dispatchEvent(new Event('visibilitychange'));
-  }, hidden);
-}
-
 /** Counts the market messages the page's sockets receive, from now on. */
 function countMarketFrames(page: Page): { count: number } {
   const counter = { count: 0 };
@@ -32,19 +20,6 @@ function countMarketFrames(page: Page): { count: number } {
     }),
   );
   return counter;
-}
-
-/** The subscribe frames the page sends, from now on. */
-function collectSubscribes(page: Page): { topic: string; since?: unknown }[] {
-  const sent: { topic: string; since?: unknown }[] = [];
-  page.on('websocket', (ws) =>
-    ws.on('framesent', (f) => {
-      if (typeof f.payload !== 'string') return;
-      const action = JSON.parse(f.payload);
-      if (action.action === 'subscribe') sent.push(action);
-    }),
-  );
-  return sent;
 }
 
 /** Starts counting every DOM change under `<body>`; `domChanges` reads the count. */
@@ -132,8 +107,9 @@ test('a hidden tab that fell too far behind catches up from a snapshot on return
   const errors = collectErrors(page);
   const frames = countMarketFrames(page);
   const subscribes = collectSubscribes(page);
-  // A backlog of 20 messages instead of 1,000, so the test need not wait minutes.
-  await page.goto('/?hidden_backlog=20');
+  // A backlog of 20 messages instead of 1,000, so the test need not wait minutes, and
+  // the hidden page's rate left at the visible one's, so it falls behind in seconds.
+  await page.goto('/?hidden_backlog=20&hidden_rate=10');
   await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
   await expectDataAfter(page, await lastSeq(page));
   const topic = await page.getByTestId('stream-age').getAttribute('data-topic');
@@ -146,9 +122,44 @@ test('a hidden tab that fell too far behind catches up from a snapshot on return
 
   await setHidden(page, false);
   // One fresh subscribe without a resume point: the server answers with a snapshot.
-  await expect.poll(() => subscribes.slice(subscribesWhenHidden)).toEqual([{ action: 'subscribe', topic }]);
+  await expect
+    .poll(() => subscribes.slice(subscribesWhenHidden))
+    .toEqual([{ action: 'subscribe', topic, max_rate: 10 }]);
   const seqAfterSnapshot = await lastSeq(page);
   await expectDataAfter(page, seqAfterSnapshot);
+  await expect(page.getByTestId('price-chart')).toHaveAttribute('data-gaps', '0');
+  expect(errors).toEqual([]);
+});
+
+test('a hidden tab asks the server for one message a second, which it conflates, and for ten again on return', async ({
+  page,
+}) => {
+  const errors = collectErrors(page);
+  const subscribes = collectSubscribes(page);
+  const conflated: number[] = [];
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', (f) => {
+      if (typeof f.payload !== 'string' || !isMarketMessage(f.payload)) return;
+      const frame = JSON.parse(f.payload);
+      if (frame.conflated) conflated.push(frame.conflated);
+    }),
+  );
+  await page.goto('/');
+  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  const topic = await page.getByTestId('stream-age').getAttribute('data-topic');
+  // The market page asks ten a second of the symbol it charts.
+  await expect.poll(() => subscribes).toEqual([{ action: 'subscribe', topic, max_rate: 10 }]);
+  await expectDataAfter(page, await lastSeq(page));
+
+  await setHidden(page, true);
+  await expect.poll(() => subscribes.slice(1)).toEqual([{ action: 'subscribe', topic, max_rate: 1 }]);
+  // The feed ticks four times a second: the server now leaves ticks out, and says so.
+  await expect.poll(() => conflated.length).toBeGreaterThanOrEqual(3);
+
+  await setHidden(page, false);
+  await expect.poll(() => subscribes.slice(2)).toEqual([{ action: 'subscribe', topic, max_rate: 10 }]);
+  await expectDataAfter(page, await lastSeq(page));
+  // What stood for left-out messages is no gap.
   await expect(page.getByTestId('price-chart')).toHaveAttribute('data-gaps', '0');
   expect(errors).toEqual([]);
 });

@@ -1,5 +1,5 @@
 import { APIRequestContext, expect, Page, test } from '@playwright/test';
-import { collectErrors, expectDataAfter, lastSeq } from './helpers';
+import { collectErrors, collectSubscribes, expectDataAfter, lastSeq, setHidden } from './helpers';
 
 /** The server's count of open sockets. */
 async function connections(request: APIRequestContext): Promise<number> {
@@ -54,4 +54,37 @@ test('three tabs share one socket, and when the leader closes another leads and 
   console.log(`every remaining tab streams again ${Date.now() - closed} ms after the leader closed`);
   await expect.poll(() => connections(request)).toBe(others + 1);
   for (const e of errors) expect(e).toEqual([]);
+});
+
+test('the shared socket asks the highest rate any tab wants, and one a second only when every tab is hidden', async ({
+  context,
+}) => {
+  const first = await context.newPage();
+  const errors = collectErrors(first);
+  // The first tab leads: its socket is the one the server sees.
+  const sent = collectSubscribes(first);
+  await first.goto('/');
+  await expect(first.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  await expect(first.getByTestId('tab-role')).toHaveAttribute('data-role', 'leader');
+  const topic = await first.getByTestId('stream-age').getAttribute('data-topic');
+  const second = await context.newPage();
+  errors.push(...collectErrors(second));
+  await second.goto('/');
+  await expect(second.getByTestId('tab-role')).toHaveAttribute('data-role', 'follower');
+  await expectDataAfter(second, await lastSeq(second));
+  // The second tab joined a followed topic: the socket asked for its state again.
+  await expect.poll(() => sent.map((s) => s.max_rate)).toEqual([10, 10]);
+
+  // One tab hidden: the other still shows the chart, so the socket keeps asking ten.
+  await setHidden(second, true);
+  await setHidden(first, true);
+  // Both hidden: one a second, asked once.
+  await expect.poll(() => sent.slice(2)).toEqual([{ action: 'subscribe', topic, max_rate: 1 }]);
+  await setHidden(second, false);
+  await expect.poll(() => sent.slice(3)).toEqual([{ action: 'subscribe', topic, max_rate: 10 }]);
+  await expectDataAfter(second, await lastSeq(second));
+  await expect(second.getByTestId('price-chart')).toHaveAttribute('data-gaps', '0');
+  await first.close();
+  await second.close();
+  expect(errors).toEqual([]);
 });

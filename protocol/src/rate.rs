@@ -42,6 +42,14 @@ impl MaxRate {
         }
     }
 
+    /// `per_second` brought into the range a subscriber may ask (NaN: the least).
+    pub fn clamped(per_second: f64) -> MaxRate {
+        if per_second.is_nan() {
+            return MaxRate(MIN_RATE);
+        }
+        MaxRate(per_second.clamp(MIN_RATE, MAX_RATE))
+    }
+
     pub fn per_second(self) -> f64 {
         self.0
     }

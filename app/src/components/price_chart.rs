@@ -20,7 +20,7 @@ use crate::chart::overlay::label as line_label;
 use crate::chart::timeframe::{base_label, Timeframe};
 use crate::components::format::time_at;
 use protocol::api::Bar;
-use protocol::Timestamp;
+use protocol::{Envelope, Timestamp};
 
 /// Bars a feed holds at most (older pages stop there).
 pub const CHART_BARS: usize = 20_000;
@@ -73,13 +73,15 @@ impl ChartFeed {
         self.count.set(bars.len().min(CHART_BARS));
     }
 
-    /// Notes message `seq` of the topic and applies its bar, if it carries one.
-    pub fn message(&self, seq: u64, bar: Option<Bar>) {
+    /// Notes `envelope`, a message of the topic, and applies its bar, if it carries
+    /// one. A message that stands for conflated ones follows the last seq from its
+    /// first (docs/SPEC.md section 6, "Rates"): that is no gap.
+    pub fn message(&self, envelope: &Envelope, bar: Option<Bar>) {
         let expected = self.last_seq.get_untracked() + 1;
-        if seq != expected {
+        if envelope.first_seq() != expected {
             self.gaps.update(|g| *g += 1);
         }
-        self.last_seq.set(seq);
+        self.last_seq.set(envelope.seq);
         if let Some(bar) = bar {
             self.upsert(bar);
         }

@@ -8,7 +8,7 @@ use super::form::ErrorLine;
 use super::format::{gain_class, money, percent, wire_name};
 use super::sync_view::SyncAny;
 use crate::api;
-use crate::stream::use_topic_state;
+use crate::stream::{use_topic_state, Display};
 use protocol::api::SessionInfo;
 use protocol::{SessionSnapshot, Topic, TopicKind};
 
@@ -70,7 +70,8 @@ pub fn SessionsOverview() -> impl IntoView {
 #[component]
 fn OverviewRow(info: SessionInfo) -> impl IntoView {
     let topic = Topic::new(TopicKind::Session, &info.session_id).ok();
-    let state = use_topic_state::<SessionSnapshot>(Signal::derive(move || topic.clone()));
+    let state =
+        use_topic_state::<SessionSnapshot>(Signal::derive(move || topic.clone()), Display::Glance);
     let cash = info.cash;
     let pnl = move || state.with(|s| s.stats.as_ref().map(|st| st.equity - cash));
     let status = move || {

@@ -23,7 +23,7 @@ use crate::components::run_history::BacktestHistory;
 use crate::components::status::LastMessage;
 use crate::components::sync_view::SyncAny;
 use crate::replay::Tape;
-use crate::stream::use_topic_state;
+use crate::stream::{use_topic_state, Display};
 use protocol::api::{BacktestRequest, RunInfo, StartedRun};
 use protocol::{BacktestSnapshot, Topic, TopicKind};
 
@@ -187,7 +187,7 @@ pub fn BacktestsPage() -> impl IntoView {
 fn BacktestRun(id: String) -> impl IntoView {
     let topic = Topic::new(TopicKind::Backtest, &id).ok();
     let topic = Signal::derive(move || topic.clone());
-    let state = use_topic_state::<BacktestSnapshot>(topic);
+    let state = use_topic_state::<BacktestSnapshot>(topic, Display::Focus);
     let status = move || wire_name(state.with(|s| s.status));
     let finished = move || state.with(|s| s.status.is_over());
     let backtest_id = id.clone();

@@ -11,7 +11,7 @@ use crate::components::metrics::MetricsPanel;
 use crate::components::price_chart::{ChartFeed, PriceChart};
 use crate::components::status::RealtimeToggle;
 use crate::components::sync_view::SyncAny;
-use crate::stream::{use_topic, TopicEvent};
+use crate::stream::{use_topic, Display, TopicEvent};
 use protocol::decode::KindReader;
 use protocol::{
     Analysis, Candle, DataSource, Message, SnapshotData, Symbol, SymbolInfo, Tick, Topic,
@@ -45,36 +45,41 @@ pub fn MarketPage() -> impl IntoView {
     });
 
     let topic = Signal::derive(move || selected.get().map(|s| Topic::market(&s)));
-    use_topic(topic, KindReader::MARKET, move |event| match event {
-        TopicEvent::Reset(snapshot) => {
-            let SnapshotData::Market(m) = &snapshot.data else {
-                return;
-            };
-            last_tick.set(m.last_tick.clone());
-            open_candle.set(m.candles.last().cloned());
-            analysis.set(m.analysis.clone());
-            let bars: Vec<_> = m.candles.iter().map(bar_of).collect();
-            feed.reset(&bars, snapshot.last_seq);
-        }
-        TopicEvent::Message(envelope) => {
-            let candle = match &envelope.message {
-                Message::Tick(t) => {
-                    last_tick.set(Some(t.clone()));
-                    None
-                }
-                Message::Candle(c) => {
-                    open_candle.set(Some(c.clone()));
-                    Some(c)
-                }
-                Message::Analysis(a) => {
-                    analysis.set(Some(a.clone()));
-                    None
-                }
-                _ => None,
-            };
-            feed.message(envelope.seq, candle.map(bar_of));
-        }
-    });
+    use_topic(
+        topic,
+        KindReader::MARKET,
+        Display::Focus,
+        move |event| match event {
+            TopicEvent::Reset(snapshot) => {
+                let SnapshotData::Market(m) = &snapshot.data else {
+                    return;
+                };
+                last_tick.set(m.last_tick.clone());
+                open_candle.set(m.candles.last().cloned());
+                analysis.set(m.analysis.clone());
+                let bars: Vec<_> = m.candles.iter().map(bar_of).collect();
+                feed.reset(&bars, snapshot.last_seq);
+            }
+            TopicEvent::Message(envelope) => {
+                let candle = match &envelope.message {
+                    Message::Tick(t) => {
+                        last_tick.set(Some(t.clone()));
+                        None
+                    }
+                    Message::Candle(c) => {
+                        open_candle.set(Some(c.clone()));
+                        Some(c)
+                    }
+                    Message::Analysis(a) => {
+                        analysis.set(Some(a.clone()));
+                        None
+                    }
+                    _ => None,
+                };
+                feed.message(envelope, candle.map(bar_of));
+            }
+        },
+    );
 
     let info = move || {
         let sel = selected.get()?;

@@ -18,7 +18,7 @@ use crate::components::session_header::SessionHeader;
 use crate::components::sessions_overview::SessionsOverview;
 use crate::components::status::LastMessage;
 use crate::components::sync_view::SyncAny;
-use crate::stream::use_topic_state;
+use crate::stream::{use_topic_state, Display};
 use protocol::api::{SessionInfo, SessionRequest};
 use protocol::{SessionSnapshot, SymbolInfo, Topic, TopicKind};
 
@@ -91,7 +91,7 @@ pub fn SessionPage() -> impl IntoView {
     let params = use_params_map();
     let id = Signal::derive(move || params.with(|p| p.get("id").unwrap_or_default()));
     let topic = Signal::derive(move || Topic::new(TopicKind::Session, &id.get()).ok());
-    let state = use_topic_state::<SessionSnapshot>(topic);
+    let state = use_topic_state::<SessionSnapshot>(topic, Display::Focus);
     view! {
         <section class="session" data-testid="session-view" data-session-id=move || id.get()>
             <SessionHeader id state />

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use super::status::StreamStatus;
 use crate::auth::Auth;
+pub use protocol::client::policy::Display;
 use protocol::decode::KindReader;
 use protocol::{Envelope, Snapshot, Topic};
 
@@ -91,10 +92,12 @@ impl StreamClient {
 /// Follows whichever topic `topic` holds (none: nothing), calling `listener` with its
 /// events; switches when the signal changes and stops when the component goes away.
 /// `reader` reads the payloads of `topic`'s kind: the page that follows a kind brings
-/// the code that reads it (`decode::Kinds`).
+/// the code that reads it (`decode::Kinds`). `display` says how closely the component
+/// shows the topic, which sets the rate the stream asks of the server.
 pub fn use_topic(
     topic: Signal<Option<Topic>>,
     reader: KindReader,
+    display: Display,
     listener: impl Fn(TopicEvent<'_>) + 'static,
 ) {
     let client = expect_context::<StreamClient>();
@@ -113,7 +116,7 @@ pub fn use_topic(
             if let Some(topic) = next {
                 let mut id = None;
                 client.with_engine(|e| {
-                    id = Some(e.add_listener(topic.clone(), reader, listener.clone()));
+                    id = Some(e.add_listener(topic.clone(), reader, display, listener.clone()));
                 });
                 if let Some(id) = id {
                     current.set_value(Some((topic, id)));
@@ -123,5 +126,5 @@ pub fn use_topic(
         on_cleanup(leave);
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (client, topic, reader, listener);
+    let _ = (client, topic, reader, display, listener);
 }

@@ -31,6 +31,7 @@ use crate::auth::Auth;
 use protocol::client::machine::{
     Delivery, Effect, Input, Machine, PollError, Polled, Status, Timer,
 };
+use protocol::client::policy::Display;
 use protocol::client::ReconnectPolicy;
 use protocol::decode::{self, KindReader, Kinds, Readers};
 use protocol::{BearerToken, Topic};
@@ -122,6 +123,18 @@ impl Drop for Socket {
     }
 }
 
+/// One listener of a topic: its id, how closely it shows the topic, and the callback.
+struct TopicListener {
+    id: u64,
+    display: Display,
+    listener: Listener,
+}
+
+/// How closely `listeners` show their topic: as the closest of them.
+fn closest(listeners: &[TopicListener]) -> Option<Display> {
+    listeners.iter().map(|l| l.display).max()
+}
+
 /// Deliveries to hand to listeners once the engine is no longer borrowed.
 type Ready = Vec<(Vec<Listener>, Delivery)>;
 
@@ -132,7 +145,7 @@ pub struct Engine {
     toast: Rc<dyn Fn(String)>,
     /// The page's token and identity.
     auth: Auth,
-    listeners: HashMap<Topic, Vec<(u64, Listener)>>,
+    listeners: HashMap<Topic, Vec<TopicListener>>,
     next_listener: u64,
     /// The topic kinds whose payloads this page reads: those its listeners follow.
     readers: Readers,
@@ -266,7 +279,7 @@ impl Engine {
                 let listeners = self
                     .listeners
                     .get(&topic)
-                    .map(|l| l.iter().map(|(_, l)| l.clone()).collect())
+                    .map(|l| l.iter().map(|l| l.listener.clone()).collect())
                     .unwrap_or_default();
                 ready.push((listeners, delivery));
             }
@@ -466,16 +479,26 @@ impl Engine {
         self.listeners.clear();
     }
 
-    /// Calls `listener` with `topic`'s events, read by `reader` (the topic's kind).
-    pub fn add_listener(&mut self, topic: Topic, reader: KindReader, listener: Listener) -> u64 {
+    /// Calls `listener` with `topic`'s events, read by `reader` (the topic's kind),
+    /// shown as `display`.
+    pub fn add_listener(
+        &mut self,
+        topic: Topic,
+        reader: KindReader,
+        display: Display,
+        listener: Listener,
+    ) -> u64 {
         self.readers.add(reader);
         let id = self.next_listener;
         self.next_listener += 1;
-        self.listeners
-            .entry(topic.clone())
-            .or_default()
-            .push((id, listener));
-        self.handle_later(Input::Listen(topic));
+        let listeners = self.listeners.entry(topic.clone()).or_default();
+        listeners.push(TopicListener {
+            id,
+            display,
+            listener,
+        });
+        let display = closest(listeners).unwrap_or(display);
+        self.handle_later(Input::Listen { topic, display });
         id
     }
 
@@ -483,10 +506,18 @@ impl Engine {
         let Some(listeners) = self.listeners.get_mut(topic) else {
             return;
         };
-        listeners.retain(|(i, _)| *i != id);
-        if listeners.is_empty() {
-            self.listeners.remove(topic);
-            self.handle_later(Input::Forget(topic.clone()));
+        let was = closest(listeners);
+        listeners.retain(|l| l.id != id);
+        match closest(listeners) {
+            None => {
+                self.listeners.remove(topic);
+                self.handle_later(Input::Forget(topic.clone()));
+            }
+            Some(display) if Some(display) != was => {
+                let topic = topic.clone();
+                self.handle_later(Input::Show { topic, display });
+            }
+            Some(_) => {}
         }
     }
 

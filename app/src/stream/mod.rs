@@ -24,6 +24,6 @@ pub mod relay;
 pub mod status;
 pub mod topic_state;
 
-pub use client::{use_topic, StreamClient, TopicEvent};
+pub use client::{use_topic, Display, StreamClient, TopicEvent};
 pub use status::{ConnectionState, Mode, StreamStatus, TabRole};
 pub use topic_state::{use_topic_state, TopicState};

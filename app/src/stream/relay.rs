@@ -9,10 +9,16 @@
 //! - the server's `connected` greeting goes to each tab once, when its link opens
 //!   (at once if the socket is greeted, else as soon as it is);
 //! - a tab's `unsubscribe` reaches the server only when no other tab follows the
-//!   topic, and a tab that leaves gives up its topics the same way.
+//!   topic, and a tab that leaves gives up its topics the same way;
+//! - the socket asks each topic's highest rate any tab wants (no rate: every message),
+//!   so a hidden tab lowers it only when every tab that follows the topic is hidden.
+//!   A subscribe without `since` from a tab that already follows the topic changes
+//!   its rate (the machine sends nothing else so: it unsubscribes first to start
+//!   over), and reaches the server only when the socket's rate changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use protocol::rate::MaxRate;
 use protocol::{ClientAction, Topic};
 
 /// A tab, named at random when its page starts.
@@ -27,8 +33,25 @@ pub struct Relay {
     waiting: BTreeSet<TabId>,
     /// Tabs with an open link (the leader itself is not one).
     linked: BTreeSet<TabId>,
-    /// Which tabs follow each topic on the socket.
-    interest: BTreeMap<Topic, BTreeSet<TabId>>,
+    /// Which tabs follow each topic on the socket, and the rate each asks.
+    interest: BTreeMap<Topic, Interest>,
+}
+
+/// The tabs that follow one topic, with the rate each asks (`None`: every message).
+type Interest = BTreeMap<TabId, Option<MaxRate>>;
+
+/// The rate the socket asks for the tabs: the highest, and none if any wants all.
+fn socket_rate(tabs: &Interest) -> Option<MaxRate> {
+    let mut highest = None;
+    for rate in tabs.values() {
+        // A tab that wants every message: so does the socket.
+        let rate = (*rate)?;
+        highest = match highest {
+            Some(h) if h >= rate => Some(h),
+            _ => Some(rate),
+        };
+    }
+    highest
 }
 
 impl Relay {
@@ -50,27 +73,43 @@ impl Relay {
         std::mem::take(&mut self.waiting).into_iter().collect()
     }
 
-    /// What `tab` asks of the socket: what to send on it, in order (nothing, the
-    /// action, or for a tab that wants the state of a topic the socket already follows,
-    /// `unsubscribe` then the subscribe: the server answers a repeated subscribe
-    /// without `since` with `subscribed` alone, and every tab takes the new snapshot).
+    /// What `tab` asks of the socket: what to send on it, in order. Nothing; the
+    /// action; a subscribe at the socket's rate for the topic; a rate change; or for a
+    /// tab that wants the state of a topic the socket already follows, `unsubscribe`
+    /// then the subscribe (the server answers a repeated subscribe without `since`
+    /// with `subscribed` alone, and every tab takes the new snapshot).
     pub fn action(&mut self, tab: TabId, action: ClientAction) -> Vec<ClientAction> {
-        match &action {
-            ClientAction::Subscribe { topic, since, .. } => {
+        match action {
+            ClientAction::Subscribe {
+                topic,
+                since,
+                max_rate,
+            } => {
                 let tabs = self.interest.entry(topic.clone()).or_default();
+                let was = socket_rate(tabs);
                 let followed = !tabs.is_empty();
-                tabs.insert(tab);
-                if followed && since.is_none() {
-                    let topic = topic.clone();
-                    return vec![ClientAction::Unsubscribe { topic }, action];
+                let following = tabs.insert(tab, max_rate).is_some();
+                let max_rate = socket_rate(tabs);
+                let subscribe = |since| ClientAction::Subscribe {
+                    topic: topic.clone(),
+                    since,
+                    max_rate,
+                };
+                match since {
+                    None if following && max_rate == was => Vec::new(),
+                    None if following => vec![subscribe(None)],
+                    None if followed => vec![
+                        ClientAction::Unsubscribe {
+                            topic: topic.clone(),
+                        },
+                        subscribe(None),
+                    ],
+                    since => vec![subscribe(since)],
                 }
             }
-            ClientAction::Unsubscribe { topic } if !self.drop_interest(tab, topic) => {
-                return Vec::new();
-            }
-            _ => {}
+            ClientAction::Unsubscribe { topic } => self.drop_interest(tab, topic),
+            action => vec![action],
         }
-        vec![action]
     }
 
     /// `tab` closed its link or went away: the unsubscribes of the topics nobody
@@ -81,13 +120,12 @@ impl Relay {
         let topics: Vec<Topic> = self
             .interest
             .iter()
-            .filter(|(_, tabs)| tabs.contains(&tab))
+            .filter(|(_, tabs)| tabs.contains_key(&tab))
             .map(|(topic, _)| topic.clone())
             .collect();
         topics
             .into_iter()
-            .filter(|topic| self.drop_interest(tab, topic))
-            .map(|topic| ClientAction::Unsubscribe { topic })
+            .flat_map(|topic| self.drop_interest(tab, topic))
             .collect()
     }
 
@@ -103,17 +141,29 @@ impl Relay {
         self.linked.len()
     }
 
-    /// Removes `tab`'s interest in `topic`; true if nobody follows it any more.
-    fn drop_interest(&mut self, tab: TabId, topic: &Topic) -> bool {
-        let Some(tabs) = self.interest.get_mut(topic) else {
-            return false;
+    /// Removes `tab`'s interest in `topic`: the unsubscribe if nobody follows it any
+    /// more, the rate change if the socket's rate for it falls, else nothing.
+    fn drop_interest(&mut self, tab: TabId, topic: Topic) -> Vec<ClientAction> {
+        let Some(tabs) = self.interest.get_mut(&topic) else {
+            return Vec::new();
         };
-        tabs.remove(&tab);
-        if tabs.is_empty() {
-            self.interest.remove(topic);
-            return true;
+        let was = socket_rate(tabs);
+        if tabs.remove(&tab).is_none() {
+            return Vec::new();
         }
-        false
+        if tabs.is_empty() {
+            self.interest.remove(&topic);
+            return vec![ClientAction::Unsubscribe { topic }];
+        }
+        let max_rate = socket_rate(tabs);
+        if max_rate == was {
+            return Vec::new();
+        }
+        vec![ClientAction::Subscribe {
+            topic,
+            since: None,
+            max_rate,
+        }]
     }
 }
 
@@ -128,10 +178,15 @@ mod tests {
     const C: TabId = 4;
 
     fn subscribe() -> ClientAction {
+        at(None)
+    }
+
+    /// A subscribe without `since` at `per_second` (none: every message).
+    fn at(per_second: Option<f64>) -> ClientAction {
         ClientAction::Subscribe {
             topic: topic(),
             since: None,
-            max_rate: None,
+            max_rate: per_second.and_then(|r| MaxRate::new(r).ok()),
         }
     }
 
@@ -190,5 +245,30 @@ mod tests {
         assert!(relay.bye(A).is_empty(), "B still follows");
         assert_eq!(relay.bye(B), [unsubscribe()]);
         assert_eq!(relay.followers(), 0);
+    }
+
+    #[test]
+    fn the_socket_asks_the_highest_rate_any_tab_wants_and_lowers_it_when_all_do() {
+        let mut relay = Relay::default();
+        assert_eq!(relay.action(LEADER, at(Some(10.0))), [at(Some(10.0))]);
+        // A joins at a glance: the socket's rate stays, A gets the snapshot.
+        assert_eq!(
+            relay.action(A, at(Some(2.0))),
+            [unsubscribe(), at(Some(10.0))]
+        );
+        // The leader is hidden: A's 2 a second is now the highest.
+        assert_eq!(relay.action(LEADER, at(Some(1.0))), [at(Some(2.0))]);
+        // A is hidden too: both ask 1.
+        assert_eq!(relay.action(A, at(Some(1.0))), [at(Some(1.0))]);
+        // A asks the same again: nothing changes on the server.
+        assert!(relay.action(A, at(Some(1.0))).is_empty());
+        // B wants every message: so does the socket, until B leaves.
+        relay.hello(B);
+        assert_eq!(relay.action(B, at(None)), [unsubscribe(), at(None)]);
+        assert_eq!(relay.bye(B), [at(Some(1.0))]);
+        // The leader is shown again; A leaves: the leader's rate.
+        assert_eq!(relay.action(LEADER, at(Some(10.0))), [at(Some(10.0))]);
+        assert!(relay.action(A, unsubscribe()).is_empty(), "10 still");
+        assert_eq!(relay.action(LEADER, unsubscribe()), [unsubscribe()]);
     }
 }

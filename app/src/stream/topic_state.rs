@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use super::client::{use_topic, TopicEvent};
+use super::client::{use_topic, Display, TopicEvent};
 use protocol::decode::KindReader;
 use protocol::{
     BacktestSnapshot, Envelope, MarketSnapshot, SessionSnapshot, Snapshot, SnapshotData, Topic,
@@ -52,12 +52,12 @@ snapshot_is_topic_state!(
     TradingSnapshot => Trading, TRADING,
 );
 
-/// Follows whichever topic `topic` holds and returns its state, `S::default()` until
-/// the first snapshot. Switching topics keeps the old state until the new topic's
-/// snapshot replaces it; the subscription ends with the component.
-pub fn use_topic_state<S: TopicState>(topic: Signal<Option<Topic>>) -> Signal<S> {
+/// Follows whichever topic `topic` holds, shown as `display`, and returns its state,
+/// `S::default()` until the first snapshot. Switching topics keeps the old state until
+/// the new topic's snapshot replaces it; the subscription ends with the component.
+pub fn use_topic_state<S: TopicState>(topic: Signal<Option<Topic>>, display: Display) -> Signal<S> {
     let state = RwSignal::new(S::default());
-    use_topic(topic, S::READER, move |event| match event {
+    use_topic(topic, S::READER, display, move |event| match event {
         TopicEvent::Reset(snapshot) => state.update(|s| s.reset(snapshot)),
         TopicEvent::Message(envelope) => state.update(|s| s.apply(envelope)),
     });

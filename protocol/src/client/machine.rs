@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::credentials::{Credentials, TokenChange};
 use super::cursor::{Cursor, Verdict};
 use super::link::Link;
-use super::policy::ReconnectPolicy;
+use super::policy::{Display, ReconnectPolicy};
 use super::status::{ConnectionState, Mode, StreamAge};
 pub use super::topics::Delivery;
 use super::topics::Followed;
@@ -75,8 +75,11 @@ pub enum Input {
     },
     /// The user signed in with a new token, or signed out (`None`).
     Token(Option<BearerToken>),
-    /// A topic gained a listener.
-    Listen(Topic),
+    /// A topic gained a listener; `display` is how closely the page's listeners of
+    /// the topic show it, this one included.
+    Listen { topic: Topic, display: Display },
+    /// A topic's listeners now show it as `display` (the closest one left).
+    Show { topic: Topic, display: Display },
     /// A topic lost its last listener.
     Forget(Topic),
     /// The real-time toggle.
@@ -257,7 +260,8 @@ impl Machine {
                 self.begin(realtime);
             }
             Input::Token(token) => self.set_token(token),
-            Input::Listen(topic) => self.listen(topic),
+            Input::Listen { topic, display } => self.listen(topic, display),
+            Input::Show { topic, display } => self.show(&topic, display),
             Input::Forget(topic) => self.forget(&topic),
             Input::SetRealtime(on) => self.set_realtime(on),
             Input::Visible(visible) => self.set_visible(visible),
@@ -345,14 +349,42 @@ impl Machine {
         }
     }
 
-    fn listen(&mut self, topic: Topic) {
+    fn listen(&mut self, topic: Topic, display: Display) {
         // A late listener needs the whole state: the topic starts over from a snapshot
         // (every listener of the topic replaces its state with it).
         let followed = self.topics.contains_key(&topic);
         self.topics
             .entry(topic.clone())
-            .or_insert_with(Followed::new);
+            .or_insert_with(|| Followed::new(display))
+            .display = display;
         self.start_over(topic, followed);
+    }
+
+    fn show(&mut self, topic: &Topic, display: Display) {
+        let Some(entry) = self.topics.get_mut(topic) else {
+            return;
+        };
+        if std::mem::replace(&mut entry.display, display) != display {
+            self.retune(topic.clone());
+        }
+    }
+
+    /// Asks the server for `topic`'s rate as it stands now, if that is not what was
+    /// asked: a subscribe without `since` on a followed topic changes its rate and is
+    /// answered with `subscribed` alone (docs/SPEC.md section 6). A poll asks it with
+    /// each request.
+    fn retune(&mut self, topic: Topic) {
+        if !self.greeted() {
+            return;
+        }
+        let Some(entry) = self.topics.get_mut(&topic) else {
+            return;
+        };
+        let rate = self.policy.rate(entry.display, self.hidden);
+        if !entry.asked(rate) {
+            let action = entry.subscribe(&topic, None, rate);
+            self.emit(Effect::Send(action));
+        }
     }
 
     /// Forgets where `topic` stood and asks for its snapshot: over the socket, or by
@@ -362,47 +394,53 @@ impl Machine {
     /// unsubscribed first.
     fn start_over(&mut self, topic: Topic, followed: bool) {
         let greeted = self.greeted();
+        let hidden = self.hidden;
         let Some(entry) = self.topics.get_mut(&topic) else {
             return;
         };
         entry.cursor = Cursor::default();
         if greeted {
             entry.awaiting = true;
+            let subscribe = entry.subscribe(&topic, None, self.policy.rate(entry.display, hidden));
             if followed {
-                let topic = topic.clone();
                 self.emit(Effect::Send(ClientAction::Unsubscribe { topic }));
             }
-            self.emit(Effect::Send(ClientAction::Subscribe {
-                topic,
-                since: None,
-                max_rate: None,
-            }));
+            self.emit(Effect::Send(subscribe));
         } else {
             self.poll_now();
         }
     }
 
-    /// Hidden, the page holds what arrives; shown, it gets it all at once, and a topic
+    /// Hidden, the page holds what arrives and asks every topic's hidden rate;
+    /// shown, it asks their rates back and gets what it held at once, and a topic
     /// that fell too far behind starts over from a snapshot instead.
     fn set_visible(&mut self, visible: bool) {
-        self.hidden = !visible;
-        if !visible {
+        if self.hidden != visible {
             return;
         }
-        let mut behind = Vec::new();
+        self.hidden = !visible;
+        let topics: Vec<Topic> = self.topics.keys().cloned().collect();
+        if !visible {
+            for topic in topics {
+                self.retune(topic);
+            }
+            return;
+        }
         let mut held = Vec::new();
-        for (topic, entry) in &mut self.topics {
+        for topic in topics {
+            let Some(entry) = self.topics.get_mut(&topic) else {
+                continue;
+            };
             let (deliveries, fell_behind) = entry.take_held();
             if fell_behind {
-                behind.push(topic.clone());
+                self.start_over(topic, true);
+            } else {
+                self.retune(topic.clone());
+                held.extend(deliveries.into_iter().map(|d| (topic.clone(), d)));
             }
-            held.extend(deliveries.into_iter().map(|d| (topic.clone(), d)));
         }
         for (topic, delivery) in held {
             self.emit(Effect::Deliver { topic, delivery });
-        }
-        for topic in behind {
-            self.start_over(topic, true);
         }
     }
 
@@ -529,15 +567,12 @@ impl Machine {
                     Verdict::Gap { expected, got } => {
                         // A loss on a live socket: resume the topic from the cursor.
                         entry.awaiting = true;
-                        let since = entry.cursor.since();
+                        let rate = self.policy.rate(entry.display, self.hidden);
+                        let resume = entry.subscribe(&topic, entry.cursor.since(), rate);
                         self.status.last_error = Some(format!(
                             "{topic}: expected seq {expected}, got {got}; resuming"
                         ));
-                        self.emit(Effect::Send(ClientAction::Subscribe {
-                            topic,
-                            since,
-                            max_rate: None,
-                        }));
+                        self.emit(Effect::Send(resume));
                     }
                 }
             }
@@ -617,16 +652,14 @@ impl Machine {
         if let Some(token) = self.credentials.token().cloned() {
             self.emit(Effect::Send(ClientAction::Auth { token }));
         }
+        let (policy, hidden) = (self.policy, self.hidden);
         let subscriptions: Vec<ClientAction> = self
             .topics
             .iter_mut()
             .map(|(topic, entry)| {
                 entry.awaiting = true;
-                ClientAction::Subscribe {
-                    topic: topic.clone(),
-                    since: entry.cursor.since(),
-                    max_rate: None,
-                }
+                let rate = policy.rate(entry.display, hidden);
+                entry.subscribe(topic, entry.cursor.since(), rate)
             })
             .collect();
         for action in subscriptions {
@@ -765,6 +798,7 @@ impl Machine {
         if !self.polling {
             return;
         }
+        let (policy, hidden) = (self.policy, self.hidden);
         let mut polls = Vec::new();
         for (topic, entry) in &mut self.topics {
             if entry.polling {
@@ -773,7 +807,11 @@ impl Machine {
             entry.polling = true;
             let since = entry.cursor.since();
             let url = match &since {
-                Some(since) => format!("/api/streams/{topic}?{}", since.to_query()),
+                Some(since) => format!(
+                    "/api/streams/{topic}?{}&max_rate={}",
+                    since.to_query(),
+                    policy.rate(entry.display, hidden).per_second()
+                ),
                 None => format!("/api/streams/{topic}/snapshot"),
             };
             polls.push(Effect::Poll {

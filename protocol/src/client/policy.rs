@@ -1,4 +1,18 @@
-//! When the reconnecting stream retries, gives up on the socket, pings and polls.
+//! When the reconnecting stream retries, gives up on the socket, pings and polls, and
+//! how many messages a second it asks of each topic.
+
+use crate::rate::MaxRate;
+
+/// How closely a page shows a topic, which sets the rate it asks the server for
+/// (docs/SPEC.md section 7, "Rates"). A tab's topic is shown as closely as its closest
+/// listener shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Display {
+    /// One card among many (the sessions overview): a glance.
+    Glance,
+    /// The page's subject: its chart, progress and stats.
+    Focus,
+}
 
 /// The stream's timing rules (docs/SPEC.md section 7). Every field can be overridden from the
 /// page's query string (see [`ReconnectPolicy::with_overrides`]).
@@ -23,6 +37,13 @@ pub struct ReconnectPolicy {
     /// Messages a hidden page holds per topic for its return; a topic past it starts
     /// over from a snapshot when the page is shown again.
     pub hidden_backlog: usize,
+    /// Messages a second asked of a topic the page focuses on (a chart's ticks).
+    pub focus_rate: f64,
+    /// Messages a second asked of a topic the page shows among many.
+    pub glance_rate: f64,
+    /// Messages a second asked of any topic while the page is hidden: the server
+    /// conflates what no one sees, instead of the page only skipping its paints.
+    pub hidden_rate: f64,
 }
 
 impl Default for ReconnectPolicy {
@@ -37,6 +58,9 @@ impl Default for ReconnectPolicy {
             pong_timeout_ms: 15_000.0,
             poll_ms: 1_000.0,
             hidden_backlog: 1_000,
+            focus_rate: 10.0,
+            glance_rate: 2.0,
+            hidden_rate: 1.0,
         }
     }
 }
@@ -56,11 +80,26 @@ impl ReconnectPolicy {
         failures >= self.failures_before_polling
     }
 
+    /// The rate to ask of a topic shown as `display`, on a page `hidden` or not: the
+    /// display's rate, and no more than the hidden rate while hidden.
+    pub fn rate(&self, display: Display, hidden: bool) -> MaxRate {
+        let shown = match display {
+            Display::Focus => self.focus_rate,
+            Display::Glance => self.glance_rate,
+        };
+        let per_second = if hidden {
+            shown.min(self.hidden_rate)
+        } else {
+            shown
+        };
+        MaxRate::clamped(per_second)
+    }
+
     /// Applies `name=value` pairs (a URL query string without `?`): `reconnect_base_ms`,
     /// `reconnect_factor`, `reconnect_cap_ms`, `reconnect_jitter`,
     /// `reconnect_failures`, `ping_ms`, `pong_timeout_ms`, `poll_ms`, `hidden_backlog`
-    /// (at most 100,000). Unknown names and
-    /// values that are not positive numbers are ignored.
+    /// (at most 100,000), `focus_rate`, `glance_rate`, `hidden_rate` (messages a second,
+    /// 0.01 to 1,000). Unknown names and values out of range are ignored.
     pub fn with_overrides(mut self, query: &str) -> Self {
         for pair in query.split('&') {
             let Some((name, value)) = pair.split_once('=') else {
@@ -82,6 +121,9 @@ impl ReconnectPolicy {
                 "pong_timeout_ms" if value > 0.0 => self.pong_timeout_ms = value,
                 "poll_ms" if value > 0.0 => self.poll_ms = value,
                 "hidden_backlog" if value <= 100_000.0 => self.hidden_backlog = value as usize,
+                "focus_rate" if MaxRate::new(value).is_ok() => self.focus_rate = value,
+                "glance_rate" if MaxRate::new(value).is_ok() => self.glance_rate = value,
+                "hidden_rate" if MaxRate::new(value).is_ok() => self.hidden_rate = value,
                 _ => {}
             }
         }
@@ -132,5 +174,19 @@ mod tests {
         assert_eq!(p.poll_ms, 1_000.0);
         assert_eq!(p.ping_ms, 5_000.0);
         assert_eq!(p.factor, 2.0);
+    }
+
+    #[test]
+    fn a_page_asks_ten_a_second_of_its_subject_two_of_a_glance_and_one_when_hidden() {
+        let p = ReconnectPolicy::default();
+        let rate = |display, hidden| p.rate(display, hidden).per_second();
+        assert_eq!(rate(Display::Focus, false), 10.0);
+        assert_eq!(rate(Display::Glance, false), 2.0);
+        assert_eq!(rate(Display::Focus, true), 1.0);
+        assert_eq!(rate(Display::Glance, true), 1.0);
+        let slow = p.with_overrides("hidden_rate=0.5&glance_rate=5000&focus_rate=0");
+        assert_eq!(slow.rate(Display::Glance, true).per_second(), 0.5);
+        assert_eq!(slow.glance_rate, 2.0, "past 1,000 a second is ignored");
+        assert_eq!(slow.focus_rate, 10.0, "no rate at all is ignored");
     }
 }

@@ -9,9 +9,11 @@
 //!   running backtest or session), and which has been silent for longer than its
 //!   kind's threshold while no subscribe is in flight, is stale.
 
-use crate::{Envelope, Snapshot, Topic};
+use crate::rate::MaxRate;
+use crate::{ClientAction, Envelope, Since, Snapshot, Topic};
 
 use super::cursor::Cursor;
+use super::policy::Display;
 use super::status::StreamAge;
 
 /// What a topic's listeners are to be told.
@@ -30,6 +32,10 @@ pub enum Delivery {
 /// One followed topic.
 pub(super) struct Followed {
     pub cursor: Cursor,
+    /// How closely the page shows it: the rate it asks for.
+    pub display: Display,
+    /// The rate the last subscribe on the socket asked.
+    asked: Option<MaxRate>,
     /// A subscribe is in flight: drop the topic's frames until its `subscribed`
     /// arrives (they were queued under the previous subscription).
     pub awaiting: bool,
@@ -48,9 +54,11 @@ pub(super) struct Followed {
 }
 
 impl Followed {
-    pub fn new() -> Self {
+    pub fn new(display: Display) -> Self {
         Followed {
             cursor: Cursor::default(),
+            display,
+            asked: None,
             awaiting: false,
             polling: false,
             heard_ms: None,
@@ -58,6 +66,26 @@ impl Followed {
             held: Vec::new(),
             behind: false,
         }
+    }
+
+    /// The subscribe that asks for `topic` (this one) from `since` at `rate`.
+    pub fn subscribe(
+        &mut self,
+        topic: &Topic,
+        since: Option<Since>,
+        rate: MaxRate,
+    ) -> ClientAction {
+        self.asked = Some(rate);
+        ClientAction::Subscribe {
+            topic: topic.clone(),
+            since,
+            max_rate: Some(rate),
+        }
+    }
+
+    /// Whether the last subscribe asked `rate` already.
+    pub fn asked(&self, rate: MaxRate) -> bool {
+        self.asked == Some(rate)
     }
 
     /// `delivery` arrived at `now_ms`: the topic was heard, and whether it should be
@@ -136,7 +164,7 @@ mod tests {
 
     #[test]
     fn a_hidden_page_holds_up_to_the_backlog_then_falls_behind_until_a_snapshot() {
-        let mut followed = Followed::new();
+        let mut followed = Followed::new(Display::Focus);
         for seq in 1..=3 {
             followed.hold(Delivery::Message(envelope(seq, "E")), 3);
         }
@@ -158,7 +186,7 @@ mod tests {
 
     #[test]
     fn a_moving_stream_silent_past_its_threshold_is_stale() {
-        let mut followed = Followed::new();
+        let mut followed = Followed::new(Display::Focus);
         followed.heard(&running(), 1_000.0);
         assert!(
             !followed.age(&topic(), 4_000.0, Some(3_000)).stale,
@@ -177,7 +205,7 @@ mod tests {
 
     #[test]
     fn a_stream_that_should_not_move_is_never_stale() {
-        let mut followed = Followed::new();
+        let mut followed = Followed::new(Display::Focus);
         followed.heard(&Delivery::Reset(snapshot(0, "E")), 0.0);
         assert!(
             !followed.age(&topic(), 60_000.0, Some(3_000)).stale,

@@ -10,6 +10,26 @@ fn machine() -> Machine {
     Machine::new(ReconnectPolicy::default(), Box::new(|| 0.5))
 }
 
+fn listen(display: Display) -> Input {
+    Input::Listen {
+        topic: topic(),
+        display,
+    }
+}
+
+fn rate(per_second: f64) -> Option<crate::rate::MaxRate> {
+    crate::rate::MaxRate::new(per_second).ok()
+}
+
+/// A subscribe that changes `topic()`'s rate to `per_second`.
+fn retune(per_second: f64) -> ClientAction {
+    ClientAction::Subscribe {
+        topic: topic(),
+        since: None,
+        max_rate: rate(per_second),
+    }
+}
+
 fn control(c: Control) -> ServerFrame {
     ServerFrame::Control(c)
 }
@@ -100,7 +120,7 @@ fn live() -> (Machine, u64) {
 /// [`live`] with `policy`.
 fn live_with(policy: ReconnectPolicy) -> (Machine, u64) {
     let mut m = Machine::new(policy, Box::new(|| 0.5));
-    m.step(Input::Listen(topic()));
+    m.step(listen(Display::Focus));
     let g = opened(&m.step(Input::Begin {
         realtime: true,
         token: None,
@@ -114,7 +134,7 @@ fn live_with(policy: ReconnectPolicy) -> (Machine, u64) {
 #[test]
 fn a_greeted_socket_is_a_success_that_subscribes_every_topic_and_pings() {
     let mut m = machine();
-    m.step(Input::Listen(topic()));
+    m.step(listen(Display::Focus));
     let effects = m.step(Input::Begin {
         realtime: true,
         token: None,
@@ -128,7 +148,7 @@ fn a_greeted_socket_is_a_success_that_subscribes_every_topic_and_pings() {
         ClientAction::Subscribe {
             topic: topic(),
             since: None,
-            max_rate: None,
+            max_rate: rate(10.0),
         }
     );
     assert!(matches!(
@@ -144,7 +164,7 @@ fn a_greeted_socket_is_a_success_that_subscribes_every_topic_and_pings() {
 #[test]
 fn failed_attempts_back_off_and_three_fall_back_to_polling_with_a_toast() {
     let mut m = machine();
-    m.step(Input::Listen(topic()));
+    m.step(listen(Display::Focus));
     let mut g = opened(&m.step(Input::Begin {
         realtime: true,
         token: None,
@@ -308,7 +328,7 @@ fn polling_climbs_back_to_the_socket_and_resumes_from_the_cursor_without_gap_or_
         polls,
         [Effect::Poll {
             topic: topic(),
-            url: "/api/streams/backtest:b1?since=4&epoch=E".into(),
+            url: "/api/streams/backtest:b1?since=4&epoch=E&max_rate=10".into(),
             resume: true
         }]
     );
@@ -332,7 +352,7 @@ fn polling_climbs_back_to_the_socket_and_resumes_from_the_cursor_without_gap_or_
         ClientAction::Subscribe {
             topic: topic(),
             since: Some(Since::after(6, Epoch("E".into()))),
-            max_rate: None,
+            max_rate: rate(10.0),
         }
     );
     assert_eq!(m.status().mode, Mode::Realtime);
@@ -368,7 +388,7 @@ fn a_gap_on_a_live_socket_resubscribes_from_the_cursor() {
         [ClientAction::Subscribe {
             topic: topic(),
             since: Some(Since::after(3, Epoch("E".into()))),
-            max_rate: None,
+            max_rate: rate(10.0),
         }]
     );
     assert!(m
@@ -458,7 +478,7 @@ fn the_realtime_toggle_polls_and_back_and_is_remembered() {
     assert!(effects.iter().any(|e| matches!(e, Effect::Open { .. })));
     // Begun with real-time off (an earlier visit's choice): polling from the start.
     let mut m = machine();
-    m.step(Input::Listen(topic()));
+    m.step(listen(Display::Focus));
     let effects = m.step(Input::Begin {
         realtime: false,
         token: None,
@@ -474,7 +494,7 @@ fn the_realtime_toggle_polls_and_back_and_is_remembered() {
 #[test]
 fn a_late_listener_restarts_the_topic_from_a_snapshot_and_the_last_one_unsubscribes() {
     let (mut m, _) = live();
-    let effects = m.step(Input::Listen(topic()));
+    let effects = m.step(listen(Display::Focus));
     // Unsubscribed first: the server answers a repeated subscribe without `since`
     // with `subscribed` alone.
     assert_eq!(
@@ -484,7 +504,7 @@ fn a_late_listener_restarts_the_topic_from_a_snapshot_and_the_last_one_unsubscri
             ClientAction::Subscribe {
                 topic: topic(),
                 since: None,
-                max_rate: None,
+                max_rate: rate(10.0),
             }
         ]
     );
@@ -527,7 +547,7 @@ fn polls(effects: &[Effect]) -> bool {
 /// snapshot is at seq 3.
 fn live_with_token() -> (Machine, u64) {
     let mut m = machine();
-    m.step(Input::Listen(topic()));
+    m.step(listen(Display::Focus));
     let g = opened(&m.step(Input::Begin {
         realtime: true,
         token: token("t1"),
@@ -541,7 +561,7 @@ fn live_with_token() -> (Machine, u64) {
 #[test]
 fn a_stored_token_is_the_first_frame_of_every_greeted_socket() {
     let mut m = machine();
-    m.step(Input::Listen(topic()));
+    m.step(listen(Display::Focus));
     let g = opened(&m.step(Input::Begin {
         realtime: true,
         token: token("t1"),
@@ -606,7 +626,7 @@ fn a_socket_closed_for_its_token_asks_to_sign_in_and_stops_reconnecting() {
     assert!(!polls(&effects) && !opens(&effects));
     let effects = m.step(Input::SetRealtime(true));
     assert!(!polls(&effects) && !opens(&effects));
-    assert!(m.step(Input::Listen(topic())).is_empty());
+    assert!(m.step(listen(Display::Focus)).is_empty());
 }
 
 #[test]
@@ -651,7 +671,7 @@ fn a_new_token_after_a_refusal_reconnects_and_resumes_from_the_cursor() {
             ClientAction::Subscribe {
                 topic: topic(),
                 since: Some(Since::after(4, Epoch("E".into()))),
-                max_rate: None,
+                max_rate: rate(10.0),
             }
         ]
     );
@@ -684,7 +704,7 @@ fn a_first_token_replaces_a_socket_that_began_without_one() {
 #[test]
 fn a_poll_refused_for_its_token_stops_polling_until_a_token_is_entered() {
     let mut m = machine();
-    m.step(Input::Listen(topic()));
+    m.step(listen(Display::Focus));
     let effects = m.step(Input::Begin {
         realtime: false,
         token: None,
@@ -804,7 +824,7 @@ fn staleness_is_about_a_live_socket_and_a_kind_the_server_named() {
 
     // A server that names no threshold for the kind: never stale.
     let mut m = machine();
-    m.step(Input::Listen(topic()));
+    m.step(listen(Display::Focus));
     let g = opened(&m.step(Input::Begin {
         realtime: true,
         token: None,
@@ -852,8 +872,47 @@ fn a_hidden_page_holds_its_messages_and_gets_them_all_when_shown() {
     assert!(delivered(&messages(&mut m, g, 4..9)).is_empty());
     let shown = m.step(Input::Visible(true));
     assert_eq!(seqs(&delivered(&shown)), [4, 5, 6, 7, 8]);
-    assert!(sent(&shown).is_empty(), "no snapshot needed");
+    assert_eq!(sent(&shown), [retune(10.0)], "no snapshot needed");
     assert_eq!(seqs(&delivered(&messages(&mut m, g, 9..10))), [9]);
+}
+
+#[test]
+fn a_hidden_page_asks_the_server_for_the_hidden_rate_and_back_when_shown() {
+    let (mut m, _) = live();
+    assert_eq!(sent(&m.step(Input::Visible(false))), [retune(1.0)]);
+    assert!(
+        sent(&m.step(Input::Visible(false))).is_empty(),
+        "no change, nothing asked"
+    );
+    assert_eq!(sent(&m.step(Input::Visible(true))), [retune(10.0)]);
+}
+
+#[test]
+fn a_topic_shown_less_closely_asks_a_lower_rate_and_a_socket_greeted_later_asks_it() {
+    let (mut m, g) = live();
+    let show = |display| Input::Show {
+        topic: topic(),
+        display,
+    };
+    assert_eq!(sent(&m.step(show(Display::Glance))), [retune(2.0)]);
+    assert!(sent(&m.step(show(Display::Glance))).is_empty());
+    closed(&mut m, g, 1006, "gone");
+    assert!(sent(&m.step(show(Display::Focus))).is_empty(), "no socket");
+    m.step(Input::Visible(false));
+    let g = opened(&m.step(Input::Tick {
+        timer: Timer::Retry,
+        now_ms: 0.0,
+    }));
+    let effects = frame(&mut m, g, connected());
+    assert_eq!(
+        sent(&effects)[0],
+        ClientAction::Subscribe {
+            topic: topic(),
+            since: Some(Since::after(3, Epoch("E".into()))),
+            max_rate: rate(1.0),
+        },
+        "resumed at the rate of a hidden page"
+    );
 }
 
 #[test]
@@ -870,7 +929,7 @@ fn a_topic_too_far_behind_starts_over_from_a_snapshot_when_shown() {
             ClientAction::Subscribe {
                 topic: topic(),
                 since: None,
-                max_rate: None,
+                max_rate: rate(10.0),
             }
         ]
     );
@@ -899,7 +958,7 @@ fn a_link_that_moves_to_another_tab_reconnects_at_once_and_resumes() {
         ClientAction::Subscribe {
             topic: topic(),
             since: Some(Since::after(3, Epoch("E".into()))),
-            max_rate: None,
+            max_rate: rate(10.0),
         }
     );
     // A move reported for an older link changes nothing.
