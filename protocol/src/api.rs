@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::sweep::{Objective, SweepEntry};
 use crate::{RunStatus, Timestamp};
 
 /// `POST /api/backtests`: exactly one of `dataset`, `csv`, `path` names the bars.
@@ -207,6 +208,7 @@ macro_rules! listed {
 
 listed!(RunInfo, backtest_id);
 listed!(SessionInfo, session_id);
+listed!(SweepInfo, sweep_id);
 
 /// Where a kept run stands: the same for backtests and sessions (docs/STORE.md).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -399,4 +401,131 @@ mod tests {
             "an older bar is left out"
         );
     }
+}
+
+/// The most of the best a sweep keeps in order (`top_n`).
+pub const MAX_SWEEP_TOP_N: u32 = 100;
+/// Results in a page of `GET /api/sweeps/{id}/results` unless `limit` says.
+pub const SWEEP_RESULTS_PAGE: usize = 10_000;
+/// The most a page of `GET /api/sweeps/{id}/results` may hold.
+pub const MAX_SWEEP_RESULTS_PAGE: usize = 100_000;
+
+/// One parameter's values in a sweep's grid: a list, or every `step` from `from` up to
+/// `to` (both included, when `to` falls on a step).
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(untagged, deny_unknown_fields)]
+pub enum GridAxis {
+    Values(Vec<f64>),
+    Range { from: f64, to: f64, step: f64 },
+}
+
+/// `POST /api/sweeps`: exactly one of `dataset`, `csv`, `path` names the bars, as for a
+/// backtest; `grid` the values of each parameter to try.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SweepRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub csv: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// Label shown for the data (defaults to the dataset name).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    pub strategy: String,
+    /// Each parameter swept: a list of values, or `{"from", "to", "step"}`. A
+    /// parameter left out takes the strategy's default.
+    pub grid: BTreeMap<String, GridAxis>,
+    /// Starting cash of every combination (default 10,000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cash: Option<f64>,
+    /// Commission, a fraction of each fill's notional (default 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commission: Option<f64>,
+    /// What the combinations are ranked by (default `return_pct`).
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "schema",
+        schema(
+            value_type = String,
+            pattern = "^(return_pct|sharpe|sortino|profit_factor|win_rate|max_drawdown_pct|final_equity)$"
+        )
+    )]
+    pub objective: Objective,
+    /// How many of the best to keep in order, 1 to 100 (default 10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_n: Option<u32>,
+    /// Sweep id (default: generated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Start paused, until a client resumes it (default false).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub paused: bool,
+}
+
+/// What `POST /api/sweeps` answers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct SweepCreated {
+    pub sweep_id: String,
+    /// `sweep:{ID}`.
+    pub topic: String,
+    /// Combinations in the grid.
+    pub combos: u64,
+}
+
+/// A sweep as listed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct SweepInfo {
+    pub sweep_id: String,
+    pub topic: String,
+    pub strategy: String,
+    pub symbol: String,
+    pub bars: usize,
+    pub combos: u64,
+    #[cfg_attr(
+        feature = "schema",
+        schema(
+            value_type = String,
+            pattern = "^(return_pct|sharpe|sortino|profit_factor|win_rate|max_drawdown_pct|final_equity)$"
+        )
+    )]
+    pub objective: Objective,
+    pub top_n: u32,
+    pub cash: f64,
+    pub commission: f64,
+    /// When it was started (RFC 3339, UTC, milliseconds).
+    #[cfg_attr(feature = "schema", schema(value_type = String, format = DateTime))]
+    pub created: Timestamp,
+    /// `final_equity` is the best combination's.
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+    #[serde(flatten)]
+    pub notes: RunNotes,
+}
+
+/// `GET /api/sweeps/{id}/results`: a page of full results by index.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(utoipa::ToSchema))]
+pub struct SweepResultsPage {
+    pub sweep_id: String,
+    #[cfg_attr(
+        feature = "schema",
+        schema(
+            value_type = String,
+            pattern = "^(return_pct|sharpe|sortino|profit_factor|win_rate|max_drawdown_pct|final_equity)$"
+        )
+    )]
+    pub objective: Objective,
+    pub combos: u64,
+    /// Combinations landed so far.
+    pub done: u64,
+    /// By index, from the page's `offset`: `{index, params, value, metrics,
+    /// final_equity}` or `{index, params, skipped}` (the `sweep_result` entries).
+    #[cfg_attr(feature = "schema", schema(value_type = Vec<Object>))]
+    pub results: Vec<SweepEntry>,
 }

@@ -8,6 +8,7 @@ use super::backtest::BacktestSnapshot;
 use super::envelope::{Envelope, Epoch};
 use super::market::MarketSnapshot;
 use super::session::SessionSnapshot;
+use super::sweep::SweepSnapshot;
 use super::time::Timestamp;
 use super::topic::{Topic, TopicKind};
 use super::trading::TradingSnapshot;
@@ -33,6 +34,7 @@ pub enum SnapshotData {
     Backtest(BacktestSnapshot),
     Session(SessionSnapshot),
     Trading(TradingSnapshot),
+    Sweep(SweepSnapshot),
 }
 
 /// Why a `resync` replaced a resume.

@@ -171,6 +171,12 @@ impl KindReader {
         snapshot: |data| own_snapshot(data, TopicKind::Trading).map(SnapshotData::Trading),
     };
 
+    pub const SWEEP: KindReader = KindReader {
+        kind: TopicKind::Sweep,
+        message: read_kind::sweep,
+        snapshot: |data| own_snapshot(data, TopicKind::Sweep).map(SnapshotData::Sweep),
+    };
+
     /// The reader of `kind` (tools and tests; a page names its kind's constant, so that
     /// only that kind's code ships with it).
     pub fn of(kind: TopicKind) -> KindReader {
@@ -179,6 +185,7 @@ impl KindReader {
             TopicKind::Backtest => KindReader::BACKTEST,
             TopicKind::Session => KindReader::SESSION,
             TopicKind::Trading => KindReader::TRADING,
+            TopicKind::Sweep => KindReader::SWEEP,
         }
     }
 }
@@ -265,6 +272,7 @@ fn any_snapshot(data: &str) -> Result<SnapshotData, Error> {
         "backtest" => SnapshotData::Backtest(read(data)?),
         "session" => SnapshotData::Session(read(data)?),
         "trading" => SnapshotData::Trading(read(data)?),
+        "sweep" => SnapshotData::Sweep(read(data)?),
         other => return Err(Error::custom(format!("unknown snapshot kind `{other}`"))),
     })
 }

@@ -186,6 +186,17 @@ impl Message {
                 within("win_rate", s.win_rate, 0.0, 100.0)
             }
             Countdown(_) => Ok(()),
+            SweepStarted(s) => {
+                texts(&[
+                    ("sweep_id", &s.sweep_id),
+                    ("strategy", &s.strategy),
+                    ("symbol", &s.symbol),
+                ])?;
+                items("axes", s.axes.len())
+            }
+            SweepResult(r) => items("results", r.results.len()),
+            SweepProgress(p) => within("pct", p.pct, 0.0, 100.0),
+            SweepComplete(c) => items("top", c.top.len()),
             SessionCompleted(s) => {
                 texts(&[("reason", &s.reason)])?;
                 finite("final_equity", s.final_equity)

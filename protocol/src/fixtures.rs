@@ -4,6 +4,9 @@
 //! backtest topic with its envelopes and snapshots.
 
 use crate::api::Bar;
+use crate::sweep::{
+    Objective, SweepAxis, SweepComplete, SweepEntry, SweepProgress, SweepResults, SweepStarted,
+};
 use crate::{
     Analysis, BearerToken, Candle, ClientAction, Complete, Countdown, DataSource, Decision,
     DecisionAction, DecisionSource, Envelope, Epoch, EquityBatch, EquityPoint, ErrorInfo,
@@ -328,6 +331,70 @@ pub fn every_message() -> Vec<(Message, Topic)> {
             }),
         ],
         &trading,
+    ));
+    let sweep: Topic = "sweep:sw-1".parse().unwrap();
+    let best = SweepEntry {
+        index: 1,
+        params: [("fast".to_string(), 5.0), ("slow".to_string(), 30.0)]
+            .into_iter()
+            .collect(),
+        value: Some(12.5),
+        metrics: Some(metrics()),
+        final_equity: Some(11_250.0),
+        skipped: None,
+    };
+    let skipped = SweepEntry {
+        index: 2,
+        params: [("fast".to_string(), 30.0), ("slow".to_string(), 20.0)]
+            .into_iter()
+            .collect(),
+        value: None,
+        metrics: None,
+        final_equity: None,
+        skipped: Some("parameter `fast` (30) must be less than `slow` (20)".into()),
+    };
+    all.extend(on(
+        vec![
+            Message::SweepStarted(SweepStarted {
+                sweep_id: "sw-1".into(),
+                strategy: "sma_cross".into(),
+                symbol: "GOOG".into(),
+                axes: vec![
+                    SweepAxis {
+                        param: "fast".into(),
+                        values: vec![5.0, 30.0],
+                    },
+                    SweepAxis {
+                        param: "slow".into(),
+                        values: vec![20.0, 30.0],
+                    },
+                ],
+                combos: 4,
+                objective: Objective::ReturnPct,
+                top_n: 10,
+                total_bars: 2148,
+                cash: 10_000.0,
+                commission: 0.001,
+            }),
+            Message::SweepResult(SweepResults {
+                results: vec![best.clone(), skipped],
+            }),
+            Message::SweepProgress(SweepProgress {
+                done: 2,
+                combos: 4,
+                pct: 50.0,
+                combos_per_sec: 4_000.0,
+                eta_ms: Some(1),
+            }),
+            Message::SweepComplete(SweepComplete {
+                done: 4,
+                skipped: 1,
+                duration_ms: 1,
+                top: vec![best],
+            }),
+            Message::Cancelled(Lifecycle::default()),
+        ],
+        &sweep,
     ));
     all
 }

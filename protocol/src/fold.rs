@@ -7,6 +7,7 @@ use super::control::SnapshotData;
 use super::market::{Candle, MarketSnapshot};
 use super::messages::Message;
 use super::session::{OpenPosition, SessionSnapshot};
+use super::sweep::SweepSnapshot;
 use super::topic::TopicKind;
 use super::trading::TradingSnapshot;
 
@@ -21,6 +22,9 @@ pub const SNAPSHOT_TRADES: usize = 5_000;
 pub const SNAPSHOT_RECENT: usize = 200;
 /// Open positions kept in a session snapshot (docs/SPEC.md section 12).
 pub const SNAPSHOT_POSITIONS: usize = 1_000;
+/// Combinations whose values a sweep snapshot holds, at most (`--max-sweep-combos` is
+/// capped at it).
+pub const SNAPSHOT_SWEEP_VALUES: usize = 1_000_000;
 
 impl SnapshotData {
     /// The state of a topic of `kind` before any message.
@@ -30,6 +34,7 @@ impl SnapshotData {
             TopicKind::Backtest => SnapshotData::Backtest(BacktestSnapshot::default()),
             TopicKind::Session => SnapshotData::Session(SessionSnapshot::default()),
             TopicKind::Trading => SnapshotData::Trading(TradingSnapshot::default()),
+            TopicKind::Sweep => SnapshotData::Sweep(SweepSnapshot::default()),
         }
     }
 
@@ -45,6 +50,16 @@ impl SnapshotData {
                 s.initialized.is_some() && s.completed.is_none() && !s.paused
             }
             SnapshotData::Trading(_) => false,
+            SnapshotData::Sweep(s) => s.status == RunStatus::Running,
+        }
+    }
+
+    /// Where the run behind this state stands: none for a topic that is no run.
+    pub fn run_status(&self) -> Option<RunStatus> {
+        match self {
+            SnapshotData::Backtest(s) => Some(s.status),
+            SnapshotData::Sweep(s) => Some(s.status),
+            SnapshotData::Market(_) | SnapshotData::Session(_) | SnapshotData::Trading(_) => None,
         }
     }
 
@@ -55,6 +70,7 @@ impl SnapshotData {
             SnapshotData::Backtest(s) => s.apply(message),
             SnapshotData::Session(s) => s.apply(message),
             SnapshotData::Trading(s) => s.apply(message),
+            SnapshotData::Sweep(s) => s.apply(message),
         }
     }
 }
@@ -67,6 +83,8 @@ impl Message {
         match self {
             Message::Started(_)
             | Message::Progress(_)
+            | Message::SweepStarted(_)
+            | Message::SweepProgress(_)
             | Message::Resumed(_)
             | Message::SessionInitialized(_)
             | Message::Countdown(_) => Some(true),
@@ -74,6 +92,7 @@ impl Message {
             | Message::Cancelled(_)
             | Message::Interrupted(_)
             | Message::Complete(_)
+            | Message::SweepComplete(_)
             | Message::Error(_)
             | Message::SessionCompleted(_) => Some(false),
             _ => None,
@@ -90,6 +109,17 @@ impl MarketSnapshot {
             Message::Analysis(a) => self.analysis = Some(a.clone()),
             _ => {}
         }
+    }
+}
+
+/// A run's status after a lifecycle message (`status` after any other).
+fn lifecycle_status(message: &Message, status: RunStatus) -> RunStatus {
+    match message {
+        Message::Paused(_) => RunStatus::Paused,
+        Message::Resumed(_) => RunStatus::Running,
+        Message::Cancelled(_) => RunStatus::Cancelled,
+        Message::Interrupted(_) => RunStatus::Interrupted,
+        _ => status,
     }
 }
 
@@ -110,12 +140,45 @@ impl BacktestSnapshot {
             }
             Message::Metrics(m) => self.metrics = Some(m.clone()),
             Message::Log(l) => push_capped(&mut self.logs, l.clone(), SNAPSHOT_RECENT),
-            Message::Paused(_) => self.status = RunStatus::Paused,
-            Message::Resumed(_) => self.status = RunStatus::Running,
-            Message::Cancelled(_) => self.status = RunStatus::Cancelled,
-            Message::Interrupted(_) => self.status = RunStatus::Interrupted,
+            Message::Paused(_)
+            | Message::Resumed(_)
+            | Message::Cancelled(_)
+            | Message::Interrupted(_) => self.status = lifecycle_status(message, self.status),
             Message::Complete(c) => {
                 self.metrics = Some(c.metrics.clone());
+                self.complete = Some(c.clone());
+                self.status = RunStatus::Complete;
+            }
+            Message::Error(e) => {
+                self.error = Some(e.clone());
+                self.status = RunStatus::Failed;
+            }
+            _ => {}
+        }
+    }
+}
+
+impl SweepSnapshot {
+    /// Folds one message into the state; messages of other topic kinds are ignored.
+    pub fn apply(&mut self, message: &Message) {
+        match message {
+            Message::SweepStarted(started) => {
+                let combos = (started.combos as usize).min(SNAPSHOT_SWEEP_VALUES);
+                *self = SweepSnapshot {
+                    status: RunStatus::Running,
+                    started: Some(started.clone()),
+                    values: vec![None; combos],
+                    ..SweepSnapshot::default()
+                };
+            }
+            Message::SweepResult(results) => self.land(results),
+            Message::SweepProgress(p) => self.progress = Some(p.clone()),
+            Message::Paused(_)
+            | Message::Resumed(_)
+            | Message::Cancelled(_)
+            | Message::Interrupted(_) => self.status = lifecycle_status(message, self.status),
+            Message::SweepComplete(c) => {
+                self.top = c.top.clone();
                 self.complete = Some(c.clone());
                 self.status = RunStatus::Complete;
             }

@@ -5,7 +5,8 @@
 //!
 //! - Topics ([`Topic`], [`TopicKind`]), the [`Envelope`] and every [`Message`] type:
 //!   `messages` is the one table of types (wire name, payload, topic kinds); the
-//!   payloads are declared by topic kind in `market`, `backtest`, `session`, `trading`.
+//!   payloads are declared by topic kind in `market`, `backtest`, `session`, `trading`,
+//!   `sweep`.
 //! - Control frames ([`Control`], [`Snapshot`]) and what a client sends
 //!   ([`ClientAction`]); `decode` reads frames keyed on their type; `auth` the token
 //!   answers ([`Me`]).
@@ -40,6 +41,7 @@ pub mod rate;
 #[cfg(feature = "schema")]
 pub mod schema;
 mod session;
+pub mod sweep;
 mod time;
 mod topic;
 mod trading;

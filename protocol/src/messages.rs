@@ -19,6 +19,7 @@ use super::session::{
     Countdown, Decision, PositionClosed, PositionOpened, PositionUpdated, SessionCompleted,
     SessionInitialized, SessionStats, Thinking,
 };
+use super::sweep::{SweepComplete, SweepProgress, SweepResults, SweepStarted};
 use super::topic::TopicKind;
 use super::trading::{Order, Pnl, Position, Risk};
 
@@ -77,6 +78,7 @@ macro_rules! message_table {
             message_table!(@reader backtest Backtest $($entry)*);
             message_table!(@reader session Session $($entry)*);
             message_table!(@reader trading Trading $($entry)*);
+            message_table!(@reader sweep Sweep $($entry)*);
         }
     };
 }
@@ -95,6 +97,7 @@ macro_rules! read_if_same {
     (Backtest Backtest $($rest:tt)+) => { read_arm!($($rest)+); };
     (Session Session $($rest:tt)+) => { read_arm!($($rest)+); };
     (Trading Trading $($rest:tt)+) => { read_arm!($($rest)+); };
+    (Sweep Sweep $($rest:tt)+) => { read_arm!($($rest)+); };
     ($want:ident $other:ident $($rest:tt)+) => {};
 }
 
@@ -118,12 +121,12 @@ message_table! {
     "equity" => Equity(EquityBatch) on [Backtest];
     "metrics" => Metrics(Metrics) on [Backtest];
     "log" => Log(LogLine) on [Backtest];
-    "paused" => Paused(Lifecycle) on [Backtest, Session];
-    "resumed" => Resumed(Lifecycle) on [Backtest, Session];
-    "cancelled" => Cancelled(Lifecycle) on [Backtest];
-    "interrupted" => Interrupted(Lifecycle) on [Backtest, Session];
+    "paused" => Paused(Lifecycle) on [Backtest, Session, Sweep];
+    "resumed" => Resumed(Lifecycle) on [Backtest, Session, Sweep];
+    "cancelled" => Cancelled(Lifecycle) on [Backtest, Sweep];
+    "interrupted" => Interrupted(Lifecycle) on [Backtest, Session, Sweep];
     "complete" => Complete(Complete) on [Backtest];
-    "error" => Error(ErrorInfo) on [Backtest, Session];
+    "error" => Error(ErrorInfo) on [Backtest, Session, Sweep];
     // session
     "session_initialized" => SessionInitialized(SessionInitialized) on [Session];
     "thinking" => Thinking(Thinking) on [Session];
@@ -139,6 +142,11 @@ message_table! {
     "position" => Position(Position) on [Trading];
     "pnl" => Pnl(Pnl) on [Trading];
     "risk" => Risk(Risk) on [Trading];
+    // sweep
+    "sweep_started" => SweepStarted(SweepStarted) on [Sweep];
+    "sweep_result" => SweepResult(SweepResults) on [Sweep];
+    "sweep_progress" => SweepProgress(SweepProgress) on [Sweep];
+    "sweep_complete" => SweepComplete(SweepComplete) on [Sweep];
 }
 
 /// A message type that does not belong on a topic of `kind`.
@@ -160,6 +168,7 @@ mod tests {
             (TopicKind::Backtest, read::backtest),
             (TopicKind::Session, read::session),
             (TopicKind::Trading, read::trading),
+            (TopicKind::Sweep, read::sweep),
         ];
         for (kind, reader) in kinds {
             for name in Message::TYPES {

@@ -117,7 +117,8 @@ impl Message {
                 }
             }
             Message::Analysis(_) => Replaceable(Slot::Analysis),
-            Message::Progress(_) => Replaceable(Slot::Progress),
+            // A sweep's progress holds the same slot: no topic carries both.
+            Message::Progress(_) | Message::SweepProgress(_) => Replaceable(Slot::Progress),
             Message::Countdown(_) => Replaceable(Slot::Countdown),
             Message::StatsUpdate(_) => Replaceable(Slot::StatsUpdate),
             _ => Always(None),

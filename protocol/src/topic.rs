@@ -1,4 +1,5 @@
-//! Topic names: `market:{SYMBOL}`, `backtest:{ID}`, `session:{ID}`, `trading:{SYMBOL}`.
+//! Topic names: `market:{SYMBOL}`, `backtest:{ID}`, `session:{ID}`, `trading:{SYMBOL}`,
+//! `sweep:{ID}`.
 //!
 //! A [`Topic`] can only be built through validation, so every topic the hub or the
 //! dashboard holds is well formed. On the wire it is its plain string form.
@@ -8,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The four kinds of stream a topic can name.
+/// The five kinds of stream a topic can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -21,6 +22,8 @@ pub enum TopicKind {
     Session,
     /// Orders, positions, P&L and risk of every session trading one symbol.
     Trading,
+    /// One parameter sweep: every combination's result as it lands.
+    Sweep,
 }
 
 impl TopicKind {
@@ -31,6 +34,7 @@ impl TopicKind {
             TopicKind::Backtest => "backtest",
             TopicKind::Session => "session",
             TopicKind::Trading => "trading",
+            TopicKind::Sweep => "sweep",
         }
     }
 
@@ -45,7 +49,7 @@ impl TopicKind {
 pub enum TopicError {
     #[error("topic `{0}` has no `kind:name` form (expected e.g. `market:BTC-USD`)")]
     MissingColon(String),
-    #[error("unknown topic kind `{0}` (expected market, backtest, session or trading)")]
+    #[error("unknown topic kind `{0}` (expected market, backtest, session, trading or sweep)")]
     UnknownKind(String),
     #[error("invalid symbol `{0}`: must match [A-Z0-9][A-Z0-9._-]{{0,31}}")]
     InvalidSymbol(String),
@@ -179,6 +183,7 @@ impl FromStr for Topic {
             "backtest" => TopicKind::Backtest,
             "session" => TopicKind::Session,
             "trading" => TopicKind::Trading,
+            "sweep" => TopicKind::Sweep,
             other => return Err(TopicError::UnknownKind(other.to_owned())),
         };
         Topic::new(kind, name)

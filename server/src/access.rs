@@ -13,6 +13,7 @@ use crate::backtest::Backtests;
 use crate::hub::HubError;
 use crate::runs::Owner;
 use crate::session::Sessions;
+use crate::sweep::Sweeps;
 
 /// Why a caller may not follow or control a topic: 403, or an `error` frame.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +28,7 @@ pub enum Denied {
     EngineOnly(Topic),
     /// No run of the cluster's records is behind it: nothing to control, and on Redis
     /// a run whose record is missing is not controlled on trust.
-    #[error("nothing running owns {0}: no backtest or session can be controlled there")]
+    #[error("nothing running owns {0}: no backtest, session or sweep can be controlled there")]
     NoRun(Topic),
     /// Whose run it is cannot be known now (Redis away): refused, not guessed.
     #[error(transparent)]
@@ -39,13 +40,15 @@ pub enum Denied {
 pub struct Access {
     backtests: Backtests,
     sessions: Sessions,
+    sweeps: Sweeps,
 }
 
 impl Access {
-    pub fn new(backtests: Backtests, sessions: Sessions) -> Self {
+    pub fn new(backtests: Backtests, sessions: Sessions, sweeps: Sweeps) -> Self {
         Access {
             backtests,
             sessions,
+            sweeps,
         }
     }
 
@@ -81,6 +84,7 @@ impl Access {
         match topic.kind() {
             TopicKind::Backtest => self.backtests.owner(topic.name()).await,
             TopicKind::Session => self.sessions.owner(topic.name()).await,
+            TopicKind::Sweep => self.sweeps.owner(topic.name()).await,
             TopicKind::Market | TopicKind::Trading => Ok(Owner::NotARun),
         }
     }

@@ -149,6 +149,17 @@ pub struct ServeArgs {
     /// Backtests running or paused at once; more are refused with 429.
     #[arg(long, env = "TICKWIRE_MAX_BACKTESTS", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_backtests: u64,
+    /// Parameter sweeps running or paused at once; more are refused with 429.
+    #[arg(long, env = "TICKWIRE_MAX_SWEEPS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_sweeps: u64,
+    /// Token mode: sweeps one user may have running or paused at once (their share of
+    /// `--max-sweeps`).
+    #[arg(long, env = "TICKWIRE_MAX_SWEEPS_PER_USER", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_sweeps_per_user: u64,
+    /// Combinations one sweep's grid may make; a larger grid is refused with 422 before
+    /// anything runs.
+    #[arg(long, env = "TICKWIRE_MAX_SWEEP_COMBOS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_sweep_combos: u64,
     /// Paper-trading sessions running at once; more are refused with 429.
     #[arg(long, env = "TICKWIRE_MAX_SESSIONS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_sessions: u64,

@@ -56,3 +56,4 @@ pub mod runs;
 pub mod serve;
 pub mod session;
 pub mod store;
+pub mod sweep;

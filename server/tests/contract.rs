@@ -144,8 +144,13 @@ fn every_snapshot() -> Vec<Snapshot> {
             _ => {}
         }
     }
+    let mut sweep = sweep::SweepSnapshot::default();
+    for m in of(TopicKind::Sweep) {
+        sweep.apply(&m);
+    }
     [
         ("market:BTC-USD", SnapshotData::Market(market)),
+        ("sweep:sw-1", SnapshotData::Sweep(sweep)),
         ("backtest:run-1", SnapshotData::Backtest(backtest)),
         ("session:s_1", SnapshotData::Session(session)),
         ("trading:BTC-USD", SnapshotData::Trading(trading)),
@@ -247,7 +252,11 @@ fn every_message_type_validates_in_an_envelope_and_as_a_published_message() {
     let frame = validator(Some("ServerFrame"));
     let samples = every_message();
     let names: HashSet<&str> = samples.iter().map(|(m, _)| m.type_name()).collect();
-    assert_eq!(names.len(), 28, "one sample of every message type");
+    assert_eq!(
+        names.len(),
+        Message::TYPES.len(),
+        "one sample of every message type"
+    );
     for (i, (m, topic)) in samples.into_iter().enumerate() {
         m.validate_for(&topic).expect("a valid sample");
         let value = serde_json::to_value(&m).unwrap();
@@ -490,6 +499,10 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
         "/api/backtests/{id}/bars",
         "/api/backtests/{id}/trades.csv",
         "/api/backtests/{id}/equity.csv",
+        "/api/sweeps",
+        "/api/sweeps/{id}",
+        "/api/sweeps/{id}/results",
+        "/api/sweeps/{id}/{action}",
         "/api/sessions",
         "/api/sessions/{id}",
         "/api/sessions/{id}/stop",
@@ -525,7 +538,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
             );
         }
     }
-    assert_eq!(ids.len(), 34);
+    assert_eq!(ids.len(), 39);
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

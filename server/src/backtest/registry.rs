@@ -129,12 +129,7 @@ impl Backtests {
     /// Marks `interrupted` every backtest the last stop of this server cut off (a crash:
     /// a stop with time to spare ends them so itself).
     pub async fn recover(&self) {
-        let hub = &self.context.hub;
-        for row in self.runs.unfinished(hub).await {
-            if let Err(e) = self.runs.interrupt(&row, hub).await {
-                tracing::warn!(id = row.id, error = %e, "a cut-off backtest is not marked interrupted");
-            }
-        }
+        self.runs.interrupt_unfinished(&self.context.hub).await;
     }
 
     /// The datasets a request may name: stems of the CSV files in `--data-dir`, sorted.

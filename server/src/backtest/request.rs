@@ -73,7 +73,12 @@ pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, R
     if let Some(pace) = request.pace {
         within("pace", pace, 1.0, 100_000_000.0)?;
     }
-    let (bars, name) = load(&request, data_dir)?;
+    let (bars, name) = load_bars(
+        request.dataset.as_deref(),
+        request.csv.as_deref(),
+        request.path.as_deref(),
+        data_dir,
+    )?;
     // However often it is asked for, a run reports its progress by bars at most
     // MAX_PROGRESS_REPORTS times: what one run records per bar is bounded.
     frequency.progress_bars = frequency
@@ -103,14 +108,18 @@ pub fn plan(request: BacktestRequest, data_dir: Option<&Path>) -> Result<Plan, R
     })
 }
 
-fn load(
-    request: &BacktestRequest,
+/// The bars exactly one of `dataset`, `csv` or `path` names (a backtest's or a sweep's
+/// request), and the name they go by.
+pub fn load_bars(
+    dataset: Option<&str>,
+    csv: Option<&str>,
+    path: Option<&str>,
     data_dir: Option<&Path>,
 ) -> Result<(Bars, String), RequestError> {
     let need_dir = |field: &'static str| {
         data_dir.ok_or_else(|| invalid(field, "needs the server to be started with --data-dir"))
     };
-    match (&request.dataset, &request.csv, &request.path) {
+    match (dataset, csv, path) {
         (Some(name), None, None) => {
             if name.is_empty()
                 || !name
@@ -133,7 +142,7 @@ fn load(
             Ok((
                 Bars::load_as(&file, &format!("dataset `{name}`"))
                     .map_err(|e| invalid("dataset", e))?,
-                name.clone(),
+                name.to_owned(),
             ))
         }
         (None, Some(text), None) => Ok((

@@ -4,17 +4,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use protocol::{Snapshot, SnapshotData, Topic, TopicKind};
+use protocol::{Snapshot, Topic, TopicKind};
 use serde::Serialize;
 
 use super::history::{self, ListQuery};
 use super::json::JsonBody;
 use super::paging::PageQuery;
+use super::run_control;
 use super::schemas::snapshot_schema;
 use super::ApiError;
 use crate::auth::Caller;
-use crate::hub::Command;
-use crate::refusal::RequestError;
 use crate::routes::state::AppState;
 use crate::runs::Table;
 use protocol::api::ErrorBody;
@@ -337,32 +336,8 @@ pub async fn control(
     Path((id, action)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let topic = topic(&id)?;
-    let command = match action.as_str() {
-        "pause" => Command::Pause,
-        "resume" => Command::Resume,
-        "cancel" => Command::Cancel,
-        other => {
-            return Err(ApiError::not_found(format!(
-                "no action `{other}`: use pause, resume or cancel"
-            )))
-        }
-    };
+    let command = run_control::command_of(&action)?;
     state.backtests.get(&caller, &id).await?;
-    let over = || RequestError::Finished {
-        kind: "backtest",
-        id: id.clone(),
-    };
-    // The topic says first: a client that has seen `complete` gets 409 even while the
-    // finished run's control channel is still being taken down.
-    if let SnapshotData::Backtest(run) = state.hub.snapshot(&topic).await?.data {
-        if run.status.is_over() {
-            return Err(over().into());
-        }
-    }
-    state
-        .hub
-        .command(&topic, command)
-        .await
-        .map_err(|_| over())?;
+    run_control::send(&state, &topic, command).await?;
     Ok(StatusCode::ACCEPTED)
 }

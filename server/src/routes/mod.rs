@@ -19,10 +19,12 @@ mod publish;
 mod quota;
 mod rate;
 mod resume;
+mod run_control;
 mod schemas;
 mod sessions;
 pub mod state;
 mod streams;
+mod sweeps;
 mod ws;
 
 pub use assets::hashed_site;
@@ -67,6 +69,10 @@ pub fn router(state: AppState) -> Router {
         .route("/backtests/{id}/trades.csv", get(backtests::trades_csv))
         .route("/backtests/{id}/equity.csv", get(backtests::equity_csv))
         .route("/backtests/{id}/{action}", post(backtests::control))
+        .route("/sweeps", post(sweeps::start).get(sweeps::list))
+        .route("/sweeps/{id}", get(sweeps::get))
+        .route("/sweeps/{id}/results", get(sweeps::results))
+        .route("/sweeps/{id}/{action}", post(sweeps::control))
         .route("/sessions", post(sessions::start).get(sessions::list))
         .route(
             "/sessions/{id}",

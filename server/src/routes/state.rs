@@ -59,6 +59,7 @@ impl StaleAfter {
             (TopicKind::Market, self.market_period),
             (TopicKind::Backtest, Some(REPORTS_AT_LEAST_EVERY)),
             (TopicKind::Session, Some(COUNTDOWN_EVERY)),
+            (TopicKind::Sweep, Some(crate::sweep::evaluate::LAND_EVERY)),
         ];
         periods
             .into_iter()
@@ -98,6 +99,7 @@ pub struct Services {
     pub feeds: crate::feed::venue::FeedStatuses,
     pub backtests: Backtests,
     pub sessions: Sessions,
+    pub sweeps: crate::sweep::Sweeps,
     /// Who may follow and control each topic, over the run books above.
     pub access: Access,
     pub limits: ConnectionLimits,

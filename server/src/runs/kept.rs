@@ -244,6 +244,16 @@ impl<T: Run + Send + 'static> RunBook<T> {
         }
     }
 
+    /// Marks `interrupted` every run of this kind the last stop of this server cut off
+    /// (a crash: a stop with time to spare ends them so itself).
+    pub async fn interrupt_unfinished(&self, hub: &Hub) {
+        for row in self.unfinished(hub).await {
+            if let Err(e) = self.interrupt(&row, hub).await {
+                tracing::warn!(kind = self.kind, id = row.id, error = %e, "a cut-off run is not marked interrupted");
+            }
+        }
+    }
+
     /// Ends a run cut off mid-way: its topic comes back as it was, `interrupted` is
     /// published on it (and kept), and it is finished.
     pub async fn interrupt(&self, row: &StoredRun, hub: &Hub) -> Result<(), RequestError> {

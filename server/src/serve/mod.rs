@@ -28,6 +28,7 @@ use crate::routes::{self, BodyBudget, Origins, TopicQuota, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
 use crate::session::Sessions;
 use crate::store::{Backend, Keep, Store};
+use crate::sweep::{SweepLimits, Sweeps};
 
 /// A started server.
 pub struct Running {
@@ -152,6 +153,16 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         symbols.clone(),
         run_limits(args.max_sessions, args.max_sessions_per_user),
     );
+    let sweeps = Sweeps::new(
+        context.clone(),
+        args.data_dir.clone(),
+        run_limits(args.max_sweeps, args.max_sweeps_per_user),
+        SweepLimits {
+            max_combos: args.max_sweep_combos,
+            workers: std::thread::available_parallelism().map_or(1, usize::from),
+        },
+        args.max_pause,
+    );
     let backtests = Backtests::new(
         context,
         args.data_dir.clone(),
@@ -161,6 +172,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     // What the last stop cut off: backtests end `interrupted`, sessions trade on.
     backtests.recover().await;
     sessions.recover().await;
+    sweeps.recover().await;
     let state = AppState::new(Services {
         origins,
         sockets: Admission::new(connections, args.max_connections_per_ip as usize),
@@ -170,8 +182,9 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         ),
         trusted_proxies: TrustedProxies::new(&args.trusted_proxies),
         hub: hub.clone(),
-        access: Access::new(backtests.clone(), sessions.clone()),
+        access: Access::new(backtests.clone(), sessions.clone(), sweeps.clone()),
         sessions,
+        sweeps,
         symbols,
         feeds: feeds.statuses,
         backtests,

@@ -1,12 +1,31 @@
-//! Pause / resume / cancel for a running backtest. The engine looks at the control
+//! Pause / resume / cancel for a running backtest (or sweep). The engine looks at the control
 //! between bars and never waits on it: a paused run hands its state back and its
 //! thread goes; an async task waits (holding no thread) until it is resumed,
 //! cancelled, or the server shuts down (which cancels it).
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::Topic;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Command;
+use crate::runs::RunContext;
+
+/// A run's control with its topic owned: the hub hands it every command for the topic,
+/// wherever in the cluster it was given, until this is dropped.
+pub struct Commanded {
+    pub control: Arc<RunControl>,
+    forward: JoinHandle<()>,
+}
+
+impl Drop for Commanded {
+    fn drop(&mut self) {
+        self.forward.abort();
+    }
+}
 
 /// Where a run has been told to be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +54,23 @@ impl RunControl {
             wanted: watch::Sender::new(Wanted::Running),
             shutdown,
         }
+    }
+
+    /// The control of the run on `topic`, paused at first if `paused`, with the topic
+    /// owned and its commands forwarded to it.
+    pub fn commanded(context: &RunContext, topic: &Topic, paused: bool) -> Commanded {
+        let control = Arc::new(RunControl::stopped_by(context.shutdown.clone()));
+        if paused {
+            control.apply(Command::Pause);
+        }
+        let mut ownership = context.hub.own(topic);
+        let commands = control.clone();
+        let forward = context.tasks.spawn(async move {
+            while let Some(command) = ownership.commands.recv().await {
+                commands.apply(command);
+            }
+        });
+        Commanded { control, forward }
     }
 
     /// Applies a client's command. Cancelling is final.
@@ -76,6 +112,19 @@ impl RunControl {
         }
     }
 
+    /// [`RunControl::unpaused`] for at most `max_pause` (`--max-pause`): past it the
+    /// run on `topic` is cancelled (a paused run holds its place and its memory).
+    pub async fn unpaused_within(&self, max_pause: Duration, topic: &Topic) -> Wanted {
+        match tokio::time::timeout(max_pause, self.unpaused()).await {
+            Ok(wanted) => wanted,
+            Err(_) => {
+                tracing::info!(%topic, ?max_pause, "paused past --max-pause: cancelled");
+                self.apply(Command::Cancel);
+                Wanted::Cancelled
+            }
+        }
+    }
+
     /// [`RunControl::unpaused`] for a caller on a thread of its own (tests, benches).
     pub fn unpaused_blocking(&self) -> Wanted {
         match tokio::runtime::Builder::new_current_thread()
@@ -111,7 +160,7 @@ mod tests {
     #[tokio::test]
     async fn shutdown_cancels_a_paused_run_without_anyone_telling_it() {
         let shutdown = CancellationToken::new();
-        let control = std::sync::Arc::new(RunControl::stopped_by(shutdown.clone()));
+        let control = Arc::new(RunControl::stopped_by(shutdown.clone()));
         control.apply(Command::Pause);
         let c = control.clone();
         let waiter = tokio::spawn(async move { c.unpaused().await });

@@ -17,7 +17,7 @@ use super::publisher::RunQueue;
 use crate::backtest::engine::{Outcome, RunState};
 use crate::backtest::request::Plan;
 use crate::backtest::strategy::Signal;
-use crate::hub::{Command, Hub};
+use crate::hub::Hub;
 use crate::runs::RunContext;
 
 /// Runs the plan in the background, streaming to its topic; `on_end` once it has
@@ -30,17 +30,8 @@ pub fn spawn(
     max_pause: Duration,
     on_end: impl FnOnce() + Send + 'static,
 ) {
-    let control = Arc::new(RunControl::stopped_by(context.shutdown.clone()));
-    if plan.start_paused {
-        control.apply(Command::Pause);
-    }
-    let mut ownership = context.hub.own(&plan.topic);
-    let commands = control.clone();
-    let forward = context.tasks.spawn(async move {
-        while let Some(command) = ownership.commands.recv().await {
-            commands.apply(command);
-        }
-    });
+    let commanded = RunControl::commanded(context, &plan.topic, plan.start_paused);
+    let control = commanded.control.clone();
     let hub = context.hub.clone();
     context.tasks.spawn(async move {
         let mut run = StreamingRun::new(hub, Arc::new(plan), control.clone());
@@ -61,18 +52,11 @@ pub fn spawn(
                 }
             };
             // Paused: no thread is held while waiting, and not for longer than allowed.
-            let wanted = match tokio::time::timeout(max_pause, control.unpaused()).await {
-                Ok(wanted) => wanted,
-                Err(_) => {
-                    tracing::info!(topic = %paused.plan.topic, ?max_pause, "paused past --max-pause: cancelled");
-                    control.apply(Command::Cancel);
-                    Wanted::Cancelled
-                }
-            };
+            let wanted = control.unpaused_within(max_pause, &paused.plan.topic).await;
             resumed = Some(wanted);
             run = *paused;
         }
-        forward.abort();
+        drop(commanded);
         on_end();
     });
 }

@@ -61,10 +61,10 @@ pub async fn multiplexed(
     path = "/api/ws/stream/{stream}/{name}",
     operation_id = "dedicated_stream",
     tag = "sockets",
-    description = "WebSocket upgrade (answered with 101). A dedicated stream, subscribed on connect: `market-data/{SYMBOL}`, `backtest/{ID}` or `session/{ID}`.",
+    description = "WebSocket upgrade (answered with 101). A dedicated stream, subscribed on connect: `market-data/{SYMBOL}`, `backtest/{ID}`, `session/{ID}` or `sweep/{ID}`.",
     security(()),
     params(
-        ("stream" = String, Path, description = "`market-data`, `backtest` or `session`"),
+        ("stream" = String, Path, description = "`market-data`, `backtest`, `session` or `sweep`"),
         ("name" = String, Path, description = "The symbol or id"),
         ("since" = Option<u64>, Query, description = "Resume after this seq; above 0 it needs `epoch` (`since=0` alone: from the oldest retained message)"),
         ("epoch" = Option<String>, Query, description = "The epoch `since` belongs to"),
@@ -92,9 +92,10 @@ pub async fn dedicated(
         "market-data" => TopicKind::Market,
         "backtest" => TopicKind::Backtest,
         "session" => TopicKind::Session,
+        "sweep" => TopicKind::Sweep,
         other => {
             return Err(ApiError::not_found(format!(
-                "no stream `{other}`: use market-data/{{SYMBOL}}, backtest/{{ID}}, session/{{ID}} or live-trading?symbols="
+                "no stream `{other}`: use market-data/{{SYMBOL}}, backtest/{{ID}}, session/{{ID}}, sweep/{{ID}} or live-trading?symbols="
             )))
         }
     };

@@ -1,0 +1,19 @@
+//! Parameter sweeps: every combination of a grid of a strategy's parameters run on the
+//! same bars, on every core, each result streamed to `sweep:{ID}` as it lands
+//! (docs/SPEC.md section 10, "Sweeps").
+//!
+//! - [`grid`]: the grid checked and counted before it is expanded.
+//! - [`evaluate`]: the combinations run on worker threads, one silent engine each, the
+//!   results landed in batches.
+//! - [`live`]: a sweep as it streams: its stretches, pause / resume / cancel, its end.
+//! - [`request`]: a request checked into a plan. [`registry`]: the sweeps of one
+//!   server, by id, kept with the run history.
+
+pub mod evaluate;
+pub mod grid;
+pub mod live;
+pub mod registry;
+pub mod request;
+
+pub use registry::Sweeps;
+pub use request::SweepLimits;
