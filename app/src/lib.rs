@@ -19,6 +19,7 @@
 
 pub mod chart;
 pub mod compare;
+pub mod heatmap;
 pub mod hydration;
 pub mod periods;
 pub mod replay;
@@ -87,12 +88,14 @@ pub fn App() -> impl IntoView {
                     let backtests = Lazy::<pages::Backtests>::new();
                     let sessions = Lazy::<pages::Sessions>::new();
                     let session = Lazy::<pages::Session>::new();
+                    let sweeps = Lazy::<pages::Sweeps>::new();
                     // The lazy routes above: their pages load with the route.
                     view! {
                         <Routes fallback=|| view! { <p class="not-found">"Page not found."</p> }>
                             <Route path=StaticSegment("") view=market />
                             <Route path=StaticSegment("backtests") view=backtests />
                             <Route path=StaticSegment("sessions") view=sessions />
+                            <Route path=StaticSegment("sweeps") view=sweeps />
                             <Route
                                 path=(StaticSegment("sessions"), ParamSegment("id"))
                                 view=session

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 
+use crate::api;
+
 /// A request's error, announced as an alert; nothing while there is none.
 #[component]
 pub fn ErrorLine(
@@ -19,6 +21,25 @@ pub fn ErrorLine(
                 </p>
             }
         })
+    }
+}
+
+/// Lists the server's datasets into `datasets`, and picks one into `dataset` if none is
+/// (GOOG when there is one); a failure is the form's `error`.
+pub async fn load_datasets(
+    datasets: RwSignal<Vec<String>>,
+    dataset: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+) {
+    match api::get::<Vec<String>>("/api/datasets").await {
+        Ok(list) => {
+            if dataset.get_untracked().is_empty() {
+                let pick = list.iter().find(|d| *d == "GOOG").or(list.first());
+                dataset.set(pick.cloned().unwrap_or_default());
+            }
+            datasets.set(list);
+        }
+        Err(e) => error.set(Some(format!("could not list datasets: {e}"))),
     }
 }
 

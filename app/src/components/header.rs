@@ -18,6 +18,7 @@ pub fn Header() -> impl IntoView {
                 <a href="/">"Market"</a>
                 <a href="/backtests">"Backtests"</a>
                 <a href="/sessions">"Sessions"</a>
+                <a href="/sweeps">"Sweeps"</a>
             </nav>
             <StatusIndicator />
             <SignedInAs />

@@ -49,6 +49,7 @@ pub mod session_header;
 pub mod sessions_overview;
 pub mod sign_in;
 pub mod status;
+pub mod sweep_view;
 pub mod sync_view;
 pub mod table;
 pub mod toast;

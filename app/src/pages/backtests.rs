@@ -13,7 +13,7 @@ use crate::compare;
 use crate::components::compare_view::CompareView;
 use crate::components::csv_upload::{CsvUpload, Upload};
 use crate::components::form::{
-    parse_number, Choice, ErrorLine, NumberField, StrategyFields, StrategyInput,
+    load_datasets, parse_number, Choice, ErrorLine, NumberField, StrategyFields, StrategyInput,
 };
 use crate::components::format::wire_name;
 use crate::components::replay::{RecordReplay, Replay, ReplayImport};
@@ -47,16 +47,7 @@ pub fn BacktestsPage() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
 
     api::spawn(async move {
-        match api::get::<Vec<String>>("/api/datasets").await {
-            Ok(list) => {
-                if dataset.get_untracked().is_empty() {
-                    let pick = list.iter().find(|d| *d == "GOOG").or(list.first());
-                    dataset.set(pick.cloned().unwrap_or_default());
-                }
-                datasets.set(list);
-            }
-            Err(e) => error.set(Some(format!("could not list datasets: {e}"))),
-        }
+        load_datasets(datasets, dataset, error).await;
         let recent = format!("/api/backtests?limit={OPENED_AT_LOAD}");
         if let Ok(list) = api::get::<Vec<RunInfo>>(&recent).await {
             runs.update(|r| {
@@ -184,7 +175,7 @@ pub fn BacktestsPage() -> impl IntoView {
 
 /// One run, following `backtest:{id}`.
 #[component]
-fn BacktestRun(id: String) -> impl IntoView {
+pub fn BacktestRun(id: String) -> impl IntoView {
     let topic = Topic::new(TopicKind::Backtest, &id).ok();
     let topic = Signal::derive(move || topic.clone());
     let state = use_topic_state::<BacktestSnapshot>(topic, Display::Focus);

@@ -9,6 +9,7 @@
 pub mod backtests;
 pub mod market;
 pub mod sessions;
+pub mod sweeps;
 
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
@@ -46,6 +47,10 @@ lazy_page!(
 lazy_page!(
     /// `/sessions`.
     Sessions => sessions::SessionsPage
+);
+lazy_page!(
+    /// `/sweeps`.
+    Sweeps => sweeps::SweepsPage
 );
 lazy_page!(
     /// `/sessions/{id}`.

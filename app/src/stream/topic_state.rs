@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use super::client::{use_topic, Display, TopicEvent};
 use protocol::decode::KindReader;
+use protocol::sweep::SweepSnapshot;
 use protocol::{
     BacktestSnapshot, Envelope, MarketSnapshot, SessionSnapshot, Snapshot, SnapshotData, Topic,
     TradingSnapshot,
@@ -50,6 +51,7 @@ snapshot_is_topic_state!(
     BacktestSnapshot => Backtest, BACKTEST,
     SessionSnapshot => Session, SESSION,
     TradingSnapshot => Trading, TRADING,
+    SweepSnapshot => Sweep, SWEEP,
 );
 
 /// Follows whichever topic `topic` holds, shown as `display`, and returns its state,
