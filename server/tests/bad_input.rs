@@ -431,7 +431,7 @@ async fn control_actions_reach_the_run_and_never_a_topic_without_one() {
     let refused = next_of_type(&mut socket, "error").await;
     assert_eq!(
         refused["error"],
-        "nothing running owns backtest:unrecorded: no backtest or session can be controlled there"
+        "nothing running owns backtest:unrecorded: no backtest, session or sweep can be controlled there"
     );
     still_open(&mut socket, 1).await;
     running.shutdown.cancel();

@@ -5,6 +5,7 @@
 * :class:`BacktestStream` — an outside backtest's lifecycle in the protocol's shapes.
 * :class:`SessionAgent` / :func:`start_session` — an outside brain for an
   ``"strategy": "external"`` paper-trading session.
+* :func:`run_sweep` — a parameter sweep, followed to its end.
 
 The wire contract is ``docs/PROTOCOL.md`` in the tickwire repository.
 """
@@ -23,6 +24,7 @@ from .errors import (
 from .logging_handler import TopicLogHandler
 from .publisher import Publisher
 from .session_agent import SessionAgent, start_session
+from .sweep import run_sweep
 from .timefmt import to_timestamp
 
 __version__ = "0.1.0"
@@ -42,6 +44,7 @@ __all__ = [
     "TickwireError",
     "TopicLogHandler",
     "TransportError",
+    "run_sweep",
     "start_session",
     "to_timestamp",
 ]

@@ -31,7 +31,7 @@ pub enum Command {
 
 /// Why a command could not be delivered.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("nothing running owns {0}: no backtest or session can be controlled there")]
+#[error("nothing running owns {0}: no backtest, session or sweep can be controlled there")]
 pub struct NoOwner(pub Topic);
 
 type Inboxes = Arc<Mutex<HashMap<Topic, mpsc::UnboundedSender<Command>>>>;

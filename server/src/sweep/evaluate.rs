@@ -78,6 +78,7 @@ impl Workload {
             for _ in 0..workers.max(1) {
                 let sender = sender.clone();
                 scope.spawn(move || {
+                    yield_to_live_work();
                     while keep_going() {
                         let index = next.fetch_add(1, Ordering::Relaxed);
                         if index >= combos {
@@ -94,6 +95,27 @@ impl Workload {
         });
         // Workers that found the grid done took an index past it.
         next.fetch_min(combos, Ordering::Relaxed);
+    }
+}
+
+/// Makes the calling thread (a sweep's worker) give way to everything else the server
+/// does: Linux's batch policy at the lowest niceness, so the threads that deliver
+/// messages and run the feeds get a core first whenever they are ready, and a sweep
+/// still has every core the live traffic leaves (BENCHMARKS.md, "Sweeps"). A system
+/// that refuses leaves the thread as it was.
+fn yield_to_live_work() {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+            ThreadPriority, ThreadSchedulePolicy,
+        };
+        let batch = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
+        if let Err(e) =
+            set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, batch)
+        {
+            tracing::debug!(error = ?e, "a sweep's worker keeps its priority");
+        }
     }
 }
 
@@ -215,5 +237,26 @@ mod tests {
         let mut indices: Vec<u64> = landed.iter().map(|e| e.index).collect();
         indices.sort_unstable();
         assert_eq!(indices, (0..20).collect::<Vec<_>>(), "each once");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_worker_gives_way_to_the_servers_other_threads() {
+        use thread_priority::{
+            thread_schedule_policy, NormalThreadSchedulePolicy, ThreadSchedulePolicy,
+        };
+        let policy = std::thread::spawn(|| {
+            yield_to_live_work();
+            thread_schedule_policy().ok()
+        })
+        .join()
+        .ok()
+        .flatten();
+        assert_eq!(
+            policy,
+            Some(ThreadSchedulePolicy::Normal(
+                NormalThreadSchedulePolicy::Batch
+            ))
+        );
     }
 }
