@@ -6,18 +6,21 @@
 # ratio (the target: at most 2x).
 #
 #   scripts/bench/sweep_live.sh    SWEEP_LIVE_SUBSCRIBERS (200), SWEEP_LIVE_MESSAGES (1000),
-#                                  SWEEP_LIVE_COMBOS (a grid on data/EURUSD.csv: 100,000)
+#                                  SWEEP_LIVE_WRITE_DELAY_MS (the server's --write-delay-ms, 50),
+#                                  SWEEP_LIVE_COMBOS (a grid on data/EURUSD.csv: 1,000,000, about 40 s of
+#                                  work on 2 cores: it outlasts the load)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/env.sh
 source scripts/lib/redis.sh # free_port
 subscribers=${SWEEP_LIVE_SUBSCRIBERS:-200}
 messages=${SWEEP_LIVE_MESSAGES:-1000}
+write_delay=${SWEEP_LIVE_WRITE_DELAY_MS:-50}
 cargo build --release --quiet -p server --bin tickwire -p bench --bin tickwire-bench
 port=$(free_port)
 url="http://127.0.0.1:$port"
 RUST_LOG=warn "$TICKWIRE_RELEASE" serve --addr "127.0.0.1:$port" --feed off --database-url none \
-    --data-dir data --max-sweep-combos 1000000 --outbox 65536 \
+    --data-dir data --max-sweep-combos 1000000 --outbox 65536 --write-delay-ms "$write_delay" \
     --max-connections 1000000 --max-connections-per-ip 1000000 \
     --client-rate 1000000 --client-burst 1000000 >/dev/null 2>&1 &
 server=$!
@@ -31,13 +34,13 @@ paced() {
     "$TICKWIRE_BENCH" bench --target "$url" --target-pid "$server" --subscribers "$subscribers" \
         --messages "$messages" --rate 100 --batch 1 --settle-secs 0 --json
 }
-p99() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(f"{d[\"p99_ms\"]:.2f} {d[\"p50_ms\"]:.2f}")'; }
+p99() { python3 -c 'import json, sys; d = json.load(sys.stdin); print("%.2f %.2f" % (d["p99_ms"], d["p50_ms"]))'; }
 
 read -r idle_p99 idle_p50 < <(paced | p99)
 echo "idle:          p50 $idle_p50 ms, p99 $idle_p99 ms"
 
-# 250 x 400 = 100,000 combinations of sma_cross on EURUSD's 5,000 bars.
-combos=${SWEEP_LIVE_COMBOS:-100000}
+# 250 x (combos / 250) combinations of sma_cross on EURUSD's 5,000 bars.
+combos=${SWEEP_LIVE_COMBOS:-1000000}
 slow_to=$(( 10 + combos / 250 - 1 ))
 sweep=$(curl -sf -X POST "$url/api/sweeps" -H 'Content-Type: application/json' \
     -d "{\"dataset\":\"EURUSD\",\"strategy\":\"sma_cross\",\"grid\":{\"fast\":{\"from\":2,\"to\":251,\"step\":1},\"slow\":{\"from\":10,\"to\":$slow_to,\"step\":1}}}")
