@@ -773,3 +773,38 @@ async fn two_instances_on_redis_and_postgres_list_open_replay_and_annotate_one_h
     assert_eq!(listed[0]["title"], "ran on a", "{listed}");
     assert_eq!(listed[0]["tags"], json!(["cluster"]));
 }
+
+#[tokio::test]
+async fn a_finished_sweep_and_its_results_are_found_after_a_restart() {
+    let store = TempStore::new("sweep");
+    let url = store.url();
+    let (first, addr) = serve(&url).await;
+    let body = json!({"id": "kept-sweep", "dataset": "GOOG", "strategy": "sma_cross",
+                      "grid": {"fast": [5, 10, 30], "slow": [20, 30]}, "top_n": 2});
+    let (status, created) = send(&addr, Method::POST, "/api/sweeps", Some(body)).await;
+    assert_eq!(status, 201, "{created}");
+    let sql = "SELECT status AS v FROM runs WHERE kind = 'sweep' AND id = 'kept-sweep'";
+    stored(&url, sql, |status| status == "complete").await;
+    let before = get(&addr, "/api/sweeps/kept-sweep/results").await;
+    assert_eq!(
+        before["results"].as_array().map(Vec::len),
+        Some(6),
+        "{before}"
+    );
+    let top = get(&addr, "/api/sweeps/kept-sweep").await["state"]["data"]["top"].clone();
+    terminate(&first).await;
+    let mut first = first;
+    let exited = tokio::time::timeout(Duration::from_secs(10), first.wait()).await;
+    assert!(exited.is_ok(), "the server exits on SIGTERM");
+
+    // Another process on the same store: the sweep, its best and every result, read
+    // back from what the store kept.
+    let (_second, addr) = serve(&url).await;
+    let sweep = get(&addr, "/api/sweeps/kept-sweep").await;
+    assert_eq!(sweep["status"], "complete", "{sweep}");
+    assert_eq!(sweep["state"]["data"]["top"], top);
+    let after = get(&addr, "/api/sweeps/kept-sweep/results").await;
+    assert_eq!(after["results"], before["results"]);
+    let listed = get(&addr, "/api/sweeps").await;
+    assert_eq!(listed[0]["sweep_id"], "kept-sweep", "{listed}");
+}

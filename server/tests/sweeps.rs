@@ -219,7 +219,7 @@ async fn a_sweep_pauses_resumes_and_is_cancelled_where_it_stood() {
     let (status, created) = post_json(
         &running,
         "/api/sweeps",
-        &json!({"id": id, "dataset": "BTCUSD", "strategy": "rsi_reversion", "paused": true,
+        &json!({"id": id, "dataset": "EURUSD", "strategy": "rsi_reversion", "paused": true,
                 "grid": {"period": {"from": 2, "to": 60, "step": 1},
                          "lower": {"from": 10, "to": 40, "step": 1},
                          "upper": {"from": 60, "to": 90, "step": 1}}}),
