@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use protocol::sweep::{
     SweepComplete, SweepEntry, SweepProgress, SweepResults, SweepSnapshot, SweepStarted,
 };
-use protocol::{Lifecycle, Message, Topic};
+use protocol::{ErrorInfo, Lifecycle, Message, Topic};
 
 use super::evaluate::Workload;
 use crate::backtest::live::control::{RunControl, Wanted};
@@ -70,29 +70,14 @@ pub fn spawn(
         let _commanded = commanded;
         let plan = Arc::new(plan);
         let mut run = Course::new(&plan, landed);
-        publish(
-            &hub,
-            &plan.topic,
-            vec![Message::SweepStarted(plan.started())],
-        )
-        .await;
+        publish(&hub, &plan.topic, Message::SweepStarted(plan.started())).await;
         loop {
             let wanted = match control.wanted() {
                 Wanted::Paused => {
-                    publish(
-                        &hub,
-                        &plan.topic,
-                        vec![Message::Paused(Lifecycle::default())],
-                    )
-                    .await;
+                    publish(&hub, &plan.topic, Message::Paused(Lifecycle::default())).await;
                     let wanted = control.unpaused_within(max_pause, &plan.topic).await;
                     if wanted == Wanted::Running {
-                        publish(
-                            &hub,
-                            &plan.topic,
-                            vec![Message::Resumed(Lifecycle::default())],
-                        )
-                        .await;
+                        publish(&hub, &plan.topic, Message::Resumed(Lifecycle::default())).await;
                     }
                     wanted
                 }
@@ -110,7 +95,13 @@ pub fn spawn(
             run = match stretch.await {
                 Ok(run) => run,
                 Err(e) => {
+                    // Its end is still said: the sweep failed where it stood.
                     tracing::error!(error = %e, "a sweep's threads failed");
+                    let error = ErrorInfo {
+                        error: "the sweep's worker threads failed".to_owned(),
+                        details: None,
+                    };
+                    publish(&hub, &plan.topic, Message::Error(error)).await;
                     return on_end();
                 }
             };
@@ -119,17 +110,15 @@ pub fn spawn(
             }
         }
         let end = run.end(&plan, &control);
-        publish(&hub, &plan.topic, vec![end]).await;
+        publish(&hub, &plan.topic, end).await;
         on_end();
     });
 }
 
-/// Publishes `messages` on `topic`; a refusal is logged (the engine alone writes there).
-async fn publish(hub: &Hub, topic: &Topic, messages: Vec<Message>) {
-    for message in messages {
-        if let Err(e) = hub.publish(topic, message).await {
-            tracing::warn!(%topic, error = %e, "a sweep's message was not published");
-        }
+/// Publishes `message` on `topic`; a refusal is logged (the engine alone writes there).
+async fn publish(hub: &Hub, topic: &Topic, message: Message) {
+    if let Err(e) = hub.publish(topic, message).await {
+        tracing::warn!(%topic, error = %e, "a sweep's message was not published");
     }
 }
 
