@@ -188,24 +188,21 @@ impl Sweeps {
         limit: usize,
     ) -> Result<SweepResultsPage, RequestError> {
         let info = self.get(caller, id).await?;
+        // A page is taken under the lock: a request copies what it answers, not every
+        // result landed.
+        let over = info.outcome().status.is_over();
         let here = self
             .runs
             .with(id, &self.context.hub, |run| {
-                run.landed.lock().map(|l| l.clone()).unwrap_or_default()
+                let landed = run.landed.lock().ok()?;
+                (!landed.is_empty() || !over).then(|| page_of(&landed, offset, limit))
             })
             .ok()
-            .filter(|landed| !landed.is_empty() || !info.outcome().status.is_over());
-        let mut landed = match here {
-            Some(landed) => landed,
-            None => self.kept_results(id).await?,
+            .flatten();
+        let (done, results) = match here {
+            Some(page) => page,
+            None => page_of(&self.kept_results(id).await?, offset, limit),
         };
-        landed.sort_by_key(|entry| entry.index);
-        let done = landed.len() as u64;
-        let results: Vec<SweepEntry> = landed
-            .into_iter()
-            .skip_while(|entry| entry.index < offset)
-            .take(limit)
-            .collect();
         Ok(SweepResultsPage {
             sweep_id: info.sweep_id,
             objective: info.objective,
@@ -239,4 +236,13 @@ impl Sweeps {
         }
         Ok(results)
     }
+}
+
+/// How many of `entries` there are, and those from index `offset` on, at most `limit`,
+/// by index.
+fn page_of(entries: &[SweepEntry], offset: u64, limit: usize) -> (u64, Vec<SweepEntry>) {
+    let mut from: Vec<&SweepEntry> = entries.iter().filter(|e| e.index >= offset).collect();
+    from.sort_unstable_by_key(|entry| entry.index);
+    from.truncate(limit);
+    (entries.len() as u64, from.into_iter().cloned().collect())
 }
