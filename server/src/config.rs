@@ -160,6 +160,11 @@ pub struct ServeArgs {
     /// anything runs.
     #[arg(long, env = "TICKWIRE_MAX_SWEEP_COMBOS", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub max_sweep_combos: u64,
+    /// Threads this instance runs sweep combinations on, at the lowest priority
+    /// (default: one per core). With `--redis-url` every instance runs a share of every
+    /// sweep, and 0 leaves them all to the other instances.
+    #[arg(long, env = "TICKWIRE_SWEEP_THREADS", value_parser = clap::value_parser!(u64).range(0..=1_024))]
+    pub sweep_threads: Option<u64>,
     /// Paper-trading sessions running at once; more are refused with 429.
     #[arg(long, env = "TICKWIRE_MAX_SESSIONS", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_sessions: u64,

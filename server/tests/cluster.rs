@@ -937,3 +937,76 @@ async fn one_instance_holds_the_venue_socket_and_another_carries_its_topic_on() 
     pushing.abort();
     assert_eq!(cursor.resyncs, 0, "no resync: the topic went on");
 }
+
+/// A sweep run to its end on `running`: its kept state and every result.
+async fn swept(running: &Running, id: &str) -> (Value, Value) {
+    let state = eventually("the sweep completes", || async {
+        let state = get_json(running, &format!("/api/sweeps/{id}")).await;
+        (state["state"]["data"]["status"] == "complete").then_some(state)
+    })
+    .await;
+    let results = get_json(running, &format!("/api/sweeps/{id}/results")).await;
+    (state["state"]["data"].clone(), results)
+}
+
+#[tokio::test]
+async fn a_sweep_is_run_by_the_other_instances_and_a_dead_ones_task_is_claimed_again() {
+    let redis = Redis::start(Persistence::None).await;
+    // The instance that takes the sweep runs none of its combinations: the other does.
+    let owner = instance_with(&redis, |a| {
+        a.symbols.clear();
+        a.sweep_threads = Some(0);
+    })
+    .await;
+    let worker = instance(&redis).await;
+    let sweep = |id: &str, paused: bool| {
+        json!({"id": id, "dataset": "GOOG", "strategy": "sma_cross", "paused": paused,
+               "grid": {"fast": [5, 10, 15, 20], "slow": {"from": 30, "to": 60, "step": 10}},
+               "objective": "sharpe", "top_n": 5})
+    };
+    let (status, created) = post_json(&owner, "/api/sweeps", &sweep("spread", true)).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["combos"], 16);
+
+    // An instance that has since died (it has no liveness key) claimed a task.
+    let client = ::redis::Client::open(redis.url()).expect("a redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis answers");
+    let claimed: ::redis::streams::StreamReadReply = ::redis::cmd("XREADGROUP")
+        .arg(&["GROUP", "workers", "ghost", "COUNT", "1", "STREAMS"])
+        .arg(&["tickwire:work:{sweep:spread}:todo", ">"])
+        .query_async(&mut conn)
+        .await
+        .expect("the sweep's tasks are in redis");
+    assert_eq!(claimed.keys.first().map(|k| k.ids.len()), Some(1));
+
+    // Resumed through the other instance, every task runs there, the ghost's too.
+    let resume = "/api/sweeps/spread/resume";
+    assert_eq!(call(&worker, Method::POST, resume, None, None).await.0, 202);
+    let (state, results) = swept(&owner, "spread").await;
+    assert_eq!(results["done"], 16);
+
+    // The same sweep on one instance alone lands the same results and the same best.
+    let alone = server(|a| {
+        a.symbols.clear();
+        a.data_dir = Some(data_dir());
+    })
+    .await;
+    let (status, _) = post_json(&alone, "/api/sweeps", &sweep("alone", false)).await;
+    assert_eq!(status, 201);
+    let (alone_state, alone_results) = swept(&alone, "alone").await;
+    assert_eq!(results["results"], alone_results["results"]);
+    assert_eq!(state["top"], alone_state["top"]);
+    assert_eq!(state["values"], alone_state["values"]);
+    let keys: Vec<String> = ::redis::cmd("KEYS")
+        .arg("tickwire:work:*spread*")
+        .query_async(&mut conn)
+        .await
+        .expect("redis answers");
+    assert!(
+        keys.is_empty(),
+        "a finished sweep leaves no work behind: {keys:?}"
+    );
+}

@@ -27,7 +27,7 @@ mod topics;
 pub use channel::{Page, Recorded, SubscribeOutcome};
 pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
-pub use redis::Lease;
+pub use redis::{Lease, SharedJob, Task, WorkQueue};
 pub use runs::RunRecord;
 pub use stats::{HubStats, StatsSnapshot};
 

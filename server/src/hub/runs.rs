@@ -105,6 +105,11 @@ impl Hub {
             .filter(|r| r.instance != redis.instance()))
     }
 
+    /// The work this instance shares with the others (none in memory: there are none).
+    pub fn work_queue(&self) -> Option<super::WorkQueue> {
+        self.inner.redis.as_ref().map(|r| r.work_queue())
+    }
+
     /// This instance's name in the cluster (empty in memory).
     pub fn instance(&self) -> &str {
         self.inner.redis.as_ref().map_or("", |r| r.instance())

@@ -93,6 +93,11 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
              give them one PostgreSQL (--database-url postgres://…), or --database-url none"
         );
     }
+    if args.sweep_threads == Some(0) && args.redis_url.is_none() {
+        anyhow::bail!(
+            "--sweep-threads 0 without --redis-url: no instance would run a sweep's combinations"
+        );
+    }
     let shutdown = CancellationToken::new();
     if let Some(store) = &store {
         let keep = Keep {
@@ -159,7 +164,10 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         run_limits(args.max_sweeps, args.max_sweeps_per_user),
         SweepLimits {
             max_combos: args.max_sweep_combos,
-            workers: std::thread::available_parallelism().map_or(1, usize::from),
+            workers: match args.sweep_threads {
+                Some(threads) => threads as usize,
+                None => std::thread::available_parallelism().map_or(1, usize::from),
+            },
         },
         args.max_pause,
     );

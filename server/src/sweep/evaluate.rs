@@ -64,18 +64,20 @@ impl Workload {
         entry
     }
 
-    /// Runs combinations from `next` on `workers` threads while `keep_going` says so,
-    /// handing their results to `land` in batches (at most [`RESULTS_PER_BATCH`], at
-    /// least every [`LAND_EVERY`]) on the calling thread. Returns once every worker has
-    /// stopped and every result is landed; `next` is then where the sweep stands.
+    /// Runs combinations from `next` up to `end` (the grid's size, or the end of a
+    /// task of a shared sweep) on `workers` threads while `keep_going` says so, handing
+    /// their results to `land` in batches (at most [`RESULTS_PER_BATCH`], at least every
+    /// [`LAND_EVERY`]) on the calling thread. Returns once every worker has stopped and
+    /// every result is landed; `next` is then where the sweep stands.
     pub fn run(
         &self,
         next: &AtomicU64,
+        end: u64,
         workers: usize,
         keep_going: &(dyn Fn() -> bool + Sync),
         land: &mut dyn FnMut(Vec<SweepEntry>),
     ) {
-        let combos = self.grid.combos();
+        let combos = end.min(self.grid.combos());
         let (sender, results) = mpsc::channel();
         std::thread::scope(|scope| {
             for _ in 0..workers.max(1) {
@@ -191,7 +193,7 @@ mod tests {
         );
         let next = AtomicU64::new(0);
         let mut landed = Vec::new();
-        work.run(&next, 3, &|| true, &mut |batch| landed.extend(batch));
+        work.run(&next, 6, 3, &|| true, &mut |batch| landed.extend(batch));
         assert_eq!(next.load(Ordering::Relaxed), 6);
         landed.sort_by_key(|e| e.index);
         let indices: Vec<u64> = landed.iter().map(|e| e.index).collect();
@@ -229,6 +231,7 @@ mod tests {
         let mut landed = Vec::new();
         work.run(
             &next,
+            20,
             2,
             &|| asked.fetch_add(1, Ordering::Relaxed) < 5,
             &mut |batch| landed.extend(batch),
@@ -236,7 +239,7 @@ mod tests {
         let stood = next.load(Ordering::Relaxed);
         assert_eq!(stood, 5, "stopped where it was told");
         assert_eq!(landed.len(), 5, "every index taken is landed");
-        work.run(&next, 2, &|| true, &mut |batch| landed.extend(batch));
+        work.run(&next, 20, 2, &|| true, &mut |batch| landed.extend(batch));
         let mut indices: Vec<u64> = landed.iter().map(|e| e.index).collect();
         indices.sort_unstable();
         assert_eq!(indices, (0..20).collect::<Vec<_>>(), "each once");

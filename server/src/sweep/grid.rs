@@ -75,6 +75,14 @@ impl Grid {
         Ok(Grid { axes, combos })
     }
 
+    /// The grid of axes a [`Grid::new`] made (a sweep's spec read back from Redis).
+    pub fn from_axes(axes: Vec<SweepAxis>) -> Grid {
+        let combos = axes
+            .iter()
+            .fold(1u64, |n, axis| n.saturating_mul(axis.values.len() as u64));
+        Grid { axes, combos }
+    }
+
     pub fn axes(&self) -> &[SweepAxis] {
         &self.axes
     }

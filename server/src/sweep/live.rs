@@ -4,7 +4,7 @@
 //! with the sweep's progress, and its end: `sweep_complete` with the best, or
 //! `cancelled` / `interrupted` where it stood.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,9 +13,10 @@ use protocol::sweep::{
 };
 use protocol::{ErrorInfo, Lifecycle, Message, Topic};
 
-use super::evaluate::Workload;
+use super::evaluate::{Workload, LAND_EVERY};
+use super::spread;
 use crate::backtest::live::control::{RunControl, Wanted};
-use crate::hub::Hub;
+use crate::hub::{Hub, WorkQueue};
 use crate::runs::{RunContext, INTERRUPTED};
 
 /// A checked sweep, ready to run.
@@ -54,7 +55,8 @@ impl SweepPlan {
 pub type Landed = Arc<Mutex<Vec<SweepEntry>>>;
 
 /// Runs `plan` in the background, publishing on its topic; `on_end` once its end is
-/// published. Shutdown cancels it, and so does a pause longer than `max_pause`.
+/// published. Shutdown cancels it, and so does a pause longer than `max_pause`. On
+/// Redis its combinations are shared with every instance (`spread.rs`).
 pub fn spawn(
     context: &RunContext,
     plan: SweepPlan,
@@ -65,12 +67,22 @@ pub fn spawn(
     let commanded = RunControl::commanded(context, &plan.topic, plan.start_paused);
     let control = commanded.control.clone();
     let hub = context.hub.clone();
+    let shared = hub.work_queue();
     context.tasks.spawn(async move {
         // Commands reach the sweep until it has ended.
         let _commanded = commanded;
         let plan = Arc::new(plan);
         let mut run = Course::new(&plan, landed);
         publish(&hub, &plan.topic, Message::SweepStarted(plan.started())).await;
+        if let Some(queue) = &shared {
+            if spread::post(queue, &plan.id, &plan.work, plan.start_paused)
+                .await
+                .is_err()
+            {
+                let error = "the sweep could not be shared with the cluster: redis unavailable";
+                return fail(&hub, &plan.topic, error, on_end).await;
+            }
+        }
         loop {
             let wanted = match control.wanted() {
                 Wanted::Paused => {
@@ -86,33 +98,52 @@ pub fn spawn(
             if wanted == Wanted::Cancelled {
                 break;
             }
-            let (stretch_hub, stretch_plan, stretch_control) =
-                (hub.clone(), plan.clone(), control.clone());
-            let stretch = tokio::task::spawn_blocking(move || {
-                run.stretch(&stretch_hub, &stretch_plan, &stretch_control);
-                run
-            });
-            run = match stretch.await {
-                Ok(run) => run,
-                Err(e) => {
-                    // Its end is still said: the sweep failed where it stood.
-                    tracing::error!(error = %e, "a sweep's threads failed");
-                    let error = ErrorInfo {
-                        error: "the sweep's worker threads failed".to_owned(),
-                        details: None,
-                    };
-                    publish(&hub, &plan.topic, Message::Error(error)).await;
-                    return on_end();
+            run = match &shared {
+                Some(queue) => {
+                    run.stretch_shared(&hub, &plan, &control, queue).await;
+                    run
+                }
+                None => {
+                    let (stretch_hub, stretch_plan, stretch_control) =
+                        (hub.clone(), plan.clone(), control.clone());
+                    let stretch = tokio::task::spawn_blocking(move || {
+                        run.stretch(&stretch_hub, &stretch_plan, &stretch_control);
+                        run
+                    });
+                    match stretch.await {
+                        Ok(run) => run,
+                        Err(e) => {
+                            // Its end is still said: the sweep failed where it stood.
+                            tracing::error!(error = %e, "a sweep's threads failed");
+                            let error = "the sweep's worker threads failed";
+                            return fail(&hub, &plan.topic, error, on_end).await;
+                        }
+                    }
                 }
             };
-            if run.finished(&plan) {
+            if run.finished() {
                 break;
+            }
+        }
+        if let Some(queue) = &shared {
+            if let Err(e) = queue.end(&spread::job_of(&plan.id)).await {
+                tracing::warn!(id = plan.id, error = %e, "a shared sweep's work was not retired");
             }
         }
         let end = run.end(&plan, &control);
         publish(&hub, &plan.topic, end).await;
         on_end();
     });
+}
+
+/// Ends a sweep with `error` on its topic.
+async fn fail(hub: &Hub, topic: &Topic, error: &str, on_end: impl FnOnce()) {
+    let error = ErrorInfo {
+        error: error.to_owned(),
+        details: None,
+    };
+    publish(hub, topic, Message::Error(error)).await;
+    on_end();
 }
 
 /// Publishes `message` on `topic`; a refusal is logged (the engine alone writes there).
@@ -124,10 +155,13 @@ async fn publish(hub: &Hub, topic: &Topic, message: Message) {
 
 /// Where a sweep stands between stretches.
 struct Course {
-    /// The next combination to run: every one below it is done.
+    /// The next combination this instance runs: every one below it is done.
     next: Arc<AtomicU64>,
     /// The sweep's own fold of what it published: its count and its best.
     state: SweepSnapshot,
+    /// The combinations landed, by index: a result that arrives twice (a shared task
+    /// run again after its instance was thought dead) lands once.
+    seen: Vec<bool>,
     landed: Landed,
     skipped: u64,
     /// Running time so far, pauses excluded.
@@ -137,73 +171,141 @@ struct Course {
 impl Course {
     fn new(plan: &SweepPlan, landed: Landed) -> Self {
         let started = plan.started();
+        let combos = started.combos as usize;
         Course {
             next: Arc::new(AtomicU64::new(0)),
             state: SweepSnapshot {
-                values: vec![None; started.combos as usize],
+                values: vec![None; combos],
                 started: Some(started),
                 ..SweepSnapshot::default()
             },
+            seen: vec![false; combos],
             landed,
             skipped: 0,
             running: Duration::ZERO,
         }
     }
 
-    fn finished(&self, plan: &SweepPlan) -> bool {
-        self.next.load(Ordering::Relaxed) >= plan.work.grid.combos()
+    /// Every combination has landed.
+    fn finished(&self) -> bool {
+        self.state.done >= self.seen.len() as u64
     }
 
-    /// Runs combinations until the sweep is done, paused or cancelled, publishing each
-    /// batch of results with the progress it makes. Blocking work.
+    /// Runs combinations here until the sweep is done, paused or cancelled, publishing
+    /// each batch of results with the progress it makes. Blocking work.
     fn stretch(&mut self, hub: &Hub, plan: &SweepPlan, control: &RunControl) {
         let began = Instant::now();
-        let combos = plan.work.grid.combos();
         let keep_going = || control.wanted() == Wanted::Running;
+        let next = self.next.clone();
         let mut land = |batch: Vec<SweepEntry>| {
-            let results = SweepResults { results: batch };
-            self.state.land(&results);
-            self.skipped += results
-                .results
-                .iter()
-                .filter(|e| e.skipped.is_some())
-                .count() as u64;
-            let done = self.state.done;
-            let running = (self.running + began.elapsed()).as_secs_f64();
-            let per_sec = if running > 0.0 {
-                done as f64 / running
-            } else {
-                0.0
+            let Some(messages) = self.land(batch, began) else {
+                return;
             };
-            let progress = SweepProgress {
-                done,
-                combos,
-                pct: if combos == 0 {
-                    100.0
-                } else {
-                    done as f64 * 100.0 / combos as f64
-                },
-                combos_per_sec: per_sec,
-                eta_ms: (per_sec > 0.0)
-                    .then(|| ((combos - done.min(combos)) as f64 / per_sec * 1000.0) as u64),
-            };
-            let refused = hub.publish_batch_blocking(
-                &plan.topic,
-                vec![
-                    Message::SweepResult(results.clone()),
-                    Message::SweepProgress(progress),
-                ],
-            );
+            let refused = hub.publish_batch_blocking(&plan.topic, messages.into());
             for e in refused {
                 tracing::warn!(topic = %plan.topic, error = %e, "a sweep's results were not published");
             }
-            if let Ok(mut landed) = self.landed.lock() {
-                landed.extend(results.results);
-            }
         };
-        plan.work
-            .run(&self.next, plan.workers, &keep_going, &mut land);
+        plan.work.run(
+            &next,
+            plan.work.grid.combos(),
+            plan.workers,
+            &keep_going,
+            &mut land,
+        );
         self.running += began.elapsed();
+    }
+
+    /// Lands the results the cluster's instances hand back until the sweep is done,
+    /// paused or cancelled; its tasks are taken while it runs, and a pause leaves the
+    /// tasks in hand to finish (their results land on resume).
+    async fn stretch_shared(
+        &mut self,
+        hub: &Hub,
+        plan: &SweepPlan,
+        control: &RunControl,
+        queue: &WorkQueue,
+    ) {
+        let began = Instant::now();
+        let job = spread::job_of(&plan.id);
+        if let Err(e) = queue.pause(&job, false).await {
+            tracing::warn!(id = plan.id, error = %e, "a shared sweep was not resumed");
+        }
+        while control.wanted() == Wanted::Running && !self.finished() {
+            let batch = match spread::results(queue, &plan.id).await {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::warn!(id = plan.id, error = %e, "a shared sweep's results wait");
+                    Vec::new()
+                }
+            };
+            let read_all = batch.len() < spread::RESULTS_PER_READ;
+            if let Some(messages) = self.land(batch, began) {
+                let items = messages.map(|m| (plan.topic.clone(), m)).into();
+                if let Err(e) = hub.publish_all(items).await {
+                    tracing::warn!(topic = %plan.topic, error = %e, "a sweep's results were not published");
+                }
+            }
+            if read_all && !self.finished() {
+                tokio::time::sleep(LAND_EVERY).await;
+            }
+        }
+        self.running += began.elapsed();
+        if control.wanted() == Wanted::Paused {
+            if let Err(e) = queue.pause(&job, true).await {
+                tracing::warn!(id = plan.id, error = %e, "a shared sweep was not paused");
+            }
+        }
+    }
+
+    /// Folds `batch` in (each combination once, those outside the grid left out) and
+    /// says it: the `sweep_result` and the `sweep_progress` to publish, none when
+    /// nothing new landed. `began`: when the current stretch began.
+    fn land(&mut self, batch: Vec<SweepEntry>, began: Instant) -> Option<[Message; 2]> {
+        let fresh: Vec<SweepEntry> = batch
+            .into_iter()
+            .filter(|entry| {
+                let seen = self.seen.get_mut(entry.index as usize);
+                seen.is_some_and(|seen| !std::mem::replace(seen, true))
+            })
+            .collect();
+        if fresh.is_empty() {
+            return None;
+        }
+        let results = SweepResults { results: fresh };
+        self.state.land(&results);
+        self.skipped += results
+            .results
+            .iter()
+            .filter(|e| e.skipped.is_some())
+            .count() as u64;
+        let combos = self.seen.len() as u64;
+        let done = self.state.done;
+        let running = (self.running + began.elapsed()).as_secs_f64();
+        let per_sec = if running > 0.0 {
+            done as f64 / running
+        } else {
+            0.0
+        };
+        let progress = SweepProgress {
+            done,
+            combos,
+            pct: if combos == 0 {
+                100.0
+            } else {
+                done as f64 * 100.0 / combos as f64
+            },
+            combos_per_sec: per_sec,
+            eta_ms: (per_sec > 0.0)
+                .then(|| ((combos - done.min(combos)) as f64 / per_sec * 1000.0) as u64),
+        };
+        if let Ok(mut landed) = self.landed.lock() {
+            landed.extend(results.results.iter().cloned());
+        }
+        Some([
+            Message::SweepResult(results),
+            Message::SweepProgress(progress),
+        ])
     }
 
     /// The message that ends the sweep: complete, or cancelled / interrupted where it

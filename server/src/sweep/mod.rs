@@ -6,6 +6,8 @@
 //! - [`evaluate`]: the combinations run on worker threads, one silent engine each, the
 //!   results landed in batches.
 //! - [`live`]: a sweep as it streams: its stretches, pause / resume / cancel, its end.
+//! - [`spread`]: on Redis, a sweep's combinations shared by every instance of the
+//!   cluster, and each instance's loop that runs its share.
 //! - [`request`]: a request checked into a plan. [`registry`]: the sweeps of one
 //!   server, by id, kept with the run history.
 
@@ -14,6 +16,7 @@ pub mod grid;
 pub mod live;
 pub mod registry;
 pub mod request;
+pub mod spread;
 
 pub use registry::Sweeps;
 pub use request::SweepLimits;

@@ -13,6 +13,7 @@ use protocol::{Lifecycle, Message, RunStatus, Snapshot, SnapshotData, Timestamp,
 
 use super::live::{spawn, Landed};
 use super::request::{plan, SweepLimits};
+use super::spread;
 use crate::auth::Caller;
 use crate::hub::HubError;
 use crate::refusal::{invalid, RequestError};
@@ -85,6 +86,12 @@ impl Sweeps {
     ) -> Self {
         let book = RunBook::new("sweep", runs, context.store.clone());
         book.spawn_reaper(&context, died);
+        if let Some(queue) = context.hub.work_queue().filter(|_| limits.workers > 0) {
+            let shutdown = context.shutdown.clone();
+            context
+                .tasks
+                .spawn(spread::serve(queue, limits.workers, shutdown));
+        }
         Sweeps {
             context,
             data_dir,

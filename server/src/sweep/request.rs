@@ -22,7 +22,8 @@ use crate::refusal::{invalid, RequestError};
 pub struct SweepLimits {
     /// `--max-sweep-combos`.
     pub max_combos: u64,
-    /// Threads a sweep's combinations run on.
+    /// Threads this instance runs sweep combinations on (`--sweep-threads`; on Redis
+    /// 0 leaves them to the other instances).
     pub workers: usize,
 }
 

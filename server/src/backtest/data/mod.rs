@@ -12,8 +12,9 @@ use std::path::Path;
 
 use layout::{Layout, TimeColumns};
 
-/// Bars as parallel columns (fast to scan), oldest first.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Bars as parallel columns (fast to scan), oldest first. As JSON (a sweep's spec
+/// shared through Redis), every value survives exactly: serde_json round-trips floats.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Bars {
     /// Bar open times, milliseconds since the Unix epoch.
     pub time: Vec<i64>,

@@ -17,8 +17,10 @@ mod listener;
 mod runs;
 mod scripts;
 mod store;
+mod work;
 
 pub use leader::Lease;
+pub use work::{SharedJob, Task, WorkQueue};
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

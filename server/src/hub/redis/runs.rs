@@ -11,7 +11,7 @@ use std::time::Duration;
 use redis::{AsyncCommands, Script};
 use tokio_util::sync::CancellationToken;
 
-use super::link::Link;
+use super::link::{Link, BACKOFF_FIRST};
 use super::RedisBackend;
 use crate::hub::{RunRecord, Unavailable};
 
@@ -37,7 +37,7 @@ fn runs_key(kind: &str) -> String {
     format!("tickwire:runs:{kind}")
 }
 
-fn instance_key(instance: &str) -> String {
+pub(super) fn instance_key(instance: &str) -> String {
     format!("tickwire:instance:{instance}")
 }
 
@@ -51,15 +51,21 @@ pub(super) fn spawn_heartbeat(
     let key = instance_key(&instance);
     let lives_ms = u64::try_from((period * MISSED_LEASES).as_millis()).unwrap_or(u64::MAX);
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(period / 3);
         loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
-            }
-            let _ = link
+            let renewed = link
                 .call(async |conn, _| conn.pset_ex::<_, _, ()>(&key, 1, lives_ms).await)
                 .await;
+            // Until the first renewal (Redis connecting) and after a failed one, again
+            // soon: an instance is never taken for dead while it can say otherwise.
+            let next = if renewed.is_ok() {
+                period / 3
+            } else {
+                BACKOFF_FIRST
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(next) => {}
+            }
         }
     });
 }
@@ -157,5 +163,13 @@ impl RedisBackend {
 
     pub fn instance(&self) -> &str {
         &self.instance
+    }
+
+    /// The cluster's shared work, from this instance.
+    pub fn work_queue(&self) -> super::WorkQueue {
+        super::WorkQueue {
+            link: self.link.clone(),
+            instance: self.instance.to_string(),
+        }
     }
 }

@@ -1,0 +1,277 @@
+//! A sweep shared by the instances of a cluster (docs/SPEC.md section 8, "Shared
+//! work"). On Redis, the instance that takes a sweep (its owner) posts its workload
+//! once and its combinations as tasks of tens of milliseconds of one core's work; every
+//! instance's [`serve`] loop claims tasks of the running sweeps, runs each on its sweep
+//! threads and hands the results back; the owner lands them as it lands its own
+//! (`live.rs`). A task whose instance died is claimed again by another, and a result
+//! that arrives twice lands once, so a sweep's results are those of one instance.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use protocol::sweep::{Objective, SweepAxis, SweepEntry};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use super::evaluate::Workload;
+use super::grid::Grid;
+use crate::backtest::engine::Account;
+use crate::backtest::Bars;
+use crate::hub::{Unavailable, WorkQueue};
+
+/// Bar steps in one task, about: tens of milliseconds of one core at the engine's 40-58
+/// M bars a second, so a pause or a dead instance leaves little undone.
+const TASK_BAR_STEPS: u64 = 2_000_000;
+/// A sweep is cut into at least this many tasks when it has that many combinations,
+/// so every instance gets a share of a small one.
+const MIN_TASKS: u64 = 64;
+/// And into at most this many: the tasks are posted in one step.
+const MAX_TASKS: u64 = 4_096;
+/// How often an instance with nothing to run looks for work again.
+const IDLE_POLL: Duration = Duration::from_millis(200);
+/// Results the owner takes from Redis at once.
+pub const RESULTS_PER_READ: usize = 64;
+
+/// The queue's name for sweep `sweep_id`'s job.
+pub fn job_of(sweep_id: &str) -> String {
+    format!("sweep:{sweep_id}")
+}
+
+/// What every instance runs a sweep's tasks on: its workload, as JSON.
+#[derive(Serialize, Deserialize)]
+struct Spec {
+    strategy: String,
+    axes: Vec<SweepAxis>,
+    cash: f64,
+    commission: f64,
+    objective: Objective,
+    bars: Bars,
+}
+
+impl Spec {
+    fn of(work: &Workload) -> Spec {
+        Spec {
+            strategy: <&str>::from(work.strategy).to_owned(),
+            axes: work.grid.axes().to_vec(),
+            cash: work.account.cash,
+            commission: work.account.commission,
+            objective: work.objective,
+            bars: work.bars.clone(),
+        }
+    }
+
+    fn workload(self) -> Option<Workload> {
+        Some(Workload {
+            strategy: self.strategy.parse().ok()?,
+            grid: Grid::from_axes(self.axes),
+            account: Account {
+                cash: self.cash,
+                commission: self.commission,
+            },
+            objective: self.objective,
+            bars: self.bars,
+        })
+    }
+}
+
+/// The combinations of `combos` cut into tasks for bars of `bars` bars.
+fn tasks(combos: u64, bars: usize) -> Vec<Range<u64>> {
+    let by_work = (TASK_BAR_STEPS / (bars as u64).max(1)).max(1);
+    let per_task = by_work
+        .min(combos.div_ceil(MIN_TASKS))
+        .max(combos.div_ceil(MAX_TASKS))
+        .max(1);
+    (0..combos)
+        .step_by(per_task as usize)
+        .map(|from| from..(from + per_task).min(combos))
+        .collect()
+}
+
+/// Posts sweep `sweep_id`'s workload and tasks, as this instance's (paused: no task is
+/// taken until [`WorkQueue::pause`] says otherwise).
+pub async fn post(
+    queue: &WorkQueue,
+    sweep_id: &str,
+    work: &Workload,
+    paused: bool,
+) -> Result<(), Unavailable> {
+    let spec = serde_json::to_vec(&Spec::of(work)).map_err(|_| Unavailable)?;
+    let tasks: Vec<Vec<u8>> = tasks(work.grid.combos(), work.bars.len())
+        .into_iter()
+        .map(|range| format!("[{},{}]", range.start, range.end).into_bytes())
+        .collect();
+    queue.post(&job_of(sweep_id), &spec, &tasks, paused).await
+}
+
+/// The results of sweep `sweep_id` handed back since the last call (a batch that does
+/// not parse is logged and left out).
+pub async fn results(queue: &WorkQueue, sweep_id: &str) -> Result<Vec<SweepEntry>, Unavailable> {
+    let batches = queue.results(&job_of(sweep_id), RESULTS_PER_READ).await?;
+    let mut entries = Vec::new();
+    for batch in batches {
+        match serde_json::from_slice::<Vec<SweepEntry>>(&batch) {
+            Ok(batch) => entries.extend(batch),
+            Err(e) => tracing::warn!(sweep_id, error = %e, "a shared sweep's results do not parse"),
+        }
+    }
+    Ok(entries)
+}
+
+/// Runs tasks of the cluster's running sweeps on `threads` threads until `shutdown`.
+pub async fn serve(queue: WorkQueue, threads: usize, shutdown: CancellationToken) {
+    let mut workloads = HashMap::new();
+    loop {
+        // Redis away: nothing was run, and the next round tries again.
+        let worked = round(&queue, threads, &mut workloads, &shutdown)
+            .await
+            .unwrap_or(false);
+        if shutdown.is_cancelled() {
+            return;
+        }
+        if !worked {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(IDLE_POLL) => {}
+            }
+        }
+    }
+}
+
+/// One task of each running sweep, at most; true if any was run. Forgets the sweeps
+/// whose owner died (the owner's run is marked interrupted elsewhere: `runs`).
+async fn round(
+    queue: &WorkQueue,
+    threads: usize,
+    workloads: &mut HashMap<String, Arc<Workload>>,
+    shutdown: &CancellationToken,
+) -> Result<bool, Unavailable> {
+    let jobs = queue.jobs().await?;
+    workloads.retain(|job, _| jobs.iter().any(|(listed, _)| listed == job));
+    let mut worked = false;
+    for (job, listing) in jobs {
+        if listing.paused || !job.starts_with("sweep:") || shutdown.is_cancelled() {
+            continue;
+        }
+        if listing.owner != queue.instance() && !queue.is_alive(&listing.owner).await? {
+            tracing::info!(job, owner = listing.owner, "a shared sweep's owner is gone");
+            queue.end(&job).await?;
+            continue;
+        }
+        let Some(work) = workload(queue, &job, workloads).await? else {
+            continue;
+        };
+        let Some(task) = queue.take(&job).await? else {
+            continue;
+        };
+        let range = parse_task(&task.body).unwrap_or_else(|| {
+            tracing::warn!(job, "a task that does not parse is retired");
+            0..0
+        });
+        let stop = shutdown.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            let next = AtomicU64::new(range.start);
+            let mut entries = Vec::new();
+            work.run(
+                &next,
+                range.end,
+                threads,
+                &|| !stop.is_cancelled(),
+                &mut |batch| entries.extend(batch),
+            );
+            entries
+        })
+        .await;
+        let Ok(entries) = ran else {
+            tracing::error!(job, "a shared sweep's task failed on its threads");
+            continue;
+        };
+        if shutdown.is_cancelled() {
+            // Cut short: the task stays claimed by this instance, and is claimed again
+            // once this instance's liveness key has expired.
+            return Ok(worked);
+        }
+        let result = serde_json::to_vec(&entries).map_err(|_| Unavailable)?;
+        queue.finish(&job, &task, &result).await?;
+        worked = true;
+    }
+    Ok(worked)
+}
+
+/// Job `job`'s workload, read once per instance (none once the job has ended, or if
+/// its spec does not parse).
+async fn workload(
+    queue: &WorkQueue,
+    job: &str,
+    workloads: &mut HashMap<String, Arc<Workload>>,
+) -> Result<Option<Arc<Workload>>, Unavailable> {
+    if let Some(work) = workloads.get(job) {
+        return Ok(Some(work.clone()));
+    }
+    let Some(spec) = queue.spec(job).await? else {
+        return Ok(None);
+    };
+    let parsed = tokio::task::spawn_blocking(move || {
+        serde_json::from_slice::<Spec>(&spec)
+            .ok()
+            .and_then(Spec::workload)
+    })
+    .await
+    .ok()
+    .flatten();
+    let Some(work) = parsed else {
+        tracing::warn!(job, "a shared sweep's spec does not parse");
+        return Ok(None);
+    };
+    let work = Arc::new(work);
+    workloads.insert(job.to_owned(), work.clone());
+    Ok(Some(work))
+}
+
+fn parse_task(body: &[u8]) -> Option<Range<u64>> {
+    let [from, to]: [u64; 2] = serde_json::from_slice(body).ok()?;
+    (from <= to).then_some(from..to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tasks_cover_every_combination_once_in_a_bounded_number_of_pieces() {
+        for (combos, bars) in [
+            (1, 5_000),
+            (9, 5_000),
+            (10_000, 5_000),
+            (1_000_000, 20),
+            (1_000_000, 1_000_000),
+        ] {
+            let cut = tasks(combos, bars);
+            assert!(
+                cut.len() as u64 <= MAX_TASKS,
+                "{combos}×{bars}: {} tasks",
+                cut.len()
+            );
+            assert_eq!(cut.first().map(|r| r.start), Some(0));
+            assert_eq!(cut.last().map(|r| r.end), Some(combos));
+            assert!(cut
+                .windows(2)
+                .all(|w| w[0].end == w[1].start && !w[0].is_empty()));
+        }
+        assert_eq!(tasks(10_000, 5_000).len(), 64, "a small sweep is spread");
+        assert_eq!(
+            tasks(1_000_000, 5_000).len(),
+            2_500,
+            "a task is a few million bar steps"
+        );
+    }
+
+    #[test]
+    fn a_task_is_read_back_as_it_was_posted_and_garbage_is_refused() {
+        assert_eq!(parse_task(b"[40,80]"), Some(40..80));
+        assert_eq!(parse_task(b"[80,40]"), None);
+        assert_eq!(parse_task(b"{\"from\":1}"), None);
+    }
+}
