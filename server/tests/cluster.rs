@@ -1009,4 +1009,28 @@ async fn a_sweep_is_run_by_the_other_instances_and_a_dead_ones_task_is_claimed_a
         keys.is_empty(),
         "a finished sweep leaves no work behind: {keys:?}"
     );
+
+    // A cancelled one neither.
+    let (status, _) = post_json(&owner, "/api/sweeps", &sweep("dropped", true)).await;
+    assert_eq!(status, 201);
+    let work_keys = || {
+        let mut conn = conn.clone();
+        async move {
+            ::redis::cmd("KEYS")
+                .arg("tickwire:work:*")
+                .query_async::<Vec<String>>(&mut conn)
+                .await
+                .ok()
+        }
+    };
+    eventually("the paused sweep's work is posted", || async {
+        work_keys().await.filter(|keys| keys.len() == 4)
+    })
+    .await;
+    let cancel = "/api/sweeps/dropped/cancel";
+    assert_eq!(call(&worker, Method::POST, cancel, None, None).await.0, 202);
+    eventually("the cancelled sweep's work is gone", || async {
+        work_keys().await.filter(Vec::is_empty)
+    })
+    .await;
 }

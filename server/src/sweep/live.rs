@@ -231,23 +231,40 @@ impl Course {
         if let Err(e) = queue.pause(&job, false).await {
             tracing::warn!(id = plan.id, error = %e, "a shared sweep was not resumed");
         }
-        while control.wanted() == Wanted::Running && !self.finished() {
-            let batch = match spread::results(queue, &plan.id).await {
-                Ok(batch) => batch,
-                Err(e) => {
-                    tracing::warn!(id = plan.id, error = %e, "a shared sweep's results wait");
-                    Vec::new()
-                }
-            };
-            let read_all = batch.len() < spread::RESULTS_PER_READ;
-            if let Some(messages) = self.land(batch, began) {
-                let items = messages.map(|m| (plan.topic.clone(), m)).into();
-                if let Err(e) = hub.publish_all(items).await {
-                    tracing::warn!(topic = %plan.topic, error = %e, "a sweep's results were not published");
+        // Results are held and landed together every `LAND_EVERY` (as a sweep run here
+        // lands them), at its end, and when it stops.
+        let combos = self.seen.len() as u64;
+        let mut held = Vec::new();
+        let mut landed_at = Instant::now();
+        loop {
+            let running = control.wanted() == Wanted::Running;
+            let mut nothing_new = true;
+            if running {
+                match spread::results(queue, &plan.id).await {
+                    Ok(batch) => {
+                        nothing_new = batch.is_empty();
+                        held.extend(batch);
+                    }
+                    Err(e) => {
+                        tracing::warn!(id = plan.id, error = %e, "a shared sweep's results wait");
+                    }
                 }
             }
-            if read_all && !self.finished() {
-                tokio::time::sleep(LAND_EVERY).await;
+            let all_in = self.state.done + held.len() as u64 >= combos;
+            if !held.is_empty() && (!running || all_in || landed_at.elapsed() >= LAND_EVERY) {
+                landed_at = Instant::now();
+                if let Some(messages) = self.land(std::mem::take(&mut held), began) {
+                    let items = messages.map(|m| (plan.topic.clone(), m)).into();
+                    if let Err(e) = hub.publish_all(items).await {
+                        tracing::warn!(topic = %plan.topic, error = %e, "a sweep's results were not published");
+                    }
+                }
+            }
+            if !running || self.finished() {
+                break;
+            }
+            if nothing_new {
+                tokio::time::sleep(spread::RESULTS_POLL).await;
             }
         }
         self.running += began.elapsed();

@@ -30,10 +30,14 @@ const TASK_BAR_STEPS: u64 = 2_000_000;
 const MIN_TASKS: u64 = 64;
 /// And into at most this many: the tasks are posted in one step.
 const MAX_TASKS: u64 = 4_096;
-/// How often an instance with nothing to run looks for work again.
-const IDLE_POLL: Duration = Duration::from_millis(200);
+/// How often an instance with nothing to run looks for work again (one `HGETALL`):
+/// what a new or resumed sweep waits for its first tasks to be taken, at most.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+/// How often the owner of a shared sweep looks for results when none were waiting:
+/// what its last result waits to land, at most.
+pub const RESULTS_POLL: Duration = Duration::from_millis(25);
 /// Results the owner takes from Redis at once.
-pub const RESULTS_PER_READ: usize = 64;
+const RESULTS_PER_READ: usize = 64;
 
 /// The queue's name for sweep `sweep_id`'s job.
 pub fn job_of(sweep_id: &str) -> String {
