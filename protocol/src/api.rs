@@ -485,6 +485,10 @@ pub struct SweepInfo {
     pub topic: String,
     pub strategy: String,
     pub symbol: String,
+    /// The dataset (`GET /api/datasets`) it ran on; none for an uploaded CSV or a
+    /// path. The full backtest of one of its combinations runs on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
     pub bars: usize,
     pub combos: u64,
     #[cfg_attr(

@@ -267,6 +267,57 @@ async fn a_sweep_pauses_resumes_and_is_cancelled_where_it_stood() {
 }
 
 #[tokio::test]
+async fn a_sweep_is_listed_annotated_and_forgotten_once_it_has_ended() {
+    let running = sweep_server(|_| {}).await;
+    let path = "/api/sweeps/kept-sweep";
+    let (status, _) = post_json(
+        &running,
+        "/api/sweeps",
+        &json!({"id": "kept-sweep", "dataset": "GOOG", "strategy": "sma_cross", "paused": true,
+                "grid": {"fast": [5, 10], "slow": [20, 40]}}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        call(&running, reqwest::Method::DELETE, path, None, None)
+            .await
+            .0,
+        409,
+        "a paused sweep is not forgotten"
+    );
+    assert_eq!(control(&running, "kept-sweep", "resume").await, 202);
+    eventually("the sweep completes", || async {
+        let state = get_json(&running, path).await;
+        (state["state"]["data"]["status"] == "complete").then_some(())
+    })
+    .await;
+
+    let listed = get_json(&running, "/api/sweeps").await;
+    assert_eq!(listed[0]["sweep_id"], "kept-sweep");
+    assert_eq!(
+        listed[0]["dataset"], "GOOG",
+        "what a cell's backtest runs on"
+    );
+    let patch = json!({"title": "fast vs slow", "tags": ["goog"]});
+    let (status, annotated) = call(&running, reqwest::Method::PATCH, path, None, Some(patch)).await;
+    assert_eq!(status, 200, "{annotated}");
+    assert_eq!(annotated["title"], "fast vs slow");
+    assert_eq!(get_json(&running, path).await["tags"], json!(["goog"]));
+
+    let (status, was) = call(&running, reqwest::Method::DELETE, path, None, None).await;
+    assert_eq!(status, 200, "{was}");
+    assert_eq!(was["state"]["data"]["done"], 4);
+    assert_eq!(
+        call(&running, reqwest::Method::GET, path, None, None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(get_json(&running, "/api/sweeps").await, json!([]));
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
 async fn another_users_sweep_is_refused_over_rest_and_the_socket() {
     const SECRET: &str = "test-secret-of-at-least-thirty-two-bytes";
     let running = sweep_server(|a| a.jwt_secret = Some(SECRET.into())).await;

@@ -70,7 +70,12 @@ pub fn router(state: AppState) -> Router {
         .route("/backtests/{id}/equity.csv", get(backtests::equity_csv))
         .route("/backtests/{id}/{action}", post(backtests::control))
         .route("/sweeps", post(sweeps::start).get(sweeps::list))
-        .route("/sweeps/{id}", get(sweeps::get))
+        .route(
+            "/sweeps/{id}",
+            get(sweeps::get)
+                .patch(sweeps::annotate)
+                .delete(sweeps::delete),
+        )
         .route("/sweeps/{id}/results", get(sweeps::results))
         .route("/sweeps/{id}/{action}", post(sweeps::control))
         .route("/sessions", post(sessions::start).get(sessions::list))

@@ -72,6 +72,8 @@ impl utoipa::Modify for BearerAuth {
         super::sweeps::start,
         super::sweeps::list,
         super::sweeps::get,
+        super::sweeps::annotate,
+        super::sweeps::delete,
         super::sweeps::results,
         super::sweeps::control,
         super::sessions::start,

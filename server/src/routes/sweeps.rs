@@ -1,11 +1,12 @@
-//! Sweep endpoints: start, list, inspect, results, and pause / resume / cancel.
+//! Sweep endpoints: start, list, inspect, annotate, delete, results, and pause / resume
+//! / cancel.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use protocol::api::{
-    ErrorBody, SweepCreated, SweepInfo, SweepRequest, SweepResultsPage, MAX_SWEEP_RESULTS_PAGE,
-    SWEEP_RESULTS_PAGE,
+    ErrorBody, RunNotesPatch, SweepCreated, SweepInfo, SweepRequest, SweepResultsPage,
+    MAX_SWEEP_RESULTS_PAGE, SWEEP_RESULTS_PAGE,
 };
 use protocol::{Snapshot, Topic, TopicKind};
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,67 @@ pub async fn get(
         info,
         state: state.sweeps.state(&id, &topic).await?,
     }))
+}
+
+/// `PATCH /api/sweeps/{id}`: its title, notes and tags.
+#[utoipa::path(
+    patch,
+    path = "/api/sweeps/{id}",
+    operation_id = "annotate_sweep",
+    tag = "sweeps",
+    description = "Sets the sweep's `title`, `notes` or `tags`: each field given replaces the kept one, the others stay. Answers the sweep's listing.",
+    params(("id" = String, Path, description = "The sweep id (`[A-Za-z0-9_-]{1,64}`)")),
+    request_body(content = RunNotesPatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The sweep, annotated", body = SweepInfo),
+        (status = 400, description = "Malformed JSON, or an id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's sweep, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such sweep (`details.id`)", body = ErrorBody),
+        (status = 413, description = "The body is larger than `--max-body-bytes` (`details.limit`)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field too long, too many tags, or an unknown field (`details.field`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn annotate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<RunNotesPatch>,
+) -> Result<Json<SweepInfo>, ApiError> {
+    topic(&id)?;
+    Ok(Json(state.sweeps.annotate(&caller, &id, patch).await?))
+}
+
+/// `DELETE /api/sweeps/{id}`: forgets a finished sweep.
+#[utoipa::path(
+    delete,
+    path = "/api/sweeps/{id}",
+    operation_id = "delete_sweep",
+    tag = "sweeps",
+    description = "Forgets a finished sweep everywhere: its row, record, topic and results. A `GET` after it answers 404. Answers what it was.",
+    params(("id" = String, Path, description = "The sweep id (`[A-Za-z0-9_-]{1,64}`)")),
+    responses(
+        (status = 200, description = "Forgotten: the sweep and its last state, as they were", body = SweepState),
+        (status = 400, description = "An id that does not parse", body = ErrorBody),
+        (status = 401, description = "Token mode: no token, or a malformed, badly signed or expired one", body = ErrorBody),
+        (status = 403, description = "The caller may not: another user's sweep, or a foreign `Origin` / `Host`", body = ErrorBody),
+        (status = 404, description = "No such sweep (`details.id`)", body = ErrorBody),
+        (status = 409, description = "The sweep is still running: cancel it first (`details.id`)", body = ErrorBody),
+        (status = 503, description = "The backend (Redis) or the store is away", body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SweepState>, ApiError> {
+    let topic = topic(&id)?;
+    let info = state.sweeps.get(&caller, &id).await?;
+    let last = state.sweeps.state(&id, &topic).await?;
+    state.sweeps.delete(&caller, &id).await?;
+    Ok(Json(SweepState { info, state: last }))
 }
 
 /// `?offset=&limit=` of `GET /api/sweeps/{id}/results`.

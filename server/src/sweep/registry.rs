@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use protocol::api::{
-    Listed, RunNotes, RunOutcome, SweepCreated, SweepInfo, SweepRequest, SweepResultsPage,
+    Listed, RunNotes, RunNotesPatch, RunOutcome, SweepCreated, SweepInfo, SweepRequest,
+    SweepResultsPage,
 };
 use protocol::sweep::{SweepEntry, SweepResults};
 use protocol::{Lifecycle, Message, RunStatus, Snapshot, SnapshotData, Timestamp, Topic};
@@ -118,6 +119,7 @@ impl Sweeps {
             topic: plan.topic.to_string(),
             strategy: <&str>::from(work.strategy).to_owned(),
             symbol: plan.symbol.clone(),
+            dataset: kept.dataset.clone(),
             bars: work.bars.len(),
             combos: work.grid.combos(),
             objective: work.objective,
@@ -154,6 +156,24 @@ impl Sweeps {
             runs.finish(&id, &hub);
         });
         Ok(created)
+    }
+
+    /// Sets the title, notes or tags of a sweep `caller` may reach.
+    pub async fn annotate(
+        &self,
+        caller: &Caller,
+        id: &str,
+        patch: RunNotesPatch,
+    ) -> Result<SweepInfo, RequestError> {
+        self.runs
+            .annotate(caller, id, patch, &self.context.hub)
+            .await
+    }
+
+    /// Forgets a finished sweep `caller` may reach, everywhere: its listing, record,
+    /// topic and results.
+    pub async fn delete(&self, caller: &Caller, id: &str) -> Result<(), RequestError> {
+        self.runs.delete(caller, id, &self.context.hub).await
     }
 
     /// Marks `interrupted` every sweep the last stop of this server cut off.
