@@ -1,7 +1,7 @@
 import { expect, test } from '@playwright/test';
 import { collectErrors } from './helpers';
 
-test('a sweep fills its heatmap live once resumed, and a cell opens the backtest whose metrics it shows', async ({
+test('a sweep fills its heatmap live once resumed, a cell opens the backtest whose metrics it shows, and the history opens it again', async ({
   page,
   request,
 }) => {
@@ -40,5 +40,19 @@ test('a sweep fills its heatmap live once resumed, and a cell opens the backtest
   const state = await (await request.get(`/api/backtests/${id}`)).json();
   expect(state.params).toEqual(Object.fromEntries(cellParams.split(',').map((p) => [p.split('=')[0], Number(p.split('=')[1])])));
   expect(state.state.data.metrics.return_pct).toBeCloseTo(value, 9);
+
+  // Kept with the history: after a reload it is listed, and opens whole, its cells
+  // still opening backtests on its dataset.
+  const sweepId = await sweep.getAttribute('data-sweep-id');
+  await page.reload();
+  const row = page.locator(`[data-testid=history-row][data-id="${sweepId}"]`);
+  await expect(row).toHaveAttribute('data-status', 'complete');
+  await row.getByTestId('history-open').click();
+  const reopened = page.locator(`[data-testid=sweep][data-sweep-id="${sweepId}"]`);
+  await expect(reopened).toHaveAttribute('data-status', 'complete');
+  await expect(reopened.locator('[data-testid=sweep-cell][data-value]')).toHaveCount(26);
+  await expect(reopened.getByTestId('sweep-top-row').first()).toHaveAttribute('data-params', best ?? '');
+  await reopened.locator(`[data-testid=sweep-cell][data-params="${cellParams}"]`).click();
+  await expect(page.getByTestId('backtest-run')).toHaveAttribute('data-status', 'complete');
   expect(errors).toEqual([]);
 });

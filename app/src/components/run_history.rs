@@ -1,4 +1,4 @@
-//! Past runs (or sessions) as the store keeps them (docs/STORE.md): a page at a time,
+//! Past runs (or sessions, or sweeps) as the store keeps them (docs/STORE.md): a page at a time,
 //! newest first, filtered by strategy and status, each with its title, notes and tags,
 //! opened in the same components as a live run, annotated or deleted; backtests are
 //! also picked here for the compare view.
@@ -11,7 +11,7 @@ use super::form::{strategy_names, ErrorLine};
 use super::format::{gain_class, percent};
 use crate::api;
 use crate::compare;
-use protocol::api::{Listed, RunInfo, RunNotesPatch, SessionInfo};
+use protocol::api::{Listed, RunInfo, RunNotesPatch, SessionInfo, SweepInfo};
 use protocol::RunStatus;
 
 /// Rows a page of the history holds.
@@ -21,16 +21,25 @@ const PAGE: usize = 10;
 pub trait Kept:
     Listed + Clone + DeserializeOwned + Serialize + PartialEq + Send + Sync + 'static
 {
-    /// The kind's endpoint: `/api/backtests` or `/api/sessions`.
+    /// The kind's endpoint: `/api/backtests`, `/api/sessions` or `/api/sweeps`.
     const PATH: &'static str;
+    /// What one is called in the history's first column.
+    const NOUN: &'static str;
 }
 
 impl Kept for RunInfo {
     const PATH: &'static str = "/api/backtests";
+    const NOUN: &'static str = "Run";
 }
 
 impl Kept for SessionInfo {
     const PATH: &'static str = "/api/sessions";
+    const NOUN: &'static str = "Session";
+}
+
+impl Kept for SweepInfo {
+    const PATH: &'static str = "/api/sweeps";
+    const NOUN: &'static str = "Sweep";
 }
 
 /// The query of one page.
@@ -62,6 +71,16 @@ pub fn BacktestHistory(
 #[component]
 pub fn SessionHistory(#[prop(into)] open: Callback<String>) -> impl IntoView {
     history::<SessionInfo>(open, None, strategy_names(true), Signal::stored(0))
+}
+
+/// Past sweeps: `open` shows one; `reload` is bumped when a sweep starts. Its return
+/// is the best combination's.
+#[component]
+pub fn SweepHistory(
+    #[prop(into)] open: Callback<String>,
+    #[prop(into)] reload: Signal<u64>,
+) -> impl IntoView {
+    history::<SweepInfo>(open, None, strategy_names(false), reload)
 }
 
 /// The history of `T`s. `open` shows one; `compare`, when given, holds the ids picked
@@ -214,15 +233,17 @@ fn history<T: Kept>(
             </tr>
         }
     };
-    let headers: &'static [&'static str] = if compare.is_some() {
-        &[
-            "", "Run", "Strategy", "Symbol", "Status", "Return", "Started", "Tags", "",
-        ]
-    } else {
-        &[
-            "Session", "Strategy", "Symbol", "Status", "Return", "Started", "Tags", "",
-        ]
-    };
+    let columns = [
+        T::NOUN,
+        "Strategy",
+        "Symbol",
+        "Status",
+        "Return",
+        "Started",
+        "Tags",
+        "",
+    ];
+    let headers: Vec<&'static str> = compare.map(|_| "").into_iter().chain(columns).collect();
 
     view! {
         <section class="panel history" data-testid="run-history">

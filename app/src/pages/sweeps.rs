@@ -1,7 +1,7 @@
 //! The sweeps page: a form that sweeps a strategy's parameters over a dataset, each
-//! sweep started here filling its heatmap live as results land, and the full backtest
-//! of any cell opened beside it (its metrics are the cell's: docs/SPEC.md section 10,
-//! "Sweeps").
+//! sweep started here filling its heatmap live as results land, the history of every
+//! kept sweep (any of which opens in the same view), and the full backtest of any cell
+//! opened beside it (its metrics are the cell's: docs/SPEC.md section 10, "Sweeps").
 
 use std::collections::BTreeMap;
 
@@ -9,10 +9,11 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::form::{load_datasets, parse_number, Choice, ErrorLine, NumberField};
+use crate::components::run_history::SweepHistory;
 use crate::components::sweep_view::SweepView;
 use crate::components::sync_view::SyncAny;
 use crate::pages::backtests::BacktestRun;
-use protocol::api::{BacktestRequest, GridAxis, StartedRun, SweepCreated, SweepRequest};
+use protocol::api::{BacktestRequest, GridAxis, StartedRun, SweepCreated, SweepInfo, SweepRequest};
 use protocol::sweep::Objective;
 use strum::VariantArray as _;
 
@@ -49,8 +50,16 @@ pub fn SweepsPage() -> impl IntoView {
     let commission = RwSignal::new("0.001".to_owned());
     let error = RwSignal::new(None::<String>);
     let paused = RwSignal::new(false);
+    // The sweeps shown, newest first, each with what its cells' backtests run on.
     let sweeps = RwSignal::new(Vec::<(String, BacktestRequest)>::new());
     let opened = RwSignal::new(Vec::<String>::new());
+    let started = RwSignal::new(0_u64);
+    let show = move |id: String, base: BacktestRequest| {
+        sweeps.update(|s| {
+            s.retain(|(shown, _)| *shown != id);
+            s.insert(0, (id, base));
+        });
+    };
     let ranges: StoredValue<Ranges> = StoredValue::new(
         RANGES
             .iter()
@@ -112,7 +121,26 @@ pub fn SweepsPage() -> impl IntoView {
         });
         api::submit("/api/sweeps", body, error, move |created: SweepCreated| {
             if let Some(base) = base {
-                sweeps.update(|s| s.insert(0, (created.sweep_id, base)));
+                show(created.sweep_id, base);
+            }
+            started.update(|n| *n += 1);
+        });
+    };
+    // A kept sweep, opened from the history: its cells' backtests run on its dataset.
+    let open = move |id: String| {
+        api::spawn(async move {
+            match api::get::<SweepInfo>(&format!("/api/sweeps/{id}")).await {
+                Ok(info) => show(
+                    info.sweep_id,
+                    BacktestRequest {
+                        dataset: info.dataset,
+                        strategy: info.strategy,
+                        cash: Some(info.cash),
+                        commission: Some(info.commission),
+                        ..BacktestRequest::default()
+                    },
+                ),
+                Err(e) => error.set(Some(format!("could not open sweep {id}: {e}"))),
             }
         });
     };
@@ -180,6 +208,16 @@ pub fn SweepsPage() -> impl IntoView {
                     <SweepView
                         id=sweep.0.clone()
                         on_open=Callback::new(move |params: BTreeMap<String, f64>| {
+                            if sweep.1.dataset.is_none() {
+                                error
+                                    .set(
+                                        Some(
+                                            "this sweep ran on an uploaded file: run its backtest from the backtests page"
+                                                .to_owned(),
+                                        ),
+                                    );
+                                return;
+                            }
                             let body = BacktestRequest {
                                 params,
                                 ..sweep.1.clone()
@@ -196,6 +234,7 @@ pub fn SweepsPage() -> impl IntoView {
                     />
                 </For>
             </div>
+            <SweepHistory open=Callback::new(open) reload=started />
         </section>
     }
     .into_sync_any()
