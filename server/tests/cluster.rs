@@ -938,6 +938,33 @@ async fn one_instance_holds_the_venue_socket_and_another_carries_its_topic_on() 
     assert_eq!(cursor.resyncs, 0, "no resync: the topic went on");
 }
 
+/// Two instances on `redis` for a shared sweep: the one that takes it runs none of its
+/// combinations (`--sweep-threads 0`), the other all of them; and a connection to look
+/// into Redis.
+async fn sweep_instances(redis: &Redis) -> (Running, Running, ::redis::aio::MultiplexedConnection) {
+    let owner = instance_with(redis, |a| {
+        a.symbols.clear();
+        a.sweep_threads = Some(0);
+    })
+    .await;
+    let worker = instance(redis).await;
+    let conn = ::redis::Client::open(redis.url())
+        .expect("a redis url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis answers");
+    (owner, worker, conn)
+}
+
+/// The keys of the cluster's shared work in Redis.
+async fn work_keys(conn: &::redis::aio::MultiplexedConnection) -> Option<Vec<String>> {
+    ::redis::cmd("KEYS")
+        .arg("tickwire:work:*")
+        .query_async::<Vec<String>>(&mut conn.clone())
+        .await
+        .ok()
+}
+
 /// A sweep run to its end on `running`: its kept state and every result.
 async fn swept(running: &Running, id: &str) -> (Value, Value) {
     let state = eventually("the sweep completes", || async {
@@ -952,13 +979,7 @@ async fn swept(running: &Running, id: &str) -> (Value, Value) {
 #[tokio::test]
 async fn a_sweep_is_run_by_the_other_instances_and_a_dead_ones_task_is_claimed_again() {
     let redis = Redis::start(Persistence::None).await;
-    // The instance that takes the sweep runs none of its combinations: the other does.
-    let owner = instance_with(&redis, |a| {
-        a.symbols.clear();
-        a.sweep_threads = Some(0);
-    })
-    .await;
-    let worker = instance(&redis).await;
+    let (owner, worker, mut conn) = sweep_instances(&redis).await;
     let sweep = |id: &str, paused: bool| {
         json!({"id": id, "dataset": "GOOG", "strategy": "sma_cross", "paused": paused,
                "grid": {"fast": [5, 10, 15, 20], "slow": {"from": 30, "to": 60, "step": 10}},
@@ -969,11 +990,12 @@ async fn a_sweep_is_run_by_the_other_instances_and_a_dead_ones_task_is_claimed_a
     assert_eq!(created["combos"], 16);
 
     // An instance that has since died (it has no liveness key) claimed a task.
-    let client = ::redis::Client::open(redis.url()).expect("a redis url");
-    let mut conn = client
-        .get_multiplexed_async_connection()
-        .await
-        .expect("redis answers");
+    // The sweep's work is posted once it has started (after the 201): jobs, spec,
+    // tasks, results.
+    eventually("the sweep's work is posted", || async {
+        work_keys(&conn).await.filter(|keys| keys.len() == 4)
+    })
+    .await;
     let claimed: ::redis::streams::StreamReadReply = ::redis::cmd("XREADGROUP")
         .arg(&["GROUP", "workers", "ghost", "COUNT", "1", "STREAMS"])
         .arg(&["tickwire:work:{sweep:spread}:todo", ">"])
@@ -1013,24 +1035,40 @@ async fn a_sweep_is_run_by_the_other_instances_and_a_dead_ones_task_is_claimed_a
     // A cancelled one neither.
     let (status, _) = post_json(&owner, "/api/sweeps", &sweep("dropped", true)).await;
     assert_eq!(status, 201);
-    let work_keys = || {
-        let mut conn = conn.clone();
-        async move {
-            ::redis::cmd("KEYS")
-                .arg("tickwire:work:*")
-                .query_async::<Vec<String>>(&mut conn)
-                .await
-                .ok()
-        }
-    };
     eventually("the paused sweep's work is posted", || async {
-        work_keys().await.filter(|keys| keys.len() == 4)
+        work_keys(&conn).await.filter(|keys| keys.len() == 4)
     })
     .await;
     let cancel = "/api/sweeps/dropped/cancel";
     assert_eq!(call(&worker, Method::POST, cancel, None, None).await.0, 202);
     eventually("the cancelled sweep's work is gone", || async {
-        work_keys().await.filter(Vec::is_empty)
+        work_keys(&conn).await.filter(Vec::is_empty)
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_shared_sweep_that_redis_loses_is_posted_again_and_completes() {
+    let redis = Redis::start(Persistence::None).await;
+    let (owner, worker, mut conn) = sweep_instances(&redis).await;
+    let body = json!({"id": "lost", "dataset": "BTCUSD", "strategy": "sma_cross", "paused": true,
+                      "grid": {"fast": [5, 10, 15], "slow": [20, 30, 40]}});
+    let (status, _) = post_json(&owner, "/api/sweeps", &body).await;
+    assert_eq!(status, 201);
+    let posted = eventually("the sweep's work is posted", || async {
+        work_keys(&conn).await.filter(|keys| keys.len() == 4)
+    })
+    .await;
+    // Redis loses it, as one restarted without persistence would.
+    let _: () = ::redis::cmd("DEL")
+        .arg(&posted)
+        .query_async(&mut conn)
+        .await
+        .expect("redis answers");
+
+    let resume = "/api/sweeps/lost/resume";
+    assert_eq!(call(&worker, Method::POST, resume, None, None).await.0, 202);
+    let (state, results) = swept(&owner, "lost").await;
+    assert_eq!(results["done"], 9);
+    assert_eq!(state["done"], 9);
 }

@@ -236,6 +236,7 @@ impl Course {
         let combos = self.seen.len() as u64;
         let mut held = Vec::new();
         let mut landed_at = Instant::now();
+        let mut checked_at = Instant::now();
         loop {
             let running = control.wanted() == Wanted::Running;
             let mut nothing_new = true;
@@ -262,6 +263,13 @@ impl Course {
             }
             if !running || self.finished() {
                 break;
+            }
+            if nothing_new && checked_at.elapsed() >= spread::LOST_CHECK_EVERY {
+                checked_at = Instant::now();
+                let again = spread::post_again_if_lost(queue, &plan.id, &plan.work, &self.seen);
+                if let Err(e) = again.await {
+                    tracing::warn!(id = plan.id, error = %e, "a shared sweep was not checked");
+                }
             }
             if nothing_new {
                 tokio::time::sleep(spread::RESULTS_POLL).await;

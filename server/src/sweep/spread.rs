@@ -36,6 +36,9 @@ const IDLE_POLL: Duration = Duration::from_millis(50);
 /// How often the owner of a shared sweep looks for results when none were waiting:
 /// what its last result waits to land, at most.
 pub const RESULTS_POLL: Duration = Duration::from_millis(25);
+/// How often the owner of a shared sweep waiting for results checks that Redis still
+/// holds it ([`post_again_if_lost`]).
+pub const LOST_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Results the owner takes from Redis at once.
 const RESULTS_PER_READ: usize = 64;
 
@@ -81,29 +84,65 @@ impl Spec {
     }
 }
 
-/// The combinations of `combos` cut into tasks for bars of `bars` bars.
-fn tasks(combos: u64, bars: usize) -> Vec<Range<u64>> {
+/// The combinations `span` of a sweep of `combos` on `bars` bars, cut into tasks.
+fn tasks(span: Range<u64>, combos: u64, bars: usize) -> Vec<Range<u64>> {
     let by_work = (TASK_BAR_STEPS / (bars as u64).max(1)).max(1);
     let per_task = by_work
         .min(combos.div_ceil(MIN_TASKS))
         .max(combos.div_ceil(MAX_TASKS))
         .max(1);
-    (0..combos)
+    let end = span.end.min(combos);
+    (span.start..end)
         .step_by(per_task as usize)
-        .map(|from| from..(from + per_task).min(combos))
+        .map(|from| from..(from + per_task).min(end))
         .collect()
 }
 
-/// Posts sweep `sweep_id`'s workload and tasks, as this instance's (paused: no task is
-/// taken until [`WorkQueue::pause`] says otherwise).
+/// Posts sweep `sweep_id`'s workload and every task, as this instance's (paused: no
+/// task is taken until [`WorkQueue::pause`] says otherwise).
 pub async fn post(
     queue: &WorkQueue,
     sweep_id: &str,
     work: &Workload,
     paused: bool,
 ) -> Result<(), Unavailable> {
+    post_span(queue, sweep_id, work, 0..work.grid.combos(), paused).await
+}
+
+/// Posts sweep `sweep_id` again if Redis no longer has it while combinations are
+/// missing (`landed`: by index): a Redis that restarted without persistence, or an
+/// instance that took this one for dead. The tasks from the first missing combination
+/// to the last (those landed between them run again and are dropped on landing).
+pub async fn post_again_if_lost(
+    queue: &WorkQueue,
+    sweep_id: &str,
+    work: &Workload,
+    landed: &[bool],
+) -> Result<(), Unavailable> {
+    if queue.holds(&job_of(sweep_id)).await? {
+        return Ok(());
+    }
+    let first = landed.iter().position(|done| !done);
+    let last = landed.iter().rposition(|done| !done);
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(());
+    };
+    tracing::warn!(
+        sweep_id,
+        "a shared sweep was lost from redis: its missing combinations are posted again"
+    );
+    post_span(queue, sweep_id, work, first as u64..last as u64 + 1, false).await
+}
+
+async fn post_span(
+    queue: &WorkQueue,
+    sweep_id: &str,
+    work: &Workload,
+    span: Range<u64>,
+    paused: bool,
+) -> Result<(), Unavailable> {
     let spec = serde_json::to_vec(&Spec::of(work)).map_err(|_| Unavailable)?;
-    let tasks: Vec<Vec<u8>> = tasks(work.grid.combos(), work.bars.len())
+    let tasks: Vec<Vec<u8>> = tasks(span, work.grid.combos(), work.bars.len())
         .into_iter()
         .map(|range| format!("[{},{}]", range.start, range.end).into_bytes())
         .collect();
@@ -252,7 +291,7 @@ mod tests {
             (1_000_000, 20),
             (1_000_000, 1_000_000),
         ] {
-            let cut = tasks(combos, bars);
+            let cut = tasks(0..combos, combos, bars);
             assert!(
                 cut.len() as u64 <= MAX_TASKS,
                 "{combos}×{bars}: {} tasks",
@@ -264,9 +303,18 @@ mod tests {
                 .windows(2)
                 .all(|w| w[0].end == w[1].start && !w[0].is_empty()));
         }
-        assert_eq!(tasks(10_000, 5_000).len(), 64, "a small sweep is spread");
         assert_eq!(
-            tasks(1_000_000, 5_000).len(),
+            tasks(0..10_000, 10_000, 5_000).len(),
+            64,
+            "a small sweep is spread"
+        );
+        assert_eq!(
+            tasks(9_000..9_500, 10_000, 5_000),
+            [9_000..9_157, 9_157..9_314, 9_314..9_471, 9_471..9_500],
+            "a span is cut as the whole sweep is"
+        );
+        assert_eq!(
+            tasks(0..1_000_000, 1_000_000, 5_000).len(),
             2_500,
             "a task is a few million bar steps"
         );

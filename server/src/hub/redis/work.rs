@@ -154,6 +154,18 @@ impl WorkQueue {
             .map_err(|_| Unavailable)
     }
 
+    /// Whether Redis holds job `job` whole: its tasks' and results' streams (an empty
+    /// stream stays until the job ends).
+    pub async fn holds(&self, job: &str) -> Result<bool, Unavailable> {
+        let keys = [key(job, "todo"), key(job, "done"), key(job, "spec")];
+        let held: usize = self
+            .link
+            .call(async |conn, _| conn.exists(&keys).await)
+            .await
+            .map_err(|_| Unavailable)?;
+        Ok(held == keys.len())
+    }
+
     /// Every job of the cluster, by name (a listing that does not parse is left out).
     pub async fn jobs(&self) -> Result<Vec<(String, SharedJob)>, Unavailable> {
         let all: Vec<(String, String)> = self
