@@ -992,13 +992,16 @@ async fn a_sweep_is_run_by_the_other_instances_and_a_dead_ones_task_is_claimed_a
     // An instance that has since died (it has no liveness key) claimed a task.
     // The sweep's work is posted once it has started (after the 201): jobs, spec,
     // tasks, results.
-    eventually("the sweep's work is posted", || async {
+    let posted = eventually("the sweep's work is posted", || async {
         work_keys(&conn).await.filter(|keys| keys.len() == 4)
     })
     .await;
+    let todo = posted.iter().find(|key| key.ends_with(":todo"));
+    let todo = todo.expect("a stream of tasks");
+    assert!(todo.starts_with("tickwire:work:{sweep:spread:"), "{todo}");
     let claimed: ::redis::streams::StreamReadReply = ::redis::cmd("XREADGROUP")
         .arg(&["GROUP", "workers", "ghost", "COUNT", "1", "STREAMS"])
-        .arg(&["tickwire:work:{sweep:spread}:todo", ">"])
+        .arg(&[todo.as_str(), ">"])
         .query_async(&mut conn)
         .await
         .expect("the sweep's tasks are in redis");

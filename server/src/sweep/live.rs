@@ -14,9 +14,9 @@ use protocol::sweep::{
 use protocol::{ErrorInfo, Lifecycle, Message, Topic};
 
 use super::evaluate::{Workload, LAND_EVERY};
-use super::spread;
+use super::spread::{self, Posted};
 use crate::backtest::live::control::{RunControl, Wanted};
-use crate::hub::{Hub, WorkQueue};
+use crate::hub::Hub;
 use crate::runs::{RunContext, INTERRUPTED};
 
 /// A checked sweep, ready to run.
@@ -67,22 +67,26 @@ pub fn spawn(
     let commanded = RunControl::commanded(context, &plan.topic, plan.start_paused);
     let control = commanded.control.clone();
     let hub = context.hub.clone();
-    let shared = hub.work_queue();
+    let queue = hub.work_queue();
     context.tasks.spawn(async move {
         // Commands reach the sweep until it has ended.
         let _commanded = commanded;
         let plan = Arc::new(plan);
         let mut run = Course::new(&plan, landed);
         publish(&hub, &plan.topic, Message::SweepStarted(plan.started())).await;
-        if let Some(queue) = &shared {
-            if spread::post(queue, &plan.id, &plan.work, plan.start_paused)
-                .await
-                .is_err()
-            {
-                let error = "the sweep could not be shared with the cluster: redis unavailable";
-                return fail(&hub, &plan.topic, error, on_end).await;
+        let mut shared = match queue {
+            None => None,
+            Some(queue) => {
+                match Posted::post(queue, &plan.id, &plan.work, plan.start_paused).await {
+                    Ok(posted) => Some(posted),
+                    Err(_) => {
+                        let error =
+                            "the sweep could not be shared with the cluster: redis unavailable";
+                        return fail(&hub, &plan.topic, error, on_end).await;
+                    }
+                }
             }
-        }
+        };
         loop {
             let wanted = match control.wanted() {
                 Wanted::Paused => {
@@ -98,9 +102,9 @@ pub fn spawn(
             if wanted == Wanted::Cancelled {
                 break;
             }
-            run = match &shared {
-                Some(queue) => {
-                    run.stretch_shared(&hub, &plan, &control, queue).await;
+            run = match &mut shared {
+                Some(posted) => {
+                    run.stretch_shared(&hub, &plan, &control, posted).await;
                     run
                 }
                 None => {
@@ -125,8 +129,8 @@ pub fn spawn(
                 break;
             }
         }
-        if let Some(queue) = &shared {
-            if let Err(e) = queue.end(&spread::job_of(&plan.id)).await {
+        if let Some(posted) = &shared {
+            if let Err(e) = posted.end().await {
                 tracing::warn!(id = plan.id, error = %e, "a shared sweep's work was not retired");
             }
         }
@@ -224,11 +228,10 @@ impl Course {
         hub: &Hub,
         plan: &SweepPlan,
         control: &RunControl,
-        queue: &WorkQueue,
+        posted: &mut Posted,
     ) {
         let began = Instant::now();
-        let job = spread::job_of(&plan.id);
-        if let Err(e) = queue.pause(&job, false).await {
+        if let Err(e) = posted.pause(false).await {
             tracing::warn!(id = plan.id, error = %e, "a shared sweep was not resumed");
         }
         // Results are held and landed together every `LAND_EVERY` (as a sweep run here
@@ -241,7 +244,7 @@ impl Course {
             let running = control.wanted() == Wanted::Running;
             let mut nothing_new = true;
             if running {
-                match spread::results(queue, &plan.id).await {
+                match posted.results().await {
                     Ok(batch) => {
                         nothing_new = batch.is_empty();
                         held.extend(batch);
@@ -266,7 +269,7 @@ impl Course {
             }
             if nothing_new && checked_at.elapsed() >= spread::LOST_CHECK_EVERY {
                 checked_at = Instant::now();
-                let again = spread::post_again_if_lost(queue, &plan.id, &plan.work, &self.seen);
+                let again = posted.post_again_if_lost(&plan.id, &plan.work, &self.seen);
                 if let Err(e) = again.await {
                     tracing::warn!(id = plan.id, error = %e, "a shared sweep was not checked");
                 }
@@ -277,7 +280,7 @@ impl Course {
         }
         self.running += began.elapsed();
         if control.wanted() == Wanted::Paused {
-            if let Err(e) = queue.pause(&job, true).await {
+            if let Err(e) = posted.pause(true).await {
                 tracing::warn!(id = plan.id, error = %e, "a shared sweep was not paused");
             }
         }

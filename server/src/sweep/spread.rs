@@ -42,11 +42,6 @@ pub const LOST_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Results the owner takes from Redis at once.
 const RESULTS_PER_READ: usize = 64;
 
-/// The queue's name for sweep `sweep_id`'s job.
-pub fn job_of(sweep_id: &str) -> String {
-    format!("sweep:{sweep_id}")
-}
-
 /// What every instance runs a sweep's tasks on: its workload, as JSON.
 #[derive(Serialize, Deserialize)]
 struct Spec {
@@ -98,69 +93,103 @@ fn tasks(span: Range<u64>, combos: u64, bars: usize) -> Vec<Range<u64>> {
         .collect()
 }
 
-/// Posts sweep `sweep_id`'s workload and every task, as this instance's (paused: no
-/// task is taken until [`WorkQueue::pause`] says otherwise).
-pub async fn post(
-    queue: &WorkQueue,
-    sweep_id: &str,
-    work: &Workload,
-    paused: bool,
-) -> Result<(), Unavailable> {
-    post_span(queue, sweep_id, work, 0..work.grid.combos(), paused).await
+/// A sweep as its owner posted it to the cluster. Each post is a job of its own
+/// (`sweep:{ID}:{POST}`), so nothing of an earlier post of the same id — a task still
+/// running, a workload read once — can reach a later one.
+pub struct Posted {
+    queue: WorkQueue,
+    job: String,
 }
 
-/// Posts sweep `sweep_id` again if Redis no longer has it while combinations are
-/// missing (`landed`: by index): a Redis that restarted without persistence, or an
-/// instance that took this one for dead. The tasks from the first missing combination
-/// to the last (those landed between them run again and are dropped on landing).
-pub async fn post_again_if_lost(
-    queue: &WorkQueue,
-    sweep_id: &str,
-    work: &Workload,
-    landed: &[bool],
-) -> Result<(), Unavailable> {
-    if queue.holds(&job_of(sweep_id)).await? {
-        return Ok(());
+impl Posted {
+    /// Posts sweep `sweep_id`'s workload and every task, as this instance's (paused: no
+    /// task is taken until [`Posted::pause`] says otherwise).
+    pub async fn post(
+        queue: WorkQueue,
+        sweep_id: &str,
+        work: &Workload,
+        paused: bool,
+    ) -> Result<Posted, Unavailable> {
+        let job = post_span(&queue, sweep_id, work, 0..work.grid.combos(), paused).await?;
+        Ok(Posted { queue, job })
     }
-    let first = landed.iter().position(|done| !done);
-    let last = landed.iter().rposition(|done| !done);
-    let (Some(first), Some(last)) = (first, last) else {
-        return Ok(());
-    };
-    tracing::warn!(
-        sweep_id,
-        "a shared sweep was lost from redis: its missing combinations are posted again"
-    );
-    post_span(queue, sweep_id, work, first as u64..last as u64 + 1, false).await
+
+    /// Pauses (no task of it is taken) or resumes the sweep.
+    pub async fn pause(&self, paused: bool) -> Result<(), Unavailable> {
+        self.queue.pause(&self.job, paused).await
+    }
+
+    /// Retires the sweep's work: what is left of it in Redis is deleted.
+    pub async fn end(&self) -> Result<(), Unavailable> {
+        self.queue.end(&self.job).await
+    }
+
+    /// The results handed back since the last call (a batch that does not parse is
+    /// logged and left out).
+    pub async fn results(&self) -> Result<Vec<SweepEntry>, Unavailable> {
+        let batches = self.queue.results(&self.job, RESULTS_PER_READ).await?;
+        let mut entries = Vec::new();
+        for batch in batches {
+            match serde_json::from_slice::<Vec<SweepEntry>>(&batch) {
+                Ok(batch) => entries.extend(batch),
+                Err(e) => {
+                    tracing::warn!(job = self.job, error = %e, "a shared sweep's results do not parse");
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Posts sweep `sweep_id` again if Redis no longer holds it while combinations are
+    /// missing (`landed`: by index): a Redis that restarted without persistence, or an
+    /// instance that took this one for dead. The tasks from the first missing
+    /// combination to the last (those landed between them run again and are dropped
+    /// on landing).
+    pub async fn post_again_if_lost(
+        &mut self,
+        sweep_id: &str,
+        work: &Workload,
+        landed: &[bool],
+    ) -> Result<(), Unavailable> {
+        if self.queue.holds(&self.job).await? {
+            return Ok(());
+        }
+        let first = landed.iter().position(|done| !done);
+        let last = landed.iter().rposition(|done| !done);
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(());
+        };
+        tracing::warn!(
+            sweep_id,
+            "a shared sweep was lost from redis: its missing combinations are posted again"
+        );
+        let span = first as u64..last as u64 + 1;
+        // What may be left of the lost post goes first.
+        self.queue.end(&self.job).await?;
+        self.job = post_span(&self.queue, sweep_id, work, span, false).await?;
+        Ok(())
+    }
 }
 
+/// Posts the combinations `span` of sweep `sweep_id` as a new job; its name.
 async fn post_span(
     queue: &WorkQueue,
     sweep_id: &str,
     work: &Workload,
     span: Range<u64>,
     paused: bool,
-) -> Result<(), Unavailable> {
+) -> Result<String, Unavailable> {
+    let job = format!(
+        "sweep:{sweep_id}:{}",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
     let spec = serde_json::to_vec(&Spec::of(work)).map_err(|_| Unavailable)?;
     let tasks: Vec<Vec<u8>> = tasks(span, work.grid.combos(), work.bars.len())
         .into_iter()
         .map(|range| format!("[{},{}]", range.start, range.end).into_bytes())
         .collect();
-    queue.post(&job_of(sweep_id), &spec, &tasks, paused).await
-}
-
-/// The results of sweep `sweep_id` handed back since the last call (a batch that does
-/// not parse is logged and left out).
-pub async fn results(queue: &WorkQueue, sweep_id: &str) -> Result<Vec<SweepEntry>, Unavailable> {
-    let batches = queue.results(&job_of(sweep_id), RESULTS_PER_READ).await?;
-    let mut entries = Vec::new();
-    for batch in batches {
-        match serde_json::from_slice::<Vec<SweepEntry>>(&batch) {
-            Ok(batch) => entries.extend(batch),
-            Err(e) => tracing::warn!(sweep_id, error = %e, "a shared sweep's results do not parse"),
-        }
-    }
-    Ok(entries)
+    queue.post(&job, &spec, &tasks, paused).await?;
+    Ok(job)
 }
 
 /// Runs tasks of the cluster's running sweeps on `threads` threads until `shutdown`.
