@@ -136,11 +136,10 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RunState>, ApiError> {
-    let topic = topic(&id)?;
-    let info = state.backtests.get(&caller, &id).await?;
-    let last = state.backtests.state(&id, &topic).await?;
+    // Its last state, read before it is forgotten.
+    let last = state_of(&state, &caller, &id).await?;
     state.backtests.delete(&caller, &id).await?;
-    Ok(Json(RunState { info, state: last }))
+    Ok(Json(last))
 }
 
 /// `GET /api/backtests/{id}/bars?before=&limit=`.
@@ -301,12 +300,17 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<RunState>, ApiError> {
-    let topic = topic(&id)?;
-    let info = state.backtests.get(&caller, &id).await?;
-    Ok(Json(RunState {
+    Ok(Json(state_of(&state, &caller, &id).await?))
+}
+
+/// The run `id` as `caller` may see it, with its topic's state.
+async fn state_of(state: &AppState, caller: &Caller, id: &str) -> Result<RunState, ApiError> {
+    let topic = topic(id)?;
+    let info = state.backtests.get(caller, id).await?;
+    Ok(RunState {
         info,
-        state: state.backtests.state(&id, &topic).await?,
-    }))
+        state: state.backtests.state(id, &topic).await?,
+    })
 }
 
 /// `POST /api/backtests/{id}/{pause|resume|cancel}` → 202 once the run has the request.

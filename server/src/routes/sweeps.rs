@@ -113,12 +113,17 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SweepState>, ApiError> {
-    let topic = topic(&id)?;
-    let info = state.sweeps.get(&caller, &id).await?;
-    Ok(Json(SweepState {
+    Ok(Json(state_of(&state, &caller, &id).await?))
+}
+
+/// The sweep `id` as `caller` may see it, with its topic's state.
+async fn state_of(state: &AppState, caller: &Caller, id: &str) -> Result<SweepState, ApiError> {
+    let topic = topic(id)?;
+    let info = state.sweeps.get(caller, id).await?;
+    Ok(SweepState {
         info,
-        state: state.sweeps.state(&id, &topic).await?,
-    }))
+        state: state.sweeps.state(id, &topic).await?,
+    })
 }
 
 /// `PATCH /api/sweeps/{id}`: its title, notes and tags.
@@ -175,11 +180,10 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SweepState>, ApiError> {
-    let topic = topic(&id)?;
-    let info = state.sweeps.get(&caller, &id).await?;
-    let last = state.sweeps.state(&id, &topic).await?;
+    // Its last state, read before it is forgotten.
+    let last = state_of(&state, &caller, &id).await?;
     state.sweeps.delete(&caller, &id).await?;
-    Ok(Json(SweepState { info, state: last }))
+    Ok(Json(last))
 }
 
 /// `?offset=&limit=` of `GET /api/sweeps/{id}/results`.

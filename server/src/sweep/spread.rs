@@ -37,7 +37,7 @@ const IDLE_POLL: Duration = Duration::from_millis(50);
 /// what its last result waits to land, at most.
 pub const RESULTS_POLL: Duration = Duration::from_millis(25);
 /// How often the owner of a shared sweep waiting for results checks that Redis still
-/// holds it ([`post_again_if_lost`]).
+/// holds it ([`Posted::post_again_if_lost`]).
 pub const LOST_CHECK_EVERY: Duration = Duration::from_secs(1);
 /// Results the owner takes from Redis at once.
 const RESULTS_PER_READ: usize = 64;

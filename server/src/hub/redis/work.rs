@@ -28,6 +28,11 @@ fn key(job: &str, part: &str) -> String {
     format!("tickwire:work:{{{job}}}:{part}")
 }
 
+/// Every key of job `job` but its listing: tasks, results, spec.
+fn keys(job: &str) -> [String; 3] {
+    ["todo", "done", "spec"].map(|part| key(job, part))
+}
+
 /// KEYS: todo stream. ARGV: group, this consumer, the liveness keys' prefix. A task of
 /// a consumer whose instance is gone (claimed again), else a task nobody took; as
 /// `{id, body}`, or nil when there is none.
@@ -95,7 +100,7 @@ impl WorkQueue {
         paused: bool,
     ) -> Result<(), Unavailable> {
         let listed = listing(&self.instance, paused)?;
-        let (todo, done, spec_key) = (key(job, "todo"), key(job, "done"), key(job, "spec"));
+        let [todo, done, spec_key] = keys(job);
         let mut pipe = redis::pipe();
         pipe.atomic()
             .del(&[&todo, &done, &spec_key])
@@ -145,9 +150,12 @@ impl WorkQueue {
 
     /// Forgets job `job`: its listing, spec, tasks and unread results.
     pub async fn end(&self, job: &str) -> Result<(), Unavailable> {
-        let keys = [key(job, "todo"), key(job, "done"), key(job, "spec")];
         let mut pipe = redis::pipe();
-        pipe.atomic().hdel(JOBS, job).ignore().del(&keys).ignore();
+        pipe.atomic()
+            .hdel(JOBS, job)
+            .ignore()
+            .del(&keys(job))
+            .ignore();
         self.link
             .call(async |conn, _| pipe.query_async::<()>(conn).await)
             .await
@@ -157,7 +165,7 @@ impl WorkQueue {
     /// Whether Redis holds job `job` whole: its tasks' and results' streams (an empty
     /// stream stays until the job ends).
     pub async fn holds(&self, job: &str) -> Result<bool, Unavailable> {
-        let keys = [key(job, "todo"), key(job, "done"), key(job, "spec")];
+        let keys = keys(job);
         let held: usize = self
             .link
             .call(async |conn, _| conn.exists(&keys).await)
