@@ -67,6 +67,14 @@ pub struct ServeArgs {
     /// longer run's record stops there (and says so).
     #[arg(long, env = "TICKWIRE_RECORD_MESSAGES", default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub record_messages: u64,
+    /// Seconds a topic remembers a publish item's `idempotency_key`: a repeat within
+    /// them answers the first seq with `duplicate: true` and is not published again.
+    #[arg(long, env = "TICKWIRE_IDEMPOTENCY_WINDOW_SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idempotency_window_secs: u64,
+    /// Idempotency keys one topic remembers at most; past it, the oldest are forgotten
+    /// first (0: none are kept).
+    #[arg(long, env = "TICKWIRE_MAX_IDEMPOTENCY_KEYS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub max_idempotency_keys: u64,
     /// Messages retained per topic for resuming clients.
     #[arg(long, env = "TICKWIRE_HISTORY", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub history: u64,

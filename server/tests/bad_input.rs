@@ -248,6 +248,9 @@ async fn publish_validates_every_message_and_names_the_field() {
         ("[1,2]".to_string(), 422, "expected an object: {topic, type, data} or {messages: [...]}"),
         (json!({"messages": vec![json!({"topic": "market:ACME", "type": "paused"}); 1001]}).to_string(), 422, "`messages` has more than 1000 items"),
         (json!({"topic": "market:ACME", "messages": [tick]}).to_string(), 422, "not both"),
+        (json!({"topic": "backtest:b1", "type": "paused", "idempotency_key": ""}).to_string(), 422, "`idempotency_key` must be 1 to 128 visible ASCII characters"),
+        (json!({"messages": [{"topic": "backtest:b1", "type": "paused", "idempotency_key": "a b"}]}).to_string(), 422, "messages[0]: `idempotency_key` must be 1 to 128"),
+        (json!({"topic": "backtest:b1", "type": "paused", "idempotency_key": "k".repeat(129)}).to_string(), 422, "`idempotency_key` must be 1 to 128"),
     ];
     for (body, status, message) in cases {
         let response = post(body.clone()).await.unwrap();

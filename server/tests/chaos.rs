@@ -365,3 +365,10 @@ fn rss_kib() -> u64 {
         })
         .unwrap_or(0)
 }
+
+#[tokio::test]
+async fn a_batch_whose_answer_was_cut_is_retried_and_published_once() {
+    let running = server(|a| a.symbols.clear()).await;
+    a_cut_batch_retried_lands_once(&running, &running).await;
+    running.shutdown.cancel();
+}

@@ -751,6 +751,13 @@ async fn a_batch_is_published_in_order_on_each_of_its_topics_and_read_back_elsew
 }
 
 #[tokio::test]
+async fn a_batch_whose_answer_was_cut_is_retried_on_another_instance_and_published_once() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    a_cut_batch_retried_lands_once(&a, &b).await;
+}
+
+#[tokio::test]
 async fn an_instance_is_declared_dead_only_after_three_missed_lease_periods() {
     let redis = Redis::start(Persistence::None).await;
     let a = instance(&redis).await;

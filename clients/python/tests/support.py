@@ -257,13 +257,16 @@ class ServerTest(SchemaCheckedTest):
 
 class FlakyProxy:
     """A local HTTP server in front of ``target``: it answers the first ``fail`` requests
-    with ``status`` itself (with ``Retry-After`` when given), then forwards the rest.
-    ``requests`` records ``(method, path, body)`` of everything it received."""
+    with ``status`` itself (with ``Retry-After`` when given), forwards the next ``cut``
+    ones but closes the connection instead of answering (the server acted, the client
+    never hears), then forwards the rest. ``requests`` records ``(method, path, body)``
+    of everything it received."""
 
     def __init__(self, target: str, fail: int = 0, status: int = 503,
-                 retry_after: Optional[str] = None) -> None:
+                 retry_after: Optional[str] = None, cut: int = 0) -> None:
         self.target = target
         self.fail = fail
+        self.cut = cut
         self.status = status
         self.retry_after = retry_after
         self.requests: List[tuple] = []
@@ -280,6 +283,7 @@ class FlakyProxy:
                 with proxy.lock:
                     proxy.requests.append((self.command, self.path, body))
                     failing = len(proxy.requests) <= proxy.fail
+                    cutting = not failing and len(proxy.requests) <= proxy.fail + proxy.cut
                 if failing:
                     payload = json.dumps({"error": "injected failure"}).encode()
                     self.send_response(proxy.status)
@@ -296,6 +300,10 @@ class FlakyProxy:
                         status, payload = r.status, r.read()
                 except urllib.error.HTTPError as e:
                     status, payload = e.code, e.read()
+                if cutting:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self.send_response(status)
                 self._reply(payload)
 

@@ -112,6 +112,29 @@ class PublisherTest(ServerTest):
         self.assertGreaterEqual(elapsed, 0.3)
         self.assertEqual(len(self.server.poll_all(topic)), 1, "published once")
 
+    def test_a_batch_cut_after_it_was_published_is_retried_and_lands_once(self):
+        topic = f"market:{unique('C').upper()}"
+        proxy = self.proxy(cut=1)
+        pub = self.publisher(proxy.url, batch_size=5, backoff_base=0.01, flush_interval=None)
+        futures = [pub.publish(topic, "tick", tick(i + 1)) for i in range(5)]
+        pub.flush(timeout=20)
+        self.assertEqual([f.result() for f in futures], [1, 2, 3, 4, 5])
+        first, retry = proxy.publish_bodies()
+        self.assertEqual(first, retry, "the retry carries the same idempotency keys")
+        self.assertEqual(len({m["idempotency_key"] for m in first["messages"]}), 5)
+        read = self.server.poll_all(topic)
+        self.assertEqual([e["seq"] for e in read], [1, 2, 3, 4, 5], "each message published once")
+
+    def test_without_keys_a_cut_batch_is_published_twice(self):
+        topic = f"market:{unique('W').upper()}"
+        proxy = self.proxy(cut=1)
+        pub = self.publisher(proxy.url, backoff_base=0.01, flush_interval=None, idempotency_keys=False)
+        future = pub.publish(topic, "tick", tick(1))
+        pub.flush(timeout=20)
+        self.assertEqual(future.result(), 2)
+        self.assertNotIn("idempotency_key", proxy.publish_bodies()[0]["messages"][0])
+        self.assertEqual(len(self.server.poll_all(topic)), 2, "at-least-once without keys")
+
     def test_retry_after_is_honoured_on_429(self):
         topic = f"market:{unique('T').upper()}"
         proxy = self.proxy(fail=1, status=429, retry_after="1")

@@ -13,8 +13,13 @@ Delivery rules:
   before any later batch is sent, so per topic the server sees messages in
   ``publish()`` order.
 * **Retries.** Connection errors, 429 and 5xx are retried up to ``max_retries`` times.
-  Any other 4xx is final and never retried. A request that timed out may have been
-  published anyway, so its retry can publish it twice (at-least-once delivery).
+  Any other 4xx is final and never retried.
+* **Once.** Every message carries an ``idempotency_key`` (this publisher's random
+  prefix and a counter, or the caller's own). A request cut or timed out after the
+  server published it is retried with the same keys, and the server answers those
+  messages with their first seqs instead of publishing them again, as long as the retry
+  comes within its ``--idempotency-window-secs`` (300 s by default). So a retry never
+  publishes twice. ``idempotency_keys=False`` sends no keys (at-least-once delivery).
 * **One bad message.** The server validates every message of a batch before it
   publishes any, and its 422 names the first bad one (``messages[3]: `data.price` must
   be a positive number, got -1``). The publisher fails that message's future, drops it,
@@ -30,11 +35,13 @@ Delivery rules:
 """
 
 import collections
+import itertools
 import json
 import logging
 import re
 import threading
 import time
+import uuid
 from concurrent.futures import Future
 from typing import Any, Callable, Deque, List, Optional, Tuple
 
@@ -77,6 +84,8 @@ class Publisher:
         backoff_base, backoff_cap: first and largest retry delay in seconds.
         max_retry_after: cap on a server's ``Retry-After`` (seconds).
         on_error: called with each :class:`PublishError`, from the sender thread.
+        idempotency_keys: give every message an ``idempotency_key`` so that retries
+            publish it once (see the module's notes).
 
     Use it as a context manager (``with Publisher(url) as pub: ...``) or call
     :meth:`close` when done: it sends what is queued and stops the thread.
@@ -97,6 +106,7 @@ class Publisher:
         backoff_cap: float = 5.0,
         max_retry_after: float = 60.0,
         on_error: Optional[Callable[[PublishError], None]] = None,
+        idempotency_keys: bool = True,
     ) -> None:
         if api_key and token:
             raise ValueError("give api_key or token, not both")
@@ -119,6 +129,8 @@ class Publisher:
         self.backoff_cap = backoff_cap
         self.max_retry_after = max_retry_after
         self.on_error = on_error
+        self._key_prefix = uuid.uuid4().hex if idempotency_keys else None
+        self._keys_made = itertools.count(1)
 
         #: Every :class:`PublishError` so far, oldest first.
         self.errors: List[PublishError] = []
@@ -150,8 +162,14 @@ class Publisher:
         *,
         block: bool = True,
         timeout: Optional[float] = None,
+        idempotency_key: Optional[str] = None,
     ) -> "Future[int]":
         """Queues ``{"topic", "type", "data"}`` and returns a future of its seq.
+
+        ``idempotency_key`` (1 to 128 visible ASCII characters) replaces the one the
+        publisher would make: a producer that restarts and sends the same message with
+        the same key within the server's window gets the first seq back, and nothing is
+        published twice.
 
         The message is serialized here, so a value JSON cannot carry (NaN, an object)
         raises ``ValueError``/``TypeError`` in the caller. When the queue is full this
@@ -161,6 +179,10 @@ class Publisher:
         message: dict = {"topic": topic, "type": type}
         if data is not None:
             message["data"] = data
+        if idempotency_key is not None:
+            message["idempotency_key"] = idempotency_key
+        elif self._key_prefix is not None:
+            message["idempotency_key"] = f"{self._key_prefix}-{next(self._keys_made)}"
         text = json.dumps(message, allow_nan=False, separators=(",", ":"))
         item = _Item(message, text)
         deadline = None if timeout is None else time.monotonic() + timeout

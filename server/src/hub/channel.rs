@@ -14,10 +14,11 @@ use protocol::{
 };
 
 use super::frame;
+use super::idempotency::{KeyRule, Remembered};
 use super::outbox::{Frame, Outbox, Push};
 use super::queue::Item;
 use super::stats::HubStats;
-use super::PublishError;
+use super::{PublishError, Sent};
 
 /// How a subscription started.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +172,8 @@ struct Inner {
     /// The outside producer whose topic this is (a run kind's, in memory): the first
     /// to publish on it (docs/SPEC.md section 12, "Ownership").
     producer: Option<Arc<str>>,
+    /// Outside producers' idempotency keys and the seqs they were published as.
+    keys: Remembered,
 }
 
 pub(super) struct Channel {
@@ -306,6 +309,7 @@ impl Channel {
                 last_active: Instant::now(),
                 record: None,
                 producer: None,
+                keys: Remembered::default(),
             }),
         }
     }
@@ -353,7 +357,7 @@ impl Channel {
     pub(super) fn held_bytes(&self) -> usize {
         let inner = self.lock();
         let history: usize = inner.history.iter().map(|r| r.frame.len()).sum();
-        history + inner.record.as_ref().map_or(0, |r| r.bytes)
+        history + inner.record.as_ref().map_or(0, |r| r.bytes) + inner.keys.bytes()
     }
 
     /// Whether the record reached its limit and left messages out.
@@ -413,10 +417,31 @@ impl Channel {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Publishes `message` as the topic's next seq (the in-process hub).
-    pub(super) fn publish(&self, message: Message, stats: &HubStats) -> Result<u64, PublishError> {
+    /// Publishes `message` as the topic's next seq (the in-process hub), unless `key` was
+    /// published within `rule`: then answers that
+    /// publish's seq as a duplicate, and publishes nothing.
+    pub(super) fn publish_once(
+        &self,
+        message: Message,
+        key: Option<&str>,
+        rule: KeyRule,
+        stats: &HubStats,
+    ) -> Result<Sent, PublishError> {
         let mut batch = Batch::new(FRAME_CAPACITY);
-        self.publish_next(&mut self.lock(), message, &mut batch, stats)
+        let mut inner = self.lock();
+        let Some(key) = key else {
+            let seq = self.publish_next(&mut inner, message, &mut batch, stats)?;
+            return Ok(Sent::new(seq));
+        };
+        if let Some(seq) = inner.keys.seq_of(key, batch.now, rule) {
+            return Ok(Sent {
+                seq,
+                duplicate: true,
+            });
+        }
+        let seq = self.publish_next(&mut inner, message, &mut batch, stats)?;
+        inner.keys.remember(key, seq, batch.now, rule);
+        Ok(Sent::new(seq))
     }
 
     /// Publishes `messages` as the topic's next seqs, in order, under one lock and with

@@ -16,6 +16,7 @@
 mod channel;
 mod frame;
 mod hot_json;
+mod idempotency;
 mod outbox;
 mod owners;
 mod queue;
@@ -25,6 +26,7 @@ mod stats;
 mod topics;
 
 pub use channel::{Page, Recorded, SubscribeOutcome};
+pub use idempotency::KeyRule;
 pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
 pub use redis::{Lease, SharedJob, Task, WorkQueue};
@@ -60,6 +62,8 @@ pub struct HubConfig {
     pub topic_idle: Duration,
     /// Messages a run's topic records from its start, for replays (`--record-messages`).
     pub record: usize,
+    /// How long, and how many, idempotency keys a topic remembers.
+    pub idempotency: KeyRule,
 }
 
 impl Default for HubConfig {
@@ -71,6 +75,7 @@ impl Default for HubConfig {
             max_topics: 100_000,
             topic_idle: Duration::from_secs(600),
             record: 50_000,
+            idempotency: KeyRule::default(),
         }
     }
 }
@@ -105,6 +110,31 @@ pub enum RestoreError {
     Full(#[from] TopicsFull),
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
+}
+
+/// One message to publish, with the idempotency key (an outside producer's) that makes
+/// a retry of it land once.
+pub struct Outgoing {
+    pub topic: Topic,
+    pub message: Message,
+    pub key: Option<String>,
+}
+
+/// Where a message landed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub seq: u64,
+    /// Its idempotency key was published already, as `seq`: nothing was published now.
+    pub duplicate: bool,
+}
+
+impl Sent {
+    fn new(seq: u64) -> Self {
+        Sent {
+            seq,
+            duplicate: false,
+        }
+    }
 }
 
 /// Why the hub refused to publish.
@@ -248,55 +278,80 @@ impl Hub {
         &self,
         items: Vec<(Topic, Message)>,
     ) -> Result<Vec<u64>, PublishError> {
-        self.publish_all_as(None, items).await
+        let items = items
+            .into_iter()
+            .map(|(topic, message)| Outgoing {
+                topic,
+                message,
+                key: None,
+            })
+            .collect();
+        let sent = self.publish_all_as(None, items).await?;
+        Ok(sent.into_iter().map(|s| s.seq).collect())
     }
 
     /// [`Hub::publish_all`] for an outside `producer` (a token's `sub`; `None`: an admin,
     /// or anonymous mode): a run kind's topic (`backtest:`, `session:`) becomes the
     /// producer's with its first message, and is refused ([`PublishError::NotYours`],
-    /// nothing published) while it is another producer's — in the cluster, on Redis.
+    /// nothing published) while it is another producer's — in the cluster, on Redis. An
+    /// item whose idempotency key its topic remembers is not published again: it
+    /// answers the seq it was published as ([`Sent::duplicate`]).
     pub async fn publish_all_as(
         &self,
         producer: Option<&str>,
-        items: Vec<(Topic, Message)>,
-    ) -> Result<Vec<u64>, PublishError> {
-        for (topic, message) in &items {
-            message.validate_for(topic)?;
+        items: Vec<Outgoing>,
+    ) -> Result<Vec<Sent>, PublishError> {
+        for item in &items {
+            item.message.validate_for(&item.topic)?;
         }
         if items.is_empty() {
             return Ok(Vec::new());
         }
         let Some(redis) = &self.inner.redis else {
+            let rule = self.inner.topics.config.idempotency;
             if let Some(producer) = producer {
-                for (topic, _) in items.iter().filter(|(topic, _)| is_claimed(topic)) {
-                    if !self.memory_channel(topic)?.claim(producer) {
-                        return Err(PublishError::NotYours(topic.clone()));
+                for item in items.iter().filter(|item| is_claimed(&item.topic)) {
+                    if !self.memory_channel(&item.topic)?.claim(producer) {
+                        return Err(PublishError::NotYours(item.topic.clone()));
                     }
                 }
             }
             return items
                 .into_iter()
-                .map(|(topic, message)| self.publish_here(&topic, message))
+                .map(|item| {
+                    self.memory_channel(&item.topic)?.publish_once(
+                        item.message,
+                        item.key.as_deref(),
+                        rule,
+                        &self.inner.topics.stats,
+                    )
+                })
                 .collect();
         };
         // Replicas here first: they serve this instance's readers its own writes at once.
         let mut replicas = Vec::with_capacity(items.len());
-        for (topic, _) in &items {
-            replicas.push(self.channel(topic, true).await?);
+        for item in &items {
+            replicas.push(self.channel(&item.topic, true).await?);
         }
         let published = redis.publish(items, producer, self.lease.as_ref()).await?;
         let stats = &self.inner.topics.stats;
         Ok(published
             .into_iter()
             .zip(replicas)
-            .map(|((envelope, frame), replica)| {
-                let seq = envelope.seq;
-                if let Some(channel) = replica {
-                    // Out of order here (another instance's message not in yet): the
-                    // listener delivers both in order.
-                    channel.apply(envelope, frame, stats);
+            .map(|(published, replica)| match published {
+                redis::Published::New(envelope, frame) => {
+                    let seq = envelope.seq;
+                    if let Some(channel) = replica {
+                        // Out of order here (another instance's message not in yet): the
+                        // listener delivers both in order.
+                        channel.apply(envelope, frame, stats);
+                    }
+                    Sent::new(seq)
                 }
-                seq
+                redis::Published::Duplicate(seq) => Sent {
+                    seq,
+                    duplicate: true,
+                },
             })
             .collect())
     }
@@ -346,8 +401,14 @@ impl Hub {
 
     /// Publishes on the in-memory topic (created if need be).
     fn publish_here(&self, topic: &Topic, message: Message) -> Result<u64, PublishError> {
-        self.memory_channel(topic)?
-            .publish(message, &self.inner.topics.stats)
+        let rule = self.inner.topics.config.idempotency;
+        let sent = self.memory_channel(topic)?.publish_once(
+            message,
+            None,
+            rule,
+            &self.inner.topics.stats,
+        )?;
+        Ok(sent.seq)
     }
 
     /// Subscribes `outbox` to `topic`, queueing the snapshot or the replay first.

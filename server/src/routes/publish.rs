@@ -26,7 +26,7 @@ use super::json::{parse, parse_checked, JsonBody};
 use super::schemas::topic_schema;
 use super::ApiError;
 use crate::auth::{Caller, TokenError};
-use crate::hub::PublishError;
+use crate::hub::{Outgoing, PublishError};
 use crate::routes::state::AppState;
 use protocol::api::ErrorBody;
 
@@ -37,7 +37,12 @@ pub const MAX_BATCH: usize = 1_000;
 pub struct Publishable {
     pub topic: Topic,
     pub message: Message,
+    /// Makes a retry land once: a repeat within the window answers the first seq.
+    pub key: Option<String>,
 }
+
+/// The longest idempotency key, in bytes.
+pub const MAX_KEY_BYTES: usize = 128;
 
 /// `POST /api/publish`'s body as read: the fields of one message, or `messages`.
 #[derive(Deserialize)]
@@ -47,6 +52,7 @@ pub struct Body {
     #[serde(rename = "type")]
     kind: Option<String>,
     data: Option<Box<RawValue>>,
+    idempotency_key: Option<String>,
     #[serde(default, deserialize_with = "at_most_a_batch")]
     messages: Option<Vec<Item>>,
 }
@@ -61,6 +67,7 @@ struct Item {
     kind: String,
     /// Absent for messages without a payload (`paused`, `resumed`).
     data: Option<Box<RawValue>>,
+    idempotency_key: Option<String>,
 }
 
 /// A `T` that must come as a JSON object (a derived struct would also take an array of
@@ -120,6 +127,11 @@ fn at_most_a_batch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<Item>>,
 pub struct Published {
     topic: String,
     seq: u64,
+    /// Present (true) when the item's `idempotency_key` was published on its topic
+    /// within the window: `seq` is that first publish's, and nothing was published now.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    duplicate: bool,
 }
 
 /// What `POST /api/publish` answers: one entry per message, in the body's order.
@@ -144,6 +156,11 @@ pub struct PublishItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     data: Option<serde_json::Value>,
+    /// 1 to 128 visible ASCII characters the producer picks per message (a UUID): a
+    /// repeat on the same topic within `--idempotency-window-secs` is not published
+    /// again, and answers the first publish's seq with `duplicate: true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idempotency_key: Option<String>,
 }
 
 /// A batch: at most [`MAX_BATCH`] messages, published all or none.
@@ -205,17 +222,26 @@ pub async fn publish(
             })?;
     }
     let topics: Vec<String> = items.iter().map(|i| i.topic.to_string()).collect();
-    let seqs = state
+    let outgoing = items
+        .into_iter()
+        .map(|i| Outgoing {
+            topic: i.topic,
+            message: i.message,
+            key: i.key,
+        })
+        .collect();
+    let sent = state
         .hub
-        .publish_all_as(
-            publisher.producer(),
-            items.into_iter().map(|i| (i.topic, i.message)).collect(),
-        )
+        .publish_all_as(publisher.producer(), outgoing)
         .await?;
     let published = topics
         .into_iter()
-        .zip(seqs)
-        .map(|(topic, seq)| Published { topic, seq })
+        .zip(sent)
+        .map(|(topic, sent)| Published {
+            topic,
+            seq: sent.seq,
+            duplicate: sent.duplicate,
+        })
         .collect();
     Ok(Json(PublishResponse { published }))
 }
@@ -235,6 +261,7 @@ fn publishables(body: Body) -> Result<Vec<Publishable>, ApiError> {
             topic: None,
             kind: None,
             data: None,
+            idempotency_key: None,
         } => {
             if items.is_empty() {
                 return Err(ApiError::unprocessable("`messages` is empty")
@@ -252,7 +279,11 @@ fn publishables(body: Body) -> Result<Vec<Publishable>, ApiError> {
             "a body is one message {topic, type, data} or a batch {messages: [...]}, not both",
         )),
         Body {
-            topic, kind, data, ..
+            topic,
+            kind,
+            data,
+            idempotency_key,
+            ..
         } => {
             let missing = |field: &str| {
                 ApiError::unprocessable(format!("missing field `{field}`"))
@@ -262,6 +293,7 @@ fn publishables(body: Body) -> Result<Vec<Publishable>, ApiError> {
                 topic: topic.ok_or_else(|| missing("topic"))?,
                 kind: kind.ok_or_else(|| missing("type"))?,
                 data,
+                idempotency_key,
             };
             Ok(vec![parse_item(item, None)?])
         }
@@ -291,7 +323,27 @@ fn parse_item(item: Item, index: Option<usize>) -> Result<Publishable, ApiError>
     message
         .validate_for(&topic)
         .map_err(|e| at(PublishError::from(e).into()))?;
-    Ok(Publishable { topic, message })
+    let key = item
+        .idempotency_key
+        .map(checked_key)
+        .transpose()
+        .map_err(at)?;
+    Ok(Publishable {
+        topic,
+        message,
+        key,
+    })
+}
+
+/// `key` if it is 1 to [`MAX_KEY_BYTES`] visible ASCII characters.
+fn checked_key(key: String) -> Result<String, ApiError> {
+    if (1..=MAX_KEY_BYTES).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Ok(key);
+    }
+    Err(ApiError::unprocessable(format!(
+        "`idempotency_key` must be 1 to {MAX_KEY_BYTES} visible ASCII characters"
+    ))
+    .with_details(json!({ "field": "idempotency_key" })))
 }
 
 /// Who may publish, decided from the headers alone: the `--api-key` holder anywhere; in

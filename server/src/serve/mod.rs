@@ -22,7 +22,7 @@ use crate::backtest::Backtests;
 use crate::config::ServeArgs;
 use protocol::SymbolInfo;
 
-use crate::hub::{Hub, HubConfig};
+use crate::hub::{Hub, HubConfig, KeyRule};
 use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
 use crate::routes::{self, BodyBudget, Origins, TopicQuota, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
@@ -79,6 +79,10 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         max_topics: args.max_topics as usize,
         topic_idle: Duration::from_secs(args.topic_idle_secs),
         record: args.record_messages as usize,
+        idempotency: KeyRule {
+            window: Duration::from_secs(args.idempotency_window_secs),
+            cap: args.max_idempotency_keys as usize,
+        },
     };
     let store = Store::open(&args.database_url)
         .await

@@ -337,3 +337,86 @@ pub async fn connections_become(running: &Running, n: u64) {
     })
     .await;
 }
+
+/// Posts a batch with idempotency keys to `first` through a proxy that lets the request
+/// through but cuts the connection before the answer gets back (the producer never
+/// learns it was published), then retries the same body on `retry` (the same instance,
+/// or another of a cluster). Each item is published once: the retry answers the first
+/// seqs with `duplicate: true`, and the topics read each message once.
+pub async fn a_cut_batch_retried_lands_once(first: &Running, retry: &Running) {
+    use proxy::{Fault, Proxy};
+
+    let item = |topic: &str, text: &str| {
+        serde_json::json!({"topic": topic, "type": "log", "idempotency_key": format!("key-{topic}-{text}"),
+            "data": {"level": "info", "message": text, "target": "producer"}})
+    };
+    let batch = serde_json::json!({"messages": [
+        item("backtest:retried-left", "one"),
+        item("backtest:retried-right", "two"),
+        item("backtest:retried-left", "three"),
+    ]});
+    let proxy = Proxy::start(first.addr).await;
+    // The request goes through at once; the answer would take minutes.
+    proxy.set(Fault::Throttle { bytes_per_sec: 1 });
+    let url = format!("http://{}/api/publish", proxy.addr);
+    let body = batch.clone();
+    let lost = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+    });
+    let texts = |page: &Value| -> Vec<String> {
+        page["messages"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|m| m["data"]["message"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    eventually("the first attempt is published", || async {
+        let page = get_json(retry, "/api/streams/backtest:retried-left?since=0").await;
+        (texts(&page).len() == 2).then_some(())
+    })
+    .await;
+    proxy.cut();
+    let outcome = tokio::time::timeout(FRAME_TIMEOUT, lost)
+        .await
+        .expect("the cut attempt ends");
+    assert!(
+        !matches!(outcome, Ok(Ok(_))),
+        "the producer never heard back"
+    );
+
+    let (status, reply) = post_json(retry, "/api/publish", &batch).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["published"],
+        serde_json::json!([
+            {"topic": "backtest:retried-left", "seq": 1, "duplicate": true},
+            {"topic": "backtest:retried-right", "seq": 1, "duplicate": true},
+            {"topic": "backtest:retried-left", "seq": 2, "duplicate": true},
+        ])
+    );
+    let left = get_json(retry, "/api/streams/backtest:retried-left?since=0").await;
+    assert_eq!(texts(&left), ["one", "three"], "{left}");
+    let right = get_json(first, "/api/streams/backtest:retried-right?since=0").await;
+    assert_eq!(texts(&right), ["two"], "{right}");
+
+    // A new key on the same topic is published as the next seq.
+    let (status, reply) = post_json(
+        retry,
+        "/api/publish",
+        &item("backtest:retried-left", "four"),
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["published"],
+        serde_json::json!([{"topic": "backtest:retried-left", "seq": 3}])
+    );
+}

@@ -37,7 +37,7 @@ use super::frame;
 use super::outbox::Frame;
 use super::owners::{Command, Owners};
 use super::topics::Topics;
-use super::{HubError, PublishError, Unavailable};
+use super::{HubError, Outgoing, PublishError, Unavailable};
 use link::{CallError, Link};
 use listener::{Listener, Load};
 use scripts::Scripts;
@@ -47,6 +47,14 @@ use store::{durable, new_epoch, ttl_ms, Store};
 const PENDING_LOADS: usize = 1024;
 
 /// The Redis side of a hub.
+/// What the publish script made of one message.
+pub(super) enum Published {
+    /// Published as this envelope.
+    New(Arc<Envelope>, Frame),
+    /// Its idempotency key was published already, as this seq.
+    Duplicate(u64),
+}
+
 pub(super) struct RedisBackend {
     link: Link,
     scripts: Arc<Scripts>,
@@ -177,30 +185,34 @@ impl RedisBackend {
     /// Sequences `items` in Redis, in order, in one step (and so publishes them to
     /// every instance); with a `lease`, only while this instance holds it; with an
     /// outside `producer`, only if no run topic among them is another producer's (and
-    /// those no one's become its own).
+    /// those no one's become its own). An item whose idempotency key its topic
+    /// remembers is answered as [`Published::Duplicate`] and not published again.
     pub async fn publish(
         &self,
-        items: Vec<(Topic, Message)>,
+        items: Vec<Outgoing>,
         producer: Option<&str>,
         lease: Option<&Lease>,
-    ) -> Result<Vec<(Arc<Envelope>, Frame)>, PublishError> {
+    ) -> Result<Vec<Published>, PublishError> {
         let timestamp = Timestamp::from_datetime(Utc::now());
         let mut tail = Vec::with_capacity(40);
         frame::write_tail(&mut tail, &timestamp)?;
         let heads = items
             .iter()
-            .map(|(topic, message)| envelope_head(topic, message))
+            .map(|item| envelope_head(&item.topic, &item.message))
             .collect::<Result<Vec<_>, _>>()?;
         let config = &self.topics.config;
         let (history, ttl) = (config.history, ttl_ms(config.topic_idle));
+        let rule = config.idempotency;
         let scripts = &self.scripts;
         let answer = self
             .link
             .call(async |conn, server| {
                 let mut call = scripts.publish.prepare_invoke();
-                for (topic, _) in &items {
-                    call.key(scripts::meta_key(topic))
-                        .key(scripts::log_key(topic));
+                for item in &items {
+                    call.key(scripts::meta_key(&item.topic))
+                        .key(scripts::log_key(&item.topic))
+                        .key(scripts::keys_key(&item.topic))
+                        .key(scripts::key_times_key(&item.topic));
                 }
                 call.arg(new_epoch())
                     .arg(&server.run_id)
@@ -208,15 +220,18 @@ impl RedisBackend {
                     .arg(history)
                     .arg(ttl)
                     .arg(lease.map_or("", Lease::holder))
-                    .arg(producer.unwrap_or(""));
+                    .arg(producer.unwrap_or(""))
+                    .arg(ttl_ms(rule.window))
+                    .arg(rule.cap);
                 if let Some(lease) = lease {
                     call.key(lease.key());
                 }
-                for (head, (topic, _)) in heads.iter().zip(&items) {
-                    let claimed = producer.is_some() && super::is_claimed(topic);
+                for (head, item) in heads.iter().zip(&items) {
+                    let claimed = producer.is_some() && super::is_claimed(&item.topic);
                     call.arg(head)
                         .arg(&tail)
-                        .arg(if claimed { "1" } else { "" });
+                        .arg(if claimed { "1" } else { "" })
+                        .arg(item.key.as_deref().unwrap_or(""));
                 }
                 call.invoke_async::<Vec<(u64, String, String)>>(conn).await
             })
@@ -230,7 +245,7 @@ impl RedisBackend {
             Err(CallError::Refused(e)) if e.code() == Some("NOTYOURS") => {
                 let refused = e.detail().and_then(|i| i.trim().parse::<usize>().ok());
                 return match refused.and_then(|i| items.get(i.wrapping_sub(1))) {
-                    Some((topic, _)) => Err(PublishError::NotYours(topic.clone())),
+                    Some(item) => Err(PublishError::NotYours(item.topic.clone())),
                     None => Err(Unavailable.into()),
                 };
             }
@@ -242,16 +257,19 @@ impl RedisBackend {
         Ok(items
             .into_iter()
             .zip(published)
-            .map(|((topic, message), (seq, epoch, frame))| {
+            .map(|(item, (seq, epoch, frame))| {
+                if frame.is_empty() {
+                    return Published::Duplicate(seq);
+                }
                 let envelope = Envelope {
-                    message,
-                    topic,
+                    message: item.message,
+                    topic: item.topic,
                     seq,
                     epoch: Epoch(epoch),
                     timestamp,
                     conflated: 0,
                 };
-                (Arc::new(envelope), Frame::from(frame))
+                Published::New(Arc::new(envelope), Frame::from(frame))
             })
             .collect())
     }
@@ -262,7 +280,12 @@ impl RedisBackend {
         self.link
             .call(async |conn, _| {
                 redis::pipe()
-                    .del(&[scripts::meta_key(topic), scripts::log_key(topic)])
+                    .del(&[
+                        scripts::meta_key(topic),
+                        scripts::log_key(topic),
+                        scripts::keys_key(topic),
+                        scripts::key_times_key(topic),
+                    ])
                     .ignore()
                     .publish(
                         scripts::EVENTS,

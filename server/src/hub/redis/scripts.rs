@@ -6,9 +6,13 @@
 //!   (the topic's state at that seq, as JSON), and for a run kind's topic written from
 //!   outside, `producer` (the `sub` that first published on it);
 //! - `tickwire:{T}:log`, a stream of the envelopes, entry id `SEQ-1`, trimmed to the
-//!   retained history.
+//!   retained history;
+//! - `tickwire:{T}:keys` and `tickwire:{T}:key_times`, outside producers' idempotency
+//!   keys: a hash key → `"EPOCH SEQ"` and a sorted set key → when (ms), kept for
+//!   `--idempotency-window-secs` and at most `--max-idempotency-keys` (Redis 7.0 has no
+//!   expiry per hash field, so the script forgets the expired and the oldest itself).
 //!
-//! Both expire after the idle time; publishing, and instances whose clients follow the
+//! They expire after the idle time; publishing, and instances whose clients follow the
 //! topic, push that back. Every envelope is also published on [`EVENTS`], which every
 //! instance listens to.
 //!
@@ -29,6 +33,16 @@ pub fn meta_key(topic: &Topic) -> String {
 
 pub fn log_key(topic: &Topic) -> String {
     format!("tickwire:{{{topic}}}:log")
+}
+
+/// The topic's remembered idempotency keys: key → `"EPOCH SEQ"`.
+pub fn keys_key(topic: &Topic) -> String {
+    format!("tickwire:{{{topic}}}:keys")
+}
+
+/// When each remembered idempotency key was published (a sorted set, ms since the epoch).
+pub fn key_times_key(topic: &Topic) -> String {
+    format!("tickwire:{{{topic}}}:key_times")
 }
 
 /// `touch(meta, log, create, epoch, run, durable)`: the topic's epoch, after making it
@@ -54,43 +68,92 @@ end
 "#;
 
 /// Publishes a batch of messages, in order, all or nothing.
-/// KEYS: meta and log of each message's topic[, lease]. ARGV: new epoch, run, durable,
-/// history, ttl ms, lease holder (empty: no lease), outside producer (empty: none), then
-/// each message's envelope head, tail and claim (`'1'`: its topic is the producer's once
-/// published, and refused while another's). For each message: assigns its topic's next
-/// seq, appends the envelope, publishes it; returns `{seq, epoch, envelope}` per
-/// message. With a lease, refuses with `FENCED` unless the caller still holds it; refuses
-/// with `NOTYOURS i` when message `i` claims a topic another producer holds (one that
-/// `touch` keeps: a topic started over is no one's).
+/// KEYS: meta, log, idempotency keys and their times of each message's topic[, lease].
+/// ARGV: new epoch, run, durable, history, ttl ms, lease holder (empty: no lease),
+/// outside producer (empty: none), idempotency window ms, most keys kept per topic,
+/// then each message's envelope head, tail, claim (`'1'`: its topic is the producer's
+/// once published, and refused while another's) and idempotency key (empty: none).
+/// For each message: if its key was published on its topic within the window (and in
+/// its epoch), answers `{seq, epoch, ''}` with that publish's seq; else assigns its
+/// topic's next seq, appends the envelope, publishes it, remembers its key, and answers
+/// `{seq, epoch, envelope}`. With a lease, refuses with `FENCED` unless the caller still
+/// holds it; refuses with `NOTYOURS i` when message `i` claims a topic another producer
+/// holds (one that `touch` keeps: a topic started over is no one's).
 const PUBLISH: &str = r#"
-local count = (#ARGV - 7) / 3
-if ARGV[6] ~= '' and redis.call('GET', KEYS[2 * count + 1]) ~= ARGV[6] then
+local count = (#ARGV - 9) / 4
+if ARGV[6] ~= '' and redis.call('GET', KEYS[4 * count + 1]) ~= ARGV[6] then
   return redis.error_reply('FENCED this instance no longer holds the lease')
 end
 local producer = ARGV[7]
 for i = 1, count do
-  if ARGV[7 + 3 * i] == '1' then
-    local held = redis.call('HMGET', KEYS[2 * i - 1], 'epoch', 'run', 'producer')
+  if ARGV[8 + 4 * i] == '1' then
+    local held = redis.call('HMGET', KEYS[4 * i - 3], 'epoch', 'run', 'producer')
     local kept = held[1] and (held[2] == ARGV[2] or ARGV[3] == '1')
     if kept and held[3] and held[3] ~= producer then
       return redis.error_reply('NOTYOURS ' .. i)
     end
   end
 end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local window, cap = tonumber(ARGV[8]), tonumber(ARGV[9])
+local keys_ttl = math.max(tonumber(ARGV[5]), window)
+-- The seq `key` was published as in `epoch`, if it is remembered (forgetting expired keys).
+local function seen(keys, times, key, epoch)
+  local expired = redis.call('ZRANGEBYSCORE', times, '-inf', now - window, 'LIMIT', 0, 512)
+  if #expired > 0 then
+    redis.call('HDEL', keys, unpack(expired))
+    redis.call('ZREM', times, unpack(expired))
+  end
+  local held = redis.call('HGET', keys, key)
+  if not held then
+    return nil
+  end
+  local space = string.find(held, ' ', 1, true)
+  if string.sub(held, 1, space - 1) ~= epoch then
+    return nil
+  end
+  return tonumber(string.sub(held, space + 1))
+end
+local function remember(keys, times, key, epoch, seq)
+  redis.call('HSET', keys, key, epoch .. ' ' .. seq)
+  redis.call('ZADD', times, now, key)
+  local over = redis.call('ZCARD', times) - cap
+  if over > 0 then
+    local oldest = redis.call('ZPOPMIN', times, over)
+    for j = 1, #oldest, 2 do
+      redis.call('HDEL', keys, oldest[j])
+    end
+  end
+  redis.call('PEXPIRE', keys, keys_ttl)
+  redis.call('PEXPIRE', times, keys_ttl)
+end
 local published = {}
 for i = 1, count do
-  local meta, log = KEYS[2 * i - 1], KEYS[2 * i]
+  local meta, log, keys, times = KEYS[4 * i - 3], KEYS[4 * i - 2], KEYS[4 * i - 1], KEYS[4 * i]
+  local key = ARGV[9 + 4 * i]
   local epoch = touch(meta, log, '1', ARGV[1], ARGV[2], ARGV[3])
-  if ARGV[7 + 3 * i] == '1' then
-    redis.call('HSETNX', meta, 'producer', producer)
+  local before = nil
+  if key ~= '' then
+    before = seen(keys, times, key, epoch)
   end
-  local seq = redis.call('HINCRBY', meta, 'seq', 1)
-  local envelope = ARGV[5 + 3 * i] .. ',"seq":' .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[6 + 3 * i]
-  redis.call('XADD', log, 'MAXLEN', ARGV[4], seq .. '-1', 'e', envelope)
-  redis.call('PEXPIRE', meta, ARGV[5])
-  redis.call('PEXPIRE', log, ARGV[5])
-  redis.call('PUBLISH', 'tickwire:events', envelope)
-  published[i] = {seq, epoch, envelope}
+  if before then
+    published[i] = {before, epoch, ''}
+  else
+    if ARGV[8 + 4 * i] == '1' then
+      redis.call('HSETNX', meta, 'producer', producer)
+    end
+    local seq = redis.call('HINCRBY', meta, 'seq', 1)
+    local envelope = ARGV[6 + 4 * i] .. ',"seq":' .. seq .. ',"epoch":"' .. epoch .. '"' .. ARGV[7 + 4 * i]
+    redis.call('XADD', log, 'MAXLEN', ARGV[4], seq .. '-1', 'e', envelope)
+    redis.call('PEXPIRE', meta, ARGV[5])
+    redis.call('PEXPIRE', log, ARGV[5])
+    redis.call('PUBLISH', 'tickwire:events', envelope)
+    if key ~= '' and cap > 0 then
+      remember(keys, times, key, epoch, seq)
+    end
+    published[i] = {seq, epoch, envelope}
+  end
 end
 return published
 "#;
