@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::backtest::BacktestSnapshot;
 use super::envelope::{Envelope, Epoch};
 use super::market::MarketSnapshot;
+use super::notice::{Notice, UserSnapshot};
 use super::session::SessionSnapshot;
 use super::sweep::SweepSnapshot;
 use super::time::Timestamp;
@@ -35,6 +36,7 @@ pub enum SnapshotData {
     Session(SessionSnapshot),
     Trading(TradingSnapshot),
     Sweep(SweepSnapshot),
+    User(UserSnapshot),
 }
 
 /// Why a `resync` replaced a resume.
@@ -70,6 +72,9 @@ pub enum Control {
     Resync(Resync),
     /// The current state of a topic, for a subscribe without `since`.
     Snapshot(Snapshot),
+    /// A notice for this connection, or its user, or everyone, from an admin
+    /// (`POST /api/notify`); not on any topic, so never replayed.
+    DirectNotice(Notice),
 }
 
 /// First frame on every socket.
@@ -217,6 +222,12 @@ mod tests {
                 snapshot: snapshot(),
             }),
             Control::Snapshot(snapshot()),
+            Control::DirectNotice(Notice {
+                event: crate::NoticeEvent::Announcement,
+                title: "Maintenance at 22:00".into(),
+                body: "The server restarts for a minute.".into(),
+                reference: None,
+            }),
         ];
         for control in frames {
             let value = round_trip(&ServerFrame::Control(control));

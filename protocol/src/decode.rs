@@ -177,6 +177,12 @@ impl KindReader {
         snapshot: |data| own_snapshot(data, TopicKind::Sweep).map(SnapshotData::Sweep),
     };
 
+    pub const USER: KindReader = KindReader {
+        kind: TopicKind::User,
+        message: read_kind::user,
+        snapshot: |data| own_snapshot(data, TopicKind::User).map(SnapshotData::User),
+    };
+
     /// The reader of `kind` (tools and tests; a page names its kind's constant, so that
     /// only that kind's code ships with it).
     pub fn of(kind: TopicKind) -> KindReader {
@@ -186,6 +192,7 @@ impl KindReader {
             TopicKind::Session => KindReader::SESSION,
             TopicKind::Trading => KindReader::TRADING,
             TopicKind::Sweep => KindReader::SWEEP,
+            TopicKind::User => KindReader::USER,
         }
     }
 }
@@ -205,6 +212,7 @@ pub fn server_frame(text: &str, kinds: &impl Kinds) -> Result<Option<ServerFrame
         "pong" => Control::Pong(read(text)?),
         "heartbeat" => Control::Heartbeat(read(text)?),
         "error" => Control::Error(read(text)?),
+        "direct_notice" => Control::DirectNotice(read(text)?),
         "resync" => {
             let raw: RawResync<'_> = serde_json::from_str(text)?;
             let Some(snapshot) = snapshot(raw.snapshot.get(), kinds)? else {

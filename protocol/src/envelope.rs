@@ -197,6 +197,11 @@ impl Message {
             SweepResult(r) => items("results", r.results.len()),
             SweepProgress(p) => within("pct", p.pct, 0.0, 100.0),
             SweepComplete(c) => items("top", c.top.len()),
+            Notice(n) => {
+                texts(&[("title", &n.title), ("body", &n.body)])?;
+                texts(&[("ref", n.reference.as_deref().unwrap_or(""))])
+            }
+            NoticesRead(_) => Ok(()),
             SessionCompleted(s) => {
                 texts(&[("reason", &s.reason)])?;
                 finite("final_equity", s.final_equity)

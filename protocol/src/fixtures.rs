@@ -4,6 +4,7 @@
 //! backtest topic with its envelopes and snapshots.
 
 use crate::api::Bar;
+use crate::notice::{Notice, NoticeEvent, NoticesRead};
 use crate::sweep::{
     Objective, SweepAxis, SweepComplete, SweepEntry, SweepProgress, SweepResults, SweepStarted,
 };
@@ -395,6 +396,19 @@ pub fn every_message() -> Vec<(Message, Topic)> {
             Message::Cancelled(Lifecycle::default()),
         ],
         &sweep,
+    ));
+    let user: Topic = "user:alice".parse().unwrap();
+    all.extend(on(
+        vec![
+            Message::Notice(Notice {
+                event: NoticeEvent::RunFinished,
+                title: "Backtest bt-1 completed".into(),
+                body: "GOOG sma_cross: +12.40 %, 31 trades".into(),
+                reference: Some("backtest:bt-1".into()),
+            }),
+            Message::NoticesRead(NoticesRead { up_to_seq: 1 }),
+        ],
+        &user,
     ));
     all
 }

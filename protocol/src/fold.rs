@@ -6,6 +6,7 @@ use super::backtest::{BacktestSnapshot, RunStatus};
 use super::control::SnapshotData;
 use super::market::{Candle, MarketSnapshot};
 use super::messages::Message;
+use super::notice::{SeqNotice, UserSnapshot};
 use super::session::{OpenPosition, SessionSnapshot};
 use super::sweep::SweepSnapshot;
 use super::topic::TopicKind;
@@ -35,6 +36,7 @@ impl SnapshotData {
             TopicKind::Session => SnapshotData::Session(SessionSnapshot::default()),
             TopicKind::Trading => SnapshotData::Trading(TradingSnapshot::default()),
             TopicKind::Sweep => SnapshotData::Sweep(SweepSnapshot::default()),
+            TopicKind::User => SnapshotData::User(UserSnapshot::default()),
         }
     }
 
@@ -49,7 +51,7 @@ impl SnapshotData {
             SnapshotData::Session(s) => {
                 s.initialized.is_some() && s.completed.is_none() && !s.paused
             }
-            SnapshotData::Trading(_) => false,
+            SnapshotData::Trading(_) | SnapshotData::User(_) => false,
             SnapshotData::Sweep(s) => s.status == RunStatus::Running,
         }
     }
@@ -59,7 +61,10 @@ impl SnapshotData {
         match self {
             SnapshotData::Backtest(s) => Some(s.status),
             SnapshotData::Sweep(s) => Some(s.status),
-            SnapshotData::Market(_) | SnapshotData::Session(_) | SnapshotData::Trading(_) => None,
+            SnapshotData::Market(_)
+            | SnapshotData::Session(_)
+            | SnapshotData::Trading(_)
+            | SnapshotData::User(_) => None,
         }
     }
 
@@ -71,6 +76,7 @@ impl SnapshotData {
             SnapshotData::Session(s) => s.apply(message),
             SnapshotData::Trading(s) => s.apply(message),
             SnapshotData::Sweep(s) => s.apply(message),
+            SnapshotData::User(s) => s.apply(message),
         }
     }
 }
@@ -250,6 +256,27 @@ impl TradingSnapshot {
             Message::Position(p) => self.position = Some(p.clone()),
             Message::Pnl(p) => self.pnl = Some(p.clone()),
             Message::Risk(r) => self.risk = Some(r.clone()),
+            _ => {}
+        }
+    }
+}
+
+impl UserSnapshot {
+    /// Folds one message into the state (each one is the topic's next seq).
+    pub fn apply(&mut self, message: &Message) {
+        self.last_seq += 1;
+        match message {
+            Message::Notice(notice) => push_capped(
+                &mut self.notices,
+                SeqNotice {
+                    seq: self.last_seq,
+                    notice: notice.clone(),
+                },
+                SNAPSHOT_RECENT,
+            ),
+            Message::NoticesRead(read) => {
+                self.read_up_to = self.read_up_to.max(read.up_to_seq.min(self.last_seq));
+            }
             _ => {}
         }
     }

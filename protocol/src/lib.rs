@@ -6,7 +6,7 @@
 //! - Topics ([`Topic`], [`TopicKind`]), the [`Envelope`] and every [`Message`] type:
 //!   `messages` is the one table of types (wire name, payload, topic kinds); the
 //!   payloads are declared by topic kind in `market`, `backtest`, `session`, `trading`,
-//!   `sweep`.
+//!   `sweep`, `notice` (`user:`).
 //! - Control frames ([`Control`], [`Snapshot`]) and what a client sends
 //!   ([`ClientAction`]); `decode` reads frames keyed on their type; `auth` the token
 //!   answers ([`Me`]).
@@ -37,6 +37,7 @@ mod fold;
 pub mod indicators;
 mod market;
 mod messages;
+mod notice;
 pub mod rate;
 #[cfg(feature = "schema")]
 pub mod schema;
@@ -61,8 +62,12 @@ pub use market::{
     Tick,
 };
 pub use messages::Message;
+pub use notice::{
+    Notice, NoticeEvent, NoticesRead, NotifyRequest, NotifyTarget, ReadNotices, SeqNotice,
+    UserSnapshot,
+};
 pub use session::*;
 pub use time::Timestamp;
-pub use topic::{validate_id, Symbol, Topic, TopicError, TopicKind};
+pub use topic::{validate_id, validate_user, Symbol, Topic, TopicError, TopicKind};
 pub use trading::*;
 pub use validate::FieldError;

@@ -15,6 +15,7 @@ use super::backtest::{
     Complete, EquityBatch, ErrorInfo, Lifecycle, LogLine, Metrics, Progress, Started, Trade,
 };
 use super::market::{Analysis, Candle, Tick};
+use super::notice::{Notice, NoticesRead};
 use super::session::{
     Countdown, Decision, PositionClosed, PositionOpened, PositionUpdated, SessionCompleted,
     SessionInitialized, SessionStats, Thinking,
@@ -79,6 +80,7 @@ macro_rules! message_table {
             message_table!(@reader session Session $($entry)*);
             message_table!(@reader trading Trading $($entry)*);
             message_table!(@reader sweep Sweep $($entry)*);
+            message_table!(@reader user User $($entry)*);
         }
     };
 }
@@ -98,6 +100,7 @@ macro_rules! read_if_same {
     (Session Session $($rest:tt)+) => { read_arm!($($rest)+); };
     (Trading Trading $($rest:tt)+) => { read_arm!($($rest)+); };
     (Sweep Sweep $($rest:tt)+) => { read_arm!($($rest)+); };
+    (User User $($rest:tt)+) => { read_arm!($($rest)+); };
     ($want:ident $other:ident $($rest:tt)+) => {};
 }
 
@@ -147,6 +150,9 @@ message_table! {
     "sweep_result" => SweepResult(SweepResults) on [Sweep];
     "sweep_progress" => SweepProgress(SweepProgress) on [Sweep];
     "sweep_complete" => SweepComplete(SweepComplete) on [Sweep];
+    // user
+    "notice" => Notice(Notice) on [User];
+    "notices_read" => NoticesRead(NoticesRead) on [User];
 }
 
 /// A message type that does not belong on a topic of `kind`.
@@ -169,6 +175,7 @@ mod tests {
             (TopicKind::Session, read::session),
             (TopicKind::Trading, read::trading),
             (TopicKind::Sweep, read::sweep),
+            (TopicKind::User, read::user),
         ];
         for (kind, reader) in kinds {
             for name in Message::TYPES {

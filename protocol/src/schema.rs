@@ -21,9 +21,9 @@ pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,64}$";
 pub const SYMBOL_PATTERN: &str = "^[A-Z0-9][A-Z0-9._-]{0,31}$";
 
 /// A topic: `market:` or `trading:` and a symbol, `backtest:`, `session:` or `sweep:` and an id
-/// (`[A-Za-z0-9_-]{1,64}`, [`super::validate_id`]).
-pub const TOPIC_PATTERN: &str =
-    "^((market|trading):[A-Z0-9][A-Z0-9._-]{0,31}|(backtest|session|sweep):[A-Za-z0-9_-]{1,64})$";
+/// (`[A-Za-z0-9_-]{1,64}`, [`super::validate_id`]), or `user:` and a user
+/// (`[A-Za-z0-9_.@-]{1,64}`, [`super::validate_user`]).
+pub const TOPIC_PATTERN: &str = "^((market|trading):[A-Z0-9][A-Z0-9._-]{0,31}|(backtest|session|sweep):[A-Za-z0-9_-]{1,64}|user:[A-Za-z0-9_.@-]{1,64})$";
 
 /// What `Timestamp`'s parser takes: RFC 3339 with any offset (the server writes UTC
 /// with milliseconds, `2026-11-22T14:03:11.123Z`).
@@ -103,7 +103,7 @@ impl JsonSchema for Topic {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "`market:{SYMBOL}`, `trading:{SYMBOL}`, `backtest:{ID}`, `session:{ID}` or `sweep:{ID}` (ID: `[A-Za-z0-9_-]{1,64}`).",
+            "description": "`market:{SYMBOL}`, `trading:{SYMBOL}`, `backtest:{ID}`, `session:{ID}`, `sweep:{ID}` (ID: `[A-Za-z0-9_-]{1,64}`) or `user:{SUB}` (SUB: `[A-Za-z0-9_.@-]{1,64}`).",
             "type": "string",
             "pattern": TOPIC_PATTERN,
             "examples": ["market:BTC-USD", "backtest:run-1"]

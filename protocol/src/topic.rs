@@ -1,5 +1,5 @@
 //! Topic names: `market:{SYMBOL}`, `backtest:{ID}`, `session:{ID}`, `trading:{SYMBOL}`,
-//! `sweep:{ID}`.
+//! `sweep:{ID}`, `user:{SUB}`.
 //!
 //! A [`Topic`] can only be built through validation, so every topic the hub or the
 //! dashboard holds is well formed. On the wire it is its plain string form.
@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// The five kinds of stream a topic can name.
+/// The six kinds of stream a topic can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
@@ -24,6 +24,8 @@ pub enum TopicKind {
     Trading,
     /// One parameter sweep: every combination's result as it lands.
     Sweep,
+    /// One user's personal channel: the notices the server sends them.
+    User,
 }
 
 impl TopicKind {
@@ -35,6 +37,7 @@ impl TopicKind {
             TopicKind::Session => "session",
             TopicKind::Trading => "trading",
             TopicKind::Sweep => "sweep",
+            TopicKind::User => "user",
         }
     }
 
@@ -49,12 +52,16 @@ impl TopicKind {
 pub enum TopicError {
     #[error("topic `{0}` has no `kind:name` form (expected e.g. `market:BTC-USD`)")]
     MissingColon(String),
-    #[error("unknown topic kind `{0}` (expected market, backtest, session, trading or sweep)")]
+    #[error(
+        "unknown topic kind `{0}` (expected market, backtest, session, trading, sweep or user)"
+    )]
     UnknownKind(String),
     #[error("invalid symbol `{0}`: must match [A-Z0-9][A-Z0-9._-]{{0,31}}")]
     InvalidSymbol(String),
     #[error("invalid id `{0}`: must match [A-Za-z0-9_-]{{1,64}}")]
     InvalidId(String),
+    #[error("invalid user `{0}`: must match [A-Za-z0-9_.@-]{{1,64}}")]
+    InvalidUser(String),
 }
 
 /// A validated market symbol, e.g. `BTC-USD`.
@@ -123,6 +130,19 @@ pub fn validate_id(s: &str) -> Result<(), TopicError> {
     }
 }
 
+/// Validates a user (a token's `sub`, the key of `user:{SUB}`) against
+/// `[A-Za-z0-9_.@-]{1,64}`.
+pub fn validate_user(s: &str) -> Result<(), TopicError> {
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'@' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(TopicError::InvalidUser(s.to_owned()))
+    }
+}
+
 /// A validated topic name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
 #[serde(try_from = "String")]
@@ -152,6 +172,8 @@ impl Topic {
     pub fn new(kind: TopicKind, name: &str) -> Result<Self, TopicError> {
         if kind.keyed_by_symbol() {
             Symbol::parse(name)?;
+        } else if kind == TopicKind::User {
+            validate_user(name)?;
         } else {
             validate_id(name)?;
         }
@@ -184,6 +206,7 @@ impl FromStr for Topic {
             "session" => TopicKind::Session,
             "trading" => TopicKind::Trading,
             "sweep" => TopicKind::Sweep,
+            "user" => TopicKind::User,
             other => return Err(TopicError::UnknownKind(other.to_owned())),
         };
         Topic::new(kind, name)
@@ -242,6 +265,8 @@ mod tests {
             "session:S1",
             "market:A",
             "market:BRK.B",
+            "user:alice@example.com",
+            "user:anonymous",
         ] {
             let t: Topic = s.parse().unwrap();
             assert_eq!(t.to_string(), s);
@@ -265,6 +290,8 @@ mod tests {
             ("backtest:", "invalid id ``"),
             ("session:a b", "invalid id `a b`"),
             ("backtest:a/b", "invalid id"),
+            ("user:a b", "invalid user `a b`"),
+            ("user:", "invalid user ``"),
         ];
         for (input, expected) in cases {
             let err = input.parse::<Topic>().unwrap_err().to_string();

@@ -3,7 +3,7 @@
 
 Reads every `crate::…` and `super::…` path in server/src and fails, naming each
 offending line, when
-  - a lower module (auth, feed, hub, backtest, session) reaches an upper one (routes,
+  - a lower module (auth, feed, hub, backtest, session, store, notices) reaches an upper one (routes,
     state, config, cli, serve), or
   - two top-level modules, or two files of one module, import each other (a cycle).
 A module's `mod.rs` only lists and re-exports its children: its own edges are not
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "server" / "src"
-LOWER = {"auth", "feed", "hub", "backtest", "session", "store"}
+LOWER = {"auth", "feed", "hub", "backtest", "session", "store", "notices"}
 UPPER = {"routes", "state", "config", "cli", "serve"}
 PATH = re.compile(r"\b(crate|super)((?:::[a-z_][a-z0-9_]*)+)")
 GROUP = re.compile(r"\b(crate|super)::\{([^}]*)\}")

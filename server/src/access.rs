@@ -1,7 +1,8 @@
 //! Who may follow or control a topic: the one place access is decided
 //! (docs/SPEC.md section 12, "Ownership"). A run's topic (`backtest:`, `session:`) is
-//! reached only by its owner and admins, whatever a token's `topics` say; any other
-//! topic follows the token's `topics`. The owner comes from the run books, wherever in
+//! reached only by its owner and admins, whatever a token's `topics` say, and so is a
+//! personal channel (`user:{SUB}`: that user's); any other topic follows the token's
+//! `topics`. The owner comes from the run books, wherever in
 //! the cluster the run is; the rule itself ([`follow`], [`control`]) is pure.
 
 use std::sync::Arc;
@@ -26,6 +27,8 @@ pub enum Denied {
     OutsidePublish { topic: Topic, allowed: String },
     #[error("{0} is a run of this server: only its engine publishes there")]
     EngineOnly(Topic),
+    #[error("{0} is a personal channel: only the server and admins publish there")]
+    Personal(Topic),
     /// No run of the cluster's records is behind it: nothing to control, and on Redis
     /// a run whose record is missing is not controlled on trust.
     #[error("nothing running owns {0}: no backtest, session or sweep can be controlled there")]
@@ -59,6 +62,9 @@ impl Access {
 
     /// Whether `caller` may pause, resume or cancel what runs behind `topic`.
     pub async fn may_control(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        if topic.kind() == TopicKind::User {
+            return Err(Denied::NoRun(topic.clone()));
+        }
         control(caller, topic, &self.owner(topic).await?)
     }
 
@@ -67,6 +73,12 @@ impl Access {
     /// alone writes there, so what the topic says is the run's own); any other topic
     /// within the token's `publish` claim.
     pub async fn may_publish(&self, caller: &Caller, topic: &Topic) -> Result<(), Denied> {
+        if topic.kind() == TopicKind::User {
+            return match caller.may_reach(None) {
+                true => Ok(()),
+                false => Err(Denied::Personal(topic.clone())),
+            };
+        }
         if self.owner(topic).await? != Owner::NotARun {
             return Err(Denied::EngineOnly(topic.clone()));
         }
@@ -85,6 +97,7 @@ impl Access {
             TopicKind::Backtest => self.backtests.owner(topic.name()).await,
             TopicKind::Session => self.sessions.owner(topic.name()).await,
             TopicKind::Sweep => self.sweeps.owner(topic.name()).await,
+            TopicKind::User => Ok(Owner::User(topic.name().into())),
             TopicKind::Market | TopicKind::Trading => Ok(Owner::NotARun),
         }
     }
@@ -169,6 +182,19 @@ mod tests {
         assert!(follow(&token("root", &[], true), &run, &Owner::Anonymous).is_ok());
         assert!(follow(&Caller::Anonymous, &run, &Owner::Anonymous).is_ok());
         assert!(control(&Caller::Anonymous, &run, &Owner::Anonymous).is_ok());
+    }
+
+    #[test]
+    fn a_personal_channel_is_followed_only_by_its_user_and_admins() {
+        let alices = topic("user:alice");
+        let owner = Owner::User(Arc::from("alice"));
+        assert!(follow(&token("alice", &[], false), &alices, &owner).is_ok());
+        // Bob's topics allow every user channel, but this one is Alice's.
+        assert!(matches!(
+            follow(&token("bob", &["user:*"], false), &alices, &owner),
+            Err(Denied::NotYours(_))
+        ));
+        assert!(follow(&token("root", &[], true), &alices, &owner).is_ok());
     }
 
     #[test]

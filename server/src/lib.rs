@@ -50,6 +50,7 @@ pub mod config;
 pub mod contract;
 pub mod feed;
 pub mod hub;
+pub mod notices;
 pub mod refusal;
 pub mod routes;
 pub mod runs;

@@ -203,6 +203,12 @@ fn every_control() -> Vec<Control> {
             error: "malformed JSON".into(),
             details: None,
         }),
+        Control::DirectNotice(Notice {
+            event: NoticeEvent::Announcement,
+            title: "Maintenance at 22:00".into(),
+            body: "The server restarts for a minute.".into(),
+            reference: Some("market:BTCUSDT".into()),
+        }),
     ];
     for (i, snapshot) in every_snapshot().into_iter().enumerate() {
         frames.push(Control::Resync(Resync {
@@ -489,6 +495,8 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
         .collect();
     let expected: BTreeSet<&str> = [
         "/api/publish",
+        "/api/notices/read",
+        "/api/notify",
         "/api/streams/{topic}",
         "/api/streams/{topic}/snapshot",
         "/api/streams/{topic}/record",
@@ -538,7 +546,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
             );
         }
     }
-    assert_eq!(ids.len(), 41);
+    assert_eq!(ids.len(), 43);
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

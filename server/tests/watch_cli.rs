@@ -232,6 +232,11 @@ async fn tickwire_token_refuses_a_short_secret_and_a_lifetime_the_server_would_r
             &["--sub", "alice", "--ttl", "90d"][..],
             "is longer than --max-ttl",
         ),
+        (
+            "cli-secret-of-at-least-thirty-two-bytes",
+            &["--sub", "alice smith"][..],
+            "--sub invalid user `alice smith`: must match [A-Za-z0-9_.@-]{1,64}",
+        ),
     ] {
         let out = run_token(secret, args).await;
         assert!(!out.status.success());

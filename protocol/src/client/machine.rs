@@ -615,6 +615,9 @@ impl Machine {
                     None => error,
                 });
             }
+            ServerFrame::Control(Control::DirectNotice(notice)) => {
+                self.emit(Effect::Toast(format!("{}: {}", notice.title, notice.body)));
+            }
             ServerFrame::Control(_) => {}
         }
     }

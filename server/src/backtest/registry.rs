@@ -70,7 +70,7 @@ impl Backtests {
         limits: RunLimits,
         max_pause: Duration,
     ) -> Self {
-        let runs = RunBook::new("backtest", limits, context.store.clone());
+        let runs = RunBook::new("backtest", limits, &context);
         runs.spawn_reaper(&context, died);
         Backtests {
             context,

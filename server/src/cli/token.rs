@@ -12,7 +12,8 @@ use crate::config::duration;
 /// Flags of `tickwire token`.
 #[derive(Args, Debug, Clone)]
 pub struct TokenArgs {
-    /// Who the token is for: the owner of the backtests and sessions it starts.
+    /// Who the token is for: the owner of the backtests and sessions it starts, and of
+    /// the personal channel `user:{SUB}` (`[A-Za-z0-9_.@-]{1,64}`).
     #[arg(long)]
     pub sub: String,
     /// Topic patterns it may follow, comma separated; a trailing `*` matches any
@@ -39,8 +40,8 @@ pub struct TokenArgs {
 
 /// The signed token for `args`.
 pub fn issue(args: &TokenArgs) -> anyhow::Result<String> {
-    if args.sub.trim().is_empty() {
-        anyhow::bail!("--sub must name someone");
+    if let Err(e) = protocol::validate_user(&args.sub) {
+        anyhow::bail!("--sub {e}: it names the personal channel user:{{SUB}}");
     }
     if args.ttl.is_zero() {
         anyhow::bail!("--ttl must be longer than 0");

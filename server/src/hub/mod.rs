@@ -14,6 +14,7 @@
 //! publishers are doing.
 
 mod channel;
+mod direct;
 mod frame;
 mod hot_json;
 mod idempotency;
@@ -26,6 +27,7 @@ mod stats;
 mod topics;
 
 pub use channel::{Page, Recorded, SubscribeOutcome};
+pub use direct::{Direct, Recipients};
 pub use idempotency::KeyRule;
 pub use outbox::{Delivery, Frame, Outbox, OutboxReceiver};
 pub use owners::{Command, NoOwner, Ownership};
@@ -42,6 +44,7 @@ use protocol::{InvalidMessage, Message, Since, Snapshot, Topic, TopicKind};
 use tokio_util::sync::CancellationToken;
 
 use channel::Channel;
+use direct::Directs;
 use owners::Owners;
 use redis::RedisBackend;
 use topics::Topics;
@@ -182,13 +185,15 @@ pub struct Hub {
 struct HubInner {
     topics: Arc<Topics>,
     owners: Owners,
+    directs: Directs,
     redis: Option<RedisBackend>,
 }
 
 impl Hub {
     /// An in-memory hub.
     pub fn new(config: HubConfig) -> Self {
-        Self::from_parts(Arc::new(Topics::new(config)), Owners::default(), None)
+        let topics = Arc::new(Topics::new(config));
+        Self::from_parts(topics, Owners::default(), Directs::default(), None)
     }
 
     /// A hub whose topics live in the Redis at `url` (reached in the background: until
@@ -201,20 +206,50 @@ impl Hub {
         shutdown: CancellationToken,
     ) -> Result<Self, ::redis::RedisError> {
         let topics = Arc::new(Topics::new(config));
-        let owners = Owners::default();
-        let redis = RedisBackend::open(url, topics.clone(), owners.clone(), lease, shutdown)?;
-        Ok(Self::from_parts(topics, owners, Some(redis)))
+        let (owners, directs) = (Owners::default(), Directs::default());
+        let redis = RedisBackend::open(
+            url,
+            topics.clone(),
+            owners.clone(),
+            directs.clone(),
+            lease,
+            shutdown,
+        )?;
+        Ok(Self::from_parts(topics, owners, directs, Some(redis)))
     }
 
-    fn from_parts(topics: Arc<Topics>, owners: Owners, redis: Option<RedisBackend>) -> Self {
+    fn from_parts(
+        topics: Arc<Topics>,
+        owners: Owners,
+        directs: Directs,
+        redis: Option<RedisBackend>,
+    ) -> Self {
         Hub {
             inner: Arc::new(HubInner {
                 topics,
                 owners,
+                directs,
                 redis,
             }),
             lease: None,
         }
+    }
+
+    /// Sends `direct` to the connections it is for, on every instance.
+    pub async fn send_direct(&self, direct: Direct) -> Result<(), Unavailable> {
+        match &self.inner.redis {
+            // Every instance hears it from Redis, this one too.
+            Some(redis) => redis.send_direct(&direct).await,
+            None => {
+                self.inner.directs.deliver(direct);
+                Ok(())
+            }
+        }
+    }
+
+    /// The direct notices this instance's connections hear, from now on.
+    pub fn directs(&self) -> tokio::sync::broadcast::Receiver<Direct> {
+        self.inner.directs.listen()
     }
 
     /// `memory` or `redis`, for health reports.

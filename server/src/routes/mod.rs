@@ -12,6 +12,7 @@ mod json;
 mod market;
 mod me;
 mod metrics;
+mod notices;
 mod openapi;
 mod origin;
 mod paging;
@@ -57,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/streams/{topic}/snapshot", get(streams::snapshot))
         .route("/streams/{topic}/record", get(streams::record))
         .route("/publish", post(publish::publish))
+        .route("/notices/read", post(notices::read))
+        .route("/notify", post(notices::notify))
         .route("/datasets", get(backtests::datasets))
         .route("/backtests", post(backtests::start).get(backtests::list))
         .route(

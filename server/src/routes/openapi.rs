@@ -56,6 +56,8 @@ impl utoipa::Modify for BearerAuth {
     ),
     paths(
         super::publish::publish,
+        super::notices::read,
+        super::notices::notify,
         super::streams::poll,
         super::streams::snapshot,
         super::streams::record,
@@ -108,6 +110,7 @@ impl utoipa::Modify for BearerAuth {
         (name = "sessions", description = "Paper-trading sessions and outside agents"),
         (name = "sweeps", description = "Parameter sweeps"),
         (name = "market", description = "The market feed"),
+        (name = "notices", description = "Personal channels, notices and webhooks"),
         (name = "sockets", description = "WebSocket upgrades (101)"),
         (name = "server", description = "Health, identity and the contract documents"),
     )

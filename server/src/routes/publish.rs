@@ -349,7 +349,7 @@ fn checked_key(key: String) -> Result<String, ApiError> {
 /// Who may publish, decided from the headers alone: the `--api-key` holder anywhere; in
 /// token mode, a token (within its `publish` claim, checked per topic); in anonymous
 /// mode without an API key, anyone.
-pub struct Publisher(Caller);
+pub struct Publisher(pub Caller);
 
 impl FromRequestParts<AppState> for Publisher {
     type Rejection = ApiError;

@@ -100,6 +100,8 @@ pub struct Services {
     pub backtests: Backtests,
     pub sessions: Sessions,
     pub sweeps: crate::sweep::Sweeps,
+    /// Users' personal channels.
+    pub notices: crate::notices::Notices,
     /// Who may follow and control each topic, over the run books above.
     pub access: Access,
     pub limits: ConnectionLimits,

@@ -35,6 +35,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::auth::Caller;
 use crate::hub::{Hub, HubError, RunRecord};
+use crate::notices::{self, Notices};
 use crate::refusal::RequestError;
 use crate::store::Store;
 
@@ -74,6 +75,8 @@ pub struct RunLimits {
 #[derive(Clone)]
 pub struct RunContext {
     pub hub: Hub,
+    /// Where the runs' owners are told of their ends, fills and feeds.
+    pub notices: Notices,
     pub store: Option<Store>,
     pub shutdown: CancellationToken,
     pub tasks: TaskTracker,
@@ -118,6 +121,7 @@ pub struct RunBook<T> {
     kind: &'static str,
     limits: RunLimits,
     store: Option<Store>,
+    notices: Notices,
     entries: Arc<Mutex<BTreeMap<String, Entry<T>>>>,
 }
 
@@ -127,6 +131,7 @@ impl<T> Clone for RunBook<T> {
             kind: self.kind,
             limits: self.limits,
             store: self.store.clone(),
+            notices: self.notices.clone(),
             entries: self.entries.clone(),
         }
     }
@@ -134,12 +139,13 @@ impl<T> Clone for RunBook<T> {
 
 impl<T: Run + Send + 'static> RunBook<T> {
     /// An empty book of `kind` runs ("backtest", "session": the word errors use), kept
-    /// in `store` if there is one.
-    pub fn new(kind: &'static str, limits: RunLimits, store: Option<Store>) -> Self {
+    /// in the context's store if there is one; their owners hear of their ends.
+    pub fn new(kind: &'static str, limits: RunLimits, context: &RunContext) -> Self {
         RunBook {
             kind,
             limits,
-            store,
+            store: context.store.clone(),
+            notices: context.notices.clone(),
             entries: Arc::default(),
         }
     }
@@ -276,6 +282,20 @@ impl<T: Run + Send + 'static> RunBook<T> {
         })
     }
 
+    /// The owners (none: anonymous) of this instance's active runs that `which` picks,
+    /// each once.
+    pub fn owners_of_active(&self, hub: &Hub, which: impl Fn(&T) -> bool) -> Vec<Option<Arc<str>>> {
+        let mut owners: Vec<Option<Arc<str>>> = self
+            .lock(hub)
+            .values()
+            .filter(|e| e.finished.is_none() && which(&e.value))
+            .map(|e| e.owner.clone())
+            .collect();
+        owners.sort();
+        owners.dedup();
+        owners
+    }
+
     /// Marks the run finished: it no longer counts against the cap, and is forgotten
     /// once retained long enough.
     pub fn finish(&self, id: &str, hub: &Hub) {
@@ -289,6 +309,9 @@ impl<T: Run + Send + 'static> RunBook<T> {
         let held = hub.held(&e.topic);
         let info = e.value.info_mut();
         if let Some((snapshot, _)) = &held {
+            if let Some(notice) = notices::run_ended(&e.topic, &snapshot.data) {
+                self.notices.send(e.owner.as_deref(), notice);
+            }
             let outcome = T::Info::outcome_of(&snapshot.data);
             let resumes = T::Info::RESUMES && outcome.status == RunStatus::Interrupted;
             *info.outcome_mut() = RunOutcome {

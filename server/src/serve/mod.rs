@@ -23,6 +23,7 @@ use crate::config::ServeArgs;
 use protocol::SymbolInfo;
 
 use crate::hub::{Hub, HubConfig, KeyRule};
+use crate::notices::Notices;
 use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
 use crate::routes::{self, BodyBudget, Origins, TopicQuota, TrustedProxies};
 use crate::runs::{RunContext, RunLimits};
@@ -147,6 +148,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
     let tasks = TaskTracker::new();
     let context = RunContext {
         hub: hub.clone(),
+        notices: Notices::start(hub.clone()),
         store: store.clone(),
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
@@ -162,6 +164,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         symbols.clone(),
         run_limits(args.max_sessions, args.max_sessions_per_user),
     );
+    sessions.tell_of_feeds(feeds.statuses.changes());
     let sweeps = Sweeps::new(
         context.clone(),
         args.data_dir.clone(),
@@ -175,6 +178,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         },
         args.max_pause,
     );
+    let notices = context.notices.clone();
     let backtests = Backtests::new(
         context,
         args.data_dir.clone(),
@@ -197,6 +201,7 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         access: Access::new(backtests.clone(), sessions.clone(), sweeps.clone()),
         sessions,
         sweeps,
+        notices,
         symbols,
         feeds: feeds.statuses,
         backtests,

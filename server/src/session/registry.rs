@@ -9,6 +9,7 @@ use protocol::{
     Control, DecisionAction, Lifecycle, Message, Resync, RunStatus, SessionSnapshot, Side,
     Snapshot, SnapshotData, SymbolInfo, Timestamp, Topic, TopicKind,
 };
+use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +19,9 @@ use super::request::{plan, SessionPlan};
 use super::run::Runner;
 use crate::auth::Caller;
 use crate::backtest::Account;
+use crate::feed::venue::FeedChange;
 use crate::hub::{Command, Delivery, Frame, HubError, Unavailable};
+use crate::notices;
 use crate::refusal::{invalid, RequestError};
 use crate::runs::{Info, Listing, Owner, Run, RunBook, RunContext, RunLimits, Table};
 use crate::store::StoredRun;
@@ -108,12 +111,51 @@ pub struct Sessions {
 
 impl Sessions {
     pub fn new(context: RunContext, feed: Arc<[SymbolInfo]>, limits: RunLimits) -> Self {
-        let runs = RunBook::new("session", limits, context.store.clone());
+        let runs = RunBook::new("session", limits, &context);
         runs.spawn_reaper(&context, died);
         Sessions {
             context,
             feed,
             runs,
+        }
+    }
+
+    /// Tells the owners of the sessions running here on a venue market when its feed
+    /// goes down and comes back, until the server stops.
+    pub fn tell_of_feeds(&self, mut changes: broadcast::Receiver<FeedChange>) {
+        let sessions = self.clone();
+        let shutdown = self.context.shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                let change = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    change = changes.recv() => change,
+                };
+                match change {
+                    Ok(change) => sessions.tell_of_feed(&change),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "feed changes went untold");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
+    fn tell_of_feed(&self, change: &FeedChange) {
+        let hub = &self.context.hub;
+        let owners = self.runs.owners_of_active(hub, |e| {
+            change.topic.strip_prefix("market:") == Some(e.info.symbol.as_str())
+        });
+        let notice = notices::feed_changed(
+            change.venue,
+            &change.symbol,
+            &change.topic,
+            change.up,
+            change.reason.as_deref(),
+        );
+        for owner in owners {
+            self.context.notices.send(owner.as_deref(), notice.clone());
         }
     }
 
@@ -212,7 +254,8 @@ impl Sessions {
             None => fresh(&plan),
         };
         tracing::info!(id = row.id, "cut off by the last stop: resumes");
-        self.spawn(plan, info, session, stop, true);
+        let owner = row.owner.as_deref().map(Arc::from);
+        self.spawn(plan, info, session, owner, stop, true);
         Ok(())
     }
 
@@ -267,7 +310,7 @@ impl Sessions {
             .insert(&id, plan.topic.clone(), caller, entry, &kept, hub)
             .await?;
         let session = fresh(&plan);
-        self.spawn(plan, info.clone(), session, stop, false);
+        self.spawn(plan, info.clone(), session, caller.owner(), stop, false);
         Ok(info)
     }
 
@@ -277,6 +320,7 @@ impl Sessions {
         plan: SessionPlan,
         info: SessionInfo,
         session: PaperSession,
+        owner: Option<Arc<str>>,
         stop: CancellationToken,
         resumed: bool,
     ) {
@@ -285,6 +329,8 @@ impl Sessions {
         let runner = Runner {
             hub: hub.clone(),
             store: self.context.store.clone(),
+            notices: self.context.notices.clone(),
+            owner,
             info,
             topic: plan.topic,
             symbol: plan.symbol,

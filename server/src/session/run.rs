@@ -1,18 +1,20 @@
 //! One session's loop: market frames, commands and the countdown in; reasoning,
 //! decisions, fills and account updates out to `session:{ID}` and `trading:{SYMBOL}`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use protocol::{
-    Countdown, Interval, Lifecycle, Message, SessionCompleted, SessionInitialized, Symbol,
-    Timestamp, Topic,
+    Countdown, Interval, Lifecycle, Message, OrderStatus, SessionCompleted, SessionInitialized,
+    Symbol, Timestamp, Topic,
 };
 use tokio_util::sync::CancellationToken;
 
 use super::market::{MarketFeed, MarketFrame};
-use super::paper::{Outputs, PaperSession};
+use super::paper::{Outputs, PaperSession, NO_DECISION};
 use crate::hub::{Command, Delivery, Hub};
+use crate::notices::{self, Notices, ACCOUNT_BLOWN};
 use crate::store::Store;
 use protocol::api::SessionInfo;
 
@@ -37,6 +39,10 @@ enum Event {
 /// What a session's loop needs besides its [`PaperSession`].
 pub struct Runner {
     pub hub: Hub,
+    /// Where its owner hears of its fills and missed bars.
+    pub notices: Notices,
+    /// The `sub` of who started it (none in anonymous mode).
+    pub owner: Option<Arc<str>>,
     /// Where its checkpoints are kept (none: it does not outlive the process).
     pub store: Option<Store>,
     pub info: SessionInfo,
@@ -94,6 +100,7 @@ impl Runner {
     }
 
     async fn publish(&self, out: Outputs) {
+        self.tell_owner(&out);
         let trading = Topic::trading(&self.symbol);
         let batch: Vec<(Topic, Message)> = out
             .session
@@ -106,6 +113,26 @@ impl Runner {
         }
         if let Err(e) = self.hub.publish_all(batch).await {
             tracing::error!(topic = %self.topic, error = %e, "session could not publish");
+        }
+    }
+
+    /// Tells the owner of the fills in `out`, and of a bar its agent let pass.
+    fn tell_owner(&self, out: &Outputs) {
+        let owner = self.owner.as_deref();
+        for message in &out.trading {
+            if let Message::Order(order) = message {
+                if order.status == OrderStatus::Filled {
+                    self.notices.send(owner, notices::fill(&self.topic, order));
+                }
+            }
+        }
+        for message in &out.session {
+            if let Message::Decision(decision) = message {
+                if decision.reasoning == NO_DECISION {
+                    self.notices
+                        .send(owner, notices::missed_bar(&self.topic, decision));
+                }
+            }
         }
     }
 
@@ -257,6 +284,10 @@ impl Runner {
                     MarketFrame::Gap => market.resume(&self.hub, "a gap in the market feed").await,
                     MarketFrame::Other => {}
                 },
+            }
+            // Nothing is left to trade with: the session is over.
+            if session.equity() <= 0.0 {
+                break End::Completed(ACCOUNT_BLOWN.to_owned());
             }
         };
         market.unsubscribe(&self.hub);

@@ -85,7 +85,7 @@ impl Sweeps {
         limits: SweepLimits,
         max_pause: Duration,
     ) -> Self {
-        let book = RunBook::new("sweep", runs, context.store.clone());
+        let book = RunBook::new("sweep", runs, &context);
         book.spawn_reaper(&context, died);
         if let Some(queue) = context.hub.work_queue().filter(|_| limits.workers > 0) {
             let shutdown = context.shutdown.clone();

@@ -22,4 +22,4 @@ pub mod status;
 
 pub use connection::{spawn, Endpoints, Timing};
 pub use spec::{FeedSpec, Venue, VenueFeed, VenueMarket};
-pub use status::{FeedState, FeedStatus, FeedStatuses};
+pub use status::{FeedChange, FeedState, FeedStatus, FeedStatuses};

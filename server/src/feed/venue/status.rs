@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use serde::Serialize;
+use tokio::sync::broadcast;
 
 /// A feed connection's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -45,6 +46,8 @@ pub struct FeedStatus {
 
 struct Entry {
     status: FeedStatus,
+    /// It was connected once: leaving `connected` from then on is news.
+    was_connected: bool,
     last_print: Option<Instant>,
     /// The connection it is read on.
     connection: usize,
@@ -63,15 +66,46 @@ struct Books {
     connections: Vec<Counts>,
 }
 
-/// Every venue feed's symbols, shared by the feeds (writers) and health (reader).
-#[derive(Clone, Default)]
+/// A symbol's feed went down after it had been connected, or came back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FeedChange {
+    pub venue: &'static str,
+    pub symbol: String,
+    /// Its market topic (`market:BTCUSDT`).
+    pub topic: String,
+    pub up: bool,
+    /// Why it is down (none once up).
+    pub reason: Option<String>,
+}
+
+/// Changes kept for a slow listener before the oldest are lost to it.
+const CHANGES: usize = 256;
+
+/// Every venue feed's symbols, shared by the feeds (writers) and health (reader); the
+/// changes that users hear of go out on [`FeedStatuses::changes`].
+#[derive(Clone)]
 pub struct FeedStatuses {
     books: Arc<Mutex<Books>>,
+    changes: broadcast::Sender<FeedChange>,
+}
+
+impl Default for FeedStatuses {
+    fn default() -> Self {
+        FeedStatuses {
+            books: Arc::default(),
+            changes: broadcast::channel(CHANGES).0,
+        }
+    }
 }
 
 impl FeedStatuses {
     fn lock(&self) -> MutexGuard<'_, Books> {
         self.books.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The feeds' changes from now on: down after being connected, and back.
+    pub fn changes(&self) -> broadcast::Receiver<FeedChange> {
+        self.changes.subscribe()
     }
 
     /// A new connection's counts; returns its index.
@@ -99,6 +133,7 @@ impl FeedStatuses {
             },
             last_print: None,
             connection,
+            was_connected: false,
         });
         entries.len() - 1
     }
@@ -127,8 +162,21 @@ impl FeedStatuses {
     /// Sets the state of the symbols at `indices` (one connection's).
     pub fn set(&self, indices: &[usize], state: FeedState, reason: Option<String>) {
         let entries = &mut self.lock().entries;
+        let up = state == FeedState::Connected;
         for &i in indices {
             if let Some(entry) = entries.get_mut(i) {
+                let was_up = entry.status.state == FeedState::Connected;
+                if entry.was_connected && was_up != up {
+                    // No listener: nobody to tell.
+                    let _ = self.changes.send(FeedChange {
+                        venue: entry.status.venue,
+                        symbol: entry.status.symbol.clone(),
+                        topic: entry.status.topic.clone(),
+                        up,
+                        reason: reason.clone(),
+                    });
+                }
+                entry.was_connected |= up;
                 entry.status.state = state;
                 entry.status.reason = reason.clone();
             }

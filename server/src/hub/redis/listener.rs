@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::super::channel::{Applied, Channel};
+use super::super::direct::{Direct, Directs};
 use super::super::outbox::Frame;
 use super::super::owners::{Command, Owners};
 use super::super::topics::Topics;
@@ -39,6 +40,7 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 const DROP: &str = "drop ";
 const PROBE: &str = "probe ";
 const COMMAND: &str = "command ";
+const DIRECT: &str = "direct ";
 
 /// Publishes a notice on the events channel, for every instance's listener.
 pub async fn notify(link: &Link, notice: &str) -> Result<(), CallError> {
@@ -59,6 +61,11 @@ pub fn command_notice(topic: &Topic, command: &Command) -> String {
     format!("{COMMAND}{topic} {json}")
 }
 
+/// Hands `direct` to every instance's connections.
+pub fn direct_notice(direct: &Direct) -> Result<String, serde_json::Error> {
+    Ok(format!("{DIRECT}{}", serde_json::to_string(direct)?))
+}
+
 /// Tells every other instance to drop its replica of `topic` (the sender has already).
 pub fn drop_notice(instance: &str, topic: &Topic) -> String {
     format!("{DROP}{instance} {topic}")
@@ -72,12 +79,19 @@ pub struct Load {
     pub reply: oneshot::Sender<Result<Option<Arc<Channel>>, HubError>>,
 }
 
+/// Who hears, on this instance, what other instances send it.
+pub struct Local {
+    /// What runs here, for commands sent from other instances.
+    pub owners: Owners,
+    /// Where this instance's connections hear direct notices.
+    pub directs: Directs,
+}
+
 pub struct Listener {
     client: Client,
     store: Store,
     topics: Arc<Topics>,
-    /// What runs here, for commands sent from other instances.
-    owners: Owners,
+    local: Local,
     requests: mpsc::Receiver<Load>,
     listening: Arc<AtomicBool>,
     /// This instance, in notices.
@@ -98,7 +112,7 @@ impl Listener {
         instance: Arc<str>,
         store: Store,
         topics: Arc<Topics>,
-        owners: Owners,
+        local: Local,
         requests: mpsc::Receiver<Load>,
         listening: Arc<AtomicBool>,
     ) -> Self {
@@ -106,7 +120,7 @@ impl Listener {
             client,
             store,
             topics,
-            owners,
+            local,
             requests,
             listening,
             instance,
@@ -186,6 +200,11 @@ impl Listener {
                                 self.on_drop(notice);
                             } else if let Some(notice) = text.strip_prefix(COMMAND) {
                                 self.on_command(notice);
+                            } else if let Some(notice) = text.strip_prefix(DIRECT) {
+                                match serde_json::from_str::<Direct>(notice) {
+                                    Ok(direct) => self.local.directs.deliver(direct),
+                                    Err(e) => tracing::warn!(error = %e, "a direct notice does not read"),
+                                }
                             } else if pending.as_ref().is_some_and(|p| text == self.probe_text(p.id)) {
                                 pending = None;
                             }
@@ -231,7 +250,7 @@ impl Listener {
             serde_json::from_str::<Command>(command),
             topic.parse::<Topic>(),
         ) {
-            let _ = self.owners.send(&topic, command);
+            let _ = self.local.owners.send(&topic, command);
         }
     }
 

@@ -33,13 +33,14 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::channel::{Channel, Loaded};
+use super::direct::{Direct, Directs};
 use super::frame;
 use super::outbox::Frame;
 use super::owners::{Command, Owners};
 use super::topics::Topics;
 use super::{HubError, Outgoing, PublishError, Unavailable};
 use link::{CallError, Link};
-use listener::{Listener, Load};
+use listener::{Listener, Load, Local};
 use scripts::Scripts;
 use store::{durable, new_epoch, ttl_ms, Store};
 
@@ -74,6 +75,7 @@ impl RedisBackend {
         url: &str,
         topics: Arc<Topics>,
         owners: Owners,
+        directs: Directs,
         lease: Duration,
         shutdown: CancellationToken,
     ) -> Result<Self, redis::RedisError> {
@@ -95,7 +97,7 @@ impl RedisBackend {
             instance.clone(),
             store,
             topics.clone(),
-            owners,
+            Local { owners, directs },
             pending,
             listening.clone(),
         )
@@ -300,6 +302,14 @@ impl RedisBackend {
     }
 
     /// Hands `command` to whichever instance runs what owns `topic`.
+    /// Sends `direct` to every instance's connections (this one's too).
+    pub async fn send_direct(&self, direct: &Direct) -> Result<(), Unavailable> {
+        let notice = listener::direct_notice(direct).map_err(|_| Unavailable)?;
+        listener::notify(&self.link, &notice)
+            .await
+            .map_err(|_| Unavailable)
+    }
+
     pub async fn command(&self, topic: &Topic, command: &Command) -> Result<(), Unavailable> {
         listener::notify(&self.link, &listener::command_notice(topic, command))
             .await

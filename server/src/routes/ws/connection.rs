@@ -18,6 +18,7 @@ use protocol::{
     ClientAction, Connected, Control, ErrorFrame, Heartbeat, Pong, Since, Timestamp, Topic,
     Unsubscribed,
 };
+use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFuture;
 
@@ -26,7 +27,8 @@ use super::identity::{Authenticated, Identity};
 use super::pacer::{Beat, Ready, WritePacer};
 use crate::admission::Place;
 use crate::auth::{Caller, TokenError};
-use crate::hub::{Command, Frame, Outbox, OutboxReceiver};
+use crate::hub::{Command, Direct, Frame, Outbox, OutboxReceiver};
+use crate::notices::ANONYMOUS;
 use crate::routes::state::AppState;
 
 /// Close codes this server sends.
@@ -74,8 +76,14 @@ pub async fn run(
     let stats = state.hub.stats();
     let counted = stats.connection();
     let (outbox, mut rx) = state.hub.outbox();
+    // Unique in the cluster: `POST /api/notify` may name it on any instance.
+    let id = match state.hub.instance() {
+        "" => outbox.id().to_string(),
+        instance => format!("{instance}.{}", outbox.id()),
+    };
     let mut conn = Connection {
         state: &state,
+        id,
         outbox,
         topics: HashMap::new(),
         flood: Flood::new(state.limits.client_rate, state.limits.client_burst),
@@ -83,7 +91,7 @@ pub async fn run(
         pending: initial,
     };
     conn.outbox.push_control(Control::Connected(Connected {
-        connection_id: conn.outbox.id().to_string(),
+        connection_id: conn.id.clone(),
         heartbeat_secs: state.limits.heartbeat.as_secs(),
         max_message_bytes: state.limits.max_message_bytes,
         build: protocol::BUILD_ID.to_owned(),
@@ -146,6 +154,8 @@ fn stalled() -> Closing {
 
 struct Connection<'a> {
     state: &'a AppState,
+    /// Its `connection_id`.
+    id: String,
     outbox: Outbox,
     /// The topics followed, each with the rate it was asked at.
     topics: HashMap<Topic, Option<MaxRate>>,
@@ -156,6 +166,18 @@ struct Connection<'a> {
 }
 
 impl Connection<'_> {
+    /// Queues `direct` if it is for this connection (once its peer is known).
+    fn take_direct(&self, direct: Direct) {
+        let Some(caller) = self.identity.caller() else {
+            return;
+        };
+        let user = caller.sub().unwrap_or(ANONYMOUS);
+        if direct.to.include(&self.id, user) {
+            self.outbox
+                .push_control(Control::DirectNotice(direct.notice));
+        }
+    }
+
     /// Moves frames both ways until the connection should end; returns the close to send.
     ///
     /// A published frame costs this task one wake-up and one write, so the loop keeps
@@ -201,6 +223,7 @@ impl Connection<'_> {
         let next_look = tokio::time::sleep_until(Instant::now());
         // Frames taken from the outbox, being written.
         let mut batch = VecDeque::new();
+        let (mut directs, mut hearing) = (state.hub.directs(), true);
         tokio::pin!(slow, shutdown, expiry, next_look, displaced, restart);
         loop {
             tokio::select! {
@@ -236,6 +259,12 @@ impl Connection<'_> {
                         }
                     }
                 }
+                direct = directs.recv(), if hearing => match direct {
+                    Ok(direct) => self.take_direct(direct),
+                    // Missed some (too many at once): the next ones still come.
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => hearing = false,
+                },
                 _ = &mut restart => {
                     restart.set(restarted.signalled());
                     for (topic, reached) in restarted.take() {

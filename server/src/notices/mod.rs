@@ -1,0 +1,86 @@
+//! Notices to users (docs/SPEC.md section 4, "Notices"): what happened to their runs,
+//! fills and feeds, published on their personal channel `user:{SUB}` (`user:anonymous`
+//! for what was started anonymously) in the order it happened.
+//!
+//! Whatever raises a notice hands it to [`Notices::send`], which never waits: one task
+//! publishes them from a bounded queue (a full queue drops the notice, with a warning,
+//! rather than slow a run down).
+
+mod about;
+
+pub use about::{feed_changed, fill, missed_bar, run_ended, ACCOUNT_BLOWN};
+
+use protocol::{Message, Notice, NoticesRead, Topic, TopicKind};
+use tokio::sync::mpsc;
+
+use crate::hub::{Hub, PublishError};
+
+/// Notices waiting to be published, at most.
+const QUEUE: usize = 4_096;
+
+/// The user that anonymous runs and callers are.
+pub const ANONYMOUS: &str = "anonymous";
+
+/// Where notices go: a handle every service that raises them holds.
+#[derive(Clone)]
+pub struct Notices {
+    hub: Hub,
+    queue: mpsc::Sender<(Topic, Notice)>,
+}
+
+impl Notices {
+    /// Starts the task that publishes notices on `hub`; it ends once every handle is
+    /// dropped.
+    pub fn start(hub: Hub) -> Self {
+        let (queue, mut waiting) = mpsc::channel::<(Topic, Notice)>(QUEUE);
+        let publisher = hub.clone();
+        tokio::spawn(async move {
+            let hub = publisher;
+            while let Some((topic, notice)) = waiting.recv().await {
+                if let Err(e) = hub.publish(&topic, Message::Notice(notice)).await {
+                    tracing::warn!(%topic, error = %e, "a notice could not be published");
+                }
+            }
+        });
+        Notices { hub, queue }
+    }
+
+    /// Sends `notice` to `user` (none: anonymous).
+    pub fn send(&self, user: Option<&str>, notice: Notice) {
+        let Some(topic) = personal_channel(user) else {
+            tracing::warn!(?user, "a notice for a user with no channel is dropped");
+            return;
+        };
+        if self.queue.try_send((topic, notice)).is_err() {
+            tracing::warn!(?user, "the notice queue is full: a notice is dropped");
+        }
+    }
+}
+
+impl Notices {
+    /// Marks every notice of `user`'s channel up to `up_to_seq` read, for every tab and
+    /// device that follows it; returns the channel.
+    pub async fn mark_read(&self, user: Option<&str>, up_to_seq: u64) -> Result<Topic, ReadError> {
+        let topic = personal_channel(user).ok_or(ReadError::NoChannel)?;
+        let read = Message::NoticesRead(NoticesRead { up_to_seq });
+        self.hub.publish(&topic, read).await?;
+        Ok(topic)
+    }
+}
+
+/// Why notices could not be marked read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "your token's `sub` cannot have a personal channel: it must match [A-Za-z0-9_.@-]{{1,64}}"
+    )]
+    NoChannel,
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+/// `user:{SUB}` of `user` (none: `user:anonymous`); none for a `sub` no channel can
+/// have (`tickwire token` refuses those).
+pub fn personal_channel(user: Option<&str>) -> Option<Topic> {
+    Topic::new(TopicKind::User, user.unwrap_or(ANONYMOUS)).ok()
+}
