@@ -75,6 +75,21 @@ pub struct ServeArgs {
     /// first (0: none are kept).
     #[arg(long, env = "TICKWIRE_MAX_IDEMPOTENCY_KEYS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     pub max_idempotency_keys: u64,
+    /// Webhooks one user may register.
+    #[arg(long, env = "TICKWIRE_MAX_WEBHOOKS_PER_USER", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub max_webhooks_per_user: u64,
+    /// Seconds one webhook delivery attempt may take, connecting included.
+    #[arg(long, env = "TICKWIRE_WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub webhook_timeout_secs: u64,
+    /// Seconds a failing webhook delivery is retried for (backoff from 0.5 s, doubling,
+    /// at most 60 s apart); 0 tries once.
+    #[arg(long, env = "TICKWIRE_WEBHOOK_RETRY_SECS", default_value_t = 900, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub webhook_retry_secs: u64,
+    /// Let webhooks reach loopback, private, link-local and other non-public addresses
+    /// (a receiver on this host or network). Off, such a URL is refused after its name
+    /// is resolved, at registration and at each delivery.
+    #[arg(long, env = "TICKWIRE_WEBHOOKS_ALLOW_PRIVATE")]
+    pub webhooks_allow_private: bool,
     /// Messages retained per topic for resuming clients.
     #[arg(long, env = "TICKWIRE_HISTORY", default_value_t = 2048, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub history: u64,

@@ -497,6 +497,9 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
         "/api/publish",
         "/api/notices/read",
         "/api/notify",
+        "/api/webhooks",
+        "/api/webhooks/{id}",
+        "/api/webhooks/{id}/deliveries",
         "/api/streams/{topic}",
         "/api/streams/{topic}/snapshot",
         "/api/streams/{topic}/record",
@@ -546,7 +549,7 @@ fn the_openapi_document_names_every_endpoint_and_resolves_every_reference() {
             );
         }
     }
-    assert_eq!(ids.len(), 43);
+    assert_eq!(ids.len(), 47);
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"

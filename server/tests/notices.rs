@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+
 use common::venue::{binance_klines, FakeVenue, Push};
 use common::*;
 use serde_json::{json, Value};
@@ -352,5 +354,258 @@ async fn a_sessions_owner_hears_when_its_venue_feed_goes_down_and_comes_back() {
     assert_eq!(down["data"]["title"], "binance BTCUSDT is down");
     let up = notice(&mut mine, "feed_up").await;
     assert_eq!(up["data"]["title"], "binance BTCUSDT is back");
+    running.shutdown.cancel();
+}
+
+/// One request a receiver got.
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    signature: String,
+    delivery: String,
+    event: String,
+    body: String,
+}
+
+/// A local webhook receiver: `/flaky` answers 503 to its first two requests then 200,
+/// `/moved` redirects to `/elsewhere`, anything else 200; every request is kept.
+async fn receiver() -> (String, Arc<Mutex<Vec<Received>>>) {
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let kept = got.clone();
+    let app = axum::Router::new().fallback(move |uri: Uri, headers: HeaderMap, body: String| {
+        let kept = kept.clone();
+        async move {
+            let header = |name: &str| {
+                headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let path = uri.path().to_owned();
+            let mut all = kept.lock().unwrap();
+            all.push(Received {
+                path: path.clone(),
+                signature: header("x-tickwire-signature"),
+                delivery: header("x-tickwire-delivery"),
+                event: header("x-tickwire-event"),
+                body,
+            });
+            let seen = all.iter().filter(|r| r.path == path).count();
+            match path.as_str() {
+                "/flaky" if seen <= 2 => (StatusCode::SERVICE_UNAVAILABLE, HeaderMap::new()),
+                "/moved" => {
+                    let mut to = HeaderMap::new();
+                    to.insert("location", "/elsewhere".parse().unwrap());
+                    (StatusCode::FOUND, to)
+                }
+                _ => (StatusCode::OK, HeaderMap::new()),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, got)
+}
+
+/// Checks `X-Tickwire-Signature` as a receiver would: HMAC-SHA256 of `t.body` under the
+/// secret, sent within five minutes of now.
+fn verify(secret: &str, signature: &str, body: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Some((t, v1)) = signature
+        .strip_prefix("t=")
+        .and_then(|rest| rest.split_once(",v1="))
+    else {
+        return false;
+    };
+    let Ok(sent) = t.parse::<i64>() else {
+        return false;
+    };
+    let fresh = (chrono::Utc::now().timestamp() - sent).abs() <= 300;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    let expected: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    fresh && expected == v1
+}
+
+const HOOK_SECRET: &str = "a-receivers-secret-of-some-length";
+
+#[tokio::test]
+async fn a_webhook_receiver_verifies_every_signature_through_failures_and_retries() {
+    let (base, got) = receiver().await;
+    let running = server(|a| {
+        a.data_dir = Some(data_dir());
+        a.symbols.clear();
+        a.webhooks_allow_private = true;
+        a.webhook_retry_secs = 3;
+    })
+    .await;
+    let add = |path: &str, format: &str| {
+        let body = json!({"url": format!("{base}{path}"), "events": ["run_finished"], "secret": HOOK_SECRET, "format": format});
+        let running = &running;
+        async move { post_json(running, "/api/webhooks", &body).await }
+    };
+    let (status, flaky) = add("/flaky", "json").await;
+    assert_eq!(status, 201, "{flaky}");
+    assert!(
+        flaky.get("secret").is_none(),
+        "the secret is never shown: {flaky}"
+    );
+    let (status, slack) = add("/slack", "slack").await;
+    assert_eq!(status, 201, "{slack}");
+    let (status, moved) = add("/moved", "json").await;
+    assert_eq!(status, 201, "{moved}");
+    let listed = get_json(&running, "/api/webhooks").await;
+    assert_eq!(listed["webhooks"].as_array().unwrap().len(), 3);
+
+    let (status, started) = post_json(
+        &running,
+        "/api/backtests",
+        &json!({"id": "hooked", "dataset": "GOOG", "strategy": "buy_and_hold"}),
+    )
+    .await;
+    assert_eq!(status, 201, "{started}");
+    let flaky_id = flaky["id"].as_str().unwrap();
+    let delivered = eventually("the flaky receiver takes the third attempt", || async {
+        let page = get_json(&running, &format!("/api/webhooks/{flaky_id}/deliveries")).await;
+        let last = page["deliveries"][0].clone();
+        (last["state"] == "delivered").then_some(last)
+    })
+    .await;
+    assert_eq!(delivered["attempts"], 3, "{delivered}");
+    assert_eq!(delivered["status"], 200);
+    assert_eq!(delivered["event"], "run_finished");
+
+    let requests = got.lock().unwrap().clone();
+    let to_flaky: Vec<&Received> = requests.iter().filter(|r| r.path == "/flaky").collect();
+    assert_eq!(
+        to_flaky.len(),
+        3,
+        "two failures, then the retry that was taken"
+    );
+    assert!(
+        to_flaky
+            .iter()
+            .all(|r| verify(HOOK_SECRET, &r.signature, &r.body)),
+        "{to_flaky:?}"
+    );
+    assert!(!verify(
+        "another-secret-entirely",
+        &to_flaky[0].signature,
+        &to_flaky[0].body
+    ));
+    assert!(
+        to_flaky
+            .iter()
+            .all(|r| r.delivery == to_flaky[0].delivery && r.event == "run_finished"),
+        "every attempt names the same delivery, so a receiver drops repeats"
+    );
+    let notice: Value = serde_json::from_str(&to_flaky[0].body).unwrap();
+    assert_eq!(notice["event"], "run_finished");
+    assert_eq!(notice["ref"], "backtest:hooked");
+    assert_eq!(notice["user"], "anonymous");
+    let to_slack = requests
+        .iter()
+        .find(|r| r.path == "/slack")
+        .expect("slack posted to");
+    let text: Value = serde_json::from_str(&to_slack.body).unwrap();
+    assert!(
+        text["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("*Backtest hooked completed*\n"),
+        "{text}"
+    );
+
+    // A redirect is never followed: the delivery fails once the retry time is over.
+    let moved_id = moved["id"].as_str().unwrap();
+    let failed = eventually("the redirected delivery gives up", || async {
+        let page = get_json(&running, &format!("/api/webhooks/{moved_id}/deliveries")).await;
+        let last = page["deliveries"][0].clone();
+        (last["state"] == "failed").then_some(last)
+    })
+    .await;
+    assert_eq!(failed["status"], 302);
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("redirects are not followed"),
+        "{failed}"
+    );
+    assert!(!got.lock().unwrap().iter().any(|r| r.path == "/elsewhere"));
+
+    let (status, _) = call(
+        &running,
+        reqwest::Method::DELETE,
+        &format!("/api/webhooks/{moved_id}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = call(
+        &running,
+        reqwest::Method::GET,
+        &format!("/api/webhooks/{moved_id}/deliveries"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_webhook_to_a_private_address_is_refused_after_its_name_is_resolved() {
+    let running = server(|a| a.symbols.clear()).await;
+    let hook = |url: &str| json!({"url": url, "events": ["fill"], "secret": HOOK_SECRET});
+    assert_unprocessable(
+        &running,
+        "/api/webhooks",
+        &[
+            (
+                hook("http://localhost:9/hook"),
+                "`url` `localhost` resolves to",
+            ),
+            (hook("http://127.0.0.1:9/hook"), "a loopback address"),
+            (hook("http://10.0.0.8/hook"), "a private address"),
+            (
+                hook("http://169.254.169.254/latest/meta-data"),
+                "a link-local address",
+            ),
+            (hook("http://[::1]:9/hook"), "a loopback address"),
+            (
+                hook("ftp://example.com/x"),
+                "must be an http:// or https:// URL",
+            ),
+            (
+                json!({"url": "https://example.com/x", "events": ["nope"], "secret": HOOK_SECRET}),
+                "`events` has `nope`",
+            ),
+            (
+                json!({"url": "https://example.com/x", "events": [], "secret": HOOK_SECRET}),
+                "`events` must name at least one event",
+            ),
+            (
+                json!({"url": "https://example.com/x", "events": ["fill"], "secret": "short"}),
+                "`secret` must be 16 to 256 bytes",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        get_json(&running, "/api/webhooks").await["webhooks"],
+        json!([])
+    );
     running.shutdown.cancel();
 }

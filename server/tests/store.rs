@@ -808,3 +808,42 @@ async fn a_finished_sweep_and_its_results_are_found_after_a_restart() {
     let listed = get(&addr, "/api/sweeps").await;
     assert_eq!(listed[0]["sweep_id"], "kept-sweep", "{listed}");
 }
+
+#[tokio::test]
+async fn a_users_webhooks_are_kept_in_the_store_across_a_restart() {
+    let store = TempStore::new("webhooks");
+    let on_store = |a: &mut server::config::ServeArgs| {
+        a.database_url = store.url();
+        a.symbols.clear();
+        a.webhooks_allow_private = true;
+    };
+    let first = server(on_store).await;
+    let hook = json!({"url": "http://127.0.0.1:9/hook", "events": ["run_failed", "fill"],
+                      "secret": "a-receivers-secret-of-some-length", "format": "discord"});
+    let (status, added) = post_json(&first, "/api/webhooks", &hook).await;
+    assert_eq!(status, 201, "{added}");
+    first.shutdown.cancel();
+
+    let second = server(on_store).await;
+    let listed = get_json(&second, "/api/webhooks").await;
+    assert_eq!(
+        listed["webhooks"],
+        json!([added]),
+        "the same webhook after a restart"
+    );
+    let id = added["id"].as_str().unwrap();
+    let (status, _) = call(
+        &second,
+        reqwest::Method::DELETE,
+        &format!("/api/webhooks/{id}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        get_json(&second, "/api/webhooks").await["webhooks"],
+        json!([])
+    );
+    second.shutdown.cancel();
+}

@@ -4,9 +4,10 @@
 //!
 //! Whatever raises a notice hands it to [`Notices::send`], which never waits: one task
 //! publishes them from a bounded queue (a full queue drops the notice, with a warning,
-//! rather than slow a run down).
+//! rather than slow a run down), then posts each to the user's webhooks (`webhooks`).
 
 mod about;
+pub mod webhooks;
 
 pub use about::{feed_changed, fill, missed_bar, run_ended, ACCOUNT_BLOWN};
 
@@ -14,6 +15,7 @@ use protocol::{Message, Notice, NoticesRead, Topic, TopicKind};
 use tokio::sync::mpsc;
 
 use crate::hub::{Hub, PublishError};
+use webhooks::Webhooks;
 
 /// Notices waiting to be published, at most.
 const QUEUE: usize = 4_096;
@@ -26,23 +28,34 @@ pub const ANONYMOUS: &str = "anonymous";
 pub struct Notices {
     hub: Hub,
     queue: mpsc::Sender<(Topic, Notice)>,
+    webhooks: Webhooks,
 }
 
 impl Notices {
-    /// Starts the task that publishes notices on `hub`; it ends once every handle is
-    /// dropped.
-    pub fn start(hub: Hub) -> Self {
+    /// Starts the task that publishes notices on `hub` and posts them to `webhooks`; it
+    /// ends once every handle is dropped.
+    pub fn start(hub: Hub, webhooks: Webhooks) -> Self {
         let (queue, mut waiting) = mpsc::channel::<(Topic, Notice)>(QUEUE);
-        let publisher = hub.clone();
+        let (publisher, poster) = (hub.clone(), webhooks.clone());
         tokio::spawn(async move {
-            let hub = publisher;
             while let Some((topic, notice)) = waiting.recv().await {
-                if let Err(e) = hub.publish(&topic, Message::Notice(notice)).await {
+                let message = Message::Notice(notice.clone());
+                if let Err(e) = publisher.publish(&topic, message).await {
                     tracing::warn!(%topic, error = %e, "a notice could not be published");
                 }
+                poster.post(topic.name(), &notice).await;
             }
         });
-        Notices { hub, queue }
+        Notices {
+            hub,
+            queue,
+            webhooks,
+        }
+    }
+
+    /// The users' webhooks.
+    pub fn webhooks(&self) -> &Webhooks {
+        &self.webhooks
     }
 
     /// Sends `notice` to `user` (none: anonymous).

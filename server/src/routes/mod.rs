@@ -26,6 +26,7 @@ mod sessions;
 pub mod state;
 mod streams;
 mod sweeps;
+mod webhooks;
 mod ws;
 
 pub use assets::hashed_site;
@@ -60,6 +61,9 @@ pub fn router(state: AppState) -> Router {
         .route("/publish", post(publish::publish))
         .route("/notices/read", post(notices::read))
         .route("/notify", post(notices::notify))
+        .route("/webhooks", post(webhooks::add).get(webhooks::list))
+        .route("/webhooks/{id}", axum::routing::delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
         .route("/datasets", get(backtests::datasets))
         .route("/backtests", post(backtests::start).get(backtests::list))
         .route(

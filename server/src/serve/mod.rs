@@ -23,6 +23,7 @@ use crate::config::ServeArgs;
 use protocol::SymbolInfo;
 
 use crate::hub::{Hub, HubConfig, KeyRule};
+use crate::notices::webhooks::{WebhookRules, Webhooks};
 use crate::notices::Notices;
 use crate::routes::state::{AppState, ConnectionLimits, Services, StaleAfter};
 use crate::routes::{self, BodyBudget, Origins, TopicQuota, TrustedProxies};
@@ -146,9 +147,19 @@ pub async fn start(args: ServeArgs) -> anyhow::Result<Running> {
         &args.allowed_origins,
     )?;
     let tasks = TaskTracker::new();
+    let webhooks = Webhooks::new(
+        store.clone(),
+        WebhookRules {
+            per_user: args.max_webhooks_per_user as usize,
+            timeout: Duration::from_secs(args.webhook_timeout_secs),
+            retry_for: Duration::from_secs(args.webhook_retry_secs),
+            allow_private: args.webhooks_allow_private,
+        },
+    )
+    .context("the webhooks' HTTP client cannot be built")?;
     let context = RunContext {
         hub: hub.clone(),
-        notices: Notices::start(hub.clone()),
+        notices: Notices::start(hub.clone(), webhooks),
         store: store.clone(),
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),

@@ -12,10 +12,12 @@
 mod retention;
 mod rows;
 mod sql;
+mod webhooks;
 mod writer;
 
 pub use retention::Keep;
 pub use rows::{ListFilter, NewRun, StoredRun};
+pub use webhooks::StoredWebhook;
 pub use writer::Ended;
 
 use std::sync::Arc;
