@@ -26,6 +26,7 @@ pub mod replay;
 pub mod stream;
 pub mod trade_query;
 
+mod alerts;
 mod api;
 mod auth;
 mod components;

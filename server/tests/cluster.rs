@@ -758,6 +758,49 @@ async fn a_batch_whose_answer_was_cut_is_retried_on_another_instance_and_publish
 }
 
 #[tokio::test]
+async fn a_notice_sent_through_one_instance_reaches_the_connection_it_names_on_another() {
+    let redis = Redis::start(Persistence::None).await;
+    let (a, b) = (instance(&redis).await, instance(&redis).await);
+    let mut named = connect(&a, "/api/ws").await;
+    let connected = next_json(&mut named).await;
+    let id = connected["connection_id"].as_str().unwrap().to_owned();
+    assert!(
+        id.starts_with(&format!("{}.", a.hub.instance())),
+        "unique in the cluster: {id}"
+    );
+    let mut other = connect(&a, "/api/ws").await;
+    next_json(&mut other).await;
+
+    let (status, reply) = post_json(
+        &b,
+        "/api/notify",
+        &json!({"connection_id": id, "title": "only you"}),
+    )
+    .await;
+    assert_eq!(status, 202, "{reply}");
+    let (status, _) = post_json(
+        &b,
+        "/api/notify",
+        &json!({"everyone": true, "title": "all of you"}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    assert_eq!(
+        next_of_type(&mut named, "direct_notice").await["title"],
+        "only you"
+    );
+    assert_eq!(
+        next_of_type(&mut named, "direct_notice").await["title"],
+        "all of you"
+    );
+    // The other connection's first notice is the one for everyone.
+    assert_eq!(
+        next_of_type(&mut other, "direct_notice").await["title"],
+        "all of you"
+    );
+}
+
+#[tokio::test]
 async fn an_instance_is_declared_dead_only_after_three_missed_lease_periods() {
     let redis = Redis::start(Persistence::None).await;
     let a = instance(&redis).await;

@@ -834,7 +834,7 @@ async fn a_users_webhooks_are_kept_in_the_store_across_a_restart() {
     let id = added["id"].as_str().unwrap();
     let (status, _) = call(
         &second,
-        reqwest::Method::DELETE,
+        Method::DELETE,
         &format!("/api/webhooks/{id}"),
         None,
         None,

@@ -1,9 +1,10 @@
-//! The header on every page: the product name, the navigation, the connection status
-//! and, on a server in token mode, whose token the page uses; under it, a banner when
+//! The header on every page: the product name, the navigation, the connection status,
+//! the user's notifications and, on a server in token mode, whose token the page uses; under it, a banner when
 //! the server runs a newer build than the page.
 
 use leptos::prelude::*;
 
+use super::notifications::NotificationCentre;
 use super::sign_in::SignedInAs;
 use super::status::{StatusIndicator, UpdateBanner};
 
@@ -21,6 +22,7 @@ pub fn Header() -> impl IntoView {
                 <a href="/sweeps">"Sweeps"</a>
             </nav>
             <StatusIndicator />
+            <NotificationCentre />
             <SignedInAs />
         </header>
         <UpdateBanner />

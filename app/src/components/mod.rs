@@ -1,7 +1,8 @@
 //! Reusable pieces of the dashboard.
 //!
 //! - Everywhere: [`header`], [`status`] (connection dot, real-time toggle), [`sign_in`]
-//!   (the token panel, whose token the header shows), [`toast`],
+//!   (the token panel, whose token the header shows), [`notifications`] (the user's
+//!   notices), [`toast`],
 //!   [`metrics`] (stream metrics; grids of figures), [`table`], [`form`] fields and
 //!   [`format`] (how values are written), [`download`] (text saved as a file).
 //! - Every page with a price: [`price_chart`] (over `crate::chart`).
@@ -33,6 +34,7 @@ pub mod header;
 pub mod line_chart;
 pub mod log_list;
 pub mod metrics;
+pub mod notifications;
 pub mod period_breakdown;
 pub mod positions_table;
 pub mod price_chart;

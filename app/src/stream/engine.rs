@@ -284,6 +284,7 @@ impl Engine {
                 ready.push((listeners, delivery));
             }
             Effect::Toast(text) => (self.toast)(text),
+            Effect::Alert { title, body, tag } => crate::alerts::show(&title, &body, &tag),
             Effect::Arm { timer, ms } => {
                 let armed = self.arm(timer, ms);
                 match armed {

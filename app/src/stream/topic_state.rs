@@ -11,7 +11,7 @@ use protocol::decode::KindReader;
 use protocol::sweep::SweepSnapshot;
 use protocol::{
     BacktestSnapshot, Envelope, MarketSnapshot, SessionSnapshot, Snapshot, SnapshotData, Topic,
-    TradingSnapshot,
+    TradingSnapshot, UserSnapshot,
 };
 
 /// State a page keeps for a topic: replaced by a snapshot, then folded message by
@@ -52,6 +52,7 @@ snapshot_is_topic_state!(
     SessionSnapshot => Session, SESSION,
     TradingSnapshot => Trading, TRADING,
     SweepSnapshot => Sweep, SWEEP,
+    UserSnapshot => User, USER,
 );
 
 /// Follows whichever topic `topic` holds, shown as `display`, and returns its state,

@@ -22,8 +22,8 @@ use super::status::{ConnectionState, Mode, StreamAge};
 pub use super::topics::Delivery;
 use super::topics::Followed;
 use crate::{
-    BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Pong, Resync, ServerFrame,
-    Snapshot, Subscribed, TokenRefusal, Topic, TopicKind,
+    BearerToken, ClientAction, Connected, Control, Envelope, ErrorFrame, Message, Pong, Resync,
+    ServerFrame, Snapshot, Subscribed, TokenRefusal, Topic, TopicKind,
 };
 
 /// The timers the shell keeps for the machine.
@@ -145,6 +145,14 @@ pub enum Effect {
         delivery: Delivery,
     },
     Toast(String),
+    /// A notice came while the page is hidden: tell the user outside the page (the
+    /// browser's notifications, if they allowed them). `tag` is the same in every tab,
+    /// so one notice shows once.
+    Alert {
+        title: String,
+        body: String,
+        tag: String,
+    },
     /// Arm `timer` (replacing it if armed): once for `Retry`, every `ms` otherwise.
     Arm {
         timer: Timer,
@@ -737,6 +745,19 @@ impl Machine {
             self.look_at_streams(now_ms);
         }
         if self.hidden {
+            if let Delivery::Message(Envelope {
+                message: Message::Notice(notice),
+                topic,
+                seq,
+                ..
+            }) = &delivery
+            {
+                self.emit(Effect::Alert {
+                    title: notice.title.clone(),
+                    body: notice.body.clone(),
+                    tag: format!("{topic}#{seq}"),
+                });
+            }
             let backlog = self.policy.hidden_backlog;
             if let Some(entry) = self.topics.get_mut(&topic) {
                 entry.hold(delivery, backlog);

@@ -877,6 +877,41 @@ fn a_hidden_page_holds_its_messages_and_gets_them_all_when_shown() {
 }
 
 #[test]
+fn a_notice_that_comes_while_the_page_is_hidden_is_an_alert_and_is_held() {
+    let (mut m, g) = live();
+    let notice = |seq| {
+        let mut e = envelope(seq, "E");
+        e.message = Message::Notice(crate::Notice {
+            event: crate::NoticeEvent::Fill,
+            title: "Bought 1 BTC-USD".into(),
+            body: "filled".into(),
+            reference: None,
+        });
+        ServerFrame::Message(e)
+    };
+    let shown = frame(&mut m, g, notice(4));
+    assert!(
+        !shown.iter().any(|e| matches!(e, Effect::Alert { .. })),
+        "seen on the page"
+    );
+    m.step(Input::Visible(false));
+    let hidden = frame(&mut m, g, notice(5));
+    let alerts: Vec<&Effect> = hidden
+        .iter()
+        .filter(|e| matches!(e, Effect::Alert { .. }))
+        .collect();
+    assert_eq!(
+        alerts,
+        [&Effect::Alert {
+            title: "Bought 1 BTC-USD".into(),
+            body: "filled".into(),
+            tag: format!("{}#5", topic()),
+        }]
+    );
+    assert_eq!(seqs(&delivered(&m.step(Input::Visible(true)))), [5]);
+}
+
+#[test]
 fn a_hidden_page_asks_the_server_for_the_hidden_rate_and_back_when_shown() {
     let (mut m, _) = live();
     assert_eq!(sent(&m.step(Input::Visible(false))), [retune(1.0)]);

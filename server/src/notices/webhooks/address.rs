@@ -6,6 +6,7 @@
 //! on the same host or network, and the tests).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::Url;
@@ -106,12 +107,17 @@ fn refuse_private(host: &str, ip: IpAddr) -> Result<(), Refused> {
     }
 }
 
+/// How long a name may take to resolve.
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(3);
+
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Refused> {
     // An IP literal in brackets (`[::1]`) resolves as the bare address.
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    match tokio::net::lookup_host((bare, port)).await {
-        Ok(addrs) => Ok(addrs.collect()),
-        Err(e) => Err(Refused::Unresolved(host.to_owned(), e.to_string())),
+    let unresolved = |why: String| Refused::Unresolved(host.to_owned(), why);
+    match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((bare, port))).await {
+        Ok(Ok(addrs)) => Ok(addrs.collect()),
+        Ok(Err(e)) => Err(unresolved(e.to_string())),
+        Err(_) => Err(unresolved(format!("no answer within {RESOLVE_TIMEOUT:?}"))),
     }
 }
 

@@ -18,6 +18,7 @@ use protocol::{
     ClientAction, Connected, Control, ErrorFrame, Heartbeat, Pong, Since, Timestamp, Topic,
     Unsubscribed,
 };
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::WaitForCancellationFuture;
@@ -90,6 +91,9 @@ pub async fn run(
         identity,
         pending: initial,
     };
+    // Listening before `connected` goes out: a notice sent to this connection as soon as
+    // its peer knows the id is heard.
+    let directs = state.hub.directs();
     conn.outbox.push_control(Control::Connected(Connected {
         connection_id: conn.id.clone(),
         heartbeat_secs: state.limits.heartbeat.as_secs(),
@@ -99,7 +103,7 @@ pub async fn run(
     }));
     Box::pin(conn.subscribe_pending()).await;
 
-    let closing = conn.pump(&mut socket, &mut rx).await;
+    let closing = conn.pump(&mut socket, &mut rx, directs).await;
     conn.unsubscribe_all();
     // Served no more: what is left is the closing handshake.
     drop((counted, slot));
@@ -184,7 +188,12 @@ impl Connection<'_> {
     /// its waiters for the whole connection (the slow flag, shutdown, the token's
     /// deadline) instead of making new ones per frame, and arms a stall timer only for a
     /// write that cannot finish at once.
-    async fn pump(&mut self, socket: &mut WebSocket, rx: &mut OutboxReceiver) -> Closing {
+    async fn pump(
+        &mut self,
+        socket: &mut WebSocket,
+        rx: &mut OutboxReceiver,
+        mut directs: broadcast::Receiver<Direct>,
+    ) -> Closing {
         let state = self.state;
         let heartbeat = state.limits.heartbeat;
         let mut pacer = WritePacer::new(
@@ -223,7 +232,7 @@ impl Connection<'_> {
         let next_look = tokio::time::sleep_until(Instant::now());
         // Frames taken from the outbox, being written.
         let mut batch = VecDeque::new();
-        let (mut directs, mut hearing) = (state.hub.directs(), true);
+        let mut hearing = true;
         tokio::pin!(slow, shutdown, expiry, next_look, displaced, restart);
         loop {
             tokio::select! {
