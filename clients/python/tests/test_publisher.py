@@ -79,7 +79,9 @@ class PublisherTest(ServerTest):
         self.assertEqual(error.status, 422)
         self.assertEqual(error.field, "data.price")
         self.assertIn("`data.price` must be a positive number, got -1", error.error)
-        self.assertEqual(error.messages, [{"topic": topic, "type": "tick", "data": tick(-1)}])
+        refused = [dict(m) for m in error.messages]
+        self.assertTrue(refused[0].pop("idempotency_key"), "sent with its key")
+        self.assertEqual(refused, [{"topic": topic, "type": "tick", "data": tick(-1)}])
         self.assertIs(bad.exception(), error)
         self.assertEqual((good1.result(), good2.result()), (1, 2))
         bodies = proxy.publish_bodies()

@@ -11,6 +11,8 @@ pub mod webhooks;
 
 pub use about::{feed_changed, fill, missed_bar, run_ended, ACCOUNT_BLOWN};
 
+use std::collections::HashSet;
+
 use protocol::{Message, Notice, NoticesRead, Topic, TopicKind};
 use tokio::sync::mpsc;
 
@@ -38,7 +40,13 @@ impl Notices {
         let (queue, mut waiting) = mpsc::channel::<(Topic, Notice)>(QUEUE);
         let (publisher, poster) = (hub.clone(), webhooks.clone());
         tokio::spawn(async move {
+            // The channels this instance keeps from idling away: one per user that was
+            // ever told something, each bounded by `--history`.
+            let mut kept = HashSet::new();
             while let Some((topic, notice)) = waiting.recv().await {
+                if !kept.contains(&topic) && publisher.keep(&topic).await.is_ok() {
+                    kept.insert(topic.clone());
+                }
                 let message = Message::Notice(notice.clone());
                 if let Err(e) = publisher.publish(&topic, message).await {
                     tracing::warn!(%topic, error = %e, "a notice could not be published");
