@@ -47,14 +47,19 @@ export async function setHidden(page: Page, hidden: boolean) {
   }, hidden);
 }
 
-/** The subscribe frames the page's own sockets send, from now on. */
-export function collectSubscribes(page: Page): { topic: string; since?: unknown; max_rate?: number }[] {
+/** The subscribe frames the page's own sockets send for topics starting with `prefix`
+ * (the market's, by default: every page also follows the user's notice channel), from
+ * now on. */
+export function collectSubscribes(
+  page: Page,
+  prefix = 'market:',
+): { topic: string; since?: unknown; max_rate?: number }[] {
   const sent: { topic: string; since?: unknown; max_rate?: number }[] = [];
   page.on('websocket', (ws) =>
     ws.on('framesent', (f) => {
       if (typeof f.payload !== 'string') return;
       const action = JSON.parse(f.payload);
-      if (action.action === 'subscribe') sent.push(action);
+      if (action.action === 'subscribe' && action.topic?.startsWith(prefix)) sent.push(action);
     }),
   );
   return sent;
