@@ -682,6 +682,18 @@ async fn a_run_whose_instance_dies_is_marked_interrupted_by_another() {
         (state["state"]["data"]["status"] == "interrupted").then_some(())
     })
     .await;
+    // Its owner (anonymous here) hears of it from the instance that noticed.
+    let failed = eventually("the owner is told the run failed", || async {
+        let channel = get_json(&survivor, "/api/streams/user:anonymous/snapshot").await;
+        channel["data"]["notices"]
+            .as_array()?
+            .iter()
+            .find(|n| n["notice"]["event"] == "run_failed")
+            .cloned()
+    })
+    .await;
+    assert_eq!(failed["notice"]["title"], "Backtest orphan was interrupted");
+    assert_eq!(failed["notice"]["ref"], "backtest:orphan");
 }
 
 #[tokio::test]

@@ -572,6 +572,12 @@ impl<T: Run + Send + 'static> RunBook<T> {
                         if let Err(e) = hub.publish(&topic, end).await {
                             tracing::warn!(%topic, error = %e, "could not publish a dead run's end");
                         }
+                        // Its owner hears of it here: its own instance cannot tell them.
+                        if let Ok(ended) = hub.snapshot(&topic).await {
+                            if let Some(notice) = notices::run_ended(&topic, &ended.data) {
+                                self.notices.send(record.owner.as_deref(), notice);
+                            }
+                        }
                         self.keep_death(&id, &record, now_ms);
                     }
                 }
